@@ -1,0 +1,3 @@
+"""virtfleet: a compute control plane for libvirt/QEMU fleets."""
+
+__version__ = "0.1.0"

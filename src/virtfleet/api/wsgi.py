@@ -1,0 +1,292 @@
+"""A small WSGI toolkit shared by the three APIs: one route table per API, JSON
+helpers, microversion parsing, and errors that each API renders in its own format.
+
+Handlers have the signature ``handler(req: Request, **path_params) -> Response`` and
+raise :class:`HTTPError` (or a :mod:`virtfleet.errors` exception, which the API's
+error mapper turns into one). Nothing here knows which API it serves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import webob
+
+from virtfleet import errors
+
+Handler = Callable[..., webob.Response]
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+
+class Request(webob.Request):  # type: ignore[misc]
+    """A webob request with JSON and microversion helpers."""
+
+    def json_body_or_400(self) -> Any:
+        """The decoded JSON body; malformed or missing JSON is a 400 naming the problem."""
+        if not self.body:
+            raise HTTPError(400, "Malformed request body: the body is empty, JSON expected.")
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HTTPError(400, f"Malformed request body: {exc}.") from None
+
+    @property
+    def microversion(self) -> Microversion:
+        mv = self.environ.get("virtfleet.microversion")
+        if not isinstance(mv, Microversion):
+            raise RuntimeError("microversion was not negotiated for this request")
+        return mv
+
+    @property
+    def request_id(self) -> str:
+        rid = self.environ.setdefault("virtfleet.request_id", f"req-{uuid.uuid4()}")
+        return str(rid)
+
+
+class HTTPError(Exception):
+    """An error response: status, human message, optional stable error code."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = dict(headers or {})
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> webob.Response:
+    """A JSON response (``body=None`` gives an empty body, e.g. for 204)."""
+    resp = webob.Response(status=status)
+    if body is not None:
+        resp.content_type = "application/json"
+        resp.charset = None
+        resp.body = json.dumps(body).encode()
+    else:
+        resp.content_type = None
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+# --------------------------------------------------------------------------- versions
+
+
+@dataclass(frozen=True, order=True)
+class Microversion:
+    """An API microversion such as 2.60 or 1.39."""
+
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> Microversion:
+        match = re.fullmatch(r"\s*(\d+)\.(\d+)\s*", text)
+        if not match:
+            raise ValueError(text)
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    def matches(self, minimum: str, maximum: str | None = None) -> bool:
+        """True when ``minimum <= self <= maximum`` (``maximum`` open if None)."""
+        if self < Microversion.parse(minimum):
+            return False
+        return maximum is None or self <= Microversion.parse(maximum)
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """How an API negotiates microversions: its service type, range and headers."""
+
+    service_type: str
+    minimum: Microversion
+    maximum: Microversion
+    legacy_header: str | None = None  # e.g. X-OpenStack-Nova-API-Version
+
+    def negotiate(self, headers: Mapping[str, str]) -> Microversion:
+        """The requested version ('latest' = max, absent = min); 406 when out of range,
+        400 when malformed."""
+        requested = None
+        for value in headers.get("OpenStack-API-Version", "").split(","):
+            service, _, version = value.strip().partition(" ")
+            if service.lower() == self.service_type:
+                requested = version.strip()
+        if requested is None and self.legacy_header:
+            requested = headers.get(self.legacy_header)
+        if requested is None:
+            return self.minimum
+        if requested.lower() == "latest":
+            return self.maximum
+        try:
+            version = Microversion.parse(requested)
+        except ValueError:
+            raise HTTPError(
+                400,
+                f"Invalid microversion {requested!r} for {self.service_type}: expected "
+                f"MAJOR.MINOR between {self.minimum} and {self.maximum}, or 'latest'.",
+                code="invalid_microversion",
+            ) from None
+        if not self.minimum <= version <= self.maximum:
+            raise HTTPError(
+                406,
+                f"Unacceptable version header: {self.service_type} {version} is not "
+                f"supported; this service supports {self.minimum} to {self.maximum}.",
+                code="unacceptable_microversion",
+            )
+        return version
+
+    def response_headers(self, version: Microversion) -> dict[str, str]:
+        headers = {
+            "OpenStack-API-Version": f"{self.service_type} {version}",
+            "Vary": "OpenStack-API-Version",
+        }
+        if self.legacy_header:
+            headers[self.legacy_header] = str(version)
+            headers["Vary"] += f", {self.legacy_header}"
+        return headers
+
+
+# ---------------------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    pattern: re.Pattern[str] = field(compare=False)
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = ""
+    for i, part in enumerate(parts):
+        regex += re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+    return re.compile(f"^{regex}/?$")
+
+
+class ErrorRenderer(Protocol):
+    """Renders an HTTPError in one API's own error format."""
+
+    def __call__(self, req: Request, error: HTTPError) -> webob.Response: ...
+
+
+class Router:
+    """One API's route table: ``(method, path template, handler)`` rows.
+
+    Unknown paths are 404, known paths with another method 405 (with ``Allow``);
+    :mod:`virtfleet.errors` exceptions map to 400/404/409; anything else is logged and
+    rendered as a 500 in the API's format (never a traceback).
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[tuple[str, str, Handler]],
+        render_error: ErrorRenderer,
+        versions: VersionPolicy | None = None,
+        unversioned: Sequence[str] = ("/",),
+    ) -> None:
+        self.routes = [Route(m, t, h, _compile(t)) for m, t, h in routes]
+        self.render_error = render_error
+        self.versions = versions
+        self.unversioned = set(unversioned)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        req = Request(environ)
+        try:
+            resp = self.dispatch(req)
+        except HTTPError as exc:
+            resp = self.render_error(req, exc)
+            for key, value in exc.headers.items():
+                resp.headers[key] = value
+        mv = environ.get("virtfleet.microversion")
+        if self.versions and isinstance(mv, Microversion):
+            for key, value in self.versions.response_headers(mv).items():
+                resp.headers.setdefault(key, value)
+        resp.headers.setdefault("X-OpenStack-Request-Id", req.request_id)
+        result: Iterable[bytes] = resp(environ, start_response)
+        return result
+
+    def dispatch(self, req: Request) -> webob.Response:
+        path = req.path_info or "/"
+        allowed: list[str] = []
+        for route in self.routes:
+            match = route.pattern.match(path)
+            if not match:
+                continue
+            if route.method != req.method and not (
+                req.method == "HEAD" and route.method == "GET"
+            ):
+                allowed.append(route.method)
+                continue
+            if self.versions and path not in self.unversioned:
+                req.environ["virtfleet.microversion"] = self.versions.negotiate(req.headers)
+            try:
+                return route.handler(req, **match.groupdict())
+            except HTTPError:
+                raise
+            except errors.VirtfleetError as exc:
+                raise to_http_error(exc) from exc
+            except Exception as exc:  # a bug: keep the process up, say so, log it
+                import logging
+
+                logging.getLogger(__name__).exception("unexpected error in %s %s", req.method, path)
+                raise HTTPError(500, f"Unexpected error: {type(exc).__name__}") from exc
+        if allowed:
+            raise HTTPError(
+                405,
+                f"The method {req.method} is not allowed for {path}.",
+                headers={"Allow": ", ".join(sorted(set(allowed)))},
+            )
+        raise HTTPError(404, f"The resource could not be found: {path}.")
+
+
+def to_http_error(exc: errors.VirtfleetError) -> HTTPError:
+    """Map a virtfleet exception onto an HTTP status."""
+    status = 500
+    if isinstance(exc, errors.InvalidInput):
+        status = 400
+    elif isinstance(exc, errors.NotFound):
+        status = 404
+    elif isinstance(exc, errors.Conflict):
+        status = 409
+    code = getattr(exc, "code", None)
+    return HTTPError(status, exc.message, code=code if isinstance(code, str) else None)
+
+
+class PrefixDispatcher:
+    """Routes by the first path segment to one WSGI app per API (``/compute``,
+    ``/image``, ``/placement``), adjusting SCRIPT_NAME/PATH_INFO as WSGI expects."""
+
+    def __init__(
+        self,
+        apps: Mapping[str, Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]],
+        root: Callable[[WSGIEnviron, StartResponse], Iterable[bytes]],
+    ) -> None:
+        self.apps = dict(apps)
+        self.root = root
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        first = path.lstrip("/").split("/", 1)[0]
+        app = self.apps.get(first)
+        if app is None:
+            return self.root(environ, start_response)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + first
+        environ["PATH_INFO"] = path[len(first) + 1 :] or "/"
+        return app(environ, start_response)

@@ -1,0 +1,39 @@
+"""[DEFAULT] and [compute] options of the agent: identity, ratios, reservations."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+OPTS = [
+    cfg.StrOpt("host", default=None, help="Name of this agent's host. Defaults to the hostname."),
+    cfg.StrOpt(
+        "data_dir",
+        default="./virtfleet-data",
+        help="Directory for the database, image data, instance files and clouds.yaml.",
+    ),
+    cfg.FloatOpt("cpu_allocation_ratio", default=4.0, min=0.0, help="VCPU overcommit ratio."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.0, min=0.0, help="MEMORY_MB overcommit ratio."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="DISK_GB overcommit ratio."),
+    cfg.IntOpt("reserved_host_cpus", default=0, min=0, help="VCPUs kept for the host."),
+    cfg.IntOpt("reserved_host_memory_mb", default=512, min=0, help="MiB of RAM kept for the host."),
+    cfg.IntOpt("reserved_host_disk_mb", default=0, min=0, help="MiB of disk kept for the host."),
+]
+
+COMPUTE_OPTS = [
+    cfg.IntOpt(
+        "resource_provider_refresh_interval",
+        default=60,
+        min=0,
+        help="Seconds between the agent's re-discovery of its host (traits, inventory). "
+        "0 disables the periodic refresh.",
+    ),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS)
+    conf.register_opts(COMPUTE_OPTS, group="compute")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, OPTS), ("compute", COMPUTE_OPTS)]

@@ -1,0 +1,41 @@
+"""[scheduler]: request building, filters and weighers."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "scheduler"
+
+OPTS = [
+    cfg.BoolOpt(
+        "image_metadata_prefilter",
+        default=True,
+        help="Turn image properties (hw_architecture, hw_emulation_architecture, "
+        "hw_disk_bus, ...) into required traits on the compute node.",
+    ),
+    cfg.IntOpt(
+        "max_placement_results",
+        default=1000,
+        min=1,
+        help="Most allocation candidates asked of placement per boot.",
+    ),
+    cfg.IntOpt(
+        "max_attempts",
+        default=3,
+        min=1,
+        help="Hosts tried per boot before the server goes to ERROR.",
+    ),
+    cfg.DictOpt(
+        "weights",
+        default={},
+        help="Multiplier per weigher name, e.g. 'ram:1.0,native_arch:100'.",
+    ),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(GROUP, OPTS)]

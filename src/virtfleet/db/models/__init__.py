@@ -1,0 +1,17 @@
+"""Table models, one module per area (placement, compute, image).
+
+Import :func:`metadata` to get the complete schema; each area's module registers its
+tables on :class:`virtfleet.db.base.Base`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def metadata() -> MetaData:
+    """The full metadata: importing each model module registers its tables."""
+    from virtfleet.db.base import Base
+    from virtfleet.db.models import compute, image, placement  # noqa: F401
+
+    return Base.metadata
