@@ -1,0 +1,33 @@
+"""The one WSGI application: `/compute`, `/image` and `/placement` on one listener."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from virtfleet.api import versions
+from virtfleet.api.compute import make_compute_app
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.image import make_image_app
+from virtfleet.api.placement import make_app as make_placement_app
+from virtfleet.api.wsgi import PrefixDispatcher
+
+if TYPE_CHECKING:
+    from virtfleet.control_plane import ControlPlane
+
+
+def make_app(control: ControlPlane) -> PrefixDispatcher:
+    """Mount the three APIs of one control plane under their devstack-style prefixes."""
+    deps = ComputeDeps(
+        db=control.db,
+        placement=control.placement,
+        conductor=control.conductor,
+        images=control.images,
+    )
+    return PrefixDispatcher(
+        {
+            "compute": make_compute_app(deps),
+            "image": make_image_app(deps),
+            "placement": make_placement_app(control.placement),
+        },
+        root=versions.make_root_app(),
+    )

@@ -1,0 +1,29 @@
+"""The `virtfleet` command: `<object> <action>` groups, as operators know from `openstack`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from virtfleet import __version__
+from virtfleet.cli import demo, up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="virtfleet")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """virtfleet: places and runs virtual machines on libvirt/QEMU fleets."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+cli.add_command(up.up)
+cli.add_command(demo.demo)
+
+
+def main() -> None:
+    """Entry point of the `virtfleet` console script."""
+    sys.exit(cli.main(standalone_mode=True))

@@ -1,0 +1,156 @@
+"""Assembling the pieces: the control plane (server side), agents, and the HTTP listener.
+
+:class:`ControlPlane` is everything the server process runs: database, placement,
+scheduler, conductor and the three APIs. :class:`Agent` is one hypervisor's agent.
+:class:`EmbeddedCloud` (`virtfleet up`) runs a control plane, one agent per host and
+the HTTP listener in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cheroot import wsgi
+from oslo_config import cfg
+
+from virtfleet import conf as vconf
+from virtfleet.api.app import make_app
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.conductor.manager import Conductor
+from virtfleet.db.engine import Database
+from virtfleet.image.service import ImageService
+from virtfleet.placement.service import PlacementService
+from virtfleet.rpc import Transport, get_transport
+from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.sim.fleet import Fleet, HostProfile
+
+LOG = logging.getLogger(__name__)
+
+
+class ControlPlane:
+    """The server side: state, placement, scheduling, workflows and the APIs."""
+
+    def __init__(self, conf: cfg.ConfigOpts, transport: Transport) -> None:
+        self.conf = conf
+        self.data_dir = pathlib.Path(conf.data_dir).resolve()
+        self.db = Database.for_data_dir(self.data_dir, conf.database.connection)
+        self.db.upgrade()
+        self.placement = PlacementService(self.db)
+        self.images = ImageService(self.db, self.data_dir / "images")
+        self.scheduler = Scheduler(conf, self.db, self.placement)
+        self.transport = transport
+        self.conductor = Conductor(
+            conf, self.db, self.placement, self.scheduler, transport, self.images
+        )
+        self.app = make_app(self)
+
+    def start(self) -> None:
+        self.conductor.start()
+
+    def stop(self) -> None:
+        self.conductor.stop()
+        self.db.dispose()
+
+
+def agent_conf(
+    base_files: Sequence[str], host: str, uri: str, overrides: dict[str, Any]
+) -> cfg.ConfigOpts:
+    """The configuration of one agent: the shared file plus per-host overrides."""
+    flat: dict[str, Any] = {"host": host, "libvirt__connection_uri": uri}
+    for group, options in overrides.items():
+        if isinstance(options, dict):
+            for name, value in options.items():
+                flat[f"{group}__{name}"] = value
+        else:
+            flat[group] = options
+    return vconf.make_conf(config_files=base_files, **flat)
+
+
+def sim_host_overrides(profile: HostProfile) -> dict[str, Any]:
+    """Options that a simulated host's profile implies for its agent."""
+    libvirt_opts: dict[str, Any] = {"virt_type": profile.virt_type}
+    if profile.cpu_mode:
+        libvirt_opts["cpu_mode"] = profile.cpu_mode
+    merged: dict[str, Any] = {"libvirt": libvirt_opts}
+    for group, options in (profile.config or {}).items():
+        if isinstance(options, dict) and isinstance(merged.get(group), dict):
+            merged[group] = {**merged[group], **options}
+        else:
+            merged[group] = options
+    return merged
+
+
+@dataclass
+class EmbeddedCloud:
+    """One process: a control plane, an agent per host, and the HTTP listener."""
+
+    conf: cfg.ConfigOpts
+    fleet: Fleet | None
+    libvirt_uris: Sequence[str] = ()
+    config_files: Sequence[str] = ()
+    control: ControlPlane | None = None
+    agents: list[ComputeAgent] = field(default_factory=list)
+    _http: wsgi.Server | None = None
+    _http_thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        assert self._http is not None
+        host, port = self._http.bind_addr[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        transport = get_transport(self.conf.transport_url, self.conf)
+        self.control = ControlPlane(self.conf, transport)
+        self.control.start()
+        for name, uri, overrides in self._hosts():
+            agent_cfg = agent_conf(self.config_files, name, uri, overrides)
+            driver = LibvirtDriver(open_connection(uri, self.fleet), agent_cfg)
+            agent = ComputeAgent(agent_cfg, name, driver, transport)
+            agent.start()
+            self.agents.append(agent)
+        self._serve_http()
+
+    def _hosts(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
+        if self.fleet is not None:
+            for profile in self.fleet.hosts:
+                yield profile.name, f"sim://{profile.name}", sim_host_overrides(profile)
+        for i, uri in enumerate(self.libvirt_uris):
+            yield self._libvirt_host_name(uri, i), uri, {}
+
+    def _libvirt_host_name(self, uri: str, index: int) -> str:
+        import socket
+
+        base = self.conf.host or socket.gethostname()
+        return base if index == 0 else f"{base}-{index}"
+
+    def _serve_http(self) -> None:
+        assert self.control is not None
+        host, _, port = str(self.conf.api.listen).rpartition(":")
+        self._http = wsgi.Server(
+            (host or "127.0.0.1", int(port)),
+            self.control.app,
+            numthreads=self.conf.api.workers_threads,
+            server_name="virtfleet",
+        )
+        self._http.prepare()
+        self._http_thread = threading.Thread(
+            target=self._http.serve, name="http", daemon=True
+        )
+        self._http_thread.start()
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+        for agent in self.agents:
+            agent.stop()
+        if self.control is not None:
+            self.control.stop()
+            self.control.transport.close()
