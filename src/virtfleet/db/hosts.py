@@ -1,0 +1,207 @@
+"""Repository of compute nodes (hypervisor hosts), returning frozen records.
+
+A host appears when its agent first reports (:func:`upsert_host`), is "up" while it
+keeps reporting, and is marked "down" by :func:`mark_down` (explicitly, or for every
+host whose last report is older than a cutoff). ``status`` (enabled/disabled) is the
+operator's switch and is never changed by a report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import uuid as uuid_lib
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from virtfleet import errors
+from virtfleet.db.engine import Database
+from virtfleet.db.models.hosts import ComputeNode
+
+HostState = Literal["up", "down"]
+HostStatus = Literal["enabled", "disabled"]
+
+#: Root provider uuids are derived from the host name, so they survive a lost database.
+HOST_UUID_NAMESPACE = uuid_lib.UUID("5f0f3c7e-2a41-4c55-9a57-6b1f0c1d8e21")
+
+
+def host_uuid(host: str) -> str:
+    """The stable uuid of ``host``'s compute node and root resource provider."""
+    return str(uuid_lib.uuid5(HOST_UUID_NAMESPACE, host))
+
+
+class ReportedHost(Protocol):
+    """What a host report carries for the compute nodes table."""
+
+    host: str
+    hypervisor_hostname: str
+    hypervisor_type: str
+    hypervisor_version: int
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+
+
+@dataclasses.dataclass(frozen=True)
+class HostRecord:
+    """One compute node as the rest of virtfleet sees it."""
+
+    id: int
+    uuid: str
+    host: str
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    cpu_info: Mapping[str, Any]
+    state: HostState
+    status: HostStatus
+    updated_at: datetime.datetime
+    disabled_reason: str | None = None
+
+    @property
+    def is_usable(self) -> bool:
+        """Up and enabled: the scheduler may place guests here."""
+        return self.state == "up" and self.status == "enabled"
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    # SQLite drops the zone; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def _record(row: ComputeNode) -> HostRecord:
+    return HostRecord(
+        id=row.id,
+        uuid=row.uuid,
+        host=row.host,
+        hypervisor_type=row.hypervisor_type,
+        hypervisor_version=row.hypervisor_version,
+        hypervisor_hostname=row.hypervisor_hostname,
+        vcpus=row.vcpus,
+        memory_mb=row.memory_mb,
+        local_gb=row.local_gb,
+        cpu_info=dict(row.cpu_info or {}),
+        state="up" if row.state == "up" else "down",
+        status="disabled" if row.status == "disabled" else "enabled",
+        updated_at=_utc(row.updated_at),
+        disabled_reason=row.disabled_reason,
+    )
+
+
+@contextlib.contextmanager
+def _reading(db: Database) -> Iterator[Session]:
+    with db.read() as conn, Session(bind=conn) as session:
+        yield session
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def upsert_host(
+    db: Database, report: ReportedHost, cpu_info: Mapping[str, Any] | None = None
+) -> HostRecord:
+    """Create or refresh ``report.host``'s row and mark it up; returns the record."""
+    values: dict[str, Any] = {
+        "hypervisor_hostname": report.hypervisor_hostname,
+        "hypervisor_type": report.hypervisor_type,
+        "hypervisor_version": int(report.hypervisor_version),
+        "vcpus": int(report.vcpus),
+        "memory_mb": int(report.memory_mb),
+        "local_gb": int(report.local_gb),
+        "cpu_info": dict(cpu_info or {}),
+        "state": "up",
+        "updated_at": _now(),
+    }
+    with db.session() as session:
+        row = session.scalars(select(ComputeNode).where(ComputeNode.host == report.host)).first()
+        if row is None:
+            row = ComputeNode(host=report.host, uuid=host_uuid(report.host), status="enabled")
+            session.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+        return _record(row)
+
+
+def list_hosts(db: Database) -> list[HostRecord]:
+    """Every compute node, by id."""
+    with _reading(db) as session:
+        return [_record(r) for r in session.scalars(select(ComputeNode).order_by(ComputeNode.id))]
+
+
+def _get_one(db: Database, column: Any, value: object, what: str) -> HostRecord:
+    with _reading(db) as session:
+        row = session.scalars(select(ComputeNode).where(column == value)).first()
+        if row is None:
+            raise errors.NotFound(f"compute node {what} {value!r} does not exist")
+        return _record(row)
+
+
+def get_host(db: Database, host_id: int) -> HostRecord:
+    """The compute node with database id ``host_id`` (NotFound otherwise)."""
+    return _get_one(db, ComputeNode.id, host_id, "id")
+
+
+def get_host_by_uuid(db: Database, uuid: str) -> HostRecord:
+    """The compute node whose (root provider) uuid is ``uuid``."""
+    return _get_one(db, ComputeNode.uuid, uuid, "uuid")
+
+
+def get_host_by_name(db: Database, host: str) -> HostRecord:
+    """The compute node of host ``host``."""
+    return _get_one(db, ComputeNode.host, host, "host")
+
+
+def mark_down(
+    db: Database, host: str | None = None, older_than: datetime.datetime | None = None
+) -> list[str]:
+    """Mark ``host`` down, or every up host not reported since ``older_than``.
+
+    Returns the names of the hosts that went down."""
+    if (host is None) == (older_than is None):
+        raise errors.InvalidInput("mark_down needs exactly one of host or older_than")
+    stmt = select(ComputeNode).where(ComputeNode.state == "up")
+    if host is not None:
+        stmt = stmt.where(ComputeNode.host == host)
+    else:
+        assert older_than is not None
+        stmt = stmt.where(ComputeNode.updated_at < older_than)
+    with db.session() as session:
+        rows = list(session.scalars(stmt))
+        for row in rows:
+            row.state = "down"
+        return [row.host for row in rows]
+
+
+def set_status(
+    db: Database, host: str, status: HostStatus, reason: str | None = None
+) -> HostRecord:
+    """Enable or disable ``host`` for scheduling (the operator's switch)."""
+    if status not in ("enabled", "disabled"):
+        raise errors.InvalidInput(f"host status must be enabled or disabled, got {status!r}")
+    with db.write() as conn:
+        result = conn.execute(
+            update(ComputeNode)
+            .where(ComputeNode.host == host)
+            .values(status=status, disabled_reason=reason if status == "disabled" else None)
+        )
+        if result.rowcount == 0:
+            raise errors.NotFound(f"compute node host {host!r} does not exist")
+    return get_host_by_name(db, host)
+
+
+def delete_host(db: Database, host: str) -> None:
+    """Forget ``host`` (its providers are the caller's business)."""
+    with db.session() as session:
+        row = session.scalars(select(ComputeNode).where(ComputeNode.host == host)).first()
+        if row is None:
+            raise errors.NotFound(f"compute node host {host!r} does not exist")
+        session.delete(row)

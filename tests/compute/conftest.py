@@ -1,0 +1,28 @@
+"""Shared fixtures of the agent and host-reporting tests."""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+import pytest
+
+from virtfleet.db.base import Base
+from virtfleet.db.engine import Database
+
+
+def create_schema(database: Database) -> None:
+    """Every table whose model module exists (the areas land independently)."""
+    for area in ("hosts", "placement", "compute", "image"):
+        try:
+            importlib.import_module(f"virtfleet.db.models.{area}")
+        except ImportError:
+            continue
+    Base.metadata.create_all(database.engine)
+
+
+@pytest.fixture
+def db(tmp_path: pathlib.Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    create_schema(database)
+    return database
