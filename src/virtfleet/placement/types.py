@@ -1,0 +1,169 @@
+"""Plain value types of the placement engine (frozen dataclasses).
+
+These are what :class:`~virtfleet.placement.service.PlacementService` takes and
+returns; the HTTP layer turns them into the Placement API's JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+GROUP_POLICIES = ("none", "isolate")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A resource provider; ``root_uuid`` is its own uuid for a root."""
+
+    uuid: str
+    name: str
+    generation: int
+    parent_uuid: str | None
+    root_uuid: str
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """One resource class of a provider. ``max_unit`` 0 means "total"."""
+
+    total: int
+    reserved: int = 0
+    min_unit: int = 1
+    max_unit: int = 0
+    step_size: int = 1
+    allocation_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_unit == 0:
+            object.__setattr__(self, "max_unit", self.total)
+
+    @property
+    def capacity(self) -> int:
+        """What may be allocated in all: ``(total - reserved) * allocation_ratio``."""
+        return int((self.total - self.reserved) * self.allocation_ratio)
+
+    def as_dict(self) -> dict[str, int | float]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RequestGroup:
+    """One request group; ``suffix`` "" is the unsuffixed group.
+
+    ``required`` is an AND of any-of sets (a plain trait is a singleton set);
+    ``member_of`` likewise for aggregate uuids. A suffixed group is satisfied by
+    one provider; the unsuffixed group by any providers of one tree (each resource
+    class from a single provider).
+    """
+
+    suffix: str
+    resources: Mapping[str, int] = field(default_factory=dict)
+    required: Sequence[frozenset[str]] = ()
+    forbidden: frozenset[str] = frozenset()
+    member_of: Sequence[frozenset[str]] = ()
+    forbidden_aggregates: frozenset[str] = frozenset()
+    in_tree: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """A whole ``GET /allocation_candidates`` request."""
+
+    groups: Sequence[RequestGroup]
+    root_required: frozenset[str] = frozenset()
+    root_forbidden: frozenset[str] = frozenset()
+    group_policy: str | None = None
+    same_subtree: Sequence[frozenset[str]] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    """One candidate: ``allocations`` {rp_uuid: {rc: amount}} and ``mappings``
+    {suffix: [rp_uuid, ...]} (which providers satisfied which group)."""
+
+    allocations: Mapping[str, Mapping[str, int]]
+    mappings: Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    capacity: int
+    used: int
+
+
+@dataclass(frozen=True)
+class ProviderSummary:
+    """A provider in the tree of a candidate: every inventory, traits, tree links."""
+
+    uuid: str
+    resources: Mapping[str, ResourceUsage]
+    traits: frozenset[str]
+    parent_provider_uuid: str | None
+    root_provider_uuid: str
+
+
+@dataclass(frozen=True)
+class CandidatesResult:
+    allocation_requests: list[AllocationRequest]
+    provider_summaries: dict[str, ProviderSummary]
+
+
+@dataclass(frozen=True)
+class ProviderAllocation:
+    """A consumer's allocation on one provider, with that provider's generation."""
+
+    resources: Mapping[str, int]
+    generation: int
+
+
+@dataclass(frozen=True)
+class ConsumerAllocations:
+    """``GET /allocations/{consumer}``; a consumer without allocations has no
+    project/user and ``consumer_generation`` None."""
+
+    consumer_uuid: str
+    allocations: Mapping[str, ProviderAllocation]
+    project_id: str | None
+    user_id: str | None
+    consumer_generation: int | None
+    consumer_type: str | None
+
+
+@dataclass(frozen=True)
+class ConsumerOnProvider:
+    resources: Mapping[str, int]
+    consumer_generation: int
+
+
+@dataclass(frozen=True)
+class ProviderAllocations:
+    """``GET /resource_providers/{uuid}/allocations``."""
+
+    generation: int
+    consumers: Mapping[str, ConsumerOnProvider]
+
+
+@dataclass(frozen=True)
+class ConsumerRequest:
+    """The new allocations of one consumer for ``replace_allocations``/``replace_many``.
+
+    Empty ``allocations`` deletes the consumer's allocations. ``consumer_generation``
+    is None for a consumer expected to be new.
+    """
+
+    allocations: Mapping[str, Mapping[str, int]]
+    project_id: str
+    user_id: str
+    consumer_generation: int | None
+    consumer_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TypeUsage:
+    """Usage of one consumer type (``GET /usages`` 1.38+)."""
+
+    consumer_count: int
+    resources: Mapping[str, int]
