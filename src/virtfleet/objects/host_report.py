@@ -1,0 +1,131 @@
+"""What an agent tells the control plane about its host (RPC ``conductor.report_host``).
+
+A :class:`HostReport` carries the compute-node facts (for the compute nodes table and
+``os-hypervisors``), the CPU/architecture summary the scheduler filters on, and the
+host's resource provider tree: the root provider first, then nested providers (GPUs,
+slices), each naming its parent, with inventories and the exact set of traits.
+"""
+
+from __future__ import annotations
+
+from oslo_versionedobjects import fields
+
+from virtfleet import errors
+from virtfleet.objects.base import VirtfleetObject, register
+
+
+@register
+class ReportedInventory(VirtfleetObject):
+    """One resource class's inventory on one provider (placement's fields)."""
+
+    # Version 1.0: initial version
+    VERSION = "1.0"
+
+    fields = {
+        "total": fields.NonNegativeIntegerField(),
+        "reserved": fields.NonNegativeIntegerField(default=0),
+        "min_unit": fields.NonNegativeIntegerField(default=1),
+        "max_unit": fields.NonNegativeIntegerField(),
+        "step_size": fields.NonNegativeIntegerField(default=1),
+        "allocation_ratio": fields.NonNegativeFloatField(default=1.0),
+    }
+
+    total: int
+    reserved: int
+    min_unit: int
+    max_unit: int
+    step_size: int
+    allocation_ratio: float
+
+
+@register
+class ReportedProvider(VirtfleetObject):
+    """One resource provider of the host's tree. The root has no ``parent_name``."""
+
+    # Version 1.0: initial version
+    VERSION = "1.0"
+
+    fields = {
+        "name": fields.StringField(),
+        "uuid": fields.UUIDField(nullable=True),
+        "parent_name": fields.StringField(nullable=True),
+        "inventories": fields.Field(fields.Dict(fields.Object("ReportedInventory")), default={}),
+        "traits": fields.SetOfStringsField(default=set()),
+    }
+
+    name: str
+    uuid: str | None
+    parent_name: str | None
+    inventories: dict[str, ReportedInventory]
+    traits: set[str]
+
+
+@register
+class HostCPUInfo(VirtfleetObject):
+    """What the host can run: architectures, address bits, versions, machine types."""
+
+    # Version 1.0: initial version
+    VERSION = "1.0"
+
+    fields = {
+        "arch": fields.StringField(),
+        "native_arches": fields.ListOfStringsField(default=[]),
+        "emulated_arches": fields.ListOfStringsField(default=[]),
+        "maxphysaddr_bits": fields.IntegerField(nullable=True),
+        "cpu_mode": fields.StringField(nullable=True),
+        "cpu_model": fields.StringField(nullable=True),
+        "libvirt_version": fields.StringField(),
+        "qemu_version": fields.StringField(),
+        "machine_types": fields.DictOfListOfStringsField(default={}),
+    }
+
+    arch: str
+    native_arches: list[str]
+    emulated_arches: list[str]
+    maxphysaddr_bits: int | None
+    cpu_mode: str | None
+    cpu_model: str | None
+    libvirt_version: str
+    qemu_version: str
+    machine_types: dict[str, list[str]]
+
+
+@register
+class HostReport(VirtfleetObject):
+    """A host's facts and provider tree, sent at agent start and on every refresh."""
+
+    # Version 1.0: initial version
+    VERSION = "1.0"
+
+    fields = {
+        "host": fields.StringField(),
+        "hypervisor_hostname": fields.StringField(),
+        "hypervisor_type": fields.StringField(),
+        "hypervisor_version": fields.IntegerField(),
+        "vcpus": fields.NonNegativeIntegerField(),
+        "memory_mb": fields.NonNegativeIntegerField(),
+        "local_gb": fields.NonNegativeIntegerField(),
+        "cpu_info": fields.ObjectField("HostCPUInfo"),
+        "providers": fields.ListOfObjectsField("ReportedProvider"),
+    }
+
+    host: str
+    hypervisor_hostname: str
+    hypervisor_type: str
+    hypervisor_version: int
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    cpu_info: HostCPUInfo
+    providers: list[ReportedProvider]
+
+    @property
+    def root(self) -> ReportedProvider:
+        """The root provider (the compute node itself)."""
+        roots = [p for p in self.providers if p.parent_name is None]
+        if len(roots) != 1:
+            raise errors.InvalidInput(
+                f"host report of {self.host!r} must have exactly one root provider, "
+                f"has {len(roots)}"
+            )
+        return roots[0]

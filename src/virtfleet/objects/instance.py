@@ -1,0 +1,58 @@
+"""What the conductor asks an agent to build (RPC ``compute.spawn``).
+
+An :class:`InstanceSpec` is resolved on the control plane: the flavor and image
+snapshots of the server, the paths of the image data (and kernel/ramdisk for direct
+kernel boot) as the image store knows them, and the placement allocation the
+scheduler claimed (so nested resources such as slices can be mapped to devices).
+The agent turns it into the driver's ``GuestSpec``, adding its own instance paths.
+"""
+
+from __future__ import annotations
+
+from oslo_versionedobjects import fields
+
+from virtfleet.objects.base import VirtfleetObject, register
+
+
+@register
+class InstanceSpec(VirtfleetObject):
+    """A guest to spawn on one host."""
+
+    # Version 1.0: initial version
+    VERSION = "1.0"
+
+    fields = {
+        "uuid": fields.UUIDField(),
+        "name": fields.StringField(),
+        "flavor_name": fields.StringField(default=""),
+        "vcpus": fields.NonNegativeIntegerField(),
+        "memory_mb": fields.NonNegativeIntegerField(),
+        "root_gb": fields.NonNegativeIntegerField(default=0),
+        "extra_specs": fields.DictOfStringsField(default={}),
+        "image_id": fields.StringField(nullable=True),
+        "image_properties": fields.DictOfStringsField(default={}),
+        "image_path": fields.StringField(nullable=True),
+        "image_format": fields.StringField(default="qcow2"),
+        "kernel_path": fields.StringField(nullable=True),
+        "ramdisk_path": fields.StringField(nullable=True),
+        "kernel_cmdline": fields.StringField(nullable=True),
+        "metadata": fields.DictOfStringsField(default={}),
+        "allocations": fields.Field(fields.Dict(fields.Dict(fields.Integer())), nullable=True),
+    }
+
+    uuid: str
+    name: str
+    flavor_name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    extra_specs: dict[str, str]
+    image_id: str | None
+    image_properties: dict[str, str]
+    image_path: str | None
+    image_format: str
+    kernel_path: str | None
+    ramdisk_path: str | None
+    kernel_cmdline: str | None
+    metadata: dict[str, str]
+    allocations: dict[str, dict[str, int]] | None
