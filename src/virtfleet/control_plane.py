@@ -141,9 +141,7 @@ class EmbeddedCloud:
             server_name="virtfleet",
         )
         self._http.prepare()
-        self._http_thread = threading.Thread(
-            target=self._http.serve, name="http", daemon=True
-        )
+        self._http_thread = threading.Thread(target=self._http.serve, name="http", daemon=True)
         self._http_thread.start()
 
     def stop(self) -> None:

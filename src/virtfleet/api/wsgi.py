@@ -229,9 +229,7 @@ class Router:
             match = route.pattern.match(path)
             if not match:
                 continue
-            if route.method != req.method and not (
-                req.method == "HEAD" and route.method == "GET"
-            ):
+            if route.method != req.method and not (req.method == "HEAD" and route.method == "GET"):
                 allowed.append(route.method)
                 continue
             if self.versions and path not in self.unversioned:

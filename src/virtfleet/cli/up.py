@@ -33,8 +33,7 @@ def fleet_option(func: Any) -> Any:
             "libvirt_uris",
             multiple=True,
             metavar="URI",
-            help="Also run an agent for this real libvirt host (repeatable), "
-            "e.g. qemu:///system.",
+            help="Also run an agent for this real libvirt host (repeatable), e.g. qemu:///system.",
         ),
         click.option(
             "--config",
@@ -43,7 +42,9 @@ def fleet_option(func: Any) -> Any:
             type=click.Path(exists=True, dir_okay=False),
             help="virtfleet.conf file(s).",
         ),
-        click.option("--listen", metavar="HOST:PORT", help="HTTP listener (default 127.0.0.1:8774)."),
+        click.option(
+            "--listen", metavar="HOST:PORT", help="HTTP listener (default 127.0.0.1:8774)."
+        ),
         click.option(
             "--data-dir",
             type=click.Path(file_okay=False, path_type=pathlib.Path),

@@ -39,8 +39,7 @@ OPTS = [
     cfg.StrOpt(
         "instances_path",
         default=None,
-        help="Directory for instance files (disks, console logs). Default: "
-        "<data_dir>/instances.",
+        help="Directory for instance files (disks, console logs). Default: <data_dir>/instances.",
     ),
 ]
 

@@ -25,6 +25,14 @@ OPTS = [
         min=1,
         help="Hosts tried per boot before the server goes to ERROR.",
     ),
+    cfg.FloatOpt(
+        "host_cache_seconds",
+        default=2.0,
+        min=0.0,
+        help="Seconds the scheduler keeps its copy of the compute nodes table before "
+        "reloading it (a host that goes down or is disabled is seen at most this late; "
+        "a new host is seen at once). 0 reloads on every request.",
+    ),
     cfg.DictOpt(
         "weights",
         default={},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -11,6 +12,26 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.objects.base import Serializer
 from virtfleet.rpc.transport import error_from_primitive, error_to_primitive
+
+
+def _register_library_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.messaging reads its tracing, metrics and dispatcher options from whatever
+    ConfigOpts it is given but registers some of them only on the global cfg.CONF, so a
+    private ConfigOpts must register them all itself."""
+    from oslo_messaging import opts
+    from oslo_messaging._metrics import client as metrics
+    from oslo_messaging._tracing import client as tracing
+
+    groups = [
+        *opts.list_opts(),
+        ("oslo_messaging_tracing", tracing.oslo_messaging_tracing),
+        ("oslo_messaging_metrics", metrics.oslo_messaging_metrics),
+    ]
+    for group, group_opts in groups:
+        for opt in group_opts:
+            # A name registered differently already: keep the first.
+            with contextlib.suppress(cfg.DuplicateOptError):
+                conf.register_opt(opt, group=group)
 
 
 class _Endpoint:
@@ -41,6 +62,7 @@ class OsloTransport:
         self._conf = conf if conf is not None else cfg.ConfigOpts()
         if conf is None:
             self._conf([], project="virtfleet")
+        _register_library_opts(self._conf)
         self._transport = messaging.get_rpc_transport(self._conf, url=url)
         self._serializer = Serializer()
         self._servers: dict[tuple[str, str], Any] = {}
@@ -53,7 +75,6 @@ class OsloTransport:
             self._transport,
             target,
             [_Endpoint(endpoint)],
-            executor="threading",
             serializer=self._serializer,
         )
         rpc_server.start()

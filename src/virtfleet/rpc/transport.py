@@ -63,7 +63,9 @@ def error_to_primitive(exc: BaseException) -> dict[str, Any]:
     """How a remote exception travels."""
     return {
         "class": type(exc).__name__ if type(exc).__name__ in _ERRORS else "RPCError",
-        "message": str(exc) if isinstance(exc, errors.VirtfleetError) else f"{type(exc).__name__}: {exc}",
+        "message": str(exc)
+        if isinstance(exc, errors.VirtfleetError)
+        else f"{type(exc).__name__}: {exc}",
         "code": getattr(exc, "code", None),
     }
 
