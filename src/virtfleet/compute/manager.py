@@ -1,0 +1,155 @@
+"""The agent: one per hypervisor host.
+
+:class:`ComputeAgent` discovers its host, reports it to the control plane, serves the
+``compute`` RPC topic for its host (spawn, destroy, power actions, console, XML),
+re-discovers and re-reports every ``[compute] resource_provider_refresh_interval``
+seconds, and forwards the driver's lifecycle events (a guest that stops or crashes)
+to the conductor, so the server's state follows the hypervisor without polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from oslo_config import cfg
+
+from virtfleet.compute import report as host_report
+from virtfleet.compute.guest_spec import to_guest_spec
+from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
+from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.instance import InstanceSpec
+from virtfleet.rpc import Transport
+from virtfleet.virt.types import GuestSpec, HostInfo
+
+LOG = logging.getLogger(__name__)
+
+
+class Driver(Protocol):
+    """The part of LibvirtDriver the agent uses."""
+
+    def discover(self) -> HostInfo: ...
+    def spawn(self, spec: GuestSpec) -> None: ...
+    def destroy(self, instance_uuid: str) -> None: ...
+    def power_off(self, instance_uuid: str) -> None: ...
+    def power_on(self, instance_uuid: str) -> None: ...
+    def reboot(self, instance_uuid: str, hard: bool = ...) -> None: ...
+    def get_power_state(self, instance_uuid: str) -> str: ...
+    def get_domain_xml(self, instance_uuid: str) -> str: ...
+    def get_console_output(self, instance_uuid: str) -> str: ...
+    def list_instance_uuids(self) -> list[str]: ...
+    def register_lifecycle_callback(self, callback: Callable[[str, str], None]) -> None: ...
+
+
+class AgentEndpoint:
+    """What the agent serves on ``compute.<host>``: only these public methods."""
+
+    def __init__(self, agent: ComputeAgent) -> None:
+        self._agent = agent
+
+    def spawn(self, instance: InstanceSpec) -> None:
+        self._agent.driver.spawn(to_guest_spec(self._agent.conf, instance))
+
+    def destroy(self, instance_uuid: str) -> None:
+        self._agent.driver.destroy(instance_uuid)
+
+    def power_off(self, instance_uuid: str) -> None:
+        self._agent.driver.power_off(instance_uuid)
+
+    def power_on(self, instance_uuid: str) -> None:
+        self._agent.driver.power_on(instance_uuid)
+
+    def reboot(self, instance_uuid: str, hard: bool = True) -> None:
+        self._agent.driver.reboot(instance_uuid, hard=hard)
+
+    def get_power_state(self, instance_uuid: str) -> str:
+        return self._agent.driver.get_power_state(instance_uuid)
+
+    def get_domain_xml(self, instance_uuid: str) -> str:
+        return self._agent.driver.get_domain_xml(instance_uuid)
+
+    def get_console_output(self, instance_uuid: str, length: int | None = None) -> str:
+        output = self._agent.driver.get_console_output(instance_uuid)
+        return tail_lines(output, length)
+
+    def list_instance_uuids(self) -> list[str]:
+        return list(self._agent.driver.list_instance_uuids())
+
+
+def tail_lines(text: str, length: int | None) -> str:
+    """The last ``length`` lines of ``text`` (all of it when ``length`` is None or < 0)."""
+    if length is None or length < 0:
+        return text
+    if length == 0:
+        return ""
+    return "".join(text.splitlines(keepends=True)[-length:])
+
+
+class ComputeAgent:
+    """The agent of ``host_name``, driving ``driver`` and talking over ``transport``."""
+
+    def __init__(
+        self, conf: cfg.ConfigOpts, host_name: str, driver: Driver, transport: Transport
+    ) -> None:
+        self.conf = conf
+        self.host = host_name
+        self.driver = driver
+        self._transport = transport
+        self._conductor = ConductorClient(transport)
+        self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
+        self._serving = False
+        self.last_report: HostReport | None = None
+
+    def start(self) -> None:
+        """Report the host, serve RPC, forward lifecycle events, start refreshing."""
+        self._stop.clear()
+        self.refresh()
+        self._transport.serve(COMPUTE_TOPIC, self.host, AgentEndpoint(self))
+        self._serving = True
+        self.driver.register_lifecycle_callback(self._on_lifecycle_event)
+        interval = self.conf.compute.resource_provider_refresh_interval
+        if interval > 0:
+            self._refresher = threading.Thread(
+                target=self._refresh_loop,
+                args=(interval,),
+                name=f"refresh-{self.host}",
+                daemon=True,
+            )
+            self._refresher.start()
+
+    def stop(self) -> None:
+        """Stop serving and refreshing (idempotent)."""
+        self._stop.set()
+        if self._serving:
+            self._transport.stop_serving(COMPUTE_TOPIC, self.host)
+            self._serving = False
+        if self._refresher is not None:
+            self._refresher.join(timeout=10)
+            self._refresher = None
+
+    def refresh(self) -> dict[str, Any]:
+        """Discover the host and report it; returns the conductor's reply."""
+        report = host_report.build_report(self.conf, self.host, self.driver.discover())
+        reply = self._conductor.report_host(report)
+        self.last_report = report
+        return reply
+
+    def _refresh_loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # keep refreshing; the next round may work
+                LOG.exception("host %s: periodic report failed", self.host)
+
+    def _on_lifecycle_event(self, instance_uuid: str, state: str) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self._conductor.instance_power_state_changed(self.host, instance_uuid, state)
+        except Exception:  # an event is advisory; never break the driver's loop
+            LOG.exception(
+                "host %s: could not forward %s event of %s", self.host, state, instance_uuid
+            )
