@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Real guest kernels for the tests that boot real TCG guests (about 7 s per arch).
+bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64}
 echo "== ruff";  .venv/bin/ruff check src tests
 echo "== mypy";  .venv/bin/mypy
 echo "== pytest"
