@@ -1,0 +1,196 @@
+"""Why no host fits: per constraint, how many hosts it excludes, as text and as data.
+
+Placement is asked for candidates once per resource class (that amount alone) and for
+the providers carrying each trait; every filter is run over every known host. Each
+constraint is judged on its own, so one host can count under several; when each
+constraint alone leaves some host but none meets them all together, the explanation
+says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from virtfleet.db.hosts import HostRecord
+from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
+from virtfleet.scheduler import candidates as candidate_lib
+from virtfleet.scheduler import filters as filter_lib
+from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
+from virtfleet.scheduler.request import describe
+
+SAMPLE_SIZE = 5
+
+
+class PlacementReader(Protocol):
+    """The two placement questions an explanation asks."""
+
+    def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult: ...
+
+    def list_providers(self, *, required: Sequence[frozenset[str]] = ()) -> list[Provider]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Exclusion:
+    """One constraint and the hosts it excludes on its own."""
+
+    kind: str  # "resource" | "required_trait" | "forbidden_trait" | "filter"
+    constraint: str  # MEMORY_MB, COMPUTE_ARCH_AARCH64, "A or B", filter name
+    summary: str  # "2 of 9 hosts lack capacity (MEMORY_MB)"
+    excluded: int
+    sample: tuple[str, ...]  # some excluded host names, sorted
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"sample": list(self.sample)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Explanation:
+    """The outcome for a request: which constraints exclude which hosts."""
+
+    request: str
+    total_hosts: int
+    exclusions: tuple[Exclusion, ...]
+    fitting_hosts: int = 0  # hosts meeting every constraint together
+    note: str = ""
+
+    @property
+    def message(self) -> str:
+        """One line, e.g. ``No valid host for 8 VCPU, …: 0 of 9 hosts offer X; …``."""
+        parts = [e.summary for e in self.exclusions]
+        if self.note:
+            parts.append(self.note)
+        head = (
+            f"{self.fitting_hosts} of {self.total_hosts} hosts fit {self.request}"
+            if self.fitting_hosts
+            else f"No valid host for {self.request}"
+        )
+        return head + (": " + "; ".join(parts) if parts else "")
+
+    def details(self) -> str:
+        """Several lines with sample host names, for ``virtfleet explain``."""
+        lines = [
+            f"Request: {self.request}",
+            f"Hosts: {self.total_hosts} known, {self.fitting_hosts} fit",
+        ]
+        for e in self.exclusions:
+            sample = f" (e.g. {', '.join(e.sample)})" if e.sample else ""
+            lines.append(f"- {e.summary}{sample}")
+        if self.note:
+            lines.append(f"- {self.note}")
+        return "\n".join(lines)
+
+    def reasons(self) -> dict[str, list[str]]:
+        """Constraint -> sample excluded hosts (``NoValidHost.reasons``)."""
+        return {e.constraint: list(e.sample) for e in self.exclusions}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "message": self.message,
+            "total_hosts": self.total_hosts,
+            "fitting_hosts": self.fitting_hosts,
+            "exclusions": [e.as_dict() for e in self.exclusions],
+            "note": self.note,
+        }
+
+
+def explain(
+    constraints: Constraints,
+    checks: Sequence[tuple[str, filter_lib.HostCheck]],
+    placement: PlacementReader,
+    hosts: Mapping[str, HostRecord],
+    fitting_hosts: int = 0,
+) -> Explanation:
+    """The explanation of ``constraints`` plus filter ``checks`` over ``hosts`` (by
+    uuid); ``fitting_hosts`` is how many hosts the full request found."""
+    total = len(hosts)
+    excluded_sets: list[set[str]] = []
+    exclusions: list[Exclusion] = []
+
+    def add(kind: str, constraint: str, excluded: set[str], summary: str) -> None:
+        excluded_sets.append(excluded)
+        if excluded:
+            names = sorted(hosts[u].host for u in excluded)
+            exclusions.append(
+                Exclusion(kind, constraint, summary, len(excluded), tuple(names[:SAMPLE_SIZE]))
+            )
+
+    for rc, amount in constraints.resource_totals().items():
+        excluded = set(hosts) - _hosts_fitting(placement, {rc: amount})
+        add("resource", rc, excluded, f"{len(excluded)} of {total} hosts lack capacity ({rc})")
+
+    for any_of, on_root in _required(constraints):
+        offering = _hosts_with(placement, any_of, on_root) & hosts.keys()
+        name = " or ".join(sorted(any_of))
+        verb = "offer" if len(any_of) == 1 else "offer one of"
+        summary = f"{len(offering)} of {total} hosts {verb} {name}"
+        add("required_trait", name, set(hosts) - offering, summary)
+    for trait, on_root in _forbidden(constraints):
+        having = _hosts_with(placement, frozenset({trait}), on_root) & hosts.keys()
+        summary = f"{len(having)} of {total} hosts have the forbidden trait {trait}"
+        add("forbidden_trait", trait, having, summary)
+
+    for name, reason, rejected in _filter_rejections(checks, hosts.values()):
+        add("filter", name, rejected, f"{len(rejected)} of {total} hosts {reason}")
+
+    fitting = set(hosts).difference(*excluded_sets)
+    return Explanation(
+        request=describe(constraints),
+        total_hosts=total,
+        exclusions=tuple(exclusions),
+        fitting_hosts=fitting_hosts,
+        note="" if fitting_hosts else _note(total, fitting),
+    )
+
+
+def _note(total: int, fitting: set[str]) -> str:
+    if total == 0:
+        return "no compute hosts are known"
+    if fitting:
+        return (
+            f"{len(fitting)} of {total} hosts meet each constraint on its own, "
+            "but none meets all of them together"
+        )
+    return ""
+
+
+def _hosts_fitting(placement: PlacementReader, resources: Mapping[str, int]) -> set[str]:
+    """Root uuids of the hosts that can hold ``resources`` (ignoring everything else)."""
+    constraints = Constraints(groups=(Group(UNNAMED, dict(resources)),))
+    result = placement.allocation_candidates(to_candidate_query(constraints, None))
+    return candidate_lib.hosts_in(result)
+
+
+def _hosts_with(placement: PlacementReader, any_of: frozenset[str], on_root: bool) -> set[str]:
+    """Root uuids of the hosts with one of ``any_of`` on the root (or anywhere)."""
+    providers = placement.list_providers(required=[any_of])
+    return {p.root_uuid for p in providers if not on_root or p.uuid == p.root_uuid}
+
+
+def _required(constraints: Constraints) -> list[tuple[frozenset[str], bool]]:
+    pairs = [(frozenset({t}), True) for t in sorted(constraints.root_required)]
+    for group in constraints.groups:
+        pairs.extend((s, False) for s in group.required if (s, False) not in pairs)
+    return pairs
+
+
+def _forbidden(constraints: Constraints) -> list[tuple[str, bool]]:
+    pairs = [(t, True) for t in sorted(constraints.root_forbidden)]
+    for group in constraints.groups:
+        pairs.extend((t, False) for t in sorted(group.forbidden) if (t, False) not in pairs)
+    return pairs
+
+
+def _filter_rejections(
+    checks: Sequence[tuple[str, filter_lib.HostCheck]], hosts: Iterable[HostRecord]
+) -> list[tuple[str, str, set[str]]]:
+    """(filter, reason, rejected host uuids), each filter judged on its own."""
+    grouped: dict[tuple[str, str], set[str]] = {}
+    for host in hosts:
+        for name, check in checks:
+            status = check(host)
+            if not status.ok:
+                grouped.setdefault((name, status.reason), set()).add(host.uuid)
+    return [(name, reason, uuids) for (name, reason), uuids in grouped.items()]

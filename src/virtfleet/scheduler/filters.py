@@ -1,0 +1,175 @@
+"""Filters: per-host checks placement cannot make, each answering with a reason.
+
+A filter looks at the request once (:meth:`Filter.prepare`) and returns a check to run
+per host, or None when it has nothing to say about this request. A check returns a
+:class:`Status`; a rejection's ``reason`` is a phrase about the host that reads after
+"N of M hosts …" (e.g. ``"cannot run aarch64 guests"``), so equal reasons group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+from virtfleet.db.hosts import HostRecord
+from virtfleet.scheduler import guest
+from virtfleet.scheduler.request import RequestSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """A filter's verdict on one host."""
+
+    ok: bool
+    reason: str = ""
+
+    @classmethod
+    def reject(cls, reason: str) -> Status:
+        return cls(False, reason)
+
+
+PASS = Status(True)
+
+HostCheck = Callable[[HostRecord], Status]
+
+
+class Filter(Protocol):
+    """One per-host check."""
+
+    name: str
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        """The check for ``spec``, or None when this filter does not apply to it."""
+        ...
+
+
+class HostStateFilter:
+    """The host is up (its agent reports) and enabled (by the operator)."""
+
+    name = "host_state"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck:
+        def check(host: HostRecord) -> Status:
+            if host.state != "up":
+                return Status.reject("are down")
+            if host.status != "enabled":
+                return Status.reject("are disabled")
+            return PASS
+
+        return check
+
+
+class IgnoreHostsFilter:
+    """The host is not one the request excludes (e.g. a migration's source)."""
+
+    name = "ignore_hosts"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        if not spec.ignore_hosts:
+            return None
+        ignored = spec.ignore_hosts
+
+        def check(host: HostRecord) -> Status:
+            return Status.reject("are excluded by the request") if host.host in ignored else PASS
+
+        return check
+
+
+class RequestedHostFilter:
+    """The host is the one the request names (``--host``, migration target)."""
+
+    name = "requested_host"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        wanted = spec.requested_host
+        if wanted is None:
+            return None
+        rejection = Status.reject(f"are not the requested host {wanted}")
+
+        def check(host: HostRecord) -> Status:
+            return PASS if host.host == wanted else rejection
+
+        return check
+
+
+class ArchFilter:
+    """The host runs the guest architecture (natively or under TCG) and offers the
+    requested machine type for it."""
+
+    name = "arch"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        arch = guest.guest_arch(spec)
+        machine = spec.image_property("hw_machine_type")
+        if arch is None and machine is None:
+            return None
+
+        def check(host: HostRecord) -> Status:
+            target = arch or guest.host_arch(host.cpu_info)
+            if arch is not None and not guest.can_run(host.cpu_info, arch):
+                return Status.reject(f"cannot run {arch} guests")
+            if machine is not None:
+                offered = (host.cpu_info.get("machine_types") or {}).get(target) or ()
+                if machine not in offered:
+                    return Status.reject(f"do not offer machine type {machine} for {target}")
+            return PASS
+
+        return check
+
+
+class MaxPhysAddrFilter:
+    """For ``emulate``: the host has at least the requested physical address bits (a
+    host that reports no bits does not pass)."""
+
+    name = "maxphysaddr"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        wanted = guest.maxphysaddr(spec)
+        if wanted is None or wanted.mode != "emulate" or wanted.bits is None:
+            return None
+        bits = wanted.bits
+        too_few = Status.reject(f"have fewer than {bits} physical address bits")
+        unknown = Status.reject("report no physical address bits")
+
+        def check(host: HostRecord) -> Status:
+            host_bits = host.cpu_info.get("maxphysaddr_bits")
+            if not isinstance(host_bits, int):
+                return unknown
+            return PASS if host_bits >= bits else too_few
+
+        return check
+
+
+#: Every filter by name, cheapest first.
+FILTERS: dict[str, Filter] = {
+    f.name: f
+    for f in (
+        HostStateFilter(),
+        IgnoreHostsFilter(),
+        RequestedHostFilter(),
+        ArchFilter(),
+        MaxPhysAddrFilter(),
+    )
+}
+
+
+def prepare_checks(spec: RequestSpec) -> list[tuple[str, HostCheck]]:
+    """The checks that apply to ``spec``, by filter name, in registry order."""
+    checks = []
+    for name, filter_ in FILTERS.items():
+        check = filter_.prepare(spec)
+        if check is not None:
+            checks.append((name, check))
+    return checks
+
+
+def first_rejection(
+    checks: list[tuple[str, HostCheck]], host: HostRecord
+) -> tuple[str, Status] | None:
+    """The first filter that rejects ``host`` and its status, or None if all pass."""
+    for name, check in checks:
+        status = check(host)
+        if not status.ok:
+            return name, status
+    return None

@@ -1,0 +1,201 @@
+"""The scheduler: request -> placement candidates -> filters -> weighers -> claim.
+
+Stages (one protocol and one registry each): prefilters (:mod:`.prefilters`) add
+required traits before placement is asked; filters (:mod:`.filters`) reject hosts with
+a reason; weighers (:mod:`.weighers`) rank the rest; :meth:`Scheduler.claim` reserves
+the winner in placement (consumer = instance uuid) and :meth:`Scheduler.unclaim` is its
+idempotent rollback. When nothing fits, :class:`~virtfleet.errors.NoValidHost` carries
+the explanation of :mod:`.explain`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.db.engine import Database
+from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
+from virtfleet.scheduler import candidates as candidate_lib
+from virtfleet.scheduler import explain as explain_lib
+from virtfleet.scheduler import filters as filter_lib
+from virtfleet.scheduler import weighers as weigher_lib
+from virtfleet.scheduler.candidates import Allocations
+from virtfleet.scheduler.constraints import Constraints, to_candidate_query
+from virtfleet.scheduler.host_cache import HostCache
+from virtfleet.scheduler.request import RequestSpec, request_constraints
+
+LOG = logging.getLogger(__name__)
+
+#: Times :meth:`Scheduler.schedule_and_claim` asks placement again after every
+#: candidate was taken by concurrent requests.
+CLAIM_ROUNDS = 3
+
+
+class Placement(Protocol):
+    """What the scheduler needs of :class:`~virtfleet.placement.service.PlacementService`."""
+
+    def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult: ...
+
+    def list_providers(self, *, required: Sequence[frozenset[str]] = ()) -> list[Provider]: ...
+
+    def replace_allocations(
+        self,
+        consumer_uuid: str,
+        allocations: Mapping[str, Mapping[str, int]],
+        project_id: str,
+        user_id: str,
+        consumer_generation: int | None,
+    ) -> None: ...
+
+    def delete_allocations(self, consumer_uuid: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """A chosen host: its name, compute node (= root provider) uuid, the allocation to
+    claim, its weight, and other allocations placement offered on the same host."""
+
+    host: str
+    compute_node_uuid: str
+    allocation_request: Allocations
+    weight: float
+    alternates: tuple[Allocations, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    """A candidate host a filter turned down."""
+
+    host: str
+    filter: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One pass over placement's candidates: what passed (best first) and what not."""
+
+    constraints: Constraints
+    selections: list[Selection]
+    rejections: list[Rejection]
+
+
+class Scheduler:
+    """Selects and claims hosts for boot and move requests."""
+
+    def __init__(self, conf: cfg.ConfigOpts, db: Database, placement: Placement) -> None:
+        self._conf = conf
+        self._placement = placement
+        self._multipliers = weigher_lib.multipliers(conf)
+        self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
+
+    def attempt(self, spec: RequestSpec) -> Attempt:
+        """Ask placement, filter and weigh; never raises NoValidHost."""
+        constraints = request_constraints(spec, self._conf)
+        query = to_candidate_query(constraints, self._conf.scheduler.max_placement_results)
+        options = candidate_lib.by_host(self._placement.allocation_candidates(query))
+        hosts = self.hosts.snapshot(wanted=options)
+        checks = filter_lib.prepare_checks(spec)
+        passed: list[weigher_lib.HostCandidate] = []
+        rejections: list[Rejection] = []
+        for root, option in options.items():
+            host = hosts.get(root)
+            if host is None:
+                rejections.append(Rejection(root, "compute_node", "have no compute node record"))
+                continue
+            rejected = filter_lib.first_rejection(checks, host)
+            if rejected is not None:
+                rejections.append(Rejection(host.host, rejected[0], rejected[1].reason))
+                continue
+            passed.append(
+                weigher_lib.HostCandidate(host, tuple(option.allocation_requests), option.free)
+            )
+        ranked = weigher_lib.weigh(spec, passed, self._multipliers)
+        selections = [
+            Selection(
+                host=c.host.host,
+                compute_node_uuid=c.host.uuid,
+                allocation_request=c.allocation_requests[0],
+                weight=weight,
+                alternates=c.allocation_requests[1:],
+            )
+            for weight, c in ranked
+        ]
+        for r in rejections:
+            LOG.debug("%s rejected %s: %s", r.filter, r.host, r.reason)
+        return Attempt(constraints, selections, rejections)
+
+    def select_destinations(
+        self, spec: RequestSpec, max_results: int | None = None
+    ) -> list[Selection]:
+        """Hosts for ``spec``, best first (at most ``max_results``); NoValidHost with
+        an explanation when there is none. InvalidInput for a bad request."""
+        attempt = self.attempt(spec)
+        selections = attempt.selections
+        if not selections:
+            explanation = self._explain(spec, attempt)
+            raise errors.NoValidHost(explanation.message, explanation.reasons())
+        return selections[:max_results] if max_results is not None else selections
+
+    def claim(self, spec: RequestSpec, selection: Selection) -> Selection:
+        """Write the instance's allocation on the selected host (the selection's
+        allocation, else its alternates); returns the selection as claimed.
+        Raises Conflict when every allocation on that host lost a race."""
+        lost: errors.Conflict | None = None
+        for allocation in (selection.allocation_request, *selection.alternates):
+            try:
+                self._placement.replace_allocations(
+                    spec.instance_uuid,
+                    allocation,
+                    project_id=spec.project_id,
+                    user_id=spec.user_id,
+                    consumer_generation=None,
+                )
+            except errors.Conflict as exc:
+                LOG.debug("claim of %s on %s lost: %s", spec.instance_uuid, selection.host, exc)
+                lost = exc
+                continue
+            return dataclasses.replace(selection, allocation_request=allocation, alternates=())
+        assert lost is not None
+        raise lost
+
+    def unclaim(self, instance_uuid: str) -> None:
+        """Drop the instance's allocations; safe when it holds none."""
+        with contextlib.suppress(errors.NotFound):
+            self._placement.delete_allocations(instance_uuid)
+
+    def schedule_and_claim(self, spec: RequestSpec) -> Selection:
+        """Select and claim the best host, moving on to the next one whenever a claim
+        loses a race (and asking placement again when all were taken)."""
+        for _ in range(CLAIM_ROUNDS):
+            selections = self.select_destinations(spec)
+            for selection in selections:
+                try:
+                    return self.claim(spec, selection)
+                except errors.Conflict:
+                    continue
+        explanation = self.explain(spec)
+        raise errors.NoValidHost(
+            f"{explanation.message}; every candidate host was taken by concurrent requests "
+            f"in {CLAIM_ROUNDS} rounds",
+            explanation.reasons(),
+        )
+
+    def explain(self, spec: RequestSpec) -> explain_lib.Explanation:
+        """Which constraints of ``spec`` exclude which hosts (also when some fit)."""
+        return self._explain(spec, self.attempt(spec))
+
+    def _explain(self, spec: RequestSpec, attempt: Attempt) -> explain_lib.Explanation:
+        return explain_lib.explain(
+            attempt.constraints,
+            filter_lib.prepare_checks(spec),
+            self._placement,
+            self.hosts.snapshot(),
+            fitting_hosts=len(attempt.selections),
+        )

@@ -1,0 +1,126 @@
+"""Weighers: rank the hosts that passed the filters.
+
+Each weigher scores every candidate; the scores of one weigher are normalised to 0..1
+across the candidates and multiplied by its multiplier (``[scheduler] weights``, e.g.
+``ram:-1.0`` to pack instead of spread); a host's weight is the sum. The native-arch
+weigher's default multiplier outweighs every capacity weigher together, so a host
+that runs the guest natively beats one that emulates it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.db.hosts import HostRecord
+from virtfleet.scheduler import guest
+from virtfleet.scheduler.request import RequestSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class HostCandidate:
+    """A host placement can fit the request on, with its allocation requests (best
+    first) and the free amount per resource class of its root provider."""
+
+    host: HostRecord
+    allocation_requests: tuple[Mapping[str, Mapping[str, int]], ...]
+    free: Mapping[str, int]
+
+
+Score = Callable[[HostCandidate], float]
+
+
+class Weigher(Protocol):
+    """Scores candidates; a higher score is better before the multiplier."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def default_multiplier(self) -> float: ...
+
+    def prepare(self, spec: RequestSpec) -> Score | None:
+        """The scoring function for ``spec``, or None when it cannot tell hosts apart."""
+        ...
+
+
+class NativeArchWeigher:
+    """1 for a host that runs the guest architecture natively, 0 for one emulating it."""
+
+    name = "native_arch"
+    default_multiplier = 10.0
+
+    def prepare(self, spec: RequestSpec) -> Score | None:
+        arch = guest.guest_arch(spec)
+        if arch is None:
+            return None
+        return lambda c: 1.0 if guest.runs_natively(c.host.cpu_info, arch) else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class FreeCapacityWeigher:
+    """More free ``resource_class`` scores higher (spread); a negative multiplier packs."""
+
+    name: str
+    resource_class: str
+    default_multiplier: float = 1.0
+
+    def prepare(self, spec: RequestSpec) -> Score:
+        rc = self.resource_class
+        return lambda c: float(c.free.get(rc, 0))
+
+
+#: Every weigher by name.
+WEIGHERS: dict[str, Weigher] = {
+    w.name: w
+    for w in (
+        NativeArchWeigher(),
+        FreeCapacityWeigher("ram", "MEMORY_MB"),
+        FreeCapacityWeigher("vcpu", "VCPU"),
+    )
+}
+
+
+def multipliers(conf: cfg.ConfigOpts) -> dict[str, float]:
+    """Multiplier per weigher: the defaults overridden by ``[scheduler] weights``."""
+    result = {name: w.default_multiplier for name, w in WEIGHERS.items()}
+    for name, value in (conf.scheduler.weights or {}).items():
+        if name not in WEIGHERS:
+            raise errors.ConfigError(
+                f"[scheduler] weights names unknown weigher {name!r}; "
+                f"known: {', '.join(sorted(WEIGHERS))}"
+            )
+        try:
+            result[name] = float(value)
+        except ValueError:
+            raise errors.ConfigError(
+                f"[scheduler] weights {name}:{value!r} is not a number"
+            ) from None
+    return result
+
+
+def weigh(
+    spec: RequestSpec, candidates: Sequence[HostCandidate], factors: Mapping[str, float]
+) -> list[tuple[float, HostCandidate]]:
+    """``(weight, candidate)`` pairs, heaviest first (ties by host name)."""
+    totals = [0.0] * len(candidates)
+    for name, weigher in WEIGHERS.items():
+        factor = factors.get(name, weigher.default_multiplier)
+        score = weigher.prepare(spec) if factor else None
+        if score is None:
+            continue
+        for i, value in enumerate(_normalised([score(c) for c in candidates])):
+            totals[i] += factor * value
+    ranked = sorted(zip(totals, candidates, strict=True), key=lambda p: (-p[0], p[1].host.host))
+    return ranked
+
+
+def _normalised(values: list[float]) -> list[float]:
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    if high == low:
+        return [0.0] * len(values)
+    return [(v - low) / (high - low) for v in values]
