@@ -1,0 +1,118 @@
+"""Helpers shared by the Compute API handlers: links, body access, value checks."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from virtfleet.api.wsgi import HTTPError, Request
+
+# Without authentication (auth_type none) every caller is an administrator, unless an
+# upstream proxy says otherwise in X-Roles.
+ADMIN_ROLE = "admin"
+DEFAULT_PROJECT = "admin"
+DEFAULT_USER = "admin"
+
+
+def is_admin(req: Request) -> bool:
+    roles = req.headers.get("X-Roles")
+    if roles is None:
+        return True
+    return ADMIN_ROLE in {r.strip().lower() for r in roles.split(",")}
+
+
+def require_admin(req: Request, what: str) -> None:
+    if not is_admin(req):
+        raise HTTPError(403, f"Policy doesn't allow {what} to be performed.")
+
+
+def project_id(req: Request) -> str:
+    return req.headers.get("X-Project-Id") or DEFAULT_PROJECT
+
+
+def user_id(req: Request) -> str:
+    return req.headers.get("X-User-Id") or DEFAULT_USER
+
+
+def links(req: Request, collection: str, item_id: str) -> list[dict[str, str]]:
+    """``self`` (versioned) and ``bookmark`` (unversioned) links of one item."""
+    base = f"{req.host_url}{req.script_name}"
+    return [
+        {"rel": "self", "href": f"{base}/v2.1/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{base}/{collection}/{item_id}"},
+    ]
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_body(req: Request, root: str) -> dict[str, Any]:
+    """``body[root]`` of a JSON object body; 400 naming what is missing."""
+    body = req.json_body_or_400()
+    if not isinstance(body, dict) or not isinstance(body.get(root), dict):
+        raise HTTPError(400, f"Invalid input: the body must be an object with a '{root}' object.")
+    value: dict[str, Any] = body[root]
+    return value
+
+
+def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """An integer (or decimal string) in range; 400 naming the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise HTTPError(
+            400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected an integer."
+        )
+    try:
+        number = int(value)
+    except ValueError:
+        raise HTTPError(
+            400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected an integer."
+        ) from None
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute {name}. Value: {value!r}. "
+            f"Expected an integer {bound}.",
+        )
+    return number
+
+
+def string(name: str, value: Any, max_length: int = 255, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute {name}. Value: {value!r}. "
+            "Expected a non-empty string.",
+        )
+    if len(value) > max_length:
+        raise HTTPError(
+            400, f"Invalid input for field/attribute {name}: longer than {max_length} characters."
+        )
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise HTTPError(
+        400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected a boolean."
+    )
+
+
+def reject_unknown(name: str, body: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise HTTPError(
+            400,
+            f"Invalid input for {name}: additional properties are not "
+            f"allowed ({', '.join(repr(u) for u in unknown)} unexpected).",
+        )
+
+
+def ref_id(value: str) -> str:
+    """The id at the end of a reference that may be a URL (flavorRef, imageRef)."""
+    return value.rstrip("/").rsplit("/", 1)[-1]

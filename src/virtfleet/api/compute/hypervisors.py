@@ -1,0 +1,117 @@
+"""``/os-hypervisors`` (list, detail, show): compute nodes with their usage from
+placement. Admin only, as in Nova."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.versions import at_least
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import hosts, servers
+from virtfleet.db.hosts import HostRecord
+
+
+class HypervisorHandlers:
+    def __init__(self, deps: ComputeDeps) -> None:
+        self.deps = deps
+
+    def index(self, req: Request) -> webob.Response:
+        common.require_admin(req, "os_compute_api:os-hypervisors:list")
+        found = self._filtered(req)
+        return json_response({"hypervisors": [self._summary(req, h) for h in found]})
+
+    def detail(self, req: Request) -> webob.Response:
+        common.require_admin(req, "os_compute_api:os-hypervisors:list-detail")
+        found = self._filtered(req)
+        return json_response({"hypervisors": [self._detail(req, h) for h in found]})
+
+    def show(self, req: Request, hypervisor_id: str) -> webob.Response:
+        common.require_admin(req, "os_compute_api:os-hypervisors:show")
+        host = self._lookup(req, hypervisor_id)
+        body = self._detail(req, host)
+        if at_least(req, "2.88"):
+            body["uptime"] = None
+        return json_response({"hypervisor": body})
+
+    def _filtered(self, req: Request) -> list[HostRecord]:
+        found = hosts.list_hosts(self.deps.db)
+        pattern = req.GET.get("hypervisor_hostname_pattern")
+        if pattern is not None:
+            found = [h for h in found if pattern in h.hypervisor_hostname]
+        return found
+
+    def _lookup(self, req: Request, hypervisor_id: str) -> HostRecord:
+        try:
+            if at_least(req, "2.53"):
+                return hosts.get_host_by_uuid(self.deps.db, hypervisor_id)
+            if not hypervisor_id.isdigit():
+                raise HTTPError(
+                    400,
+                    f"Invalid hypervisor id {hypervisor_id!r}: before "
+                    "microversion 2.53 ids are integers.",
+                )
+            return hosts.get_host(self.deps.db, int(hypervisor_id))
+        except errors.NotFound:
+            raise HTTPError(404, f"Hypervisor {hypervisor_id} could not be found.") from None
+
+    def _summary(self, req: Request, host: HostRecord) -> dict[str, Any]:
+        return {
+            "id": host.uuid if at_least(req, "2.53") else host.id,
+            "hypervisor_hostname": host.hypervisor_hostname,
+            "state": host.state,
+            "status": host.status,
+        }
+
+    def _detail(self, req: Request, host: HostRecord) -> dict[str, Any]:
+        body = self._summary(req, host)
+        body.update(
+            {
+                "hypervisor_type": host.hypervisor_type,
+                "hypervisor_version": host.hypervisor_version,
+                "host_ip": None,
+                "service": {
+                    "host": host.host,
+                    "id": host.uuid if at_least(req, "2.53") else host.id,
+                    "disabled_reason": host.disabled_reason,
+                },
+            }
+        )
+        if at_least(req, "2.88"):
+            return body
+        used = self._usages(host)
+        running = len(servers.list_servers(self.deps.db, host=host.host))
+        vcpus_used = used.get("VCPU", 0)
+        memory_used = used.get("MEMORY_MB", 0)
+        disk_used = used.get("DISK_GB", 0)
+        body.update(
+            {
+                "vcpus": host.vcpus,
+                "memory_mb": host.memory_mb,
+                "local_gb": host.local_gb,
+                "vcpus_used": vcpus_used,
+                "memory_mb_used": memory_used,
+                "local_gb_used": disk_used,
+                "free_ram_mb": host.memory_mb - memory_used,
+                "free_disk_gb": host.local_gb - disk_used,
+                "current_workload": 0,
+                "running_vms": running,
+                "disk_available_least": host.local_gb - disk_used,
+                "cpu_info": dict(host.cpu_info)
+                if at_least(req, "2.28")
+                else json.dumps(dict(host.cpu_info)),
+            }
+        )
+        return body
+
+    def _usages(self, host: HostRecord) -> dict[str, int]:
+        try:
+            _generation, used = self.deps.placement.provider_usages(host.uuid)
+        except errors.NotFound:
+            return {}
+        return dict(used)

@@ -1,0 +1,224 @@
+"""Servers: create, list, show, delete (``/servers``), and the admin-only
+``/servers/{id}/os-domain-xml``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.server_views import detail_view, status, summary_view
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import flavors, images, servers
+from virtfleet.db.servers import Server
+
+LOG = logging.getLogger(__name__)
+
+# Accepted in a create body; the ones virtfleet does not implement are ignored when
+# empty/default and refused otherwise (see _check_unsupported).
+CREATE_FIELDS = frozenset(
+    {
+        "name",
+        "flavorRef",
+        "imageRef",
+        "metadata",
+        "networks",
+        "min_count",
+        "max_count",
+        "return_reservation_id",
+        "key_name",
+        "security_groups",
+        "availability_zone",
+        "user_data",
+        "config_drive",
+        "description",
+        "OS-DCF:diskConfig",
+        "block_device_mapping_v2",
+        "accessIPv4",
+        "accessIPv6",
+        "adminPass",
+        "tags",
+        "hostname",
+    }
+)
+MAX_METADATA_ITEMS = 128
+
+
+class ServerHandlers:
+    def __init__(self, deps: ComputeDeps) -> None:
+        self.deps = deps
+        self.db = deps.db
+
+    # ------------------------------------------------------------------- reads
+
+    def index(self, req: Request) -> webob.Response:
+        found = self._filtered(req)
+        body: dict[str, Any] = {"servers": [summary_view(req, s) for s in found]}
+        return json_response(self._with_next(req, body, found))
+
+    def detail(self, req: Request) -> webob.Response:
+        found = self._filtered(req)
+        body: dict[str, Any] = {"servers": [detail_view(req, s) for s in found]}
+        return json_response(self._with_next(req, body, found))
+
+    def show(self, req: Request, server_id: str) -> webob.Response:
+        server = servers.get(self.db, server_id)
+        return json_response({"server": detail_view(req, server, show=True)})
+
+    def domain_xml(self, req: Request, server_id: str) -> webob.Response:
+        common.require_admin(req, "os_compute_api:os-domain-xml")
+        server = servers.get(self.db, server_id)
+        if not server.host:
+            raise HTTPError(
+                409,
+                f"Server {server_id} is not on a host yet (status {status(server)}); it has "
+                "no domain XML.",
+            )
+        return json_response({"domain_xml": self.deps.conductor.get_domain_xml(server_id)})
+
+    def _filtered(self, req: Request) -> list[Server]:
+        params = req.GET
+        host = params.get("host") if common.is_admin(req) else None
+        found = servers.list_servers(self.db, host=host)
+        if "name" in params:
+            try:
+                pattern = re.compile(params["name"])
+            except re.error as exc:
+                raise HTTPError(400, f"Invalid name filter {params['name']!r}: {exc}.") from None
+            found = [s for s in found if pattern.search(s.name)]
+        if "status" in params:
+            wanted = {v.upper() for v in params.getall("status")}
+            found = [s for s in found if status(s) in wanted]
+        if "flavor" in params:
+            found = [s for s in found if str(s.flavor.get("id")) == params["flavor"]]
+        if "image" in params:
+            found = [s for s in found if s.image_ref == common.ref_id(params["image"])]
+        marker = params.get("marker")
+        if marker is not None:
+            ids = [s.uuid for s in found]
+            if marker not in ids:
+                raise HTTPError(400, f"marker [{marker}] not found")
+            found = found[ids.index(marker) + 1 :]
+        if "limit" in params:
+            found = found[: common.integer("limit", params["limit"], 0)]
+        return found
+
+    def _with_next(self, req: Request, body: dict[str, Any], found: list[Server]) -> dict[str, Any]:
+        if "limit" in req.GET and found and len(found) == int(req.GET["limit"]):
+            href = f"{req.host_url}{req.script_name}{req.path_info}?limit={req.GET['limit']}"
+            body["servers_links"] = [{"rel": "next", "href": f"{href}&marker={found[-1].uuid}"}]
+        return body
+
+    # ------------------------------------------------------------------ writes
+
+    def create(self, req: Request) -> webob.Response:
+        body = common.object_body(req, "server")
+        common.reject_unknown("server", body, CREATE_FIELDS)
+        _check_unsupported(body)
+        name = common.string("name", body.get("name"))
+        metadata = _metadata(body.get("metadata", {}))
+        flavor_ref = common.string("flavorRef", body.get("flavorRef"))
+        image_ref = body.get("imageRef")
+        if not image_ref:
+            raise HTTPError(
+                400,
+                "imageRef is required: virtfleet boots servers from images "
+                "(booting from volumes is not supported).",
+            )
+        image_id = common.ref_id(common.string("imageRef", image_ref))
+        try:
+            flavor = flavors.get(self.db, common.ref_id(flavor_ref))
+        except errors.NotFound:
+            raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
+        try:
+            image = images.get(self.db, image_id)
+        except errors.NotFound:
+            raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
+        check_boot(flavor, image)
+        server = servers.create(
+            self.db,
+            name=name,
+            flavor=flavor.snapshot(),
+            image_ref=image.id,
+            image=image_snapshot(image),
+            project_id=common.project_id(req),
+            user_id=common.user_id(req),
+            metadata=metadata,
+        )
+        try:
+            self.deps.conductor.build_server(server.uuid)
+        except errors.VirtfleetError as exc:
+            LOG.warning("handing server %s to the conductor failed: %s", server.uuid, exc)
+            servers.update(self.db, server.uuid, vm_state="error", task_state=None)
+            servers.set_fault(self.db, server.uuid, f"Build could not start: {exc.message}")
+        server_links = common.links(req, "servers", server.uuid)
+        created = {
+            "id": server.uuid,
+            "links": server_links,
+            "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": "default"}],
+        }
+        headers = {"Location": server_links[0]["href"]}
+        return json_response({"server": created}, status=202, headers=headers)
+
+    def delete(self, req: Request, server_id: str) -> webob.Response:
+        server = servers.get(self.db, server_id)
+        if server.task_state != "deleting":
+            servers.update(self.db, server_id, task_state="deleting")
+        self.deps.conductor.delete_server(server_id)
+        return json_response(None, status=204)
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute metadata. Value: {value!r}. "
+            "Expected an object of strings.",
+        )
+    if len(value) > MAX_METADATA_ITEMS:
+        raise HTTPError(
+            403, f"Quota exceeded for metadata items: at most {MAX_METADATA_ITEMS} are allowed."
+        )
+    for key, item in value.items():
+        common.string(f"metadata key {key!r}", key)
+        common.string(f"metadata[{key!r}]", item, allow_empty=True)
+    return dict(value)
+
+
+def _check_unsupported(body: dict[str, Any]) -> None:
+    """Fields we accept only in their trivial form (one server, no volumes, ...)."""
+    for count_field in ("min_count", "max_count"):
+        if count_field in body and common.integer(count_field, body[count_field], 1) != 1:
+            raise HTTPError(
+                400,
+                f"{count_field}={body[count_field]} is not supported: "
+                "virtfleet creates one server per request.",
+            )
+    networks = body.get("networks")
+    if networks is not None and networks not in ("auto", "none") and not isinstance(networks, list):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute networks. Value: "
+            f"{networks!r}. Expected 'auto', 'none' or a list.",
+        )
+    if body.get("block_device_mapping_v2"):
+        raise HTTPError(
+            400,
+            "block_device_mapping_v2 is not supported: virtfleet boots servers from images only.",
+        )
+    zone = body.get("availability_zone")
+    if zone not in (None, "", "nova"):
+        raise HTTPError(400, f"Availability zone {zone!r} does not exist; the only zone is 'nova'.")
+    if body.get("key_name"):
+        raise HTTPError(
+            400,
+            f"Invalid key_name provided: key pair {body['key_name']!r} "
+            "does not exist (virtfleet has no key pairs).",
+        )

@@ -1,0 +1,71 @@
+"""Compute API microversions: the range this API honours and what each version
+changes in the responses it serves. Every behaviour switch in the handlers and views
+names one of the versions below (``VERSIONS`` is the single list to update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from virtfleet.api.wsgi import Microversion, Request, VersionPolicy
+
+VERSIONS: tuple[tuple[str, str], ...] = (
+    ("2.1", "base: flavors, extra specs, servers, actions, hypervisors, limits, AZs"),
+    ("2.3", "server: OS-EXT-SRV-ATTR reservation_id, launch_index, hostname, kernel_id..."),
+    ("2.9", "server: locked"),
+    ("2.16", "server: host_status"),
+    ("2.19", "server: description"),
+    ("2.26", "server: tags"),
+    ("2.28", "hypervisor: cpu_info is an object, not a JSON string"),
+    ("2.36", "limits: network quotas (security groups, floating IPs) no longer shown"),
+    ("2.37", "server create: networks 'auto' / 'none' (accepted, ignored)"),
+    ("2.39", "limits: maxImageMeta no longer shown"),
+    ("2.47", "server: flavor embedded (original_name, vcpus, ram, ..., extra_specs)"),
+    ("2.53", "hypervisor: UUID ids"),
+    ("2.55", "flavor: description (create, update, shown)"),
+    ("2.57", "limits: personality limits no longer shown"),
+    ("2.61", "flavor: extra_specs shown in flavor bodies"),
+    ("2.63", "server: trusted_image_certificates"),
+    ("2.71", "server show: server_groups"),
+    ("2.73", "server: locked_reason"),
+    ("2.75", "flavor: swap 0 instead of ''"),
+    ("2.88", "hypervisor: usage fields and cpu_info removed, uptime in show"),
+    ("2.96", "server: pinned_availability_zone"),
+)
+
+MIN_VERSION = VERSIONS[0][0]
+MAX_VERSION = VERSIONS[-1][0]
+LATEST_CHANGE_DATE = "2013-07-23T11:33:21Z"
+
+POLICY = VersionPolicy(
+    service_type="compute",
+    minimum=Microversion.parse(MIN_VERSION),
+    maximum=Microversion.parse(MAX_VERSION),
+    legacy_header="X-OpenStack-Nova-API-Version",
+)
+
+KNOWN = frozenset(version for version, _ in VERSIONS)
+
+
+def at_least(req: Request, version: str) -> bool:
+    """True when the request's microversion is ``version`` or newer."""
+    if version not in KNOWN:  # a typo here would silently change responses
+        raise ValueError(f"microversion {version} is not in VERSIONS")
+    return bool(req.microversion.matches(version))
+
+
+def version_entry(req: Request) -> dict[str, Any]:
+    """The v2.1 entry of the version documents."""
+    return {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": MAX_VERSION,
+        "min_version": MIN_VERSION,
+        "updated": LATEST_CHANGE_DATE,
+        "links": [{"rel": "self", "href": f"{req.host_url}{req.script_name}/v2.1/"}],
+        "media-types": [
+            {
+                "base": "application/json",
+                "type": "application/vnd.openstack.compute+json;version=2.1",
+            }
+        ],
+    }

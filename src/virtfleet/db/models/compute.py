@@ -1,0 +1,74 @@
+"""Compute tables: flavors with their extra specs, and servers.
+
+A server keeps a snapshot of its flavor (with extra specs) and of its image's
+properties as they were at boot, so later flavor or image edits never change it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from virtfleet.db.base import Base
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class Flavor(Base):
+    __tablename__ = "flavors"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(default=1.0)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class FlavorExtraSpec(Base):
+    __tablename__ = "flavor_extra_specs"
+    __table_args__ = (UniqueConstraint("flavor_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavor_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("flavors.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Server(Base):
+    __tablename__ = "servers"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    image_ref: Mapped[str] = mapped_column(String(36))
+    image: Mapped[dict[str, Any]] = mapped_column(JSON)
+    vm_state: Mapped[str] = mapped_column(String(32), default="building")
+    task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling")
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str | None] = mapped_column(String(255), default=None)
+    node: Mapped[str | None] = mapped_column(String(255), default=None)
+    fault: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    launched_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None, index=True)

@@ -1,0 +1,185 @@
+"""Server repository. The API creates servers; the conductor moves them through
+their states with :func:`update` and :func:`set_fault`; deleting is a soft delete
+(``deleted_at`` set), and deleted servers are invisible to :func:`get` and
+:func:`list_servers` unless asked for."""
+
+from __future__ import annotations
+
+import datetime
+import uuid as uuidlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from virtfleet import errors
+from virtfleet.db.engine import Database
+from virtfleet.db.models.compute import Server as ServerRow
+from virtfleet.db.models.compute import utcnow
+
+
+@dataclass(frozen=True)
+class Server:
+    uuid: str
+    name: str
+    project_id: str
+    user_id: str
+    flavor: Mapping[str, Any]
+    image_ref: str
+    image: Mapping[str, Any]
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    host: str | None
+    node: str | None
+    fault: Mapping[str, Any] | None
+    metadata: Mapping[str, str]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    launched_at: datetime.datetime | None = None
+    deleted_at: datetime.datetime | None = None
+
+
+# Fields :func:`update` may change (``metadata`` maps onto the ``metadata_`` column).
+UPDATABLE = frozenset(
+    {
+        "name",
+        "vm_state",
+        "task_state",
+        "power_state",
+        "host",
+        "node",
+        "fault",
+        "metadata",
+        "launched_at",
+        "flavor",
+        "image",
+    }
+)
+
+
+def _record(row: ServerRow) -> Server:
+    return Server(
+        uuid=row.uuid,
+        name=row.name,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        flavor=dict(row.flavor),
+        image_ref=row.image_ref,
+        image=dict(row.image),
+        vm_state=row.vm_state,
+        task_state=row.task_state,
+        power_state=row.power_state,
+        host=row.host,
+        node=row.node,
+        fault=dict(row.fault) if row.fault else None,
+        metadata=dict(row.metadata_),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        launched_at=row.launched_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+def _row(session: Session, server_uuid: str, read_deleted: bool = False) -> ServerRow:
+    row = session.get(ServerRow, server_uuid)
+    if row is None or (row.deleted_at is not None and not read_deleted):
+        raise errors.NotFound(f"Instance {server_uuid} could not be found.")
+    return row
+
+
+def create(
+    db: Database,
+    *,
+    name: str,
+    flavor: Mapping[str, Any],
+    image_ref: str,
+    image: Mapping[str, Any],
+    project_id: str,
+    user_id: str,
+    metadata: Mapping[str, str] | None = None,
+    server_uuid: str | None = None,
+) -> Server:
+    """A new server in vm_state building / task_state scheduling."""
+    now = utcnow()
+    row = ServerRow(
+        uuid=server_uuid or str(uuidlib.uuid4()),
+        name=name,
+        project_id=project_id,
+        user_id=user_id,
+        flavor=dict(flavor),
+        image_ref=image_ref,
+        image=dict(image),
+        vm_state="building",
+        task_state="scheduling",
+        power_state=0,
+        metadata_=dict(metadata or {}),
+        created_at=now,
+        updated_at=now,
+    )
+    with db.session() as session:
+        session.add(row)
+        session.flush()
+        return _record(row)
+
+
+def get(db: Database, server_uuid: str, read_deleted: bool = False) -> Server:
+    """The server; NotFound when it does not exist (or is deleted)."""
+    with db.session() as session:
+        return _record(_row(session, server_uuid, read_deleted))
+
+
+def list_servers(db: Database, host: str | None = None, read_deleted: bool = False) -> list[Server]:
+    """Servers, newest first."""
+    with db.session() as session:
+        query = select(ServerRow).order_by(ServerRow.created_at.desc(), ServerRow.uuid)
+        if not read_deleted:
+            query = query.where(ServerRow.deleted_at.is_(None))
+        if host is not None:
+            query = query.where(ServerRow.host == host)
+        return [_record(row) for row in session.scalars(query)]
+
+
+def update(db: Database, server_uuid: str, **fields: Any) -> Server:
+    """Change fields (see :data:`UPDATABLE`); ``updated_at`` follows."""
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise errors.InvalidInput(
+            f"Cannot update server field(s) {', '.join(sorted(unknown))}; "
+            f"updatable: {', '.join(sorted(UPDATABLE))}."
+        )
+    with db.session() as session:
+        row = _row(session, server_uuid)
+        for name, value in fields.items():
+            setattr(row, "metadata_" if name == "metadata" else name, value)
+        row.updated_at = utcnow()
+        session.flush()
+        return _record(row)
+
+
+def set_fault(
+    db: Database, server_uuid: str, message: str, code: int = 500, details: str = ""
+) -> Server:
+    """Record why the server failed (shown by the API while it is in ERROR)."""
+    fault = {
+        "code": code,
+        "message": message,
+        "details": details,
+        "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return update(db, server_uuid, fault=fault)
+
+
+def delete(db: Database, server_uuid: str) -> Server:
+    """Soft-delete: vm_state deleted, deleted_at set; the row stays for history."""
+    with db.session() as session:
+        row = _row(session, server_uuid)
+        now = utcnow()
+        row.vm_state = "deleted"
+        row.task_state = None
+        row.deleted_at = now
+        row.updated_at = now
+        session.flush()
+        return _record(row)

@@ -1,0 +1,265 @@
+"""The image service: image records plus their data, with the Image API's rules
+(writable attributes, JSON-patch updates, status transitions, property validation).
+
+Known properties (``hw_*``, ``kernel_id`` …) are validated by the table in
+:mod:`virtfleet.objects.image_properties`; unknown properties are kept.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from virtfleet import errors
+from virtfleet.db import images
+from virtfleet.db.engine import Database
+from virtfleet.image.store import ImageStore
+from virtfleet.objects.image_properties import validate_image_properties
+from virtfleet.virt.arch import canonicalize as canonicalize_arch
+
+DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
+CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
+VISIBILITIES = ("public", "private", "shared", "community")
+
+# Attribute -> (type check, description) for the writable base attributes.
+WRITABLE: Mapping[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: v is None or (isinstance(v, str) and len(v) <= 255), "a string"),
+    "visibility": (lambda v: v in VISIBILITIES, f"one of {', '.join(VISIBILITIES)}"),
+    "protected": (lambda v: isinstance(v, bool), "a boolean"),
+    "min_disk": (lambda v: _is_count(v), "an integer >= 0"),
+    "min_ram": (lambda v: _is_count(v), "an integer >= 0"),
+    "disk_format": (lambda v: v is None or v in DISK_FORMATS, f"one of {', '.join(DISK_FORMATS)}"),
+    "container_format": (
+        lambda v: v is None or v in CONTAINER_FORMATS,
+        f"one of {', '.join(CONTAINER_FORMATS)}",
+    ),
+    "tags": (
+        lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
+        "a list of strings",
+    ),
+}
+READ_ONLY = frozenset(
+    {
+        "id",
+        "status",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "created_at",
+        "updated_at",
+        "owner",
+        "file",
+        "self",
+        "schema",
+        "direct_url",
+        "locations",
+        "stores",
+    }
+)
+# Accepted and ignored (the SDK and CLI send them).
+IGNORED = frozenset({"os_hidden"})
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class Forbidden(errors.VirtfleetError):
+    """The attribute or operation is not allowed (HTTP 403)."""
+
+
+class ImageService:
+    """Create, list, show, update, delete images and move their data."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: ImageStore | str | pathlib.Path,
+        canonicalize: Callable[[str], str] = canonicalize_arch,
+    ) -> None:
+        """``store`` is an ImageStore or the directory for one (``<data_dir>/images``)."""
+        self.db = db
+        self.store = store if isinstance(store, ImageStore) else ImageStore(store)
+        self.canonicalize = canonicalize
+
+    # ------------------------------------------------------------------ records
+
+    def create(self, body: Mapping[str, Any], owner: str | None = None) -> images.Image:
+        """A queued image from an Image API create body."""
+        image_id = body.get("id")
+        if image_id is not None and not isinstance(image_id, str):
+            raise errors.InvalidInput(f"Invalid id {image_id!r}: expected a string UUID.")
+        columns, properties = self._split(body, creating=True)
+        columns.setdefault("visibility", "shared")
+        validated = self._validate_properties(properties, image_id)
+        return images.create(
+            self.db, image_id=image_id, owner=owner, properties=validated, **columns
+        )
+
+    def get(self, image_id: str) -> images.Image:
+        return images.get(self.db, image_id)
+
+    def list(
+        self,
+        filters: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> list[images.Image]:
+        """Images matching every filter (base attributes, ``tag``, or properties),
+        newest first, after ``marker``, at most ``limit``."""
+        result = [i for i in images.list_images(self.db) if _matches(i, filters or {})]
+        if marker is not None:
+            ids = [i.id for i in result]
+            if marker not in ids:
+                raise errors.InvalidInput(f"Invalid marker {marker}: no such image.")
+            result = result[ids.index(marker) + 1 :]
+        return result if limit is None else result[:limit]
+
+    def update(self, image_id: str, patch: Sequence[Mapping[str, Any]]) -> images.Image:
+        """Apply a JSON patch (``openstack-images-v2.1-json-patch``)."""
+        image = images.get(self.db, image_id)
+        document: dict[str, Any] = {name: getattr(image, name) for name in WRITABLE}
+        document["tags"] = list(image.tags)
+        document.update(image.properties)
+        for operation in patch:
+            _apply(document, operation)
+        columns, properties = self._split(document, creating=False)
+        validated = self._validate_properties(properties, image_id)
+        return images.update(self.db, image_id, properties=validated, **columns)
+
+    def delete(self, image_id: str) -> None:
+        image = images.get(self.db, image_id)
+        if image.protected:
+            raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+        images.delete(self.db, image_id)
+        self.store.delete(image_id)
+
+    # --------------------------------------------------------------------- data
+
+    def upload(self, image_id: str, chunks: Iterable[bytes]) -> images.Image:
+        """Store the data of a queued image; it becomes active."""
+        image = images.get(self.db, image_id)
+        if image.status != "queued":
+            raise errors.Conflict(
+                f"Image {image_id} is {image.status}; data can only be uploaded to a queued image."
+            )
+        images.update(self.db, image_id, status="saving")
+        try:
+            stored = self.store.write(image_id, chunks)
+        except BaseException:
+            images.update(self.db, image_id, status="queued")
+            raise
+        return images.update(
+            self.db,
+            image_id,
+            status="active",
+            size=stored.size,
+            checksum=stored.checksum,
+            os_hash_algo=stored.os_hash_algo,
+            os_hash_value=stored.os_hash_value,
+        )
+
+    def download(self, image_id: str) -> tuple[images.Image, Iterator[bytes] | None]:
+        """The image and its data (None when it has no data)."""
+        image = images.get(self.db, image_id)
+        if image.status != "active":
+            return image, None
+        return image, self.store.read(image_id)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _split(
+        self, body: Mapping[str, Any], creating: bool
+    ) -> tuple[dict[str, Any], dict[str, object]]:
+        columns: dict[str, Any] = {}
+        properties: dict[str, object] = {}
+        for name, value in body.items():
+            if name in IGNORED or (name == "id" and creating):
+                continue
+            if name in READ_ONLY:
+                raise Forbidden(f"Attribute '{name}' is read-only.")
+            check = WRITABLE.get(name)
+            if check is None:
+                if not isinstance(value, str):
+                    raise errors.InvalidInput(
+                        f"Invalid value for property {name!r}: {value!r} is not a string."
+                    )
+                properties[name] = value
+                continue
+            is_valid, expected = check
+            if not is_valid(value):
+                raise errors.InvalidInput(
+                    f"Invalid value for {name!r}: {value!r}; expected {expected}."
+                )
+            columns[name] = value
+        return columns, properties
+
+    def _validate_properties(
+        self, properties: Mapping[str, object], image_id: str | None
+    ) -> dict[str, str]:
+        def image_exists(other: str) -> bool:
+            return other != image_id and images.exists(self.db, other)
+
+        validated = validate_image_properties(properties, self.canonicalize, image_exists)
+        return {key: str(value) for key, value in validated.items()}
+
+
+def _matches(image: images.Image, filters: Mapping[str, str]) -> bool:
+    for key, wanted in filters.items():
+        if key == "tag":
+            if wanted not in image.tags:
+                return False
+            continue
+        actual = getattr(image, key, None) if key in images.COLUMNS else None
+        if actual is None and key not in images.COLUMNS:
+            actual = image.properties.get(key)
+        if actual is None or str(actual).lower() != wanted.lower():
+            return False
+    return True
+
+
+def _apply(document: dict[str, Any], operation: Mapping[str, Any]) -> None:
+    """Apply one JSON-patch operation to the flat image document."""
+    if not isinstance(operation, Mapping):
+        raise errors.InvalidInput(
+            f"Invalid JSON patch operation {operation!r}: expected an object."
+        )
+    op = operation.get("op")
+    path = operation.get("path")
+    if op not in ("add", "replace", "remove"):
+        raise errors.InvalidInput(f"Invalid JSON patch op {op!r}: expected add, replace or remove.")
+    if not isinstance(path, str) or not path.startswith("/") or len(path) < 2:
+        raise errors.InvalidInput(f"Invalid JSON patch path {path!r}: expected '/<attribute>'.")
+    segments = [s.replace("~1", "/").replace("~0", "~") for s in path[1:].split("/")]
+    name = segments[0]
+    if name in READ_ONLY:
+        raise Forbidden(f"Attribute '{name}' is read-only.")
+    if name == "tags" and len(segments) == 2:
+        tags = list(document.get("tags") or [])
+        if op == "remove":
+            if segments[1] not in tags:
+                raise errors.NotFound(f"Tag {segments[1]} not found.")
+            tags.remove(segments[1])
+        elif segments[1] not in tags:
+            tags.append(segments[1] if segments[1] != "-" else str(operation.get("value")))
+        document["tags"] = tags
+        return
+    if len(segments) != 1:
+        raise errors.InvalidInput(
+            f"Invalid JSON patch path {path!r}: nested paths are not supported."
+        )
+    if op == "remove":
+        if name in WRITABLE:
+            raise Forbidden(f"Attribute '{name}' cannot be removed.")
+        if name not in document:
+            raise errors.Conflict(f"Property {name} does not exist.")
+        del document[name]
+        return
+    if "value" not in operation:
+        raise errors.InvalidInput(f"JSON patch operation {op} on {path} needs a 'value'.")
+    if op == "replace" and name not in document:
+        raise errors.Conflict(f"Property {name} does not exist; use add.")
+    document[name] = operation["value"]

@@ -1,0 +1,165 @@
+"""Image properties virtfleet understands: one table of name, kind, parser and
+description, read by the Image API (validation when set) and by the scheduler and the
+driver (image properties → traits and guest devices).
+
+Unknown properties are kept as given. Two kinds of check need outside knowledge and are
+passed in by the caller, so that this table stays below the virt layer:
+``canonicalize_arch`` (``virtfleet.virt.arch.canonicalize``) for architecture names and
+``image_exists`` for properties that name another image (kernel, ramdisk).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from virtfleet import errors
+from virtfleet.objects import extra_specs
+
+FIRMWARE_TYPES = ("bios", "uefi")
+DISK_BUSES = ("virtio", "scsi", "ide", "sata", "usb", "fdc", "xen", "lxc", "uml")
+CDROM_BUSES = ("scsi", "ide", "sata", "usb", "virtio")
+VIDEO_MODELS = ("vga", "cirrus", "vmvga", "xen", "qxl", "virtio", "gop", "none", "bochs", "ramfb")
+VIF_MODELS = (
+    "virtio",
+    "e1000",
+    "e1000e",
+    "rtl8139",
+    "ne2k_pci",
+    "pcnet",
+    "igb",
+    "spapr-vlan",
+    "lan9118",
+    "smc91c111",
+)
+
+
+class Kind(enum.Enum):
+    """What a property's value is checked against."""
+
+    VALUE = "value"  # checked by the parser alone
+    ARCH = "arch"  # an architecture name, canonicalised by the caller's function
+    IMAGE_ID = "image_id"  # the id of another image that must exist
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, str], object]:
+    def parse(name: str, value: str) -> str:
+        if value not in choices:
+            raise errors.InvalidInput(
+                f"Invalid image property {name}={value!r}: expected one of {', '.join(choices)}."
+            )
+        return value
+
+    return parse
+
+
+def _string(name: str, value: str) -> str:
+    if not value.strip():
+        raise errors.InvalidInput(f"Invalid image property {name}={value!r}: must not be empty.")
+    return value
+
+
+def _bits(name: str, value: str) -> int:
+    low, high = extra_specs.MAXPHYSADDR_BITS_RANGE
+    try:
+        return extra_specs.to_int(name, value, low, high)
+    except errors.InvalidInput:
+        raise errors.InvalidInput(
+            f"Invalid image property {name}={value!r}: expected an integer from {low} to {high}."
+        ) from None
+
+
+@dataclass(frozen=True)
+class ImageProperty:
+    """One known property: its name, kind, value parser and meaning."""
+
+    name: str
+    kind: Kind
+    parse: Callable[[str, str], object]
+    description: str
+
+
+IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
+    ImageProperty(
+        "hw_architecture", Kind.ARCH, _string, "CPU architecture the image's OS runs on."
+    ),
+    ImageProperty(
+        "hw_emulation_architecture",
+        Kind.ARCH,
+        _string,
+        "Guest architecture to emulate with QEMU TCG when hosts cannot run it natively.",
+    ),
+    ImageProperty("hw_machine_type", Kind.VALUE, _string, "Machine type, e.g. q35 or virt."),
+    ImageProperty(
+        "hw_firmware_type", Kind.VALUE, _choice(FIRMWARE_TYPES), "Guest firmware: bios or uefi."
+    ),
+    ImageProperty("hw_disk_bus", Kind.VALUE, _choice(DISK_BUSES), "Bus of the root disk."),
+    ImageProperty("hw_cdrom_bus", Kind.VALUE, _choice(CDROM_BUSES), "Bus of CD-ROM drives."),
+    ImageProperty("hw_video_model", Kind.VALUE, _choice(VIDEO_MODELS), "Guest video device."),
+    ImageProperty("hw_vif_model", Kind.VALUE, _choice(VIF_MODELS), "Guest network card model."),
+    ImageProperty(
+        "hw_maxphysaddr_mode",
+        Kind.VALUE,
+        _choice(extra_specs.MAXPHYSADDR_MODES),
+        "Guest physical address bits: emulate (with hw_maxphysaddr_bits) or passthrough.",
+    ),
+    ImageProperty("hw_maxphysaddr_bits", Kind.VALUE, _bits, "Guest physical address bits (1..52)."),
+    ImageProperty("kernel_id", Kind.IMAGE_ID, _string, "Image holding the kernel to boot."),
+    ImageProperty("ramdisk_id", Kind.IMAGE_ID, _string, "Image holding the initial ramdisk."),
+    ImageProperty("os_command_line", Kind.VALUE, _string, "Kernel command line (with kernel_id)."),
+)
+
+PROPERTIES_BY_NAME: Mapping[str, ImageProperty] = {p.name: p for p in IMAGE_PROPERTIES}
+
+
+def validate_image_properties(
+    properties: Mapping[str, object],
+    canonicalize_arch: Callable[[str], str],
+    image_exists: Callable[[str], bool],
+) -> dict[str, object]:
+    """Validate an image's complete properties and return them with architecture names
+    canonicalised (other values as given; unknown properties pass through).
+    Raises InvalidInput naming the property, value and what is allowed."""
+    result: dict[str, object] = dict(properties)
+    parsed_values: dict[str, object] = {}
+    for name, value in properties.items():
+        prop = PROPERTIES_BY_NAME.get(name)
+        if prop is None:
+            continue
+        if not isinstance(value, str):
+            raise errors.InvalidInput(
+                f"Invalid image property {name}={value!r}: expected a string."
+            )
+        parsed_values[name] = prop.parse(name, value)
+        if prop.kind is Kind.ARCH:
+            result[name] = _canonical(name, value, canonicalize_arch)
+        elif prop.kind is Kind.IMAGE_ID and not image_exists(value):
+            raise errors.InvalidInput(
+                f"Invalid image property {name}={value!r}: no image with that id exists."
+            )
+    mode = parsed_values.get("hw_maxphysaddr_mode")
+    bits = parsed_values.get("hw_maxphysaddr_bits")
+    extra_specs.check_maxphysaddr(
+        mode if isinstance(mode, str) else None,
+        bits if isinstance(bits, int) else None,
+        None,
+        "image properties hw_maxphysaddr_mode/hw_maxphysaddr_bits",
+    )
+    return result
+
+
+def _canonical(name: str, value: str, canonicalize_arch: Callable[[str], str]) -> str:
+    try:
+        return canonicalize_arch(value)
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(f"Invalid image property {name}: {exc.message}") from None
+
+
+__all__ = [
+    "IMAGE_PROPERTIES",
+    "PROPERTIES_BY_NAME",
+    "ImageProperty",
+    "Kind",
+    "validate_image_properties",
+]

@@ -1,0 +1,174 @@
+"""Test support for the Compute and Image APIs: a database in tmp_path, an in-test
+conductor that records calls and moves servers through their states, a placement
+stand-in, and a small client over ``webob.Request.blank``."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import webob
+
+from virtfleet.api.compute import ComputeDeps, make_compute_app
+from virtfleet.api.image import make_image_app
+from virtfleet.db import servers
+from virtfleet.db.base import Base
+from virtfleet.db.engine import Database
+from virtfleet.db.models import metadata
+from virtfleet.image.service import ImageService
+
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+def make_db(tmp_path: pathlib.Path) -> Database:
+    import virtfleet.db.models.hosts  # noqa: F401  (registers the compute nodes table)
+
+    db = Database(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    Base.metadata.create_all(db.engine, tables=list(metadata().tables.values()))
+    return db
+
+
+@dataclass
+class RecordingConductor:
+    """Records every call; builds succeed at once (ACTIVE on ``host``) unless
+    ``fail_builds`` is set, in which case the server goes to ERROR with a fault."""
+
+    db: Database
+    host: str = "kvm-a"
+    fail_builds: str | None = None
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def build_server(self, uuid: str) -> None:
+        self.calls.append(("build_server", (uuid,)))
+        if self.fail_builds:
+            servers.update(self.db, uuid, vm_state="error", task_state=None)
+            servers.set_fault(self.db, uuid, self.fail_builds, code=500, details="no host")
+            return
+        servers.update(
+            self.db,
+            uuid,
+            vm_state="active",
+            task_state=None,
+            power_state=1,
+            host=self.host,
+            node=self.host,
+        )
+
+    def delete_server(self, uuid: str) -> None:
+        self.calls.append(("delete_server", (uuid,)))
+        servers.delete(self.db, uuid)
+
+    def stop_server(self, uuid: str) -> None:
+        self.calls.append(("stop_server", (uuid,)))
+        servers.update(self.db, uuid, vm_state="stopped", task_state=None, power_state=4)
+
+    def start_server(self, uuid: str) -> None:
+        self.calls.append(("start_server", (uuid,)))
+        servers.update(self.db, uuid, vm_state="active", task_state=None, power_state=1)
+
+    def reboot_server(self, uuid: str, hard: bool) -> None:
+        self.calls.append(("reboot_server", (uuid, hard)))
+        servers.update(self.db, uuid, vm_state="active", task_state=None, power_state=1)
+
+    def get_console_output(self, uuid: str, length: int | None) -> str:
+        self.calls.append(("get_console_output", (uuid, length)))
+        lines = [f"line {i}" for i in range(10)]
+        return "\n".join(lines if length is None else lines[-length:] if length else [])
+
+    def get_domain_xml(self, uuid: str) -> str:
+        self.calls.append(("get_domain_xml", (uuid,)))
+        return f"<domain type='kvm'><uuid>{uuid}</uuid></domain>"
+
+
+@dataclass
+class FakePlacement:
+    """Provider usages by provider uuid (missing providers have none)."""
+
+    usages: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def provider_usages(self, uuid: str) -> tuple[int, dict[str, int]]:
+        return 0, dict(self.usages.get(uuid, {}))
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: webob.response.ResponseHeaders
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Client:
+    app: WSGIApp
+    prefix: str
+    default_headers: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
+        req = webob.Request.blank(self.prefix + path, method=method)
+        req.script_name = self.prefix
+        req.path_info = path.split("?")[0]
+        for key, value in {**self.default_headers, **(headers or {})}.items():
+            req.headers[key] = value
+        if raw is not None or body is not None:
+            req.body = raw if raw is not None else json.dumps(body).encode()
+            req.content_type = content_type
+        resp = req.get_response(self.app)
+        return Reply(resp.status_int, resp.headers, resp.body)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+@dataclass
+class Apps:
+    """A compute app and an image app over one database."""
+
+    db: Database
+    conductor: RecordingConductor
+    placement: FakePlacement
+    images: ImageService
+    compute_app: WSGIApp
+    image_app: WSGIApp
+
+    def compute(self, version: str | None = "latest") -> Client:
+        headers = {"OpenStack-API-Version": f"compute {version}"} if version else {}
+        return Client(self.compute_app, "/compute", headers)
+
+    def image(self) -> Client:
+        return Client(self.image_app, "/image")
+
+
+def make_apps(tmp_path: pathlib.Path) -> Apps:
+    db = make_db(tmp_path)
+    conductor = RecordingConductor(db)
+    placement = FakePlacement()
+    images = ImageService(db, tmp_path / "images")
+    deps = ComputeDeps(db=db, placement=placement, conductor=conductor, images=images)  # type: ignore[arg-type]
+    return Apps(db, conductor, placement, images, make_compute_app(deps), make_image_app(deps))
