@@ -1,0 +1,314 @@
+"""The conductor: the control plane's workflows (boot, delete, power actions) and the
+``conductor`` RPC topic the agents talk to.
+
+:class:`Conductor` implements the Compute API's ``ConductorAPI``: workflows run on a
+thread pool and return at once (one at a time per server); console output and domain
+XML are answered synchronously. Boot: schedule and claim, spawn on the chosen host,
+and on a failure release the claim, try another host (up to ``[scheduler]
+max_attempts``) or end in ERROR with a fault that says why — nothing stays allocated.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
+from virtfleet.conductor import boot
+from virtfleet.conductor import states as st
+from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
+from virtfleet.db import hosts, servers
+from virtfleet.db.engine import Database
+from virtfleet.db.models.compute import utcnow
+from virtfleet.objects.host_report import HostReport
+from virtfleet.rpc import Transport
+from virtfleet.scheduler.manager import Selection
+from virtfleet.scheduler.request import RequestSpec
+
+LOG = logging.getLogger(__name__)
+
+
+class SchedulerAPI(Protocol):
+    """The part of the scheduler the conductor uses."""
+
+    def schedule_and_claim(self, spec: RequestSpec) -> Selection: ...
+    def unclaim(self, instance_uuid: str) -> None: ...
+
+
+class ConductorEndpoint:
+    """What the control plane serves to agents on ``conductor``: only these methods."""
+
+    def __init__(self, conductor: Conductor) -> None:
+        self._conductor = conductor
+
+    def report_host(self, report: HostReport) -> dict[str, Any]:
+        return self._conductor.reporter.report_host(report).as_primitive()
+
+    def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
+        self._conductor.instance_power_state_changed(host, instance_uuid, state)
+
+
+class Conductor:
+    """Workflows of the Compute API, and the agents' counterpart."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: Database,
+        placement: PlacementForReports,
+        scheduler: SchedulerAPI,
+        transport: Transport,
+        images: boot.Images,
+        workers: int = 8,
+    ) -> None:
+        self._conf = conf
+        self._db = db
+        self._scheduler = scheduler
+        self._transport = transport
+        self._images = images
+        self.reporter = HostReporter(db, placement)
+        self.compute = ComputeClient(transport, timeout=conf.rpc_response_timeout)
+        self._pool = concurrent.futures.ThreadPoolExecutor(workers, "conductor")
+        self._pending: set[concurrent.futures.Future[None]] = set()
+        self._pending_lock = threading.Lock()
+        self._server_locks: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
+            threading.Lock
+        )
+        self._serving = False
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Serve the ``conductor`` topic."""
+        self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
+        self._serving = True
+
+    def stop(self) -> None:
+        """Stop serving and finish the workflows already running."""
+        if self._serving:
+            self._transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)
+            self._serving = False
+        self._pool.shutdown(wait=True)
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until every workflow submitted so far has finished (for tests/tools)."""
+        with self._pending_lock:
+            pending = set(self._pending)
+        concurrent.futures.wait(pending, timeout=timeout)
+
+    def _submit(self, uuid: str, work: Callable[[str], None], what: str) -> None:
+        def run() -> None:
+            with self._locked(uuid):
+                try:
+                    work(uuid)
+                except Exception:
+                    LOG.exception("%s of server %s failed", what, uuid)
+
+        future = self._pool.submit(run)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    @contextlib.contextmanager
+    def _locked(self, uuid: str) -> Iterator[None]:
+        with self._pending_lock:
+            lock = self._server_locks[uuid]
+        with lock:
+            yield
+
+    # ------------------------------------------------------------ Compute API
+
+    def build_server(self, uuid: str) -> None:
+        """Boot the server (asynchronous)."""
+        self._submit(uuid, self._build, "build")
+
+    def delete_server(self, uuid: str) -> None:
+        """Delete the server (asynchronous)."""
+        self._submit(uuid, self._delete, "delete")
+
+    def stop_server(self, uuid: str) -> None:
+        self._submit(uuid, lambda u: self._power(u, "power_off"), "stop")
+
+    def start_server(self, uuid: str) -> None:
+        self._submit(uuid, lambda u: self._power(u, "power_on"), "start")
+
+    def reboot_server(self, uuid: str, hard: bool) -> None:
+        action = "reboot_hard" if hard else "reboot_soft"
+        self._submit(uuid, lambda u: self._power(u, action), "reboot")
+
+    def get_console_output(self, uuid: str, length: int | None) -> str:
+        """The tail (``length`` lines, all when None) of the guest's console log."""
+        return self.compute.get_console_output(self._host_of(uuid), uuid, length)
+
+    def get_domain_xml(self, uuid: str) -> str:
+        """The guest's live libvirt domain XML."""
+        return self.compute.get_domain_xml(self._host_of(uuid), uuid)
+
+    def _host_of(self, uuid: str) -> str:
+        server = servers.get(self._db, uuid)
+        if not server.host:
+            raise errors.Conflict(f"Server {uuid} is not on any host (vm_state {server.vm_state}).")
+        return server.host
+
+    # ----------------------------------------------------------------- agents
+
+    def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
+        """The hypervisor of ``host`` says the guest is now ``state``."""
+        with self._locked(instance_uuid):
+            try:
+                server = servers.get(self._db, instance_uuid)
+            except errors.NotFound:
+                return
+            if server.host != host:  # stale: the guest lives elsewhere now
+                return
+            updates = st.after_power_event(
+                server.vm_state, server.task_state, st.power_state_of(state)
+            )
+            servers.update(self._db, instance_uuid, **updates)
+
+    # -------------------------------------------------------------- workflows
+
+    def _build(self, uuid: str) -> None:
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return  # deleted before we started
+        if server.vm_state != st.BUILDING:
+            return
+        max_attempts = self._conf.scheduler.max_attempts
+        failures: list[tuple[str, str]] = []
+        tried: set[str] = set()
+        no_host: str | None = None
+        code = 500
+        while True:
+            servers.update(self._db, uuid, task_state=st.SCHEDULING, host=None, node=None)
+            try:
+                spec = boot.request_spec(server, frozenset(tried))
+                selection = self._scheduler.schedule_and_claim(spec)
+            except errors.NoValidHost as exc:
+                no_host = exc.message
+                break
+            except errors.InvalidInput as exc:
+                no_host, code = exc.message, 400
+                break
+            failure = self._spawn_on(server, selection)
+            if failure is None:
+                return
+            failures.append((selection.host, failure))
+            tried.add(selection.host)
+            if not st.should_retry_build(len(failures), max_attempts):
+                break
+        self._fail_build(uuid, failures, no_host, code)
+
+    def _spawn_on(self, server: servers.Server, selection: Selection) -> str | None:
+        """Spawn on the claimed host; None when it worked, else why not (the claim and
+        anything on the host are cleaned up)."""
+        uuid, host = server.uuid, selection.host
+        try:
+            node = hosts.get_host_by_uuid(self._db, selection.compute_node_uuid)
+            servers.update(
+                self._db, uuid, task_state=st.SPAWNING, host=host, node=node.hypervisor_hostname
+            )
+            files = boot.image_files(self._images, server)
+            spec = boot.instance_spec(server, files, selection.allocation_request)
+            self.compute.spawn(host, spec)
+        except errors.VirtfleetError as exc:
+            LOG.warning("spawning %s on %s failed: %s", uuid, host, exc)
+            self._cleanup_host(host, uuid)
+            self._scheduler.unclaim(uuid)
+            return exc.message
+        try:
+            servers.update(
+                self._db,
+                uuid,
+                vm_state=st.ACTIVE,
+                task_state=None,
+                power_state=int(st.PowerState.RUNNING),
+                launched_at=utcnow(),
+            )
+        except errors.NotFound:  # deleted while spawning: undo everything
+            self._cleanup_host(host, uuid)
+            self._scheduler.unclaim(uuid)
+        return None
+
+    def _cleanup_host(self, host: str, uuid: str) -> None:
+        try:
+            self.compute.destroy(host, uuid)
+        except errors.NotFound:
+            pass
+        except errors.VirtfleetError as exc:
+            LOG.warning("could not clean up %s on %s: %s", uuid, host, exc)
+
+    def _fail_build(
+        self, uuid: str, failures: list[tuple[str, str]], no_host: str | None, code: int
+    ) -> None:
+        self._scheduler.unclaim(uuid)
+        message = st.build_failure_message(failures, no_host)
+        try:
+            servers.update(self._db, uuid, vm_state=st.ERROR, task_state=None, host=None, node=None)
+            servers.set_fault(
+                self._db, uuid, message, code, st.build_failure_details(failures, no_host)
+            )
+        except errors.NotFound:
+            return
+
+    def _delete(self, uuid: str) -> None:
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        if server.host:
+            try:
+                self.compute.destroy(server.host, uuid)
+            except errors.NotFound:
+                pass  # the domain is already gone
+            except errors.RPCError as exc:  # host unreachable: delete locally
+                LOG.warning(
+                    "server %s: host %s unreachable, deleting anyway: %s", uuid, server.host, exc
+                )
+            except errors.VirtfleetError as exc:
+                servers.update(self._db, uuid, vm_state=st.ERROR, task_state=None)
+                servers.set_fault(self._db, uuid, f"Delete failed on {server.host}: {exc}", 500)
+                return
+        self._scheduler.unclaim(uuid)
+        servers.delete(self._db, uuid)
+
+    def _power(self, uuid: str, action_name: str) -> None:
+        action = st.POWER_ACTIONS[action_name]
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        if not server.host:
+            servers.update(self._db, uuid, task_state=None)
+            return
+        servers.update(self._db, uuid, task_state=action.task_state)
+        try:
+            if action_name.startswith("reboot"):
+                self.compute.reboot(server.host, uuid, hard=action_name == "reboot_hard")
+            else:
+                getattr(self.compute, action_name)(server.host, uuid)
+        except errors.VirtfleetError as exc:
+            LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
+            servers.update(self._db, uuid, task_state=None)
+            servers.set_fault(self._db, uuid, f"{action_name} failed: {exc}", 500)
+            return
+        servers.update(
+            self._db,
+            uuid,
+            vm_state=action.vm_state,
+            task_state=None,
+            power_state=int(action.power_state),
+        )
