@@ -36,7 +36,7 @@ class ArchInfo:
     input_bus: str | None = None  # bus of the tablet when a video device exists
     timers: tuple[tuple[str, str, str], ...] = ()  # (name, attribute, value)
     features: tuple[str, ...] = ()  # <features> flags (acpi, apic, pae)
-    acpi_needs_uefi: bool = False  # ACPI only together with UEFI firmware
+    tables_need_uefi: bool = False  # ACPI and SMBIOS tables only with UEFI firmware
     smbios: bool = False  # guest gets SMBIOS system information
     vif_models: tuple[str, ...] = ("virtio",)
     wordsize: int = 64
@@ -110,7 +110,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         video_models=("none", "virtio", "ramfb"),
         input_bus="usb",
         features=("acpi",),
-        acpi_needs_uefi=True,
+        tables_need_uefi=True,
         smbios=True,
         vif_models=("virtio", "e1000"),
     ),

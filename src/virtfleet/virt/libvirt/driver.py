@@ -1,0 +1,275 @@
+"""The libvirt driver: the agent's hands on one hypervisor.
+
+It talks to a *connection* with the libvirt-python API (real libvirt or the
+simulator); libvirt errors are branched on by error code only. Host discovery,
+guest policy and XML live in :mod:`.host`, :mod:`.guest` and :mod:`.config`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.virt.libvirt import config, guest, host
+from virtfleet.virt.libvirt.images import ImageTool, QemuImg
+from virtfleet.virt.types import GuestSpec, HostInfo
+
+LOG = logging.getLogger(__name__)
+
+CONSOLE_TAIL_BYTES = 64 * 1024
+
+POWER_STATES: dict[int, str] = {
+    libvirt.VIR_DOMAIN_NOSTATE: "nostate",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "running",  # shutting down, still running
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutoff",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
+}
+"""virDomainState -> the power state virtfleet reports."""
+
+EVENT_STATES: dict[int, str] = {
+    libvirt.VIR_DOMAIN_EVENT_STARTED: "running",
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: "running",
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: "paused",
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: "shutoff",
+    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: "shutoff",
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: "paused",
+}
+"""Lifecycle event -> the power state it leaves the guest in (others are ignored)."""
+
+UNSUPPORTED_CODES = frozenset(
+    {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED}
+)
+"""Codes meaning "this call/flag is not available here": fall back to a plainer call."""
+
+LifecycleCallback = Callable[[str, str], None]
+
+
+def hypervisor_error(what: str, exc: BaseException) -> errors.HypervisorError:
+    """Wrap a failure as HypervisorError carrying libvirt's message and code."""
+    if isinstance(exc, libvirt.libvirtError):
+        return errors.HypervisorError(f"{what}: {exc.get_error_message()}", exc.get_error_code())
+    if isinstance(exc, subprocess.CalledProcessError):
+        detail = (exc.stderr or "").strip() or f"exit status {exc.returncode}"
+        return errors.HypervisorError(f"{what}: {exc.cmd[0]}: {detail}")
+    return errors.HypervisorError(f"{what}: {exc}")
+
+
+def _code(exc: libvirt.libvirtError) -> int:
+    return int(exc.get_error_code())
+
+
+class LibvirtDriver:
+    """Spawns, destroys and powers guests on one hypervisor connection."""
+
+    def __init__(self, conn: Any, conf: cfg.ConfigOpts, images: ImageTool | None = None) -> None:
+        self._conn = conn
+        self._conf = conf
+        self._images: ImageTool = images or QemuImg()
+        self._host: HostInfo | None = None
+        self._callbacks: list[LifecycleCallback] = []
+
+    # -- host ---------------------------------------------------------------------
+    def discover(self) -> HostInfo:
+        """Re-discover the host (capabilities, versions, traits) and remember it."""
+        self._host = host.discover(self._conn, self._conf)
+        return self._host
+
+    def host_info(self) -> HostInfo:
+        """The last discovery, discovering first if needed."""
+        return self._host or self.discover()
+
+    # -- guests ---------------------------------------------------------------------
+    def build(self, spec: GuestSpec) -> guest.ResolvedGuest:
+        """Resolve ``spec`` on this host (InvalidInput when it cannot run here)."""
+        return guest.resolve(spec, self.host_info(), self._conf)
+
+    def spawn(self, spec: GuestSpec) -> None:
+        """Create files, define and start the guest; on failure leave nothing behind."""
+        resolved = self.build(spec)
+        uuid = spec.instance_uuid
+        if self._find(uuid) is not None:
+            raise errors.Conflict(f"instance {uuid} already exists on this host")
+        domain_xml = guest.build_domain(resolved).to_xml()
+        try:
+            self._prepare_files(resolved)
+            domain = self._conn.defineXML(domain_xml)
+            domain.create()
+        except (libvirt.libvirtError, OSError, subprocess.CalledProcessError) as exc:
+            LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
+            self._remove(uuid, resolved.instance_dir)
+            raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
+
+    def destroy(self, instance_uuid: str) -> None:
+        """Stop and undefine the guest and remove its files; nothing there is fine."""
+        domain = self._find(instance_uuid)
+        instance_dir = self._files(domain)[0] if domain is not None else None
+        self._remove(instance_uuid, instance_dir or self._default_dir(instance_uuid))
+
+    def power_off(self, instance_uuid: str) -> None:
+        """Hard power off (idempotent)."""
+        domain = self._lookup(instance_uuid)
+        self._call(f"power off {instance_uuid}", self._stop, domain)
+
+    def power_on(self, instance_uuid: str) -> None:
+        """Start a stopped guest (idempotent)."""
+        domain = self._lookup(instance_uuid)
+        if not domain.isActive():
+            self._call(f"power on {instance_uuid}", domain.create)
+
+    def reboot(self, instance_uuid: str, hard: bool = True) -> None:
+        """Reset a running guest, start a stopped one. Always hard: a soft reboot would
+        depend on the guest honouring ACPI."""
+        domain = self._lookup(instance_uuid)
+        what = f"reboot {instance_uuid}"
+        if not domain.isActive():
+            self._call(what, domain.create)
+            return
+        try:
+            domain.reset(0)
+        except libvirt.libvirtError as exc:
+            if _code(exc) not in UNSUPPORTED_CODES:
+                raise hypervisor_error(what, exc) from exc
+            self._call(what, self._stop, domain)
+            self._call(what, domain.create)
+
+    def get_power_state(self, instance_uuid: str) -> str:
+        """running, shutoff, paused, crashed or nostate."""
+        state = self._call("get state", self._lookup(instance_uuid).state)
+        return POWER_STATES.get(int(state[0]), "nostate")
+
+    def get_domain_xml(self, instance_uuid: str) -> str:
+        """The live domain XML."""
+        return str(self._call("get XML", self._lookup(instance_uuid).XMLDesc, 0))
+
+    def get_console_output(self, instance_uuid: str, max_bytes: int = CONSOLE_TAIL_BYTES) -> str:
+        """The last ``max_bytes`` of the guest's console log ("" before any output)."""
+        console_log = self._files(self._lookup(instance_uuid))[1]
+        if not console_log or not os.path.exists(console_log):
+            return ""
+        with open(console_log, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(console_log) - max_bytes))
+            return handle.read().decode("utf-8", errors="replace")
+
+    def list_instance_uuids(self) -> list[str]:
+        """UUIDs of the guests virtfleet manages on this host (by domain name)."""
+        domains = self._call("list domains", self._conn.listAllDomains, 0)
+        return sorted(
+            d.UUIDString() for d in domains if d.name().startswith(guest.DOMAIN_NAME_PREFIX)
+        )
+
+    def register_lifecycle_callback(self, callback: LifecycleCallback) -> None:
+        """Call ``callback(instance_uuid, power_state)`` on lifecycle events.
+
+        Real libvirt delivers events only when an event loop implementation was
+        registered before the connection was opened, and is being run.
+        """
+        if not self._callbacks:
+            self._conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle_event, None
+            )
+        self._callbacks.append(callback)
+
+    # -- helpers ----------------------------------------------------------------------
+    def _on_lifecycle_event(
+        self, _conn: Any, domain: Any, event: int, _detail: int, _opaque: Any
+    ) -> None:
+        state = EVENT_STATES.get(int(event))
+        if state is None or not domain.name().startswith(guest.DOMAIN_NAME_PREFIX):
+            return
+        uuid = domain.UUIDString()
+        for callback in list(self._callbacks):
+            try:
+                callback(uuid, state)
+            except Exception:  # one bad listener must not break libvirt's event loop
+                LOG.exception("lifecycle callback failed for %s", uuid)
+
+    @staticmethod
+    def _call(what: str, func: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return func(*args)
+        except libvirt.libvirtError as exc:
+            raise hypervisor_error(what, exc) from exc
+
+    def _find(self, instance_uuid: str) -> Any | None:
+        """The domain, or None when libvirt has no such domain."""
+        try:
+            return self._conn.lookupByUUIDString(instance_uuid)
+        except libvirt.libvirtError as exc:
+            if _code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise hypervisor_error(f"look up {instance_uuid}", exc) from exc
+
+    def _lookup(self, instance_uuid: str) -> Any:
+        domain = self._find(instance_uuid)
+        if domain is None:
+            raise errors.NotFound(f"instance {instance_uuid} is not on this host")
+        return domain
+
+    def _files(self, domain: Any) -> tuple[str | None, str | None]:
+        """Instance dir and console log recorded in the domain's metadata."""
+        xml = self._call("get XML", domain.XMLDesc, 0)
+        meta = config.Domain.parse(xml).instance
+        if meta is None:
+            return None, None
+        return meta.instance_dir, meta.console_log
+
+    def _default_dir(self, instance_uuid: str) -> str:
+        return os.path.join(host.instances_path(self._conf), instance_uuid)
+
+    def _prepare_files(self, resolved: guest.ResolvedGuest) -> None:
+        spec = resolved.spec
+        os.makedirs(resolved.instance_dir, exist_ok=True)
+        if spec.image_path and resolved.disk_path:
+            self._images.create_overlay(
+                resolved.disk_path, spec.image_path, spec.image_format, spec.root_gb
+            )
+        os.makedirs(os.path.dirname(resolved.console_log_path), exist_ok=True)
+        with open(resolved.console_log_path, "ab"):
+            pass
+
+    @staticmethod
+    def _stop(domain: Any) -> None:
+        """Destroy a running domain; one that already stopped is fine."""
+        try:
+            if domain.isActive():
+                domain.destroy()
+        except libvirt.libvirtError as exc:
+            if _code(exc) != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+
+    def _remove(self, instance_uuid: str, instance_dir: str | None) -> None:
+        """Destroy + undefine (with NVRAM) the domain if any, then remove the files."""
+        what = f"destroy instance {instance_uuid}"
+        domain = self._find(instance_uuid)
+        if domain is not None:
+            self._call(what, self._stop, domain)
+            self._call(what, self._undefine, domain)
+        if instance_dir and os.path.basename(os.path.normpath(instance_dir)) == instance_uuid:
+            shutil.rmtree(instance_dir, ignore_errors=True)
+        elif instance_dir:
+            LOG.warning("not removing %s: not an instance directory", instance_dir)
+
+    @staticmethod
+    def _undefine(domain: Any) -> None:
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        try:
+            domain.undefineFlags(flags)
+        except libvirt.libvirtError as exc:
+            if _code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                return
+            if _code(exc) not in UNSUPPORTED_CODES:
+                raise
+            domain.undefine()

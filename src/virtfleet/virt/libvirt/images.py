@@ -1,0 +1,43 @@
+"""Instance disks: a qcow2 overlay over the image file, made with ``qemu-img``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Protocol
+
+GiB = 1024**3
+
+
+class ImageTool(Protocol):
+    """Creates an instance's root disk (a seam so tests need no qemu-img)."""
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        """Create qcow2 ``path`` backed by ``backing``; at least ``size_gb`` GiB large."""
+
+
+class QemuImg:
+    """:class:`ImageTool` with the ``qemu-img`` command."""
+
+    def __init__(self, binary: str = "qemu-img") -> None:
+        self.binary = binary
+
+    def virtual_size(self, path: str, fmt: str) -> int:
+        """The image's virtual size in bytes."""
+        out = subprocess.run(
+            [self.binary, "info", "--output=json", "-f", fmt, path],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return int(json.loads(out)["virtual-size"])
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        size = max(self.virtual_size(backing, backing_format), size_gb * GiB)
+        args = ["create", "-f", "qcow2", "-b", backing, "-F", backing_format, path, str(size)]
+        subprocess.run(
+            [self.binary, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
