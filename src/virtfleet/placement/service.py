@@ -1,13 +1,38 @@
 """PlacementService: the one way anything reads or writes placement data.
 
-(Interface skeleton; bodies land in the following commits.)
+Writes go to the database in one transaction each, guarded by provider and consumer
+generations, and log the provider trees they touched in ``placement_changes``.
+Reads of candidates and provider lists come from an immutable in-memory
+:class:`~virtfleet.placement.snapshot.Snapshot`; before answering, the service reads
+the change log past the last change it has seen (one indexed query) and reloads just
+those trees, so writes by this process and by any other process are visible at once.
+
+Claims never trust the snapshot: capacity is checked against the database inside the
+write transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from sqlalchemy import Connection, select
 
 from virtfleet.db.engine import Database
+from virtfleet.placement import (
+    allocations_db,
+    catalog_db,
+    engine,
+    inventories_db,
+    loader,
+    names,
+    providers_db,
+)
+from virtfleet.placement.dbutil import RESOURCE_CLASSES, TRAITS
+from virtfleet.placement.exceptions import QUERYPARAM_BAD_VALUE, InvalidInput
+from virtfleet.placement.query import query_names
+from virtfleet.placement.snapshot import Node, Snapshot, TraitBits
 from virtfleet.placement.types import (
     CandidateQuery,
     CandidatesResult,
@@ -19,20 +44,65 @@ from virtfleet.placement.types import (
     TypeUsage,
 )
 
+T = TypeVar("T")
+
+DEFAULT_MAX_CANDIDATES = engine.DEFAULT_MAX_RESULTS
+
 
 class PlacementService:
-    def __init__(self, db: Database, max_candidates: int = 10_000) -> None:
+    """Providers, inventories, traits, allocations and allocation candidates.
+
+    ``max_candidates`` caps the candidates of a query without ``limit`` (and any
+    ``limit`` above it).
+    """
+
+    def __init__(self, db: Database, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> None:
         self.db = db
         self.max_candidates = max_candidates
+        self._snapshot: Snapshot | None = None
+        self._bits = TraitBits()
+        self._lock = threading.Lock()
 
-    # providers
+    # -- snapshot -------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot (refreshed from the change log first)."""
+        return self.refresh()
+
+    def refresh(self) -> Snapshot:
+        """Reload the trees changed since the last refresh (all of them the first time)."""
+        with self._lock:
+            with self.db.read() as conn:
+                if self._snapshot is None:
+                    change_id = loader.last_change_id(conn)
+                    trees = loader.load_all(conn, self._bits)
+                    self._snapshot = Snapshot(trees, self._bits, change_id)
+                else:
+                    change_id, roots = loader.changed_roots(conn, self._snapshot.change_id)
+                    if roots:
+                        reloaded = loader.load_trees(conn, roots, self._bits)
+                        self._snapshot = self._snapshot.with_trees(reloaded, change_id)
+            return self._snapshot
+
+    def _write(self, action: Callable[[Connection], T]) -> T:
+        with self.db.write() as conn:
+            result = action(conn)
+        self.refresh()
+        return result
+
+    def _read(self, action: Callable[[Connection], T]) -> T:
+        with self.db.read() as conn:
+            return action(conn)
+
+    # -- providers ------------------------------------------------------------------
+
     def create_provider(
         self, name: str, uuid: str | None = None, parent_uuid: str | None = None
     ) -> Provider:
-        raise NotImplementedError
+        return self._write(lambda c: providers_db.create_provider(c, name, uuid, parent_uuid))
 
     def get_provider(self, uuid: str) -> Provider:
-        raise NotImplementedError
+        return self._read(lambda c: providers_db.get_provider(c, uuid))
 
     def list_providers(
         self,
@@ -45,7 +115,37 @@ class PlacementService:
         forbidden: frozenset[str] = frozenset(),
         forbidden_aggregates: frozenset[str] = frozenset(),
     ) -> list[Provider]:
-        raise NotImplementedError
+        """Providers matching every given filter, in creation order.
+
+        ``required`` is an AND of any-of trait sets, ``member_of`` of any-of aggregate
+        sets (direct membership); ``resources`` keeps providers that could take each
+        amount now.
+        """
+        snap = self.refresh()
+        if in_tree is not None:
+            tree = snap.tree_of(in_tree)
+            nodes: Iterable[Node] = tree.nodes if tree else ()
+        else:
+            nodes = (n for t in snap.trees.values() for n in t.nodes)
+        masks = [snap.bits.mask_of(any_of) for any_of in required]
+        forbidden_mask = snap.bits.mask_of(forbidden)
+        found = []
+        for node in nodes:
+            if name is not None and node.name != name:
+                continue
+            if uuid is not None and node.uuid != uuid:
+                continue
+            if not engine.traits_ok(node.trait_bits, masks, forbidden_mask):
+                continue
+            if not engine.aggregates_ok(node, node, member_of, forbidden_aggregates):
+                continue
+            if resources and not all(
+                engine.amount_fits(node, rc, amount) for rc, amount in resources.items()
+            ):
+                continue
+            found.append(node)
+        found.sort(key=lambda n: n.id)
+        return [n.provider() for n in found]
 
     def update_provider(
         self,
@@ -55,83 +155,105 @@ class PlacementService:
         generation: int | None = None,
         allow_reparent: bool = True,
     ) -> Provider:
-        raise NotImplementedError
+        """Rename and/or (re-, un-)parent; ``allow_reparent`` False is the pre-1.37 rule
+        (a parent may be set once, never changed or removed)."""
+        return self._write(
+            lambda c: providers_db.update_provider(
+                c, uuid, name, parent_uuid, generation, allow_reparent
+            )
+        )
 
     def delete_provider(self, uuid: str) -> None:
-        raise NotImplementedError
+        self._write(lambda c: providers_db.delete_provider(c, uuid))
 
-    # inventories
+    # -- inventories ----------------------------------------------------------------
+
     def get_inventories(self, uuid: str) -> tuple[int, dict[str, Inventory]]:
-        raise NotImplementedError
+        return self._read(lambda c: inventories_db.get_inventories(c, uuid))
 
     def set_inventories(
         self, uuid: str, generation: int, inventories: Mapping[str, Inventory]
     ) -> int:
-        raise NotImplementedError
+        return self._write(
+            lambda c: inventories_db.set_inventories(c, uuid, generation, inventories)
+        )
 
     def set_inventory(self, uuid: str, generation: int, rc: str, inventory: Inventory) -> int:
-        raise NotImplementedError
+        return self._write(
+            lambda c: inventories_db.set_inventory(c, uuid, generation, rc, inventory)
+        )
 
-    def delete_inventory(self, uuid: str, generation: int, rc: str) -> int:
-        raise NotImplementedError
+    def delete_inventory(self, uuid: str, generation: int | None, rc: str) -> int:
+        return self._write(lambda c: inventories_db.delete_inventory(c, uuid, generation, rc))
 
-    def delete_inventories(self, uuid: str, generation: int) -> int:
-        raise NotImplementedError
+    def delete_inventories(self, uuid: str, generation: int | None) -> int:
+        return self._write(lambda c: inventories_db.delete_inventories(c, uuid, generation))
 
-    # traits
+    # -- traits -------------------------------------------------------------------
+
     def list_traits(
         self, name_filter: str | None = None, associated: bool | None = None
     ) -> list[str]:
-        raise NotImplementedError
+        """``name_filter`` is ``startswith:PREFIX`` or ``in:A,B``."""
+        return self._read(lambda c: catalog_db.list_traits(c, name_filter, associated))
 
     def ensure_trait(self, name: str) -> bool:
-        raise NotImplementedError
+        """Create CUSTOM_ trait ``name``; True if it was new."""
+        return self._write(lambda c: catalog_db.ensure_trait(c, name))
 
     def delete_trait(self, name: str) -> None:
-        raise NotImplementedError
+        self._write(lambda c: catalog_db.delete_trait(c, name))
 
     def get_provider_traits(self, uuid: str) -> tuple[int, set[str]]:
-        raise NotImplementedError
+        return self._read(lambda c: inventories_db.get_provider_traits(c, uuid))
 
-    def set_provider_traits(
-        self, uuid: str, generation: int, traits: Sequence[str] | set[str]
-    ) -> int:
-        raise NotImplementedError
+    def set_provider_traits(self, uuid: str, generation: int | None, traits: Iterable[str]) -> int:
+        wanted = list(traits)
+        return self._write(
+            lambda c: inventories_db.set_provider_traits(c, uuid, generation, wanted)
+        )
 
-    def delete_provider_traits(self, uuid: str, generation: int) -> int:
-        raise NotImplementedError
+    def delete_provider_traits(self, uuid: str, generation: int | None) -> int:
+        return self._write(lambda c: inventories_db.set_provider_traits(c, uuid, generation, ()))
 
-    # aggregates
+    # -- aggregates ---------------------------------------------------------------
+
     def get_provider_aggregates(self, uuid: str) -> tuple[int, set[str]]:
-        raise NotImplementedError
+        return self._read(lambda c: inventories_db.get_provider_aggregates(c, uuid))
 
     def set_provider_aggregates(
-        self, uuid: str, generation: int | None, aggregates: Sequence[str] | set[str]
+        self, uuid: str, generation: int | None, aggregates: Iterable[str]
     ) -> int:
-        raise NotImplementedError
+        wanted = list(aggregates)
+        return self._write(
+            lambda c: inventories_db.set_provider_aggregates(c, uuid, generation, wanted)
+        )
 
-    # resource classes
+    # -- resource classes ---------------------------------------------------------
+
     def list_resource_classes(self) -> list[str]:
-        raise NotImplementedError
+        return self._read(catalog_db.list_resource_classes)
 
     def get_resource_class(self, name: str) -> str:
-        raise NotImplementedError
+        return self._read(lambda c: catalog_db.get_resource_class(c, name))
 
     def create_resource_class(self, name: str) -> None:
-        raise NotImplementedError
+        self._write(lambda c: catalog_db.create_resource_class(c, name))
 
     def ensure_resource_class(self, name: str) -> bool:
-        raise NotImplementedError
+        """Create CUSTOM_ class ``name``; True if it was new."""
+        return self._write(lambda c: catalog_db.ensure_resource_class(c, name))
 
     def delete_resource_class(self, name: str) -> None:
-        raise NotImplementedError
+        self._write(lambda c: catalog_db.delete_resource_class(c, name))
 
-    # allocations
+    # -- allocations --------------------------------------------------------------
+
     def get_consumer_allocations(self, consumer_uuid: str) -> ConsumerAllocations:
-        raise NotImplementedError
+        return self._read(lambda c: allocations_db.get_consumer(c, consumer_uuid))
 
     def get_provider_allocations(self, rp_uuid: str) -> ProviderAllocations:
-        raise NotImplementedError
+        return self._read(lambda c: allocations_db.get_provider_allocations(c, rp_uuid))
 
     def replace_allocations(
         self,
@@ -142,26 +264,73 @@ class PlacementService:
         consumer_generation: int | None,
         consumer_type: str | None = None,
     ) -> None:
-        raise NotImplementedError
+        """``PUT /allocations/{consumer}``: replace all of the consumer's allocations
+        (empty ``allocations`` deletes them)."""
+        request = ConsumerRequest(
+            allocations, project_id, user_id, consumer_generation, consumer_type
+        )
+        self.replace_many({consumer_uuid: request})
 
     def replace_many(self, requests: Mapping[str, ConsumerRequest]) -> None:
-        raise NotImplementedError
+        """``POST /allocations``: several consumers at once, all or nothing."""
+        self._write(lambda c: allocations_db.replace_consumers(c, requests))
 
     def delete_allocations(self, consumer_uuid: str) -> None:
-        raise NotImplementedError
+        self._write(lambda c: allocations_db.delete_consumer(c, consumer_uuid))
 
-    # usages
+    # -- usages -------------------------------------------------------------------
+
     def provider_usages(self, uuid: str) -> tuple[int, dict[str, int]]:
-        raise NotImplementedError
+        return self._read(lambda c: allocations_db.provider_usages(c, uuid))
 
     def usages(
         self, project_id: str, user_id: str | None = None, consumer_type: str | None = None
     ) -> dict[str, TypeUsage]:
-        raise NotImplementedError
+        """Per consumer type (1.38+ shape); see :func:`allocations_db.usages_by_type`."""
+        return self._read(
+            lambda c: allocations_db.usages_by_type(c, project_id, user_id, consumer_type)
+        )
 
     def total_usages(self, project_id: str, user_id: str | None = None) -> dict[str, int]:
-        raise NotImplementedError
+        """{class: amount} for the project (and user), the pre-1.38 shape."""
+        return self._read(lambda c: allocations_db.total_usages(c, project_id, user_id))
 
-    # candidates
+    # -- candidates ---------------------------------------------------------------
+
     def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult:
-        raise NotImplementedError
+        self._check_names(query)
+        return engine.find_candidates(self.refresh(), query, self.max_candidates)
+
+    def _check_names(self, query: CandidateQuery) -> None:
+        """Unknown traits or classes in a query are a 400, as in Placement."""
+        traits, classes = query_names(query)
+        custom_traits = {t for t in traits if not names.is_standard_trait(t)}
+        custom_classes = {rc for rc in classes if not names.is_standard_resource_class(rc)}
+        if not custom_traits and not custom_classes:
+            return
+        with self.db.read() as conn:
+            known_traits = set(
+                conn.execute(
+                    select(TRAITS.c.name).where(TRAITS.c.name.in_(custom_traits))
+                ).scalars()
+            )
+            known_classes = set(
+                conn.execute(
+                    select(RESOURCE_CLASSES.c.name).where(
+                        RESOURCE_CLASSES.c.name.in_(custom_classes)
+                    )
+                ).scalars()
+            )
+        missing = sorted(custom_classes - known_classes)
+        if missing:
+            raise InvalidInput(
+                f"Invalid resource class in resources parameter: No such resource class "
+                f"{', '.join(missing)}.",
+                QUERYPARAM_BAD_VALUE,
+            )
+        missing = sorted(custom_traits - known_traits)
+        if missing:
+            raise InvalidInput(
+                f"Invalid query string parameters: No such trait(s): {', '.join(missing)}",
+                QUERYPARAM_BAD_VALUE,
+            )

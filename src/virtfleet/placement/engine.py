@@ -1,0 +1,344 @@
+"""Allocation candidates: a pure function of a :class:`Snapshot` and a query.
+
+Semantics are OpenStack Placement's (microversion 1.39, without sharing providers):
+
+* a suffixed group is satisfied by ONE provider having every resource (each amount
+  within min_unit/max_unit/step_size and free capacity), all required traits
+  (each any-of set meets the provider's traits), no forbidden trait, and the
+  aggregates of ``member_of``; a resourceless suffixed group by any such provider;
+* the unsuffixed group takes each resource class from a single provider of the
+  tree (different classes may come from different providers); its required traits
+  are met by the union of the traits of the providers that supply it, and none of
+  them may have a forbidden trait;
+* all groups of a candidate are in one tree, whose root meets ``root_required``;
+* ``group_policy=isolate``: the suffixed groups use pairwise distinct providers;
+* ``same_subtree``: among the providers of the named groups one is an ancestor
+  (or itself) of all the others;
+* amounts of several groups on the same provider and class are summed and must
+  still fit capacity and max_unit.
+
+Per tree the groups are assigned by backtracking over the few providers that can
+serve each, pruning on capacity, isolation and same_subtree as soon as a partial
+assignment fails, and results are produced lazily so ``limit`` stops the work.
+Trees are visited in root id order, and only trees holding every requested class.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from virtfleet.placement.snapshot import Node, Snapshot, Tree
+from virtfleet.placement.types import (
+    AllocationRequest,
+    CandidateQuery,
+    CandidatesResult,
+    ProviderSummary,
+    RequestGroup,
+)
+
+DEFAULT_MAX_RESULTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A request group compiled against a snapshot's trait bits."""
+
+    suffix: str
+    granular: bool
+    resources: tuple[tuple[str, int], ...]
+    any_masks: tuple[int, ...]
+    impossible: bool  # an any-of set names only traits no provider has
+    forbidden_mask: int
+    member_of: tuple[frozenset[str], ...]
+    forbidden_aggregates: frozenset[str]
+    in_tree: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """One way to satisfy one group inside a tree."""
+
+    parts: tuple[tuple[Node, str, int], ...]
+    uuids: tuple[str, ...]  # providers used, sorted (the group's mapping)
+
+
+def _compile(group: RequestGroup, snapshot: Snapshot) -> _Group:
+    masks = tuple(snapshot.bits.mask_of(any_of) for any_of in group.required)
+    return _Group(
+        suffix=group.suffix,
+        granular=group.suffix != "",
+        resources=tuple(sorted(group.resources.items())),
+        any_masks=masks,
+        impossible=any(mask == 0 for mask in masks),
+        forbidden_mask=snapshot.bits.mask_of(group.forbidden),
+        member_of=tuple(group.member_of),
+        forbidden_aggregates=group.forbidden_aggregates,
+        in_tree=group.in_tree,
+    )
+
+
+def traits_ok(bits: int, any_masks: Sequence[int], forbidden_mask: int) -> bool:
+    """Every any-of mask meets ``bits`` and no forbidden bit is set."""
+    if bits & forbidden_mask:
+        return False
+    return all(bits & mask for mask in any_masks)
+
+
+def aggregates_ok(
+    node: Node, root: Node, member_of: Sequence[frozenset[str]], forbidden: frozenset[str]
+) -> bool:
+    """Aggregates of the provider or of its root meet each any-of set, none forbidden."""
+    if not member_of and not forbidden:
+        return True
+    aggs = node.aggregates | root.aggregates
+    return not (aggs & forbidden) and all(aggs & any_of for any_of in member_of)
+
+
+def amount_fits(node: Node, rc: str, amount: int) -> bool:
+    slot = node.slots.get(rc)
+    return slot is not None and slot.fits(amount)
+
+
+def _granular_options(tree: Tree, group: _Group) -> list[_Option]:
+    root = tree.root
+    options = []
+    for node in tree.nodes:
+        if not traits_ok(node.trait_bits, group.any_masks, group.forbidden_mask):
+            continue
+        if not aggregates_ok(node, root, group.member_of, group.forbidden_aggregates):
+            continue
+        if all(amount_fits(node, rc, amount) for rc, amount in group.resources):
+            options.append(
+                _Option(tuple((node, rc, amount) for rc, amount in group.resources), (node.uuid,))
+            )
+    return options
+
+
+def _unsuffixed_options(tree: Tree, group: _Group) -> Iterator[_Option]:
+    """Every choice of one provider per resource class whose union meets the traits."""
+    root = tree.root
+    per_rc: list[list[tuple[Node, str, int]]] = []
+    for rc, amount in group.resources:
+        providers = [
+            (node, rc, amount)
+            for node in tree.nodes
+            if not node.trait_bits & group.forbidden_mask
+            and amount_fits(node, rc, amount)
+            and aggregates_ok(node, root, group.member_of, group.forbidden_aggregates)
+        ]
+        if not providers:
+            return
+        per_rc.append(providers)
+    for parts in itertools.product(*per_rc):
+        bits = 0
+        for node, _rc, _amount in parts:
+            bits |= node.trait_bits
+        if all(bits & mask for mask in group.any_masks):
+            yield _Option(tuple(parts), tuple(sorted({node.uuid for node, _, _ in parts})))
+
+
+class _TreeSearch:
+    """Backtracking over the groups of one query inside one tree."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        order: list[_Group],
+        options: list[Sequence[_Option] | Iterator[_Option]],
+        isolate: bool,
+        same_subtree: Sequence[frozenset[str]],
+    ) -> None:
+        self.tree = tree
+        self.order = order
+        self.options = options
+        self.isolate = isolate
+        self.subtrees = [
+            (suffixes, [i for i, g in enumerate(order) if g.suffix in suffixes])
+            for suffixes in same_subtree
+        ]
+        self.position = {g.suffix: i for i, g in enumerate(order)}
+        self.acc: dict[tuple[str, str], int] = {}
+        self.chosen: list[_Option | None] = [None] * len(order)
+        self.isolated: set[str] = set()
+
+    def run(self) -> Iterator[AllocationRequest]:
+        return self._assign(0)
+
+    def _assign(self, i: int) -> Iterator[AllocationRequest]:
+        if i == len(self.order):
+            yield self._result()
+            return
+        group = self.order[i]
+        for option in self.options[i]:
+            if self.isolate and group.granular and option.uuids[0] in self.isolated:
+                continue
+            if not self._take(option):
+                continue
+            self.chosen[i] = option
+            if group.granular and self.isolate:
+                self.isolated.add(option.uuids[0])
+            if self._subtrees_possible(i):
+                yield from self._assign(i + 1)
+            if group.granular and self.isolate:
+                self.isolated.discard(option.uuids[0])
+            self.chosen[i] = None
+            self._give_back(option)
+
+    def _take(self, option: _Option) -> bool:
+        acc = self.acc
+        for done, (node, rc, amount) in enumerate(option.parts):
+            key = (node.uuid, rc)
+            total = acc.get(key, 0) + amount
+            slot = node.slots[rc]
+            if slot.used + total > slot.capacity or total > slot.max_unit:
+                self._give_back(option, done)
+                return False
+            acc[key] = total
+        return True
+
+    def _give_back(self, option: _Option, count: int | None = None) -> None:
+        parts = option.parts if count is None else option.parts[:count]
+        for node, rc, amount in parts:
+            key = (node.uuid, rc)
+            left = self.acc[key] - amount
+            if left:
+                self.acc[key] = left
+            else:
+                del self.acc[key]
+
+    def _subtrees_possible(self, i: int) -> bool:
+        """Could each same_subtree constraint touching group ``i`` still hold?"""
+        suffix = self.order[i].suffix
+        for suffixes, positions in self.subtrees:
+            if suffix not in suffixes:
+                continue
+            assigned = [self.chosen[p] for p in positions]
+            nodes = [self.tree.by_uuid[o.uuids[0]] for o in assigned if o is not None]
+            if any(all(n.uuid in m.ancestors for m in nodes) for n in nodes):
+                continue
+            if len(nodes) == len(positions):
+                return False
+            # The top must come from a group not assigned yet.
+            pending = [p for p in positions if self.chosen[p] is None]
+            if not any(
+                all(option.uuids[0] in m.ancestors for m in nodes)
+                for p in pending
+                for option in self.options[p]  # granular options are lists
+            ):
+                return False
+        return True
+
+    def _result(self) -> AllocationRequest:
+        allocations: dict[str, dict[str, int]] = {}
+        for (uuid, rc), amount in self.acc.items():
+            allocations.setdefault(uuid, {})[rc] = amount
+        mappings = {
+            group.suffix: list(option.uuids)
+            for group, option in zip(self.order, self.chosen, strict=True)
+            if option is not None
+        }
+        return AllocationRequest(allocations, mappings)
+
+
+def _single_node(
+    tree: Tree, groups: list[_Group], totals: dict[str, int], isolate: bool
+) -> Iterator[AllocationRequest]:
+    """The fast path for a tree of one provider: every group on it, or nothing."""
+    node = tree.root
+    if isolate and sum(1 for g in groups if g.granular) > 1:
+        return
+    slots = node.slots
+    for group in groups:
+        if not traits_ok(node.trait_bits, group.any_masks, group.forbidden_mask):
+            return
+        if not aggregates_ok(node, node, group.member_of, group.forbidden_aggregates):
+            return
+        for rc, amount in group.resources:
+            slot = slots.get(rc)
+            if slot is None or not slot.fits(amount):
+                return
+    for rc, total in totals.items():
+        slot = slots[rc]
+        if slot.used + total > slot.capacity or total > slot.max_unit:
+            return
+    mappings = {group.suffix: [node.uuid] for group in groups}
+    yield AllocationRequest({node.uuid: dict(totals)} if totals else {}, mappings)
+
+
+def _tree_candidates(
+    tree: Tree,
+    groups: list[_Group],
+    totals: dict[str, int],
+    query: CandidateQuery,
+) -> Iterator[AllocationRequest]:
+    isolate = query.group_policy == "isolate"
+    if len(tree.nodes) == 1:
+        yield from _single_node(tree, groups, totals, isolate)
+        return
+    granular = [g for g in groups if g.granular]
+    granular_options = [_granular_options(tree, g) for g in granular]
+    if any(not options for options in granular_options):
+        return
+    ranked = sorted(zip(granular, granular_options, strict=True), key=lambda p: len(p[1]))
+    order = [g for g, _ in ranked]
+    options: list[Sequence[_Option] | Iterator[_Option]] = [o for _, o in ranked]
+    unsuffixed = [g for g in groups if not g.granular]
+    if unsuffixed:
+        order.insert(0, unsuffixed[0])
+        options.insert(0, _unsuffixed_options(tree, unsuffixed[0]))
+    yield from _TreeSearch(tree, order, options, isolate, query.same_subtree).run()
+
+
+def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
+    """Root ids of trees that hold every requested class (and every in_tree)."""
+    rcs = {rc for g in groups for rc, _ in g.resources}
+    sets = sorted((snapshot.trees_by_rc.get(rc, frozenset()) for rc in rcs), key=len)
+    ids: set[int] | frozenset[int]
+    if sets:
+        ids = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
+    else:
+        ids = frozenset(snapshot.trees)
+    for group in groups:
+        if group.in_tree is not None:
+            root_id = snapshot.tree_of_uuid.get(group.in_tree)
+            ids = ids & {root_id} if root_id is not None else frozenset()
+    return sorted(ids)
+
+
+def find_candidates(
+    snapshot: Snapshot, query: CandidateQuery, max_results: int = DEFAULT_MAX_RESULTS
+) -> CandidatesResult:
+    """All allocation candidates for ``query`` (at most ``limit``, and at most
+    ``max_results`` when no limit is given), with summaries of their trees."""
+    groups = [_compile(g, snapshot) for g in query.groups]
+    cap = max_results if query.limit is None else min(query.limit, max_results)
+    requests: list[AllocationRequest] = []
+    summaries: dict[str, ProviderSummary] = {}
+    if any(g.impossible for g in groups) or cap <= 0:
+        return CandidatesResult(requests, summaries)
+    totals: dict[str, int] = {}
+    for group in groups:
+        for rc, amount in group.resources:
+            totals[rc] = totals.get(rc, 0) + amount
+    root_any = tuple(snapshot.bits.mask_of([t]) for t in query.root_required)
+    if any(mask == 0 for mask in root_any):
+        return CandidatesResult(requests, summaries)
+    root_forbidden = snapshot.bits.mask_of(query.root_forbidden)
+    for root_id in _candidate_trees(snapshot, groups):
+        tree = snapshot.trees[root_id]
+        if not traits_ok(tree.root.trait_bits, root_any, root_forbidden):
+            continue
+        found = False
+        for request in _tree_candidates(tree, groups, totals, query):
+            requests.append(request)
+            found = True
+            if len(requests) >= cap:
+                break
+        if found:
+            for node in tree.nodes:
+                summaries[node.uuid] = node.summary
+        if len(requests) >= cap:
+            break
+    return CandidatesResult(requests, summaries)

@@ -1,0 +1,252 @@
+"""The immutable in-memory picture of every provider tree that candidate search reads.
+
+A :class:`Snapshot` maps each tree (by its root's database id) to an immutable
+:class:`Tree` of :class:`Node` objects, and indexes trees by the resource classes
+they have inventory of, so a query only visits trees that could serve it. Traits are
+also kept as int bitsets (one bit per trait, bits assigned by an append-only
+:class:`TraitBits` registry shared by successive snapshots).
+
+A snapshot is never changed: :meth:`Snapshot.with_trees` returns a new one that shares
+every untouched tree with the old one (copy-on-write per tree).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from virtfleet.placement.types import Provider, ProviderSummary, ResourceUsage
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One resource class of one provider: its inventory and current usage."""
+
+    total: int
+    reserved: int
+    min_unit: int
+    max_unit: int
+    step_size: int
+    allocation_ratio: float
+    used: int
+    capacity: int
+
+    def fits(self, amount: int) -> bool:
+        """Could one allocation of ``amount`` be added now?"""
+        return (
+            self.min_unit <= amount <= self.max_unit
+            and amount % self.step_size == 0
+            and self.used + amount <= self.capacity
+        )
+
+
+def make_slot(
+    total: int,
+    reserved: int,
+    min_unit: int,
+    max_unit: int,
+    step_size: int,
+    allocation_ratio: float,
+    used: int,
+) -> Slot:
+    capacity = int((total - reserved) * allocation_ratio)
+    return Slot(total, reserved, min_unit, max_unit, step_size, allocation_ratio, used, capacity)
+
+
+class TraitBits:
+    """Append-only trait name -> bit registry (thread-safe; bits never change)."""
+
+    def __init__(self) -> None:
+        self._bits: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def bits_of(self, traits: Iterable[str]) -> int:
+        """The bitset of ``traits``, registering new names."""
+        value = 0
+        for trait in traits:
+            bit = self._bits.get(trait)
+            if bit is None:
+                with self._lock:
+                    bit = self._bits.setdefault(trait, len(self._bits))
+            value |= 1 << bit
+        return value
+
+    def mask_of(self, traits: Iterable[str]) -> int:
+        """The bitset of the already known ``traits`` (unknown ones: nobody has them)."""
+        value = 0
+        for trait in traits:
+            bit = self._bits.get(trait)
+            if bit is not None:
+                value |= 1 << bit
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One provider as the candidate search sees it."""
+
+    id: int
+    uuid: str
+    name: str
+    generation: int
+    parent_uuid: str | None
+    root_uuid: str
+    traits: frozenset[str]
+    trait_bits: int
+    aggregates: frozenset[str]
+    slots: Mapping[str, Slot]
+    ancestors: frozenset[str]  # uuids of this node and every ancestor
+    summary: ProviderSummary
+
+    def provider(self) -> Provider:
+        return Provider(self.uuid, self.name, self.generation, self.parent_uuid, self.root_uuid)
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A root and its descendants, root first, parents before children."""
+
+    root_id: int
+    nodes: tuple[Node, ...]
+    by_uuid: Mapping[str, Node]
+    resource_classes: frozenset[str]
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """What the loader reads for one provider."""
+
+    id: int
+    uuid: str
+    name: str
+    generation: int
+    parent_id: int | None
+    root_id: int
+    traits: frozenset[str] = frozenset()
+    aggregates: frozenset[str] = frozenset()
+    slots: Mapping[str, Slot] = field(default_factory=dict)
+
+
+def build_tree(rows: Iterable[ProviderRow], bits: TraitBits) -> Tree | None:
+    """Assemble one tree from its provider rows (None if the root is missing)."""
+    by_id = {row.id: row for row in rows}
+    roots = [row for row in by_id.values() if row.parent_id is None]
+    if len(roots) != 1:
+        return None
+    children: dict[int, list[ProviderRow]] = {}
+    for row in by_id.values():
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(row)
+    root = roots[0]
+    nodes: list[Node] = []
+    stack: list[tuple[ProviderRow, Node | None]] = [(root, None)]
+    while stack:
+        row, parent = stack.pop()
+        parent_uuid = parent.uuid if parent else None
+        summary = ProviderSummary(
+            uuid=row.uuid,
+            resources={rc: ResourceUsage(s.capacity, s.used) for rc, s in row.slots.items()},
+            traits=row.traits,
+            parent_provider_uuid=parent_uuid,
+            root_provider_uuid=root.uuid,
+        )
+        node = Node(
+            id=row.id,
+            uuid=row.uuid,
+            name=row.name,
+            generation=row.generation,
+            parent_uuid=parent_uuid,
+            root_uuid=root.uuid,
+            traits=row.traits,
+            trait_bits=bits.bits_of(row.traits),
+            aggregates=row.aggregates,
+            slots=dict(row.slots),
+            ancestors=(parent.ancestors if parent else frozenset()) | {row.uuid},
+            summary=summary,
+        )
+        nodes.append(node)
+        kids = sorted(children.get(row.id, ()), key=lambda r: r.id, reverse=True)
+        stack.extend((kid, node) for kid in kids)
+    rcs = frozenset(rc for node in nodes for rc in node.slots)
+    return Tree(root.id, tuple(nodes), {n.uuid: n for n in nodes}, rcs)
+
+
+class Snapshot:
+    """All trees, indexed by root id, by provider uuid and by resource class."""
+
+    __slots__ = ("bits", "change_id", "tree_of_uuid", "trees", "trees_by_rc")
+
+    def __init__(
+        self,
+        trees: Mapping[int, Tree],
+        bits: TraitBits,
+        change_id: int,
+        tree_of_uuid: Mapping[str, int] | None = None,
+        trees_by_rc: Mapping[str, frozenset[int]] | None = None,
+    ) -> None:
+        self.trees = trees
+        self.bits = bits
+        self.change_id = change_id
+        if tree_of_uuid is None:
+            tree_of_uuid = {n.uuid: t.root_id for t in trees.values() for n in t.nodes}
+        self.tree_of_uuid = tree_of_uuid
+        if trees_by_rc is None:
+            index: dict[str, set[int]] = {}
+            for tree in trees.values():
+                for rc in tree.resource_classes:
+                    index.setdefault(rc, set()).add(tree.root_id)
+            trees_by_rc = {rc: frozenset(ids) for rc, ids in index.items()}
+        self.trees_by_rc = trees_by_rc
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls({}, TraitBits(), 0)
+
+    def node(self, uuid: str) -> Node | None:
+        root_id = self.tree_of_uuid.get(uuid)
+        return None if root_id is None else self.trees[root_id].by_uuid.get(uuid)
+
+    def tree_of(self, uuid: str) -> Tree | None:
+        root_id = self.tree_of_uuid.get(uuid)
+        return None if root_id is None else self.trees[root_id]
+
+    def with_trees(self, reloaded: Mapping[int, Tree | None], change_id: int) -> Snapshot:
+        """A new snapshot where each root id in ``reloaded`` is replaced (None: gone)."""
+        trees = dict(self.trees)
+        tree_of_uuid = dict(self.tree_of_uuid)
+        touched_rcs: set[str] = set()
+        removed_from: dict[str, set[int]] = {}
+        added_to: dict[str, set[int]] = {}
+        for root_id in reloaded:
+            old = trees.pop(root_id, None)
+            if old is not None:
+                for node in old.nodes:
+                    if tree_of_uuid.get(node.uuid) == root_id:
+                        del tree_of_uuid[node.uuid]
+                for rc in old.resource_classes:
+                    removed_from.setdefault(rc, set()).add(root_id)
+                touched_rcs |= old.resource_classes
+        for root_id, new in reloaded.items():
+            if new is None:
+                continue
+            trees[root_id] = new
+            for node in new.nodes:
+                tree_of_uuid[node.uuid] = root_id
+            for rc in new.resource_classes:
+                added_to.setdefault(rc, set()).add(root_id)
+            touched_rcs |= new.resource_classes
+        trees_by_rc = dict(self.trees_by_rc)
+        for rc in touched_rcs:
+            ids = (
+                set(trees_by_rc.get(rc, frozenset())) - removed_from.get(rc, set())
+            ) | added_to.get(rc, set())
+            if ids:
+                trees_by_rc[rc] = frozenset(ids)
+            else:
+                trees_by_rc.pop(rc, None)
+        return Snapshot(trees, self.bits, change_id, tree_of_uuid, trees_by_rc)
