@@ -7,6 +7,7 @@ import pathlib
 from oslo_config import cfg
 
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.virt.libvirt import host as libvirt_host
 from virtfleet.virt.types import GuestSpec
 
 CONSOLE_LOG = "console.log"
@@ -14,8 +15,7 @@ CONSOLE_LOG = "console.log"
 
 def instances_path(conf: cfg.ConfigOpts) -> pathlib.Path:
     """``[libvirt] instances_path``, else ``<data_dir>/instances``."""
-    configured = conf.libvirt.instances_path
-    return pathlib.Path(configured or pathlib.Path(conf.data_dir) / "instances").resolve()
+    return pathlib.Path(libvirt_host.instances_path(conf)).resolve()
 
 
 def to_guest_spec(conf: cfg.ConfigOpts, instance: InstanceSpec) -> GuestSpec:
