@@ -1,0 +1,44 @@
+"""Open a hypervisor connection: real libvirt, or a simulated host of a fleet.
+
+``open_connection("qemu:///system")`` returns ``libvirt.open(uri)``;
+``open_connection("sim://kvm-1", fleet)`` returns a
+:class:`~virtfleet.virt.sim.connection.SimConnection` to host ``kvm-1`` of ``fleet``
+(the packaged sample fleet when ``fleet`` is None). Both speak the same libvirt-python
+API subset (CONTRIBUTING.md, "Hypervisor connections").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import libvirt
+
+from virtfleet.errors import HypervisorError, NotFound
+from virtfleet.virt.sim.fleet import Fleet, default_fleet
+from virtfleet.virt.sim.registry import hypervisor_for
+
+SIM_SCHEME = "sim"
+
+
+def is_simulated(uri: str) -> bool:
+    """True for ``sim://HOST`` URIs."""
+    return urlparse(uri).scheme == SIM_SCHEME
+
+
+def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
+    """A connection for ``uri``; raises ``HypervisorError`` (with the libvirt code) or
+    ``NotFound`` (a ``sim://`` host not in the fleet)."""
+    if is_simulated(uri):
+        parsed = urlparse(uri)
+        name = parsed.netloc or parsed.path.strip("/")
+        if not name:
+            raise NotFound(f"{uri}: a simulated host URI is sim://HOST")
+        return hypervisor_for(fleet or default_fleet(), name).connect(f"sim://{name}")
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise HypervisorError(
+            f"cannot connect to {uri}: {exc.get_error_message() or exc}",
+            code=exc.get_error_code(),
+        ) from exc

@@ -1,0 +1,371 @@
+"""The state of one simulated host: domains, node devices, event listeners, faults.
+
+:class:`SimHypervisor` is thread safe: every state change happens under one lock, and
+lifecycle events are delivered after the lock is released (so a callback may call back
+into the connection). Connections (:class:`~virtfleet.virt.sim.connection.SimConnection`)
+are thin views over it; several connections to one host share one hypervisor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libvirt
+
+from virtfleet.virt.sim import capabilities
+from virtfleet.virt.sim.domxml import DomainDef, live_xml, parse_domain
+from virtfleet.virt.sim.errors import libvirt_error
+from virtfleet.virt.sim.nodedev import NodeDevices
+from virtfleet.virt.sim.profile import HostProfile
+from virtfleet.virt.sim.startcheck import check_start
+
+if TYPE_CHECKING:
+    from virtfleet.virt.sim.connection import SimConnection
+    from virtfleet.virt.sim.fleet import Fleet
+
+# Phases of a simulated migration at which a failure can be injected, and the error
+# real libvirt typically reports when that phase fails.
+MIGRATION_PHASES: dict[str, tuple[int, str]] = {
+    "begin": (libvirt.VIR_ERR_OPERATION_INVALID, "cannot migrate domain: {reason}"),
+    "prepare": (libvirt.VIR_ERR_INTERNAL_ERROR, "qemu unexpectedly closed the monitor: {reason}"),
+    "perform": (libvirt.VIR_ERR_OPERATION_FAILED, "migration out job: {reason}"),
+    "finish": (libvirt.VIR_ERR_OPERATION_FAILED, "migration in job: {reason}"),
+}
+
+Event = tuple[str, int, int]  # (domain uuid, event, detail)
+
+
+@dataclass
+class MigrationJob:
+    """Progress of an outgoing migration, read by ``jobInfo``/``jobStats``."""
+
+    total_bytes: int
+    started: float = field(default_factory=time.monotonic)
+    processed_bytes: int = 0
+    aborted: threading.Event = field(default_factory=threading.Event)
+    completed: bool = False
+
+    def stats(self) -> dict[str, int]:
+        remaining = self.total_bytes - self.processed_bytes
+        return {
+            "type": libvirt.VIR_DOMAIN_JOB_COMPLETED
+            if self.completed
+            else libvirt.VIR_DOMAIN_JOB_UNBOUNDED,
+            libvirt.VIR_DOMAIN_JOB_OPERATION: libvirt.VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT,
+            libvirt.VIR_DOMAIN_JOB_TIME_ELAPSED: int((time.monotonic() - self.started) * 1000),
+            libvirt.VIR_DOMAIN_JOB_DATA_TOTAL: self.total_bytes,
+            libvirt.VIR_DOMAIN_JOB_DATA_PROCESSED: self.processed_bytes,
+            libvirt.VIR_DOMAIN_JOB_DATA_REMAINING: remaining,
+            libvirt.VIR_DOMAIN_JOB_MEMORY_TOTAL: self.total_bytes,
+            libvirt.VIR_DOMAIN_JOB_MEMORY_PROCESSED: self.processed_bytes,
+            libvirt.VIR_DOMAIN_JOB_MEMORY_REMAINING: remaining,
+        }
+
+
+@dataclass
+class DomainRecord:
+    """One domain as the hypervisor keeps it."""
+
+    definition: DomainDef
+    persistent: bool = True
+    state: int = libvirt.VIR_DOMAIN_SHUTOFF
+    reason: int = libvirt.VIR_DOMAIN_SHUTOFF_UNKNOWN
+    domain_id: int = -1
+    started: float = 0.0
+    job: MigrationJob | None = None
+    last_job: MigrationJob | None = None
+    pending: DomainDef | None = None  # redefined while running; applies at next start
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state != libvirt.VIR_DOMAIN_SHUTOFF)
+
+
+@dataclass(frozen=True)
+class _Listener:
+    connection: SimConnection
+    domain_uuid: str | None
+    event_id: int
+    callback: Callable[..., Any]
+    opaque: object
+
+
+@dataclass
+class _Fault:
+    code: int | None
+    remaining: int
+
+
+class SimHypervisor:
+    """An in-memory libvirt/QEMU host built from a :class:`HostProfile`."""
+
+    def __init__(self, profile: HostProfile, fleet: Fleet | None = None) -> None:
+        self.profile = profile
+        self.fleet = fleet
+        self.devices = NodeDevices(profile)
+        self.migration_duration = 0.2  # seconds a simulated migration takes
+        self.uuid = capabilities.host_uuid(profile.name)
+        self._lock = threading.RLock()
+        self._domains: dict[str, DomainRecord] = {}
+        self._listeners: dict[int, _Listener] = {}
+        self._faults: dict[str, _Fault] = {}
+        self._ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"SimHypervisor({self.profile.name!r})"
+
+    # ---- connections -----------------------------------------------------------------
+
+    def connect(self, uri: str | None = None) -> SimConnection:
+        """A new connection to this host (what ``open_connection('sim://…')`` returns)."""
+        from virtfleet.virt.sim.connection import SimConnection
+
+        return SimConnection(self, uri or f"sim://{self.profile.name}")
+
+    @contextmanager
+    def locked(self) -> Iterator[list[Event]]:
+        """Hold the state lock; events appended to the yielded list fire afterwards."""
+        events: list[Event] = []
+        with self._lock:
+            yield events
+        self._deliver(events)
+
+    # ---- operator / test controls ----------------------------------------------------
+
+    def crash(self, name: str) -> None:
+        """Inject a guest crash of the running domain ``name`` (honours ``on_crash``)."""
+        with self.locked() as events:
+            record = self.record(self.uuid_of(name))
+            self.require_active(record)
+            uuid = record.definition.uuid
+            events.append(
+                (uuid, libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
+            )
+            action = record.definition.on_crash
+            if action == "preserve":
+                record.state, record.reason = (
+                    libvirt.VIR_DOMAIN_CRASHED,
+                    libvirt.VIR_DOMAIN_CRASHED_PANICKED,
+                )
+            elif action in ("restart", "rename-restart", "coredump-restart"):
+                record.domain_id, record.started = next(self._ids), time.monotonic()
+                events.append(
+                    (
+                        uuid,
+                        libvirt.VIR_DOMAIN_EVENT_STARTED,
+                        libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED,
+                    )
+                )
+            else:
+                self.stop(
+                    record,
+                    libvirt.VIR_DOMAIN_SHUTOFF_CRASHED,
+                    libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
+                    events,
+                )
+
+    def inject_migration_failure(
+        self, phase: str, *, code: int | None = None, times: int = 1
+    ) -> None:
+        """Make the next ``times`` migrations from or to this host fail at ``phase``."""
+        if phase not in MIGRATION_PHASES:
+            raise ValueError(f"unknown migration phase {phase!r}; known: {list(MIGRATION_PHASES)}")
+        with self._lock:
+            self._faults[phase] = _Fault(code, times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, phase: str) -> libvirt.libvirtError | None:
+        """The injected failure for ``phase``, consumed, or None."""
+        with self._lock:
+            fault = self._faults.get(phase)
+            if fault is None:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                del self._faults[phase]
+        default_code, template = MIGRATION_PHASES[phase]
+        return libvirt_error(
+            fault.code if fault.code is not None else default_code,
+            template.format(reason=f"injected failure in phase '{phase}' on {self.profile.name}"),
+        )
+
+    # ---- domain state (callers hold the lock via locked()) ---------------------------
+
+    def record(self, uuid: str) -> DomainRecord:
+        record = self._domains.get(uuid)
+        if record is None:
+            raise libvirt_error(libvirt.VIR_ERR_NO_DOMAIN, f"no domain with matching uuid '{uuid}'")
+        return record
+
+    def uuid_of(self, name: str) -> str:
+        for uuid, record in self._domains.items():
+            if record.definition.name == name:
+                return uuid
+        raise libvirt_error(libvirt.VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'")
+
+    def records(self) -> list[DomainRecord]:
+        return list(self._domains.values())
+
+    def running_definitions(self) -> list[DomainDef]:
+        return [record.definition for record in self._domains.values() if record.active]
+
+    @staticmethod
+    def require_active(record: DomainRecord) -> None:
+        if not record.active:
+            raise libvirt_error(libvirt.VIR_ERR_OPERATION_INVALID, "domain is not running")
+
+    def define(self, xml: str, events: list[Event]) -> DomainRecord:
+        definition = parse_domain(xml, self.profile)
+        existing = self._domains.get(definition.uuid)
+        for other in self._domains.values():
+            if other.definition.name == definition.name and other is not existing:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_FAILED,
+                    f"domain '{definition.name}' already exists with uuid {other.definition.uuid}",
+                )
+        if existing is not None and existing.definition.name != definition.name:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_FAILED,
+                f"domain '{existing.definition.name}' is already defined with uuid "
+                f"{definition.uuid}",
+            )
+        if existing is None:
+            record = DomainRecord(definition)
+            self._domains[definition.uuid] = record
+            detail = libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED
+        else:
+            record = existing
+            if not record.active:
+                record.definition = definition
+            else:
+                record.pending = definition
+            record.persistent = True
+            detail = libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED
+        events.append((definition.uuid, libvirt.VIR_DOMAIN_EVENT_DEFINED, detail))
+        return record
+
+    def create_transient(self, xml: str, events: list[Event]) -> DomainRecord:
+        definition = parse_domain(xml, self.profile)
+        for other in self._domains.values():
+            if definition.name == other.definition.name or definition.uuid == other.definition.uuid:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_FAILED,
+                    f"domain '{other.definition.name}' already exists with uuid "
+                    f"{other.definition.uuid}",
+                )
+        record = DomainRecord(definition, persistent=False)
+        self.start(record, events)
+        self._domains[definition.uuid] = record
+        return record
+
+    def start(self, record: DomainRecord, events: list[Event], *, reason: int = 0) -> None:
+        if record.active:
+            raise libvirt_error(libvirt.VIR_ERR_OPERATION_INVALID, "domain is already running")
+        if record.pending is not None:
+            record.definition, record.pending = record.pending, None
+        check_start(record.definition, self.profile, self.devices, self.running_definitions())
+        record.state = libvirt.VIR_DOMAIN_RUNNING
+        record.reason = reason or libvirt.VIR_DOMAIN_RUNNING_BOOTED
+        record.domain_id, record.started = next(self._ids), time.monotonic()
+        detail = (
+            libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED
+            if reason == libvirt.VIR_DOMAIN_RUNNING_MIGRATED
+            else libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED
+        )
+        events.append((record.definition.uuid, libvirt.VIR_DOMAIN_EVENT_STARTED, detail))
+
+    def stop(self, record: DomainRecord, reason: int, detail: int, events: list[Event]) -> None:
+        record.state, record.reason = libvirt.VIR_DOMAIN_SHUTOFF, reason
+        record.domain_id = -1
+        if record.pending is not None:
+            record.definition, record.pending = record.pending, None
+        if record.job is not None:
+            record.job.aborted.set()
+        events.append((record.definition.uuid, libvirt.VIR_DOMAIN_EVENT_STOPPED, detail))
+        if not record.persistent:
+            del self._domains[record.definition.uuid]
+
+    def undefine(self, record: DomainRecord, events: list[Event]) -> None:
+        if not record.persistent:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain"
+            )
+        uuid = record.definition.uuid
+        events.append(
+            (uuid, libvirt.VIR_DOMAIN_EVENT_UNDEFINED, libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
+        )
+        if record.active:
+            record.persistent = False
+        else:
+            del self._domains[uuid]
+
+    def install(self, record: DomainRecord) -> None:
+        """Add a domain arriving by migration (the caller checked for conflicts)."""
+        self._domains[record.definition.uuid] = record
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def xml_of(self, record: DomainRecord, flags: int) -> str:
+        inactive = flags & libvirt.VIR_DOMAIN_XML_INACTIVE
+        if record.active and not inactive:
+            return live_xml(record.definition, record.domain_id)
+        return (record.pending or record.definition).xml
+
+    # ---- events ----------------------------------------------------------------------
+
+    def add_listener(
+        self,
+        connection: SimConnection,
+        domain_uuid: str | None,
+        event_id: int,
+        callback: Callable[..., Any],
+        opaque: object,
+    ) -> int:
+        with self._lock:
+            callback_id = next(self._callback_ids)
+            self._listeners[callback_id] = _Listener(
+                connection, domain_uuid, event_id, callback, opaque
+            )
+            return callback_id
+
+    def remove_listener(self, callback_id: int) -> None:
+        with self._lock:
+            if self._listeners.pop(callback_id, None) is None:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_INVALID_ARG,
+                    f"could not find event callback {callback_id} for deletion",
+                    libvirt.VIR_FROM_NONE,
+                )
+
+    def remove_listeners_of(self, connection: SimConnection) -> None:
+        with self._lock:
+            for callback_id, listener in list(self._listeners.items()):
+                if listener.connection is connection:
+                    del self._listeners[callback_id]
+
+    def _deliver(self, events: list[Event]) -> None:
+        if not events:
+            return
+        with self._lock:
+            listeners = [
+                listener
+                for listener in self._listeners.values()
+                if listener.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
+            ]
+        for uuid, event, detail in events:
+            for listener in listeners:
+                if listener.domain_uuid not in (None, uuid):
+                    continue
+                domain = listener.connection.domain_handle(uuid)
+                listener.callback(listener.connection, domain, event, detail, listener.opaque)

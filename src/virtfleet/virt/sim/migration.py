@@ -1,0 +1,237 @@
+"""Live migration between simulated hosts of one fleet (``migrateToURI3``).
+
+Phases as libvirt runs them: *begin* (source: the domain can migrate), *prepare*
+(destination: the incoming XML is defined and validated there, devices exist),
+*perform* (memory copy, with progress and abort), *finish* (destination: the guest runs
+there), then confirm (source: the guest stops there). A failure in any phase, an abort or
+an injected fault leaves the guest running on the source and nothing on the destination.
+No lock is held across phases; the two hosts' locks are never held together.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import libvirt
+
+from virtfleet.errors import NotFound
+from virtfleet.virt.sim.domxml import DomainDef, parse_domain
+from virtfleet.virt.sim.errors import libvirt_error
+from virtfleet.virt.sim.hypervisor import DomainRecord, MigrationJob, SimHypervisor
+from virtfleet.virt.sim.profile import Version
+from virtfleet.virt.sim.startcheck import check_start
+
+# Both sides need these for a guest with mdevs (libvirt's VFIO migration support).
+MDEV_MIGRATION_MIN_LIBVIRT = Version(8, 6, 0)
+MDEV_MIGRATION_MIN_QEMU = Version(8, 1, 0)
+_STEP = 0.01  # seconds between progress updates
+
+
+def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], flags: int) -> None:
+    """Move running domain ``uuid`` from ``source`` to the host named by ``uri``."""
+    destination = _destination(source, uri)
+    job, xml = _begin(source, destination, uuid, params, flags)
+    try:
+        incoming = _prepare(source, destination, uuid, xml, params)
+        _perform(source, destination, job)
+        _finish(source, destination, incoming, flags)
+    except BaseException:
+        with source.locked():
+            _end_job(source, uuid, job)
+        raise
+    _confirm(source, uuid, job, flags)
+
+
+def _destination(source: SimHypervisor, uri: str) -> SimHypervisor:
+    from virtfleet.virt.sim.registry import hypervisor_for
+
+    parsed = urlparse(uri)
+    name = parsed.netloc or parsed.path.strip("/")
+    if parsed.scheme != "sim" or not name:
+        raise libvirt_error(
+            libvirt.VIR_ERR_NO_CONNECT,
+            f"{uri}: a simulated host can only migrate to sim://HOST",
+            libvirt.VIR_FROM_NONE,
+        )
+    if source.fleet is None:
+        raise libvirt_error(
+            libvirt.VIR_ERR_OPERATION_FAILED,
+            f"host {source.profile.name} belongs to no fleet; cannot reach {uri}",
+            libvirt.VIR_FROM_RPC,
+        )
+    try:
+        destination = hypervisor_for(source.fleet, name)
+    except NotFound:
+        raise libvirt_error(
+            libvirt.VIR_ERR_SYSTEM_ERROR,
+            f"unable to connect to server at '{name}': Connection refused",
+            libvirt.VIR_FROM_RPC,
+            prefix=False,
+        ) from None
+    if destination is source:
+        raise libvirt_error(
+            libvirt.VIR_ERR_INTERNAL_ERROR,
+            f"Attempt to migrate guest to the same host {source.uuid}",
+        )
+    return destination
+
+
+def _begin(
+    source: SimHypervisor,
+    destination: SimHypervisor,
+    uuid: str,
+    params: dict[str, Any],
+    flags: int,
+) -> tuple[MigrationJob, str]:
+    with source.locked():
+        record = source.record(uuid)
+        source.require_active(record)
+        if record.job is not None:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_INVALID,
+                f"domain '{record.definition.name}' already has an active migration job",
+            )
+        _check_devices_migratable(record.definition, source, destination, flags)
+        fault = source.take_fault("begin") or destination.take_fault("begin")
+        if fault is not None:
+            raise fault
+        xml = params.get(libvirt.VIR_MIGRATE_PARAM_DEST_XML) or record.definition.xml
+        job = MigrationJob(total_bytes=record.definition.memory_kib * 1024)
+        record.job = job
+    return job, str(xml)
+
+
+def _check_devices_migratable(
+    definition: DomainDef, source: SimHypervisor, destination: SimHypervisor, flags: int
+) -> None:
+    if definition.pci_addresses:
+        raise libvirt_error(
+            libvirt.VIR_ERR_OPERATION_INVALID,
+            "cannot migrate domain: domain has assigned non-USB host devices",
+        )
+    if not definition.mdev_uuids:
+        return
+    for host in (source.profile, destination.profile):
+        if (
+            host.libvirt_version < MDEV_MIGRATION_MIN_LIBVIRT
+            or host.qemu_version < MDEV_MIGRATION_MIN_QEMU
+        ):
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_INVALID,
+                f"cannot migrate domain: domain has assigned non-USB host devices "
+                f"(mdev migration needs libvirt >= {MDEV_MIGRATION_MIN_LIBVIRT} and QEMU >= "
+                f"{MDEV_MIGRATION_MIN_QEMU}; {host.name} has {host.libvirt_version} / "
+                f"{host.qemu_version})",
+            )
+    if flags & libvirt.VIR_MIGRATE_POSTCOPY:
+        raise libvirt_error(
+            libvirt.VIR_ERR_OPERATION_INVALID,
+            "cannot migrate domain: post-copy migration is not supported with VFIO devices",
+        )
+
+
+def _prepare(
+    source: SimHypervisor,
+    destination: SimHypervisor,
+    uuid: str,
+    xml: str,
+    params: dict[str, Any],
+) -> DomainRecord:
+    with destination.locked():
+        fault = destination.take_fault("prepare") or source.take_fault("prepare")
+        if fault is not None:
+            raise fault
+        definition = parse_domain(xml, destination.profile)
+        if definition.uuid != uuid:
+            raise libvirt_error(
+                libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+                f"Target domain uuid {definition.uuid} does not match source {uuid}",
+            )
+        for record in destination.records():
+            same_uuid = record.definition.uuid == uuid
+            if same_uuid and record.active:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_INVALID,
+                    f"domain '{record.definition.name}' is already active",
+                )
+            if not same_uuid and record.definition.name == definition.name:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_FAILED,
+                    f"domain '{definition.name}' already exists with uuid {record.definition.uuid}",
+                )
+        check_start(
+            definition,
+            destination.profile,
+            destination.devices,
+            destination.running_definitions(),
+        )
+        return DomainRecord(definition, persistent=False)
+
+
+def _perform(source: SimHypervisor, destination: SimHypervisor, job: MigrationJob) -> None:
+    duration = max(source.migration_duration, 0.0)
+    fault = source.take_fault("perform") or destination.take_fault("perform")
+    deadline = job.started + duration
+    while True:
+        now = time.monotonic()
+        fraction = 1.0 if duration == 0 else min((now - job.started) / duration, 1.0)
+        job.processed_bytes = int(job.total_bytes * fraction)
+        if job.aborted.is_set():
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_ABORTED, "migration out job: canceled by client"
+            )
+        if fault is not None and fraction >= 0.5:
+            raise fault
+        if now >= deadline:
+            return
+        time.sleep(min(_STEP, max(deadline - now, 0.0)))
+
+
+def _finish(
+    source: SimHypervisor, destination: SimHypervisor, incoming: DomainRecord, flags: int
+) -> None:
+    with destination.locked() as events:
+        fault = destination.take_fault("finish") or source.take_fault("finish")
+        if fault is not None:
+            raise fault
+        uuid = incoming.definition.uuid
+        existing = next((r for r in destination.records() if r.definition.uuid == uuid), None)
+        incoming.persistent = bool(flags & libvirt.VIR_MIGRATE_PERSIST_DEST) or (
+            existing is not None and existing.persistent
+        )
+        # Devices may have gone while copying memory: check again under the lock.
+        others = [d for d in destination.running_definitions() if d.uuid != uuid]
+        check_start(incoming.definition, destination.profile, destination.devices, others)
+        destination.install(incoming)
+        incoming.state = libvirt.VIR_DOMAIN_RUNNING
+        incoming.reason = libvirt.VIR_DOMAIN_RUNNING_MIGRATED
+        incoming.domain_id, incoming.started = destination.next_id(), time.monotonic()
+        events.append(
+            (uuid, libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED)
+        )
+
+
+def _confirm(source: SimHypervisor, uuid: str, job: MigrationJob, flags: int) -> None:
+    with source.locked() as events:
+        record = source.record(uuid)
+        job.processed_bytes, job.completed = job.total_bytes, True
+        record.job, record.last_job = None, job
+        source.stop(
+            record,
+            libvirt.VIR_DOMAIN_SHUTOFF_MIGRATED,
+            libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED,
+            events,
+        )
+        if flags & libvirt.VIR_MIGRATE_UNDEFINE_SOURCE and record.persistent:
+            source.undefine(record, events)
+
+
+def _end_job(source: SimHypervisor, uuid: str, job: MigrationJob) -> None:
+    try:
+        record = source.record(uuid)
+    except libvirt.libvirtError:
+        return
+    if record.job is job:
+        record.job, record.last_job = None, job
