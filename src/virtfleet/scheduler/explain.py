@@ -1,10 +1,11 @@
 """Why no host fits: per constraint, how many hosts it excludes, as text and as data.
 
-Placement is asked for candidates once per resource class (that amount alone) and for
-the providers carrying each trait; every filter is run over every known host. Each
-constraint is judged on its own, so one host can count under several; when each
-constraint alone leaves some host but none meets them all together, the explanation
-says so.
+Placement is asked for the providers carrying each required or forbidden trait and for
+candidates once per resource class (that amount alone). Each of these constraints is
+judged on its own, so one host can count under several. The filters then run over the
+hosts no such constraint excluded, as they would in a scheduling pass. When each
+constraint alone leaves some host but none meets them all together (group policies,
+several constraints on different hosts), the explanation says so.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class Explanation:
         return "\n".join(lines)
 
     def reasons(self) -> dict[str, list[str]]:
-        """Constraint -> sample excluded hosts (``NoValidHost.reasons``)."""
-        return {e.constraint: list(e.sample) for e in self.exclusions}
+        """Constraint (or filter) -> sample excluded hosts (``NoValidHost.reasons``)."""
+        reasons: dict[str, list[str]] = {}
+        for e in self.exclusions:
+            reasons.setdefault(e.constraint, []).extend(e.sample)
+        return reasons
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -117,10 +121,6 @@ def explain(
                 Exclusion(kind, constraint, summary, len(excluded), tuple(names[:SAMPLE_SIZE]))
             )
 
-    for rc, amount in constraints.resource_totals().items():
-        excluded = set(hosts) - _hosts_fitting(placement, {rc: amount})
-        add("resource", rc, excluded, f"{len(excluded)} of {total} hosts lack capacity ({rc})")
-
     for any_of, on_root in _required(constraints):
         offering = _hosts_with(placement, any_of, on_root) & hosts.keys()
         name = " or ".join(sorted(any_of))
@@ -131,8 +131,13 @@ def explain(
         having = _hosts_with(placement, frozenset({trait}), on_root) & hosts.keys()
         summary = f"{len(having)} of {total} hosts have the forbidden trait {trait}"
         add("forbidden_trait", trait, having, summary)
+    for rc, amount in constraints.resource_totals().items():
+        excluded = set(hosts) - _hosts_fitting(placement, {rc: amount})
+        add("resource", rc, excluded, f"{len(excluded)} of {total} hosts lack capacity ({rc})")
 
-    for name, reason, rejected in _filter_rejections(checks, hosts.values()):
+    # Filters only see hosts placement would offer, as in a real scheduling pass.
+    offered = [h for u, h in hosts.items() if not any(u in e for e in excluded_sets)]
+    for name, reason, rejected in _filter_rejections(checks, offered):
         add("filter", name, rejected, f"{len(rejected)} of {total} hosts {reason}")
 
     fitting = set(hosts).difference(*excluded_sets)
