@@ -83,7 +83,7 @@ def attr(name: str | None = None, codec: Codec[Any] = STR, default: Any = None) 
 
 
 def text(codec: Codec[Any] = STR, default: Any = None) -> Any:
-    """The element's own text."""
+    """The element's own text (an element without text reads back as None)."""
     return _field(Spec(Kind.TEXT, None, codec), default)
 
 
