@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib
 import pathlib
+import sys
 
 import pytest
 
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
+
+# The fakes module is imported by name; with --import-mode=importlib pytest does not
+# put test directories on sys.path itself.
+if str(pathlib.Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
 def create_schema(database: Database) -> None:

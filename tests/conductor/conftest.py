@@ -11,7 +11,11 @@ import pytest
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / "compute"))
+# Helper modules (harness, fakes) are imported by name; with --import-mode=importlib
+# pytest does not put test directories on sys.path itself.
+for helpers in (pathlib.Path(__file__).parent, pathlib.Path(__file__).parent.parent / "compute"):
+    if str(helpers) not in sys.path:
+        sys.path.insert(0, str(helpers))
 
 
 @pytest.fixture

@@ -1,0 +1,186 @@
+"""A small cloud without HTTP: real placement on SQLite, the real scheduler, the
+conductor, LocalTransport, and one agent per simulated host of a small fleet."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import time
+import uuid as uuid_lib
+from collections.abc import Callable
+from typing import Any
+
+from virtfleet import conf as vconf
+from virtfleet.api.compute.boot_checks import image_snapshot
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.conductor.manager import Conductor
+from virtfleet.db import flavors, servers
+from virtfleet.db.engine import Database
+from virtfleet.db.hosts import host_uuid
+from virtfleet.image.service import ImageService
+from virtfleet.image.store import ImageStore
+from virtfleet.placement.service import PlacementService
+from virtfleet.rpc.transport import LocalTransport
+from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.sim import Fleet, SimHypervisor, hypervisor_for, load_fleet
+from virtfleet.virt.types import GuestSpec
+
+# "big" has more RAM, so the RAM weigher tries it first.
+FLEET = """
+defaults:
+  arch: x86_64
+  virt_type: kvm
+  emulators: [aarch64]
+  libvirt_version: "9.0.0"
+  qemu_version: "8.2.0"
+  disk_gb: 100
+  maxphysaddr_bits: 46
+hosts:
+  - {name: big, cpus: 2, memory_mb: 16384}
+  - {name: small, cpus: 8, memory_mb: 8192}
+"""
+
+
+class FakeImageTool:
+    """Creates the overlay file without qemu-img."""
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        pathlib.Path(path).write_bytes(b"")
+
+
+@dataclasses.dataclass
+class Cloud:
+    db: Database
+    placement: PlacementService
+    scheduler: Scheduler
+    conductor: Conductor
+    transport: LocalTransport
+    fleet: Fleet
+    agents: dict[str, ComputeAgent]
+    drivers: dict[str, LibvirtDriver]
+    images: ImageService
+    image_id: str
+    tmp_path: pathlib.Path
+
+    def hypervisor(self, host: str) -> SimHypervisor:
+        return hypervisor_for(self.fleet, host)
+
+    def create_server(
+        self, vcpus: int = 1, memory_mb: int = 512, root_gb: int = 1, **extra_specs: str
+    ) -> str:
+        name = f"f{vcpus}-{memory_mb}-{root_gb}-{len(extra_specs)}-{time.monotonic_ns()}"
+        flavor = flavors.create(
+            self.db,
+            name=name,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            root_gb=root_gb,
+            extra_specs=extra_specs,
+        )
+        server = servers.create(
+            self.db,
+            name="vm",
+            flavor=flavor.snapshot(),
+            image_ref=self.image_id,
+            image=dict(image_snapshot(self.images.get(self.image_id))),
+            project_id="project",
+            user_id="user",
+        )
+        return server.uuid
+
+    def boot(self, **kwargs: Any) -> servers.Server:
+        uuid = self.create_server(**kwargs)
+        self.conductor.build_server(uuid)
+        self.conductor.drain(30)
+        return servers.get(self.db, uuid)
+
+    def usages(self, host: str) -> dict[str, int]:
+        return {
+            rc: n for rc, n in self.placement.provider_usages(self.root_of(host))[1].items() if n
+        }
+
+    def root_of(self, host: str) -> str:
+        return host_uuid(host)
+
+    def occupy(self, host: str, memory_mb: int) -> str:
+        """Start a guest placement does not know about, using ``memory_mb`` of the
+        host's real memory (so a guest placement lets in cannot start)."""
+        uuid = str(uuid_lib.uuid4())
+        instance_dir = self.tmp_path / "foreign" / uuid
+        self.drivers[host].spawn(
+            GuestSpec(
+                instance_uuid=uuid,
+                name="foreign",
+                vcpus=1,
+                memory_mb=memory_mb,
+                instance_dir=str(instance_dir),
+                console_log_path=str(instance_dir / "console.log"),
+            )
+        )
+        return uuid
+
+    def domains(self, host: str) -> list[str]:
+        return self.drivers[host].list_instance_uuids()
+
+    def stop(self) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+        self.conductor.stop()
+        self.transport.close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def make_cloud(tmp_path: pathlib.Path, db: Database, fleet_text: str = FLEET) -> Cloud:
+    fleet = load_fleet(fleet_text, source="test-fleet.yaml")
+    control_conf = vconf.make_conf(
+        data_dir=str(tmp_path),
+        scheduler__weights={"ram": "1.0", "vcpu": "0"},
+        scheduler__host_cache_seconds=0,
+    )
+    placement = PlacementService(db)
+    scheduler = Scheduler(control_conf, db, placement)
+    transport = LocalTransport()
+    images = ImageService(db, ImageStore(tmp_path))
+    image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
+    images.upload(image.id, [b"\0" * 4096])
+    conductor = Conductor(control_conf, db, placement, scheduler, transport, images)
+    conductor.start()
+    agents: dict[str, ComputeAgent] = {}
+    drivers: dict[str, LibvirtDriver] = {}
+    for name in fleet.names:
+        conf = vconf.make_conf(
+            data_dir=str(tmp_path / "agents" / name),
+            host=name,
+            cpu_allocation_ratio=16.0,
+            reserved_host_memory_mb=0,
+            libvirt__connection_uri=f"sim://{name}",
+            libvirt__virt_type="kvm",
+            compute__resource_provider_refresh_interval=0,
+        )
+        driver = LibvirtDriver(open_connection(f"sim://{name}", fleet), conf, FakeImageTool())
+        agent = ComputeAgent(conf, name, driver, transport)
+        agent.start()
+        agents[name], drivers[name] = agent, driver
+    return Cloud(
+        db,
+        placement,
+        scheduler,
+        conductor,
+        transport,
+        fleet,
+        agents,
+        drivers,
+        images,
+        image.id,
+        tmp_path,
+    )

@@ -1,0 +1,167 @@
+"""Boot, failures, delete, power actions and lifecycle events end to end (no HTTP):
+real placement on SQLite, the real scheduler, the conductor, LocalTransport, and an
+agent with the libvirt driver on each simulated host."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+from harness import Cloud, make_cloud, wait_for
+
+from virtfleet import errors
+from virtfleet.db import hosts, servers
+from virtfleet.db.engine import Database
+
+
+@pytest.fixture
+def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Cloud]:
+    built = make_cloud(tmp_path, db)
+    yield built
+    built.stop()
+
+
+def test_agents_report_their_hosts_into_placement(cloud: Cloud) -> None:
+    assert [h.host for h in hosts.list_hosts(cloud.db)] == ["big", "small"]
+    big = hosts.get_host_by_name(cloud.db, "big")
+    assert big.cpu_info["arch"] == "x86_64"
+    assert "aarch64" in big.cpu_info["emulated_arches"]
+    _, inventories = cloud.placement.get_inventories(big.uuid)
+    assert inventories["VCPU"].total == 2
+    assert inventories["VCPU"].allocation_ratio == 16.0
+    assert inventories["MEMORY_MB"].total == 16384
+    traits = cloud.placement.get_provider_traits(big.uuid)[1]
+    assert {"HW_ARCH_X86_64", "COMPUTE_ARCH_X86_64", "COMPUTE_ARCH_AARCH64"} <= traits
+
+
+def test_boot_to_active(cloud: Cloud) -> None:
+    server = cloud.boot(vcpus=1, memory_mb=512)
+    assert (server.vm_state, server.task_state, server.power_state) == ("active", None, 1)
+    assert server.host == "big"  # most free RAM
+    assert server.node == hosts.get_host_by_name(cloud.db, "big").hypervisor_hostname
+    assert server.launched_at is not None
+    assert server.fault is None
+    assert cloud.usages("big") == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+    assert cloud.domains("big") == [server.uuid]
+    assert cloud.drivers["big"].get_power_state(server.uuid) == "running"
+    xml = cloud.conductor.get_domain_xml(server.uuid)
+    assert server.uuid in xml
+    assert cloud.conductor.get_console_output(server.uuid, 10) == ""
+
+
+def test_boot_that_cannot_be_placed_is_error_with_explanation(cloud: Cloud) -> None:
+    server = cloud.boot(vcpus=1, memory_mb=65536)
+    assert (server.vm_state, server.task_state, server.host) == ("error", None, None)
+    assert server.fault is not None
+    assert "MEMORY_MB" in server.fault["message"]
+    assert server.fault["code"] == 500
+    assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
+    assert cloud.usages("big") == {} and cloud.usages("small") == {}
+
+
+def test_spawn_failure_on_first_host_moves_to_the_next(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    # placement sees "big" empty, but its memory is taken by a guest it does not know
+    foreign = cloud.occupy("big", 15000)
+    server = cloud.boot(vcpus=2, memory_mb=2048)
+    assert (server.vm_state, server.host) == ("active", "small")
+    assert f"spawning {server.uuid} on big failed" in caplog.text
+    assert "Cannot allocate memory" in caplog.text
+    assert cloud.domains("big") == [foreign]
+    assert cloud.domains("small") == [server.uuid]
+    assert cloud.usages("big") == {}
+    assert cloud.usages("small") == {"VCPU": 2, "MEMORY_MB": 2048, "DISK_GB": 1}
+
+
+def test_spawn_failure_everywhere_is_error_with_libvirts_message(cloud: Cloud) -> None:
+    foreign = {host: cloud.occupy(host, size) for host, size in (("big", 15000), ("small", 7000))}
+    server = cloud.boot(vcpus=1, memory_mb=4096)
+    assert (server.vm_state, server.task_state, server.host) == ("error", None, None)
+    assert server.fault is not None
+    message = server.fault["message"]
+    assert message.startswith("Build failed on 2 hosts (big, small); last error on small:")
+    assert "cannot set up guest memory 'pc.ram': Cannot allocate memory" in message
+    details = server.fault["details"].splitlines()
+    assert details[0].startswith("big: ") and details[1].startswith("small: ")
+    assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
+    assert cloud.domains("big") == [foreign["big"]]
+    assert cloud.domains("small") == [foreign["small"]]
+    assert cloud.usages("big") == {} and cloud.usages("small") == {}
+
+
+def test_max_attempts_limits_the_hosts_tried(tmp_path: pathlib.Path, db: Database) -> None:
+    cloud = make_cloud(tmp_path, db)
+    try:
+        cloud.conductor._conf.set_override("max_attempts", 1, group="scheduler")
+        cloud.occupy("big", 15000)
+        server = cloud.boot(vcpus=1, memory_mb=4096)
+        assert server.vm_state == "error"
+        assert server.fault is not None
+        assert server.fault["message"].startswith("Build failed on host big:")
+        assert cloud.usages("small") == {}
+    finally:
+        cloud.stop()
+
+
+def test_delete_frees_usage_and_removes_the_domain(cloud: Cloud) -> None:
+    server = cloud.boot()
+    cloud.conductor.delete_server(server.uuid)
+    cloud.conductor.drain(30)
+    with pytest.raises(errors.NotFound):
+        servers.get(cloud.db, server.uuid)
+    assert servers.get(cloud.db, server.uuid, read_deleted=True).vm_state == "deleted"
+    assert cloud.usages("big") == {}
+    assert cloud.domains("big") == []
+
+
+def test_delete_of_errored_and_vanished_guests(cloud: Cloud) -> None:
+    errored = cloud.boot(vcpus=1, memory_mb=65536)
+    vanished = cloud.boot()
+    cloud.drivers["big"].destroy(vanished.uuid)  # the domain is gone behind our back
+    for uuid in (errored.uuid, vanished.uuid):
+        cloud.conductor.delete_server(uuid)
+    cloud.conductor.drain(30)
+    for uuid in (errored.uuid, vanished.uuid):
+        assert servers.get(cloud.db, uuid, read_deleted=True).vm_state == "deleted"
+    assert cloud.usages("big") == {}
+
+
+def test_stop_start_reboot(cloud: Cloud) -> None:
+    server = cloud.boot()
+    uuid = server.uuid
+    cloud.conductor.stop_server(uuid)
+    cloud.conductor.drain(30)
+    stopped = servers.get(cloud.db, uuid)
+    assert (stopped.vm_state, stopped.task_state, stopped.power_state) == ("stopped", None, 4)
+    assert cloud.drivers["big"].get_power_state(uuid) == "shutoff"
+    cloud.conductor.start_server(uuid)
+    cloud.conductor.drain(30)
+    started = servers.get(cloud.db, uuid)
+    assert (started.vm_state, started.power_state) == ("active", 1)
+    assert cloud.drivers["big"].get_power_state(uuid) == "running"
+    cloud.conductor.reboot_server(uuid, hard=True)
+    cloud.conductor.drain(30)
+    rebooted = servers.get(cloud.db, uuid)
+    assert (rebooted.vm_state, rebooted.task_state, rebooted.power_state) == ("active", None, 1)
+    # usage is unchanged by power actions
+    assert cloud.usages("big") == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+
+
+def test_guest_crash_becomes_shutoff_via_lifecycle_events(cloud: Cloud) -> None:
+    server = cloud.boot()
+    domain = cloud.drivers["big"]._conn.lookupByUUIDString(server.uuid).name()
+    cloud.hypervisor("big").crash(domain)
+    assert wait_for(lambda: servers.get(cloud.db, server.uuid).vm_state == "stopped")
+    crashed = servers.get(cloud.db, server.uuid)
+    assert crashed.power_state in (4, 6)
+    assert crashed.task_state is None
+
+
+def test_console_and_xml_of_a_server_without_host_conflict(cloud: Cloud) -> None:
+    uuid = cloud.create_server()
+    with pytest.raises(errors.Conflict, match="not on any host"):
+        cloud.conductor.get_domain_xml(uuid)
+    with pytest.raises(errors.NotFound):
+        cloud.conductor.get_console_output("00000000-0000-0000-0000-000000000000", None)
