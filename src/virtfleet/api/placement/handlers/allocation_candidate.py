@@ -1,0 +1,117 @@
+"""GET /allocation_candidates (1.10)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import webob
+
+from virtfleet.api.placement import errors, util
+from virtfleet.api.placement.microversion import require, since
+from virtfleet.api.placement.schemas import allocation_candidate as schema
+from virtfleet.api.wsgi import HTTPError, Request
+from virtfleet.placement.query import parse_candidate_query, query_names
+from virtfleet.placement.service import PlacementService
+from virtfleet.placement.types import AllocationRequest, CandidateQuery, ProviderSummary
+
+# Query schema by version, newest first.
+_SCHEMAS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("1.36", schema.GET_V1_36),
+    ("1.35", schema.GET_V1_35),
+    ("1.33", schema.GET_V1_33),
+    ("1.31", schema.GET_V1_31),
+    ("1.25", schema.GET_V1_25),
+    ("1.21", schema.GET_V1_21),
+    ("1.17", schema.GET_V1_17),
+    ("1.16", schema.GET_V1_16),
+    ("1.10", schema.GET_V1_10),
+)
+
+
+def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
+    """Allocation requests that satisfy the query, and summaries of their providers."""
+    require(req, "1.10")
+    params = util.query_lists(req)
+    util.validate_query(params, next(s for version, s in _SCHEMAS if since(req, version)))
+    mv = req.microversion
+    query = parse_candidate_query(params, (mv.major, mv.minor))
+    _check_names_exist(svc, query)
+    result = svc.allocation_candidates(query)
+    requests = list(result.allocation_requests)
+    summaries = dict(result.provider_summaries)
+    if not since(req, "1.29"):
+        requests = [r for r in requests if _single_provider_per_tree(r, summaries)]
+        used = {rp for r in requests for rp in r.allocations}
+        summaries = {rp: s for rp, s in summaries.items() if rp in used}
+    requested = {rc for group in query.groups for rc in group.resources}
+    return util.respond(
+        req,
+        {
+            "allocation_requests": [_request(req, r) for r in requests],
+            "provider_summaries": {
+                rp: _summary(req, s, requested) for rp, s in sorted(summaries.items())
+            },
+        },
+    )
+
+
+def _check_names_exist(svc: PlacementService, query: CandidateQuery) -> None:
+    """Unknown traits or resource classes are a 400 naming them."""
+    traits, classes = query_names(query)
+    unknown_traits = traits - set(svc.list_traits())
+    if unknown_traits:
+        raise HTTPError(400, f"No such trait(s): {', '.join(sorted(unknown_traits))}.")
+    unknown_classes = classes - set(svc.list_resource_classes())
+    if unknown_classes:
+        raise HTTPError(
+            400,
+            f"Invalid resource class in resources parameter: {', '.join(sorted(unknown_classes))}.",
+            code=errors.QUERYPARAM_BAD_VALUE,
+        )
+
+
+def _single_provider_per_tree(
+    request: AllocationRequest, summaries: Mapping[str, ProviderSummary]
+) -> bool:
+    """Before 1.29 a candidate may not combine providers of one tree."""
+    roots = [
+        summaries[rp].root_provider_uuid if rp in summaries else rp for rp in request.allocations
+    ]
+    return len(roots) == len(set(roots))
+
+
+def _request(req: Request, request: AllocationRequest) -> dict[str, Any]:
+    allocations: Any
+    if since(req, "1.12"):
+        allocations = {
+            rp: {"resources": dict(resources)}
+            for rp, resources in sorted(request.allocations.items())
+        }
+    else:
+        allocations = [
+            {"resource_provider": {"uuid": rp}, "resources": dict(resources)}
+            for rp, resources in sorted(request.allocations.items())
+        ]
+    body: dict[str, Any] = {"allocations": allocations}
+    if since(req, "1.34"):
+        body["mappings"] = {suffix: list(rps) for suffix, rps in request.mappings.items()}
+    return body
+
+
+def _summary(req: Request, summary: ProviderSummary, requested: set[str]) -> dict[str, Any]:
+    """Before 1.27 only the requested classes are summarised."""
+    every_class = since(req, "1.27")
+    body: dict[str, Any] = {
+        "resources": {
+            rc: {"capacity": usage.capacity, "used": usage.used}
+            for rc, usage in sorted(summary.resources.items())
+            if every_class or rc in requested
+        }
+    }
+    if since(req, "1.17"):
+        body["traits"] = sorted(summary.traits)
+    if since(req, "1.29"):
+        body["parent_provider_uuid"] = summary.parent_provider_uuid
+        body["root_provider_uuid"] = summary.root_provider_uuid
+    return body
