@@ -42,3 +42,39 @@ def _render_error(req: Request, error: HTTPError) -> webob.Response:
 def make_root_app() -> Router:
     """A WSGI app serving the root document at ``/`` (404 JSON elsewhere)."""
     return Router([("GET", "/", _root)], _render_error)
+
+
+# --------------------------------------------------------------------------- identity
+
+IDENTITY_VERSION = "v3.14"
+
+
+def identity_version(req: Request) -> dict[str, Any]:
+    """The Identity v3 version entry (no Identity API behind it: see below)."""
+    return {
+        "id": IDENTITY_VERSION,
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{req.host_url}{req.script_name}/v3/"}],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+        ],
+    }
+
+
+def make_identity_stub_app() -> Router:
+    """Identity version discovery only (``/`` and ``/v3``), mounted at ``/identity``.
+
+    Some ``openstack`` commands (e.g. ``flavor create``) build an Identity v3 client
+    before doing anything else, and with ``auth_type: none`` that client needs a
+    version document to exist; clouds.yaml points ``identity_endpoint_override`` here.
+    No Identity API calls are served.
+    """
+
+    def index(req: Request) -> webob.Response:
+        return json_response({"versions": {"values": [identity_version(req)]}}, status=300)
+
+    def show(req: Request) -> webob.Response:
+        return json_response({"version": identity_version(req)})
+
+    return Router([("GET", "/", index), ("GET", "/v3", show)], _render_error)

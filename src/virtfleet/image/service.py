@@ -208,15 +208,24 @@ class ImageService:
 
 
 def _matches(image: images.Image, filters: Mapping[str, str]) -> bool:
+    """Every filter matches: ``in:a,b`` for any of several values, ``tag`` for a tag,
+    ``os_hidden`` (never hidden here), else a base attribute or a property."""
     for key, wanted in filters.items():
+        choices = {
+            w.lower() for w in (wanted[3:].split(",") if wanted.startswith("in:") else [wanted])
+        }
         if key == "tag":
-            if wanted not in image.tags:
+            if not {t.lower() for t in image.tags} & choices:
                 return False
             continue
-        actual = getattr(image, key, None) if key in images.COLUMNS else None
-        if actual is None and key not in images.COLUMNS:
+        if key == "os_hidden":
+            if "false" not in choices:
+                return False
+            continue
+        actual = getattr(image, key, None) if key in images.COLUMNS or key == "id" else None
+        if actual is None:
             actual = image.properties.get(key)
-        if actual is None or str(actual).lower() != wanted.lower():
+        if actual is None or str(actual).lower() not in choices:
             return False
     return True
 

@@ -124,7 +124,7 @@ class ServerHandlers:
         name = common.string("name", body.get("name"))
         metadata = _metadata(body.get("metadata", {}))
         flavor_ref = common.string("flavorRef", body.get("flavorRef"))
-        image_ref = body.get("imageRef")
+        image_ref = body.get("imageRef") or _image_from_block_devices(body)
         if not image_ref:
             raise HTTPError(
                 400,
@@ -208,11 +208,7 @@ def _check_unsupported(body: dict[str, Any]) -> None:
             f"Invalid input for field/attribute networks. Value: "
             f"{networks!r}. Expected 'auto', 'none' or a list.",
         )
-    if body.get("block_device_mapping_v2"):
-        raise HTTPError(
-            400,
-            "block_device_mapping_v2 is not supported: virtfleet boots servers from images only.",
-        )
+    _check_block_devices(body.get("block_device_mapping_v2"), body.get("imageRef"))
     zone = body.get("availability_zone")
     if zone not in (None, "", "nova"):
         raise HTTPError(400, f"Availability zone {zone!r} does not exist; the only zone is 'nova'.")
@@ -222,3 +218,44 @@ def _check_unsupported(body: dict[str, Any]) -> None:
             f"Invalid key_name provided: key pair {body['key_name']!r} "
             "does not exist (virtfleet has no key pairs).",
         )
+
+
+def _is_local_image_boot(mapping: Any) -> bool:
+    return (
+        isinstance(mapping, dict)
+        and mapping.get("source_type") == "image"
+        and mapping.get("destination_type", "local") == "local"
+        and str(mapping.get("boot_index", 0)) == "0"
+        and isinstance(mapping.get("uuid"), str)
+    )
+
+
+def _check_block_devices(mappings: Any, image_ref: Any) -> None:
+    """Only the mapping the CLI sends for an image boot (one local disk from the
+    image) is accepted; volumes and extra disks are refused."""
+    if not mappings:
+        return
+    if (
+        not isinstance(mappings, list)
+        or len(mappings) != 1
+        or not _is_local_image_boot(mappings[0])
+    ):
+        raise HTTPError(
+            400,
+            "block_device_mapping_v2 is not supported beyond one local "
+            "root disk from the image (source_type image, destination_type "
+            "local, boot_index 0): virtfleet boots servers from images only.",
+        )
+    if image_ref and mappings[0]["uuid"] != common.ref_id(str(image_ref)):
+        raise HTTPError(
+            400,
+            f"block_device_mapping_v2 boots image {mappings[0]['uuid']} "
+            f"but imageRef is {image_ref}; they must name the same image.",
+        )
+
+
+def _image_from_block_devices(body: dict[str, Any]) -> str | None:
+    mappings = body.get("block_device_mapping_v2")
+    if isinstance(mappings, list) and mappings and _is_local_image_boot(mappings[0]):
+        return str(mappings[0]["uuid"])
+    return None
