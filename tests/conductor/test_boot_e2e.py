@@ -4,15 +4,18 @@ agent with the libvirt driver on each simulated host."""
 
 from __future__ import annotations
 
+import datetime
 import pathlib
 from collections.abc import Iterator
 
 import pytest
 from harness import Cloud, make_cloud, wait_for
+from sqlalchemy import update
 
 from virtfleet import errors
 from virtfleet.db import hosts, servers
 from virtfleet.db.engine import Database
+from virtfleet.db.models.hosts import ComputeNode
 
 
 @pytest.fixture
@@ -165,3 +168,26 @@ def test_console_and_xml_of_a_server_without_host_conflict(cloud: Cloud) -> None
         cloud.conductor.get_domain_xml(uuid)
     with pytest.raises(errors.NotFound):
         cloud.conductor.get_console_output("00000000-0000-0000-0000-000000000000", None)
+
+
+def test_silent_hosts_are_marked_down_and_skipped_until_they_report(cloud: Cloud) -> None:
+    with cloud.db.write() as conn:
+        conn.execute(
+            update(ComputeNode)
+            .where(ComputeNode.host == "big")
+            .values(updated_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1))
+        )
+    assert cloud.conductor.mark_silent_hosts_down() == ["big"]
+    assert cloud.conductor.mark_silent_hosts_down() == []
+    assert hosts.get_host_by_name(cloud.db, "big").state == "down"
+    assert cloud.boot().host == "small"
+    cloud.agents["big"].refresh()
+    assert hosts.get_host_by_name(cloud.db, "big").state == "up"
+    assert cloud.boot().host == "big"
+
+
+def test_watchdog_is_off_when_host_down_after_is_zero(cloud: Cloud) -> None:
+    cloud.conductor._conf.set_override("host_down_after", 0, group="compute")
+    with cloud.db.write() as conn:
+        conn.execute(update(ComputeNode).values(updated_at=datetime.datetime(2000, 1, 1)))
+    assert cloud.conductor.mark_silent_hosts_down() == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
+import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -83,20 +84,55 @@ class Conductor:
             threading.Lock
         )
         self._serving = False
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Serve the ``conductor`` topic."""
+        """Serve the ``conductor`` topic and watch for hosts that stop reporting."""
+        self._stopping.clear()
         self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
         self._serving = True
+        down_after = self._conf.compute.host_down_after
+        if down_after > 0:
+            self._watchdog = threading.Thread(
+                target=self._watch_hosts,
+                args=(max(1.0, down_after / 3),),
+                name="host-watchdog",
+                daemon=True,
+            )
+            self._watchdog.start()
 
     def stop(self) -> None:
         """Stop serving and finish the workflows already running."""
+        self._stopping.set()
         if self._serving:
             self._transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)
             self._serving = False
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=10)
+            self._watchdog = None
         self._pool.shutdown(wait=True)
+
+    def mark_silent_hosts_down(self) -> list[str]:
+        """Mark down every up host whose agent has not reported for
+        ``[compute] host_down_after`` seconds; returns their names."""
+        down_after = self._conf.compute.host_down_after
+        if down_after <= 0:
+            return []
+        cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=down_after)
+        gone = hosts.mark_down(self._db, older_than=cutoff)
+        for name in gone:
+            LOG.warning("host %s has not reported for %ss: marked down", name, down_after)
+        return gone
+
+    def _watch_hosts(self, interval: float) -> None:
+        while not self._stopping.wait(interval):
+            try:
+                self.mark_silent_hosts_down()
+            except Exception:
+                LOG.exception("checking for silent hosts failed")
 
     def drain(self, timeout: float | None = None) -> None:
         """Wait until every workflow submitted so far has finished (for tests/tools)."""

@@ -27,6 +27,14 @@ COMPUTE_OPTS = [
         help="Seconds between the agent's re-discovery of its host (traits, inventory). "
         "0 disables the periodic refresh.",
     ),
+    cfg.IntOpt(
+        "host_down_after",
+        default=180,
+        min=0,
+        help="Seconds without a report from a host's agent after which the control plane "
+        "marks the host down, so the scheduler no longer picks it. Keep it a few times "
+        "resource_provider_refresh_interval. 0 never marks hosts down.",
+    ),
 ]
 
 
