@@ -66,7 +66,7 @@ def test_wrong_content_type_is_415(client: Client) -> None:
 
 
 def test_codes_are_the_published_strings() -> None:
-    assert errors.CODES == {
+    assert {
         "placement.undefined_code",
         "placement.inventory.inuse",
         "placement.concurrent_update",
@@ -77,7 +77,7 @@ def test_codes_are_the_published_strings() -> None:
         "placement.query.duplicate_key",
         "placement.query.bad_value",
         "placement.query.missing_value",
-    }
+    } == errors.CODES
 
 
 def test_every_route_answers_a_bad_version_with_406(client: Client) -> None:
