@@ -154,11 +154,15 @@ class _TreeSearch:
         self.order = order
         self.options = options
         self.isolate = isolate
-        self.subtrees = [
-            (suffixes, [i for i, g in enumerate(order) if g.suffix in suffixes])
+        positions = [
+            tuple(i for i, g in enumerate(order) if g.suffix in suffixes)
             for suffixes in same_subtree
         ]
-        self.position = {g.suffix: i for i, g in enumerate(order)}
+        self.subtrees_of = [[ps for ps in positions if i in ps] for i in range(len(order))]
+        self.option_uuids = [
+            frozenset(o.uuids[0] for o in opts) if isinstance(opts, list) else frozenset()
+            for opts in options
+        ]
         self.acc: dict[tuple[str, str], int] = {}
         self.chosen: list[_Option | None] = [None] * len(order)
         self.isolated: set[str] = set()
@@ -171,20 +175,53 @@ class _TreeSearch:
             yield self._result()
             return
         group = self.order[i]
+        check_subtree = bool(self.subtrees_of[i])
+        under = self._forced_anchors(i) if check_subtree else None
+        if under is not None:
+            check_subtree = False  # the anchors settle every constraint of group i
         for option in self.options[i]:
             if self.isolate and group.granular and option.uuids[0] in self.isolated:
                 continue
+            if under is not None or check_subtree:
+                node = self.tree.by_uuid[option.uuids[0]]
+                if under is not None and not under <= node.ancestors:
+                    continue
+                if check_subtree and not self._subtree_ok(i, node):
+                    continue
             if not self._take(option):
                 continue
             self.chosen[i] = option
             if group.granular and self.isolate:
                 self.isolated.add(option.uuids[0])
-            if self._subtrees_possible(i):
-                yield from self._assign(i + 1)
+            yield from self._assign(i + 1)
             if group.granular and self.isolate:
                 self.isolated.discard(option.uuids[0])
             self.chosen[i] = None
             self._give_back(option)
+
+    def _forced_anchors(self, i: int) -> frozenset[str] | None:
+        """Providers every option of group ``i`` must descend from, when that settles
+        all of its same_subtree constraints; None when it does not.
+
+        It does when, in each constraint, a provider already taken is an ancestor of
+        all taken ones and no group still to assign could offer an ancestor of it.
+        """
+        anchors: set[str] = set()
+        for positions in self.subtrees_of[i]:
+            taken = [self.chosen[p] for p in positions if p < i]
+            if not taken:
+                return None
+            nodes = [self.tree.by_uuid[o.uuids[0]] for o in taken if o is not None]
+            common = frozenset.intersection(*(n.ancestors for n in nodes))
+            tops = [n for n in nodes if n.uuid in common]
+            if not tops:
+                return None
+            highest = min(tops, key=lambda n: len(n.ancestors))
+            above = highest.ancestors - {highest.uuid}
+            if any(self.option_uuids[p] & above for p in positions if p >= i):
+                return None
+            anchors.add(highest.uuid)
+        return frozenset(anchors)
 
     def _take(self, option: _Option) -> bool:
         acc = self.acc
@@ -208,25 +245,30 @@ class _TreeSearch:
             else:
                 del self.acc[key]
 
-    def _subtrees_possible(self, i: int) -> bool:
-        """Could each same_subtree constraint touching group ``i`` still hold?"""
-        suffix = self.order[i].suffix
-        for suffixes, positions in self.subtrees:
-            if suffix not in suffixes:
+    def _subtree_ok(self, i: int, node: Node) -> bool:
+        """Could every same_subtree constraint of group ``i`` hold with ``node`` taken?
+
+        A constraint holds when one of its providers is an ancestor-or-self of all
+        the others: that top is either among those taken so far, or must still come
+        from a group not yet assigned.
+        """
+        for positions in self.subtrees_of[i]:
+            common = node.ancestors
+            taken = {node.uuid}
+            pending = []
+            for p in positions:
+                if p == i:
+                    continue
+                option = self.chosen[p]
+                if option is None:
+                    pending.append(p)
+                    continue
+                other = self.tree.by_uuid[option.uuids[0]]
+                common = common & other.ancestors
+                taken.add(other.uuid)
+            if common & taken:
                 continue
-            assigned = [self.chosen[p] for p in positions]
-            nodes = [self.tree.by_uuid[o.uuids[0]] for o in assigned if o is not None]
-            if any(all(n.uuid in m.ancestors for m in nodes) for n in nodes):
-                continue
-            if len(nodes) == len(positions):
-                return False
-            # The top must come from a group not assigned yet.
-            pending = [p for p in positions if self.chosen[p] is None]
-            if not any(
-                all(option.uuids[0] in m.ancestors for m in nodes)
-                for p in pending
-                for option in self.options[p]  # granular options are lists
-            ):
+            if not any(common & self.option_uuids[p] for p in pending):
                 return False
         return True
 
@@ -242,41 +284,70 @@ class _TreeSearch:
         return AllocationRequest(allocations, mappings)
 
 
-def _single_node(
-    tree: Tree, groups: list[_Group], totals: dict[str, int], isolate: bool
-) -> Iterator[AllocationRequest]:
+@dataclass(frozen=True, slots=True)
+class _OneNodePlan:
+    """Every group on one provider: the checks of all groups folded together."""
+
+    any_masks: tuple[int, ...]
+    forbidden_mask: int
+    member_of: tuple[frozenset[str], ...]
+    forbidden_aggregates: frozenset[str]
+    amounts: tuple[tuple[str, int], ...]  # each group's amount (min/max/step/free)
+    totals: tuple[tuple[str, int], ...]  # summed per class (free and max_unit)
+    suffixes: tuple[str, ...]
+    possible: bool  # False when isolate forbids several groups on one provider
+
+
+def _one_node_plan(groups: list[_Group], totals: dict[str, int], isolate: bool) -> _OneNodePlan:
+    forbidden = 0
+    for g in groups:
+        forbidden |= g.forbidden_mask
+    return _OneNodePlan(
+        any_masks=tuple(m for g in groups for m in g.any_masks),
+        forbidden_mask=forbidden,
+        member_of=tuple(m for g in groups for m in g.member_of),
+        forbidden_aggregates=frozenset().union(*(g.forbidden_aggregates for g in groups)),
+        amounts=tuple(ra for g in groups for ra in g.resources),
+        totals=tuple(totals.items()),
+        suffixes=tuple(g.suffix for g in groups),
+        possible=not (isolate and sum(1 for g in groups if g.granular) > 1),
+    )
+
+
+def _single_node(tree: Tree, plan: _OneNodePlan) -> AllocationRequest | None:
     """The fast path for a tree of one provider: every group on it, or nothing."""
-    node = tree.root
-    if isolate and sum(1 for g in groups if g.granular) > 1:
-        return
+    node = tree.nodes[0]
+    bits = node.trait_bits
+    if bits & plan.forbidden_mask:
+        return None
+    for mask in plan.any_masks:
+        if not bits & mask:
+            return None
+    if (plan.member_of or plan.forbidden_aggregates) and not aggregates_ok(
+        node, node, plan.member_of, plan.forbidden_aggregates
+    ):
+        return None
     slots = node.slots
-    for group in groups:
-        if not traits_ok(node.trait_bits, group.any_masks, group.forbidden_mask):
-            return
-        if not aggregates_ok(node, node, group.member_of, group.forbidden_aggregates):
-            return
-        for rc, amount in group.resources:
-            slot = slots.get(rc)
-            if slot is None or not slot.fits(amount):
-                return
-    for rc, total in totals.items():
+    for rc, amount in plan.amounts:
+        slot = slots.get(rc)
+        if slot is None or not slot.fits(amount):
+            return None
+    for rc, total in plan.totals:
         slot = slots[rc]
         if slot.used + total > slot.capacity or total > slot.max_unit:
-            return
-    mappings = {group.suffix: [node.uuid] for group in groups}
-    yield AllocationRequest({node.uuid: dict(totals)} if totals else {}, mappings)
+            return None
+    uuid = node.uuid
+    return AllocationRequest(
+        {uuid: dict(plan.totals)} if plan.totals else {},
+        {suffix: [uuid] for suffix in plan.suffixes},
+    )
 
 
 def _tree_candidates(
-    tree: Tree,
-    groups: list[_Group],
-    totals: dict[str, int],
-    query: CandidateQuery,
+    tree: Tree, groups: list[_Group], query: CandidateQuery
 ) -> Iterator[AllocationRequest]:
+    """Candidates inside a tree of several providers (backtracking)."""
     isolate = query.group_policy == "isolate"
-    if len(tree.nodes) == 1:
-        yield from _single_node(tree, groups, totals, isolate)
-        return
     granular = [g for g in groups if g.granular]
     granular_options = [_granular_options(tree, g) for g in granular]
     if any(not options for options in granular_options):
@@ -326,19 +397,31 @@ def find_candidates(
     if any(mask == 0 for mask in root_any):
         return CandidatesResult(requests, summaries)
     root_forbidden = snapshot.bits.mask_of(query.root_forbidden)
+    one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
+    trees = snapshot.trees
     for root_id in _candidate_trees(snapshot, groups):
-        tree = snapshot.trees[root_id]
-        if not traits_ok(tree.root.trait_bits, root_any, root_forbidden):
+        tree = trees[root_id]
+        root = tree.nodes[0]
+        if (root_any or root_forbidden) and not traits_ok(
+            root.trait_bits, root_any, root_forbidden
+        ):
             continue
-        found = False
-        for request in _tree_candidates(tree, groups, totals, query):
-            requests.append(request)
-            found = True
-            if len(requests) >= cap:
-                break
-        if found:
-            for node in tree.nodes:
-                summaries[node.uuid] = node.summary
+        if len(tree.nodes) == 1:
+            if one_node.possible:
+                request = _single_node(tree, one_node)
+                if request is not None:
+                    requests.append(request)
+                    summaries[root.uuid] = root.summary
+        else:
+            found = False
+            for request in _tree_candidates(tree, groups, query):
+                requests.append(request)
+                found = True
+                if len(requests) >= cap:
+                    break
+            if found:
+                for node in tree.nodes:
+                    summaries[node.uuid] = node.summary
         if len(requests) >= cap:
             break
     return CandidatesResult(requests, summaries)

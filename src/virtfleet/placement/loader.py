@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from virtfleet.placement.dbutil import (
     ALLOCATIONS,
@@ -26,11 +26,16 @@ def last_change_id(conn: Connection) -> int:
     return int(value or 0)
 
 
+_CHANGES_AFTER = (
+    select(CHANGES.c.id, CHANGES.c.root_id)
+    .where(CHANGES.c.id > bindparam("after"))
+    .order_by(CHANGES.c.id)
+)
+
+
 def changed_roots(conn: Connection, after: int) -> tuple[int, set[int]]:
     """Root ids changed since change ``after``, and the newest change id."""
-    rows = conn.execute(
-        select(CHANGES.c.id, CHANGES.c.root_id).where(CHANGES.c.id > after).order_by(CHANGES.c.id)
-    ).all()
+    rows = conn.execute(_CHANGES_AFTER, {"after": after}).all()
     if not rows:
         return after, set()
     return int(rows[-1].id), {int(r.root_id) for r in rows}
@@ -42,57 +47,59 @@ def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
         yield ordered[start : start + _CHUNK]
 
 
-def _restrict(query: Select[Any], root_ids: list[int] | None, join: bool) -> Select[Any]:
-    if root_ids is None:
-        return query
-    if join:
-        query = query.join(PROVIDERS, PROVIDERS.c.id == query.selected_columns[0])
-    return query.where(PROVIDERS.c.root_id.in_(root_ids))
+_ROOTS: BindParameter[Any] = bindparam("roots", expanding=True)
+_INV = INVENTORIES.c
+
+
+def _by_root(query: Select[Any], provider_id: Any) -> Select[Any]:
+    """``query`` limited to providers of the trees in the ``roots`` parameter."""
+    return query.join(PROVIDERS, PROVIDERS.c.id == provider_id).where(
+        PROVIDERS.c.root_id.in_(_ROOTS)
+    )
+
+
+_PROVIDERS_ALL = select(*PROVIDER_COLUMNS)
+_TRAITS_ALL = select(PROVIDER_TRAITS.c.provider_id, PROVIDER_TRAITS.c.trait)
+_AGGREGATES_ALL = select(PROVIDER_AGGREGATES.c.provider_id, PROVIDER_AGGREGATES.c.aggregate_uuid)
+_USAGES_ALL = select(
+    ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class, func.sum(ALLOCATIONS.c.used)
+).group_by(ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class)
+_INVENTORIES_ALL = select(
+    _INV.provider_id,
+    _INV.resource_class,
+    _INV.total,
+    _INV.reserved,
+    _INV.min_unit,
+    _INV.max_unit,
+    _INV.step_size,
+    _INV.allocation_ratio,
+)
+_ALL = (_PROVIDERS_ALL, _TRAITS_ALL, _AGGREGATES_ALL, _USAGES_ALL, _INVENTORIES_ALL)
+_SOME = (
+    _PROVIDERS_ALL.where(PROVIDERS.c.root_id.in_(_ROOTS)),
+    _by_root(_TRAITS_ALL, PROVIDER_TRAITS.c.provider_id),
+    _by_root(_AGGREGATES_ALL, PROVIDER_AGGREGATES.c.provider_id),
+    _by_root(_USAGES_ALL, ALLOCATIONS.c.provider_id),
+    _by_root(_INVENTORIES_ALL, _INV.provider_id),
+)
 
 
 def _load_rows(conn: Connection, root_ids: list[int] | None) -> dict[int, ProviderRow]:
-    providers = conn.execute(_restrict(select(*PROVIDER_COLUMNS), root_ids, False)).all()
+    statements = _ALL if root_ids is None else _SOME
+    params = {} if root_ids is None else {"roots": root_ids}
+    q_providers, q_traits, q_aggregates, q_usages, q_inventories = statements
+    providers = conn.execute(q_providers, params).all()
     traits: dict[int, set[str]] = {}
-    for pid, trait in conn.execute(
-        _restrict(select(PROVIDER_TRAITS.c.provider_id, PROVIDER_TRAITS.c.trait), root_ids, True)
-    ):
+    for pid, trait in conn.execute(q_traits, params):
         traits.setdefault(pid, set()).add(trait)
     aggregates: dict[int, set[str]] = {}
-    for pid, agg in conn.execute(
-        _restrict(
-            select(PROVIDER_AGGREGATES.c.provider_id, PROVIDER_AGGREGATES.c.aggregate_uuid),
-            root_ids,
-            True,
-        )
-    ):
+    for pid, agg in conn.execute(q_aggregates, params):
         aggregates.setdefault(pid, set()).add(agg)
     used: dict[tuple[int, str], int] = {}
-    usage_query = select(
-        ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class, func.sum(ALLOCATIONS.c.used)
-    )
-    usage_query = _restrict(usage_query, root_ids, True).group_by(
-        ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class
-    )
-    for usage in conn.execute(usage_query):
+    for usage in conn.execute(q_usages, params):
         used[(usage[0], usage[1])] = int(usage[2])
     slots: dict[int, dict[str, Slot]] = {}
-    inv = INVENTORIES.c
-    for row in conn.execute(
-        _restrict(
-            select(
-                inv.provider_id,
-                inv.resource_class,
-                inv.total,
-                inv.reserved,
-                inv.min_unit,
-                inv.max_unit,
-                inv.step_size,
-                inv.allocation_ratio,
-            ),
-            root_ids,
-            True,
-        )
-    ):
+    for row in conn.execute(q_inventories, params):
         slots.setdefault(row.provider_id, {})[row.resource_class] = make_slot(
             row.total,
             row.reserved,

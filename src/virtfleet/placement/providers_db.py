@@ -77,7 +77,9 @@ def create_provider(
     _check_name(conn, name, None)
     taken = conn.execute(select(PROVIDERS.c.id).where(PROVIDERS.c.uuid == rp_uuid)).scalar()
     if taken is not None:
-        raise Conflict(f"Conflicting resource provider uuid: {rp_uuid} already exists.")
+        raise Conflict(
+            f"Conflicting resource provider uuid: {rp_uuid} already exists.", DUPLICATE_NAME
+        )
     parent = None
     if parent_uuid is not None:
         parent = _parent_row(conn, normalize_uuid(parent_uuid, "parent_provider_uuid"))

@@ -218,30 +218,39 @@ class Snapshot:
     def with_trees(self, reloaded: Mapping[int, Tree | None], change_id: int) -> Snapshot:
         """A new snapshot where each root id in ``reloaded`` is replaced (None: gone)."""
         trees = dict(self.trees)
+        old_trees = {root_id: trees.pop(root_id, None) for root_id in reloaded}
+        for root_id, new in reloaded.items():
+            if new is not None:
+                trees[root_id] = new
+        same_shape = all(
+            old is not None
+            and new is not None
+            and old.resource_classes == new.resource_classes
+            and old.by_uuid.keys() == new.by_uuid.keys()
+            for old, new in ((old_trees[r], reloaded[r]) for r in reloaded)
+        )
+        if same_shape:  # the usual claim: only usages or generations changed
+            return Snapshot(trees, self.bits, change_id, self.tree_of_uuid, self.trees_by_rc)
         tree_of_uuid = dict(self.tree_of_uuid)
-        touched_rcs: set[str] = set()
         removed_from: dict[str, set[int]] = {}
         added_to: dict[str, set[int]] = {}
-        for root_id in reloaded:
-            old = trees.pop(root_id, None)
-            if old is not None:
-                for node in old.nodes:
-                    if tree_of_uuid.get(node.uuid) == root_id:
-                        del tree_of_uuid[node.uuid]
-                for rc in old.resource_classes:
-                    removed_from.setdefault(rc, set()).add(root_id)
-                touched_rcs |= old.resource_classes
+        for root_id, old in old_trees.items():
+            if old is None:
+                continue
+            for node in old.nodes:
+                if tree_of_uuid.get(node.uuid) == root_id:
+                    del tree_of_uuid[node.uuid]
+            for rc in old.resource_classes:
+                removed_from.setdefault(rc, set()).add(root_id)
         for root_id, new in reloaded.items():
             if new is None:
                 continue
-            trees[root_id] = new
             for node in new.nodes:
                 tree_of_uuid[node.uuid] = root_id
             for rc in new.resource_classes:
                 added_to.setdefault(rc, set()).add(root_id)
-            touched_rcs |= new.resource_classes
         trees_by_rc = dict(self.trees_by_rc)
-        for rc in touched_rcs:
+        for rc in set(removed_from) | set(added_to):
             ids = (
                 set(trees_by_rc.get(rc, frozenset())) - removed_from.get(rc, set())
             ) | added_to.get(rc, set())
