@@ -111,6 +111,12 @@ def test_put_1_38_consumer_type(client: Client, one_compute: Topology) -> None:
     assert client.put(ALLOC, untyped, version="1.38").status == 400
 
 
+def test_put_class_without_inventory_is_400(client: Client, one_compute: Topology) -> None:
+    reply = client.put(ALLOC, put_1_38({CN1: {"DISK_GB": 1}}, None))
+    assert reply.status == 400
+    assert "DISK_GB" in reply.error["detail"]
+
+
 def test_put_over_capacity_is_409(client: Client, one_compute: Topology) -> None:
     reply = client.put(ALLOC, put_1_38({CN1: {"MEMORY_MB": 4000}}, None))  # 3584 free
     assert reply.status == 409
@@ -123,10 +129,10 @@ def test_put_beyond_max_unit_is_400(client: Client, one_compute: Topology) -> No
     assert "VCPU" in reply.error["detail"]
 
 
-def test_put_unknown_provider_is_an_error(client: Client, one_compute: Topology) -> None:
+def test_put_unknown_provider_is_400(client: Client, one_compute: Topology) -> None:
     missing = "d0000000-0000-4000-8000-00000000000d"
     reply = client.put(ALLOC, put_1_38({missing: {"VCPU": 1}}, None))
-    assert reply.status in (400, 404)
+    assert reply.status == 400
     assert missing in reply.error["detail"]
 
 

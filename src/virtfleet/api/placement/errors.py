@@ -1,6 +1,7 @@
 """Placement error codes and the error body.
 
-The codes are published API: once a code is used it never changes (tests pin them).
+The codes (defined once in :mod:`virtfleet.placement.exceptions`, which raises them)
+are published API: once a code is used it never changes (tests pin them).
 Bodies follow Placement's format::
 
     {"errors": [{"status": 404, "title": "Not Found", "detail": "...",
@@ -20,17 +21,18 @@ import webob
 from virtfleet import errors as vf_errors
 from virtfleet.api.placement.microversion import POLICY, at_least
 from virtfleet.api.wsgi import HTTPError, Microversion, Request, json_response
-
-DEFAULT = "placement.undefined_code"
-INVENTORY_INUSE = "placement.inventory.inuse"
-CONCURRENT_UPDATE = "placement.concurrent_update"
-DUPLICATE_NAME = "placement.duplicate_name"
-PROVIDER_IN_USE = "placement.resource_provider.inuse"
-PROVIDER_CANNOT_DELETE_PARENT = "placement.resource_provider.cannot_delete_parent"
-RESOURCE_PROVIDER_NOT_FOUND = "placement.resource_provider.not_found"
-ILLEGAL_DUPLICATE_QUERYPARAM = "placement.query.duplicate_key"
-QUERYPARAM_BAD_VALUE = "placement.query.bad_value"
-QUERYPARAM_MISSING_VALUE = "placement.query.missing_value"
+from virtfleet.placement.exceptions import (
+    CONCURRENT_UPDATE,
+    DEFAULT,
+    DUPLICATE_NAME,
+    ILLEGAL_DUPLICATE_QUERYPARAM,
+    INVENTORY_INUSE,
+    PROVIDER_CANNOT_DELETE_PARENT,
+    PROVIDER_IN_USE,
+    QUERYPARAM_BAD_VALUE,
+    QUERYPARAM_MISSING_VALUE,
+    RESOURCE_PROVIDER_NOT_FOUND,
+)
 
 CODES: frozenset[str] = frozenset(
     {
@@ -89,3 +91,20 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+__all__ = [
+    "CODES",
+    "CONCURRENT_UPDATE",
+    "DEFAULT",
+    "DUPLICATE_NAME",
+    "ILLEGAL_DUPLICATE_QUERYPARAM",
+    "INVENTORY_INUSE",
+    "PROVIDER_CANNOT_DELETE_PARENT",
+    "PROVIDER_IN_USE",
+    "QUERYPARAM_BAD_VALUE",
+    "QUERYPARAM_MISSING_VALUE",
+    "RESOURCE_PROVIDER_NOT_FOUND",
+    "code_of",
+    "render_error",
+]
