@@ -176,8 +176,7 @@ def test_lifecycle_events_are_cast_to_the_conductor(
     try:
         ComputeClient(transport).spawn("kvm-1", spec())
         driver.crash(UUID)
-        assert conductor.event_seen.wait(5)
-        assert conductor.events == [("kvm-1", UUID, "crashed")]
+        assert wait_until(lambda: ("kvm-1", UUID, "crashed") in conductor.events)
     finally:
         agent.stop()
 
@@ -188,3 +187,28 @@ def test_lifecycle_events_are_cast_to_the_conductor(
 )
 def test_tail_lines(length: int | None, expected: str) -> None:
     assert tail_lines("a\nb\nc\n", length) == expected
+
+
+def test_refresh_tells_the_conductor_every_guests_power_state(
+    tmp_path: pathlib.Path, transport: LocalTransport, conductor: RecordingConductor
+) -> None:
+    agent, driver = make_agent(tmp_path, transport)
+    driver.states = {"a": "running", "b": "shutoff"}  # e.g. changed while the agent was away
+    agent.start()
+    try:
+        assert wait_until(lambda: len(conductor.events) == 2)
+        assert sorted(conductor.events) == [("kvm-1", "a", "running"), ("kvm-1", "b", "shutoff")]
+        assert agent.sync_power_states() == 2
+    finally:
+        agent.stop()
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())

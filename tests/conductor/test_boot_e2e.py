@@ -191,3 +191,15 @@ def test_watchdog_is_off_when_host_down_after_is_zero(cloud: Cloud) -> None:
     with cloud.db.write() as conn:
         conn.execute(update(ComputeNode).values(updated_at=datetime.datetime(2000, 1, 1)))
     assert cloud.conductor.mark_silent_hosts_down() == []
+
+
+def test_crash_while_the_agent_is_away_is_seen_when_it_comes_back(cloud: Cloud) -> None:
+    server = cloud.boot()
+    agent = cloud.agents["big"]
+    agent.stop()
+    domain = cloud.drivers["big"]._conn.lookupByUUIDString(server.uuid).name()
+    cloud.hypervisor("big").crash(domain)
+    cloud.transport._pool.submit(lambda: None).result()  # let any stray cast finish
+    assert servers.get(cloud.db, server.uuid).vm_state == "active"  # nobody told it
+    agent.start()
+    assert wait_for(lambda: servers.get(cloud.db, server.uuid).vm_state == "stopped")

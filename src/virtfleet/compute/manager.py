@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from oslo_config import cfg
 
+from virtfleet import errors
 from virtfleet.compute import report as host_report
 from virtfleet.compute.guest_spec import to_guest_spec
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
@@ -101,6 +102,7 @@ class ComputeAgent:
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
         self._serving = False
+        self._listening = False
         self.last_report: HostReport | None = None
 
     def start(self) -> None:
@@ -109,7 +111,9 @@ class ComputeAgent:
         self.refresh()
         self._transport.serve(COMPUTE_TOPIC, self.host, AgentEndpoint(self))
         self._serving = True
-        self.driver.register_lifecycle_callback(self._on_lifecycle_event)
+        if not self._listening:  # the driver has no way to unregister
+            self.driver.register_lifecycle_callback(self._on_lifecycle_event)
+            self._listening = True
         interval = self.conf.compute.resource_provider_refresh_interval
         if interval > 0:
             self._refresher = threading.Thread(
@@ -131,11 +135,26 @@ class ComputeAgent:
             self._refresher = None
 
     def refresh(self) -> dict[str, Any]:
-        """Discover the host and report it; returns the conductor's reply."""
+        """Discover the host and report it, then tell the conductor the power state of
+        every guest here (so changes missed while the agent was away are seen);
+        returns the conductor's reply to the report."""
         report = host_report.build_report(self.conf, self.host, self.driver.discover())
         reply = self._conductor.report_host(report)
         self.last_report = report
+        self.sync_power_states()
         return reply
+
+    def sync_power_states(self) -> int:
+        """Cast the current power state of every guest on this host; returns how many."""
+        count = 0
+        for uuid in self.driver.list_instance_uuids():
+            try:
+                state = self.driver.get_power_state(uuid)
+            except errors.NotFound:
+                continue  # gone in the meantime
+            self._conductor.instance_power_state_changed(self.host, uuid, state)
+            count += 1
+        return count
 
     def _refresh_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):

@@ -212,7 +212,8 @@ class Conductor:
             updates = st.after_power_event(
                 server.vm_state, server.task_state, st.power_state_of(state)
             )
-            servers.update(self._db, instance_uuid, **updates)
+            if any(getattr(server, name) != value for name, value in updates.items()):
+                servers.update(self._db, instance_uuid, **updates)
 
     # -------------------------------------------------------------- workflows
 
