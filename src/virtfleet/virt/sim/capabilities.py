@@ -116,6 +116,8 @@ def _guest(profile: HostProfile, arch: str) -> etree._Element:
     etree.SubElement(arch_element, "emulator").text = info.emulator
     for machine in info.machines:
         attributes = {"maxCpus": str(machine.max_cpus)}
+        if machine.deprecated:
+            attributes["deprecated"] = "yes"
         if machine.canonical:
             attributes = {"canonical": machine.canonical, **attributes}
         etree.SubElement(arch_element, "machine", attributes).text = machine.name

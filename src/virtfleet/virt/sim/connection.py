@@ -117,21 +117,22 @@ class SimConnection:
     def defineXML(self, xml: str) -> SimDomain:  # noqa: N802  # libvirt-python's name
         with self._hv.locked() as events:
             record = self._hv.define(xml, events)
-        return SimDomain(self, record.definition.uuid)
+        return SimDomain(self, record.definition.uuid, record.definition.name)
 
     def createXML(self, xml: str, flags: int = 0) -> SimDomain:  # noqa: N802  # libvirt's name
         """Start a transient domain (gone when it stops)."""
         with self._hv.locked() as events:
             record = self._hv.create_transient(xml, events)
-        return SimDomain(self, record.definition.uuid)
+        return SimDomain(self, record.definition.uuid, record.definition.name)
 
     def lookupByName(self, name: str) -> SimDomain:  # noqa: N802  # libvirt-python's name
         with self._hv.locked():
-            return SimDomain(self, self._hv.uuid_of(name))
+            return SimDomain(self, self._hv.uuid_of(name), name)
 
     def lookupByUUIDString(self, uuid: str) -> SimDomain:  # noqa: N802  # libvirt's name
         with self._hv.locked():
-            return SimDomain(self, self._hv.record(uuid.lower()).definition.uuid)
+            definition = self._hv.record(uuid.lower()).definition
+            return SimDomain(self, definition.uuid, definition.name)
 
     def listAllDomains(self, flags: int = 0) -> list[SimDomain]:  # noqa: N802  # libvirt's
         with self._hv.locked():
@@ -139,11 +140,11 @@ class SimConnection:
         for flag, keep in _LIST_FILTERS:
             if flags & flag:
                 records = [record for record in records if keep(record)]
-        return [SimDomain(self, record.definition.uuid) for record in records]
+        return [SimDomain(self, r.definition.uuid, r.definition.name) for r in records]
 
-    def domain_handle(self, uuid: str) -> SimDomain:
+    def domain_handle(self, uuid: str, name: str) -> SimDomain:
         """A domain object bound to this connection (used for event callbacks)."""
-        return SimDomain(self, uuid)
+        return SimDomain(self, uuid, name)
 
     # ---- events ----------------------------------------------------------------------
 
@@ -194,11 +195,15 @@ class SimConnection:
 
 
 class SimDomain:
-    """A ``virDomain`` look-alike: a handle by UUID; state lives in the hypervisor."""
+    """A ``virDomain`` look-alike: a handle by UUID; state lives in the hypervisor.
 
-    def __init__(self, connection: SimConnection, uuid: str) -> None:
+    Like a ``virDomainPtr`` it remembers its name, so ``name()`` works even after the
+    domain is gone (e.g. in an "undefined" event callback)."""
+
+    def __init__(self, connection: SimConnection, uuid: str, name: str) -> None:
         self._conn = connection
         self._uuid = uuid
+        self._name = name
 
     def __repr__(self) -> str:
         return f"SimDomain({self._uuid!r})"
@@ -216,8 +221,7 @@ class SimDomain:
         return self._conn
 
     def name(self) -> str:
-        with self._conn._hv.locked():
-            return self._record().definition.name
+        return self._name
 
     def UUIDString(self) -> str:  # noqa: N802  # libvirt-python's name
         return self._uuid
@@ -265,6 +269,7 @@ class SimDomain:
             events.append(
                 (
                     self._uuid,
+                    record.definition.name,
                     libvirt.VIR_DOMAIN_EVENT_SHUTDOWN,
                     libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED,
                 )

@@ -38,7 +38,7 @@ MIGRATION_PHASES: dict[str, tuple[int, str]] = {
     "finish": (libvirt.VIR_ERR_OPERATION_FAILED, "migration in job: {reason}"),
 }
 
-Event = tuple[str, int, int]  # (domain uuid, event, detail)
+Event = tuple[str, str, int, int]  # (domain uuid, domain name, event, detail)
 
 
 @dataclass
@@ -144,9 +144,14 @@ class SimHypervisor:
         with self.locked() as events:
             record = self.record(self.uuid_of(name))
             self.require_active(record)
-            uuid = record.definition.uuid
+            uuid, name = record.definition.uuid, record.definition.name
             events.append(
-                (uuid, libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
+                (
+                    uuid,
+                    name,
+                    libvirt.VIR_DOMAIN_EVENT_CRASHED,
+                    libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED,
+                )
             )
             action = record.definition.on_crash
             if action == "preserve":
@@ -159,6 +164,7 @@ class SimHypervisor:
                 events.append(
                     (
                         uuid,
+                        name,
                         libvirt.VIR_DOMAIN_EVENT_STARTED,
                         libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED,
                     )
@@ -251,7 +257,7 @@ class SimHypervisor:
                 record.pending = definition
             record.persistent = True
             detail = libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED
-        events.append((definition.uuid, libvirt.VIR_DOMAIN_EVENT_DEFINED, detail))
+        events.append((definition.uuid, definition.name, libvirt.VIR_DOMAIN_EVENT_DEFINED, detail))
         return record
 
     def create_transient(self, xml: str, events: list[Event]) -> DomainRecord:
@@ -282,7 +288,14 @@ class SimHypervisor:
             if reason == libvirt.VIR_DOMAIN_RUNNING_MIGRATED
             else libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED
         )
-        events.append((record.definition.uuid, libvirt.VIR_DOMAIN_EVENT_STARTED, detail))
+        events.append(
+            (
+                record.definition.uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_STARTED,
+                detail,
+            )
+        )
 
     def stop(self, record: DomainRecord, reason: int, detail: int, events: list[Event]) -> None:
         record.state, record.reason = libvirt.VIR_DOMAIN_SHUTOFF, reason
@@ -291,7 +304,14 @@ class SimHypervisor:
             record.definition, record.pending = record.pending, None
         if record.job is not None:
             record.job.aborted.set()
-        events.append((record.definition.uuid, libvirt.VIR_DOMAIN_EVENT_STOPPED, detail))
+        events.append(
+            (
+                record.definition.uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_STOPPED,
+                detail,
+            )
+        )
         if not record.persistent:
             del self._domains[record.definition.uuid]
 
@@ -302,7 +322,12 @@ class SimHypervisor:
             )
         uuid = record.definition.uuid
         events.append(
-            (uuid, libvirt.VIR_DOMAIN_EVENT_UNDEFINED, libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
+            (
+                uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_UNDEFINED,
+                libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED,
+            )
         )
         if record.active:
             record.persistent = False
@@ -363,9 +388,9 @@ class SimHypervisor:
                 for listener in self._listeners.values()
                 if listener.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
             ]
-        for uuid, event, detail in events:
+        for uuid, name, event, detail in events:
             for listener in listeners:
                 if listener.domain_uuid not in (None, uuid):
                     continue
-                domain = listener.connection.domain_handle(uuid)
+                domain = listener.connection.domain_handle(uuid, name)
                 listener.callback(listener.connection, domain, event, detail, listener.opaque)

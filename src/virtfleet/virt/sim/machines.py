@@ -42,6 +42,7 @@ class Machine:
     name: str
     max_cpus: int
     canonical: str | None = None
+    deprecated: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def arch_info(arch: str, qemu_version: tuple[int, int]) -> ArchInfo:
     entry = _table()[arch]
     raw = entry["machines"]
     assert isinstance(raw, list)
+    # Rows: [name, maxCpus, canonical or null, (true when deprecated)].
     machines = [
-        Machine(str(item[0]), int(item[1]), str(item[2]) if len(item) > 2 else None) for item in raw
+        Machine(str(item[0]), int(item[1]), item[2], len(item) > 3 and bool(item[3]))
+        for item in raw
     ]
     return ArchInfo(
         arch=arch,

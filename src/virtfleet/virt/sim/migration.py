@@ -209,7 +209,12 @@ def _finish(
         incoming.reason = libvirt.VIR_DOMAIN_RUNNING_MIGRATED
         incoming.domain_id, incoming.started = destination.next_id(), time.monotonic()
         events.append(
-            (uuid, libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED)
+            (
+                uuid,
+                incoming.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_STARTED,
+                libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED,
+            )
         )
 
 

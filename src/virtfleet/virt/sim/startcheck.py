@@ -30,9 +30,9 @@ def check_start(
     """Raise the ``libvirtError`` starting ``definition`` on ``host`` would raise."""
     running = [other for other in running if other.uuid != definition.uuid]
     _check_cpu(definition, host)
-    _check_resources(definition, host, running)
-    _check_mdevs(definition, devices, running)
+    _check_mdevs(definition, devices, running)  # host devices are prepared before QEMU runs
     _check_pci(definition, devices, running)
+    _check_resources(definition, host, running)
 
 
 def _check_cpu(definition: DomainDef, host: HostProfile) -> None:
