@@ -359,3 +359,13 @@ def test_node_devices_from_the_test_driver_parse() -> None:
     assert mdev.driver is not None and mdev.driver.name == "vfio_mdev"
     for device in devices.values():
         assert config.NodeDevice.parse(device.to_xml()) == device
+
+
+def test_public_surface_is_declared() -> None:
+    assert len(config.__all__) == len(set(config.__all__))
+    for name in config.__all__:
+        assert hasattr(config, name), name
+    exported = {getattr(config, n) for n in config.__all__}
+    for element in (config.Domain, config.Cpu, config.Os, config.Devices, config.Capabilities,
+                    config.DomainCapabilities, config.NodeDevice):  # fmt: skip
+        assert element in exported

@@ -291,3 +291,28 @@ def test_discover_is_cached_for_spawn(driver: LibvirtDriver) -> None:
     first = driver.host_info()
     assert driver.host_info() is first
     assert driver.discover() is not first
+
+
+def test_failed_cleanup_does_not_hide_the_original_error(
+    driver: LibvirtDriver, conn: FakeConnection, tmp_path: Path
+) -> None:
+    conn.fail["create"] = libvirt.VIR_ERR_INTERNAL_ERROR
+    conn.fail["undefineFlags"] = libvirt.VIR_ERR_SYSTEM_ERROR
+    with pytest.raises(errors.HypervisorError) as caught:
+        driver.spawn(spec(tmp_path))
+    assert caught.value.code == libvirt.VIR_ERR_INTERNAL_ERROR
+
+
+def test_relative_data_dir_gives_absolute_guest_paths(
+    conn: FakeConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    driver = LibvirtDriver(conn, make_conf(data_dir="rel", libvirt__virt_type="qemu"))
+    driver.spawn(GuestSpec(instance_uuid=UUID, name="vm", vcpus=1, memory_mb=64))
+    domain = config.Domain.parse(driver.get_domain_xml(UUID))
+    assert domain.devices is not None and domain.devices.consoles[0].source is not None
+    assert domain.devices.consoles[0].source.path == str(
+        tmp_path / "rel" / "instances" / UUID / "console.log"
+    )
+    driver.destroy(UUID)
+    assert not (tmp_path / "rel" / "instances" / UUID).exists()

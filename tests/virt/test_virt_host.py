@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-from virt_fakes import BareConnection, FakeConnection, RealLikeConnection
+from virt_fakes import BareConnection, CoreConnection, FakeConnection, RealLikeConnection
 
 from virtfleet.conf import make_conf
 from virtfleet.virt.libvirt import host
@@ -19,7 +20,7 @@ EMULATED_ON_X86 = (
 )  # fmt: skip
 
 
-def discover(conn: BareConnection, tmp_path: Path, **overrides: object) -> HostInfo:
+def discover(conn: CoreConnection, tmp_path: Path, **overrides: Any) -> HostInfo:
     conf = make_conf(data_dir=str(tmp_path), **overrides)
     return host.discover(conn, conf)
 

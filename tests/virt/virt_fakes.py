@@ -52,7 +52,7 @@ def domain_capabilities_xml(arch: str) -> str | None:
 
 
 class FakeDomain:
-    def __init__(self, conn: FakeConnection, xml: str) -> None:
+    def __init__(self, conn: CoreConnection, xml: str) -> None:
         self.conn = conn
         self.xml = xml
         parsed = config.Domain.parse(xml)

@@ -107,10 +107,19 @@ class LibvirtDriver:
             self._prepare_files(resolved)
             domain = self._conn.defineXML(domain_xml)
             domain.create()
-        except (libvirt.libvirtError, OSError, subprocess.CalledProcessError) as exc:
+        except Exception as exc:  # any failure: leave nothing behind, then report it
             LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
-            self._remove(uuid, resolved.instance_dir)
+            self._cleanup_after_failure(uuid, resolved.instance_dir)
+            if isinstance(exc, errors.HypervisorError):
+                raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
+
+    def _cleanup_after_failure(self, instance_uuid: str, instance_dir: str) -> None:
+        """Best effort: a failing cleanup is logged, the original error wins."""
+        try:
+            self._remove(instance_uuid, instance_dir)
+        except errors.VirtfleetError:
+            LOG.exception("cleanup after the failed spawn of %s failed", instance_uuid)
 
     def destroy(self, instance_uuid: str) -> None:
         """Stop and undefine the guest and remove its files; nothing there is fine."""

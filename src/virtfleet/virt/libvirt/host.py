@@ -34,8 +34,8 @@ class GuestOffer:
 
 
 def instances_path(conf: cfg.ConfigOpts) -> str:
-    """``[libvirt] instances_path``, else ``<data_dir>/instances``."""
-    return str(conf.libvirt.instances_path or os.path.join(conf.data_dir, "instances"))
+    """``[libvirt] instances_path``, else ``<data_dir>/instances`` (absolute)."""
+    return os.path.abspath(conf.libvirt.instances_path or os.path.join(conf.data_dir, "instances"))
 
 
 def guest_offers(caps: config.Capabilities) -> dict[str, GuestOffer]:
