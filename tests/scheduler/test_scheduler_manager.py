@@ -87,7 +87,7 @@ def test_down_disabled_and_ignored_hosts_are_filtered(
     host_db.mark_down(db, host="down")
     host_db.set_status(db, "disabled", "disabled", "maintenance")
     attempt = scheduler.attempt(boot(ignore_hosts=frozenset({"source"})))
-    assert names(attempt.selections) == ["up"]
+    assert names(attempt.selections()) == ["up"]
     rejected = {(r.host, r.filter, r.reason) for r in attempt.rejections}
     assert rejected == {
         ("down", "host_state", "are down"),
@@ -251,3 +251,24 @@ def test_unclaim_is_idempotent_and_safe_without_claim(
     assert dict(placement.get_consumer_allocations(uid("vm-1")).allocations) == {}
     # the capacity is back: the same boot fits again
     assert scheduler.schedule_and_claim(boot("vm-2")).host == "h1"
+
+
+@pytest.mark.parametrize(("subset", "expect_several"), [(1, False), (3, True)])
+def test_host_subset_size_spreads_concurrent_choices(
+    fleet: Fleet,
+    make_scheduler: SchedulerFactory,
+    boot: BootFactory,
+    subset: int,
+    expect_several: bool,
+) -> None:
+    for name in ("a", "b", "c"):
+        fleet.add(name)
+    scheduler = make_scheduler(
+        scheduler__host_subset_size=subset, scheduler__weights={"ram": "-1", "vcpu": "0"}
+    )
+    used = {
+        scheduler.schedule_and_claim(boot(f"vm-{i}", vcpus=1, memory_mb=64)).host for i in range(12)
+    }
+    # packing alone sends all 12 boots to one host (16 VCPU); a random pick among 3
+    # does so with probability 3**-11
+    assert (len(used) > 1) is expect_several

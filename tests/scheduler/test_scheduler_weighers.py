@@ -11,6 +11,7 @@ import pytest
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.db.hosts import HostRecord
+from virtfleet.placement.types import ResourceUsage
 from virtfleet.scheduler import weighers
 from virtfleet.scheduler.request import FlavorSpec, RequestSpec
 
@@ -34,7 +35,11 @@ ARM_CPU = {"arch": "aarch64", "native_arches": ["aarch64"], "emulated_arches": [
 
 def candidate(name: str, free_ram: int, free_vcpu: int = 4, **host: Any) -> weighers.HostCandidate:
     record = dataclasses.replace(BASE, host=name, uuid=f"uuid-{name}", **host)
-    return weighers.HostCandidate(record, ({},), {"MEMORY_MB": free_ram, "VCPU": free_vcpu})
+    usage = {
+        "MEMORY_MB": ResourceUsage(capacity=free_ram + 100, used=100),
+        "VCPU": ResourceUsage(capacity=free_vcpu, used=0),
+    }
+    return weighers.HostCandidate(record, ({},), usage)
 
 
 def spec(image: dict[str, object] | None = None) -> RequestSpec:

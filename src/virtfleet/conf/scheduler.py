@@ -33,6 +33,14 @@ OPTS = [
         "reloading it (a host that goes down or is disabled is seen at most this late; "
         "a new host is seen at once). 0 reloads on every request.",
     ),
+    cfg.IntOpt(
+        "host_subset_size",
+        default=1,
+        min=1,
+        help="Claim one of this many best-weighed hosts at random (then the rest in "
+        "order). 1 always claims the best host; a larger value makes concurrent boots "
+        "race less for the same host, at the cost of a slightly worse choice.",
+    ),
     cfg.DictOpt(
         "weights",
         default={},

@@ -5,19 +5,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from virtfleet.placement.types import AllocationRequest, CandidatesResult
+from virtfleet.placement.types import AllocationRequest, CandidatesResult, ResourceUsage
 
 Allocations = Mapping[str, Mapping[str, int]]
+NO_USAGE: Mapping[str, ResourceUsage] = {}
 
 
 @dataclasses.dataclass
 class HostOptions:
     """Every allocation request placement offered on one host, in placement's order,
-    and the free amount per resource class of the host's root provider."""
+    and the capacity and usage per resource class of the host's root provider."""
 
     root_uuid: str
     allocation_requests: list[Allocations]
-    free: dict[str, int]
+    usage: Mapping[str, ResourceUsage]
 
 
 def root_of(request: AllocationRequest, result: CandidatesResult) -> str | None:
@@ -37,16 +38,11 @@ def by_host(result: CandidatesResult) -> dict[str, HostOptions]:
             continue
         options = hosts.get(root)
         if options is None:
-            options = hosts[root] = HostOptions(root, [], _free(result, root))
+            summary = result.provider_summaries.get(root)
+            usage = summary.resources if summary else NO_USAGE
+            options = hosts[root] = HostOptions(root, [], usage)
         options.allocation_requests.append(request.allocations)
     return hosts
-
-
-def _free(result: CandidatesResult, root: str) -> dict[str, int]:
-    summary = result.provider_summaries.get(root)
-    if summary is None:
-        return {}
-    return {rc: max(0, u.capacity - u.used) for rc, u in summary.resources.items()}
 
 
 def hosts_in(result: CandidatesResult) -> set[str]:

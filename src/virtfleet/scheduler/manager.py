@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from oslo_config import cfg
@@ -82,8 +83,23 @@ class Attempt:
     """One pass over placement's candidates: what passed (best first) and what not."""
 
     constraints: Constraints
-    selections: list[Selection]
+    ranked: list[tuple[float, weigher_lib.HostCandidate]]
     rejections: list[Rejection]
+
+    def selections(self, limit: int | None = None) -> list[Selection]:
+        """The best ``limit`` hosts (all by default) as selections, best first."""
+        ranked = self.ranked if limit is None else self.ranked[:limit]
+        return [_selection(weight, candidate) for weight, candidate in ranked]
+
+
+def _selection(weight: float, candidate: weigher_lib.HostCandidate) -> Selection:
+    return Selection(
+        host=candidate.host.host,
+        compute_node_uuid=candidate.host.uuid,
+        allocation_request=candidate.allocation_requests[0],
+        weight=weight,
+        alternates=candidate.allocation_requests[1:],
+    )
 
 
 class Scheduler:
@@ -94,6 +110,7 @@ class Scheduler:
         self._placement = placement
         self._multipliers = weigher_lib.multipliers(conf)
         self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
+        self._random = random.Random()  # noqa: S311 - spreads load, not a secret
 
     def attempt(self, spec: RequestSpec) -> Attempt:
         """Ask placement, filter and weigh; never raises NoValidHost."""
@@ -114,22 +131,12 @@ class Scheduler:
                 rejections.append(Rejection(host.host, rejected[0], rejected[1].reason))
                 continue
             passed.append(
-                weigher_lib.HostCandidate(host, tuple(option.allocation_requests), option.free)
+                weigher_lib.HostCandidate(host, tuple(option.allocation_requests), option.usage)
             )
         ranked = weigher_lib.weigh(spec, passed, self._multipliers)
-        selections = [
-            Selection(
-                host=c.host.host,
-                compute_node_uuid=c.host.uuid,
-                allocation_request=c.allocation_requests[0],
-                weight=weight,
-                alternates=c.allocation_requests[1:],
-            )
-            for weight, c in ranked
-        ]
         for r in rejections:
             LOG.debug("%s rejected %s: %s", r.filter, r.host, r.reason)
-        return Attempt(constraints, selections, rejections)
+        return Attempt(constraints, ranked, rejections)
 
     def select_destinations(
         self, spec: RequestSpec, max_results: int | None = None
@@ -137,11 +144,9 @@ class Scheduler:
         """Hosts for ``spec``, best first (at most ``max_results``); NoValidHost with
         an explanation when there is none. InvalidInput for a bad request."""
         attempt = self.attempt(spec)
-        selections = attempt.selections
-        if not selections:
-            explanation = self._explain(spec, attempt)
-            raise errors.NoValidHost(explanation.message, explanation.reasons())
-        return selections[:max_results] if max_results is not None else selections
+        if not attempt.ranked:
+            raise self._no_valid_host(spec, attempt)
+        return attempt.selections(max_results)
 
     def claim(self, spec: RequestSpec, selection: Selection) -> Selection:
         """Write the instance's allocation on the selected host (the selection's
@@ -174,18 +179,29 @@ class Scheduler:
         """Select and claim the best host, moving on to the next one whenever a claim
         loses a race (and asking placement again when all were taken)."""
         for _ in range(CLAIM_ROUNDS):
-            selections = self.select_destinations(spec)
-            for selection in selections:
+            attempt = self.attempt(spec)
+            if not attempt.ranked:
+                raise self._no_valid_host(spec, attempt)
+            for weight, candidate in self._claim_order(attempt.ranked):
                 try:
-                    return self.claim(spec, selection)
+                    return self.claim(spec, _selection(weight, candidate))
                 except errors.Conflict:
                     continue
-        explanation = self.explain(spec)
-        raise errors.NoValidHost(
-            f"{explanation.message}; every candidate host was taken by concurrent requests "
-            f"in {CLAIM_ROUNDS} rounds",
-            explanation.reasons(),
+        raise self._no_valid_host(
+            spec,
+            self.attempt(spec),
+            f"every candidate host was taken by concurrent requests in {CLAIM_ROUNDS} rounds",
         )
+
+    def _claim_order(
+        self, ranked: list[tuple[float, weigher_lib.HostCandidate]]
+    ) -> Iterator[tuple[float, weigher_lib.HostCandidate]]:
+        """Best first, except that one of the best ``host_subset_size`` hosts is tried
+        first at random, so that concurrent boots do not all race for one host."""
+        subset = min(self._conf.scheduler.host_subset_size, len(ranked))
+        first = self._random.randrange(subset) if subset > 1 else 0
+        yield ranked[first]
+        yield from (pair for i, pair in enumerate(ranked) if i != first)
 
     def explain(self, spec: RequestSpec) -> explain_lib.Explanation:
         """Which constraints of ``spec`` exclude which hosts (also when some fit)."""
@@ -197,5 +213,12 @@ class Scheduler:
             filter_lib.prepare_checks(spec),
             self._placement,
             self.hosts.snapshot(),
-            fitting_hosts=len(attempt.selections),
+            fitting_hosts=len(attempt.ranked),
         )
+
+    def _no_valid_host(
+        self, spec: RequestSpec, attempt: Attempt, note: str = ""
+    ) -> errors.NoValidHost:
+        explanation = self._explain(spec, attempt)
+        message = f"{explanation.message}; {note}" if note else explanation.message
+        return errors.NoValidHost(message, explanation.reasons())

@@ -17,6 +17,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.db.hosts import HostRecord
+from virtfleet.placement.types import ResourceUsage
 from virtfleet.scheduler import guest
 from virtfleet.scheduler.request import RequestSpec
 
@@ -24,11 +25,16 @@ from virtfleet.scheduler.request import RequestSpec
 @dataclasses.dataclass(frozen=True)
 class HostCandidate:
     """A host placement can fit the request on, with its allocation requests (best
-    first) and the free amount per resource class of its root provider."""
+    first) and the capacity and usage per resource class of its root provider."""
 
     host: HostRecord
     allocation_requests: tuple[Mapping[str, Mapping[str, int]], ...]
-    free: Mapping[str, int]
+    usage: Mapping[str, ResourceUsage]
+
+    def free(self, resource_class: str) -> int:
+        """Unallocated capacity of ``resource_class`` on the root provider (0 if none)."""
+        usage = self.usage.get(resource_class)
+        return max(0, usage.capacity - usage.used) if usage else 0
 
 
 Score = Callable[[HostCandidate], float]
@@ -71,7 +77,7 @@ class FreeCapacityWeigher:
 
     def prepare(self, spec: RequestSpec) -> Score:
         rc = self.resource_class
-        return lambda c: float(c.free.get(rc, 0))
+        return lambda c: float(c.free(rc))
 
 
 #: Every weigher by name.
