@@ -76,11 +76,11 @@ def app_url(req: Request, path: str) -> str:
 def respond(
     req: Request, payload: Any, status: int = 200, location: str | None = None
 ) -> webob.Response:
-    """A JSON response; GETs from 1.15 carry cache headers."""
+    """A JSON response; from 1.15 those with a body carry cache headers."""
     headers: dict[str, str] = {}
     if location is not None:
         headers["Location"] = location
-    if req.method in ("GET", "HEAD") and since(req, "1.15"):
+    if payload is not None and since(req, "1.15"):
         headers["Cache-Control"] = "no-cache"
         headers["Last-Modified"] = email.utils.formatdate(time.time(), usegmt=True)
     return json_response(payload, status=status, headers=headers)
