@@ -67,8 +67,20 @@ class Cloud:
     def hypervisor(self, host: str) -> SimHypervisor:
         return hypervisor_for(self.fleet, host)
 
+    def add_image(self, **properties: str) -> str:
+        """A new image with data and ``properties``; returns its id."""
+        body = {"name": "img", "disk_format": "qcow2", "container_format": "bare", **properties}
+        image = self.images.create(body)
+        self.images.upload(image.id, [b"\0" * 4096])
+        return image.id
+
     def create_server(
-        self, vcpus: int = 1, memory_mb: int = 512, root_gb: int = 1, **extra_specs: str
+        self,
+        vcpus: int = 1,
+        memory_mb: int = 512,
+        root_gb: int = 1,
+        image_id: str | None = None,
+        **extra_specs: str,
     ) -> str:
         name = f"f{vcpus}-{memory_mb}-{root_gb}-{len(extra_specs)}-{time.monotonic_ns()}"
         flavor = flavors.create(
@@ -83,8 +95,8 @@ class Cloud:
             self.db,
             name="vm",
             flavor=flavor.snapshot(),
-            image_ref=self.image_id,
-            image=dict(image_snapshot(self.images.get(self.image_id))),
+            image_ref=image_id or self.image_id,
+            image=dict(image_snapshot(self.images.get(image_id or self.image_id))),
             project_id="project",
             user_id="user",
         )

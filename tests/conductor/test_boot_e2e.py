@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from harness import Cloud, make_cloud, wait_for
+from lxml import etree
 from sqlalchemy import update
 
 from virtfleet import errors
@@ -203,3 +204,32 @@ def test_crash_while_the_agent_is_away_is_seen_when_it_comes_back(cloud: Cloud) 
     assert servers.get(cloud.db, server.uuid).vm_state == "active"  # nobody told it
     agent.start()
     assert wait_for(lambda: servers.get(cloud.db, server.uuid).vm_state == "stopped")
+
+
+def test_image_properties_and_extra_specs_reach_the_guest(cloud: Cloud) -> None:
+    image_id = cloud.add_image(hw_emulation_architecture="aarch64")
+    server = cloud.boot(image_id=image_id)
+    assert server.vm_state == "active", server.fault
+    domain = etree.fromstring(cloud.conductor.get_domain_xml(server.uuid).encode())
+    assert domain.get("type") == "qemu"  # emulated: TCG
+    assert domain.find("os/type").get("arch") == "aarch64"
+    disk = domain.find("devices/disk/driver")
+    assert disk is not None and disk.get("type") == "qcow2"
+
+
+def test_flavor_extra_specs_reach_the_guest(cloud: Cloud) -> None:
+    specs = {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"}
+    server = cloud.boot(**specs)
+    assert server.vm_state == "active", server.fault
+    domain = etree.fromstring(cloud.conductor.get_domain_xml(server.uuid).encode())
+    maxphysaddr = domain.find("cpu/maxphysaddr")
+    assert maxphysaddr is not None
+    assert (maxphysaddr.get("mode"), maxphysaddr.get("bits")) == ("emulate", "42")
+
+
+def test_required_trait_no_host_offers_is_error_naming_it(cloud: Cloud) -> None:
+    image_id = cloud.add_image(hw_emulation_architecture="aarch64")
+    server = cloud.boot(image_id=image_id, **{"trait:CUSTOM_NOPE": "required"})
+    assert server.vm_state == "error"
+    assert server.fault is not None
+    assert "CUSTOM_NOPE" in server.fault["message"]
