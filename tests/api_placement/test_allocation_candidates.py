@@ -90,7 +90,7 @@ def test_bad_queries_are_400(client: Client, two_computes: Topology) -> None:
         f"{AC}?resources=VCPU": "placement.query.bad_value",
         f"{AC}?resources=VCPU:one": "placement.query.bad_value",
         f"{AC}?resources=CUSTOM_NOPE:1": "placement.query.bad_value",
-        f"{AC}?resources=VCPU:1&required=CUSTOM_NOPE": "placement.undefined_code",
+        f"{AC}?resources=VCPU:1&required=CUSTOM_NOPE": "placement.query.bad_value",
         f"{AC}?resources=VCPU:1&colour=red": "placement.undefined_code",
         f"{AC}?resources=VCPU:1&resources=VCPU:2": "placement.query.duplicate_key",
         f"{AC}?resources1=VCPU:1&resources2=VCPU:1": "placement.query.bad_value",

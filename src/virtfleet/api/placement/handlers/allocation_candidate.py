@@ -7,13 +7,13 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import errors, util
+from virtfleet.api.placement import util
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import allocation_candidate as schema
-from virtfleet.api.wsgi import HTTPError, Request
-from virtfleet.placement.query import parse_candidate_query, query_names
+from virtfleet.api.wsgi import Request
+from virtfleet.placement.query import parse_candidate_query
 from virtfleet.placement.service import PlacementService
-from virtfleet.placement.types import AllocationRequest, CandidateQuery, ProviderSummary
+from virtfleet.placement.types import AllocationRequest, ProviderSummary
 
 # Query schema by version, newest first.
 _SCHEMAS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -36,7 +36,6 @@ def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
     util.validate_query(params, next(s for version, s in _SCHEMAS if since(req, version)))
     mv = req.microversion
     query = parse_candidate_query(params, (mv.major, mv.minor))
-    _check_names_exist(svc, query)
     result = svc.allocation_candidates(query)
     requests = list(result.allocation_requests)
     summaries = dict(result.provider_summaries)
@@ -54,21 +53,6 @@ def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
             },
         },
     )
-
-
-def _check_names_exist(svc: PlacementService, query: CandidateQuery) -> None:
-    """Unknown traits or resource classes are a 400 naming them."""
-    traits, classes = query_names(query)
-    unknown_traits = traits - set(svc.list_traits())
-    if unknown_traits:
-        raise HTTPError(400, f"No such trait(s): {', '.join(sorted(unknown_traits))}.")
-    unknown_classes = classes - set(svc.list_resource_classes())
-    if unknown_classes:
-        raise HTTPError(
-            400,
-            f"Invalid resource class in resources parameter: {', '.join(sorted(unknown_classes))}.",
-            code=errors.QUERYPARAM_BAD_VALUE,
-        )
 
 
 def _single_provider_per_tree(

@@ -48,16 +48,6 @@ def _inventory(req: Request, uuid: str, rc: str, fields: Mapping[str, Any]) -> I
     return Inventory(**values)
 
 
-def _check_classes_exist(svc: PlacementService, uuid: str, names: set[str]) -> None:
-    unknown = names - set(svc.list_resource_classes())
-    if unknown:
-        raise HTTPError(
-            400,
-            f"Unknown resource class in inventory for resource provider {uuid}: "
-            f"{', '.join(sorted(unknown))}.",
-        )
-
-
 def _one(generation: int, inv: Inventory) -> dict[str, Any]:
     return {"resource_provider_generation": generation, **views.inventory(inv)}
 
@@ -79,7 +69,6 @@ def replace_inventories(svc: PlacementService, req: Request, uuid: str) -> webob
     """PUT .../inventories: the provider's whole inventory becomes the body's."""
     data = util.body(req, schema.PUT_ALL)
     wanted = {rc: _inventory(req, uuid, rc, fields) for rc, fields in data["inventories"].items()}
-    _check_classes_exist(svc, uuid, set(wanted))
     svc.set_inventories(uuid, data["resource_provider_generation"], wanted)
     generation, inventories = svc.get_inventories(uuid)
     return util.respond(req, _all(generation, inventories))
@@ -93,7 +82,6 @@ def create_inventory(svc: PlacementService, req: Request, uuid: str) -> webob.Re
     if rc in inventories:
         raise HTTPError(409, f"Resource provider {uuid} already has an inventory of {rc}; use PUT.")
     wanted = _inventory(req, uuid, rc, data)
-    _check_classes_exist(svc, uuid, {rc})
     generation = svc.set_inventory(uuid, data["resource_provider_generation"], rc, wanted)
     location = util.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
     _, inventories = svc.get_inventories(uuid)

@@ -67,8 +67,10 @@ def _values(params: dict[str, Any], key: str) -> list[str]:
 def _check_traits(
     svc: PlacementService, required: list[frozenset[str]], forbidden: set[str]
 ) -> None:
+    if not required and not forbidden:
+        return
     names = forbidden.union(*required)
-    missing = names - set(svc.list_traits())
+    missing = names - set(svc.list_traits(name_filter="in:" + ",".join(sorted(names))))
     if missing:
         raise HTTPError(400, f"No such trait(s): {', '.join(sorted(missing))}.")
     conflicts = sorted(name for any_of in required if any_of <= forbidden for name in any_of)

@@ -65,9 +65,6 @@ def replace_provider_traits(svc: PlacementService, req: Request, uuid: str) -> w
     generation."""
     require(req, "1.6")
     data = util.body(req, schema.PUT_PROVIDER_TRAITS)
-    unknown = set(data["traits"]) - set(svc.list_traits())
-    if unknown:
-        raise HTTPError(400, f"No such trait(s): {', '.join(sorted(unknown))}.")
     svc.set_provider_traits(uuid, data["resource_provider_generation"], data["traits"])
     generation, traits = svc.get_provider_traits(uuid)
     return util.respond(req, {"traits": sorted(traits), "resource_provider_generation": generation})
