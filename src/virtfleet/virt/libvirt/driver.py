@@ -68,7 +68,8 @@ def hypervisor_error(what: str, exc: BaseException) -> errors.HypervisorError:
 
 
 def _code(exc: libvirt.libvirtError) -> int:
-    return int(exc.get_error_code())
+    """The libvirt error code (0 when the error carries none)."""
+    return int(exc.get_error_code() or 0)
 
 
 class LibvirtDriver:
