@@ -8,13 +8,14 @@ from virtfleet import errors
 from virtfleet.db import hosts as host_db
 from virtfleet.db.engine import Database
 from virtfleet.scheduler.manager import Scheduler
+from virtfleet.scheduler.request import RequestSpec
 
 from .scheduler_fleet import BootFactory, Fleet
 
 
-def no_valid_host(scheduler: Scheduler, spec: object) -> errors.NoValidHost:
+def no_valid_host(scheduler: Scheduler, spec: RequestSpec) -> errors.NoValidHost:
     with pytest.raises(errors.NoValidHost) as info:
-        scheduler.select_destinations(spec)  # type: ignore[arg-type]
+        scheduler.select_destinations(spec)
     return info.value
 
 

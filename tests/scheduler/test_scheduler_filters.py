@@ -154,6 +154,8 @@ def test_first_rejection_names_the_filter() -> None:
         "arch",
         filters.Status(False, "cannot run s390x guests"),
     )
-    assert filters.first_rejection(checks, host(state="down"))[0] == "host_state"  # type: ignore[index]
+    down = filters.first_rejection(checks, host(state="down"))
+    assert down is not None
+    assert down[0] == "host_state"
     ok = {**X86_CPU, "emulated_arches": ["s390x"]}
     assert filters.first_rejection(checks, host(cpu_info=ok)) is None

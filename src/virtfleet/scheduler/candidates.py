@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from virtfleet.placement.types import AllocationRequest, CandidatesResult, ResourceUsage
+from virtfleet.scheduler import slices
 
 Allocations = Mapping[str, Mapping[str, int]]
 NO_USAGE: Mapping[str, ResourceUsage] = {}
@@ -13,12 +14,14 @@ NO_USAGE: Mapping[str, ResourceUsage] = {}
 
 @dataclasses.dataclass
 class HostOptions:
-    """Every allocation request placement offered on one host, in placement's order,
-    and the capacity and usage per resource class of the host's root provider."""
+    """Every allocation request placement offered on one host, in placement's order
+    (slices expanded, see :mod:`.slices`), how many were dropped because they overlap a
+    slice in use, and the capacity and usage per resource class of the root provider."""
 
     root_uuid: str
     allocation_requests: list[Allocations]
     usage: Mapping[str, ResourceUsage]
+    overlapping: int = 0
 
 
 def root_of(request: AllocationRequest, result: CandidatesResult) -> str | None:
@@ -31,6 +34,8 @@ def root_of(request: AllocationRequest, result: CandidatesResult) -> str | None:
 
 def by_host(result: CandidatesResult) -> dict[str, HostOptions]:
     """Candidates grouped by root provider uuid, hosts in placement's order."""
+    summaries = result.provider_summaries
+    children: dict[str, list[str]] | None = None
     hosts: dict[str, HostOptions] = {}
     for request in result.allocation_requests:
         root = root_of(request, result)
@@ -38,10 +43,18 @@ def by_host(result: CandidatesResult) -> dict[str, HostOptions]:
             continue
         options = hosts.get(root)
         if options is None:
-            summary = result.provider_summaries.get(root)
+            summary = summaries.get(root)
             usage = summary.resources if summary else NO_USAGE
             options = hosts[root] = HostOptions(root, [], usage)
-        options.allocation_requests.append(request.allocations)
+        allocation: Allocations | None = request.allocations
+        if slices.needs_expansion(request.allocations, summaries):
+            if children is None:
+                children = slices.children_index(summaries)
+            allocation = slices.expand(request.allocations, summaries, children)
+        if allocation is None:
+            options.overlapping += 1
+        else:
+            options.allocation_requests.append(allocation)
     return hosts
 
 

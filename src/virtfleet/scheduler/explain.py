@@ -106,9 +106,12 @@ def explain(
     placement: PlacementReader,
     hosts: Mapping[str, HostRecord],
     fitting_hosts: int = 0,
+    candidate_rejections: Iterable[tuple[str, str, str]] = (),
 ) -> Explanation:
     """The explanation of ``constraints`` plus filter ``checks`` over ``hosts`` (by
-    uuid); ``fitting_hosts`` is how many hosts the full request found."""
+    uuid); ``fitting_hosts`` is how many hosts the full request found, and
+    ``candidate_rejections`` (name, reason, host uuid) are rejections of the candidates
+    themselves (e.g. overlapping slices) from the scheduling pass."""
     total = len(hosts)
     excluded_sets: list[set[str]] = []
     exclusions: list[Exclusion] = []
@@ -137,7 +140,11 @@ def explain(
 
     # Filters only see hosts placement would offer, as in a real scheduling pass.
     offered = [h for u, h in hosts.items() if not any(u in e for e in excluded_sets)]
-    for name, reason, rejected in _filter_rejections(checks, offered):
+    grouped = _filter_rejections(checks, offered)
+    for name, reason, uuid in candidate_rejections:
+        if uuid in hosts:
+            grouped.setdefault((name, reason), set()).add(uuid)
+    for (name, reason), rejected in grouped.items():
         add("filter", name, rejected, f"{len(rejected)} of {total} hosts {reason}")
 
     fitting = set(hosts).difference(*excluded_sets)
@@ -190,12 +197,12 @@ def _forbidden(constraints: Constraints) -> list[tuple[str, bool]]:
 
 def _filter_rejections(
     checks: Sequence[tuple[str, filter_lib.HostCheck]], hosts: Iterable[HostRecord]
-) -> list[tuple[str, str, set[str]]]:
-    """(filter, reason, rejected host uuids), each filter judged on its own."""
+) -> dict[tuple[str, str], set[str]]:
+    """(filter, reason) -> rejected host uuids, each filter judged on its own."""
     grouped: dict[tuple[str, str], set[str]] = {}
     for host in hosts:
         for name, check in checks:
             status = check(host)
             if not status.ok:
                 grouped.setdefault((name, status.reason), set()).add(host.uuid)
-    return [(name, reason, uuids) for (name, reason), uuids in grouped.items()]
+    return grouped

@@ -33,6 +33,10 @@ from virtfleet.scheduler.request import RequestSpec, request_constraints
 
 LOG = logging.getLogger(__name__)
 
+#: Rejections made by the scheduler itself rather than a filter: (name, reason).
+NO_RECORD = ("compute_node", "have no compute node record")
+ALL_SLICES_OVERLAP = ("slices", "offer only slices that overlap a slice in use")
+
 #: Times :meth:`Scheduler.schedule_and_claim` asks placement again after every
 #: candidate was taken by concurrent requests.
 CLAIM_ROUNDS = 3
@@ -71,9 +75,10 @@ class Selection:
 
 @dataclasses.dataclass(frozen=True)
 class Rejection:
-    """A candidate host a filter turned down."""
+    """A candidate host a filter (or the slice overlap check) turned down."""
 
     host: str
+    host_uuid: str
     filter: str
     reason: str
 
@@ -124,11 +129,14 @@ class Scheduler:
         for root, option in options.items():
             host = hosts.get(root)
             if host is None:
-                rejections.append(Rejection(root, "compute_node", "have no compute node record"))
+                rejections.append(Rejection(root, root, *NO_RECORD))
                 continue
             rejected = filter_lib.first_rejection(checks, host)
             if rejected is not None:
-                rejections.append(Rejection(host.host, rejected[0], rejected[1].reason))
+                rejections.append(Rejection(host.host, root, rejected[0], rejected[1].reason))
+                continue
+            if not option.allocation_requests:
+                rejections.append(Rejection(host.host, root, *ALL_SLICES_OVERLAP))
                 continue
             passed.append(
                 weigher_lib.HostCandidate(host, tuple(option.allocation_requests), option.usage)
@@ -214,6 +222,11 @@ class Scheduler:
             self._placement,
             self.hosts.snapshot(),
             fitting_hosts=len(attempt.ranked),
+            candidate_rejections=[
+                (r.filter, r.reason, r.host_uuid)
+                for r in attempt.rejections
+                if (r.filter, r.reason) == ALL_SLICES_OVERLAP
+            ],
         )
 
     def _no_valid_host(
