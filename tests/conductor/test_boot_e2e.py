@@ -233,3 +233,21 @@ def test_required_trait_no_host_offers_is_error_naming_it(cloud: Cloud) -> None:
     assert server.vm_state == "error"
     assert server.fault is not None
     assert "CUSTOM_NOPE" in server.fault["message"]
+
+
+def test_stale_or_foreign_events_do_not_change_the_server(cloud: Cloud) -> None:
+    server = cloud.boot()
+    # a late "shutoff" event for a guest that runs again: the agent's answer wins
+    cloud.conductor.instance_power_state_changed("big", server.uuid, "shutoff")
+    assert servers.get(cloud.db, server.uuid).vm_state == "active"
+    # an event from a host the server is not on is ignored ("small" cannot tell the
+    # state, so without the host check its event's "shutoff" would be applied)
+    cloud.conductor.instance_power_state_changed("small", server.uuid, "shutoff")
+    assert servers.get(cloud.db, server.uuid).vm_state == "active"
+    # a late "running" event after the guest stopped: the agent's answer wins
+    cloud.drivers["big"].power_off(server.uuid)
+    cloud.conductor.instance_power_state_changed("big", server.uuid, "running")
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.power_state) == ("stopped", 4)
+    # events for unknown servers are ignored
+    cloud.conductor.instance_power_state_changed("big", "00000000-0000-0000-0000-000000000000", "x")

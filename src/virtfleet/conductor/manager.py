@@ -201,7 +201,10 @@ class Conductor:
     # ----------------------------------------------------------------- agents
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
-        """The hypervisor of ``host`` says the guest is now ``state``."""
+        """The hypervisor of ``host`` says the guest is now ``state``.
+
+        Events may arrive out of order, so the agent is asked for the state as it is
+        now; the event's state is used only when the agent cannot tell."""
         with self._locked(instance_uuid):
             try:
                 server = servers.get(self._db, instance_uuid)
@@ -209,6 +212,15 @@ class Conductor:
                 return
             if server.host != host:  # stale: the guest lives elsewhere now
                 return
+            try:
+                state = self.compute.get_power_state(host, instance_uuid)
+            except errors.VirtfleetError as exc:
+                LOG.debug(
+                    "power state of %s on %s unknown (%s); using the event",
+                    instance_uuid,
+                    host,
+                    exc,
+                )
             updates = st.after_power_event(
                 server.vm_state, server.task_state, st.power_state_of(state)
             )
