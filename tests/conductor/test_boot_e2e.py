@@ -251,3 +251,22 @@ def test_stale_or_foreign_events_do_not_change_the_server(cloud: Cloud) -> None:
     assert (after.vm_state, after.power_state) == ("stopped", 4)
     # events for unknown servers are ignored
     cloud.conductor.instance_power_state_changed("big", "00000000-0000-0000-0000-000000000000", "x")
+
+
+def test_concurrent_boots_fill_the_fleet_exactly(cloud: Cloud) -> None:
+    # 16 GiB + 8 GiB of RAM hold six 4 GiB guests; ten are asked for at once
+    uuids = [cloud.create_server(memory_mb=4096) for _ in range(10)]
+    for uuid in uuids:
+        cloud.conductor.build_server(uuid)
+    cloud.conductor.drain(60)
+    final = [servers.get(cloud.db, uuid) for uuid in uuids]
+    active = [s for s in final if s.vm_state == "active"]
+    failed = [s for s in final if s.vm_state == "error"]
+    assert (len(active), len(failed)) == (6, 4)
+    assert sorted(s.host or "" for s in active) == ["big"] * 4 + ["small"] * 2
+    assert cloud.usages("big")["MEMORY_MB"] == 4 * 4096
+    assert cloud.usages("small")["MEMORY_MB"] == 2 * 4096
+    for server in failed:
+        assert server.fault is not None and "MEMORY_MB" in server.fault["message"]
+        assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
+    assert sorted(cloud.domains("big") + cloud.domains("small")) == sorted(s.uuid for s in active)
