@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,11 +84,24 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
-@pytest.fixture
-def service(tmp_path: pathlib.Path) -> Iterator[PlacementService]:
-    db = Database(f"sqlite:///{tmp_path / 'placement.sqlite'}")
+@pytest.fixture(scope="session")
+def empty_db_file(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """A SQLite file with the whole schema, made once and copied for each test."""
+    path = tmp_path_factory.mktemp("schema") / "empty.sqlite"
+    db = Database(f"sqlite:///{path}")
     metadata()
     Base.metadata.create_all(db.engine)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def service(tmp_path: pathlib.Path, empty_db_file: pathlib.Path) -> Iterator[PlacementService]:
+    path = tmp_path / "placement.sqlite"
+    shutil.copyfile(empty_db_file, path)
+    db = Database(f"sqlite:///{path}")
     yield PlacementService(db)
     db.dispose()
 
