@@ -212,3 +212,23 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return bool(predicate())
+
+
+def test_agent_over_oslo_messaging_fake_transport(tmp_path: pathlib.Path) -> None:
+    from virtfleet.rpc.transport import get_transport
+
+    transport = get_transport("fake://")
+    conductor = RecordingConductor()
+    transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, conductor)
+    agent, driver = make_agent(tmp_path, transport)  # type: ignore[arg-type]
+    try:
+        agent.start()
+        assert conductor.reports[0].root.inventories["MEMORY_MB"].total == 32768
+        assert conductor.reports[0].cpu_info.machine_types["aarch64"] == ["virt"]
+        ComputeClient(transport).spawn("kvm-1", spec())
+        assert driver.specs[UUID].image_properties == {"hw_architecture": "x86_64"}
+        with pytest.raises(errors.NotFound):
+            ComputeClient(transport).get_power_state("kvm-1", "ghost")
+    finally:
+        agent.stop()
+        transport.close()
