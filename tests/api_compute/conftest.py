@@ -3,7 +3,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-
 from tests.api_compute.support import Apps, make_apps
 
 

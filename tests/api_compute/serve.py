@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cheroot import wsgi
-
 from tests.api_compute.support import Apps
+
 from virtfleet.api.versions import make_identity_stub_app
 
 IDENTITY = make_identity_stub_app()
@@ -65,6 +65,32 @@ class CLI:
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "-f", "json").stdout)
+
+    def session(self, *commands: str) -> tuple[list[Any], str]:
+        """Run several commands in one interactive ``openstack`` process (the CLI's
+        start-up dominates a single command's time). Returns the JSON documents the
+        commands printed, in order, and the session's stderr."""
+        env = {
+            **os.environ,
+            "OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml),
+            "OS_CLOUD": "virtfleet",
+        }
+        result = subprocess.run(
+            [str(OPENSTACK)],
+            input="\n".join(commands) + "\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        decoder = json.JSONDecoder()
+        documents: list[Any] = []
+        text = result.stdout.strip()
+        while text:
+            document, end = decoder.raw_decode(text)
+            documents.append(document)
+            text = text[end:].strip()
+        return documents, result.stderr
 
 
 @contextmanager

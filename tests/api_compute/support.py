@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +25,27 @@ from virtfleet.image.service import ImageService
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
-def make_db(tmp_path: pathlib.Path) -> Database:
-    import virtfleet.db.models.hosts  # noqa: F401  (registers the compute nodes table)
+_TEMPLATE: list[pathlib.Path] = []
 
-    db = Database(f"sqlite:///{tmp_path / 'test.sqlite'}")
-    Base.metadata.create_all(db.engine, tables=list(metadata().tables.values()))
-    return db
+
+def _template_db() -> pathlib.Path:
+    """An empty database with the full schema, built once per test session."""
+    if not _TEMPLATE:
+        import virtfleet.db.models.hosts  # noqa: F401  (registers the compute nodes table)
+
+        path = pathlib.Path(tempfile.mkdtemp(prefix="virtfleet-schema-")) / "template.sqlite"
+        db = Database(f"sqlite:///{path}")
+        Base.metadata.create_all(db.engine, tables=list(metadata().tables.values()))
+        db.dispose()  # checkpoints the WAL into the file
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
+
+
+def make_db(tmp_path: pathlib.Path) -> Database:
+    """A fresh SQLite file database in ``tmp_path`` with every table."""
+    path = tmp_path / "test.sqlite"
+    shutil.copyfile(_template_db(), path)
+    return Database(f"sqlite:///{path}")
 
 
 @dataclass

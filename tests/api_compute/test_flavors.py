@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.api_compute.support import Apps, Client
 
 
@@ -24,7 +23,12 @@ def test_create_show_list_delete(apps: Apps) -> None:
     assert flavor["description"] == "two cpus"
     assert flavor["extra_specs"] == {}
     assert c.get("/v2.1/flavors/f1").json["flavor"]["name"] == "small"
-    assert c.get("/v2.1/flavors").json["flavors"][0].keys() == {"id", "name", "links", "description"}
+    assert c.get("/v2.1/flavors").json["flavors"][0].keys() == {
+        "id",
+        "name",
+        "links",
+        "description",
+    }
     assert [f["id"] for f in c.get("/v2.1/flavors/detail").json["flavors"]] == ["f1"]
     assert c.delete("/v2.1/flavors/f1").status == 202
     assert c.get("/v2.1/flavors/f1").status == 404
@@ -86,7 +90,9 @@ def test_duplicate_name_or_id_is_409(apps: Apps) -> None:
     dup_name = c.post("/v2.1/flavors", {"flavor": {"name": "small", "ram": 1, "vcpus": 1}})
     assert dup_name.status == 409
     assert "small" in dup_name.json["conflictingRequest"]["message"]
-    dup_id = c.post("/v2.1/flavors", {"flavor": {"name": "other", "ram": 1, "vcpus": 1, "id": "f1"}})
+    dup_id = c.post(
+        "/v2.1/flavors", {"flavor": {"name": "other", "ram": 1, "vcpus": 1, "id": "f1"}}
+    )
     assert dup_id.status == 409
 
 

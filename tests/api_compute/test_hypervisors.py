@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-
 from tests.api_compute.support import Apps
+
 from virtfleet.db import hosts, servers
 
 
@@ -27,8 +27,9 @@ def fleet(apps: Apps) -> Apps:
     hosts.upsert_host(apps.db, Report("kvm-b", "kvm-b.example", vcpus=4))
     hosts.set_status(apps.db, "kvm-b", "disabled", "maintenance")
     apps.placement.usages[a.uuid] = {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 5}
-    s = servers.create(apps.db, name="vm", flavor={}, image_ref="i", image={},
-                       project_id="p", user_id="u")
+    s = servers.create(
+        apps.db, name="vm", flavor={}, image_ref="i", image={}, project_id="p", user_id="u"
+    )
     servers.update(apps.db, s.uuid, host="kvm-a", vm_state="active", task_state=None)
     return apps
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.api_compute.support import Apps, Client
+
 from virtfleet.db import servers
 
 
@@ -15,14 +15,28 @@ from virtfleet.db import servers
 def world(apps: Apps) -> Apps:
     """A flavor 'small' (id f1), an active image 'img' and a queued one 'empty'."""
     c = apps.compute()
-    c.post("/v2.1/flavors", {"flavor": {"name": "small", "id": "f1", "ram": 1024, "vcpus": 2, "disk": 1}})
+    c.post(
+        "/v2.1/flavors",
+        {"flavor": {"name": "small", "id": "f1", "ram": 1024, "vcpus": 2, "disk": 1}},
+    )
     i = apps.image()
-    img = i.post("/v2/images", {"id": "11111111-1111-1111-1111-111111111111", "name": "img",
-                                "disk_format": "raw", "container_format": "bare",
-                                "hw_architecture": "x86_64"})
+    img = i.post(
+        "/v2/images",
+        {
+            "id": "11111111-1111-1111-1111-111111111111",
+            "name": "img",
+            "disk_format": "raw",
+            "container_format": "bare",
+            "hw_architecture": "x86_64",
+        },
+    )
     assert img.status == 201, img.body
-    i.request("PUT", "/v2/images/11111111-1111-1111-1111-111111111111/file", raw=b"x" * 100,
-              content_type="application/octet-stream")
+    i.request(
+        "PUT",
+        "/v2/images/11111111-1111-1111-1111-111111111111/file",
+        raw=b"x" * 100,
+        content_type="application/octet-stream",
+    )
     i.post("/v2/images", {"id": "22222222-2222-2222-2222-222222222222", "name": "empty"})
     return apps
 
@@ -116,8 +130,15 @@ def test_error_state_shows_the_fault(world: Apps) -> None:
 
 
 def test_build_status_while_the_conductor_has_not_finished(world: Apps) -> None:
-    server = servers.create(world.db, name="pending", flavor={"id": "f1"}, image_ref=IMG,
-                            image={}, project_id="p", user_id="u")
+    server = servers.create(
+        world.db,
+        name="pending",
+        flavor={"id": "f1"},
+        image_ref=IMG,
+        image={},
+        project_id="p",
+        user_id="u",
+    )
     shown = world.compute().get(f"/v2.1/servers/{server.uuid}").json["server"]
     assert shown["status"] == "BUILD"
     assert shown["OS-EXT-STS:task_state"] == "scheduling"
@@ -142,9 +163,16 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
 @pytest.mark.parametrize(
     ("server", "status", "fragment"),
     [
-        ({"name": "vm", "flavorRef": "nope", "imageRef": IMG}, 400, "Flavor nope could not be found"),
-        ({"name": "vm", "flavorRef": "f1", "imageRef": "33333333-3333-3333-3333-333333333333"},
-         400, "Image 33333333-3333-3333-3333-333333333333 could not be found"),
+        (
+            {"name": "vm", "flavorRef": "nope", "imageRef": IMG},
+            400,
+            "Flavor nope could not be found",
+        ),
+        (
+            {"name": "vm", "flavorRef": "f1", "imageRef": "33333333-3333-3333-3333-333333333333"},
+            400,
+            "Image 33333333-3333-3333-3333-333333333333 could not be found",
+        ),
         ({"name": "vm", "flavorRef": "f1", "imageRef": EMPTY}, 400, "has no data"),
         ({"name": "vm", "flavorRef": "f1"}, 400, "imageRef is required"),
         ({"flavorRef": "f1", "imageRef": IMG}, 400, "name"),
@@ -154,14 +182,32 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "metadata": ["a"]}, 400, "metadata"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "metadata": {"a": 1}}, 400, "metadata"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "colour": "red"}, 400, "'colour'"),
-        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "availability_zone": "az9"}, 400,
-         "az9"),
+        (
+            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "availability_zone": "az9"},
+            400,
+            "az9",
+        ),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "key_name": "mykey"}, 400, "mykey"),
-        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG,
-          "block_device_mapping_v2": [{"source_type": "volume", "uuid": "v"}]}, 400,
-         "block_device_mapping_v2"),
-        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG,
-          "metadata": {str(i): "x" for i in range(129)}}, 403, "metadata items"),
+        (
+            {
+                "name": "vm",
+                "flavorRef": "f1",
+                "imageRef": IMG,
+                "block_device_mapping_v2": [{"source_type": "volume", "uuid": "v"}],
+            },
+            400,
+            "block_device_mapping_v2",
+        ),
+        (
+            {
+                "name": "vm",
+                "flavorRef": "f1",
+                "imageRef": IMG,
+                "metadata": {str(i): "x" for i in range(129)},
+            },
+            403,
+            "metadata items",
+        ),
     ],
 )
 def test_create_rejects(world: Apps, server: dict[str, Any], status: int, fragment: str) -> None:
@@ -174,20 +220,44 @@ def test_create_rejects(world: Apps, server: dict[str, Any], status: int, fragme
 
 
 def test_create_accepts_the_cli_image_boot_mapping_and_urls(world: Apps) -> None:
-    mapping = [{"uuid": IMG, "boot_index": 0, "source_type": "image",
-                "destination_type": "local", "delete_on_termination": True}]
-    boot(world.compute(), imageRef=f"http://x/images/{IMG}", flavorRef="http://x/flavors/f1",
-         block_device_mapping_v2=mapping, min_count=1, max_count="1", networks="auto")
+    mapping = [
+        {
+            "uuid": IMG,
+            "boot_index": 0,
+            "source_type": "image",
+            "destination_type": "local",
+            "delete_on_termination": True,
+        }
+    ]
+    boot(
+        world.compute(),
+        imageRef=f"http://x/images/{IMG}",
+        flavorRef="http://x/flavors/f1",
+        block_device_mapping_v2=mapping,
+        min_count=1,
+        max_count="1",
+        networks="auto",
+    )
     other = [{**mapping[0], "uuid": EMPTY}]
-    reply = world.compute().post("/v2.1/servers", {"server": {
-        "name": "vm", "flavorRef": "f1", "imageRef": IMG, "block_device_mapping_v2": other}})
+    reply = world.compute().post(
+        "/v2.1/servers",
+        {
+            "server": {
+                "name": "vm",
+                "flavorRef": "f1",
+                "imageRef": IMG,
+                "block_device_mapping_v2": other,
+            }
+        },
+    )
     assert reply.status == 400 and "same image" in reply.json["badRequest"]["message"]
 
 
 def set_image_props(world: Apps, props: dict[str, str]) -> None:
     patch = [{"op": "add", "path": f"/{k}", "value": v} for k, v in props.items()]
-    reply = world.image().patch(f"/v2/images/{IMG}", patch,
-                                content_type="application/openstack-images-v2.1-json-patch")
+    reply = world.image().patch(
+        f"/v2/images/{IMG}", patch, content_type="application/openstack-images-v2.1-json-patch"
+    )
     assert reply.status == 200, reply.body
 
 
@@ -199,15 +269,27 @@ def set_specs(world: Apps, specs: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("specs", "props", "fragment"),
     [
-        ({"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
-         {"hw_maxphysaddr_mode": "passthrough"}, "must agree"),
-        ({"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
-         {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "40"}, "must agree"),
+        (
+            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
+            {"hw_maxphysaddr_mode": "passthrough"},
+            "must agree",
+        ),
+        (
+            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
+            {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "40"},
+            "must agree",
+        ),
         ({}, {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "30"}, "needs at least 31"),
-        ({"hw:maxphysaddr_mode": "passthrough"},
-         {"hw_architecture": "aarch64"}, "only supported for x86 guests"),
-        ({"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
-         {"hw_emulation_architecture": "s390x"}, "only supported for x86 guests"),
+        (
+            {"hw:maxphysaddr_mode": "passthrough"},
+            {"hw_architecture": "aarch64"},
+            "only supported for x86 guests",
+        ),
+        (
+            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
+            {"hw_emulation_architecture": "s390x"},
+            "only supported for x86 guests",
+        ),
         ({}, {"min_ram": "4096"}, "min_ram"),
     ],
 )
@@ -217,26 +299,31 @@ def test_flavor_and_image_conflicts_are_400(
     if specs:
         set_specs(world, specs)
     if "min_ram" in props:
-        reply = world.image().patch(f"/v2/images/{IMG}", [
-            {"op": "replace", "path": "/min_ram", "value": 4096}],
-            content_type="application/openstack-images-v2.1-json-patch")
+        reply = world.image().patch(
+            f"/v2/images/{IMG}",
+            [{"op": "replace", "path": "/min_ram", "value": 4096}],
+            content_type="application/openstack-images-v2.1-json-patch",
+        )
         assert reply.status == 200
     else:
         set_image_props(world, props)
-    reply = world.compute().post("/v2.1/servers", {"server": {
-        "name": "vm", "flavorRef": "f1", "imageRef": IMG}})
+    reply = world.compute().post(
+        "/v2.1/servers", {"server": {"name": "vm", "flavorRef": "f1", "imageRef": IMG}}
+    )
     assert reply.status == 400, reply.body
     assert fragment in reply.json["badRequest"]["message"]
 
 
 def test_image_bigger_than_flavor_disk_is_400(world: Apps) -> None:
-    world.compute().post("/v2.1/flavors", {"flavor": {"name": "tiny", "id": "t", "ram": 64,
-                                                      "vcpus": 1, "disk": 1}})
+    world.compute().post(
+        "/v2.1/flavors", {"flavor": {"name": "tiny", "id": "t", "ram": 64, "vcpus": 1, "disk": 1}}
+    )
     from virtfleet.db import images
 
     images.update(world.db, IMG, size=2 << 30)
-    reply = world.compute().post("/v2.1/servers", {"server": {
-        "name": "vm", "flavorRef": "t", "imageRef": IMG}})
+    reply = world.compute().post(
+        "/v2.1/servers", {"server": {"name": "vm", "flavorRef": "t", "imageRef": IMG}}
+    )
     assert reply.status == 400 and "too small" in reply.json["badRequest"]["message"]
 
 
@@ -285,8 +372,13 @@ def test_stop_start_reboot(world: Apps) -> None:
     assert action(c, server_id, {"reboot": {"type": "hard"}}).status == 202
     assert action(c, server_id, {"reboot": {"type": "SOFT"}}).status == 202
     names = [name for name, _ in world.conductor.calls]
-    assert names == ["build_server", "stop_server", "start_server", "reboot_server",
-                     "reboot_server"]
+    assert names == [
+        "build_server",
+        "stop_server",
+        "start_server",
+        "reboot_server",
+        "reboot_server",
+    ]
     assert world.conductor.calls[-2][1] == (server_id, True)
     assert world.conductor.calls[-1][1] == (server_id, False)
 
@@ -336,8 +428,9 @@ def test_bad_actions_are_400(world: Apps, body: Any, fragment: str) -> None:
 def test_actions_on_missing_or_hostless_servers(world: Apps) -> None:
     c = world.compute()
     assert action(c, "nope", {"os-stop": None}).status == 404
-    pending = servers.create(world.db, name="p", flavor={}, image_ref=IMG, image={},
-                             project_id="p", user_id="u")
+    pending = servers.create(
+        world.db, name="p", flavor={}, image_ref=IMG, image={}, project_id="p", user_id="u"
+    )
     servers.update(world.db, pending.uuid, vm_state="active", task_state=None)
     reply = action(c, pending.uuid, {"os-stop": None})
     assert reply.status == 409 and "not on a host" in reply.json["conflictingRequest"]["message"]
@@ -351,8 +444,9 @@ def test_domain_xml_is_admin_only(world: Apps) -> None:
     member = c.get(f"/v2.1/servers/{server_id}/os-domain-xml", headers={"X-Roles": "member"})
     assert member.status == 403
     assert c.get("/v2.1/servers/nope/os-domain-xml").status == 404
-    pending = servers.create(world.db, name="p", flavor={}, image_ref=IMG, image={},
-                             project_id="p", user_id="u")
+    pending = servers.create(
+        world.db, name="p", flavor={}, image_ref=IMG, image={}, project_id="p", user_id="u"
+    )
     assert c.get(f"/v2.1/servers/{pending.uuid}/os-domain-xml").status == 409
 
 

@@ -4,8 +4,8 @@ resources (limits, availability zones, key pairs, extensions), root and identity
 from __future__ import annotations
 
 import webob
-
 from tests.api_compute.support import Apps, Client
+
 from virtfleet.api.compute import versions
 from virtfleet.api.versions import make_identity_stub_app, make_root_app
 from virtfleet.api.wsgi import Microversion

@@ -108,7 +108,9 @@ class _ImageAPI:
             raise HTTPError(400, "Image create body must be a JSON object.")
         image = self.images.create(body, owner=req.headers.get("X-Project-Id"))
         return json_response(
-            image_view(image), status=201, headers={"Location": f"/v2/images/{image.id}"}
+            image_view(image),
+            status=201,
+            headers={"Location": f"{req.host_url}{req.script_name}/v2/images/{image.id}"},
         )
 
     def show_image(self, req: Request, image_id: str) -> webob.Response:
