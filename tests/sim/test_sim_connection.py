@@ -34,8 +34,15 @@ def test_hosts_are_shared_per_fleet_object_only() -> None:
     assert [h.profile.name for h in hypervisors(first)] == list(first.names)
 
 
-def test_without_a_fleet_the_sample_fleet_is_used() -> None:
+def test_without_a_fleet_one_shared_sample_fleet_is_used() -> None:
     assert open_connection("sim://vgpu-1").getHostname() == "vgpu-1"
+    dom = open_connection("sim://arm-1").defineXML(
+        domain_xml("shared-default", arch="aarch64", machine="virt")
+    )
+    try:
+        assert open_connection("sim://arm-1").lookupByName("shared-default") == dom
+    finally:
+        dom.undefine()
 
 
 @pytest.mark.parametrize("uri", ["sim://nope", "sim://"])

@@ -16,6 +16,7 @@ import pytest
 from lxml import etree
 
 from virtfleet.virt.sim import SimConnection, hypervisor_for
+from virtfleet.virt.sim.events import wait_for_events
 
 from .conftest import domain_xml, mdev_hostdev, pci_hostdev
 
@@ -471,6 +472,7 @@ def test_lifecycle_events(kvm1: SimConnection) -> None:
     dom.create()
     dom.shutdown()
     dom.undefine()
+    assert wait_for_events()
     assert events == [
         ("a", libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED),
         ("a", libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED),
@@ -498,11 +500,13 @@ def test_events_filter_by_domain_and_stop_after_deregister_or_close(
     events_other = record_events(other)
     conn.lookupByName("b").create()
     a.create()
+    assert wait_for_events()
     assert seen == [("a", libvirt.VIR_DOMAIN_EVENT_STARTED, "tag")]
     assert [name for name, _, _ in events_other] == ["b", "a"]
     conn.domainEventDeregisterAny(callback_id)
     other.close()
     a.destroy()
+    assert wait_for_events()
     assert len(seen) == 1 and len(events_other) == 2
     with pytest.raises(libvirt.libvirtError) as excinfo:
         conn.domainEventDeregisterAny(callback_id)
@@ -521,6 +525,7 @@ def test_callback_may_call_back_into_the_connection(kvm1: SimConnection) -> None
         None,
     )
     kvm1.defineXML(domain_xml("a")).create()
+    assert wait_for_events()
     assert states[-1] == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_BOOTED]
 
 
@@ -553,6 +558,7 @@ def test_injected_crash_follows_on_crash(
     hypervisor_for(fleet, "kvm-1").crash("a")
     assert dom.state() == state
     crashed = (libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
+    assert wait_for_events()
     assert [(e, d) for _, e, d in events] == [crashed, *extra_events]
 
 
@@ -581,3 +587,27 @@ def test_concurrent_defines_from_many_threads(kvm1: SimConnection) -> None:
         thread.join()
     assert len(kvm1.listAllDomains(0)) == 80
     assert len({d.UUIDString() for d in kvm1.listAllDomains(0)}) == 80
+
+
+def test_events_arrive_on_another_thread_and_callback_errors_are_contained(
+    kvm1: SimConnection,
+) -> None:
+    caller = threading.current_thread()
+    threads: list[threading.Thread] = []
+    lock = threading.Lock()
+
+    def failing(*_: Any) -> None:
+        raise RuntimeError("listener bug")
+
+    def needs_the_callers_lock(*_: Any) -> None:
+        with lock:  # would deadlock if delivered on the calling thread
+            threads.append(threading.current_thread())
+
+    kvm1.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, failing, None)
+    kvm1.domainEventRegisterAny(
+        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, needs_the_callers_lock, None
+    )
+    with lock:
+        kvm1.defineXML(domain_xml("a")).create()
+    assert wait_for_events()
+    assert len(threads) == 2 and all(t is not caller for t in threads)

@@ -12,6 +12,7 @@ import pytest
 
 from virtfleet.virt.sim import MIGRATION_PHASES, Fleet, SimConnection, hypervisor_for, load_fleet
 from virtfleet.virt.sim.connection import SimDomain
+from virtfleet.virt.sim.events import wait_for_events
 
 from .conftest import domain_xml, mdev_device_xml, mdev_hostdev, pci_hostdev
 
@@ -69,6 +70,7 @@ def test_migration_moves_a_persistent_guest(connect: Callable[[str], SimConnecti
     assert moved.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_MIGRATED]
     assert moved.isPersistent() == 1 and moved.info()[1] == 256 * 1024
     assert source.listAllDomains(0) == []
+    assert wait_for_events()
     assert src_events == [
         (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED),
         (libvirt.VIR_DOMAIN_EVENT_UNDEFINED, libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED),

@@ -3,12 +3,14 @@
 ``open_connection("qemu:///system")`` returns ``libvirt.open(uri)``;
 ``open_connection("sim://kvm-1", fleet)`` returns a
 :class:`~virtfleet.virt.sim.connection.SimConnection` to host ``kvm-1`` of ``fleet``
-(the packaged sample fleet when ``fleet`` is None). Both speak the same libvirt-python
+(one process-wide copy of the packaged sample fleet when ``fleet`` is None, so such
+connections share their hosts too). Both speak the same libvirt-python
 API subset (CONTRIBUTING.md, "Hypervisor connections").
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +28,12 @@ def is_simulated(uri: str) -> bool:
     return urlparse(uri).scheme == SIM_SCHEME
 
 
+@functools.cache
+def shared_sample_fleet() -> Fleet:
+    """The sample fleet ``sim://`` URIs use when no fleet is given (one per process)."""
+    return default_fleet()
+
+
 def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
     """A connection for ``uri``; raises ``HypervisorError`` (with the libvirt code) or
     ``NotFound`` (a ``sim://`` host not in the fleet)."""
@@ -34,7 +42,7 @@ def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
         name = parsed.netloc or parsed.path.strip("/")
         if not name:
             raise NotFound(f"{uri}: a simulated host URI is sim://HOST")
-        return hypervisor_for(fleet or default_fleet(), name).connect(f"sim://{name}")
+        return hypervisor_for(fleet or shared_sample_fleet(), name).connect(f"sim://{name}")
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as exc:

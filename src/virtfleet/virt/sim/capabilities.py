@@ -9,6 +9,7 @@ domain types (``kvm`` only for arches the host runs natively under KVM).
 
 from __future__ import annotations
 
+import copy
 import functools
 import uuid as uuid_module
 from importlib import resources
@@ -46,7 +47,8 @@ def capabilities_xml(profile: HostProfile) -> str:
     root = etree.Element("capabilities")
     root.append(_host(profile))
     for arch in profile.guest_arches:
-        root.append(_guest(profile, arch))
+        kvm = arch in profile.kvm_arches
+        root.append(copy.deepcopy(_guest(arch, profile.qemu_version[:2], kvm)))
     return etree.tostring(root, encoding="unicode", pretty_print=True)
 
 
@@ -107,8 +109,10 @@ def _host(profile: HostProfile) -> etree._Element:
     return host
 
 
-def _guest(profile: HostProfile, arch: str) -> etree._Element:
-    info = machines.arch_info(arch, profile.qemu_version[:2])
+@functools.cache
+def _guest(arch: str, qemu_version: tuple[int, int], kvm: bool) -> etree._Element:
+    """One ``<guest>`` element (cached: big fleets share a few kinds; callers copy it)."""
+    info = machines.arch_info(arch, qemu_version)
     guest = etree.Element("guest")
     etree.SubElement(guest, "os_type").text = "hvm"
     arch_element = etree.SubElement(guest, "arch", name=arch)
@@ -122,7 +126,7 @@ def _guest(profile: HostProfile, arch: str) -> etree._Element:
             attributes = {"canonical": machine.canonical, **attributes}
         etree.SubElement(arch_element, "machine", attributes).text = machine.name
     etree.SubElement(arch_element, "domain", type="qemu")
-    if arch in profile.kvm_arches:
+    if kvm:
         etree.SubElement(arch_element, "domain", type="kvm")
     features = etree.SubElement(guest, "features")
     for name in _GUEST_FEATURES.get(arch, _DEFAULT_GUEST_FEATURES):

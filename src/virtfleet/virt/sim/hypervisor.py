@@ -1,14 +1,17 @@
 """The state of one simulated host: domains, node devices, event listeners, faults.
 
 :class:`SimHypervisor` is thread safe: every state change happens under one lock, and
-lifecycle events are delivered after the lock is released (so a callback may call back
-into the connection). Connections (:class:`~virtfleet.virt.sim.connection.SimConnection`)
-are thin views over it; several connections to one host share one hypervisor.
+lifecycle events are delivered on a separate event thread, as real libvirt delivers them
+from its event loop (``wait_for_events()`` waits for them). Connections
+(:class:`~virtfleet.virt.sim.connection.SimConnection`) are thin views over it; several
+connections to one host share one hypervisor.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ import libvirt
 from virtfleet.virt.sim import capabilities
 from virtfleet.virt.sim.domxml import DomainDef, live_xml, parse_domain
 from virtfleet.virt.sim.errors import libvirt_error
+from virtfleet.virt.sim.events import DISPATCHER
 from virtfleet.virt.sim.nodedev import NodeDevices
 from virtfleet.virt.sim.profile import HostProfile
 from virtfleet.virt.sim.startcheck import check_start
@@ -28,6 +32,8 @@ from virtfleet.virt.sim.startcheck import check_start
 if TYPE_CHECKING:
     from virtfleet.virt.sim.connection import SimConnection
     from virtfleet.virt.sim.fleet import Fleet
+
+LOG = logging.getLogger(__name__)
 
 # Phases of a simulated migration at which a failure can be injected, and the error
 # real libvirt typically reports when that phase fails.
@@ -380,6 +386,7 @@ class SimHypervisor:
                     del self._listeners[callback_id]
 
     def _deliver(self, events: list[Event]) -> None:
+        """Queue ``events`` for the event thread (see :mod:`virtfleet.virt.sim.events`)."""
         if not events:
             return
         with self._lock:
@@ -388,9 +395,24 @@ class SimHypervisor:
                 for listener in self._listeners.values()
                 if listener.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
             ]
+        if listeners:
+            DISPATCHER.submit(functools.partial(self._run_callbacks, listeners, events))
+
+    def _run_callbacks(self, listeners: list[_Listener], events: list[Event]) -> None:
         for uuid, name, event, detail in events:
             for listener in listeners:
                 if listener.domain_uuid not in (None, uuid):
                     continue
+                with self._lock:  # deregistered or closed since the event happened
+                    if listener not in self._listeners.values():
+                        continue
                 domain = listener.connection.domain_handle(uuid, name)
-                listener.callback(listener.connection, domain, event, detail, listener.opaque)
+                try:
+                    listener.callback(listener.connection, domain, event, detail, listener.opaque)
+                except Exception:  # like libvirt's loop: log, go on with the next one
+                    LOG.exception("lifecycle callback for %s failed", name)
+
+    @staticmethod
+    def wait_for_events(timeout: float = 5.0) -> bool:
+        """Block until every event raised so far was delivered (True) or timeout."""
+        return DISPATCHER.wait(timeout)
