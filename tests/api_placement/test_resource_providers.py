@@ -217,6 +217,18 @@ def test_reparenting_needs_1_37(client: Client, gpu_host: Topology, two_computes
     assert reply.json["parent_provider_uuid"] is None
 
 
+def test_a_root_may_be_given_a_parent_from_1_14(client: Client, two_computes: Topology) -> None:
+    body = {"name": "cn2", "parent_provider_uuid": CN1}
+    assert client.put(f"/resource_providers/{CN2}", body, version="1.13").status == 400
+    reply = client.put(f"/resource_providers/{CN2}", body, version="1.14")
+    assert reply.status == 200
+    assert reply.json["root_provider_uuid"] == CN1
+    looped = client.put(
+        f"/resource_providers/{CN1}", {"name": "cn1", "parent_provider_uuid": CN2}, version="1.37"
+    )
+    assert looped.status == 400
+
+
 def test_update_unknown_is_404(client: Client) -> None:
     assert client.put(f"/resource_providers/{NEW}", {"name": "x"}).status == 404
 

@@ -59,8 +59,20 @@ def query_lists(req: Request) -> dict[str, list[str]]:
     return {key: list(req.GET.getall(key)) for key in dict.fromkeys(req.GET.keys())}
 
 
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _validator(schema: Schema) -> Any:
+    """One validator per schema object (schemas are module-level constants)."""
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found.schema is not schema:
+        found = jsonschema.Draft4Validator(schema)
+        _VALIDATORS[id(schema)] = found
+    return found
+
+
 def _validate(data: Any, schema: Schema, prefix: str) -> None:
-    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    validator = _validator(schema)
     problem = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if problem is not None:
         where = "/".join(str(p) for p in problem.absolute_path)
