@@ -28,6 +28,7 @@ def make_app(control: ControlPlane) -> PrefixDispatcher:
             "compute": make_compute_app(deps),
             "image": make_image_app(deps),
             "placement": make_placement_app(control.placement),
+            "identity": versions.make_identity_stub_app(),
         },
         root=versions.make_root_app(),
     )

@@ -21,9 +21,14 @@ def cloud_entry(endpoint: str) -> dict[str, Any]:
     """A no-auth cloud with the three endpoints overridden."""
     return {
         "auth_type": "none",
+        # osc-placement asks the session (not *_endpoint_override) for its endpoint;
+        # the no-auth plugin answers every such question with this one.
+        "auth": {"endpoint": f"{endpoint}/placement"},
         "compute_endpoint_override": f"{endpoint}/compute/v2.1",
         "image_endpoint_override": f"{endpoint}/image",
         "placement_endpoint_override": f"{endpoint}/placement",
+        # Version discovery only: some commands build an Identity client first.
+        "identity_endpoint_override": f"{endpoint}/identity",
         "compute_api_version": "2.1",
         "image_api_version": "2",
         "region_name": "RegionOne",
