@@ -62,7 +62,7 @@ def test_create_then_show_active(world: Apps) -> None:
     assert shown["OS-EXT-STS:vm_state"] == "active"
     assert shown["OS-EXT-STS:power_state"] == 1
     assert shown["OS-EXT-SRV-ATTR:host"] == "kvm-a"
-    assert shown["OS-EXT-SRV-ATTR:instance_name"] == f"instance-{created['id']}"
+    assert shown["OS-EXT-SRV-ATTR:instance_name"] == f"vf-{created['id']}"
     assert shown["metadata"] == {"role": "db"}
     assert shown["image"]["id"] == IMG
     assert shown["addresses"] == {}

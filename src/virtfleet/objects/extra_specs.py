@@ -239,12 +239,23 @@ def _standard_traits() -> set[str]:
 
 
 __all__ = [
+    "CPU_POLICIES",
     "EXTRA_SPECS",
+    "GROUP_POLICIES",
     "KNOWN_NAMESPACES",
+    "MAXPHYSADDR_BITS_RANGE",
+    "MAXPHYSADDR_MODES",
+    "MEM_PAGE_SIZES",
+    "TRAIT_VALUES",
     "ExtraSpec",
     "bits_needed_for_ram",
     "check_maxphysaddr",
+    "choose",
     "find_extra_spec",
     "parse_extra_spec",
+    "parse_mem_page_size",
+    "parse_resource_amount",
+    "parse_trait",
+    "to_int",
     "validate_extra_specs",
 ]

@@ -8,6 +8,7 @@ from virtfleet.api.compute import common
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.wsgi import Request
 from virtfleet.db.servers import Server
+from virtfleet.virt.libvirt.guest import domain_name
 
 # (vm_state, task_state) -> API status; task_state None is the default for a vm_state.
 STATUS: dict[tuple[str, str | None], str] = {
@@ -28,10 +29,6 @@ STATUS: dict[tuple[str, str | None], str] = {
     ("soft-delete", None): "SOFT_DELETED",
 }
 
-# Nova's power_state numbers -> nothing to translate; kept here for reference in tests.
-POWER_STATES = {"NOSTATE": 0, "RUNNING": 1, "PAUSED": 3, "SHUTDOWN": 4, "CRASHED": 6}
-
-
 def status(server: Server) -> str:
     return STATUS.get(
         (server.vm_state, server.task_state), STATUS.get((server.vm_state, None), "UNKNOWN")
@@ -39,8 +36,8 @@ def status(server: Server) -> str:
 
 
 def instance_name(server: Server) -> str:
-    """The libvirt domain name of a server (stable, derived from its UUID)."""
-    return f"instance-{server.uuid}"
+    """The libvirt domain name of a server (as the driver names it)."""
+    return domain_name(server.uuid)
 
 
 def summary_view(req: Request, server: Server) -> dict[str, Any]:
