@@ -43,14 +43,16 @@ def domain_xml(
     devices: str = "",
     uuid: str | None = None,
     extra: str = "",
+    firmware: str | None = None,
 ) -> str:
     """A small domain XML; every part can be varied to provoke one refusal."""
     machine_attr = f" machine='{machine}'" if machine else ""
     uuid_element = f"<uuid>{uuid}</uuid>" if uuid else ""
+    os_attr = f" firmware='{firmware}'" if firmware else ""
     return (
         f"<domain type='{domain_type}'><name>{name}</name>{uuid_element}"
         f"<memory unit='MiB'>{memory_mib}</memory><vcpu>{vcpus}</vcpu>"
-        f"<os><type arch='{arch}'{machine_attr}>hvm</type></os>{cpu}{extra}"
+        f"<os{os_attr}><type arch='{arch}'{machine_attr}>hvm</type></os>{cpu}{extra}"
         f"<devices>{devices}</devices></domain>"
     )
 

@@ -127,6 +127,12 @@ SAME_REFUSALS: list[tuple[str, dict[str, object], str]] = [
         },
         "create",
     ),
+    ("UEFI without ACPI on x86_64", {"domain_type": "qemu", "firmware": "efi"}, "define"),
+    (
+        "UEFI on riscv64 without firmware",
+        {"arch": "riscv64", "machine": "virt", "domain_type": "qemu", "firmware": "efi"},
+        "create",
+    ),
     (
         "cpu for riscv64",
         {

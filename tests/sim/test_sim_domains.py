@@ -71,6 +71,16 @@ def test_xml_is_normalised_like_libvirt_and_live_form_has_id(kvm1: SimConnection
     assert etree.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode()).get("id") is None
 
 
+def test_live_xml_can_be_defined_again(kvm1: SimConnection) -> None:
+    dom = kvm1.defineXML(domain_xml("web"))
+    dom.create()
+    live = dom.XMLDesc(0)
+    dom.destroy()
+    again = kvm1.defineXML(live)
+    assert again == dom
+    assert etree.fromstring(again.XMLDesc(0).encode()).get("id") is None
+
+
 def test_lookups_and_listing(kvm1: SimConnection) -> None:
     running = kvm1.defineXML(domain_xml("a", uuid=UUID))
     running.create()
@@ -237,6 +247,12 @@ DEFINE_REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
     ("kvm-1", {"vcpus": 0}, libvirt.VIR_ERR_XML_ERROR, "./vcpu[1]"),
     ("kvm-1", {"uuid": "not-a-uuid"}, libvirt.VIR_ERR_INTERNAL_ERROR, "malformed uuid element"),
     (
+        "kvm-1",
+        {"firmware": "efi"},
+        libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+        "UEFI requires ACPI on this architecture",
+    ),
+    (
         "vgpu-1",
         {"devices": mdev_hostdev("nope")},
         libvirt.VIR_ERR_XML_ERROR,
@@ -305,6 +321,18 @@ def test_duplicate_name_and_uuid_are_refused(kvm1: SimConnection) -> None:
 
 
 START_REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
+    (
+        "kvm-1",
+        {"arch": "riscv64", "domain_type": "qemu", "machine": "virt", "firmware": "efi"},
+        libvirt.VIR_ERR_OPERATION_FAILED,
+        "Unable to find any firmware to satisfy 'efi'",
+    ),
+    (
+        "kvm-1",
+        {"firmware": "efi", "extra": "<features><acpi/></features>"},
+        libvirt.VIR_ERR_OPERATION_FAILED,
+        "Unable to find any firmware to satisfy 'efi'",
+    ),
     (
         "kvm-1",
         {
@@ -414,6 +442,7 @@ def test_start_refusals(
 
 
 START_ALLOWED: list[tuple[str, dict[str, Any]]] = [
+    ("kvm-1", {"arch": "aarch64", "domain_type": "qemu", "machine": "virt", "firmware": "efi"}),
     ("kvm-1", {"domain_type": "qemu", "cpu": "<cpu mode='host-model'/>"}),  # native TCG
     (
         "kvm-1",

@@ -144,6 +144,16 @@ def _domcaps_template(arch: str) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
+@functools.cache
+def firmwares(arch: str) -> frozenset[str]:
+    """Firmware kinds (``efi``) the host has for guests of ``arch`` (domcaps' enum)."""
+    template = _domcaps_template(arch)
+    if template is None:
+        return frozenset()
+    root = etree.fromstring(template)
+    return frozenset(str(v.text) for v in root.iterfind("os/enum[@name='firmware']/value"))
+
+
 def domain_capabilities_xml(
     profile: HostProfile,
     emulator: str | None,

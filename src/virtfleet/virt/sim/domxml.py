@@ -92,6 +92,7 @@ class DomainDef:
     vcpus: int
     cpu_mode: str | None  # None: no <cpu> element
     maxphysaddr: MaxPhysAddr | None
+    firmware: str | None  # <os firmware=...>, e.g. "efi"
     mdev_uuids: tuple[str, ...]
     pci_addresses: tuple[str, ...]
     pinned_cpus: frozenset[int]
@@ -158,6 +159,10 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         raise _unsupported(
             f"Emulator '{info.emulator}' does not support machine type '{requested}'"
         )
+    os_element = root.find("os")
+    firmware = os_element.get("firmware") if os_element is not None else None
+    if firmware == "efi" and arch in X86_ARCHES and root.find("features/acpi") is None:
+        raise _unsupported("UEFI requires ACPI on this architecture")
     cpu = root.find("cpu")
     cpu_mode = None if cpu is None else cpu.get("mode", "custom")
     maxphysaddr = _maxphysaddr(cpu, arch, host)
@@ -176,6 +181,7 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         vcpus=vcpus,
         cpu_mode=cpu_mode,
         maxphysaddr=maxphysaddr,
+        firmware=firmware,
         mdev_uuids=_mdev_uuids(root),
         pci_addresses=_pci_addresses(root),
         pinned_cpus=_pinned_cpus(root),
@@ -346,7 +352,10 @@ def _pinned_cpus(root: etree._Element) -> frozenset[int]:
 def _normalise(
     root: etree._Element, uuid: str, memory_kib: int, machine: str, arch: str, emulator: str
 ) -> None:
-    """Fill in what libvirt fills in: uuid, KiB memory, canonical machine, emulator."""
+    """Fill in what libvirt fills in: uuid, KiB memory, canonical machine, emulator;
+    drop a live ``id`` (XML taken from a running domain)."""
+    if "id" in root.attrib:
+        del root.attrib["id"]
     if root.find("uuid") is None:
         element = etree.Element("uuid")
         element.text = uuid

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import libvirt
 
+from virtfleet.virt.sim import capabilities
 from virtfleet.virt.sim.domxml import DomainDef
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.nodedev import NodeDevices
@@ -30,6 +31,7 @@ def check_start(
     """Raise the ``libvirtError`` starting ``definition`` on ``host`` would raise."""
     running = [other for other in running if other.uuid != definition.uuid]
     _check_cpu(definition, host)
+    _check_firmware(definition, host)
     _check_mdevs(definition, devices, running)  # host devices are prepared before QEMU runs
     _check_pci(definition, devices, running)
     _check_resources(definition, host, running)
@@ -64,6 +66,14 @@ def _check_cpu(definition: DomainDef, host: HostProfile) -> None:
             f"qemu unexpectedly closed the monitor: qemu-system-{definition.arch}: "
             f"phys-bits={bits} exceeds the host's {host.maxphysaddr_bits} physical address "
             f"bits",
+        )
+
+
+def _check_firmware(definition: DomainDef, host: HostProfile) -> None:
+    wanted = definition.firmware
+    if wanted and wanted not in capabilities.firmwares(definition.arch):
+        raise libvirt_error(
+            libvirt.VIR_ERR_OPERATION_FAILED, f"Unable to find any firmware to satisfy '{wanted}'"
         )
 
 
