@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import webob
 
 from virtfleet.api.placement import util
@@ -10,6 +12,8 @@ from virtfleet.api.placement.schemas import trait as schema
 from virtfleet.api.placement.schemas.common import CUSTOM_TRAIT
 from virtfleet.api.wsgi import HTTPError, Request
 from virtfleet.placement.service import PlacementService
+
+_CUSTOM = re.compile(CUSTOM_TRAIT["pattern"])
 
 
 def list_traits(svc: PlacementService, req: Request) -> webob.Response:
@@ -35,7 +39,7 @@ def show_trait(svc: PlacementService, req: Request, name: str) -> webob.Response
 def create_trait(svc: PlacementService, req: Request, name: str) -> webob.Response:
     """PUT /traits/{name}: 201 when created, 204 when it already existed."""
     require(req, "1.6")
-    if not name.startswith("CUSTOM_") or len(name) > CUSTOM_TRAIT["maxLength"]:
+    if not _CUSTOM.match(name) or len(name) > CUSTOM_TRAIT["maxLength"]:
         raise HTTPError(
             400, f"The trait {name} is invalid: custom traits must match ^CUSTOM_[A-Z0-9_]+$."
         )
