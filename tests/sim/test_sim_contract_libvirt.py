@@ -214,3 +214,29 @@ def test_same_lookup_and_state_errors(real: libvirt.virConnect, kvm1: SimConnect
             dom.undefine()
         codes.append(found)
     assert codes[0] == codes[1]
+
+
+@pytest.mark.parametrize(("arch", "machine"), [("x86_64", "pc"), ("aarch64", "virt")])
+def test_domain_capabilities_have_the_real_shape(
+    arch: str, machine: str, real: libvirt.virConnect, kvm1: SimConnection
+) -> None:
+    emulator = f"/usr/bin/qemu-system-{arch}"
+    docs = [
+        etree.fromstring(conn.getDomainCapabilities(emulator, arch, machine, "qemu", 0).encode())
+        for conn in (real, kvm1)
+    ]
+    real_doc, sim_doc = docs
+    assert [e.tag for e in sim_doc] == [e.tag for e in real_doc]
+    for path in ("path", "domain", "arch"):
+        assert sim_doc.findtext(path) == real_doc.findtext(path)
+    assert real_doc.findtext("machine").startswith(machine)
+    assert sim_doc.findtext("machine").startswith(machine)
+    modes = [{m.get("name") for m in doc.findall("cpu/mode")} for doc in docs]
+    assert modes[0] == modes[1]
+    supported = [
+        {m.get("name"): m.get("supported") for m in doc.findall("cpu/mode")}["host-passthrough"]
+        for doc in docs
+    ]
+    assert supported == ["no", "no"]  # TCG never offers host-passthrough
+    device_tags = [[e.tag for e in doc.find("devices")] for doc in docs]
+    assert device_tags[0] == device_tags[1]
