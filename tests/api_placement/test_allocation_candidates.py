@@ -100,3 +100,38 @@ def test_bad_queries_are_400(client: Client, two_computes: Topology) -> None:
         reply = client.get(path)
         assert reply.status == 400, path
         assert reply.error["code"] == code, path
+
+
+def test_member_of_from_1_21(client: Client, two_computes: Topology) -> None:
+    agg = "ad000000-0000-4000-8000-00000000000a"
+    generation = client.get(f"/resource_providers/{CN2}").json["generation"]
+    put = {"aggregates": [agg], "resource_provider_generation": generation}
+    client.put(f"/resource_providers/{CN2}/aggregates", put)
+    path = f"{AC}?resources=VCPU:1&member_of={agg}"
+    assert client.get(path, version="1.20").status == 400
+    reply = client.get(path, version="1.21")
+    assert [list(r["allocations"]) for r in reply.json["allocation_requests"]] == [[CN2]]
+
+
+def test_in_tree_from_1_31(client: Client, two_computes: Topology) -> None:
+    path = f"{AC}?resources=VCPU:1&in_tree={CN2}"
+    assert client.get(path, version="1.30").status == 400
+    reply = client.get(path, version="1.31")
+    assert [list(r["allocations"]) for r in reply.json["allocation_requests"]] == [[CN2]]
+
+
+def test_root_required_from_1_35(client: Client, gpu_host: Topology) -> None:
+    path = f"{AC}?resources_GPU=CUSTOM_VGPU_T4:1&root_required=HW_ARCH_X86_64"
+    assert client.get(path, version="1.34").status == 400
+    reply = client.get(path, version="1.35")
+    assert [list(r["allocations"]) for r in reply.json["allocation_requests"]] == [[GPU1]]
+    none = client.get(f"{AC}?resources_GPU=CUSTOM_VGPU_T4:1&root_required=!HW_ARCH_X86_64")
+    assert none.json["allocation_requests"] == []
+
+
+def test_string_suffixes_from_1_33(client: Client, gpu_host: Topology) -> None:
+    path = f"{AC}?resources_GPU=CUSTOM_VGPU_T4:1"
+    assert client.get(path, version="1.32").status == 400
+    assert client.get(path, version="1.33").status == 200
+    assert client.get(f"{AC}?resources1=CUSTOM_VGPU_T4:1", version="1.25").status == 200
+    assert client.get(f"{AC}?resources1=CUSTOM_VGPU_T4:1", version="1.24").status == 400
