@@ -123,9 +123,9 @@ class VersionPolicy:
         400 when malformed."""
         requested = None
         for value in headers.get("OpenStack-API-Version", "").split(","):
-            service, _, version = value.strip().partition(" ")
+            service, _, text = value.strip().partition(" ")
             if service.lower() == self.service_type:
-                requested = version.strip()
+                requested = text.strip()
         if requested is None and self.legacy_header:
             requested = headers.get(self.legacy_header)
         if requested is None:

@@ -68,7 +68,7 @@ def scene_catalogue(client: Client, tour: Tour) -> None:
 def _boot_and_report(client: Client, tour: Tour, name: str, flavor: str, image: str) -> None:
     server_id = client.boot(name, tour.flavors[flavor], tour.images[image])
     server = client.wait_server(server_id)
-    tour.servers.append({"name": name, "image": image, **server})
+    tour.servers.append({**server, "name": name, "image_name": image})
     host = server.get("OS-EXT-SRV-ATTR:host") or "-"
     if server["status"] == "ACTIVE":
         host_arch = tour.arch_of_host.get(host, "?")
@@ -105,7 +105,7 @@ def run_tour(client: Client, scenes: list[Scene] = SCENES) -> Tour:
     for server in tour.servers:
         click.echo(
             f"  {server['name']:<12} {server['status']:<7} "
-            f"{server.get('OS-EXT-SRV-ATTR:host') or '-':<14} {server['image']}"
+            f"{server.get('OS-EXT-SRV-ATTR:host') or '-':<14} {server['image_name']}"
         )
     return tour
 

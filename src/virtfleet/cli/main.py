@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
-import click
+# futurist imports eventlet when it is installed (oslo.messaging pulls it in), and
+# eventlet announces its deprecation on import; virtfleet never uses eventlet.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from virtfleet import __version__
-from virtfleet.cli import demo, up
+import click  # noqa: E402 (after the warning filter on purpose)
+
+from virtfleet import __version__  # noqa: E402
+from virtfleet.cli import demo, up  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

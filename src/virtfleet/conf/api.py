@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 GROUP = "api"
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "listen",
         default="127.0.0.1:8774",

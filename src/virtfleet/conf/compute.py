@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt("host", default=None, help="Name of this agent's host. Defaults to the hostname."),
     cfg.StrOpt(
         "data_dir",
@@ -19,7 +19,7 @@ OPTS = [
     cfg.IntOpt("reserved_host_disk_mb", default=0, min=0, help="MiB of disk kept for the host."),
 ]
 
-COMPUTE_OPTS = [
+COMPUTE_OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "resource_provider_refresh_interval",
         default=60,

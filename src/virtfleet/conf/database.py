@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 GROUP = "database"
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "connection",
         default="",

@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 GROUP = "devices"
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.ListOpt(
         "enabled_mdev_types",
         default=[],

@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 GROUP = "libvirt"
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "connection_uri",
         default="qemu:///system",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "transport_url",
         default="local://",
@@ -15,7 +15,7 @@ OPTS = [
     cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds to wait for an RPC reply."),
 ]
 
-UPGRADE_OPTS = [
+UPGRADE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "compute",
         default=None,

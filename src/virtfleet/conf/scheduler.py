@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 GROUP = "scheduler"
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.BoolOpt(
         "image_metadata_prefilter",
         default=True,

@@ -14,11 +14,11 @@ from oslo_versionedobjects import base as ovo_base
 NAMESPACE = "virtfleet"
 
 
-class VirtfleetObjectRegistry(ovo_base.VersionedObjectRegistry):  # type: ignore[misc]
+class VirtfleetObjectRegistry(ovo_base.VersionedObjectRegistry):
     """The registry of virtfleet's RPC objects."""
 
 
-class VirtfleetObject(ovo_base.VersionedObject):  # type: ignore[misc]
+class VirtfleetObject(ovo_base.VersionedObject):
     """Base class: namespaced, comparable by fields."""
 
     OBJ_PROJECT_NAMESPACE = NAMESPACE
@@ -27,7 +27,7 @@ class VirtfleetObject(ovo_base.VersionedObject):  # type: ignore[misc]
     def __eq__(self, other: object) -> bool:
         if type(self) is not type(other):
             return NotImplemented
-        return bool(self.obj_to_primitive() == other.obj_to_primitive())  # type: ignore[attr-defined]
+        return bool(self.obj_to_primitive() == other.obj_to_primitive())
 
     def __hash__(self) -> int:  # objects are mutable: identity hash
         return id(self)
@@ -39,7 +39,7 @@ class VirtfleetObject(ovo_base.VersionedObject):  # type: ignore[misc]
 register = VirtfleetObjectRegistry.register
 
 
-class Serializer(ovo_base.VersionedObjectSerializer):  # type: ignore[misc]
+class Serializer(ovo_base.VersionedObjectSerializer):
     """Serialises virtfleet objects for RPC."""
 
     OBJ_BASE_CLASS = VirtfleetObject
