@@ -33,8 +33,9 @@ def replace_aggregates(svc: PlacementService, req: Request, uuid: str) -> webob.
     require(req, "1.1")
     if since(req, "1.19"):
         data = util.body(req, schema.PUT_V1_19)
-        svc.set_provider_aggregates(uuid, data["resource_provider_generation"], data["aggregates"])
+        wanted = data["aggregates"]
+        generation = svc.set_provider_aggregates(uuid, data["resource_provider_generation"], wanted)
     else:
-        svc.set_provider_aggregates(uuid, None, util.body(req, schema.PUT_V1_1))
-    generation, aggregates = svc.get_provider_aggregates(uuid)
-    return util.respond(req, _body(req, generation, aggregates))
+        wanted = util.body(req, schema.PUT_V1_1)
+        generation = svc.set_provider_aggregates(uuid, None, wanted)
+    return util.respond(req, _body(req, generation, set(wanted)))

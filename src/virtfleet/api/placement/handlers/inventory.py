@@ -69,23 +69,21 @@ def replace_inventories(svc: PlacementService, req: Request, uuid: str) -> webob
     """PUT .../inventories: the provider's whole inventory becomes the body's."""
     data = util.body(req, schema.PUT_ALL)
     wanted = {rc: _inventory(req, uuid, rc, fields) for rc, fields in data["inventories"].items()}
-    svc.set_inventories(uuid, data["resource_provider_generation"], wanted)
-    generation, inventories = svc.get_inventories(uuid)
-    return util.respond(req, _all(generation, inventories))
+    generation = svc.set_inventories(uuid, data["resource_provider_generation"], wanted)
+    return util.respond(req, _all(generation, wanted))
 
 
 def create_inventory(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """POST .../inventories: add one resource class (409 when it exists)."""
     data = util.body(req, schema.POST_ONE)
     rc = data["resource_class"]
-    generation, inventories = svc.get_inventories(uuid)
+    _, inventories = svc.get_inventories(uuid)
     if rc in inventories:
         raise HTTPError(409, f"Resource provider {uuid} already has an inventory of {rc}; use PUT.")
     wanted = _inventory(req, uuid, rc, data)
     generation = svc.set_inventory(uuid, data["resource_provider_generation"], rc, wanted)
     location = util.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
-    _, inventories = svc.get_inventories(uuid)
-    return util.respond(req, _one(generation, inventories[rc]), status=201, location=location)
+    return util.respond(req, _one(generation, wanted), status=201, location=location)
 
 
 def show_inventory(
@@ -103,7 +101,8 @@ def show_inventory(
 def update_inventory(
     svc: PlacementService, req: Request, uuid: str, resource_class: str
 ) -> webob.Response:
-    """PUT .../inventories/{rc}: create or replace one resource class."""
+    """PUT .../inventories/{rc}: replace one resource class (400 when the provider
+    has no inventory of it; POST adds one)."""
     data = util.body(req, schema.PUT_ONE)
     wanted = _inventory(req, uuid, resource_class, data)
     _, inventories = svc.get_inventories(uuid)
@@ -116,8 +115,7 @@ def update_inventory(
     generation = svc.set_inventory(
         uuid, data["resource_provider_generation"], resource_class, wanted
     )
-    _, inventories = svc.get_inventories(uuid)
-    return util.respond(req, _one(generation, inventories[resource_class]))
+    return util.respond(req, _one(generation, wanted))
 
 
 def delete_inventory(

@@ -69,9 +69,10 @@ def replace_provider_traits(svc: PlacementService, req: Request, uuid: str) -> w
     generation."""
     require(req, "1.6")
     data = util.body(req, schema.PUT_PROVIDER_TRAITS)
-    svc.set_provider_traits(uuid, data["resource_provider_generation"], data["traits"])
-    generation, traits = svc.get_provider_traits(uuid)
-    return util.respond(req, {"traits": sorted(traits), "resource_provider_generation": generation})
+    generation = svc.set_provider_traits(uuid, data["resource_provider_generation"], data["traits"])
+    return util.respond(
+        req, {"traits": sorted(data["traits"]), "resource_provider_generation": generation}
+    )
 
 
 def delete_provider_traits(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
