@@ -218,3 +218,26 @@ def test_provider_allocations(
     }
     missing = "/resource_providers/d0000000-0000-4000-8000-00000000000d/allocations"
     assert client.get(missing).status == 404
+
+
+def test_writes_before_1_38_keep_the_consumer_type(client: Client, one_compute: Topology) -> None:
+    assert client.put(ALLOC, put_1_38({CN1: {"VCPU": 1}}, None)).status == 204
+    generation = client.get(ALLOC).json["consumer_generation"]
+    body = put_1_38({CN1: {"VCPU": 2}}, generation)
+    del body["consumer_type"]
+    assert client.put(ALLOC, body, version="1.37").status == 204
+    assert client.get(ALLOC).json["consumer_type"] == "INSTANCE"
+
+
+def test_writes_before_1_28_ignore_the_consumer_generation(
+    client: Client, one_compute: Topology
+) -> None:
+    body: dict[str, Any] = {
+        "allocations": {CN1: {"resources": {"VCPU": 1}}},
+        "project_id": PROJECT,
+        "user_id": USER,
+    }
+    assert client.put(ALLOC, body, version="1.27").status == 204
+    body["allocations"] = {CN1: {"resources": {"VCPU": 3}}}
+    assert client.put(ALLOC, body, version="1.27").status == 204
+    assert client.get(ALLOC).json["allocations"][CN1]["resources"] == {"VCPU": 3}
