@@ -270,3 +270,29 @@ def test_concurrent_boots_fill_the_fleet_exactly(cloud: Cloud) -> None:
         assert server.fault is not None and "MEMORY_MB" in server.fault["message"]
         assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
     assert sorted(cloud.domains("big") + cloud.domains("small")) == sorted(s.uuid for s in active)
+
+
+def test_stuck_servers_are_recovered(cloud: Cloud) -> None:
+    spawned = cloud.boot()  # pretend its build died after spawning, before ACTIVE
+    servers.update(cloud.db, spawned.uuid, vm_state="building", task_state="spawning")
+    queued = servers.get(cloud.db, cloud.create_server())  # its build never started
+    running = cloud.boot()
+    servers.update(cloud.db, running.uuid, task_state="powering-off")
+    deleting = cloud.boot()
+    servers.update(cloud.db, deleting.uuid, task_state="deleting")
+    fresh = cloud.boot()
+    assert cloud.conductor.recover_stuck_servers(stuck_after=3600) == []
+    # only servers untouched for stuck_after count; "fresh" has no task
+    handled = cloud.conductor.recover_stuck_servers(stuck_after=0)
+    assert sorted(handled) == sorted([spawned.uuid, queued.uuid, running.uuid, deleting.uuid])
+    for uuid in (spawned.uuid, queued.uuid):
+        server = servers.get(cloud.db, uuid)
+        assert (server.vm_state, server.task_state, server.host) == ("error", None, None)
+        assert server.fault is not None and "interrupted" in server.fault["message"]
+        assert cloud.placement.get_consumer_allocations(uuid).allocations == {}
+    assert spawned.uuid not in cloud.domains("big")
+    assert servers.get(cloud.db, running.uuid).task_state is None
+    assert servers.get(cloud.db, running.uuid).vm_state == "active"
+    assert servers.get(cloud.db, deleting.uuid, read_deleted=True).vm_state == "deleted"
+    assert deleting.uuid not in cloud.domains("big")
+    assert servers.get(cloud.db, fresh.uuid).vm_state == "active"

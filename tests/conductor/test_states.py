@@ -74,3 +74,22 @@ def test_failure_details_list_every_host() -> None:
     details = st.build_failure_details([("a", "boom"), ("b", "bang")], "no more hosts")
     assert details.splitlines() == ["a: boom", "b: bang", "no further host: no more hosts"]
     assert st.build_failure_details([], "x") == ""
+
+
+@pytest.mark.parametrize(
+    ("vm_state", "task_state", "action"),
+    [
+        ("building", "scheduling", "fail_build"),
+        ("building", "spawning", "fail_build"),
+        ("building", None, None),
+        ("active", None, None),
+        ("active", "deleting", "delete"),
+        ("error", "deleting", "delete"),
+        ("active", "powering-off", "clear_task"),
+        ("stopped", "powering-on", "clear_task"),
+        ("active", "rebooting_hard", "clear_task"),
+        ("active", "something-new", "clear_task"),
+    ],
+)
+def test_stuck_task_recovery(vm_state: str, task_state: str | None, action: str | None) -> None:
+    assert st.stuck_task_recovery(vm_state, task_state) == action

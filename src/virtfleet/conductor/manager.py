@@ -36,6 +36,8 @@ from virtfleet.scheduler.request import RequestSpec
 
 LOG = logging.getLogger(__name__)
 
+WATCH_INTERVAL = 60.0  # seconds between checks for stuck servers (and silent hosts)
+
 
 class SchedulerAPI(Protocol):
     """The part of the scheduler the conductor uses."""
@@ -90,19 +92,19 @@ class Conductor:
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Serve the ``conductor`` topic and watch for hosts that stop reporting."""
+        """Serve the ``conductor`` topic; watch for hosts that stop reporting and for
+        servers whose workflow died (see :meth:`recover_stuck_servers`)."""
         self._stopping.clear()
         self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
         self._serving = True
         down_after = self._conf.compute.host_down_after
-        if down_after > 0:
-            self._watchdog = threading.Thread(
-                target=self._watch_hosts,
-                args=(max(1.0, down_after / 3),),
-                name="host-watchdog",
-                daemon=True,
-            )
-            self._watchdog.start()
+        self._watchdog = threading.Thread(
+            target=self._watch,
+            args=(max(1.0, down_after / 3) if down_after > 0 else WATCH_INTERVAL,),
+            name="conductor-watchdog",
+            daemon=True,
+        )
+        self._watchdog.start()
 
     def stop(self) -> None:
         """Stop serving and finish the workflows already running."""
@@ -127,12 +129,45 @@ class Conductor:
             LOG.warning("host %s has not reported for %ss: marked down", name, down_after)
         return gone
 
-    def _watch_hosts(self, interval: float) -> None:
-        while not self._stopping.wait(interval):
+    def recover_stuck_servers(self, stuck_after: float | None = None) -> list[str]:
+        """Finish or undo tasks that made no progress for ``stuck_after`` seconds
+        (default: twice the RPC timeout, longer than any step of a workflow takes) —
+        their workflow died with the process that ran it. A build ends in ERROR with
+        its claim released, a delete is done again, a power task is cleared.
+        Returns the uuids handled."""
+        if stuck_after is None:
+            stuck_after = 2.0 * self._conf.rpc_response_timeout
+        cutoff = utcnow() - datetime.timedelta(seconds=stuck_after)
+        handled = []
+        for server in servers.list_servers(self._db):
+            action = st.stuck_task_recovery(server.vm_state, server.task_state)
+            if action is None or server.updated_at > cutoff:
+                continue
+            LOG.warning(
+                "server %s stuck in %s/%s since %s: %s",
+                server.uuid, server.vm_state, server.task_state, server.updated_at, action,
+            )  # fmt: skip
+            with self._locked(server.uuid):
+                if action == "fail_build":
+                    if server.host:  # the guest may exist: spawn could have finished
+                        self._cleanup_host(server.host, server.uuid)
+                    self._fail_build(server.uuid, [], None, 500, interrupted=True)
+                elif action == "delete":
+                    self._delete(server.uuid)
+                else:
+                    servers.update(self._db, server.uuid, task_state=None)
+            handled.append(server.uuid)
+        return handled
+
+    def _watch(self, interval: float) -> None:
+        while True:
             try:
                 self.mark_silent_hosts_down()
+                self.recover_stuck_servers()
             except Exception:
-                LOG.exception("checking for silent hosts failed")
+                LOG.exception("checking for silent hosts and stuck servers failed")
+            if self._stopping.wait(interval):
+                return
 
     def drain(self, timeout: float | None = None) -> None:
         """Wait until every workflow submitted so far has finished (for tests/tools)."""
@@ -301,10 +336,17 @@ class Conductor:
             LOG.warning("could not clean up %s on %s: %s", uuid, host, exc)
 
     def _fail_build(
-        self, uuid: str, failures: list[tuple[str, str]], no_host: str | None, code: int
+        self,
+        uuid: str,
+        failures: list[tuple[str, str]],
+        no_host: str | None,
+        code: int,
+        interrupted: bool = False,
     ) -> None:
         self._scheduler.unclaim(uuid)
-        message = st.build_failure_message(failures, no_host)
+        message = (
+            st.BUILD_INTERRUPTED if interrupted else st.build_failure_message(failures, no_host)
+        )
         try:
             servers.update(self._db, uuid, vm_state=st.ERROR, task_state=None, host=None, node=None)
             servers.set_fault(

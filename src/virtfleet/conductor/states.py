@@ -96,6 +96,9 @@ def should_retry_build(attempts_made: int, max_attempts: int) -> bool:
     return attempts_made < max_attempts
 
 
+BUILD_INTERRUPTED = "Build was interrupted: the control plane stopped while building the server."
+
+
 def build_failure_message(failures: list[tuple[str, str]], no_host_reason: str | None) -> str:
     """The fault message of a boot that ended in ERROR.
 
@@ -116,3 +119,25 @@ def build_failure_details(failures: list[tuple[str, str]], no_host_reason: str |
     if failures and no_host_reason:
         lines.append(f"no further host: {no_host_reason}")
     return "\n".join(lines)
+
+
+#: What to do with a server whose task made no progress for too long (its workflow
+#: died with the process that ran it): by task state.
+STUCK_TASK_RECOVERY: dict[str, str] = {
+    SCHEDULING: "fail_build",
+    SPAWNING: "fail_build",
+    DELETING: "delete",
+    POWERING_OFF: "clear_task",
+    POWERING_ON: "clear_task",
+    REBOOTING: "clear_task",
+    REBOOTING_HARD: "clear_task",
+}
+
+
+def stuck_task_recovery(vm_state: str, task_state: str | None) -> str | None:
+    """``fail_build``, ``delete``, ``clear_task`` or None (nothing to recover)."""
+    if task_state is None:
+        return None
+    if vm_state == BUILDING:
+        return "fail_build"
+    return STUCK_TASK_RECOVERY.get(task_state, "clear_task")
