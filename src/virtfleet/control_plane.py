@@ -27,7 +27,8 @@ from virtfleet.image.service import ImageService
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc import Transport, get_transport
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.virt.connection import open_connection
+from virtfleet.virt import event_loop
+from virtfleet.virt.connection import is_simulated, open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.sim.fleet import Fleet, HostProfile
 
@@ -111,6 +112,8 @@ class EmbeddedCloud:
         self.control = ControlPlane(self.conf, transport)
         self.control.start()
         for name, uri, overrides in self._hosts():
+            if not is_simulated(uri):
+                event_loop.ensure_running()
             agent_cfg = agent_conf(self.config_files, name, uri, overrides)
             driver = LibvirtDriver(open_connection(uri, self.fleet), agent_cfg)
             agent = ComputeAgent(agent_cfg, name, driver, transport)

@@ -100,9 +100,13 @@ class Cloud:
         return self.process.returncode
 
 
-def start_cloud(tmp: pathlib.Path, fleet_text: str = SMALL_FLEET, *extra: str) -> Cloud:
-    fleet = tmp / "fleet.yaml"
-    fleet.write_text(fleet_text)
+def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra: str) -> Cloud:
+    """`virtfleet up` on ``fleet_text`` (None: no simulated hosts) plus ``extra`` args."""
+    fleet_args: list[str] = []
+    if fleet_text is not None:
+        fleet = tmp / "fleet.yaml"
+        fleet.write_text(fleet_text)
+        fleet_args = ["--fleet", str(fleet)]
     port = free_port()
     log = tmp / "virtfleet.log"
     cloud = Cloud(
@@ -111,8 +115,7 @@ def start_cloud(tmp: pathlib.Path, fleet_text: str = SMALL_FLEET, *extra: str) -
                 str(VENV_BIN / "virtfleet"),
                 "-v",
                 "up",
-                "--fleet",
-                str(fleet),
+                *fleet_args,
                 "--listen",
                 f"127.0.0.1:{port}",
                 "--data-dir",
@@ -159,3 +162,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     running = start_cloud(tmp_path_factory.mktemp("cloud"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud_starter_module() -> StartCloud:
+    """Module-scoped twin of ``cloud_starter``."""
+    return start_cloud

@@ -146,3 +146,36 @@ def test_restart_keeps_state_and_sigterm_stops_cleanly(
         assert usage(second, provider_uuid(second, host))["VCPU"] == 1
     finally:
         second.stop()
+
+
+def test_virtfleet_server_xml_prints_the_live_domain(cloud: Cloud, tmp_path: pathlib.Path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    disk = tmp_path / "x.img"
+    disk.write_bytes(b"\0" * 4096)
+    cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "xml.tiny")
+    cloud.openstack("image", "create", "--disk-format", "raw", "--file", str(disk), "xml-img")
+    server = cloud.openstack_json(
+        "server", "create", "--flavor", "xml.tiny", "--image", "xml-img", "--wait", "xml-vm"
+    )
+    virtfleet = str(Path(sys.executable).parent / "virtfleet")
+    shown = subprocess.run(
+        [virtfleet, "server", "xml", "--endpoint", cloud.endpoint, "xml-vm"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert f"<uuid>{server['id']}</uuid>" in shown.stdout
+    assert shown.stdout.lstrip().startswith("<domain")
+    missing = subprocess.run(
+        [virtfleet, "server", "xml", "--endpoint", cloud.endpoint, "no-such-vm"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "no server named or with ID 'no-such-vm'" in missing.stderr
+    cloud.openstack("server", "delete", "--wait", "xml-vm")
