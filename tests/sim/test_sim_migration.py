@@ -11,7 +11,7 @@ import libvirt
 import pytest
 
 from virtfleet.virt.sim import MIGRATION_PHASES, Fleet, SimConnection, hypervisor_for, load_fleet
-from virtfleet.virt.sim.connection import SimDomain
+from virtfleet.virt.sim.domain import SimDomain
 from virtfleet.virt.sim.events import wait_for_events
 
 from .conftest import domain_xml, mdev_device_xml, mdev_hostdev, pci_hostdev

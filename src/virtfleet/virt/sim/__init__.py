@@ -11,13 +11,16 @@ driver talks to it through the same libvirt-python API subset as to real libvirt
 Modules: ``fleet`` (file format), ``profile`` (typed host), ``machines`` (QEMU machine
 types per arch), ``capabilities`` (capabilities XML), ``domxml`` / ``startcheck`` (what
 libvirt refuses at define / start), ``nodedev`` (GPUs, mdevs), ``hypervisor`` (state,
-events, faults), ``connection`` (the libvirt-python look-alikes), ``migration``,
+events, faults), ``connection`` / ``domain`` / ``devices`` (the libvirt-python look-alikes),
+``events`` (the event thread), ``migration``,
 ``registry`` (one hypervisor per host per fleet), ``errors`` (real libvirtError objects).
 """
 
 from __future__ import annotations
 
-from virtfleet.virt.sim.connection import SimConnection, SimDomain, SimNodeDevice
+from virtfleet.virt.sim.connection import SimConnection
+from virtfleet.virt.sim.devices import SimNodeDevice
+from virtfleet.virt.sim.domain import SimDomain
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.fleet import Fleet, default_fleet, load_fleet
 from virtfleet.virt.sim.hypervisor import MIGRATION_PHASES, SimHypervisor

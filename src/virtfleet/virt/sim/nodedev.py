@@ -7,12 +7,13 @@ XML shapes follow libvirt's node device driver (``virsh nodedev-dumpxml``).
 from __future__ import annotations
 
 import uuid as uuid_module
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libvirt
 from lxml import etree
 
-from virtfleet.virt.sim.domxml import parse_xml
+from virtfleet.virt.sim.domxml import DomainDef, parse_xml
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.profile import Gpu, HostProfile
 
@@ -33,11 +34,6 @@ class Mdev:
     @property
     def name(self) -> str:
         return "mdev_" + self.uuid.replace("-", "_")
-
-
-def mdev_name(uuid: str) -> str:
-    """libvirt 9's node device name of the mdev ``uuid``."""
-    return "mdev_" + uuid.replace("-", "_")
 
 
 class NodeDevices:
@@ -160,8 +156,22 @@ class NodeDevices:
         self._check_can_start(mdev)
         mdev.active = True
 
-    def stop(self, name: str) -> None:
+    def is_active(self, name: str) -> bool:
+        """Host devices are always active; mdevs when started."""
+        if name == ROOT_DEVICE or name in self.gpus:
+            return True
+        return self._require_mdev(name).active
+
+    def stop(self, name: str, running: Iterable[DomainDef] = ()) -> None:
+        """Stop an active mdev (refused while a running domain uses it)."""
         mdev = self._require_mdev(name)
+        user = next((d for d in running if mdev.uuid in d.mdev_uuids), None)
+        if user is not None:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_FAILED,
+                f"Unable to stop mediated device '{name}': device is in use by domain {user.name}",
+                _NODEDEV,
+            )
         if not mdev.active:
             raise libvirt_error(libvirt.VIR_ERR_OPERATION_INVALID, "Device is not active", _NODEDEV)
         mdev.active = False
