@@ -7,7 +7,7 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from virt_fakes import FakeConnection
+from virt_fakes import FakeConnection, libvirt_error
 
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -316,3 +316,31 @@ def test_relative_data_dir_gives_absolute_guest_paths(
     )
     driver.destroy(UUID)
     assert not (tmp_path / "rel" / "instances" / UUID).exists()
+
+
+class VanishingDomain:
+    """A domain handle whose domain another client removed after the lookup."""
+
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+
+    def __getattr__(self, name: str) -> object:
+        def gone(*_args: object) -> None:
+            raise libvirt_error(libvirt.VIR_ERR_NO_DOMAIN, f"no domain with uuid {self.uuid}")
+
+        return gone
+
+
+def test_domain_vanishing_between_calls(
+    driver: LibvirtDriver, conn: FakeConnection, tmp_path: Path
+) -> None:
+    driver.spawn(spec(tmp_path))
+    conn.domains[UUID] = VanishingDomain(UUID)  # type: ignore[assignment]
+    with pytest.raises(errors.NotFound):
+        driver.get_power_state(UUID)
+    with pytest.raises(errors.NotFound):
+        driver.get_domain_xml(UUID)
+    with pytest.raises(errors.NotFound):
+        driver.reboot(UUID)
+    driver.destroy(UUID)  # still idempotent: the files go
+    assert not (tmp_path / "instances" / UUID).exists()

@@ -7,6 +7,7 @@ guest policy and XML live in :mod:`.host`, :mod:`.guest` and :mod:`.config`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -67,6 +68,14 @@ def hypervisor_error(what: str, exc: BaseException) -> errors.HypervisorError:
     return errors.HypervisorError(f"{what}: {exc}")
 
 
+def libvirt_failure(what: str, exc: libvirt.libvirtError) -> errors.VirtfleetError:
+    """NotFound when the domain is gone (it may vanish between two calls), else
+    HypervisorError."""
+    if _code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+        return errors.NotFound(f"{what}: {exc.get_error_message()}")
+    return hypervisor_error(what, exc)
+
+
 def _code(exc: libvirt.libvirtError) -> int:
     """The libvirt error code (0 when the error carries none)."""
     return int(exc.get_error_code() or 0)
@@ -124,8 +133,11 @@ class LibvirtDriver:
 
     def destroy(self, instance_uuid: str) -> None:
         """Stop and undefine the guest and remove its files; nothing there is fine."""
+        instance_dir = None
         domain = self._find(instance_uuid)
-        instance_dir = self._files(domain)[0] if domain is not None else None
+        if domain is not None:
+            with contextlib.suppress(errors.NotFound):  # gone meanwhile: files may be left
+                instance_dir = self._files(domain)[0]
         self._remove(instance_uuid, instance_dir or self._default_dir(instance_uuid))
 
     def power_off(self, instance_uuid: str) -> None:
@@ -136,33 +148,36 @@ class LibvirtDriver:
     def power_on(self, instance_uuid: str) -> None:
         """Start a stopped guest (idempotent)."""
         domain = self._lookup(instance_uuid)
-        if not domain.isActive():
-            self._call(f"power on {instance_uuid}", domain.create)
+        what = f"power on {instance_uuid}"
+        if not self._call(what, domain.isActive):
+            self._call(what, domain.create)
 
     def reboot(self, instance_uuid: str, hard: bool = True) -> None:
         """Reset a running guest, start a stopped one. Always hard: a soft reboot would
         depend on the guest honouring ACPI."""
         domain = self._lookup(instance_uuid)
         what = f"reboot {instance_uuid}"
-        if not domain.isActive():
+        if not self._call(what, domain.isActive):
             self._call(what, domain.create)
             return
         try:
             domain.reset(0)
         except libvirt.libvirtError as exc:
             if _code(exc) not in UNSUPPORTED_CODES:
-                raise hypervisor_error(what, exc) from exc
+                raise libvirt_failure(what, exc) from exc
             self._call(what, self._stop, domain)
             self._call(what, domain.create)
 
     def get_power_state(self, instance_uuid: str) -> str:
         """running, shutoff, paused, crashed or nostate."""
-        state = self._call("get state", self._lookup(instance_uuid).state)
+        state = self._call(f"get state of {instance_uuid}", self._lookup(instance_uuid).state)
         return POWER_STATES.get(int(state[0]), "nostate")
 
     def get_domain_xml(self, instance_uuid: str) -> str:
         """The live domain XML."""
-        return str(self._call("get XML", self._lookup(instance_uuid).XMLDesc, 0))
+        return str(
+            self._call(f"get XML of {instance_uuid}", self._lookup(instance_uuid).XMLDesc, 0)
+        )
 
     def get_console_output(self, instance_uuid: str, max_bytes: int = CONSOLE_TAIL_BYTES) -> str:
         """The last ``max_bytes`` of the guest's console log ("" before any output)."""
@@ -208,10 +223,12 @@ class LibvirtDriver:
 
     @staticmethod
     def _call(what: str, func: Callable[..., Any], *args: Any) -> Any:
+        """Call libvirt; a domain that vanished meanwhile is NotFound, the rest
+        HypervisorError."""
         try:
             return func(*args)
         except libvirt.libvirtError as exc:
-            raise hypervisor_error(what, exc) from exc
+            raise libvirt_failure(what, exc) from exc
 
     def _find(self, instance_uuid: str) -> Any | None:
         """The domain, or None when libvirt has no such domain."""
@@ -265,8 +282,11 @@ class LibvirtDriver:
         what = f"destroy instance {instance_uuid}"
         domain = self._find(instance_uuid)
         if domain is not None:
-            self._call(what, self._stop, domain)
-            self._call(what, self._undefine, domain)
+            try:
+                self._call(what, self._stop, domain)
+                self._call(what, self._undefine, domain)
+            except errors.NotFound:
+                LOG.info("%s: the domain went away by itself", what)
         if instance_dir and os.path.basename(os.path.normpath(instance_dir)) == instance_uuid:
             shutil.rmtree(instance_dir, ignore_errors=True)
         elif instance_dir:
