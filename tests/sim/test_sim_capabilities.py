@@ -38,6 +38,8 @@ def test_capabilities_describe_the_host(host: str, connect: Callable[[str], SimC
     caps = etree.fromstring(connect(host).getCapabilities().encode())
     assert caps.findtext("host/cpu/arch") == host_arch
     assert caps.findtext("host/uuid")
+    features = set(caps.xpath("host/cpu/feature/@name"))
+    assert ("avx2" in features) == (host_arch == "x86_64")
     maxphysaddr = caps.find("host/cpu/maxphysaddr")
     if bits is None:
         assert maxphysaddr is None

@@ -104,3 +104,29 @@ def test_agent_config_of_each_sample_host() -> None:
     vgpu = make_conf(**conf_overrides(fleet.host("vgpu-2")))
     assert vgpu.devices.enabled_mdev_types == ["nvidia-222"]
     assert vgpu.libvirt.slice_spec == [] and vgpu.libvirt.cpu_mode == "host-model"
+
+
+def test_a_connection_keeps_its_fleet_reachable_for_migration() -> None:
+    import gc
+
+    conn = open_connection("sim://kvm-1", default_fleet())  # nobody else holds the fleet
+    gc.collect()
+    dom = conn.defineXML(domain_xml("g"))
+    dom.create()
+    peer_fleet = conn.hypervisor.fleet
+    assert peer_fleet is not None
+    conn.hypervisor.migration_duration = 0
+    dom.migrateToURI3("sim://kvm-2", {}, libvirt.VIR_MIGRATE_LIVE)
+    assert open_connection("sim://kvm-2", peer_fleet).lookupByName("g").isActive()
+
+
+def test_dropped_fleets_are_forgotten() -> None:
+    import gc
+
+    from virtfleet.virt.sim import registry
+
+    before = len(registry._HYPERVISORS)
+    for _ in range(3):
+        open_connection("sim://kvm-1", default_fleet()).close()
+    gc.collect()
+    assert len(registry._HYPERVISORS) <= before

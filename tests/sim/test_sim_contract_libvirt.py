@@ -27,6 +27,7 @@ DRIVER_READS = (
     "host/cpu/vendor",
     "host/cpu/topology",
     "host/cpu/maxphysaddr",
+    "host/cpu/feature",
     "host/topology/cells/cell",
     "host/topology/cells/cell/memory",
     "host/topology/cells/cell/cpus",

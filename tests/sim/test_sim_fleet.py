@@ -35,6 +35,7 @@ def test_minimal_host_gets_documented_defaults() -> None:
     assert host.cpu_mode == "host-model" and host.cpu_model == "EPYC-Rome"
     assert host.cpu_vendor == "AMD"
     assert host.maxphysaddr_bits is None and host.gpus == () and host.slices == ()
+    assert "avx2" in host.cpu_features
 
 
 def test_full_host_entry_parses_every_field(tmp_path: Path) -> None:
@@ -60,6 +61,7 @@ def test_full_host_entry_parses_every_field(tmp_path: Path) -> None:
                 maxphysaddr_bits: 39
                 cpu_mode: custom
                 cpu_model: Skylake-Server
+                cpu_features: [avx512f, avx2, avx512f]
                 gpus:
                   - address: "0000:81:00.0"
                     numa_node: 1
@@ -82,6 +84,7 @@ def test_full_host_entry_parses_every_field(tmp_path: Path) -> None:
     assert host.libvirt_version == Version(8, 5, 0) and host.qemu_version == Version(6, 2, 0)
     assert [cell.cpus for cell in host.numa] == [(0, 1, 2, 3), (4, 5, 6, 7)]
     assert host.maxphysaddr_bits == 39 and host.cpu_vendor == "Intel"
+    assert host.cpu_features == ("avx512f", "avx2")
     (gpu,) = host.gpus
     assert gpu.address == "0000:81:00.0" and gpu.numa_node == 1
     assert gpu.nodedev_name == "pci_0000_81_00_0"
@@ -153,6 +156,8 @@ BAD_HOSTS = [
     ("maxphysaddr_bits: 64", "field 'maxphysaddr_bits': expected an integer from 32 to 52"),
     ("cpu_mode: host", "field 'cpu_mode': expected one of host-model, host-passthrough"),
     ("cpu_model: ''", "field 'cpu_model': expected a string, got ''"),
+    ("cpu_features: avx2", "field 'cpu_features': expected a list of CPU feature names"),
+    ("cpu_features: [AVX 2]", "field 'cpu_features': expected a list of CPU feature names"),
     (
         "cpus: 4\nnuma: [{cpus: '0-2', memory_mb: 65536}]",
         "field 'numa': cells must cover CPUs 0-3 exactly once, they cover 0,1,2",

@@ -67,6 +67,8 @@ def _host(profile: HostProfile) -> etree._Element:
     )
     if profile.maxphysaddr_bits is not None:
         etree.SubElement(cpu, "maxphysaddr", mode="emulate", bits=str(profile.maxphysaddr_bits))
+    for feature in profile.cpu_features:
+        etree.SubElement(cpu, "feature", name=feature)
     for size in PAGE_SIZES_KIB:
         etree.SubElement(cpu, "pages", unit="KiB", size=str(size))
     etree.SubElement(host, "power_management")

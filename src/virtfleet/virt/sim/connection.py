@@ -35,6 +35,7 @@ class SimConnection:
 
     def __init__(self, hypervisor: SimHypervisor, uri: str) -> None:
         self.hypervisor = hypervisor
+        self._fleet = hypervisor.fleet  # keeps the fleet (and migration peers) alive
         self._uri = uri
         self._closed = False
 

@@ -22,6 +22,7 @@ Format (full reference in ``docs/fleet-file.md``)::
         cpu_mode: host-model       # host-model | host-passthrough | custom
         cpu_model: EPYC-Rome       # model in the capabilities XML
         cpu_vendor: AMD            # default: derived from the model
+        cpu_features: [avx2, aes]  # default: a typical server CPU's (x86)
         gpus:
           - address: "0000:81:00.0"
             numa_node: 1
@@ -39,6 +40,7 @@ the field. Unknown keys are errors, so a typo never silently falls back to a def
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -72,10 +74,14 @@ class Fleet:
     source: str = "<text>"
 
     def host(self, name: str) -> HostProfile:
-        for host in self.hosts:
-            if host.name == name:
-                return host
-        raise NotFound(f"fleet {self.source}: no host named {name!r}")
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise NotFound(f"fleet {self.source}: no host named {name!r}") from None
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, HostProfile]:
+        return {host.name: host for host in self.hosts}
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -45,6 +45,31 @@ X86_ARCHES = ("x86_64", "i686")
 DEFAULT_CPU_MODEL: Mapping[str, str] = MappingProxyType(
     {"x86_64": "EPYC-Rome", "i686": "EPYC-Rome", "aarch64": "cortex-a72", "s390x": "gen15a"}
 )
+# Host CPU features reported when the fleet file names none (a typical server CPU).
+DEFAULT_CPU_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "x86_64": (
+            "vme",
+            "ssse3",
+            "sse4.1",
+            "sse4.2",
+            "x2apic",
+            "aes",
+            "xsave",
+            "avx",
+            "f16c",
+            "rdrand",
+            "avx2",
+            "bmi1",
+            "bmi2",
+            "sha-ni",
+            "pdpe1gb",
+            "rdtscp",
+            "invtsc",
+        ),
+    }
+)
+_CPU_FEATURE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _VENDOR_BY_PREFIX = (("EPYC", "AMD"), ("Opteron", "AMD"), ("Dhyana", "Hygon"), ("cortex", "ARM"))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
@@ -218,6 +243,16 @@ def _optional_str(value: object, _: Context) -> str | None:
     if not isinstance(value, str) or not value:
         raise FieldError(f"expected a string, got {show(value)}")
     return value
+
+
+def _cpu_features(value: object, _: Context) -> tuple[str, ...] | None:
+    if value is None:
+        return None  # the arch's default, filled in by check_host
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and _CPU_FEATURE.match(item) for item in value
+    ):
+        raise FieldError(f"expected a list of CPU feature names like 'avx2', got {show(value)}")
+    return tuple(dict.fromkeys(value))
 
 
 def _gpus(value: object, _: Context) -> tuple[Gpu, ...]:
@@ -395,6 +430,7 @@ FIELDS: dict[str, tuple[Callable[[object, Context], Any], str]] = {
     "cpu_mode": (_choice(CPU_MODES, "host-model"), "configured guest CPU mode"),
     "cpu_model": (_optional_str, "host CPU model"),
     "cpu_vendor": (_optional_str, "host CPU vendor"),
+    "cpu_features": (_cpu_features, "host CPU features"),
     "gpus": (_gpus, "PCI GPUs"),
     "slices": (_slices, "slice specs"),
     "config": (_config, "agent config overrides"),
@@ -430,6 +466,8 @@ def check_host(values: dict[str, Any]) -> None:
             raise FieldError(
                 f"field 'gpus': gpu {gpu.address!r}: numa_node {gpu.numa_node} does not exist"
             )
+    if values["cpu_features"] is None:
+        values["cpu_features"] = DEFAULT_CPU_FEATURES.get(arch, ())
     if values["cpu_model"] is None:
         values["cpu_model"] = DEFAULT_CPU_MODEL.get(arch)
     if values["cpu_vendor"] is None and values["cpu_model"]:

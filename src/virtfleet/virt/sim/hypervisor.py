@@ -14,6 +14,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,7 +114,9 @@ class SimHypervisor:
 
     def __init__(self, profile: HostProfile, fleet: Fleet | None = None) -> None:
         self.profile = profile
-        self.fleet = fleet
+        # Weak: the registry keys hypervisors by fleet; a strong reference back would
+        # keep every fleet (and its hosts) alive forever.
+        self._fleet = weakref.ref(fleet) if fleet is not None else None
         self.devices = NodeDevices(profile)
         self.migration_duration = 0.2  # seconds a simulated migration takes
         self.uuid = capabilities.host_uuid(profile.name)
@@ -126,6 +129,11 @@ class SimHypervisor:
 
     def __repr__(self) -> str:
         return f"SimHypervisor({self.profile.name!r})"
+
+    @property
+    def fleet(self) -> Fleet | None:
+        """The fleet this host belongs to (None for a standalone hypervisor)."""
+        return self._fleet() if self._fleet is not None else None
 
     # ---- connections -----------------------------------------------------------------
 

@@ -102,6 +102,7 @@ class HostProfile:
     cpu_mode: str = "host-model"
     cpu_model: str | None = None
     cpu_vendor: str | None = None
+    cpu_features: tuple[str, ...] = ()
     gpus: tuple[Gpu, ...] = ()
     slices: tuple[SliceSpec, ...] = ()
     # oslo.config overrides by group: plain dicts (callers test isinstance(..., dict)).
