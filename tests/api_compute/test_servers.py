@@ -455,3 +455,22 @@ def test_unknown_path_and_method(world: Apps) -> None:
     assert c.get("/v2.1/servers/x/y/z").status == 404
     reply = c.request("PUT", "/v2.1/servers")
     assert reply.status == 405 and reply.json["badMethod"]["code"] == 405
+
+
+def test_members_see_only_their_project(world: Apps) -> None:
+    c = world.compute()
+    mine = {"X-Roles": "member", "X-Project-Id": "p1"}
+    theirs = {"X-Roles": "member", "X-Project-Id": "p2"}
+    reply = c.post(
+        "/v2.1/servers",
+        {"server": {"name": "vm", "flavorRef": "f1", "imageRef": IMG}},
+        headers=mine,
+    )
+    server_id = reply.json["server"]["id"]
+    assert c.get(f"/v2.1/servers/{server_id}", headers=mine).json["server"]["tenant_id"] == "p1"
+    assert c.get(f"/v2.1/servers/{server_id}", headers=theirs).status == 404
+    assert c.delete(f"/v2.1/servers/{server_id}", headers=theirs).status == 404
+    assert action(c, server_id, {"os-stop": None}).status == 202  # admins see everything
+    assert c.get("/v2.1/servers", headers=theirs).json["servers"] == []
+    assert len(c.get("/v2.1/servers", headers=mine).json["servers"]) == 1
+    assert len(c.get("/v2.1/servers").json["servers"]) == 1

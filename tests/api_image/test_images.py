@@ -241,3 +241,20 @@ def test_404_405_and_schema(apps: Apps) -> None:
     assert wrong.status == 405 and wrong.json["code"] == "405 Method Not Allowed"
     schema = c.get("/v2/schemas/image").json
     assert schema["name"] == "image" and "disk_format" in schema["properties"]
+    listing = c.get("/v2/schemas/images").json
+    assert listing["properties"]["images"]["items"] == schema
+
+
+def test_failed_upload_leaves_the_image_queued_without_data(apps: Apps, tmp_path: Any) -> None:
+    image = create(apps.image(), name="a")
+
+    def broken() -> Any:
+        yield b"first chunk"
+        raise OSError("client went away")
+
+    with pytest.raises(OSError):
+        apps.images.upload(image["id"], broken())
+    shown = apps.image().get(f"/v2/images/{image['id']}").json
+    assert shown["status"] == "queued" and shown["size"] is None
+    assert list((tmp_path / "images").iterdir()) == []
+    assert upload(apps.image(), image["id"], b"retry").status == 204

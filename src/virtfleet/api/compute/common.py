@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from virtfleet.api.wsgi import HTTPError, Request
+from virtfleet.db import servers
+from virtfleet.db.engine import Database
+from virtfleet.db.servers import Server
 
 # Without authentication (auth_type none) every caller is an administrator, unless an
 # upstream proxy says otherwise in X-Roles.
@@ -33,6 +36,15 @@ def project_id(req: Request) -> str:
 
 def user_id(req: Request) -> str:
     return req.headers.get("X-User-Id") or DEFAULT_USER
+
+
+def visible_server(req: Request, db: Database, server_id: str) -> Server:
+    """The server, if the caller may see it: administrators see every project's
+    servers, others only their own project's (404 otherwise, as for a missing one)."""
+    server = servers.get(db, server_id)
+    if not is_admin(req) and server.project_id != project_id(req):
+        raise HTTPError(404, f"Instance {server_id} could not be found.")
+    return server
 
 
 def links(req: Request, collection: str, item_id: str) -> list[dict[str, str]]:

@@ -97,7 +97,7 @@ class ActionHandlers:
             raise HTTPError(
                 400, f"There is no such action: {name} (supported: {', '.join(ACTIONS)})."
             )
-        server = servers.get(self.deps.db, server_id)
+        server = common.visible_server(req, self.deps.db, server_id)
         if server.vm_state not in action.allowed_vm_states or server.task_state is not None:
             raise HTTPError(
                 409,

@@ -29,6 +29,7 @@ STATUS: dict[tuple[str, str | None], str] = {
     ("soft-delete", None): "SOFT_DELETED",
 }
 
+
 def status(server: Server) -> str:
     return STATUS.get(
         (server.vm_state, server.task_state), STATUS.get((server.vm_state, None), "UNKNOWN")

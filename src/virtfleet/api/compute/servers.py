@@ -68,12 +68,12 @@ class ServerHandlers:
         return json_response(self._with_next(req, body, found))
 
     def show(self, req: Request, server_id: str) -> webob.Response:
-        server = servers.get(self.db, server_id)
+        server = common.visible_server(req, self.db, server_id)
         return json_response({"server": detail_view(req, server, show=True)})
 
     def domain_xml(self, req: Request, server_id: str) -> webob.Response:
         common.require_admin(req, "os_compute_api:os-domain-xml")
-        server = servers.get(self.db, server_id)
+        server = common.visible_server(req, self.db, server_id)
         if not server.host:
             raise HTTPError(
                 409,
@@ -84,8 +84,10 @@ class ServerHandlers:
 
     def _filtered(self, req: Request) -> list[Server]:
         params = req.GET
-        host = params.get("host") if common.is_admin(req) else None
-        found = servers.list_servers(self.db, host=host)
+        admin = common.is_admin(req)
+        found = servers.list_servers(self.db, host=params.get("host") if admin else None)
+        if not admin:
+            found = [s for s in found if s.project_id == common.project_id(req)]
         if "name" in params:
             try:
                 pattern = re.compile(params["name"])
@@ -168,7 +170,7 @@ class ServerHandlers:
         return json_response({"server": created}, status=202, headers=headers)
 
     def delete(self, req: Request, server_id: str) -> webob.Response:
-        server = servers.get(self.db, server_id)
+        server = common.visible_server(req, self.db, server_id)
         if server.task_state != "deleting":
             servers.update(self.db, server_id, task_state="deleting")
         self.deps.conductor.delete_server(server_id)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import webob
 
 from virtfleet.api.image.errors import render_error
-from virtfleet.api.image.views import image_schema, image_view
+from virtfleet.api.image.views import image_schema, image_view, images_schema
 from virtfleet.api.wsgi import Handler, HTTPError, Request, Router, json_response
 from virtfleet.image.service import Forbidden, ImageService
 
@@ -40,6 +40,7 @@ def make_image_app(deps: ImageDeps) -> Router:
         ("PUT", "/v2/images/{image_id}/file", api.upload),
         ("GET", "/v2/images/{image_id}/file", api.download),
         ("GET", "/v2/schemas/image", api.schema),
+        ("GET", "/v2/schemas/images", api.schemas),
     ]
     return Router([(m, t, _forbidden_is_403(h)) for m, t, h in routes], render_error)
 
@@ -82,6 +83,9 @@ class _ImageAPI:
 
     def schema(self, req: Request) -> webob.Response:
         return json_response(image_schema())
+
+    def schemas(self, req: Request) -> webob.Response:
+        return json_response(images_schema())
 
     # ------------------------------------------------------------------ images
 

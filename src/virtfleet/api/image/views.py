@@ -80,3 +80,21 @@ def image_schema() -> dict[str, Any]:
             "schema": {"type": "string", "readOnly": True},
         },
     }
+
+
+def images_schema() -> dict[str, Any]:
+    """The schema of an image list (/v2/schemas/images)."""
+    return {
+        "name": "images",
+        "properties": {
+            "images": {"type": "array", "items": image_schema()},
+            "schema": {"type": "string"},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    }
