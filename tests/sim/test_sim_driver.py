@@ -57,3 +57,22 @@ def test_guests_of_every_arch_boot_on_kvm_1(arch: str, kvm_driver: LibvirtDriver
     assert kvm_driver.get_power_state(instance) == "running"
     kvm_driver.destroy(instance)
     assert instance not in kvm_driver.list_instance_uuids()
+
+
+def test_mdev_discovery_and_creation_through_the_driver_helpers(fleet: Fleet) -> None:
+    from virtfleet.virt.libvirt import mdev
+
+    conn = open_connection("sim://vgpu-1", fleet)
+    parents = mdev.mdev_parents(conn, ["nvidia-222"])
+    assert [p.pci_address for p in parents] == ["0000:3b:00.0", "0000:af:00.0"]
+    assert parents[0].types[0].available == 8 and parents[0].types[0].name == "GRID T4-2Q"
+    assert mdev.mdev_parents(conn, ["nvidia-999"]) == ()
+    uuid_ = str(uuid.uuid4())
+    conn.nodeDeviceCreateXML(mdev.mdev_create_xml(parents[0].device, "nvidia-222", uuid_), 0)
+    (created,) = mdev.mediated_devices(conn)
+    assert (created.uuid, created.type_id, created.parent) == (
+        uuid_,
+        "nvidia-222",
+        parents[0].device,
+    )
+    assert mdev.mdev_parents(conn, ["nvidia-222"])[0].types[0].available == 7

@@ -147,9 +147,11 @@ class SimHypervisor:
     def locked(self) -> Iterator[list[Event]]:
         """Hold the state lock; events appended to the yielded list fire afterwards."""
         events: list[Event] = []
-        with self._lock:
-            yield events
-        self._deliver(events)
+        try:
+            with self._lock:
+                yield events
+        finally:  # what happened before a failure still happened
+            self._deliver(events)
 
     # ---- operator / test controls ----------------------------------------------------
 
