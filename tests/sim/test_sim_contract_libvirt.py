@@ -135,6 +135,24 @@ SAME_REFUSALS: list[tuple[str, dict[str, object], str]] = [
         "create",
     ),
     (
+        "memory bound to a NUMA node the host lacks",
+        {
+            "domain_type": "qemu",
+            "machine": "pc",
+            "extra": "<numatune><memory mode='strict' nodeset='3'/></numatune>",
+        },
+        "create",
+    ),
+    (
+        "vCPU pinned to a CPU the host lacks",
+        {
+            "domain_type": "qemu",
+            "machine": "pc",
+            "extra": "<cputune><vcpupin vcpu='0' cpuset='40'/></cputune>",
+        },
+        "create",
+    ),
+    (
         "cpu for riscv64",
         {
             "arch": "riscv64",

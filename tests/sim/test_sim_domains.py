@@ -323,6 +323,12 @@ def test_duplicate_name_and_uuid_are_refused(kvm1: SimConnection) -> None:
 START_REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
     (
         "kvm-1",
+        {"extra": "<numatune><memory mode='strict' nodeset='1'/></numatune>"},
+        libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+        "NUMA node 1 is unavailable",
+    ),
+    (
+        "kvm-1",
         {"arch": "riscv64", "domain_type": "qemu", "machine": "virt", "firmware": "efi"},
         libvirt.VIR_ERR_OPERATION_FAILED,
         "Unable to find any firmware to satisfy 'efi'",
@@ -442,6 +448,7 @@ def test_start_refusals(
 
 
 START_ALLOWED: list[tuple[str, dict[str, Any]]] = [
+    ("vgpu-1", {"extra": "<numatune><memory mode='strict' nodeset='1'/></numatune>"}),
     ("kvm-1", {"arch": "aarch64", "domain_type": "qemu", "machine": "virt", "firmware": "efi"}),
     ("kvm-1", {"domain_type": "qemu", "cpu": "<cpu mode='host-model'/>"}),  # native TCG
     (

@@ -96,6 +96,7 @@ class DomainDef:
     mdev_uuids: tuple[str, ...]
     pci_addresses: tuple[str, ...]
     pinned_cpus: frozenset[int]
+    numa_nodes: frozenset[int]  # host NUMA nodes <numatune> binds memory to
     on_crash: str
     emulator: str
     xml: str  # the normalised inactive XML
@@ -185,6 +186,7 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         mdev_uuids=_mdev_uuids(root),
         pci_addresses=_pci_addresses(root),
         pinned_cpus=_pinned_cpus(root),
+        numa_nodes=_numa_nodes(root),
         on_crash=(root.findtext("on_crash") or "destroy").strip(),
         emulator=info.emulator,
         xml=etree.tostring(root, encoding="unicode", pretty_print=True),
@@ -330,6 +332,17 @@ def _pinned_cpus(root: etree._Element) -> frozenset[int]:
     sets = [vcpu.get("cpuset") if vcpu is not None else None]
     sets += [pin.get("cpuset") for pin in root.iterfind("cputune/vcpupin")]
     sets += [pin.get("cpuset") for pin in root.iterfind("cputune/emulatorpin")]
+    return _bitmaps(sets)
+
+
+def _numa_nodes(root: etree._Element) -> frozenset[int]:
+    sets = [node.get("nodeset") for node in root.iterfind("numatune/memory")]
+    sets += [node.get("nodeset") for node in root.iterfind("numatune/memnode")]
+    return _bitmaps(sets)
+
+
+def _bitmaps(sets: list[str | None]) -> frozenset[int]:
+    """The union of libvirt bitmap strings (``0-3,^2,8``); None entries are skipped."""
     cpus: set[int] = set()
     for text in sets:
         if text is None:

@@ -83,6 +83,11 @@ def _check_resources(definition: DomainDef, host: HostProfile, running: list[Dom
             libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
             f"Number of vCPUs ({definition.vcpus}) exceeds the host's {host.cpus} CPUs",
         )
+    missing_nodes = sorted(node for node in definition.numa_nodes if node >= len(host.numa))
+    if missing_nodes:
+        raise libvirt_error(
+            libvirt.VIR_ERR_CONFIG_UNSUPPORTED, f"NUMA node {missing_nodes[0]} is unavailable"
+        )
     outside = sorted(cpu for cpu in definition.pinned_cpus if cpu >= host.cpus)
     if outside:
         raise libvirt_error(
