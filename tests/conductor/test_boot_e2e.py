@@ -296,3 +296,16 @@ def test_stuck_servers_are_recovered(cloud: Cloud) -> None:
     assert servers.get(cloud.db, deleting.uuid, read_deleted=True).vm_state == "deleted"
     assert deleting.uuid not in cloud.domains("big")
     assert servers.get(cloud.db, fresh.uuid).vm_state == "active"
+
+
+def test_boot_of_an_image_without_data_fails_before_any_claim(cloud: Cloud) -> None:
+    uuid = cloud.create_server()
+    cloud.images.store.path(cloud.image_id).unlink()  # the data file vanished
+    cloud.conductor.build_server(uuid)
+    cloud.conductor.drain(30)
+    server = servers.get(cloud.db, uuid)
+    assert (server.vm_state, server.host) == ("error", None)
+    assert server.fault is not None
+    assert server.fault["code"] == 400
+    assert "data file" in server.fault["message"] and "is missing" in server.fault["message"]
+    assert cloud.usages("big") == {} and cloud.usages("small") == {}

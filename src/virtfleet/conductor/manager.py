@@ -271,6 +271,11 @@ class Conductor:
             return  # deleted before we started
         if server.vm_state != st.BUILDING:
             return
+        try:  # the image is the same on every host: check it once, before any claim
+            files = boot.image_files(self._images, server)
+        except errors.VirtfleetError as exc:
+            self._fail_build(uuid, [], exc.message, 400)
+            return
         max_attempts = self._conf.scheduler.max_attempts
         failures: list[tuple[str, str]] = []
         tried: set[str] = set()
@@ -287,7 +292,7 @@ class Conductor:
             except errors.InvalidInput as exc:
                 no_host, code = exc.message, 400
                 break
-            failure = self._spawn_on(server, selection)
+            failure = self._spawn_on(server, selection, files)
             if failure is None:
                 return
             failures.append((selection.host, failure))
@@ -296,7 +301,9 @@ class Conductor:
                 break
         self._fail_build(uuid, failures, no_host, code)
 
-    def _spawn_on(self, server: servers.Server, selection: Selection) -> str | None:
+    def _spawn_on(
+        self, server: servers.Server, selection: Selection, files: boot.ImageFiles
+    ) -> str | None:
         """Spawn on the claimed host; None when it worked, else why not (the claim and
         anything on the host are cleaned up)."""
         uuid, host = server.uuid, selection.host
@@ -305,7 +312,6 @@ class Conductor:
             servers.update(
                 self._db, uuid, task_state=st.SPAWNING, host=host, node=node.hypervisor_hostname
             )
-            files = boot.image_files(self._images, server)
             spec = boot.instance_spec(server, files, selection.allocation_request)
             self.compute.spawn(host, spec)
         except errors.VirtfleetError as exc:

@@ -1,0 +1,134 @@
+"""Pure boot helpers: server snapshots -> RequestSpec, image files, InstanceSpec."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import pathlib
+from typing import Any
+
+import pytest
+
+from virtfleet import errors
+from virtfleet.conductor import boot
+from virtfleet.db.servers import Server
+
+NOW = datetime.datetime(2026, 1, 1)
+
+
+def server(**changes: Any) -> Server:
+    base = Server(
+        uuid="0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44",
+        name="web-1",
+        project_id="p",
+        user_id="u",
+        flavor={
+            "name": "m1",
+            "vcpus": 2,
+            "memory_mb": 2048,
+            "root_gb": 10,
+            "ephemeral_gb": 5,
+            "swap": 1536,
+            "extra_specs": {"hw:maxphysaddr_bits": 42},
+        },
+        image_ref="img",
+        image={"id": "img", "properties": {"hw_architecture": "x86_64", "hw_x": None}},
+        vm_state="building",
+        task_state="scheduling",
+        power_state=0,
+        host=None,
+        node=None,
+        fault=None,
+        metadata={"role": "<web>"},
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@dataclasses.dataclass
+class Image:
+    id: str
+    status: str = "active"
+    disk_format: str | None = "qcow2"
+
+
+class Store:
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+
+    def path(self, image_id: str) -> pathlib.Path:
+        return self.root / image_id
+
+
+class Images:
+    def __init__(self, root: pathlib.Path, *images: Image) -> None:
+        self.store = Store(root)
+        self.records = {i.id: i for i in images}
+        for image in images:
+            if image.status == "active":
+                (root / image.id).write_bytes(b"x")
+
+    def get(self, image_id: str) -> Image:
+        if image_id not in self.records:
+            raise errors.NotFound(f"image {image_id} not found")
+        return self.records[image_id]
+
+
+def test_request_spec_from_snapshots() -> None:
+    spec = boot.request_spec(server(), frozenset({"bad-host"}))
+    assert (spec.instance_uuid, spec.project_id, spec.user_id) == (server().uuid, "p", "u")
+    assert (spec.flavor.vcpus, spec.flavor.memory_mb, spec.flavor.disk_gb) == (2, 2048, 17)
+    assert spec.flavor.extra_specs == {"hw:maxphysaddr_bits": "42"}
+    assert spec.image_properties == {"hw_architecture": "x86_64"}  # None values dropped
+    assert spec.ignore_hosts == frozenset({"bad-host"})
+
+
+def test_image_files_of_a_disk_image(tmp_path: pathlib.Path) -> None:
+    images = Images(tmp_path, Image("img", disk_format="raw"))
+    files = boot.image_files(images, server())
+    assert files == boot.ImageFiles(image_path=str(tmp_path / "img"), image_format="raw")
+
+
+def test_image_files_for_direct_kernel_boot(tmp_path: pathlib.Path) -> None:
+    images = Images(
+        tmp_path,
+        Image("img", status="queued", disk_format="ami"),
+        Image("k", disk_format="aki"),
+        Image("r", disk_format="ari"),
+    )
+    props = {"kernel_id": "k", "ramdisk_id": "r", "os_command_line": "console=ttyS0"}
+    files = boot.image_files(images, server(image={"properties": props}))
+    assert files.image_path is None
+    assert files.kernel_path == str(tmp_path / "k")
+    assert files.ramdisk_path == str(tmp_path / "r")
+    assert files.cmdline == "console=ttyS0"
+
+
+@pytest.mark.parametrize(
+    ("records", "props", "message"),
+    [
+        ((), {}, "image img of the server no longer exists"),
+        ((Image("img", status="queued"),), {}, "boot image img has no data"),
+        ((Image("img"), Image("k", status="queued")), {"kernel_id": "k"}, "kernel image k has"),
+    ],
+)
+def test_missing_image_data_is_invalid_input(
+    tmp_path: pathlib.Path, records: tuple[Image, ...], props: dict[str, str], message: str
+) -> None:
+    images = Images(tmp_path, *records)
+    with pytest.raises(errors.InvalidInput, match=message):
+        boot.image_files(images, server(image={"properties": props}))
+
+
+def test_instance_spec_carries_everything_the_agent_needs() -> None:
+    files = boot.ImageFiles(image_path="/i", image_format="raw", cmdline="quiet")
+    spec = boot.instance_spec(server(), files, {"rp": {"VCPU": 2}})
+    assert (spec.uuid, spec.name, spec.flavor_name) == (server().uuid, "web-1", "m1")
+    assert (spec.vcpus, spec.memory_mb, spec.root_gb) == (2, 2048, 10)
+    assert spec.extra_specs == {"hw:maxphysaddr_bits": "42"}
+    assert spec.image_properties == {"hw_architecture": "x86_64"}
+    assert (spec.image_id, spec.image_path, spec.image_format) == ("img", "/i", "raw")
+    assert (spec.kernel_path, spec.kernel_cmdline) == (None, "quiet")
+    assert spec.metadata == {"role": "<web>"}
+    assert spec.allocations == {"rp": {"VCPU": 2}}
