@@ -14,7 +14,7 @@ from .conftest import domain_xml, mdev_device_xml, mdev_hostdev, pci_hostdev
 
 GPU = "pci_0000_3b_00_0"
 UUID = "3627463d-b7f0-4fea-b468-f1da537d301b"
-MDEV = "mdev_3627463d_b7f0_4fea_b468_f1da537d301b"
+MDEV = "mdev_3627463d_b7f0_4fea_b468_f1da537d301b_0000_3b_00_0"  # libvirt >= 7.7 naming
 
 
 @pytest.fixture
@@ -186,3 +186,27 @@ def test_pci_passthrough_is_exclusive(connect: Callable[[str], SimConnection]) -
     assert exc.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
     a.destroy()
     b.create()
+
+
+def test_old_libvirt_names_mdevs_by_uuid_alone() -> None:
+    from virtfleet.virt.sim import hypervisor_for, load_fleet
+
+    fleet = load_fleet(
+        """
+        hosts:
+          - name: old
+            arch: x86_64
+            libvirt_version: "7.6.0"
+            gpus: [{address: "0000:3b:00.0", mdev_types: {nvidia-222: {available: 2}}}]
+        """
+    )
+    conn = hypervisor_for(fleet, "old").connect()
+    mdev = conn.nodeDeviceCreateXML(mdev_device_xml(GPU, uuid=UUID), 0)
+    assert mdev.name() == "mdev_3627463d_b7f0_4fea_b468_f1da537d301b"
+
+
+def test_new_libvirt_does_not_find_mdevs_by_the_legacy_name(vgpu: SimConnection) -> None:
+    vgpu.nodeDeviceCreateXML(mdev_device_xml(GPU, uuid=UUID), 0)
+    with pytest.raises(libvirt.libvirtError) as excinfo:
+        vgpu.nodeDeviceLookupByName("mdev_3627463d_b7f0_4fea_b468_f1da537d301b")
+    assert excinfo.value.get_error_code() == libvirt.VIR_ERR_NO_NODE_DEVICE

@@ -15,7 +15,7 @@ from lxml import etree
 
 from virtfleet.virt.sim.domxml import DomainDef, parse_xml
 from virtfleet.virt.sim.errors import libvirt_error
-from virtfleet.virt.sim.profile import Gpu, HostProfile
+from virtfleet.virt.sim.profile import Gpu, HostProfile, Version
 
 ROOT_DEVICE = "computer"
 _NODEDEV = libvirt.VIR_FROM_NODEDEV
@@ -30,10 +30,20 @@ class Mdev:
     parent: str  # node device name of the parent GPU
     active: bool
     persistent: bool
+    name: str  # node device name, see mdev_device_name()
 
-    @property
-    def name(self) -> str:
-        return "mdev_" + self.uuid.replace("-", "_")
+
+# libvirt 7.7 appended the parent's PCI address to mdev node device names (mdevctl may
+# define one UUID on several parents); older libvirt names them by UUID alone.
+MDEV_NAME_WITH_PARENT = Version(7, 7, 0)
+
+
+def mdev_device_name(uuid: str, parent: Gpu, libvirt_version: Version) -> str:
+    """``mdev_<uuid>`` (libvirt < 7.7) or ``mdev_<uuid>_<dddd_bb_ss_f>``."""
+    name = "mdev_" + uuid.replace("-", "_")
+    if libvirt_version >= MDEV_NAME_WITH_PARENT:
+        name += "_" + parent.address.replace(":", "_").replace(".", "_")
+    return name
 
 
 class NodeDevices:
@@ -140,7 +150,8 @@ class NodeDevices:
                 _NODEDEV,
             )
         uuid = self._new_uuid(cap.findtext("uuid"))
-        mdev = Mdev(uuid, type_id, parent, active=False, persistent=persistent)
+        name = mdev_device_name(uuid, self.gpus[parent], self.profile.libvirt_version)
+        mdev = Mdev(uuid, type_id, parent, active=False, persistent=persistent, name=name)
         if active:
             self._check_can_start(mdev)
             mdev.active = True
