@@ -306,3 +306,14 @@ def test_standalone_hypervisor_has_nowhere_to_migrate(fleet: Fleet) -> None:
     dom = running_guest(conn)
     error = error_of(lambda: dom.migrateToURI3("sim://kvm-2", {}, MOVE))
     assert error.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
+
+
+def test_older_qemu_cannot_take_a_newer_machine_type(
+    connect: Callable[[str], SimConnection],
+) -> None:
+    source, old = connect("kvm-1"), connect("old-1")
+    dom = running_guest(source)  # q35 -> pc-q35-8.2 on QEMU 8.2
+    error = error_of(lambda: dom.migrateToURI3("sim://old-1", {}, MOVE))
+    assert error.get_error_code() == libvirt.VIR_ERR_CONFIG_UNSUPPORTED
+    assert "does not support machine type 'pc-q35-8.2'" in str(error)
+    assert_untouched(source, old, dom)
