@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,13 @@ COLUMNS = frozenset(
 )
 
 
+@contextlib.contextmanager
+def _reading(db: Database) -> Iterator[Session]:
+    """An ORM session on a read transaction (never blocks writers)."""
+    with db.read() as conn, Session(bind=conn) as session:
+        yield session
+
+
 def _record(row: ImageRow) -> Image:
     return Image(
         id=row.id,
@@ -113,7 +121,7 @@ def create(db: Database, image_id: str | None = None, **fields: Any) -> Image:
 
 
 def get(db: Database, image_id: str) -> Image:
-    with db.session() as session:
+    with _reading(db) as session:
         return _record(_row(session, image_id))
 
 
@@ -125,7 +133,7 @@ def exists(db: Database, image_id: str) -> bool:
 
 def list_images(db: Database) -> list[Image]:
     """All images, newest first (filtering and paging are the service's job)."""
-    with db.session() as session:
+    with _reading(db) as session:
         query = select(ImageRow).order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
         return [_record(row) for row in session.scalars(query)]
 

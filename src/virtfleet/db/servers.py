@@ -5,9 +5,10 @@ their states with :func:`update` and :func:`set_fault`; deleting is a soft delet
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,13 @@ UPDATABLE = frozenset(
         "image",
     }
 )
+
+
+@contextlib.contextmanager
+def _reading(db: Database) -> Iterator[Session]:
+    """An ORM session on a read transaction (never blocks writers)."""
+    with db.read() as conn, Session(bind=conn) as session:
+        yield session
 
 
 def _record(row: ServerRow) -> Server:
@@ -127,13 +135,13 @@ def create(
 
 def get(db: Database, server_uuid: str, read_deleted: bool = False) -> Server:
     """The server; NotFound when it does not exist (or is deleted)."""
-    with db.session() as session:
+    with _reading(db) as session:
         return _record(_row(session, server_uuid, read_deleted))
 
 
 def list_servers(db: Database, host: str | None = None, read_deleted: bool = False) -> list[Server]:
     """Servers, newest first."""
-    with db.session() as session:
+    with _reading(db) as session:
         query = select(ServerRow).order_by(ServerRow.created_at.desc(), ServerRow.uuid)
         if not read_deleted:
             query = query.where(ServerRow.deleted_at.is_(None))
