@@ -54,6 +54,21 @@ DEFAULT_MACHINE = {
     "mips64": "malta",
 }
 X86_ARCHES = ("x86_64", "i686")
+# Arch names libvirt knows although no QEMU here emulates them: "No emulator found"
+# rather than "Unknown architecture".
+ARCHES_WITHOUT_QEMU = (
+    "sparc",
+    "sparc64",
+    "parisc",
+    "parisc64",
+    "ppcle",
+    "ppcemb",
+    "s390",
+    "unicore32",
+    "loongarch64",
+    "riscv32be",
+    "riscv64be",
+)
 _UNITS = {
     "b": 1,
     "bytes": 1,
@@ -146,7 +161,7 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         raise _unsupported(f"invalid domain type {domain_type}")
     os_type = root.find("os/type")
     arch = (os_type.get("arch") if os_type is not None else None) or host.arch
-    if arch not in machines.known_arches() and arch not in ("sparc", "sparc64"):
+    if arch not in machines.known_arches() and arch not in ARCHES_WITHOUT_QEMU:
         raise _unsupported(f"Unknown architecture {arch}")
     if arch not in host.guest_arches:
         raise _unsupported(f"No emulator found for arch '{arch}'")
