@@ -66,6 +66,7 @@ def test_create_then_show_active(world: Apps) -> None:
     assert shown["metadata"] == {"role": "db"}
     assert shown["image"]["id"] == IMG
     assert shown["addresses"] == {}
+    assert len(shown["hostId"]) == 56
     assert shown["flavor"]["original_name"] == "small"
     assert shown["flavor"]["ram"] == 1024
     assert shown["pinned_availability_zone"] is None
@@ -179,6 +180,27 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
         ({"name": "vm", "imageRef": IMG}, 400, "flavorRef"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "min_count": 2}, 400, "min_count=2"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "networks": 5}, 400, "networks"),
+        (
+            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "networks": [{"uuid": "n"}]},
+            400,
+            "has no networks",
+        ),
+        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "user_data": "IyE="}, 400, "user_data"),
+        (
+            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "description": "d"},
+            400,
+            "description",
+        ),
+        (
+            {
+                "name": "vm",
+                "flavorRef": "f1",
+                "imageRef": IMG,
+                "security_groups": [{"name": "web"}],
+            },
+            400,
+            "security_groups",
+        ),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "metadata": ["a"]}, 400, "metadata"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "metadata": {"a": 1}}, 400, "metadata"),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "colour": "red"}, 400, "'colour'"),
@@ -237,6 +259,8 @@ def test_create_accepts_the_cli_image_boot_mapping_and_urls(world: Apps) -> None
         min_count=1,
         max_count="1",
         networks="auto",
+        security_groups=[{"name": "default"}],
+        config_drive=False,
     )
     other = [{**mapping[0], "uuid": EMPTY}]
     reply = world.compute().post(

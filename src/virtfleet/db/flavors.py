@@ -132,9 +132,9 @@ def get(db: Database, flavor_id: str) -> Flavor:
 
 
 def list_flavors(db: Database, is_public: bool | None = None) -> list[Flavor]:
-    """All flavors ordered by memory then id (``is_public`` None: public and private)."""
+    """All flavors ordered by id, as Nova (``is_public`` None: public and private)."""
     with _reading(db) as session:
-        query = select(FlavorRow).order_by(FlavorRow.memory_mb, FlavorRow.id)
+        query = select(FlavorRow).order_by(FlavorRow.id)
         if is_public is not None:
             query = query.where(FlavorRow.is_public == is_public)
         return [_record(row) for row in session.scalars(query)]

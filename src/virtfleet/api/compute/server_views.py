@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from virtfleet.api.compute import common
@@ -34,6 +35,13 @@ def status(server: Server) -> str:
     return STATUS.get(
         (server.vm_state, server.task_state), STATUS.get((server.vm_state, None), "UNKNOWN")
     )
+
+
+def host_id(server: Server) -> str:
+    """Nova's opaque host id: the same for a project's servers on one host."""
+    if not server.host:
+        return ""
+    return hashlib.sha224(f"{server.project_id}{server.host}".encode()).hexdigest()
 
 
 def instance_name(server: Server) -> str:
@@ -84,7 +92,7 @@ def detail_view(req: Request, server: Server, show: bool = False) -> dict[str, A
         "tenant_id": server.project_id,
         "user_id": server.user_id,
         "metadata": dict(server.metadata),
-        "hostId": "",
+        "hostId": host_id(server),
         "image": image_view(req, server),
         "flavor": flavor_view(req, server),
         "created": common.timestamp(server.created_at),

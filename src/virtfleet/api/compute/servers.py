@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import webob
@@ -48,6 +49,20 @@ CREATE_FIELDS = frozenset(
     }
 )
 MAX_METADATA_ITEMS = 128
+
+# Fields virtfleet does not implement, accepted only when they ask for nothing.
+IGNORED_WHEN_TRIVIAL: dict[str, Callable[[Any], bool]] = {
+    "security_groups": lambda v: v in (None, []) or v == [{"name": "default"}],
+    "user_data": lambda v: not v,
+    "config_drive": lambda v: v in (None, "", False),
+    "description": lambda v: v is None,
+    "accessIPv4": lambda v: not v,
+    "accessIPv6": lambda v: not v,
+    "adminPass": lambda v: not v,
+    "tags": lambda v: not v,
+    "hostname": lambda v: not v,
+    "return_reservation_id": lambda v: v in (None, False),
+}
 
 
 class ServerHandlers:
@@ -204,12 +219,19 @@ def _check_unsupported(body: dict[str, Any]) -> None:
                 "virtfleet creates one server per request.",
             )
     networks = body.get("networks")
-    if networks is not None and networks not in ("auto", "none") and not isinstance(networks, list):
+    if networks not in (None, "auto", "none", []):
         raise HTTPError(
             400,
-            f"Invalid input for field/attribute networks. Value: "
-            f"{networks!r}. Expected 'auto', 'none' or a list.",
+            f"Invalid input for field/attribute networks. Value: {networks!r}. virtfleet "
+            "has no networks: use 'auto' or 'none'.",
         )
+    for name, value in body.items():
+        is_trivial = IGNORED_WHEN_TRIVIAL.get(name)
+        if is_trivial is not None and not is_trivial(value):
+            raise HTTPError(
+                400,
+                f"{name}={value!r} is not supported: virtfleet would have to ignore it.",
+            )
     _check_block_devices(body.get("block_device_mapping_v2"), body.get("imageRef"))
     zone = body.get("availability_zone")
     if zone not in (None, "", "nova"):
