@@ -300,7 +300,7 @@ def keys(requests: Iterable[AllocationRequest]) -> list[Key]:
     return [key_of(r) for r in requests]
 
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
