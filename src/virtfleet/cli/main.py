@@ -13,7 +13,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 import click  # noqa: E402 (after the warning filter on purpose)
 
 from virtfleet import __version__  # noqa: E402
-from virtfleet.cli import demo, servers, up  # noqa: E402
+from virtfleet.cli import config, demo, servers, up  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +26,7 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(up.up)
+cli.add_command(config.config)
 cli.add_command(demo.demo)
 cli.add_command(servers.server)
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from virtfleet import errors
 from virtfleet.conf import (
     api,
     compute,
@@ -34,11 +35,27 @@ def make_conf(
     conf = cfg.ConfigOpts()
     for group in _GROUPS:
         group.register(conf)
-    conf(list(args), project="virtfleet", default_config_files=list(config_files))
-    for key, value in overrides.items():
-        group_name, _, name = key.rpartition("__")
-        conf.set_override(name, value, group=group_name or None)
+    try:
+        conf(list(args), project="virtfleet", default_config_files=list(config_files))
+        for key, value in overrides.items():
+            group_name, _, name = key.rpartition("__")
+            conf.set_override(name, value, group=group_name or None)
+    except (cfg.Error, ValueError) as exc:
+        raise errors.ConfigError(f"configuration: {exc}") from None
+    _check_values(conf)
     return conf
+
+
+def _check_values(conf: cfg.ConfigOpts) -> None:
+    """Read every option once, so a bad value fails at start, naming file and option."""
+    for group_name, opts in list_opts():
+        group = conf[group_name] if group_name else conf
+        for opt in opts:
+            try:
+                getattr(group, opt.dest)
+            except (cfg.Error, ValueError) as exc:
+                where = f"[{group_name or 'DEFAULT'}] {opt.dest}"
+                raise errors.ConfigError(f"configuration: {where}: {exc}") from None
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
