@@ -4,7 +4,6 @@ built by our builders, booted on tiny idle kernels, checked live and cleaned up.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from virt_payloads import write_payload
 
 from virtfleet import errors
 from virtfleet.conf import make_conf
+from virtfleet.virt import event_loop
 from virtfleet.virt.libvirt import config, guest
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.types import GuestSpec
@@ -153,25 +153,8 @@ def test_refused_definition_leaves_nothing(
     assert_gone(driver, conn, spec, tmp_path)
 
 
-_event_loop_started = False
-
-
-def _start_event_loop() -> None:
-    global _event_loop_started
-    if _event_loop_started:
-        return
-    libvirt.virEventRegisterDefaultImpl()
-
-    def run() -> None:
-        while True:
-            libvirt.virEventRunDefaultImpl()
-
-    threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-    _event_loop_started = True
-
-
 def test_lifecycle_events_from_libvirt(tmp_path: Path) -> None:
-    _start_event_loop()
+    event_loop.ensure_running()  # the process-wide loop the agent uses too
     events_conn = libvirt.open(URI)
     try:
         driver = LibvirtDriver(
