@@ -498,3 +498,22 @@ def test_members_see_only_their_project(world: Apps) -> None:
     assert c.get("/v2.1/servers", headers=theirs).json["servers"] == []
     assert len(c.get("/v2.1/servers", headers=mine).json["servers"]) == 1
     assert len(c.get("/v2.1/servers").json["servers"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("specs", "fragment"),
+    [
+        ({"trait1:CUSTOM_X": "required"}, "request group needs at least one resource"),
+        ({"resources1:VCPU": "1", "resources2:VCPU": "1", "same_subtree": "1,3"}, "unknown: 3"),
+    ],
+)
+def test_flavors_that_make_no_valid_placement_request_are_400(
+    world: Apps, specs: dict[str, str], fragment: str
+) -> None:
+    set_specs(world, specs)
+    reply = world.compute().post(
+        "/v2.1/servers", {"server": {"name": "vm", "flavorRef": "f1", "imageRef": IMG}}
+    )
+    assert reply.status == 400, reply.body
+    assert fragment in reply.json["badRequest"]["message"]
+    assert world.conductor.calls == []

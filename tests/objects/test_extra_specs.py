@@ -7,6 +7,7 @@ import pytest
 from virtfleet import errors
 from virtfleet.objects.extra_specs import (
     EXTRA_SPECS,
+    GROUP_SUFFIX,
     bits_needed_for_ram,
     find_extra_spec,
     parse_extra_spec,
@@ -20,6 +21,8 @@ from virtfleet.objects.extra_specs import (
         ("resources:VCPU", "2", 2),
         ("resources:CUSTOM_SLICE_4", "1", 1),
         ("resources1:MEMORY_MB", "0", 0),
+        ("resources_GPU:VGPU", "1", 1),
+        ("same_subtree", "1, _GPU", ("1", "_GPU")),
         ("trait:HW_CPU_X86_AVX2", "required", "required"),
         ("trait2:CUSTOM_GPU", "forbidden", "forbidden"),
         ("group_policy", "isolate", "isolate"),
@@ -52,6 +55,9 @@ def test_valid_values_parse(key: str, value: str, parsed: object) -> None:
         ("hw:maxphysaddr_bits", "53", "expected an integer from 1 to 52"),
         ("hw:maxphysaddr_bits", "4x", "expected an integer from 1 to 52"),
         ("hw:no_such_key", "1", "Unknown extra spec 'hw:no_such_key'"),
+        ("resources_GPU:vgpu", "1", "is not a resource class"),
+        ("same_subtree", "1", "two or more comma-separated"),
+        ("same_subtree", "1,a b", "two or more comma-separated"),
     ],
 )
 def test_invalid_values_name_key_value_and_allowed(key: str, value: str, fragment: str) -> None:
@@ -63,8 +69,9 @@ def test_invalid_values_name_key_value_and_allowed(key: str, value: str, fragmen
 
 def test_every_row_has_a_description_and_matches_its_own_example() -> None:
     examples = {
-        r"resources\d*:[^:]+": "resources3:VCPU",
-        r"trait\d*:[^:]+": "trait:CUSTOM_X",
+        rf"resources{GROUP_SUFFIX}:[^:]+": "resources3:VCPU",
+        rf"trait{GROUP_SUFFIX}:[^:]+": "trait:CUSTOM_X",
+        r"same_subtree": "same_subtree",
         r"group_policy": "group_policy",
         r"hw:cpu_policy": "hw:cpu_policy",
         r"hw:mem_page_size": "hw:mem_page_size",

@@ -27,6 +27,9 @@ MEM_PAGE_SIZES = ("small", "large", "any")
 TRAIT_VALUES = ("required", "forbidden")
 GROUP_POLICIES = ("none", "isolate")
 
+# Request group suffixes (resourcesN:, traitN:), as placement accepts them.
+GROUP_SUFFIX = r"[A-Za-z0-9_-]{0,64}"
+
 # The 32-bit PCI hole below 4 GiB pushes the top of guest RAM up by up to this much.
 PCI_HOLE_BYTES = 1 << 30
 
@@ -101,6 +104,15 @@ def parse_mem_page_size(key: str, value: str) -> str:
     raise _invalid(key, value, "expected small, large, any, or a page size such as 2MB")
 
 
+def parse_same_subtree(key: str, value: str) -> tuple[str, ...]:
+    """Two or more comma-separated group suffixes (that the groups exist is checked
+    with the whole flavor by the scheduler's request builder)."""
+    suffixes = tuple(part.strip() for part in value.split(","))
+    if len(suffixes) < 2 or not all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", s) for s in suffixes):
+        raise _invalid(key, value, "expected two or more comma-separated request group suffixes")
+    return suffixes
+
+
 @dataclass(frozen=True)
 class ExtraSpec:
     """One known key: a full-match regex, its parser and what it means."""
@@ -115,14 +127,19 @@ class ExtraSpec:
 
 EXTRA_SPECS: tuple[ExtraSpec, ...] = (
     ExtraSpec(
-        r"resources\d*:[^:]+",
+        rf"resources{GROUP_SUFFIX}:[^:]+",
         parse_resource_amount,
         "Amount of a resource class to request; resourcesN: puts it in request group N.",
     ),
     ExtraSpec(
-        r"trait\d*:[^:]+",
+        rf"trait{GROUP_SUFFIX}:[^:]+",
         parse_trait,
         "Require (required) or exclude (forbidden) hosts with a trait; traitN: for group N.",
+    ),
+    ExtraSpec(
+        r"same_subtree",
+        parse_same_subtree,
+        "Comma-separated request group suffixes whose providers must share a subtree.",
     ),
     ExtraSpec(
         r"group_policy",
@@ -153,7 +170,13 @@ EXTRA_SPECS: tuple[ExtraSpec, ...] = (
 )
 
 # Namespaces whose keys must all be known; anything else is kept as given.
-KNOWN_NAMESPACES: tuple[str, ...] = (r"resources\d*:", r"trait\d*:", r"hw:", r"group_policy$")
+KNOWN_NAMESPACES: tuple[str, ...] = (
+    rf"resources{GROUP_SUFFIX}:",
+    rf"trait{GROUP_SUFFIX}:",
+    r"hw:",
+    r"group_policy$",
+    r"same_subtree$",
+)
 
 
 def find_extra_spec(key: str) -> ExtraSpec | None:
@@ -169,7 +192,7 @@ def parse_extra_spec(key: str, value: str) -> object:
         return spec.parse(key, value)
     if any(re.match(namespace, key) for namespace in KNOWN_NAMESPACES):
         known = ", ".join(
-            s.pattern.replace("\\d*", "N").replace("[^:]+", "<NAME>") for s in EXTRA_SPECS
+            s.pattern.replace(GROUP_SUFFIX, "N").replace("[^:]+", "<NAME>") for s in EXTRA_SPECS
         )
         raise errors.InvalidInput(
             f"Unknown extra spec {key!r}: in this namespace virtfleet knows {known}."
@@ -242,6 +265,7 @@ __all__ = [
     "CPU_POLICIES",
     "EXTRA_SPECS",
     "GROUP_POLICIES",
+    "GROUP_SUFFIX",
     "KNOWN_NAMESPACES",
     "MAXPHYSADDR_BITS_RANGE",
     "MAXPHYSADDR_MODES",
@@ -255,6 +279,7 @@ __all__ = [
     "parse_extra_spec",
     "parse_mem_page_size",
     "parse_resource_amount",
+    "parse_same_subtree",
     "parse_trait",
     "to_int",
     "validate_extra_specs",

@@ -13,6 +13,7 @@ from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
 from virtfleet.objects.extra_specs import check_maxphysaddr, validate_extra_specs
+from virtfleet.scheduler.request import FlavorSpec, flavor_constraints
 
 X86_ARCHES = ("x86_64", "i686")
 GIB = 1 << 30
@@ -86,10 +87,27 @@ def check_maxphysaddr_combined(flavor: Flavor, image: Image) -> None:
         )
 
 
+def check_request_groups(flavor: Flavor, image: Image) -> None:
+    """The flavor turns into a valid placement request (request groups with
+    resources, known same_subtree suffixes, some resource at all), by the
+    scheduler's own request builder."""
+    flavor_constraints(
+        FlavorSpec(
+            vcpus=flavor.vcpus,
+            memory_mb=flavor.memory_mb,
+            root_gb=flavor.root_gb,
+            ephemeral_gb=flavor.ephemeral_gb,
+            swap=flavor.swap,
+            extra_specs=dict(flavor.extra_specs),
+        )
+    )
+
+
 CHECKS: tuple[Callable[[Flavor, Image], None], ...] = (
     check_image_bootable,
     check_image_size,
     check_maxphysaddr_combined,
+    check_request_groups,
 )
 
 
