@@ -30,7 +30,8 @@ from virtfleet.scheduler.manager import Scheduler
 from virtfleet.virt import event_loop
 from virtfleet.virt.connection import is_simulated, open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
-from virtfleet.virt.sim.fleet import Fleet, HostProfile
+from virtfleet.virt.sim.agentconf import conf_overrides
+from virtfleet.virt.sim.fleet import Fleet
 
 LOG = logging.getLogger(__name__)
 
@@ -60,32 +61,10 @@ class ControlPlane:
         self.db.dispose()
 
 
-def agent_conf(
-    base_files: Sequence[str], host: str, uri: str, overrides: dict[str, Any]
-) -> cfg.ConfigOpts:
-    """The configuration of one agent: the shared file plus per-host overrides."""
-    flat: dict[str, Any] = {"host": host, "libvirt__connection_uri": uri}
-    for group, options in overrides.items():
-        if isinstance(options, dict):
-            for name, value in options.items():
-                flat[f"{group}__{name}"] = value
-        else:
-            flat[group] = options
-    return vconf.make_conf(config_files=base_files, **flat)
-
-
-def sim_host_overrides(profile: HostProfile) -> dict[str, Any]:
-    """Options that a simulated host's profile implies for its agent."""
-    libvirt_opts: dict[str, Any] = {"virt_type": profile.virt_type}
-    if profile.cpu_mode:
-        libvirt_opts["cpu_mode"] = profile.cpu_mode
-    merged: dict[str, Any] = {"libvirt": libvirt_opts}
-    for group, options in (profile.config or {}).items():
-        if isinstance(options, dict) and isinstance(merged.get(group), dict):
-            merged[group] = {**merged[group], **options}
-        else:
-            merged[group] = options
-    return merged
+def agent_conf(base_files: Sequence[str], overrides: dict[str, Any]) -> cfg.ConfigOpts:
+    """One agent's configuration: the shared files plus its own overrides
+    (``group__option`` keys, as :func:`virtfleet.conf.make_conf` takes them)."""
+    return vconf.make_conf(config_files=base_files, **overrides)
 
 
 @dataclass
@@ -114,7 +93,7 @@ class EmbeddedCloud:
         for name, uri, overrides in self._hosts():
             if not is_simulated(uri):
                 event_loop.ensure_running()
-            agent_cfg = agent_conf(self.config_files, name, uri, overrides)
+            agent_cfg = agent_conf(self.config_files, overrides)
             driver = LibvirtDriver(open_connection(uri, self.fleet), agent_cfg)
             agent = ComputeAgent(agent_cfg, name, driver, transport)
             agent.start()
@@ -124,9 +103,10 @@ class EmbeddedCloud:
     def _hosts(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
         if self.fleet is not None:
             for profile in self.fleet.hosts:
-                yield profile.name, f"sim://{profile.name}", sim_host_overrides(profile)
+                yield profile.name, f"sim://{profile.name}", conf_overrides(profile)
         for i, uri in enumerate(self.libvirt_uris):
-            yield self._libvirt_host_name(uri, i), uri, {}
+            name = self._libvirt_host_name(uri, i)
+            yield name, uri, {"host": name, "libvirt__connection_uri": uri}
 
     def _libvirt_host_name(self, uri: str, index: int) -> str:
         import socket
