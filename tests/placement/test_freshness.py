@@ -65,3 +65,33 @@ def test_reparenting_moves_providers_between_trees(db: Database) -> None:
     snap = reader.snapshot()
     assert snap.tree_of(b.uuid) is snap.tree_of(a.uuid)
     assert set(snap.trees_by_rc["MEMORY_MB"]) == {snap.tree_of_uuid[a.uuid]}
+
+
+def test_a_change_committed_late_is_not_missed(db: Database) -> None:
+    """PostgreSQL may commit change N after change N+1; the reader must still see N."""
+    from sqlalchemy import func, insert, select, update
+
+    from virtfleet.placement.dbutil import CHANGES, INVENTORIES, PROVIDERS
+
+    svc = PlacementService(db)
+    a = add_provider(svc, "a", {"VCPU": 4})
+    b = add_provider(svc, "b", {"VCPU": 4})
+    svc.snapshot()
+    with db.write() as conn:
+        last = conn.execute(select(func.max(CHANGES.c.id))).scalar_one()
+        ids = dict(conn.execute(select(PROVIDERS.c.uuid, PROVIDERS.c.id)).all())  # type: ignore[arg-type]
+        conn.execute(
+            update(INVENTORIES)
+            .where(INVENTORIES.c.provider_id == ids[b.uuid])
+            .values(total=8, max_unit=8)
+        )
+        conn.execute(insert(CHANGES).values(id=last + 2, root_id=ids[b.uuid]))
+    assert free_vcpu_hosts(svc, 8) == {b.uuid}
+    with db.write() as conn:
+        conn.execute(
+            update(INVENTORIES)
+            .where(INVENTORIES.c.provider_id == ids[a.uuid])
+            .values(total=8, max_unit=8)
+        )
+        conn.execute(insert(CHANGES).values(id=last + 1, root_id=ids[a.uuid]))
+    assert free_vcpu_hosts(svc, 8) == {a.uuid, b.uuid}

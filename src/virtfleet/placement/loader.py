@@ -31,14 +31,26 @@ _CHANGES_AFTER = (
     .where(CHANGES.c.id > bindparam("after"))
     .order_by(CHANGES.c.id)
 )
+_CHANGES_AFTER_OR_IN = (
+    select(CHANGES.c.id, CHANGES.c.root_id)
+    .where(
+        (CHANGES.c.id > bindparam("after")) | CHANGES.c.id.in_(bindparam("gaps", expanding=True))
+    )
+    .order_by(CHANGES.c.id)
+)
 
 
-def changed_roots(conn: Connection, after: int) -> tuple[int, set[int]]:
-    """Root ids changed since change ``after``, and the newest change id."""
-    rows = conn.execute(_CHANGES_AFTER, {"after": after}).all()
-    if not rows:
-        return after, set()
-    return int(rows[-1].id), {int(r.root_id) for r in rows}
+def changed_roots(
+    conn: Connection, after: int, gaps: Collection[int] = ()
+) -> tuple[dict[int, int], set[int]]:
+    """Changes past ``after`` (and any of the ``gaps`` ids now visible):
+    {change id: root id} and the set of root ids."""
+    if gaps:
+        rows = conn.execute(_CHANGES_AFTER_OR_IN, {"after": after, "gaps": sorted(gaps)}).all()
+    else:
+        rows = conn.execute(_CHANGES_AFTER, {"after": after}).all()
+    found = {int(r.id): int(r.root_id) for r in rows}
+    return found, set(found.values())
 
 
 def _chunks(ids: Collection[int]) -> Iterator[list[int]]:

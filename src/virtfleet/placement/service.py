@@ -14,6 +14,7 @@ write transaction.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -47,6 +48,7 @@ from virtfleet.placement.types import (
 T = TypeVar("T")
 
 DEFAULT_MAX_CANDIDATES = engine.DEFAULT_MAX_RESULTS
+GAP_SECONDS = 60.0
 
 
 class PlacementService:
@@ -61,6 +63,7 @@ class PlacementService:
         self.max_candidates = max_candidates
         self._snapshot: Snapshot | None = None
         self._bits = TraitBits()
+        self._gaps: dict[int, float] = {}  # change id -> when first missed
         self._lock = threading.Lock()
 
     # -- snapshot -------------------------------------------------------------------
@@ -78,11 +81,28 @@ class PlacementService:
                     trees = loader.load_all(conn, self._bits)
                     self._snapshot = Snapshot(trees, self._bits, change_id)
                 else:
-                    change_id, roots = loader.changed_roots(conn, self._snapshot.change_id)
-                    if roots:
+                    after = self._snapshot.change_id
+                    found, roots = loader.changed_roots(conn, after, self._gaps)
+                    if found:
+                        change_id = max(after, *found)
+                        self._track_gaps(after, change_id, found)
                         reloaded = loader.load_trees(conn, roots, self._bits)
                         self._snapshot = self._snapshot.with_trees(reloaded, change_id)
             return self._snapshot
+
+    def _track_gaps(self, after: int, newest: int, found: Mapping[int, int]) -> None:
+        """Remember change ids skipped over: on PostgreSQL a transaction may commit
+        after a later one, so its change row shows up late (or never, if rolled back:
+        forgotten after ``GAP_SECONDS``)."""
+        now = time.monotonic()
+        for change_id in found:
+            self._gaps.pop(change_id, None)
+        for change_id in range(after + 1, newest):
+            if change_id not in found:
+                self._gaps.setdefault(change_id, now)
+        for change_id, since in list(self._gaps.items()):
+            if now - since > GAP_SECONDS:
+                del self._gaps[change_id]
 
     def _write(self, action: Callable[[Connection], T]) -> T:
         with self.db.write() as conn:
