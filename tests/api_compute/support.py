@@ -16,6 +16,7 @@ import webob
 
 from virtfleet.api.compute import ComputeDeps, make_compute_app
 from virtfleet.api.image import make_image_app
+from virtfleet.conf import make_conf
 from virtfleet.db import servers
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
@@ -187,5 +188,11 @@ def make_apps(tmp_path: pathlib.Path) -> Apps:
     conductor = RecordingConductor(db)
     placement = FakePlacement()
     images = ImageService(db, tmp_path / "images")
-    deps = ComputeDeps(db=db, placement=placement, conductor=conductor, images=images)  # type: ignore[arg-type]
+    deps = ComputeDeps(
+        db=db,
+        placement=placement,  # type: ignore[arg-type]  # a stand-in with provider_usages
+        conductor=conductor,
+        images=images,
+        conf=make_conf(),
+    )
     return Apps(db, conductor, placement, images, make_compute_app(deps), make_image_app(deps))

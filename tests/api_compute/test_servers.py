@@ -517,3 +517,13 @@ def test_flavors_that_make_no_valid_placement_request_are_400(
     assert reply.status == 400, reply.body
     assert fragment in reply.json["badRequest"]["message"]
     assert world.conductor.calls == []
+
+
+def test_image_property_no_host_trait_can_match_is_400(world: Apps) -> None:
+    set_image_props(world, {"hw_video_model": "ramfb"})
+    reply = world.compute().post(
+        "/v2.1/servers", {"server": {"name": "vm", "flavorRef": "f1", "imageRef": IMG}}
+    )
+    assert reply.status == 400, reply.body
+    assert "hw_video_model='ramfb'" in reply.json["badRequest"]["message"]
+    assert "COMPUTE_GRAPHICS_MODEL_RAMFB" in reply.json["badRequest"]["message"]

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from oslo_config import cfg
+
 from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
 from virtfleet.objects.extra_specs import check_maxphysaddr, validate_extra_specs
-from virtfleet.scheduler.request import FlavorSpec, flavor_constraints
+from virtfleet.scheduler.request import (
+    FlavorSpec,
+    RequestSpec,
+    flavor_constraints,
+    request_constraints,
+)
 
 X86_ARCHES = ("x86_64", "i686")
 GIB = 1 << 30
@@ -87,34 +94,43 @@ def check_maxphysaddr_combined(flavor: Flavor, image: Image) -> None:
         )
 
 
-def check_request_groups(flavor: Flavor, image: Image) -> None:
-    """The flavor turns into a valid placement request (request groups with
-    resources, known same_subtree suffixes, some resource at all), by the
-    scheduler's own request builder."""
-    flavor_constraints(
-        FlavorSpec(
-            vcpus=flavor.vcpus,
-            memory_mb=flavor.memory_mb,
-            root_gb=flavor.root_gb,
-            ephemeral_gb=flavor.ephemeral_gb,
-            swap=flavor.swap,
-            extra_specs=dict(flavor.extra_specs),
-        )
-    )
-
-
 CHECKS: tuple[Callable[[Flavor, Image], None], ...] = (
     check_image_bootable,
     check_image_size,
     check_maxphysaddr_combined,
-    check_request_groups,
 )
 
 
-def check_boot(flavor: Flavor, image: Image) -> None:
-    """Run every check of :data:`CHECKS`."""
+def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> None:
+    """The scheduler's own request builder accepts the pair: request groups with
+    resources, known same_subtree suffixes and, with ``conf``, every enabled
+    prefilter (image properties that no host trait can match are refused)."""
+    flavor_spec = FlavorSpec(
+        vcpus=flavor.vcpus,
+        memory_mb=flavor.memory_mb,
+        root_gb=flavor.root_gb,
+        ephemeral_gb=flavor.ephemeral_gb,
+        swap=flavor.swap,
+        extra_specs=dict(flavor.extra_specs),
+    )
+    if conf is None:
+        flavor_constraints(flavor_spec)
+        return
+    spec = RequestSpec(
+        instance_uuid="",
+        project_id="",
+        user_id="",
+        flavor=flavor_spec,
+        image_properties=dict(image.properties),
+    )
+    request_constraints(spec, conf)
+
+
+def check_boot(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> None:
+    """Run every check of :data:`CHECKS`, then :func:`check_request`."""
     for check in CHECKS:
         check(flavor, image)
+    check_request(flavor, image, conf)
 
 
 def image_snapshot(image: Image) -> Mapping[str, object]:

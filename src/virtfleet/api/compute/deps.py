@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from oslo_config import cfg
+
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
 from virtfleet.placement.service import PlacementService
@@ -41,3 +43,5 @@ class ComputeDeps:
     placement: PlacementService
     conductor: ConductorAPI
     images: ImageService
+    # With it, server create also runs the scheduler's enabled prefilters (400s).
+    conf: cfg.ConfigOpts | None = None

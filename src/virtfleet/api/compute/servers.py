@@ -157,7 +157,7 @@ class ServerHandlers:
             image = images.get(self.db, image_id)
         except errors.NotFound:
             raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
-        check_boot(flavor, image)
+        check_boot(flavor, image, self.deps.conf)
         server = servers.create(
             self.db,
             name=name,
