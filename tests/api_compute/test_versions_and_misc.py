@@ -79,6 +79,7 @@ def test_zones_keypairs_extensions(apps: Apps) -> None:
     assert c.get("/v2.1/os-availability-zone").status == 200
     assert c.get("/v2.1/os-keypairs").json == {"keypairs": []}
     assert c.get("/v2.1/extensions").json == {"extensions": []}
+    assert c.get("/v2.1/os-aggregates").json == {"aggregates": []}
 
 
 def test_root_document_lists_the_three_services() -> None:

@@ -66,6 +66,7 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
         ("GET", f"{V}/os-availability-zone/detail", misc.availability_zones),
         ("GET", f"{V}/os-keypairs", misc.keypairs),
         ("GET", f"{V}/extensions", misc.extensions),
+        ("GET", f"{V}/os-aggregates", misc.aggregates),
     ]
 
 

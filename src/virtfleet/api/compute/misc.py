@@ -1,5 +1,5 @@
 """Small read-only resources clients ask for: limits, availability zones, key pairs,
-extensions."""
+extensions, aggregates."""
 
 from __future__ import annotations
 
@@ -61,3 +61,7 @@ class MiscHandlers:
 
     def extensions(self, req: Request) -> webob.Response:
         return json_response({"extensions": []})
+
+    def aggregates(self, req: Request) -> webob.Response:
+        """Host aggregates: none (``openstack hypervisor show`` lists them)."""
+        return json_response({"aggregates": []})
