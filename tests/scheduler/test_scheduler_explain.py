@@ -141,3 +141,19 @@ def test_forbidden_trait_explained(fleet: Fleet, scheduler: Scheduler, boot: Boo
     error = no_valid_host(scheduler, boot(extra_specs={"trait:CUSTOM_NOISY": "forbidden"}))
     assert "1 of 1 hosts have the forbidden trait CUSTOM_NOISY" in error.message
     assert error.reasons == {"CUSTOM_NOISY": ["tainted"]}
+
+
+def test_granular_amount_is_judged_per_provider(
+    fleet: Fleet, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    root = fleet.add("two-small-gpus")
+    for i in range(2):
+        gpu = f"00000000-0000-4000-8000-00000000000{i}"
+        fleet.provider(gpu, f"two-small-gpus_gpu{i}", {"VGPU": 1}, parent_uuid=root)
+    error = no_valid_host(scheduler, boot(extra_specs={"resources1:VGPU": "2"}))
+    assert "1 of 1 hosts lack capacity (VGPU)" in error.message
+    # one unit from each GPU fits; summing the groups' VGPU into one query would not
+    specs = {"resources1:VGPU": "1", "resources2:VGPU": "1", "group_policy": "isolate"}
+    fits = scheduler.explain(boot(extra_specs=specs))
+    assert fits.fitting_hosts == 1
+    assert fits.exclusions == ()

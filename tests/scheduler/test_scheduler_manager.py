@@ -272,3 +272,37 @@ def test_host_subset_size_spreads_concurrent_choices(
     # packing alone sends all 12 boots to one host (16 VCPU); a random pick among 3
     # does so with probability 3**-11
     assert (len(used) > 1) is expect_several
+
+
+def test_requested_host_is_found_beyond_the_placement_limit(
+    fleet: Fleet, make_scheduler: SchedulerFactory, boot: BootFactory
+) -> None:
+    for name in ("first", "second", "third"):
+        fleet.add(name)
+    scheduler = make_scheduler(scheduler__max_placement_results=1)
+    assert names(scheduler.select_destinations(boot(requested_host="third"))) == ["third"]
+
+
+def test_unknown_requested_host_is_invalid_input(
+    fleet: Fleet, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    fleet.add("h1")
+    with pytest.raises(errors.InvalidInput, match="'nowhere' could not be found"):
+        scheduler.select_destinations(boot(requested_host="nowhere"))
+
+
+def test_truncated_candidates_that_all_fail_filters_are_asked_again_without_limit(
+    fleet: Fleet,
+    db: Database,
+    placement: PlacementService,
+    make_scheduler: SchedulerFactory,
+    boot: BootFactory,
+) -> None:
+    for name in ("down-1", "down-2"):  # placement lists these first
+        fleet.add(name)
+        host_db.mark_down(db, host=name)
+    fleet.add("up")
+    counting = RacingPlacement(placement, [])
+    scheduler = make_scheduler(counting, scheduler__max_placement_results=1)
+    assert names(scheduler.select_destinations(boot())) == ["up"]
+    assert counting.queries == 2

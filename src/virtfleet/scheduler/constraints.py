@@ -46,6 +46,7 @@ class Constraints:
     root_forbidden: frozenset[str] = frozenset()
     group_policy: str | None = None
     same_subtree: tuple[frozenset[str], ...] = ()
+    in_tree: str | None = None  # only the tree of this provider (a requested host)
 
     def group(self, suffix: str) -> Group | None:
         return next((g for g in self.groups if g.suffix == suffix), None)
@@ -90,7 +91,11 @@ def to_candidate_query(constraints: Constraints, limit: int | None) -> Candidate
 
     groups = [
         RequestGroup(
-            suffix=g.suffix, resources=dict(g.resources), required=g.required, forbidden=g.forbidden
+            suffix=g.suffix,
+            resources=dict(g.resources),
+            required=g.required,
+            forbidden=g.forbidden,
+            in_tree=constraints.in_tree,
         )
         for g in constraints.groups
         if g.resources

@@ -1,7 +1,8 @@
 """Why no host fits: per constraint, how many hosts it excludes, as text and as data.
 
 Placement is asked for the providers carrying each required or forbidden trait and for
-candidates once per resource class (that amount alone). Each of these constraints is
+candidates once per resource class of each request group (that amount alone, with the
+group's own semantics: a granular group's amount from one provider). Each of these constraints is
 judged on its own, so one host can count under several. The filters then run over the
 hosts no such constraint excluded, as they would in a scheduling pass. When each
 constraint alone leaves some host but none meets them all together (group policies,
@@ -18,7 +19,7 @@ from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import filters as filter_lib
-from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
+from virtfleet.scheduler.constraints import Constraints, Group, to_candidate_query
 from virtfleet.scheduler.request import describe
 
 SAMPLE_SIZE = 5
@@ -134,8 +135,12 @@ def explain(
         having = _hosts_with(placement, frozenset({trait}), on_root) & hosts.keys()
         summary = f"{len(having)} of {total} hosts have the forbidden trait {trait}"
         add("forbidden_trait", trait, having, summary)
-    for rc, amount in constraints.resource_totals().items():
-        excluded = set(hosts) - _hosts_fitting(placement, {rc: amount})
+    lacking: dict[str, set[str]] = {}
+    for group in constraints.groups:
+        for rc, amount in group.resources.items():
+            fits = _hosts_fitting(placement, Group(group.suffix, {rc: amount}))
+            lacking.setdefault(rc, set()).update(hosts.keys() - fits)
+    for rc, excluded in lacking.items():
         add("resource", rc, excluded, f"{len(excluded)} of {total} hosts lack capacity ({rc})")
 
     # Filters only see hosts placement would offer, as in a real scheduling pass.
@@ -168,9 +173,9 @@ def _note(total: int, fitting: set[str]) -> str:
     return ""
 
 
-def _hosts_fitting(placement: PlacementReader, resources: Mapping[str, int]) -> set[str]:
-    """Root uuids of the hosts that can hold ``resources`` (ignoring everything else)."""
-    constraints = Constraints(groups=(Group(UNNAMED, dict(resources)),))
+def _hosts_fitting(placement: PlacementReader, group: Group) -> set[str]:
+    """Root uuids of the hosts that can serve ``group`` (ignoring everything else)."""
+    constraints = Constraints(groups=(group,))
     result = placement.allocation_candidates(to_candidate_query(constraints, None))
     return candidate_lib.hosts_in(result)
 

@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
+from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
@@ -90,6 +91,7 @@ class Attempt:
     constraints: Constraints
     ranked: list[tuple[float, weigher_lib.HostCandidate]]
     rejections: list[Rejection]
+    truncated: bool = False  # placement stopped at the limit
 
     def selections(self, limit: int | None = None) -> list[Selection]:
         """The best ``limit`` hosts (all by default) as selections, best first."""
@@ -107,6 +109,10 @@ def _selection(weight: float, candidate: weigher_lib.HostCandidate) -> Selection
     )
 
 
+def _uuid_of(hosts: Mapping[str, HostRecord], name: str) -> str | None:
+    return next((h.uuid for h in hosts.values() if h.host == name), None)
+
+
 class Scheduler:
     """Selects and claims hosts for boot and move requests."""
 
@@ -120,8 +126,32 @@ class Scheduler:
     def attempt(self, spec: RequestSpec) -> Attempt:
         """Ask placement, filter and weigh; never raises NoValidHost."""
         constraints = request_constraints(spec, self._conf)
-        query = to_candidate_query(constraints, self._conf.scheduler.max_placement_results)
-        options = candidate_lib.by_host(self._placement.allocation_candidates(query))
+        if spec.requested_host is not None:
+            constraints = dataclasses.replace(
+                constraints, in_tree=self._requested_host_uuid(spec.requested_host)
+            )
+        limit: int | None = self._conf.scheduler.max_placement_results
+        attempt = self._attempt(spec, constraints, limit)
+        if not attempt.ranked and attempt.truncated:
+            # Every candidate of a truncated list failed the filters (e.g. many hosts
+            # down): the hosts placement left out may still fit.
+            attempt = self._attempt(spec, constraints, None)
+        return attempt
+
+    def _requested_host_uuid(self, name: str) -> str:
+        """The uuid of the requested host (reloading the cache once if it is unknown);
+        InvalidInput when there is no such host."""
+        uuid = _uuid_of(self.hosts.snapshot(), name)
+        if uuid is None:
+            self.hosts.invalidate()
+            uuid = _uuid_of(self.hosts.snapshot(), name)
+        if uuid is None:
+            raise errors.InvalidInput(f"Compute host {name!r} could not be found.")
+        return uuid
+
+    def _attempt(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
+        result = self._placement.allocation_candidates(to_candidate_query(constraints, limit))
+        options = candidate_lib.by_host(result)
         hosts = self.hosts.snapshot(wanted=options)
         checks = filter_lib.prepare_checks(spec)
         passed: list[weigher_lib.HostCandidate] = []
@@ -144,7 +174,8 @@ class Scheduler:
         ranked = weigher_lib.weigh(spec, passed, self._multipliers)
         for r in rejections:
             LOG.debug("%s rejected %s: %s", r.filter, r.host, r.reason)
-        return Attempt(constraints, ranked, rejections)
+        truncated = limit is not None and len(result.allocation_requests) >= limit
+        return Attempt(constraints, ranked, rejections, truncated)
 
     def select_destinations(
         self, spec: RequestSpec, max_results: int | None = None
