@@ -6,6 +6,7 @@ import pathlib
 from collections.abc import Iterator, Mapping
 
 import pytest
+from sqlalchemy import Table
 
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
@@ -13,8 +14,8 @@ from virtfleet.db.models import placement as models
 from virtfleet.placement.service import PlacementService
 from virtfleet.placement.types import Inventory, Provider
 
-PLACEMENT_TABLES = [
-    model.__table__
+PLACEMENT_TABLES: list[Table] = [
+    model.__table__  # type: ignore[misc]  # declarative models: __table__ is a Table
     for model in (
         models.ResourceProvider,
         models.Inventory,

@@ -88,7 +88,7 @@ def test_unit_constraints(svc: PlacementService, amount: int) -> None:
 def test_bad_allocation_requests(svc: PlacementService) -> None:
     rp = add_provider(svc, "cn", {"VCPU": 8})
     missing = str(uuid.uuid4())
-    cases = [
+    cases: list[tuple[dict[str, dict[str, int]], str]] = [
         ({missing: {"VCPU": 1}}, missing),
         ({rp.uuid: {"MEMORY_MB": 1}}, "MEMORY_MB"),
         ({rp.uuid: {"VCPU": 0}}, "VCPU"),

@@ -101,7 +101,10 @@ def test_root_required(svc: PlacementService) -> None:
     add_provider(svc, "gpu", {"VGPU": 4}, parent=root)
     other = add_provider(svc, "other", {}, {"HW_ARCH_AARCH64"})
     add_provider(svc, "gpu2", {"VGPU": 4}, parent=other)
-    req = lambda **kw: len(ask(svc, resources="VGPU:1", **kw).allocation_requests)  # noqa: E731
+
+    def req(**params: str) -> int:
+        return len(ask(svc, resources="VGPU:1", **params).allocation_requests)
+
     assert req() == 2
     assert req(root_required="HW_ARCH_X86_64") == 1
     assert req(root_required="!HW_ARCH_X86_64") == 1

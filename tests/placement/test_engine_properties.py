@@ -234,7 +234,7 @@ def reference(world_list: list[P], query: CandidateQuery) -> set[Key]:
             continue
         per_group: list[list[tuple[tuple[tuple[int, str, int], ...], tuple[int, ...]]]] = []
         for group in query.groups:
-            options = []
+            options: list[tuple[tuple[tuple[int, str, int], ...], tuple[int, ...]]] = []
             if group.suffix:
                 for p in tree:
                     if covers(p.traits, group) and all(

@@ -79,7 +79,7 @@ def test_a_change_committed_late_is_not_missed(db: Database) -> None:
     svc.snapshot()
     with db.write() as conn:
         last = conn.execute(select(func.max(CHANGES.c.id))).scalar_one()
-        ids = dict(conn.execute(select(PROVIDERS.c.uuid, PROVIDERS.c.id)).all())  # type: ignore[arg-type]
+        ids = dict(conn.execute(select(PROVIDERS.c.uuid, PROVIDERS.c.id)).all())
         conn.execute(
             update(INVENTORIES)
             .where(INVENTORIES.c.provider_id == ids[b.uuid])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from tests.placement.conftest import add_provider
 
@@ -37,12 +39,13 @@ def test_set_and_get_inventories_bump_generation(svc: PlacementService) -> None:
 def test_stale_generation_is_a_concurrent_update(svc: PlacementService) -> None:
     rp = svc.create_provider("cn")
     svc.set_inventories(rp.uuid, 0, {"VCPU": Inventory(8)})
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: svc.set_inventories(rp.uuid, 0, {"VCPU": Inventory(4)}),
         lambda: svc.set_inventory(rp.uuid, 0, "VCPU", Inventory(4)),
         lambda: svc.delete_inventory(rp.uuid, 0, "VCPU"),
         lambda: svc.set_provider_traits(rp.uuid, 0, ["HW_CPU_X86_AVX2"]),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(exc.ConcurrentUpdate) as stale:
             call()
         assert stale.value.code == exc.CONCURRENT_UPDATE

@@ -8,7 +8,7 @@ from tests.placement.conftest import add_provider
 from virtfleet import errors
 from virtfleet.placement import exceptions as exc
 from virtfleet.placement.service import PlacementService
-from virtfleet.placement.types import Inventory
+from virtfleet.placement.types import Inventory, Provider
 
 UUID1 = "11111111-1111-4111-8111-111111111111"
 
@@ -56,7 +56,10 @@ def test_list_filters(svc: PlacementService) -> None:
     b = add_provider(
         svc, "b", {"VCPU": Inventory(total=8, reserved=7)}, {"COMPUTE_STATUS_DISABLED"}
     )
-    uuids = lambda providers: [p.uuid for p in providers]  # noqa: E731
+
+    def uuids(providers: list[Provider]) -> list[str]:
+        return [p.uuid for p in providers]
+
     assert uuids(svc.list_providers()) == [a.uuid, gpu.uuid, b.uuid]
     assert uuids(svc.list_providers(name="b")) == [b.uuid]
     assert uuids(svc.list_providers(uuid=gpu.uuid)) == [gpu.uuid]

@@ -6,13 +6,13 @@ import pytest
 
 from virtfleet.placement import exceptions as exc
 from virtfleet.placement.query import parse_candidate_query
-from virtfleet.placement.types import RequestGroup
+from virtfleet.placement.types import CandidateQuery, RequestGroup
 
 AGG = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 AGG2 = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
 
-def parse(version: tuple[int, int] = (1, 39), **params: str | list[str]):  # type: ignore[no-untyped-def]
+def parse(version: tuple[int, int] = (1, 39), **params: str | list[str]) -> CandidateQuery:
     listed = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
     return parse_candidate_query(listed, version)
 
