@@ -306,3 +306,17 @@ def test_truncated_candidates_that_all_fail_filters_are_asked_again_without_limi
     scheduler = make_scheduler(counting, scheduler__max_placement_results=1)
     assert names(scheduler.select_destinations(boot())) == ["up"]
     assert counting.queries == 2
+
+
+def test_claim_replaces_what_the_instance_already_holds(
+    fleet: Fleet, placement: PlacementService, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    a = fleet.add("a", memory_mb=131072)
+    b = fleet.add("b")
+    spec = boot("vm-1")
+    first = scheduler.schedule_and_claim(spec)
+    assert first.compute_node_uuid == a
+    # a reschedule to b without unclaiming first moves the allocation
+    [on_b] = scheduler.select_destinations(boot("vm-1", requested_host="b"))
+    scheduler.claim(spec, on_b)
+    assert set(placement.get_consumer_allocations(uid("vm-1")).allocations) == {b}

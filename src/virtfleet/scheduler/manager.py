@@ -22,7 +22,12 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import HostRecord
-from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
+from virtfleet.placement.types import (
+    CandidateQuery,
+    CandidatesResult,
+    ConsumerAllocations,
+    Provider,
+)
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
 from virtfleet.scheduler import filters as filter_lib
@@ -60,6 +65,8 @@ class Placement(Protocol):
     ) -> None: ...
 
     def delete_allocations(self, consumer_uuid: str) -> None: ...
+
+    def get_consumer_allocations(self, consumer_uuid: str) -> ConsumerAllocations: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,19 +195,14 @@ class Scheduler:
         return attempt.selections(max_results)
 
     def claim(self, spec: RequestSpec, selection: Selection) -> Selection:
-        """Write the instance's allocation on the selected host (the selection's
-        allocation, else its alternates); returns the selection as claimed.
-        Raises Conflict when every allocation on that host lost a race."""
+        """Make the selected host's allocation (the selection's, else one of its
+        alternates) the instance's only allocation — replacing one it already holds,
+        e.g. on a reschedule; returns the selection as claimed. Raises Conflict when
+        every allocation on that host lost a race."""
         lost: errors.Conflict | None = None
         for allocation in (selection.allocation_request, *selection.alternates):
             try:
-                self._placement.replace_allocations(
-                    spec.instance_uuid,
-                    allocation,
-                    project_id=spec.project_id,
-                    user_id=spec.user_id,
-                    consumer_generation=None,
-                )
+                self._write_allocation(spec, allocation)
             except errors.Conflict as exc:
                 LOG.debug("claim of %s on %s lost: %s", spec.instance_uuid, selection.host, exc)
                 lost = exc
@@ -208,6 +210,24 @@ class Scheduler:
             return dataclasses.replace(selection, allocation_request=allocation, alternates=())
         assert lost is not None
         raise lost
+
+    def _write_allocation(self, spec: RequestSpec, allocation: Allocations) -> None:
+        def write(generation: int | None) -> None:
+            self._placement.replace_allocations(
+                spec.instance_uuid,
+                allocation,
+                project_id=spec.project_id,
+                user_id=spec.user_id,
+                consumer_generation=generation,
+            )
+
+        try:
+            write(None)  # the common case: a new consumer
+        except errors.ConcurrentUpdate:
+            current = self._placement.get_consumer_allocations(spec.instance_uuid)
+            if current.consumer_generation is None:
+                raise
+            write(current.consumer_generation)
 
     def unclaim(self, instance_uuid: str) -> None:
         """Drop the instance's allocations; safe when it holds none."""
