@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os_traits
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from virtfleet import errors
 from virtfleet.virt import arch
@@ -140,3 +142,10 @@ def test_get_accepts_aliases_and_rejects_unknown() -> None:
     with pytest.raises(errors.InvalidInput):
         arch.get("vax")
     assert arch.is_known("AMD64") and not arch.is_known("vax")
+
+
+@given(st.sampled_from(sorted(arch.ARCHES)), st.data())
+def test_any_capitalisation_of_a_canonical_name_is_accepted(name: str, data: st.DataObject) -> None:
+    flips = data.draw(st.lists(st.booleans(), min_size=len(name), max_size=len(name)))
+    mixed = "".join(c.upper() if flip else c for c, flip in zip(name, flips, strict=True))
+    assert arch.canonicalize(mixed) == name

@@ -13,7 +13,7 @@ from virt_fakes import FakeConnection
 
 from virtfleet import errors
 from virtfleet.conf import make_conf
-from virtfleet.virt.libvirt import config, guest, host
+from virtfleet.virt.libvirt import config, guest, host, requests
 from virtfleet.virt.types import GuestSpec, HostInfo
 
 UUID = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -422,3 +422,12 @@ def test_kvm_falls_back_to_qemu_when_libvirt_offers_no_kvm(tmp_path: Path) -> No
         "custom",
         "qemu64",
     )
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "bits"),
+    [(1, 20), (512, 29), (2048, 31), (3072, 33), (1024 * 1024, 41), (4 * 1024 * 1024, 43)],
+)
+def test_bits_needed_for_ram(memory_mb: int, bits: int) -> None:
+    """Up to 2 GiB RAM sits below 4 GiB; beyond, the top is RAM + 2 GiB (PCI hole)."""
+    assert requests.bits_needed_for_ram(memory_mb) == bits
