@@ -10,7 +10,7 @@ from virtfleet.db.engine import Database
 from virtfleet.scheduler.manager import Scheduler
 from virtfleet.scheduler.request import RequestSpec
 
-from .scheduler_fleet import BootFactory, Fleet
+from .scheduler_fleet import BootFactory, Fleet, SchedulerFactory
 
 
 def no_valid_host(scheduler: Scheduler, spec: RequestSpec) -> errors.NoValidHost:
@@ -157,3 +157,10 @@ def test_granular_amount_is_judged_per_provider(
     fits = scheduler.explain(boot(extra_specs=specs))
     assert fits.fitting_hosts == 1
     assert fits.exclusions == ()
+
+
+def test_explain_counts_every_fitting_host_beyond_the_limit(
+    nine_hosts: list[str], make_scheduler: SchedulerFactory, boot: BootFactory
+) -> None:
+    scheduler = make_scheduler(scheduler__max_placement_results=2)
+    assert scheduler.explain(boot()).fitting_hosts == 9

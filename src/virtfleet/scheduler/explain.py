@@ -1,12 +1,12 @@
 """Why no host fits: per constraint, how many hosts it excludes, as text and as data.
 
-Placement is asked for the providers carrying each required or forbidden trait and for
-candidates once per resource class of each request group (that amount alone, with the
-group's own semantics: a granular group's amount from one provider). Each of these constraints is
-judged on its own, so one host can count under several. The filters then run over the
-hosts no such constraint excluded, as they would in a scheduling pass. When each
-constraint alone leaves some host but none meets them all together (group policies,
-several constraints on different hosts), the explanation says so.
+Placement is asked for the providers carrying each required or forbidden trait, and
+for candidates once per resource class of each request group (that amount alone, with
+the group's own semantics: a granular group's amount comes from one provider). Each
+of these constraints is judged on its own, so one host can count under several. The
+filters then run over the hosts no such constraint excluded, as they would in a
+scheduling pass. When each constraint alone leaves some host but none meets them all
+together (group policies, constraints met on different hosts), the explanation says so.
 """
 
 from __future__ import annotations

@@ -130,14 +130,15 @@ class Scheduler:
         self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
         self._random = random.Random()  # noqa: S311 - spreads load, not a secret
 
-    def attempt(self, spec: RequestSpec) -> Attempt:
-        """Ask placement, filter and weigh; never raises NoValidHost."""
+    def attempt(self, spec: RequestSpec, unlimited: bool = False) -> Attempt:
+        """Ask placement (for at most ``[scheduler] max_placement_results`` candidates
+        unless ``unlimited``), filter and weigh; never raises NoValidHost."""
         constraints = request_constraints(spec, self._conf)
         if spec.requested_host is not None:
             constraints = dataclasses.replace(
                 constraints, in_tree=self._requested_host_uuid(spec.requested_host)
             )
-        limit: int | None = self._conf.scheduler.max_placement_results
+        limit: int | None = None if unlimited else self._conf.scheduler.max_placement_results
         attempt = self._attempt(spec, constraints, limit)
         if not attempt.ranked and attempt.truncated:
             # Every candidate of a truncated list failed the filters (e.g. many hosts
@@ -263,8 +264,8 @@ class Scheduler:
         yield from (pair for i, pair in enumerate(ranked) if i != first)
 
     def explain(self, spec: RequestSpec) -> explain_lib.Explanation:
-        """Which constraints of ``spec`` exclude which hosts (also when some fit)."""
-        return self._explain(spec, self.attempt(spec))
+        """Which constraints of ``spec`` exclude which hosts, and how many fit."""
+        return self._explain(spec, self.attempt(spec, unlimited=True))
 
     def _explain(self, spec: RequestSpec, attempt: Attempt) -> explain_lib.Explanation:
         return explain_lib.explain(
