@@ -1,0 +1,100 @@
+"""Scheduling decision + claim without hypervisor work: latency and throughput.
+
+Boot requests go straight to :meth:`Scheduler.schedule_and_claim` (placement
+candidates, filters, weighers, the claim written to the database), from 1, 8 or 32
+threads at once; each boot is a new instance of the benchmark flavor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from virtfleet import errors
+from virtfleet.bench.stats import median, ms, percentile
+from virtfleet.conf import make_conf
+from virtfleet.db.engine import Database
+from virtfleet.placement.service import PlacementService
+from virtfleet.scheduler.manager import Scheduler
+from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+
+CONCURRENCY = (1, 8, 32)
+FLAVOR = FlavorSpec(vcpus=2, memory_mb=4096, root_gb=20)
+IMAGE = {"hw_architecture": "x86_64"}
+
+
+@dataclass(frozen=True)
+class SchedulingResult:
+    concurrency: int
+    boots: int
+    failures: int
+    seconds: float
+    latencies_ms: Sequence[float]
+
+    @property
+    def per_second(self) -> float:
+        return round(self.boots / self.seconds, 1) if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "concurrency": self.concurrency,
+            "boots": self.boots,
+            "failures": self.failures,
+            "seconds": round(self.seconds, 3),
+            "boots_per_second": self.per_second,
+            "p50_ms": round(median(self.latencies_ms), 2),
+            "p99_ms": round(percentile(self.latencies_ms, 99), 2),
+        }
+
+
+def make_scheduler(db: Database, placement: PlacementService) -> Scheduler:
+    return Scheduler(make_conf(), db, placement)
+
+
+def boot_spec() -> RequestSpec:
+    return RequestSpec(str(uuid.uuid4()), "bench-boots", "bench-user", FLAVOR, IMAGE)
+
+
+def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:
+    """``boots`` boots spread over ``concurrency`` threads; all start together."""
+    latencies: list[float] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(concurrency + 1)
+    shares = [boots // concurrency + (i < boots % concurrency) for i in range(concurrency)]
+
+    def worker(count: int) -> None:
+        start.wait()
+        for _ in range(count):
+            began = time.perf_counter()
+            try:
+                scheduler.schedule_and_claim(boot_spec())
+            except errors.VirtfleetError as exc:
+                with lock:
+                    failures.append(exc)
+                continue
+            took = time.perf_counter() - began
+            with lock:
+                latencies.append(ms(took))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in shares]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    return SchedulingResult(concurrency, len(latencies), len(failures), seconds, latencies)
+
+
+def run_levels(
+    scheduler: Scheduler, boots: int, levels: Sequence[int] = CONCURRENCY
+) -> list[SchedulingResult]:
+    """One warm-up boot, then ``boots`` boots at each concurrency level."""
+    scheduler.schedule_and_claim(boot_spec())
+    return [run(scheduler, boots, level) for level in levels]

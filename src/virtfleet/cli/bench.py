@@ -1,0 +1,135 @@
+"""`virtfleet bench`: benchmarks that print numbers (see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import click
+
+from virtfleet.bench import openstack, report, runner, shapes
+
+
+def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated host counts, got {value!r}") from None
+    if not sizes or any(n < 10 for n in sizes):
+        raise click.BadParameter("each fleet needs at least 10 hosts")
+    return sizes
+
+
+def _shapes(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[shapes.Shape]:
+    if not value:
+        return list(shapes.SHAPES)
+    by_name = {s.name: s for s in shapes.SHAPES}
+    wanted = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown shape(s) {', '.join(unknown)}; known: {', '.join(by_name)}"
+        )
+    return [by_name[name] for name in wanted]
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks that print numbers."""
+
+
+@bench.command("placement")
+@click.option(
+    "--hosts",
+    "sizes",
+    default="1000,10000",
+    show_default=True,
+    callback=_sizes,
+    help="Fleet sizes, comma-separated.",
+)
+@click.option(
+    "--repeat", default=5, show_default=True, type=click.IntRange(1), help="Timed requests per row."
+)
+@click.option("--seed", default=0, show_default=True, help="Fleet generator seed.")
+@click.option(
+    "--boots",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Boots per concurrency level.",
+)
+@click.option(
+    "--shapes",
+    "shape_list",
+    default=None,
+    callback=_shapes,
+    help="Only these query shapes (comma-separated names).",
+)
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Per-query time limit, seconds.",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Also write the results here.",
+)
+@click.option(
+    "--compare-openstack", is_flag=True, help="Run the same rows on OpenStack Placement too."
+)
+@click.option(
+    "--openstack-max-hosts", type=int, default=None, help="Compare only fleets up to this size."
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=openstack.default_cache_dir,
+    show_default="~/.cache/virtfleet",
+    help="Where the Placement virtualenv lives.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=None,
+    help="Databases go here (default: a temporary directory).",
+)
+def placement(
+    sizes: list[int],
+    repeat: int,
+    seed: int,
+    boots: int,
+    shape_list: list[shapes.Shape],
+    timeout: float,
+    json_file: pathlib.Path | None,
+    compare_openstack: bool,
+    openstack_max_hosts: int | None,
+    cache_dir: pathlib.Path,
+    workdir: pathlib.Path | None,
+) -> None:
+    """Allocation candidates over HTTP, scheduling and fleet load, per fleet size."""
+    options = runner.Options(
+        sizes=sizes,
+        repeat=repeat,
+        seed=seed,
+        boots=boots,
+        timeout=timeout,
+        shapes=shape_list,
+        compare_openstack=compare_openstack,
+        openstack_max_hosts=openstack_max_hosts,
+        cache_dir=cache_dir,
+        workdir=workdir,
+    )
+    try:
+        runs = runner.run(options)
+    except openstack.PlacementUnavailableError as exc:
+        raise click.ClickException(f"OpenStack Placement is unavailable: {exc}") from exc
+    for run in runs:
+        click.echo(report.table(run))
+        click.echo()
+    if json_file is not None:
+        json_file.write_text(json.dumps(report.document(options, runs), indent=2) + "\n")
+        click.echo(f"wrote {json_file}")

@@ -1,0 +1,99 @@
+"""A tiny benchmark run (100 hosts, 1 repeat) produces every row, the scheduling
+levels, the load figures, the printed table and the JSON document."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from virtfleet.bench import report, runner, shapes
+from virtfleet.cli.bench import bench
+
+ROW_NAMES = [row.name for row in shapes.rows()]
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> list[runner.FleetRun]:
+    options = runner.Options(sizes=[100], repeat=1, boots=8, concurrency=(1, 8))
+    return runner.run(options)
+
+
+def test_every_row_is_measured_on_virtfleet(tiny_run: list[runner.FleetRun]) -> None:
+    (run,) = tiny_run
+    assert [r.name for r in run.virtfleet.rows] == ROW_NAMES
+    for row in run.virtfleet.rows:
+        assert row.error is None, row.name
+        assert len(row.samples_ms) == 1
+        assert row.median_ms is not None and row.median_ms > 0
+        assert row.candidates and row.hosts, f"{row.name} found nothing on the bench fleet"
+
+
+def test_limit_rows_stop_at_the_limit(tiny_run: list[runner.FleetRun]) -> None:
+    rows = {r.name: r for r in tiny_run[0].virtfleet.rows}
+    assert rows[f"slice8_granular limit={shapes.LIMIT}"].candidates == shapes.LIMIT
+    assert rows["plain_x86"].candidates == rows[f"plain_x86 limit={shapes.LIMIT}"].candidates
+
+
+def test_scheduling_levels_boot_every_request(tiny_run: list[runner.FleetRun]) -> None:
+    levels = tiny_run[0].scheduling
+    assert [s.concurrency for s in levels] == [1, 8]
+    for level in levels:
+        assert (level.boots, level.failures) == (8, 0)
+        assert level.as_dict()["p99_ms"] >= level.as_dict()["p50_ms"] > 0
+
+
+def test_table_and_json_name_every_row(tiny_run: list[runner.FleetRun]) -> None:
+    text = report.table(tiny_run[0])
+    assert all(name in text for name in ROW_NAMES)
+    assert "100 hosts (80 compute, 10 vGPU, 10 slice" in text
+    document: dict[str, Any] = json.loads(
+        json.dumps(report.document(runner.Options(sizes=[100]), tiny_run))
+    )
+    (fleet,) = document["fleets"]
+    assert [r["name"] for r in fleet["virtfleet"]["rows"]] == ROW_NAMES
+    assert fleet["virtfleet"]["load"]["snapshot_s"] >= 0
+    assert fleet["openstack_placement"] is None
+    assert document["machine"]["cpus"] >= 1
+
+
+def test_cli_writes_json(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        bench,
+        [
+            "placement",
+            "--hosts",
+            "50",
+            "--repeat",
+            "1",
+            "--boots",
+            "2",
+            "--shapes",
+            "slice8",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "slice8 limit=1000" in result.output
+    rows = json.loads(out.read_text())["fleets"][0]["virtfleet"]["rows"]
+    assert [r["name"] for r in rows] == ["slice8", "slice8 limit=1000"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hosts", "1000,ten"], "expected comma-separated host counts"),
+        (["--hosts", "5"], "at least 10 hosts"),
+        (["--shapes", "plain_x86,nonsense"], "unknown shape(s) nonsense"),
+        (["--repeat", "0"], "--repeat"),
+    ],
+)
+def test_cli_rejects_bad_options(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(bench, ["placement", *args])
+    assert result.exit_code == 2
+    assert message in result.output
