@@ -92,6 +92,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.machine(),
         "python": platform.python_version(),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -111,8 +112,13 @@ def _workdir(options: Options) -> Iterator[pathlib.Path]:
         yield pathlib.Path(tmp)
 
 
-def run(options: Options, log: TextIO = sys.stderr) -> list[FleetRun]:
-    """Every fleet size in ``options.sizes``, smallest first."""
+def run(
+    options: Options,
+    log: TextIO = sys.stderr,
+    on_fleet: Callable[[list[FleetRun]], None] = lambda runs: None,
+) -> list[FleetRun]:
+    """Every fleet size in ``options.sizes``, smallest first; ``on_fleet`` is called
+    with the results so far after each fleet."""
     python = None
     if options.compare_openstack:
         python = openstack.ensure_venv(options.cache_dir, log)
@@ -125,6 +131,7 @@ def run(options: Options, log: TextIO = sys.stderr) -> list[FleetRun]:
             results.append(
                 run_fleet(options, hosts, workdir, python if compare_here else None, log)
             )
+            on_fleet(results)
             gc.collect()
     return results
 

@@ -76,7 +76,7 @@ def bench() -> None:
     "--json",
     "json_file",
     type=click.Path(dir_okay=False, path_type=pathlib.Path),
-    help="Also write the results here.",
+    help="Also write the results here (rewritten after each fleet).",
 )
 @click.option(
     "--compare-openstack", is_flag=True, help="Run the same rows on OpenStack Placement too."
@@ -123,13 +123,15 @@ def placement(
         cache_dir=cache_dir,
         workdir=workdir,
     )
+
+    def fleet_done(runs: list[runner.FleetRun]) -> None:
+        click.echo(report.table(runs[-1]) + "\n")
+        if json_file is not None:
+            json_file.write_text(json.dumps(report.document(options, runs), indent=2) + "\n")
+
     try:
-        runs = runner.run(options)
+        runner.run(options, on_fleet=fleet_done)
     except openstack.PlacementUnavailableError as exc:
         raise click.ClickException(f"OpenStack Placement is unavailable: {exc}") from exc
-    for run in runs:
-        click.echo(report.table(run))
-        click.echo()
     if json_file is not None:
-        json_file.write_text(json.dumps(report.document(options, runs), indent=2) + "\n")
         click.echo(f"wrote {json_file}")
