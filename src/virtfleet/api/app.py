@@ -22,6 +22,7 @@ def make_app(control: ControlPlane) -> PrefixDispatcher:
         placement=control.placement,
         conductor=control.conductor,
         images=control.images,
+        conf=control.conf,
     )
     return PrefixDispatcher(
         {
