@@ -132,6 +132,21 @@ def _tag(spec: Spec, field_name: str, owner: type[Element]) -> str:
     return name
 
 
+Binding = tuple[str, Spec, str]  # field name, spec, tag
+_BINDINGS: dict[type, tuple[Binding, ...]] = {}
+
+
+def _bindings(cls: type[Element]) -> tuple[Binding, ...]:
+    """(field name, spec, tag) of every field of ``cls``, computed once per class."""
+    found = _BINDINGS.get(cls)
+    if found is None:
+        found = _BINDINGS[cls] = tuple(
+            (fld.name, fld.metadata[_SPEC_KEY], _tag(fld.metadata[_SPEC_KEY], fld.name, cls))
+            for fld in dataclasses.fields(cls)  # type: ignore[arg-type]  # cls is a dataclass
+        )
+    return found
+
+
 class Element:
     """Base of all XML element classes (subclasses are keyword-only dataclasses)."""
 
@@ -146,10 +161,8 @@ class Element:
         return element
 
     def _fill(self, element: etree._Element) -> None:
-        for fld in dataclasses.fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses
-            spec: Spec = fld.metadata[_SPEC_KEY]
-            value = getattr(self, fld.name)
-            tag = _tag(spec, fld.name, type(self))
+        for name, spec, tag in _bindings(type(self)):
+            value = getattr(self, name)
             if spec.kind is Kind.ATTR:
                 if value is not None:
                     element.set(tag, spec.codec.dump(value))
@@ -180,11 +193,9 @@ class Element:
     def from_element(cls, element: etree._Element) -> Self:
         """Build an object from an lxml element, ignoring what the spec does not name."""
         values: dict[str, Any] = {}
-        for fld in dataclasses.fields(cls):  # type: ignore[arg-type]  # subclasses are dataclasses
-            spec: Spec = fld.metadata[_SPEC_KEY]
-            tag = _tag(spec, fld.name, cls)
+        for name, spec, tag in _bindings(cls):
             try:
-                values[fld.name] = _read(spec, tag, element, cls)
+                values[name] = _read(spec, tag, element, cls)
             except ValueError as exc:
                 raise errors.InvalidInput(
                     f"<{element.tag}> {spec.kind.value} {tag!r}: {exc}"
