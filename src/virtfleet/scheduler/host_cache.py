@@ -1,10 +1,11 @@
 """The scheduler's in-memory view of the compute nodes table.
 
 Loading every host per request does not scale to thousands of hosts, so the records
-are cached and reloaded when older than ``[scheduler] host_cache_seconds``, or at once
-(at most every :data:`MISS_RELOAD_SECONDS`) when a candidate names an unknown host.
-A reload replaces the whole mapping; readers keep the snapshot they were handed, and
-only one thread reloads while the others go on with the previous snapshot.
+are cached. Once older than ``[scheduler] host_cache_seconds`` they are reloaded in a
+background thread while requests go on with the previous snapshot (a TTL of 0 reloads
+in the request itself); a candidate that names an unknown host reloads them at once,
+at most every :data:`MISS_RELOAD_SECONDS`. A reload replaces the whole mapping, and
+only one runs at a time.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class HostCache:
         when one of the ``wanted`` uuids is unknown."""
         now = self._clock()
         loaded_at = self._loaded_at
-        if loaded_at is None or now - loaded_at >= self._ttl:
+        if loaded_at is None or self._ttl == 0:
             self._reload(wait=loaded_at is None)
+        elif now - loaded_at >= self._ttl:
+            self._reload_in_background()
         elif now - loaded_at >= MISS_RELOAD_SECONDS and any(u not in self._hosts for u in wanted):
             self._reload(wait=True)
         return self._hosts
@@ -57,7 +60,22 @@ class HostCache:
         try:
             if self._loaded_at is not None and self._loaded_at != seen:
                 return  # reloaded by another thread while this one waited
-            self._hosts = {record.uuid: record for record in host_db.list_hosts(self._db)}
-            self._loaded_at = self._clock()
+            self._load()
         finally:
             self._lock.release()
+
+    def _reload_in_background(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # a reload is already running
+
+        def run() -> None:
+            try:
+                self._load()
+            finally:
+                self._lock.release()
+
+        threading.Thread(target=run, name="host-cache-reload", daemon=True).start()
+
+    def _load(self) -> None:
+        self._hosts = {record.uuid: record for record in host_db.list_hosts(self._db)}
+        self._loaded_at = self._clock()
