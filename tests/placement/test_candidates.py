@@ -314,3 +314,17 @@ def test_candidate_claims_as_returned(svc: PlacementService, slices: dict[str, P
     svc.replace_allocations("c1c1c1c1-0000-4000-8000-000000000001", allocations, "p", "u", None)
     with pytest.raises(errors.Conflict):
         svc.replace_allocations("c2c2c2c2-0000-4000-8000-000000000002", allocations, "p", "u", None)
+
+
+def test_root_aggregates_span_the_tree_only_for_the_unsuffixed_group(
+    svc: PlacementService, nested: dict[str, Provider]
+) -> None:
+    agg = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+    svc.set_provider_aggregates(nested["cn"].uuid, None, [agg])
+    names = names_of(nested)
+    spans = ask(svc, resources="MEMORY_MB:512", member_of=agg)
+    assert sorted(hosts(spans, names)) == ["numa0", "numa1"]
+    direct = ask(svc, resources_M="MEMORY_MB:512", member_of_M=agg)
+    assert direct.allocation_requests == []
+    svc.set_provider_aggregates(nested["numa1"].uuid, None, [agg])
+    assert hosts(ask(svc, resources_M="MEMORY_MB:512", member_of_M=agg), names) == ["numa1"]

@@ -5,11 +5,13 @@ Semantics are OpenStack Placement's (microversion 1.39, without sharing provider
 * a suffixed group is satisfied by ONE provider having every resource (each amount
   within min_unit/max_unit/step_size and free capacity), all required traits
   (each any-of set meets the provider's traits), no forbidden trait, and the
-  aggregates of ``member_of``; a resourceless suffixed group by any such provider;
+  aggregates of ``member_of`` (its own); a resourceless suffixed group by any such
+  provider;
 * the unsuffixed group takes each resource class from a single provider of the
   tree (different classes may come from different providers); its required traits
   are met by the union of the traits of the providers that supply it, and none of
-  them may have a forbidden trait;
+  them may have a forbidden trait; its ``member_of`` counts the aggregates of each
+  provider and of the tree's root (a root's aggregate spans its tree);
 * all groups of a candidate are in one tree, whose root meets ``root_required``;
 * ``group_policy=isolate``: the suffixed groups use pairwise distinct providers;
 * ``same_subtree``: among the providers of the named groups one is an ancestor
@@ -89,7 +91,11 @@ def traits_ok(bits: int, any_masks: Sequence[int], forbidden_mask: int) -> bool:
 def aggregates_ok(
     node: Node, root: Node, member_of: Sequence[frozenset[str]], forbidden: frozenset[str]
 ) -> bool:
-    """Aggregates of the provider or of its root meet each any-of set, none forbidden."""
+    """Aggregates of the provider or of ``root`` meet each any-of set, none forbidden.
+
+    For the unsuffixed group an aggregate of the root spans the whole tree (pass the
+    tree's root); for a suffixed group only the provider's own count (pass the node).
+    """
     if not member_of and not forbidden:
         return True
     aggs = node.aggregates | root.aggregates
@@ -102,12 +108,12 @@ def amount_fits(node: Node, rc: str, amount: int) -> bool:
 
 
 def _granular_options(tree: Tree, group: _Group) -> list[_Option]:
-    root = tree.root
     options = []
     for node in tree.nodes:
         if not traits_ok(node.trait_bits, group.any_masks, group.forbidden_mask):
             continue
-        if not aggregates_ok(node, root, group.member_of, group.forbidden_aggregates):
+        # member_of<N> looks at the provider's own aggregates only.
+        if not aggregates_ok(node, node, group.member_of, group.forbidden_aggregates):
             continue
         if all(amount_fits(node, rc, amount) for rc, amount in group.resources):
             options.append(
