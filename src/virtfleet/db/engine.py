@@ -65,6 +65,12 @@ class Database:
             yield session
             session.flush()
 
+    @contextlib.contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """An ORM session on a read transaction (never blocks writers)."""
+        with self.read() as conn, Session(bind=conn) as session:
+            yield session
+
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from virtfleet.db import migrate

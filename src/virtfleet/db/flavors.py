@@ -6,9 +6,8 @@ Every write of extra specs validates the flavor's complete set through
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,13 +49,6 @@ class Flavor:
             "description": self.description,
             "extra_specs": dict(self.extra_specs),
         }
-
-
-@contextlib.contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """An ORM session on a read transaction (never blocks writers)."""
-    with db.read() as conn, Session(bind=conn) as session:
-        yield session
 
 
 def _record(row: FlavorRow) -> Flavor:
@@ -127,13 +119,13 @@ def create(
 
 def get(db: Database, flavor_id: str) -> Flavor:
     """The flavor with this id; NotFound otherwise."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         return _record(_row(session, flavor_id))
 
 
 def list_flavors(db: Database, is_public: bool | None = None) -> list[Flavor]:
     """All flavors ordered by id, as Nova (``is_public`` None: public and private)."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         query = select(FlavorRow).order_by(FlavorRow.id)
         if is_public is not None:
             query = query.where(FlavorRow.is_public == is_public)

@@ -8,15 +8,13 @@ operator's switch and is never changed by a report.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import uuid as uuid_lib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
@@ -95,12 +93,6 @@ def _record(row: ComputeNode) -> HostRecord:
     )
 
 
-@contextlib.contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    with db.read() as conn, Session(bind=conn) as session:
-        yield session
-
-
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -133,12 +125,12 @@ def upsert_host(
 
 def list_hosts(db: Database) -> list[HostRecord]:
     """Every compute node, by id."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         return [_record(r) for r in session.scalars(select(ComputeNode).order_by(ComputeNode.id))]
 
 
 def _get_one(db: Database, column: Any, value: object, what: str) -> HostRecord:
-    with _reading(db) as session:
+    with db.read_session() as session:
         row = session.scalars(select(ComputeNode).where(column == value)).first()
         if row is None:
             raise errors.NotFound(f"compute node {what} {value!r} does not exist")

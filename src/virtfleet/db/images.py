@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import uuid as uuidlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +62,6 @@ COLUMNS = frozenset(
 )
 
 
-@contextlib.contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """An ORM session on a read transaction (never blocks writers)."""
-    with db.read() as conn, Session(bind=conn) as session:
-        yield session
-
-
 def _record(row: ImageRow) -> Image:
     return Image(
         id=row.id,
@@ -121,7 +113,7 @@ def create(db: Database, image_id: str | None = None, **fields: Any) -> Image:
 
 
 def get(db: Database, image_id: str) -> Image:
-    with _reading(db) as session:
+    with db.read_session() as session:
         return _record(_row(session, image_id))
 
 
@@ -133,7 +125,7 @@ def exists(db: Database, image_id: str) -> bool:
 
 def list_images(db: Database) -> list[Image]:
     """All images, newest first (filtering and paging are the service's job)."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         query = select(ImageRow).order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
         return [_record(row) for row in session.scalars(query)]
 

@@ -5,10 +5,9 @@ their states with :func:`update` and :func:`set_fault`; deleting is a soft delet
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import uuid as uuidlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,13 +58,6 @@ UPDATABLE = frozenset(
         "image",
     }
 )
-
-
-@contextlib.contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """An ORM session on a read transaction (never blocks writers)."""
-    with db.read() as conn, Session(bind=conn) as session:
-        yield session
 
 
 def _record(row: ServerRow) -> Server:
@@ -135,13 +127,13 @@ def create(
 
 def get(db: Database, server_uuid: str, read_deleted: bool = False) -> Server:
     """The server; NotFound when it does not exist (or is deleted)."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         return _record(_row(session, server_uuid, read_deleted))
 
 
 def list_servers(db: Database, host: str | None = None, read_deleted: bool = False) -> list[Server]:
     """Servers, newest first."""
-    with _reading(db) as session:
+    with db.read_session() as session:
         query = select(ServerRow).order_by(ServerRow.created_at.desc(), ServerRow.uuid)
         if not read_deleted:
             query = query.where(ServerRow.deleted_at.is_(None))
