@@ -34,6 +34,10 @@ def shared_sample_fleet() -> Fleet:
     return default_fleet()
 
 
+def _drop_libvirt_error(_ctx: object, _err: object) -> None:
+    """libvirt-python prints every error to stderr; callers get them as exceptions."""
+
+
 def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
     """A connection for ``uri``; raises ``HypervisorError`` (with the libvirt code) or
     ``NotFound`` (a ``sim://`` host not in the fleet)."""
@@ -43,6 +47,7 @@ def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
         if not name:
             raise NotFound(f"{uri}: a simulated host URI is sim://HOST")
         return hypervisor_for(fleet or shared_sample_fleet(), name).connect(f"sim://{name}")
+    libvirt.registerErrorHandler(_drop_libvirt_error, None)
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as exc:
