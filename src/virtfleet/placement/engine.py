@@ -302,6 +302,7 @@ class _OneNodePlan:
     totals: tuple[tuple[str, int], ...]  # summed per class (free and max_unit)
     suffixes: tuple[str, ...]
     possible: bool  # False when isolate forbids several groups on one provider
+    summed: bool  # some class is asked by several groups (totals need a check)
 
 
 def _one_node_plan(groups: list[_Group], totals: dict[str, int], isolate: bool) -> _OneNodePlan:
@@ -317,6 +318,7 @@ def _one_node_plan(groups: list[_Group], totals: dict[str, int], isolate: bool) 
         totals=tuple(totals.items()),
         suffixes=tuple(g.suffix for g in groups),
         possible=not (isolate and sum(1 for g in groups if g.granular) > 1),
+        summed=len(totals) < sum(len(g.resources) for g in groups),
     )
 
 
@@ -336,16 +338,22 @@ def _single_node(tree: Tree, plan: _OneNodePlan) -> AllocationRequest | None:
     slots = node.slots
     for rc, amount in plan.amounts:
         slot = slots.get(rc)
-        if slot is None or not slot.fits(amount):
+        if (
+            slot is None
+            or amount < slot.min_unit
+            or amount > slot.max_unit
+            or amount % slot.step_size
+            or slot.used + amount > slot.capacity
+        ):
             return None
-    for rc, total in plan.totals:
-        slot = slots[rc]
-        if slot.used + total > slot.capacity or total > slot.max_unit:
-            return None
+    if plan.summed:
+        for rc, total in plan.totals:
+            slot = slots[rc]
+            if slot.used + total > slot.capacity or total > slot.max_unit:
+                return None
     uuid = node.uuid
     return AllocationRequest(
-        {uuid: dict(plan.totals)} if plan.totals else {},
-        {suffix: [uuid] for suffix in plan.suffixes},
+        {uuid: dict(plan.totals)}, {suffix: [uuid] for suffix in plan.suffixes}
     )
 
 
