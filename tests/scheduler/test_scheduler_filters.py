@@ -19,8 +19,9 @@ X86_CPU: dict[str, Any] = {
     "maxphysaddr_bits": 46,
     "machine_types": {
         "x86_64": ["pc", "q35", "pc-q35-8.2"],
+        "i686": ["pc", "q35"],
         "aarch64": ["virt", "virt-8.2"],
-        "riscv64": ["virt"],
+        "riscv64": ["sifive_u"],
     },
 }
 
@@ -96,6 +97,7 @@ def test_requested_host() -> None:
         {"hw_architecture": "i386"},
         {"hw_emulation_architecture": "aarch64"},
         {"hw_emulation_architecture": "arm64", "hw_machine_type": "virt"},
+        {"hw_emulation_architecture": "riscv64", "hw_machine_type": "sifive_u"},
         {"hw_machine_type": "q35"},
     ],
 )
@@ -113,6 +115,8 @@ def test_arch_filter_passes_runnable_guests(image: dict[str, object]) -> None:
             "do not offer machine type q35 for aarch64",
         ),
         ({"hw_machine_type": "virt"}, "do not offer machine type virt for x86_64"),
+        # no hw_machine_type: the arch's default (virt) must be offered
+        ({"hw_emulation_architecture": "riscv64"}, "do not offer machine type virt for riscv64"),
     ],
 )
 def test_arch_filter_rejects_with_reason(image: dict[str, object], reason: str) -> None:
@@ -157,5 +161,9 @@ def test_first_rejection_names_the_filter() -> None:
     down = filters.first_rejection(checks, host(state="down"))
     assert down is not None
     assert down[0] == "host_state"
-    ok = {**X86_CPU, "emulated_arches": ["s390x"]}
+    ok = {
+        **X86_CPU,
+        "emulated_arches": ["s390x"],
+        "machine_types": {"s390x": ["s390-ccw-virtio"]},
+    }
     assert filters.first_rejection(checks, host(cpu_info=ok)) is None

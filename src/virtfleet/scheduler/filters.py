@@ -95,24 +95,25 @@ class RequestedHostFilter:
 
 class ArchFilter:
     """The host runs the guest architecture (natively or under TCG) and offers the
-    requested machine type for it."""
+    machine type for it: ``hw_machine_type``, else the architecture's default (the
+    driver refuses a machine the host does not list, so the scheduler does too)."""
 
     name = "arch"
 
     def prepare(self, spec: RequestSpec) -> HostCheck | None:
         arch = guest.guest_arch(spec)
-        machine = spec.image_property("hw_machine_type")
-        if arch is None and machine is None:
-            return None
+        requested_machine = spec.image_property("hw_machine_type")
+        if arch is None and requested_machine is None:
+            return None  # the host's own arch and default machine
 
         def check(host: HostRecord) -> Status:
             target = arch or guest.host_arch(host.cpu_info)
             if arch is not None and not guest.can_run(host.cpu_info, arch):
                 return Status.reject(f"cannot run {arch} guests")
-            if machine is not None:
-                offered = (host.cpu_info.get("machine_types") or {}).get(target) or ()
-                if machine not in offered:
-                    return Status.reject(f"do not offer machine type {machine} for {target}")
+            machine = requested_machine or guest.default_machine(target)
+            offered = (host.cpu_info.get("machine_types") or {}).get(target) or ()
+            if machine not in offered:
+                return Status.reject(f"do not offer machine type {machine} for {target}")
             return PASS
 
         return check

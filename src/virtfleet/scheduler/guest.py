@@ -34,6 +34,12 @@ def guest_arch(spec: RequestSpec) -> str | None:
     return None
 
 
+def default_machine(arch: str) -> str | None:
+    """The machine type the driver picks for ``arch`` guests, None for unknown arches."""
+    info = virt_arch.ARCHES.get(arch)
+    return info.machine if info else None
+
+
 def host_arch(cpu_info: Mapping[str, Any]) -> str:
     return str(cpu_info.get("arch", ""))
 
