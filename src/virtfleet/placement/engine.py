@@ -165,10 +165,12 @@ class _TreeSearch:
             for suffixes in same_subtree
         ]
         self.subtrees_of = [[ps for ps in positions if i in ps] for i in range(len(order))]
-        self.option_uuids = [
-            frozenset(o.uuids[0] for o in opts) if isinstance(opts, list) else frozenset()
-            for opts in options
-        ]
+        self.option_uuids: list[frozenset[str]] = []
+        if same_subtree:
+            self.option_uuids = [
+                frozenset(o.uuids[0] for o in opts) if isinstance(opts, list) else frozenset()
+                for opts in options
+            ]
         self.acc: dict[tuple[str, str], int] = {}
         self.chosen: list[_Option | None] = [None] * len(order)
         self.isolated: set[str] = set()
@@ -373,6 +375,14 @@ def _tree_candidates(
     if unsuffixed:
         order.insert(0, unsuffixed[0])
         options.insert(0, _unsuffixed_options(tree, unsuffixed[0]))
+    if len(order) == 1:  # one group: each option fits on its own, nothing to combine
+        group = order[0]
+        for option in options[0]:
+            allocations: dict[str, dict[str, int]] = {}
+            for node, rc, amount in option.parts:
+                allocations.setdefault(node.uuid, {})[rc] = amount
+            yield AllocationRequest(allocations, {group.suffix: list(option.uuids)})
+        return
     yield from _TreeSearch(tree, order, options, isolate, query.same_subtree).run()
 
 
