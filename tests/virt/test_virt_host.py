@@ -50,7 +50,8 @@ def test_x86_host_from_reference_capabilities(tmp_path: Path) -> None:
 def test_x86_host_traits(tmp_path: Path) -> None:
     traits = discover(FakeConnection(), tmp_path, libvirt__virt_type="qemu").traits
     assert {
-        "COMPUTE_NODE", "HW_ARCH_X86_64", "COMPUTE_ARCH_X86_64", "COMPUTE_ARCH_AARCH64",
+        "COMPUTE_NODE", "HW_ARCH_X86_64", "HW_ARCH_I686", "COMPUTE_ARCH_X86_64",
+        "COMPUTE_ARCH_AARCH64",
         "COMPUTE_ARCH_PPC64LE", "COMPUTE_ARCH_S390X", "COMPUTE_ARCH_RISCV64",
         "COMPUTE_ARCH_MIPSEL", "COMPUTE_ADDRESS_SPACE_EMULATED", "COMPUTE_FIRMWARE_BIOS",
         "COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_STORAGE_BUS_SATA", "COMPUTE_STORAGE_BUS_IDE",
@@ -105,7 +106,7 @@ def test_aarch64_host_runs_x86_emulated(tmp_path: Path) -> None:
     assert "x86_64" in info.emulated_arches and "i686" in info.emulated_arches
     assert info.kvm_arches == ("aarch64",)
     assert {"HW_ARCH_AARCH64", "COMPUTE_ARCH_X86_64", "COMPUTE_FIRMWARE_UEFI"} <= info.traits
-    assert "HW_ARCH_X86_64" not in info.traits
+    assert not {"HW_ARCH_X86_64", "HW_ARCH_I686"} & info.traits  # emulated only
     assert "COMPUTE_FIRMWARE_BIOS" not in info.traits
 
 
@@ -161,6 +162,18 @@ def test_trait_table_maps_known_values_only() -> None:
 def test_non_qemu_hypervisor_gets_no_address_space_traits() -> None:
     traits = host_traits(_facts(hypervisor_type="Xen", cpu_mode="host-passthrough"))
     assert not {"COMPUTE_ADDRESS_SPACE_EMULATED", "COMPUTE_ADDRESS_SPACE_PASSTHROUGH"} & traits
+
+
+def test_hw_arch_traits_for_every_natively_run_arch_only() -> None:
+    traits = host_traits(
+        _facts(
+            host_arch="ppc64le",
+            runnable_arches=("ppc64le", "ppc64", "x86_64"),
+            native_arches=("ppc64", "ppc64le"),
+        )
+    )
+    assert {t for t in traits if t.startswith("HW_ARCH_")} == {"HW_ARCH_PPC64LE", "HW_ARCH_PPC64"}
+    assert {"COMPUTE_ARCH_PPC64LE", "COMPUTE_ARCH_X86_64"} <= traits  # no COMPUTE_ARCH_PPC64
 
 
 def test_riscv_host_has_no_hw_arch_trait_but_a_compute_one() -> None:

@@ -120,6 +120,7 @@ def discover(conn: Any, conf: cfg.ConfigOpts) -> HostInfo:
         TraitFacts(
             host_arch=host_arch,
             runnable_arches=tuple(offers),
+            native_arches=native,
             hypervisor_type=hypervisor_type,
             libvirt_version=libvirt_version,
             qemu_version=qemu_version,

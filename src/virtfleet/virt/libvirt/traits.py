@@ -58,6 +58,7 @@ class TraitFacts:
     vif_models: tuple[str, ...]
     bios: bool
     uefi: bool
+    native_arches: tuple[str, ...] = ()  # runnable without emulation (x86_64: + i686)
 
     @property
     def supports_maxphysaddr(self) -> bool:
@@ -87,11 +88,15 @@ def _mapped(values: Iterable[str], table: dict[str, str]) -> set[str]:
 
 
 def host_traits(facts: TraitFacts) -> frozenset[str]:
-    """Every trait the facts imply: arch, address space, firmware, buses, models."""
+    """Every trait the facts imply: arch, address space, firmware, buses, models.
+
+    ``HW_ARCH_<X>`` for the host arch and every arch its CPU runs natively (an x86_64
+    host is also an i686 one: ``hw_architecture=i686`` guests run there under KVM);
+    ``COMPUTE_ARCH_<X>`` for every arch it runs at all, natively or under TCG.
+    """
     traits = {trait for trait, holds in FLAG_TRAITS if holds(facts)}
-    hw_trait = arch.hw_arch_trait(facts.host_arch)
-    if hw_trait:
-        traits.add(hw_trait)
+    native = {facts.host_arch, *facts.native_arches}
+    traits.update(t for a in native if (t := arch.hw_arch_trait(a)))
     traits.update(t for a in facts.runnable_arches if (t := arch.compute_arch_trait(a)))
     traits |= _mapped(facts.disk_buses, DISK_BUS_TRAITS)
     traits |= _mapped(facts.video_models, VIDEO_MODEL_TRAITS)
