@@ -1,0 +1,184 @@
+"""A small cloud without HTTP whose one host is the sample 8/4/4/1x8 slice server:
+real placement on SQLite, the real scheduler and conductor, LocalTransport, and the
+host's agent configured from its fleet profile (slices included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import time
+from importlib import resources
+from typing import Any
+
+from virtfleet import conf as vconf
+from virtfleet.api.compute.boot_checks import image_snapshot
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.conductor.manager import Conductor
+from virtfleet.db import flavors, servers
+from virtfleet.db.engine import Database
+from virtfleet.db.hosts import host_uuid
+from virtfleet.image.service import ImageService
+from virtfleet.image.store import ImageStore
+from virtfleet.placement.service import PlacementService
+from virtfleet.rpc.transport import LocalTransport
+from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.libvirt.slices import provider_uuid
+from virtfleet.virt.sim import Fleet, load_fleet
+from virtfleet.virt.sim.agentconf import conf_overrides
+
+SLICES_DIR = pathlib.Path(str(resources.files("virtfleet") / "data" / "slices"))
+HOST = "gpu-1"
+SLICE_1, SLICE_4, SLICE_8 = "CUSTOM_SLICE_1", "CUSTOM_SLICE_4", "CUSTOM_SLICE_8"
+
+
+def slice_entries(halves: int = 2) -> str:
+    """The fleet file lines of the 8/4/4/1x8 tree (``halves`` 4-slices of it)."""
+    lines = [
+        f"      - {{name: slice-8, resource_class: {SLICE_8}, template_file: {SLICES_DIR}/slice-8.xml.j2}}"
+    ]
+    for half in range(halves):
+        lines.append(
+            f"      - {{name: slice-4-{half}, resource_class: {SLICE_4}, "
+            f"template_file: {SLICES_DIR}/slice-4.xml.j2, conflict_parent: slice-8}}"
+        )
+        for eighth in range(half * 4, half * 4 + 4):
+            lines.append(
+                f"      - {{name: slice-1-{eighth}, resource_class: {SLICE_1}, "
+                f"template_file: {SLICES_DIR}/slice-1.xml.j2, conflict_parent: slice-4-{half}}}"
+            )
+    return "\n".join(lines)
+
+
+def fleet_text(slices: str | None = None) -> str:
+    gpus = "\n".join(
+        f'      - {{address: "0000:{bus}:00.0", numa_node: {i // 4}, product: "A100"}}'
+        for i, bus in enumerate(("1a", "1b", "3d", "3e", "88", "89", "b1", "b2"))
+    )
+    return f"""
+hosts:
+  - name: {HOST}
+    arch: x86_64
+    virt_type: kvm
+    libvirt_version: "9.0.0"
+    qemu_version: "8.2.0"
+    cpus: 64
+    memory_mb: 524288
+    disk_gb: 1000
+    cpu_mode: host-passthrough
+    numa:
+      - {{cpus: "0-31", memory_mb: 262144}}
+      - {{cpus: "32-63", memory_mb: 262144}}
+    gpus:
+{gpus}
+    slices:
+{slices if slices is not None else slice_entries()}
+"""
+
+
+class FakeImageTool:
+    """Creates the overlay file without qemu-img."""
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        pathlib.Path(path).write_bytes(b"")
+
+
+@dataclasses.dataclass
+class SliceCloud:
+    db: Database
+    placement: PlacementService
+    scheduler: Scheduler
+    conductor: Conductor
+    transport: LocalTransport
+    fleet: Fleet
+    agent: ComputeAgent
+    driver: LibvirtDriver
+    images: ImageService
+    image_id: str
+
+    def flavor(self, **extra_specs: str) -> dict[str, Any]:
+        name = f"slice-{len(extra_specs)}-{time.monotonic_ns()}"
+        flavor = flavors.create(
+            self.db, name=name, vcpus=0, memory_mb=0, root_gb=0, extra_specs=extra_specs
+        )
+        return flavor.snapshot()
+
+    def create_server(self, name: str = "vm", **extra_specs: str) -> str:
+        server = servers.create(
+            self.db,
+            name=name,
+            flavor=self.flavor(**extra_specs),
+            image_ref=self.image_id,
+            image=dict(image_snapshot(self.images.get(self.image_id))),
+            project_id="project",
+            user_id="user",
+        )
+        return server.uuid
+
+    def boot(self, name: str = "vm", **extra_specs: str) -> servers.Server:
+        uuid = self.create_server(name, **extra_specs)
+        self.conductor.build_server(uuid)
+        self.conductor.drain(30)
+        return servers.get(self.db, uuid)
+
+    def boot_slice(self, resource_class: str) -> servers.Server:
+        return self.boot(**{f"resources:{resource_class}": "1"})
+
+    def delete(self, uuid: str) -> None:
+        self.conductor.delete_server(uuid)
+        self.conductor.drain(30)
+
+    def taken(self, uuid: str) -> set[str]:
+        """Slice names the instance's allocation holds."""
+        names = {provider_uuid(HOST, f"slice-{n}"): f"slice-{n}" for n in _SLICE_NUMBERS}
+        allocations = self.placement.get_consumer_allocations(uuid).allocations
+        return {names[rp] for rp in allocations if rp in names}
+
+    def used_slices(self) -> set[str]:
+        used = set()
+        for number in _SLICE_NUMBERS:
+            rp = provider_uuid(HOST, f"slice-{number}")
+            if any(self.placement.provider_usages(rp)[1].values()):
+                used.add(f"slice-{number}")
+        return used
+
+    def stop(self) -> None:
+        self.agent.stop()
+        self.conductor.stop()
+        self.transport.close()
+
+
+_SLICE_NUMBERS = ["8", "4-0", "4-1", *(f"1-{i}" for i in range(8))]
+
+
+def root_uuid() -> str:
+    return host_uuid(HOST)
+
+
+def agent_conf(fleet: Fleet, data_dir: pathlib.Path, **overrides: Any) -> Any:
+    return vconf.make_conf(
+        data_dir=str(data_dir),
+        compute__resource_provider_refresh_interval=0,
+        **{**conf_overrides(fleet.host(HOST)), **overrides},
+    )
+
+
+def make_slice_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = None) -> SliceCloud:
+    fleet = load_fleet(text or fleet_text(), source="slice-fleet.yaml")
+    control_conf = vconf.make_conf(data_dir=str(tmp_path), scheduler__host_cache_seconds=0)
+    placement = PlacementService(db)
+    scheduler = Scheduler(control_conf, db, placement)
+    transport = LocalTransport()
+    images = ImageService(db, ImageStore(tmp_path))
+    image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
+    images.upload(image.id, [b"\0" * 4096])
+    conductor = Conductor(control_conf, db, placement, scheduler, transport, images)
+    conductor.start()
+    conf = agent_conf(fleet, tmp_path / "agent")
+    driver = LibvirtDriver(open_connection(f"sim://{HOST}", fleet), conf, FakeImageTool())
+    agent = ComputeAgent(conf, HOST, driver, transport)
+    agent.start()
+    return SliceCloud(
+        db, placement, scheduler, conductor, transport, fleet, agent, driver, images, image.id
+    )
