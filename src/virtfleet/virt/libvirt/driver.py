@@ -124,6 +124,37 @@ class LibvirtDriver:
                 raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
 
+    def spawn_domain(self, spec: GuestSpec, make_xml: Callable[[str | None], str]) -> None:
+        """Like :meth:`spawn` for a domain made elsewhere (a slice template): the
+        instance dir, console log and disk overlay (with an image) are created, then
+        ``make_xml(disk_path)`` gives the XML to define and start."""
+        uuid = spec.instance_uuid
+        if self._find(uuid) is not None:
+            raise errors.Conflict(f"instance {uuid} already exists on this host")
+        instance_dir = spec.instance_dir or self._default_dir(uuid)
+        disk_path = os.path.join(instance_dir, guest.DISK_FILE) if spec.image_path else None
+        try:
+            os.makedirs(instance_dir, exist_ok=True)
+            if spec.image_path and disk_path:
+                self._images.create_overlay(
+                    disk_path, spec.image_path, spec.image_format, spec.root_gb
+                )
+            with open(spec.console_log_path or os.path.join(instance_dir, guest.CONSOLE_LOG), "ab"):
+                pass
+            domain = self._conn.defineXML(make_xml(disk_path))
+            domain.create()
+        except Exception as exc:  # any failure: leave nothing behind, then report it
+            LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
+            self._cleanup_after_failure(uuid, instance_dir)
+            if isinstance(exc, errors.VirtfleetError):
+                raise
+            raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
+
+    @property
+    def connection(self) -> Any:
+        """The hypervisor connection (slices read the host's PCI devices through it)."""
+        return self._conn
+
     def _cleanup_after_failure(self, instance_uuid: str, instance_dir: str) -> None:
         """Best effort: a failing cleanup is logged, the original error wins."""
         try:
