@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 
@@ -23,6 +23,8 @@ from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.rpc import Transport
+from virtfleet.virt.libvirt.slices import SliceHost
+from virtfleet.virt.libvirt.slices.host import SliceDriver
 from virtfleet.virt.types import GuestSpec, HostInfo
 
 LOG = logging.getLogger(__name__)
@@ -51,7 +53,12 @@ class AgentEndpoint:
         self._agent = agent
 
     def spawn(self, instance: InstanceSpec) -> None:
-        self._agent.driver.spawn(to_guest_spec(self._agent.conf, instance))
+        spec = to_guest_spec(self._agent.conf, instance)
+        if self._agent.slices:  # a slice host: the guest is its slice's template
+            driver = cast(SliceDriver, self._agent.driver)
+            self._agent.slices.spawn(driver, spec, instance.allocations)
+            return
+        self._agent.driver.spawn(spec)
 
     def destroy(self, instance_uuid: str) -> None:
         self._agent.driver.destroy(instance_uuid)
@@ -104,6 +111,7 @@ class ComputeAgent:
         self._serving = False
         self._listening = False
         self.last_report: HostReport | None = None
+        self.slices: SliceHost | None = None  # loaded and checked at the first report
 
     def start(self) -> None:
         """Report the host, serve RPC, forward lifecycle events, start refreshing."""
@@ -138,7 +146,12 @@ class ComputeAgent:
         """Discover the host and report it, then tell the conductor the power state of
         every guest here (so changes missed while the agent was away are seen);
         returns the conductor's reply to the report."""
-        report = host_report.build_report(self.conf, self.host, self.driver.discover())
+        info = self.driver.discover()
+        if self.slices is None:  # a bad [libvirt] slice_spec stops the agent here
+            self.slices = SliceHost.load(self.conf, self.host, cast(SliceDriver, self.driver))
+        report = host_report.build_report(
+            self.conf, self.host, info, self.slices.providers(), root_resources=not self.slices
+        )
         reply = self._conductor.report_host(report)
         self.last_report = report
         self.sync_power_states()
