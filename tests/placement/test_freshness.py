@@ -95,3 +95,16 @@ def test_a_change_committed_late_is_not_missed(db: Database) -> None:
         )
         conn.execute(insert(CHANGES).values(id=last + 1, root_id=ids[a.uuid]))
     assert free_vcpu_hosts(svc, 8) == {a.uuid, b.uuid}
+
+
+def test_a_reader_behind_a_pruned_change_log_reloads_everything(db: Database) -> None:
+    writer, reader = PlacementService(db), PlacementService(db)
+    a = add_provider(writer, "a", {"VCPU": 4})
+    b = add_provider(writer, "b", {"VCPU": 4})
+    reader.snapshot()
+    writer.replace_allocations(CONSUMER, {a.uuid: {"VCPU": 4}}, "p", "u", None)
+    writer.set_provider_traits(b.uuid, writer.get_provider(b.uuid).generation, ["HW_CPU_X86_AVX2"])
+    assert writer.prune_changes(keep=1) > 0
+    assert free_vcpu_hosts(reader, 1) == {b.uuid}  # a's change row is gone, still seen
+    node = reader.snapshot().node(b.uuid)
+    assert node is not None and node.traits == {"HW_CPU_X86_AVX2"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, delete, func, select
 
 from virtfleet.placement.dbutil import (
     ALLOCATIONS,
@@ -24,6 +24,18 @@ _CHUNK = 500
 def last_change_id(conn: Connection) -> int:
     value = conn.execute(select(func.max(CHANGES.c.id))).scalar()
     return int(value or 0)
+
+
+def oldest_change_id(conn: Connection) -> int:
+    value = conn.execute(select(func.min(CHANGES.c.id))).scalar()
+    return int(value or 0)
+
+
+def prune_changes(conn: Connection, keep: int) -> int:
+    """Delete all but the newest ``keep`` change rows; returns how many went."""
+    newest = last_change_id(conn)
+    result = conn.execute(delete(CHANGES).where(CHANGES.c.id <= newest - keep))
+    return int(result.rowcount or 0)
 
 
 _CHANGES_AFTER = (

@@ -50,6 +50,8 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CANDIDATES = engine.DEFAULT_MAX_RESULTS
 GAP_SECONDS = 60.0
+KEEP_CHANGES = 100_000
+PRUNE_EVERY = 1_000
 FREEZE_GC_PROVIDERS = 5_000
 
 
@@ -78,6 +80,7 @@ class PlacementService:
         self._snapshot: Snapshot | None = None
         self._bits = TraitBits()
         self._gaps: dict[int, float] = {}  # change id -> when first missed
+        self._writes = 0
         self._lock = threading.Lock()
 
     # -- snapshot -------------------------------------------------------------------
@@ -87,24 +90,38 @@ class PlacementService:
         return self.refresh()
 
     def refresh(self) -> Snapshot:
-        """Reload the trees changed since the last refresh (all of them the first time)."""
-        with self._lock:
-            with self.db.read() as conn:
-                if self._snapshot is None:
-                    change_id = loader.last_change_id(conn)
-                    trees = loader.load_all(conn, self._bits)
-                    self._snapshot = Snapshot(trees, self._bits, change_id)
-                    if len(self._snapshot.tree_of_uuid) >= FREEZE_GC_PROVIDERS:
-                        _freeze_gc()
-                else:
-                    after = self._snapshot.change_id
-                    found, roots = loader.changed_roots(conn, after, self._gaps)
-                    if found:
-                        change_id = max(after, *found)
-                        self._track_gaps(after, change_id, found)
-                        reloaded = loader.load_trees(conn, roots, self._bits)
-                        self._snapshot = self._snapshot.with_trees(reloaded, change_id)
+        """Reload the trees changed since the last refresh (all of them the first time,
+        or when the change log was pruned past what this process has seen)."""
+        with self._lock, self.db.read() as conn:
+            snap = self._snapshot
+            if snap is None:
+                self._snapshot = self._load_everything(conn)
+                if len(self._snapshot.tree_of_uuid) >= FREEZE_GC_PROVIDERS:
+                    _freeze_gc()
+                return self._snapshot
+            after = snap.change_id
+            found, roots = loader.changed_roots(conn, after, self._gaps)
+            if not found:
+                return snap
+            newest = max(after, *found)
+            if min(found) > after + 1 and loader.oldest_change_id(conn) > after + 1:
+                self._snapshot = self._load_everything(conn, newest)
+            else:
+                reloaded = loader.load_trees(conn, roots, self._bits)
+                self._snapshot = snap.with_trees(reloaded, newest)
+            self._track_gaps(after, newest, found)
             return self._snapshot
+
+    def _load_everything(self, conn: Connection, change_id: int | None = None) -> Snapshot:
+        if change_id is None:
+            change_id = loader.last_change_id(conn)
+        return Snapshot(loader.load_all(conn, self._bits), self._bits, change_id)
+
+    def prune_changes(self, keep: int = KEEP_CHANGES) -> int:
+        """Trim the change log to its newest ``keep`` rows (a process that falls
+        further behind reloads everything). Also done every ``PRUNE_EVERY`` writes."""
+        with self.db.write() as conn:
+            return loader.prune_changes(conn, keep)
 
     def _track_gaps(self, after: int, newest: int, found: Mapping[int, int]) -> None:
         """Remember change ids skipped over: on PostgreSQL a transaction may commit
@@ -123,6 +140,9 @@ class PlacementService:
     def _write(self, action: Callable[[Connection], T]) -> T:
         with self.db.write() as conn:
             result = action(conn)
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            self.prune_changes()
         self.refresh()
         return result
 
