@@ -160,6 +160,67 @@ def test_domain_per_architecture(
     assert summary(domain) == expected
 
 
+def devices_summary(guest_arch: str, video: str | None) -> dict[str, Any]:
+    """The devices of a guest with a root disk (and ``video`` when given) on x86_64."""
+    props = {"hw_emulation_architecture": guest_arch}
+    if video:
+        props["hw_video_model"] = video
+    resolved = guest.resolve(
+        spec(image_properties=props, image_path="/img/base.qcow2"), host_info(), CONF, now=NOW
+    )
+    devices = guest.build_domain(resolved).devices
+    assert devices is not None
+    return {
+        "disks": [(d.target.dev, d.target.bus) for d in devices.disks if d.target],
+        "cdrom_bus": resolved.cdrom_bus,
+        "videos": [v.model.type for v in devices.videos if v.model],
+        "inputs": [(i.type, i.bus) for i in devices.inputs],
+        "balloon": devices.memballoon.model if devices.memballoon else None,
+        "serials": len(devices.serials),
+        "consoles": [c.target.type for c in devices.consoles if c.target],
+    }
+
+
+DEVICE_CASES: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("x86_64", "virtio", dict(disks=[("vda", "virtio")], cdrom_bus="sata", videos=["virtio"],
+                              inputs=[("tablet", "usb")], balloon="virtio", serials=1,
+                              consoles=["serial"])),
+    ("i686", "vga", dict(disks=[("vda", "virtio")], cdrom_bus="sata", videos=["vga"],
+                         inputs=[("tablet", "usb")], balloon="virtio", serials=1,
+                         consoles=["serial"])),
+    ("aarch64", "virtio", dict(disks=[("vda", "virtio")], cdrom_bus="scsi", videos=["virtio"],
+                               inputs=[("tablet", "usb")], balloon="virtio", serials=1,
+                               consoles=["serial"])),
+    ("ppc64le", "vga", dict(disks=[("vda", "virtio")], cdrom_bus="scsi", videos=["vga"],
+                            inputs=[("tablet", "usb")], balloon="virtio", serials=1,
+                            consoles=["serial"])),
+    ("s390x", None, dict(disks=[("vda", "virtio")], cdrom_bus="scsi", videos=[], inputs=[],
+                         balloon="virtio", serials=0, consoles=["sclp"])),
+    ("riscv64", "virtio", dict(disks=[("vda", "virtio")], cdrom_bus="scsi", videos=["virtio"],
+                               inputs=[], balloon="virtio", serials=1, consoles=["serial"])),
+    ("mipsel", None, dict(disks=[("vda", "virtio")], cdrom_bus="ide", videos=[], inputs=[],
+                          balloon="virtio", serials=1, consoles=["serial"])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("guest_arch", "video", "expected"), DEVICE_CASES, ids=[c[0] for c in DEVICE_CASES]
+)
+def test_devices_per_architecture(
+    guest_arch: str, video: str | None, expected: dict[str, Any]
+) -> None:
+    assert devices_summary(guest_arch, video) == expected
+
+
+@pytest.mark.parametrize(
+    ("guest_arch", "video"),
+    [("s390x", "virtio"), ("mipsel", "virtio"), ("riscv64", "vga"), ("aarch64", "cirrus")],
+)
+def test_video_model_the_guest_arch_lacks_is_refused(guest_arch: str, video: str) -> None:
+    with pytest.raises(errors.InvalidInput, match=f"hw_video_model='{video}'"):
+        devices_summary(guest_arch, video)
+
+
 def test_i686_is_not_emulated_on_x86_64() -> None:
     resolved = guest.resolve(spec(image_properties={"hw_architecture": "i686"}), host_info(), CONF)
     assert not resolved.emulated
