@@ -89,6 +89,13 @@ def test_capacity_uses_usage_reserved_ratio_and_units(svc: PlacementService) -> 
     assert ask(svc, resources="VCPU:2").provider_summaries[a.uuid].resources["VCPU"].used == 3
 
 
+def test_candidate_roots_ignore_limits(svc: PlacementService, compute: dict[str, Provider]) -> None:
+    small = PlacementService(svc.db, max_candidates=1)
+    query = parse_candidate_query({"resources": ["VCPU:1"], "limit": ["1"]}, V)
+    assert len(small.allocation_candidates(query).allocation_requests) == 1
+    assert sorted(small.candidate_roots(query)) == sorted(p.uuid for p in compute.values())
+
+
 def test_limit(svc: PlacementService, compute: dict[str, Provider]) -> None:
     result = ask(svc, resources="VCPU:1", limit="2")
     assert len(result.allocation_requests) == 2

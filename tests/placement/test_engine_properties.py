@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from virtfleet.placement.engine import find_candidates
+from virtfleet.placement.engine import find_candidates, find_roots
 from virtfleet.placement.snapshot import (
     ProviderRow,
     Slot,
@@ -315,10 +315,13 @@ def test_engine_equals_brute_force(world: list[P], query: CandidateQuery) -> Non
 @SETTINGS
 @given(worlds(friendly=True), granular_queries())
 def test_granular_groups_equal_brute_force(world: list[P], query: CandidateQuery) -> None:
-    result = find_candidates(snapshot_of(world), query, max_results=100_000)
+    snap = snapshot_of(world)
+    result = find_candidates(snap, query, max_results=100_000)
     got = keys(result.allocation_requests)
     assert len(got) == len(set(got)), "duplicate candidates"
     assert set(got) == reference(world, query)
+    roots = {s.root_provider_uuid for s in result.provider_summaries.values()}
+    assert set(find_roots(snap, query)) == roots
 
 
 @SETTINGS

@@ -402,25 +402,30 @@ def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
     return sorted(ids)
 
 
-def find_candidates(
-    snapshot: Snapshot, query: CandidateQuery, max_results: int = DEFAULT_MAX_RESULTS
-) -> CandidatesResult:
-    """All allocation candidates for ``query`` (at most ``limit``, and at most
-    ``max_results`` when no limit is given), with summaries of their trees."""
+def _prepare(
+    snapshot: Snapshot, query: CandidateQuery
+) -> tuple[list[_Group], dict[str, int], tuple[int, ...], int] | None:
+    """Compiled groups, summed amounts and root masks; None when nothing can match."""
     groups = [_compile(g, snapshot) for g in query.groups]
-    cap = max_results if query.limit is None else min(query.limit, max_results)
-    requests: list[AllocationRequest] = []
-    summaries: dict[str, ProviderSummary] = {}
-    if any(g.impossible for g in groups) or cap <= 0:
-        return CandidatesResult(requests, summaries)
+    if any(g.impossible for g in groups):
+        return None
     totals: dict[str, int] = {}
     for group in groups:
         for rc, amount in group.resources:
             totals[rc] = totals.get(rc, 0) + amount
     root_any = tuple(snapshot.bits.mask_of([t]) for t in query.root_required)
     if any(mask == 0 for mask in root_any):
-        return CandidatesResult(requests, summaries)
-    root_forbidden = snapshot.bits.mask_of(query.root_forbidden)
+        return None
+    return groups, totals, root_any, snapshot.bits.mask_of(query.root_forbidden)
+
+
+def _matches(
+    snapshot: Snapshot,
+    query: CandidateQuery,
+    prepared: tuple[list[_Group], dict[str, int], tuple[int, ...], int],
+) -> Iterator[tuple[Tree, Iterator[AllocationRequest]]]:
+    """Per tree that could match: the tree and its candidates (lazily)."""
+    groups, totals, root_any, root_forbidden = prepared
     one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
     trees = snapshot.trees
     for root_id in _candidate_trees(snapshot, groups):
@@ -434,18 +439,45 @@ def find_candidates(
             if one_node.possible:
                 request = _single_node(tree, one_node)
                 if request is not None:
-                    requests.append(request)
-                    summaries[root.uuid] = root.summary
+                    yield tree, iter((request,))
         else:
-            found = False
-            for request in _tree_candidates(tree, groups, query):
-                requests.append(request)
-                found = True
-                if len(requests) >= cap:
-                    break
-            if found:
-                for node in tree.nodes:
-                    summaries[node.uuid] = node.summary
+            yield tree, _tree_candidates(tree, groups, query)
+
+
+def find_candidates(
+    snapshot: Snapshot, query: CandidateQuery, max_results: int = DEFAULT_MAX_RESULTS
+) -> CandidatesResult:
+    """All allocation candidates for ``query`` (at most ``limit``, and at most
+    ``max_results`` when no limit is given), with summaries of their trees."""
+    cap = max_results if query.limit is None else min(query.limit, max_results)
+    requests: list[AllocationRequest] = []
+    summaries: dict[str, ProviderSummary] = {}
+    prepared = _prepare(snapshot, query)
+    if prepared is None or cap <= 0:
+        return CandidatesResult(requests, summaries)
+    for tree, candidates in _matches(snapshot, query, prepared):
+        found = False
+        for request in candidates:
+            requests.append(request)
+            found = True
+            if len(requests) >= cap:
+                break
+        if found:
+            for node in tree.nodes:
+                summaries[node.uuid] = node.summary
         if len(requests) >= cap:
             break
     return CandidatesResult(requests, summaries)
+
+
+def find_roots(snapshot: Snapshot, query: CandidateQuery) -> list[str]:
+    """Root uuids of every tree with at least one candidate (no cap): what "which
+    hosts could take this" needs, at the cost of one candidate per tree."""
+    prepared = _prepare(snapshot, query)
+    if prepared is None:
+        return []
+    return [
+        tree.root.uuid
+        for tree, candidates in _matches(snapshot, query, prepared)
+        if next(candidates, None) is not None
+    ]

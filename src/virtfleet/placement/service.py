@@ -357,6 +357,12 @@ class PlacementService:
         self._check_names(query)
         return engine.find_candidates(self.refresh(), query, self.max_candidates)
 
+    def candidate_roots(self, query: CandidateQuery) -> list[str]:
+        """Root provider uuids of every tree with a candidate for ``query``, ignoring
+        ``limit`` and ``max_candidates`` (for explanations and counts at any scale)."""
+        self._check_names(query)
+        return engine.find_roots(self.refresh(), query)
+
     def _check_names(self, query: CandidateQuery) -> None:
         """Unknown traits or classes in a query are a 400, as in Placement."""
         traits, classes = query_names(query)
