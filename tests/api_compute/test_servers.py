@@ -303,16 +303,15 @@ def set_specs(world: Apps, specs: dict[str, str]) -> None:
             {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "40"},
             "must agree",
         ),
-        ({}, {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "30"}, "needs at least 31"),
         (
             {"hw:maxphysaddr_mode": "passthrough"},
             {"hw_architecture": "aarch64"},
-            "only supported for x86 guests",
+            "only supported for x86_64 guests, not aarch64",
         ),
         (
             {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
             {"hw_emulation_architecture": "s390x"},
-            "only supported for x86 guests",
+            "only supported for x86_64 guests, not s390x",
         ),
         ({}, {"min_ram": "4096"}, "min_ram"),
     ],

@@ -18,8 +18,8 @@ def validate(props: dict[str, object]) -> dict[str, object]:
 def test_known_values_pass_and_arch_names_are_canonicalised() -> None:
     props = {
         "hw_architecture": "AMD64",
-        "hw_emulation_architecture": "arm64",
-        "hw_machine_type": "virt",
+        "hw_emulation_architecture": "x86-64",
+        "hw_machine_type": "q35",
         "hw_firmware_type": "uefi",
         "hw_disk_bus": "scsi",
         "hw_cdrom_bus": "sata",
@@ -34,8 +34,11 @@ def test_known_values_pass_and_arch_names_are_canonicalised() -> None:
     }
     result = validate(props)
     assert result["hw_architecture"] == "x86_64"
-    assert result["hw_emulation_architecture"] == "aarch64"
+    assert result["hw_emulation_architecture"] == "x86_64"
     assert result["hw_maxphysaddr_bits"] == "42"
+    assert validate({"hw_emulation_architecture": "arm64"}) == {
+        "hw_emulation_architecture": "aarch64"
+    }
     assert result["my_own_property"] == "kept"
 
 

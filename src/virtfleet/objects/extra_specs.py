@@ -22,6 +22,10 @@ Parser = Callable[[str, str], object]
 
 MAXPHYSADDR_MODES = ("emulate", "passthrough")
 MAXPHYSADDR_BITS_RANGE = (1, 52)  # x86 guests: the architectural limit is 52 bits
+# QEMU refuses phys-bits below 32 for 64-bit x86 CPUs ("phys-bits should be between 32
+# and 52") and does not let 32-bit CPUs set them at all: only x86_64 guests qualify.
+QEMU_MIN_PHYS_BITS = 32
+MAXPHYSADDR_GUEST_ARCHES = ("x86_64",)
 CPU_POLICIES = ("shared", "dedicated", "mixed")
 MEM_PAGE_SIZES = ("small", "large", "any")
 TRAIT_VALUES = ("required", "forbidden")
@@ -227,6 +231,21 @@ def check_maxphysaddr(mode: str | None, bits: int | None, ram_mb: int | None, wh
             f"{where}: {ram_mb} MiB of RAM needs at least {bits_needed_for_ram(ram_mb)} "
             f"physical address bits, but maxphysaddr bits={bits}."
         )
+    if bits is not None and bits < QEMU_MIN_PHYS_BITS:
+        raise errors.InvalidInput(
+            f"{where}: QEMU accepts {QEMU_MIN_PHYS_BITS} to {MAXPHYSADDR_BITS_RANGE[1]} "
+            f"physical address bits for x86_64 guests, not maxphysaddr bits={bits}."
+        )
+
+
+def check_maxphysaddr_arch(mode: str | None, guest_arch: str | None, where: str) -> None:
+    """Only x86_64 guests take maxphysaddr (``guest_arch`` None: the host's own, which
+    the scheduler's traits decide)."""
+    if mode is not None and guest_arch is not None and guest_arch not in MAXPHYSADDR_GUEST_ARCHES:
+        raise errors.InvalidInput(
+            f"{where}: maxphysaddr mode={mode} is only supported for x86_64 guests, "
+            f"not {guest_arch}."
+        )
 
 
 def validate_extra_specs(specs: Mapping[str, str], ram_mb: int | None = None) -> dict[str, object]:
@@ -268,12 +287,15 @@ __all__ = [
     "GROUP_SUFFIX",
     "KNOWN_NAMESPACES",
     "MAXPHYSADDR_BITS_RANGE",
+    "MAXPHYSADDR_GUEST_ARCHES",
     "MAXPHYSADDR_MODES",
     "MEM_PAGE_SIZES",
+    "QEMU_MIN_PHYS_BITS",
     "TRAIT_VALUES",
     "ExtraSpec",
     "bits_needed_for_ram",
     "check_maxphysaddr",
+    "check_maxphysaddr_arch",
     "choose",
     "find_extra_spec",
     "parse_extra_spec",

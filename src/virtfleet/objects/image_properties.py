@@ -140,12 +140,11 @@ def validate_image_properties(
             )
     mode = parsed_values.get("hw_maxphysaddr_mode")
     bits = parsed_values.get("hw_maxphysaddr_bits")
-    extra_specs.check_maxphysaddr(
-        mode if isinstance(mode, str) else None,
-        bits if isinstance(bits, int) else None,
-        None,
-        "image properties hw_maxphysaddr_mode/hw_maxphysaddr_bits",
-    )
+    where = "image properties hw_maxphysaddr_mode/hw_maxphysaddr_bits"
+    mode = mode if isinstance(mode, str) else None
+    extra_specs.check_maxphysaddr(mode, bits if isinstance(bits, int) else None, None, where)
+    guest_arch = result.get("hw_emulation_architecture") or result.get("hw_architecture")
+    extra_specs.check_maxphysaddr_arch(mode, str(guest_arch) if guest_arch else None, where)
     return result
 
 

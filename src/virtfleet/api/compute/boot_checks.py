@@ -14,7 +14,11 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
-from virtfleet.objects.extra_specs import check_maxphysaddr, validate_extra_specs
+from virtfleet.objects.extra_specs import (
+    check_maxphysaddr,
+    check_maxphysaddr_arch,
+    validate_extra_specs,
+)
 from virtfleet.scheduler.request import (
     FlavorSpec,
     RequestSpec,
@@ -22,7 +26,6 @@ from virtfleet.scheduler.request import (
     request_constraints,
 )
 
-X86_ARCHES = ("x86_64", "i686")
 GIB = 1 << 30
 
 
@@ -81,17 +84,12 @@ def check_maxphysaddr_combined(flavor: Flavor, image: Image) -> None:
     """Flavor and image agree on maxphysaddr, and together they are consistent and
     can address the flavor's RAM; only x86 guests take maxphysaddr."""
     mode, bits = _maxphysaddr(flavor, image)
-    check_maxphysaddr(mode, bits, flavor.memory_mb, f"flavor {flavor.name} with image {image.id}")
-    if mode is None:
-        return
+    where = f"flavor {flavor.name} with image {image.id}"
+    check_maxphysaddr(mode, bits, flavor.memory_mb, where)
     guest_arch = image.properties.get("hw_emulation_architecture") or image.properties.get(
         "hw_architecture"
     )
-    if guest_arch and guest_arch not in X86_ARCHES:
-        raise errors.InvalidInput(
-            f"maxphysaddr (mode {mode}) is only supported for x86 guests; image {image.id} "
-            f"asks for a {guest_arch} guest."
-        )
+    check_maxphysaddr_arch(mode, str(guest_arch) if guest_arch else None, where)
 
 
 CHECKS: tuple[Callable[[Flavor, Image], None], ...] = (
