@@ -143,3 +143,23 @@ def test_domain_capabilities_refusals(
     with pytest.raises(libvirt.libvirtError, match=message) as excinfo:
         kvm1.getDomainCapabilities(*args, 0)
     assert excinfo.value.get_error_code() == libvirt.VIR_ERR_INVALID_ARG
+
+
+@pytest.mark.parametrize(
+    ("arch", "machine", "has_ide"),
+    [
+        ("x86_64", "pc", True),
+        ("x86_64", "pc-i440fx-8.2", True),
+        ("x86_64", "q35", False),
+        ("aarch64", "virt", False),
+        ("mipsel", "malta", True),
+    ],
+)
+def test_disk_bus_ide_only_on_machines_with_an_ide_bus(
+    arch: str, machine: str, has_ide: bool, kvm1: SimConnection
+) -> None:
+    """As libvirt: q35 and virt have no IDE controller, i440fx and malta do."""
+    xml = kvm1.getDomainCapabilities(f"/usr/bin/qemu-system-{arch}", arch, machine, "qemu", 0)
+    buses = etree.fromstring(xml.encode()).xpath("devices/disk/enum[@name='bus']/value/text()")
+    assert ("ide" in buses) is has_ide
+    assert {"virtio", "scsi"} <= set(buses)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import libvirt
@@ -18,7 +19,7 @@ from lxml import etree
 from virtfleet.virt.sim import SimConnection, hypervisor_for
 from virtfleet.virt.sim.events import wait_for_events
 
-from .conftest import domain_xml, mdev_hostdev, pci_hostdev
+from .conftest import domain_xml, error_code, mdev_hostdev, pci_hostdev
 
 CUSTOM_CPU = "<cpu mode='custom'><model>qemu64</model></cpu>"
 UUID = "11111111-2222-3333-4444-555555555555"
@@ -511,8 +512,11 @@ def test_lifecycle_events(kvm1: SimConnection) -> None:
     assert wait_for_events()
     assert events == [
         ("a", libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        ("a", libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
         ("a", libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+        ("a", libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_HOST),
         ("a", libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+        ("a", libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
         ("a", libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED),
         ("a", libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED),
         ("a", libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
@@ -537,13 +541,16 @@ def test_events_filter_by_domain_and_stop_after_deregister_or_close(
     conn.lookupByName("b").create()
     a.create()
     assert wait_for_events()
-    assert seen == [("a", libvirt.VIR_DOMAIN_EVENT_STARTED, "tag")]
-    assert [name for name, _, _ in events_other] == ["b", "a"]
+    assert seen == [
+        ("a", libvirt.VIR_DOMAIN_EVENT_RESUMED, "tag"),
+        ("a", libvirt.VIR_DOMAIN_EVENT_STARTED, "tag"),
+    ]
+    assert [name for name, _, _ in events_other] == ["b", "b", "a", "a"]
     conn.domainEventDeregisterAny(callback_id)
     other.close()
     a.destroy()
     assert wait_for_events()
-    assert len(seen) == 1 and len(events_other) == 2
+    assert len(seen) == 2 and len(events_other) == 4
     with pytest.raises(libvirt.libvirtError) as excinfo:
         conn.domainEventDeregisterAny(callback_id)
     assert excinfo.value.get_error_code() == libvirt.VIR_ERR_INVALID_ARG
@@ -646,4 +653,19 @@ def test_events_arrive_on_another_thread_and_callback_errors_are_contained(
     with lock:
         kvm1.defineXML(domain_xml("a")).create()
     assert wait_for_events()
-    assert len(threads) == 2 and all(t is not caller for t in threads)
+    assert len(threads) == 3 and all(t is not caller for t in threads)  # defined, resumed, started
+
+
+def test_file_console_needs_an_existing_directory(kvm1: SimConnection, tmp_path: Path) -> None:
+    """libvirt opens file consoles at start: a missing directory fails there, not at define."""
+    missing = tmp_path / "gone" / "console.log"
+    serial = f"<serial type='file'><source path='{missing}'/><target port='0'/></serial>"
+    dom = kvm1.defineXML(domain_xml("a", devices=serial))
+    with pytest.raises(libvirt.libvirtError) as excinfo:
+        dom.create()
+    assert error_code(excinfo) == libvirt.VIR_ERR_SYSTEM_ERROR
+    assert str(excinfo.value) == f"Unable to open file: {missing}: No such file or directory"
+    assert dom.isActive() == 0
+    missing.parent.mkdir()
+    dom.create()
+    assert dom.isActive() == 1

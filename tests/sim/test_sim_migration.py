@@ -42,7 +42,13 @@ def error_of(call: Callable[[], object]) -> libvirt.libvirtError:
 
 def assert_untouched(source: SimConnection, destination: SimConnection, dom: SimDomain) -> None:
     """A failed migration leaves the guest running on the source, nothing elsewhere."""
-    assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_BOOTED]
+    state, reason = dom.state()
+    assert state == libvirt.VIR_DOMAIN_RUNNING
+    # resumed after the final pause (a failure in finish), or never paused
+    assert reason in (
+        libvirt.VIR_DOMAIN_RUNNING_BOOTED,
+        libvirt.VIR_DOMAIN_RUNNING_MIGRATION_CANCELED,
+    )
     assert dom.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE
     assert destination.listAllDomains(0) == []
 
@@ -71,12 +77,14 @@ def test_migration_moves_a_persistent_guest(connect: Callable[[str], SimConnecti
     assert moved.isPersistent() == 1 and moved.info()[1] == 256 * 1024
     assert source.listAllDomains(0) == []
     assert wait_for_events()
-    assert src_events == [
+    assert src_events == [  # libvirt 9.0 sends no undefined event for UNDEFINE_SOURCE
+        (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED),
         (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED),
-        (libvirt.VIR_DOMAIN_EVENT_UNDEFINED, libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED),
     ]
     assert dst_events == [
-        ("g", libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED)
+        ("g", libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED),
+        ("g", libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        ("g", libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED),
     ]
     moved.migrateToURI3("sim://kvm-1", {}, MOVE)  # and back
     assert source.lookupByName("g").isActive() == 1
@@ -156,6 +164,41 @@ def test_injected_failure_in_each_phase_rolls_back(
     assert_untouched(source, destination, dom)
     dom.migrateToURI3("sim://kvm-2", {}, MOVE)  # the fault fired once
     assert destination.lookupByName("g").isActive() == 1
+
+
+@pytest.mark.parametrize(
+    ("phase", "reason", "events"),
+    [
+        ("perform", libvirt.VIR_DOMAIN_RUNNING_BOOTED, []),
+        (
+            "finish",
+            libvirt.VIR_DOMAIN_RUNNING_MIGRATION_CANCELED,
+            [
+                (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED),
+                (libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED),
+            ],
+        ),
+    ],
+)
+def test_source_is_paused_only_for_the_last_step(
+    phase: str,
+    reason: int,
+    events: list[tuple[int, int]],
+    fleet: Fleet,
+    connect: Callable[[str], SimConnection],
+) -> None:
+    """Paused before finish (libvirt's final memory pass); resumed when finish fails."""
+    source = connect("kvm-1")
+    dom = running_guest(source)
+    seen: list[tuple[int, int]] = []
+    source.domainEventRegisterAny(
+        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda c, d, e, x, o: seen.append((e, x)), None
+    )
+    hypervisor_for(fleet, "kvm-2").inject_migration_failure(phase)
+    error_of(lambda: dom.migrateToURI3("sim://kvm-2", {}, MOVE))
+    assert wait_for_events()
+    assert seen == events
+    assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, reason]
 
 
 def test_injected_failure_with_own_code_and_count(

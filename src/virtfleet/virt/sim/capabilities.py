@@ -27,6 +27,9 @@ _GUEST_FEATURES = {
     "x86_64": ("acpi", "apic", "cpuselection", "deviceboot", "disksnapshot"),
     "i686": ("pae", "nonpae", "acpi", "apic", "cpuselection", "deviceboot", "disksnapshot"),
 }
+BUILTIN_IDE_MACHINES = ("pc-i440fx-", "isapc", "malta", "g3beige", "mac99", "magnum", "pica61")
+"""Canonical machine name prefixes with a built-in IDE bus (libvirt offers bus ``ide``
+in their domain capabilities; q35, virt, pseries, s390-ccw-virtio have none)."""
 _DEFAULT_GUEST_FEATURES = ("cpuselection", "deviceboot", "disksnapshot")
 _TOGGLES = {
     "acpi": ("on", "yes"),
@@ -210,7 +213,25 @@ def domain_capabilities_xml(
     if vcpu is not None:
         vcpu.set("max", str(found.max_cpus))
     _adjust_cpu_modes(root, profile, arch, virttype)
+    _adjust_disk_buses(root, info.canonical_name(requested))
     return etree.tostring(root, encoding="unicode", pretty_print=True)
+
+
+def has_builtin_ide(canonical_machine: str) -> bool:
+    """Whether libvirt offers disk bus ``ide`` on this machine (it has an IDE bus)."""
+    return canonical_machine.startswith(BUILTIN_IDE_MACHINES)
+
+
+def _adjust_disk_buses(root: etree._Element, canonical_machine: str) -> None:
+    """The templates were captured on machines with IDE; drop it where there is none."""
+    if has_builtin_ide(canonical_machine):
+        return
+    buses = root.find("devices/disk/enum[@name='bus']")
+    if buses is None:
+        return
+    for value in buses.findall("value"):
+        if value.text == "ide":
+            buses.remove(value)
 
 
 def _base_domcaps(arch: str) -> etree._Element:

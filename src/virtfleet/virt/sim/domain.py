@@ -69,6 +69,14 @@ class SimDomain:
         with hv.locked() as events:
             record = self._record()
             hv.require_active(record)
+            events.append(  # QEMU reports the SIGTERM libvirt sends it as a host shutdown
+                (
+                    self._uuid,
+                    record.definition.name,
+                    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN,
+                    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_HOST,
+                )
+            )
             hv.stop(
                 record,
                 libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED,

@@ -115,6 +115,7 @@ class DomainDef:
     on_crash: str
     emulator: str
     xml: str  # the normalised inactive XML
+    log_files: tuple[str, ...] = ()  # file-backed serial/console sources (opened at start)
 
 
 def _unsupported(detail: str) -> libvirt.libvirtError:
@@ -205,7 +206,18 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         on_crash=(root.findtext("on_crash") or "destroy").strip(),
         emulator=info.emulator,
         xml=etree.tostring(root, encoding="unicode", pretty_print=True),
+        log_files=_log_files(root),
     )
+
+
+def _log_files(root: etree._Element) -> tuple[str, ...]:
+    """Paths of ``<serial|console type='file'><source path=...>`` (no duplicates)."""
+    sources = [
+        source.get("path")
+        for tag in ("serial", "console")
+        for source in root.iterfind(f"devices/{tag}[@type='file']/source")
+    ]
+    return tuple(dict.fromkeys(p for p in sources if p))
 
 
 def _memory_kib(root: etree._Element) -> int:

@@ -299,11 +299,21 @@ class SimHypervisor:
         record.state = libvirt.VIR_DOMAIN_RUNNING
         record.reason = reason or libvirt.VIR_DOMAIN_RUNNING_BOOTED
         record.domain_id, record.started = next(self._ids), time.monotonic()
+        migrated = reason == libvirt.VIR_DOMAIN_RUNNING_MIGRATED
         detail = (
             libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED
-            if reason == libvirt.VIR_DOMAIN_RUNNING_MIGRATED
+            if migrated
             else libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED
         )
+        if not migrated:  # QEMU starts paused; libvirt resumes it, then reports the start
+            events.append(
+                (
+                    record.definition.uuid,
+                    record.definition.name,
+                    libvirt.VIR_DOMAIN_EVENT_RESUMED,
+                    libvirt.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED,
+                )
+            )
         events.append(
             (
                 record.definition.uuid,

@@ -3,8 +3,11 @@
 Phases as libvirt runs them: *begin* (source: the domain can migrate), *prepare*
 (destination: the incoming XML is defined and validated there, devices exist),
 *perform* (memory copy, with progress and abort), *finish* (destination: the guest runs
-there), then confirm (source: the guest stops there). A failure in any phase, an abort or
-an injected fault leaves the guest running on the source and nothing on the destination.
+there), then confirm (source: the guest stops there). The source pauses the guest before
+*finish*; lifecycle events come in libvirt 9.0's order (destination: started/migrated,
+defined, resumed/migrated; source: suspended/migrated, stopped/migrated). A failure in
+any phase, an abort or an injected fault leaves the guest running on the source and
+nothing on the destination.
 No lock is held across phases; the two hosts' locks are never held together.
 """
 
@@ -33,13 +36,17 @@ def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], 
     """Move running domain ``uuid`` from ``source`` to the host named by ``uri``."""
     destination = _destination(source, uri)
     job, xml = _begin(source, destination, uuid, params, flags)
+    paused = False
     try:
         incoming = _prepare(source, destination, uuid, xml, params)
         _perform(source, destination, job)
+        paused = _pause_source(source, uuid)
         _finish(source, destination, incoming, flags)
     except BaseException:
-        with source.locked():
+        with source.locked() as events:
             _end_job(source, uuid, job)
+            if paused:
+                _resume_source(source, uuid, events)
         raise
     _confirm(source, uuid, job, flags)
 
@@ -208,12 +215,66 @@ def _finish(
         incoming.state = libvirt.VIR_DOMAIN_RUNNING
         incoming.reason = libvirt.VIR_DOMAIN_RUNNING_MIGRATED
         incoming.domain_id, incoming.started = destination.next_id(), time.monotonic()
+        name = incoming.definition.name
+        # libvirt 9.0's order on the destination: started (paused), defined, resumed
         events.append(
             (
                 uuid,
-                incoming.definition.name,
+                name,
                 libvirt.VIR_DOMAIN_EVENT_STARTED,
                 libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED,
+            )
+        )
+        if incoming.persistent:
+            detail = (
+                libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED
+                if existing is None or not existing.persistent
+                else libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED
+            )
+            events.append((uuid, name, libvirt.VIR_DOMAIN_EVENT_DEFINED, detail))
+        events.append(
+            (
+                uuid,
+                name,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED,
+            )
+        )
+
+
+def _pause_source(source: SimHypervisor, uuid: str) -> bool:
+    """The source pauses the guest for the last memory pass (event suspended/migrated)."""
+    with source.locked() as events:
+        record = source.record(uuid)
+        if record.state != libvirt.VIR_DOMAIN_RUNNING:
+            return False
+        record.state, record.reason = libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_MIGRATION
+        events.append(
+            (
+                uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
+                libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED,
+            )
+        )
+        return True
+
+
+def _resume_source(source: SimHypervisor, uuid: str, events: list[Any]) -> None:
+    """A migration that failed after the pause leaves the guest running on the source."""
+    try:
+        record = source.record(uuid)
+    except libvirt.libvirtError:
+        return
+    if record.state == libvirt.VIR_DOMAIN_PAUSED:
+        record.state = libvirt.VIR_DOMAIN_RUNNING
+        record.reason = libvirt.VIR_DOMAIN_RUNNING_MIGRATION_CANCELED
+        events.append(
+            (
+                uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED,
             )
         )
 
@@ -230,7 +291,7 @@ def _confirm(source: SimHypervisor, uuid: str, job: MigrationJob, flags: int) ->
             events,
         )
         if flags & libvirt.VIR_MIGRATE_UNDEFINE_SOURCE and record.persistent:
-            source.undefine(record, events)
+            source.undefine(record, [])  # libvirt 9.0 sends no undefined event here
 
 
 def _end_job(source: SimHypervisor, uuid: str, job: MigrationJob) -> None:

@@ -1,11 +1,13 @@
 """Checks real libvirt/QEMU make only when a domain starts (not at define time).
 
 Probed on libvirt 9.0 + QEMU 7.2: CPU modes under TCG, ``<cpu>`` for arches without a
-CPU driver, memory QEMU cannot allocate, host devices that are missing or busy.
+CPU driver, memory QEMU cannot allocate, host devices that are missing or busy, console
+log files in directories that do not exist.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import libvirt
@@ -32,6 +34,7 @@ def check_start(
     running = [other for other in running if other.uuid != definition.uuid]
     _check_cpu(definition, host)
     _check_firmware(definition, host)
+    _check_log_files(definition)
     _check_mdevs(definition, devices, running)  # host devices are prepared before QEMU runs
     _check_pci(definition, devices, running)
     _check_resources(definition, host, running)
@@ -67,6 +70,19 @@ def _check_cpu(definition: DomainDef, host: HostProfile) -> None:
             f"phys-bits={bits} exceeds the host's {host.maxphysaddr_bits} physical address "
             f"bits",
         )
+
+
+def _check_log_files(definition: DomainDef) -> None:
+    """libvirt opens file-backed consoles before QEMU runs: their directory must exist
+    (simulated hosts share this machine's filesystem, as the driver writes there)."""
+    for path in definition.log_files:
+        if not os.path.isdir(os.path.dirname(path) or "/"):
+            raise libvirt_error(
+                libvirt.VIR_ERR_SYSTEM_ERROR,
+                f"Unable to open file: {path}: No such file or directory",
+                libvirt.VIR_FROM_NONE,
+                prefix=False,
+            )
 
 
 def _check_firmware(definition: DomainDef, host: HostProfile) -> None:
