@@ -1,0 +1,161 @@
+"""Live migration, peer to peer with ``migrateToURI3``, between two hosts: two real
+libvirtd "hosts" on this machine (``scripts/libvirt-hosts.sh``) or two simulated hosts
+of one fleet. The guest is spawned by the driver on the source and must end up running
+(and defined) on the destination only."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libvirt
+import pytest
+
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.sim import Fleet
+
+from .conftest import SIM_HOSTS, make_driver, open_real
+from .test_contract_driver import no_domain, spec_for
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "libvirt-hosts.sh"
+REAL_HOSTS = ("vf-contract-a", "vf-contract-b")
+HOSTS_DIR = Path("/run/virtfleet-hosts")
+FLAGS = (
+    libvirt.VIR_MIGRATE_LIVE
+    | libvirt.VIR_MIGRATE_PEER2PEER
+    | libvirt.VIR_MIGRATE_PERSIST_DEST
+    | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+)
+EVENT_TIMEOUT = 10.0
+
+Event = tuple[str, int, int]  # (domain UUID, event, detail)
+
+
+@dataclass
+class Pair:
+    source: Any
+    destination: Any
+    source_uri: str
+    destination_uri: str
+    source_events: queue.Queue[Event]
+    destination_events: queue.Queue[Event]
+
+
+def hosts_script(*args: str) -> str:
+    result = subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def real_hosts() -> Iterator[tuple[str, str]]:
+    """Two real libvirt hosts for this module; purged afterwards whatever happened."""
+    try:
+        hosts_script("start", *REAL_HOSTS)
+        yield hosts_script("uri", REAL_HOSTS[0]), hosts_script("uri", REAL_HOSTS[1])
+    finally:
+        hosts_script("purge", *REAL_HOSTS)
+
+
+def recorder(conn: Any) -> queue.Queue[Event]:
+    """Every lifecycle event of ``conn``, in order."""
+    events: queue.Queue[Event] = queue.Queue()
+
+    def record(_conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
+        events.put((dom.UUIDString(), event, detail))
+
+    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, record, None)
+    return events
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sim", id="sim"),
+        pytest.param("libvirt", id="libvirt", marks=[pytest.mark.libvirt, pytest.mark.slow]),
+    ]
+)
+def pair(request: pytest.FixtureRequest, contract_fleet: Fleet) -> Iterator[Pair]:
+    if request.param == "sim":
+        uris = tuple(f"sim://{name}" for name in SIM_HOSTS)
+        conns = [open_connection(uri, contract_fleet) for uri in uris]
+    else:
+        uris = request.getfixturevalue("real_hosts")
+        conns = [open_real(uri) for uri in uris]
+    yield Pair(conns[0], conns[1], uris[0], uris[1], recorder(conns[0]), recorder(conns[1]))
+    for conn in conns:
+        conn.close()
+
+
+def migration_params() -> dict[str, Any]:
+    """Where QEMU streams the guest: a unix socket outside the hosts' private dirs
+    (ignored by simulated hosts)."""
+    socket = HOSTS_DIR / f"migrate-{uuid.uuid4().hex[:12]}.sock"
+    return {libvirt.VIR_MIGRATE_PARAM_URI: f"unix://{socket}"}
+
+
+def events_until(events: queue.Queue[Event], wanted: Event) -> list[Event]:
+    seen: list[Event] = []
+    while wanted not in seen:
+        try:
+            seen.append(events.get(timeout=EVENT_TIMEOUT))
+        except queue.Empty:
+            pytest.fail(f"no event {wanted} within {EVENT_TIMEOUT}s; saw {seen}")
+    return seen
+
+
+def test_live_migration_moves_the_guest(pair: Pair, tmp_path: Path) -> None:
+    source, destination = (
+        make_driver(pair.source, tmp_path),
+        make_driver(pair.destination, tmp_path),
+    )
+    spec = spec_for("x86_64", tmp_path)
+    uid = spec.instance_uuid
+    source.spawn(spec)
+    try:
+        domain = pair.source.lookupByUUIDString(uid)
+        domain.migrateToURI3(pair.destination_uri, migration_params(), FLAGS)
+
+        assert destination.get_power_state(uid) == "running"
+        assert destination.list_instance_uuids() == [uid]
+        moved = pair.destination.lookupByUUIDString(uid)
+        assert moved.state(0) == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_MIGRATED]
+        assert moved.isPersistent() == 1
+        assert uid not in source.list_instance_uuids()
+        assert no_domain(pair.source, uid)
+        events_until(
+            pair.source_events,
+            (uid, libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED),
+        )
+        events_until(
+            pair.destination_events,
+            (uid, libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED),
+        )
+    finally:
+        source.destroy(uid)
+        destination.destroy(uid)
+    assert no_domain(pair.source, uid) and no_domain(pair.destination, uid)
+    assert not (tmp_path / "instances" / uid).exists()
+
+
+def test_migration_to_the_same_host_is_refused(pair: Pair, tmp_path: Path) -> None:
+    source = make_driver(pair.source, tmp_path)
+    spec = spec_for("x86_64", tmp_path)
+    uid = spec.instance_uuid
+    source.spawn(spec)
+    try:
+        domain = pair.source.lookupByUUIDString(uid)
+        with pytest.raises(libvirt.libvirtError) as caught:
+            domain.migrateToURI3(pair.source_uri, migration_params(), FLAGS)
+        assert caught.value.get_error_code() == libvirt.VIR_ERR_INTERNAL_ERROR
+        assert "Attempt to migrate guest to the same host" in str(caught.value)
+        assert source.get_power_state(uid) == "running"
+        assert no_domain(pair.destination, uid)
+    finally:
+        source.destroy(uid)
