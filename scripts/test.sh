@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Real guest kernels for the tests that boot real TCG guests (about 7 s per arch).
-bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64}
+bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64 ppc64le s390x riscv64 mipsel}
 echo "== ruff";  .venv/bin/ruff check src tests
 echo "== mypy";  .venv/bin/mypy
 echo "== pytest"
