@@ -32,11 +32,17 @@ def root_of(request: AllocationRequest, result: CandidatesResult) -> str | None:
     return None
 
 
-def by_host(result: CandidatesResult) -> dict[str, HostOptions]:
-    """Candidates grouped by root provider uuid, hosts in placement's order."""
+def by_host(
+    result: CandidatesResult, expected_custom: Mapping[str, int] | None = None
+) -> dict[str, HostOptions]:
+    """Candidates grouped by root provider uuid, hosts in placement's order; slice
+    claims expanded and packed, and (with ``expected_custom``, the spec's explicit
+    form) kept only when they take exactly those custom amounts."""
     summaries = result.provider_summaries
     children: dict[str, list[str]] | None = None
+    usage: dict[str, int] = {}
     hosts: dict[str, HostOptions] = {}
+    packing: dict[str, list[tuple[tuple[int, ...], Allocations]]] = {}
     for request in result.allocation_requests:
         root = root_of(request, result)
         if root is None:
@@ -44,17 +50,29 @@ def by_host(result: CandidatesResult) -> dict[str, HostOptions]:
         options = hosts.get(root)
         if options is None:
             summary = summaries.get(root)
-            usage = summary.resources if summary else NO_USAGE
-            options = hosts[root] = HostOptions(root, [], usage)
+            root_usage = summary.resources if summary else NO_USAGE
+            options = hosts[root] = HostOptions(root, [], root_usage)
         allocation: Allocations | None = request.allocations
+        key: tuple[int, ...] = ()
         if slices.needs_expansion(request.allocations, summaries):
             if children is None:
                 children = slices.children_index(summaries)
+                usage = slices.subtree_usage(summaries, children)
             allocation = slices.expand(request.allocations, summaries, children)
+            key = slices.packing_key(request.allocations, summaries, usage)
+        if (
+            allocation is not None
+            and expected_custom is not None
+            and slices.custom_totals(allocation) != dict(expected_custom)
+        ):
+            allocation = None  # the explicit form names another shape
         if allocation is None:
             options.overlapping += 1
         else:
-            options.allocation_requests.append(allocation)
+            packing.setdefault(root, []).append((key, allocation))
+    for root, keyed in packing.items():
+        keyed.sort(key=lambda pair: pair[0])  # stable: placement's order among equals
+        hosts[root].allocation_requests.extend(allocation for _, allocation in keyed)
     return hosts
 
 

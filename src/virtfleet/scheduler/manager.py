@@ -31,6 +31,7 @@ from virtfleet.placement.types import (
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
 from virtfleet.scheduler import filters as filter_lib
+from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler import weighers as weigher_lib
 from virtfleet.scheduler.candidates import Allocations
 from virtfleet.scheduler.constraints import Constraints, to_candidate_query
@@ -158,8 +159,9 @@ class Scheduler:
         return uuid
 
     def _attempt(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
-        result = self._placement.allocation_candidates(to_candidate_query(constraints, limit))
-        options = candidate_lib.by_host(result)
+        query, expected_custom = slice_lib.narrow_explicit_form(constraints)
+        result = self._placement.allocation_candidates(to_candidate_query(query, limit))
+        options = candidate_lib.by_host(result, expected_custom)
         hosts = self.hosts.snapshot(wanted=options)
         checks = filter_lib.prepare_checks(spec)
         passed: list[weigher_lib.HostCandidate] = []
