@@ -115,7 +115,13 @@ class PlacementService:
     def _load_everything(self, conn: Connection, change_id: int | None = None) -> Snapshot:
         if change_id is None:
             change_id = loader.last_change_id(conn)
-        return Snapshot(loader.load_all(conn, self._bits), self._bits, change_id)
+        was_enabled = gc.isenabled()
+        gc.disable()  # hundreds of thousands of new objects, none of them cyclic garbage
+        try:
+            return Snapshot(loader.load_all(conn, self._bits), self._bits, change_id)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def prune_changes(self, keep: int = KEEP_CHANGES) -> int:
         """Trim the change log to its newest ``keep`` rows (a process that falls
