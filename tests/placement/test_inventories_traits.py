@@ -155,3 +155,16 @@ def test_resource_classes(svc: PlacementService) -> None:
     svc.delete_resource_class("CUSTOM_SLICE_4")
     with pytest.raises(errors.NotFound):
         svc.get_resource_class("CUSTOM_SLICE_4")
+
+
+def test_generation_bump_guards_against_a_concurrent_writer(svc: PlacementService) -> None:
+    """The UPDATE ... WHERE generation=:gen itself refuses a stale generation."""
+    from virtfleet.placement.dbutil import bump_generation, provider_row
+
+    rp = svc.create_provider("cn")
+    with svc.db.write() as conn:
+        row = provider_row(conn, rp.uuid)
+        assert bump_generation(conn, row.id, row.generation) == 1
+        with pytest.raises(exc.ConcurrentUpdate):
+            bump_generation(conn, row.id, row.generation)  # someone got there first
+    assert svc.get_provider(rp.uuid).generation == 1
