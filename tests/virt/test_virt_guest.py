@@ -217,8 +217,9 @@ def test_devices_per_architecture(
     [("s390x", "virtio"), ("mipsel", "virtio"), ("riscv64", "vga"), ("aarch64", "cirrus")],
 )
 def test_video_model_the_guest_arch_lacks_is_refused(guest_arch: str, video: str) -> None:
-    with pytest.raises(errors.InvalidInput, match=f"hw_video_model='{video}'"):
+    with pytest.raises(errors.InvalidInput, match=f"hw_video_model='{video}'") as caught:
         devices_summary(guest_arch, video)
+    assert f"is not available for {guest_arch} guests; valid: none" in str(caught.value)
 
 
 def test_i686_is_not_emulated_on_x86_64() -> None:

@@ -97,8 +97,8 @@ def resolve(
     )
     machine = _machine(spec, host, guest_arch)
     firmware = _firmware(spec, host, guest_arch)
-    disk_bus = requests.choice(spec, "hw_disk_bus", row.disk_buses) or row.disk_buses[0]
-    video = requests.choice(spec, "hw_video_model", row.video_models)
+    disk_bus = requests.choice(spec, "hw_disk_bus", row.disk_buses, guest_arch) or row.disk_buses[0]
+    video = requests.choice(spec, "hw_video_model", row.video_models, guest_arch)
     video_model = None if video in (None, "none") else video
     tables = not row.tables_need_uefi or firmware == "efi"
     instance_dir = spec.instance_dir or os.path.join(instances_path(conf), spec.instance_uuid)

@@ -37,13 +37,17 @@ def image_or_flavor(spec: GuestSpec, image_key: str, flavor_key: str) -> str | N
     return image_value if image_value is not None else flavor_value
 
 
-def choice(spec: GuestSpec, key: str, allowed: tuple[str, ...]) -> str | None:
-    """Image property ``key``, which must be one of ``allowed`` when set."""
+def choice(
+    spec: GuestSpec, key: str, allowed: tuple[str, ...], guest_arch: str | None = None
+) -> str | None:
+    """Image property ``key``, which must be one of ``allowed`` (for ``guest_arch``
+    guests, when the choices depend on the arch) when set."""
     value = spec.image_properties.get(key)
     if value is not None and value not in allowed:
-        raise errors.InvalidInput(
-            f"image property {key}={value!r} is not one of: {', '.join(allowed)}"
+        problem = (
+            f"is not available for {guest_arch} guests; valid:" if guest_arch else "is not one of:"
         )
+        raise errors.InvalidInput(f"image property {key}={value!r} {problem} {', '.join(allowed)}")
     return value
 
 
