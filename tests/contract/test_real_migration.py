@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ import libvirt
 import pytest
 
 from virtfleet.virt.connection import open_connection
-from virtfleet.virt.sim import Fleet
+from virtfleet.virt.sim import Fleet, hypervisor_for
 
 from .conftest import SIM_HOSTS, make_driver, open_real
 from .test_contract_driver import no_domain, spec_for
@@ -44,6 +46,7 @@ class Pair:
     destination_uri: str
     source_events: queue.Queue[Event]
     destination_events: queue.Queue[Event]
+    fleet: Fleet | None  # the simulated hosts' fleet; None for real hosts
 
 
 def hosts_script(*args: str) -> str:
@@ -82,13 +85,16 @@ def recorder(conn: Any) -> queue.Queue[Event]:
     ]
 )
 def pair(request: pytest.FixtureRequest, contract_fleet: Fleet) -> Iterator[Pair]:
+    fleet: Fleet | None = None
     if request.param == "sim":
+        fleet = contract_fleet
         uris = tuple(f"sim://{name}" for name in SIM_HOSTS)
-        conns = [open_connection(uri, contract_fleet) for uri in uris]
+        conns = [open_connection(uri, fleet) for uri in uris]
     else:
         uris = request.getfixturevalue("real_hosts")
         conns = [open_real(uri) for uri in uris]
-    yield Pair(conns[0], conns[1], uris[0], uris[1], recorder(conns[0]), recorder(conns[1]))
+    events = recorder(conns[0]), recorder(conns[1])
+    yield Pair(conns[0], conns[1], uris[0], uris[1], *events, fleet)
     for conn in conns:
         conn.close()
 
@@ -159,3 +165,54 @@ def test_migration_to_the_same_host_is_refused(pair: Pair, tmp_path: Path) -> No
         assert no_domain(pair.destination, uid)
     finally:
         source.destroy(uid)
+
+
+def test_aborted_migration_leaves_the_guest_on_the_source(pair: Pair, tmp_path: Path) -> None:
+    """abortJob() while the migration runs: migrateToURI3 fails with OPERATION_ABORTED,
+    the guest keeps running on the source, the destination has nothing."""
+    source, destination = (
+        make_driver(pair.source, tmp_path),
+        make_driver(pair.destination, tmp_path),
+    )
+    params = migration_params()
+    if pair.fleet is None:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = 1  # MiB/s: long enough to abort
+    else:
+        hypervisor_for(pair.fleet, SIM_HOSTS[0]).migration_duration = 30.0
+    spec = spec_for("x86_64", tmp_path)
+    uid = spec.instance_uuid
+    source.spawn(spec)
+    failures: list[libvirt.libvirtError] = []
+
+    def migrate() -> None:
+        try:
+            domain.migrateToURI3(pair.destination_uri, params, FLAGS)
+        except libvirt.libvirtError as exc:
+            failures.append(exc)
+
+    try:
+        domain = pair.source.lookupByUUIDString(uid)
+        mover = threading.Thread(target=migrate)
+        mover.start()
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while domain.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE:
+            assert time.monotonic() < deadline, "the migration job never showed up"
+            time.sleep(0.02)
+        assert domain.jobStats(0)["type"] == libvirt.VIR_DOMAIN_JOB_UNBOUNDED
+        assert domain.abortJob() == 0
+        mover.join(timeout=60)
+        assert not mover.is_alive()
+        assert [f.get_error_code() for f in failures] == [libvirt.VIR_ERR_OPERATION_ABORTED]
+        assert "migration out: canceled by client" in str(failures[0])
+        assert domain.state(0) == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_BOOTED]
+        assert domain.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE
+        completed = domain.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+        assert completed["type"] == libvirt.VIR_DOMAIN_JOB_NONE
+        assert source.list_instance_uuids() == [uid]
+        assert no_domain(pair.destination, uid)
+        with pytest.raises(libvirt.libvirtError) as caught:
+            domain.abortJob()
+        assert caught.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+    finally:
+        source.destroy(uid)
+        destination.destroy(uid)

@@ -187,7 +187,7 @@ def _perform(source: SimHypervisor, destination: SimHypervisor, job: MigrationJo
         job.processed_bytes = int(job.total_bytes * fraction)
         if job.aborted.is_set():
             raise libvirt_error(
-                libvirt.VIR_ERR_OPERATION_ABORTED, "migration out job: canceled by client"
+                libvirt.VIR_ERR_OPERATION_ABORTED, "migration out: canceled by client"
             )
         if fault is not None and fraction >= 0.5:
             raise fault
@@ -295,9 +295,10 @@ def _confirm(source: SimHypervisor, uuid: str, job: MigrationJob, flags: int) ->
 
 
 def _end_job(source: SimHypervisor, uuid: str, job: MigrationJob) -> None:
+    """A failed or aborted job ends without completed statistics (as in libvirt 9.0)."""
     try:
         record = source.record(uuid)
     except libvirt.libvirtError:
         return
     if record.job is job:
-        record.job, record.last_job = None, job
+        record.job, record.last_job = None, None
