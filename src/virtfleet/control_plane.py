@@ -44,7 +44,7 @@ class ControlPlane:
         self.data_dir = pathlib.Path(conf.data_dir).resolve()
         self.db = Database.for_data_dir(self.data_dir, conf.database.connection)
         self.db.upgrade()
-        self.placement = PlacementService(self.db)
+        self.placement = PlacementService(self.db, max_candidates=conf.placement.max_candidates)
         self.images = ImageService(self.db, self.data_dir / "images")
         self.scheduler = Scheduler(conf, self.db, self.placement)
         self.transport = transport

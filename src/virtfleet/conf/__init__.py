@@ -17,11 +17,12 @@ from virtfleet.conf import (
     database,
     devices,
     libvirt,
+    placement,
     rpc,
     scheduler,
 )
 
-_GROUPS = (api, compute, database, devices, libvirt, rpc, scheduler)
+_GROUPS = (api, compute, database, devices, libvirt, placement, rpc, scheduler)
 
 
 def make_conf(
