@@ -17,7 +17,7 @@ from virtfleet.db.engine import Database
 if str(pathlib.Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from slice_cloud import SliceCloud, make_slice_cloud  # noqa: E402 (after the path setup)
+from slice_cloud import SliceCloud, make_slice_cloud
 
 
 @pytest.fixture

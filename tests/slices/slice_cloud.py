@@ -104,10 +104,13 @@ class SliceCloud:
         )
         return flavor.snapshot()
 
-    def create_server(self, name: str = "vm", **extra_specs: str) -> str:
+    def create_server(
+        self, name: str = "vm", metadata: dict[str, str] | None = None, **extra_specs: str
+    ) -> str:
         server = servers.create(
             self.db,
             name=name,
+            metadata=metadata,
             flavor=self.flavor(**extra_specs),
             image_ref=self.image_id,
             image=dict(image_snapshot(self.images.get(self.image_id))),
@@ -116,8 +119,10 @@ class SliceCloud:
         )
         return server.uuid
 
-    def boot(self, name: str = "vm", **extra_specs: str) -> servers.Server:
-        uuid = self.create_server(name, **extra_specs)
+    def boot(
+        self, name: str = "vm", metadata: dict[str, str] | None = None, **extra_specs: str
+    ) -> servers.Server:
+        uuid = self.create_server(name, metadata, **extra_specs)
         self.conductor.build_server(uuid)
         self.conductor.drain(30)
         return servers.get(self.db, uuid)
