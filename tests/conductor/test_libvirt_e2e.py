@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from virtfleet.image.store import ImageStore
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc.transport import LocalTransport
 from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt import event_loop
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 
 pytestmark = pytest.mark.libvirt
@@ -37,31 +37,14 @@ GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfle
 KERNEL = GUEST_IMAGES / "vmlinuz-x86_64"
 INITRD = GUEST_IMAGES / "initrd-x86_64.gz"
 
-_EVENT_LOOP: threading.Thread | None = None
-
 
 def _quiet(_ctx: Any, _err: Any) -> None:
     """libvirt-python prints every error to stderr by default; the tests check codes."""
 
 
-def _event_loop() -> None:
-    """libvirt delivers lifecycle events only with a registered, running event loop
-    (registered before the connection is opened)."""
-    global _EVENT_LOOP
-    if _EVENT_LOOP is None:
-        libvirt.virEventRegisterDefaultImpl()
-
-        def run() -> None:
-            while True:
-                libvirt.virEventRunDefaultImpl()
-
-        _EVENT_LOOP = threading.Thread(target=run, name="libvirt-events", daemon=True)
-        _EVENT_LOOP.start()
-
-
 class Stack:
     def __init__(self, tmp_path: pathlib.Path, db: Database) -> None:
-        _event_loop()
+        event_loop.ensure_running()  # before opening: libvirt's lifecycle events
         libvirt.registerErrorHandler(_quiet, None)
         self.db = db
         self.conn = libvirt.open(URI)
