@@ -106,7 +106,8 @@ def serve(apps: Apps, tmp_path: pathlib.Path) -> Iterator[CLI]:
         log.append(
             f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}" + (f"?{query}" if query else "")
         )
-        return inner(environ, start_response)
+        result: Iterable[bytes] = inner(environ, start_response)
+        return result
 
     server = wsgi.Server(("127.0.0.1", port), logged, numthreads=4)
     server.prepare()

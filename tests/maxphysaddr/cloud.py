@@ -1,0 +1,208 @@
+"""An in-process embedded cloud (``EmbeddedCloud``: control plane, one agent per
+simulated host, HTTP listener) on a fleet built to tell maxphysaddr hosts apart, with
+helpers that speak the Compute and Image APIs (WSGI calls into the real app) and the
+real ``openstack`` CLI (over HTTP, temporary clouds.yaml)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tests.api_compute.serve import CLI
+from webob import Request
+
+from virtfleet import conf as vconf
+from virtfleet.cli import clouds
+from virtfleet.control_plane import ControlPlane, EmbeddedCloud
+from virtfleet.scheduler import FlavorSpec, RequestSpec
+from virtfleet.virt.sim import load_fleet
+
+# x86_64 hosts that differ in one thing each: physical address bits (39 / 46 / 52 /
+# none reported), an old libvirt (8.5.0: no <maxphysaddr>), the guest CPU mode.
+FLEET = """
+defaults:
+  arch: x86_64
+  virt_type: kvm
+  libvirt_version: "9.0.0"
+  qemu_version: "8.2.0"
+  cpus: 16
+  memory_mb: 65536
+  disk_gb: 200
+hosts:
+  - {name: bits39, maxphysaddr_bits: 39}
+  - {name: bits46, maxphysaddr_bits: 46}
+  - {name: bits52, maxphysaddr_bits: 52}
+  - {name: old-libvirt, maxphysaddr_bits: 52, libvirt_version: "8.5.0"}
+  - {name: passthrough, maxphysaddr_bits: 46, cpu_mode: host-passthrough}
+  - {name: no-bits, maxphysaddr_bits: null}
+"""
+
+HOSTS = ("bits39", "bits46", "bits52", "old-libvirt", "passthrough", "no-bits")
+JSON_PATCH = "application/openstack-images-v2.1-json-patch"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+
+    @property
+    def message(self) -> str:
+        """The error message of a Compute (``{"badRequest": {...}}``) or Image reply."""
+        if isinstance(self.body, dict) and "message" in self.body:
+            return str(self.body["message"])
+        if isinstance(self.body, dict) and len(self.body) == 1:
+            inner = next(iter(self.body.values()))
+            if isinstance(inner, dict) and "message" in inner:
+                return str(inner["message"])
+        return str(self.body)
+
+
+@dataclass
+class FleetCloud:
+    embedded: EmbeddedCloud
+    cli: CLI
+
+    @property
+    def control(self) -> ControlPlane:
+        assert self.embedded.control is not None
+        return self.embedded.control
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        raw: bytes | None = None,
+    ) -> Reply:
+        """One request to the real WSGI app (``/compute/v2.1/...``, ``/image/v2/...``)."""
+        req = Request.blank(path, method=method)
+        if raw is not None:
+            req.body = raw
+            req.content_type = "application/octet-stream"
+        elif body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = content_type
+        resp = req.get_response(self.control.app)
+        text = resp.body.decode() if resp.body else ""
+        try:
+            parsed: Any = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return Reply(resp.status_int, parsed)
+
+    def flavor(
+        self, name: str, ram: int = 1024, specs: dict[str, str] | None = None, vcpus: int = 1
+    ) -> Reply:
+        """Create flavor ``name`` (id = name) and set ``specs`` on it; the extra specs
+        reply (or the create reply when that failed)."""
+        created = self.call(
+            "POST",
+            "/compute/v2.1/flavors",
+            {"flavor": {"name": name, "id": name, "ram": ram, "vcpus": vcpus, "disk": 1}},
+        )
+        if created.status != 200 or not specs:
+            return created
+        return self.set_specs(name, specs)
+
+    def set_specs(self, flavor: str, specs: dict[str, str]) -> Reply:
+        return self.call(
+            "POST", f"/compute/v2.1/flavors/{flavor}/os-extra_specs", {"extra_specs": specs}
+        )
+
+    def image(self, name: str, **properties: str) -> str:
+        """A new image with data and ``properties``; its id."""
+        created = self.call(
+            "POST",
+            "/image/v2/images",
+            {"name": name, "disk_format": "raw", "container_format": "bare", **properties},
+        )
+        assert created.status == 201, created.body
+        image_id = str(created.body["id"])
+        uploaded = self.call("PUT", f"/image/v2/images/{image_id}/file", raw=b"\0" * 4096)
+        assert uploaded.status == 204, uploaded.body
+        return image_id
+
+    def set_image_properties(self, image_id: str, **properties: str) -> Reply:
+        patch = [{"op": "add", "path": f"/{k}", "value": v} for k, v in properties.items()]
+        return self.call("PATCH", f"/image/v2/images/{image_id}", patch, content_type=JSON_PATCH)
+
+    def create_server(self, name: str, flavor: str, image_id: str) -> Reply:
+        return self.call(
+            "POST",
+            "/compute/v2.1/servers",
+            {"server": {"name": name, "flavorRef": flavor, "imageRef": image_id}},
+        )
+
+    def boot(self, name: str, flavor: str, image_id: str, timeout: float = 30) -> dict[str, Any]:
+        """Create a server and wait until it leaves BUILD; its final body."""
+        created = self.create_server(name, flavor, image_id)
+        assert created.status == 202, created.body
+        uuid = created.body["server"]["id"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.call("GET", f"/compute/v2.1/servers/{uuid}")
+            assert shown.status == 200, shown.body
+            if shown.body["server"]["status"] != "BUILD":
+                return dict(shown.body["server"])
+            time.sleep(0.02)
+        raise AssertionError(f"server {name} still building after {timeout} s")
+
+    def delete_server(self, uuid: str) -> None:
+        assert self.call("DELETE", f"/compute/v2.1/servers/{uuid}").status == 204
+        deadline = time.monotonic() + 30
+        while self.call("GET", f"/compute/v2.1/servers/{uuid}").status != 404:
+            assert time.monotonic() < deadline, f"server {uuid} not deleted"
+            time.sleep(0.02)
+
+    def domain_xml(self, uuid: str) -> str:
+        reply = self.call("GET", f"/compute/v2.1/servers/{uuid}/os-domain-xml")
+        assert reply.status == 200, reply.body
+        return str(reply.body["domain_xml"])
+
+    def hosts_that_fit(
+        self, specs: dict[str, str], image: dict[str, str] | None = None, ram: int = 1024
+    ) -> set[str]:
+        """Every host the real scheduler lets a request through to (unlimited pass)."""
+        spec = RequestSpec(
+            instance_uuid="",
+            project_id="p",
+            user_id="u",
+            flavor=FlavorSpec(vcpus=1, memory_mb=ram, root_gb=1, extra_specs=specs),
+            image_properties=dict(image or {}),
+        )
+        attempt = self.control.scheduler.attempt(spec, unlimited=True)
+        return {candidate.host.host for _, candidate in attempt.ranked}
+
+    def rejections(self, specs: dict[str, str]) -> dict[str, str]:
+        """Host -> the filter reason that turned it down (placement's candidates only)."""
+        spec = RequestSpec(
+            instance_uuid="",
+            project_id="p",
+            user_id="u",
+            flavor=FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1, extra_specs=specs),
+        )
+        attempt = self.control.scheduler.attempt(spec, unlimited=True)
+        return {r.host: r.reason for r in attempt.rejections}
+
+
+def start_fleet_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> FleetCloud:
+    conf = vconf.make_conf(
+        data_dir=str(tmp / "data"),
+        api__listen="127.0.0.1:0",
+        scheduler__host_cache_seconds=0,
+    )
+    embedded = EmbeddedCloud(conf, load_fleet(fleet_text, source="maxphysaddr-fleet.yaml"))
+    embedded.start()
+    clouds_yaml = tmp / "clouds.yaml"
+    clouds.write_entry(clouds_yaml, embedded.endpoint)
+    cloud = FleetCloud(embedded, CLI(clouds_yaml, []))
+    deadline = time.monotonic() + 30
+    while len(cloud.call("GET", "/compute/v2.1/os-hypervisors").body["hypervisors"]) < len(HOSTS):
+        assert time.monotonic() < deadline, "hosts did not report"
+        time.sleep(0.05)
+    return cloud
