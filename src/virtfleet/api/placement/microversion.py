@@ -8,6 +8,8 @@ here without a gate (or a gate without a version here).
 
 from __future__ import annotations
 
+import functools
+
 from virtfleet.api.wsgi import HTTPError, Microversion, Request, VersionPolicy
 
 # One line per microversion, oldest first; the comment says what it changed.
@@ -65,9 +67,14 @@ _KNOWN = frozenset(VERSIONS)
 
 def at_least(requested: Microversion, version: str) -> bool:
     """True when ``requested`` is ``version`` or newer (``version`` must be listed)."""
+    return requested >= _parsed(version)
+
+
+@functools.cache
+def _parsed(version: str) -> Microversion:
     if version not in _KNOWN:
         raise ValueError(f"microversion {version} is not in VERSIONS")
-    return requested >= Microversion.parse(version)
+    return Microversion.parse(version)
 
 
 def since(req: Request, version: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import webob
@@ -43,16 +44,37 @@ def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
         requests = [r for r in requests if _single_provider_per_tree(r, summaries)]
         used = {rp for r in requests for rp in r.allocations}
         summaries = {rp: s for rp, s in summaries.items() if rp in used}
-    requested = {rc for group in query.groups for rc in group.resources}
+    form = _Form.of(req, {rc for group in query.groups for rc in group.resources})
     return util.respond(
         req,
         {
-            "allocation_requests": [_request(req, r) for r in requests],
-            "provider_summaries": {
-                rp: _summary(req, s, requested) for rp, s in sorted(summaries.items())
-            },
+            "allocation_requests": [_request(form, r) for r in requests],
+            "provider_summaries": {rp: _summary(form, s) for rp, s in sorted(summaries.items())},
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """What the request's microversion shows (decided once, not per candidate)."""
+
+    allocations_dict: bool  # 1.12
+    mappings: bool  # 1.34
+    every_class: bool  # 1.27: else only the requested classes are summarised
+    traits: bool  # 1.17
+    tree: bool  # 1.29: parent and root provider uuids
+    requested: frozenset[str]
+
+    @classmethod
+    def of(cls, req: Request, requested: set[str]) -> _Form:
+        return cls(
+            allocations_dict=since(req, "1.12"),
+            mappings=since(req, "1.34"),
+            every_class=since(req, "1.27"),
+            traits=since(req, "1.17"),
+            tree=since(req, "1.29"),
+            requested=frozenset(requested),
+        )
 
 
 def _single_provider_per_tree(
@@ -65,9 +87,9 @@ def _single_provider_per_tree(
     return len(roots) == len(set(roots))
 
 
-def _request(req: Request, request: AllocationRequest) -> dict[str, Any]:
+def _request(form: _Form, request: AllocationRequest) -> dict[str, Any]:
     allocations: Any
-    if since(req, "1.12"):
+    if form.allocations_dict:
         allocations = {
             rp: {"resources": dict(resources)}
             for rp, resources in sorted(request.allocations.items())
@@ -78,24 +100,22 @@ def _request(req: Request, request: AllocationRequest) -> dict[str, Any]:
             for rp, resources in sorted(request.allocations.items())
         ]
     body: dict[str, Any] = {"allocations": allocations}
-    if since(req, "1.34"):
+    if form.mappings:
         body["mappings"] = {suffix: list(rps) for suffix, rps in request.mappings.items()}
     return body
 
 
-def _summary(req: Request, summary: ProviderSummary, requested: set[str]) -> dict[str, Any]:
-    """Before 1.27 only the requested classes are summarised."""
-    every_class = since(req, "1.27")
+def _summary(form: _Form, summary: ProviderSummary) -> dict[str, Any]:
     body: dict[str, Any] = {
         "resources": {
             rc: {"capacity": usage.capacity, "used": usage.used}
             for rc, usage in sorted(summary.resources.items())
-            if every_class or rc in requested
+            if form.every_class or rc in form.requested
         }
     }
-    if since(req, "1.17"):
+    if form.traits:
         body["traits"] = sorted(summary.traits)
-    if since(req, "1.29"):
+    if form.tree:
         body["parent_provider_uuid"] = summary.parent_provider_uuid
         body["root_provider_uuid"] = summary.root_provider_uuid
     return body
