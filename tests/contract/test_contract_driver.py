@@ -41,7 +41,7 @@ EXPECTED_MACHINES = {
     "riscv64": {"virt"},
     "mipsel": {"malta"},
 }
-EVENT_TIMEOUT = 10.0
+EVENT_TIMEOUT = 30.0
 
 
 def spec_for(arch: str, tmp_path: Path, **changes: Any) -> GuestSpec:
@@ -300,7 +300,9 @@ def test_events_of_other_domains_are_not_reported(
         driver.spawn(mine)
         driver.destroy(mine.instance_uuid)
         seen = wait_for(events, (mine.instance_uuid, "shutoff"))
-        assert all(uid == mine.instance_uuid for uid, _ in seen)
+        # (the real daemon is shared: other virtfleet guests may show up too)
+        assert (mine.instance_uuid, "running") in seen
+        assert spec.instance_uuid not in {uid for uid, _ in seen}
     finally:
         if not no_domain(connection, spec.instance_uuid):
             connection.lookupByUUIDString(spec.instance_uuid).destroy()

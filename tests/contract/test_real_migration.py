@@ -33,7 +33,7 @@ FLAGS = (
     | libvirt.VIR_MIGRATE_PERSIST_DEST
     | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
 )
-EVENT_TIMEOUT = 10.0
+EVENT_TIMEOUT = 30.0
 
 Event = tuple[str, int, int]  # (domain UUID, event, detail)
 
