@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import time
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -36,7 +37,8 @@ SLICE_1, SLICE_4, SLICE_8 = "CUSTOM_SLICE_1", "CUSTOM_SLICE_4", "CUSTOM_SLICE_8"
 def slice_entries(halves: int = 2) -> str:
     """The fleet file lines of the 8/4/4/1x8 tree (``halves`` 4-slices of it)."""
     lines = [
-        f"      - {{name: slice-8, resource_class: {SLICE_8}, template_file: {SLICES_DIR}/slice-8.xml.j2}}"
+        f"      - {{name: slice-8, resource_class: {SLICE_8}, "
+        f"template_file: {SLICES_DIR}/slice-8.xml.j2}}"
     ]
     for half in range(halves):
         lines.append(
@@ -97,21 +99,24 @@ class SliceCloud:
     images: ImageService
     image_id: str
 
-    def flavor(self, **extra_specs: str) -> dict[str, Any]:
+    def flavor(self, extra_specs: Mapping[str, str]) -> dict[str, Any]:
         name = f"slice-{len(extra_specs)}-{time.monotonic_ns()}"
         flavor = flavors.create(
-            self.db, name=name, vcpus=0, memory_mb=0, root_gb=0, extra_specs=extra_specs
+            self.db, name=name, vcpus=0, memory_mb=0, root_gb=0, extra_specs=dict(extra_specs)
         )
         return flavor.snapshot()
 
     def create_server(
-        self, name: str = "vm", metadata: dict[str, str] | None = None, **extra_specs: str
+        self,
+        extra_specs: Mapping[str, str],
+        name: str = "vm",
+        metadata: dict[str, str] | None = None,
     ) -> str:
         server = servers.create(
             self.db,
             name=name,
             metadata=metadata,
-            flavor=self.flavor(**extra_specs),
+            flavor=self.flavor(extra_specs),
             image_ref=self.image_id,
             image=dict(image_snapshot(self.images.get(self.image_id))),
             project_id="project",
@@ -120,15 +125,18 @@ class SliceCloud:
         return server.uuid
 
     def boot(
-        self, name: str = "vm", metadata: dict[str, str] | None = None, **extra_specs: str
+        self,
+        extra_specs: Mapping[str, str],
+        name: str = "vm",
+        metadata: dict[str, str] | None = None,
     ) -> servers.Server:
-        uuid = self.create_server(name, metadata, **extra_specs)
+        uuid = self.create_server(extra_specs, name, metadata)
         self.conductor.build_server(uuid)
         self.conductor.drain(30)
         return servers.get(self.db, uuid)
 
     def boot_slice(self, resource_class: str) -> servers.Server:
-        return self.boot(**{f"resources:{resource_class}": "1"})
+        return self.boot({f"resources:{resource_class}": "1"})
 
     def delete(self, uuid: str) -> None:
         self.conductor.delete_server(uuid)

@@ -83,7 +83,7 @@ def test_the_issue_scenario(cloud: SliceCloud) -> None:
 
 def test_the_explicit_form_yields_the_same_allocation(cloud: SliceCloud) -> None:
     short = active(cloud.boot_slice(SLICE_4))
-    explicit = active(cloud.boot(**{f"resources:{SLICE_4}": "1", f"resources:{SLICE_1}": "4"}))
+    explicit = active(cloud.boot({f"resources:{SLICE_4}": "1", f"resources:{SLICE_1}": "4"}))
     assert cloud.taken(short.uuid) == HALF_0
     assert cloud.taken(explicit.uuid) == HALF_1
     allocations = cloud.placement.get_consumer_allocations(explicit.uuid).allocations
@@ -92,7 +92,7 @@ def test_the_explicit_form_yields_the_same_allocation(cloud: SliceCloud) -> None
 
 
 def test_an_explicit_form_of_another_shape_finds_no_slice(cloud: SliceCloud) -> None:
-    wrong = cloud.boot(**{f"resources:{SLICE_4}": "1", f"resources:{SLICE_1}": "3"})
+    wrong = cloud.boot({f"resources:{SLICE_4}": "1", f"resources:{SLICE_1}": "3"})
     assert refused(wrong).startswith("No valid host")
     assert cloud.used_slices() == set()
 
@@ -117,7 +117,7 @@ def test_slices_pack_into_the_most_used_tree(cloud: SliceCloud) -> None:
     ],
 )
 def test_concurrent_boots_never_share_a_slice(cloud: SliceCloud, mix: list[str]) -> None:
-    uuids = [cloud.create_server(**{f"resources:{rc}": "1"}) for rc in mix]
+    uuids = [cloud.create_server({f"resources:{rc}": "1"}) for rc in mix]
     for uuid in uuids:
         cloud.conductor.build_server(uuid)
     cloud.conductor.drain(60)
@@ -149,8 +149,8 @@ INJECTIONS = [
 def test_xml_injection_through_name_or_metadata_cannot_change_the_domain(
     cloud: SliceCloud, crafted: str
 ) -> None:
-    plain = active(cloud.boot("plain", **{f"resources:{SLICE_1}": "1"}))
-    evil = active(cloud.boot(crafted, {"note": crafted}, **{f"resources:{SLICE_1}": "1"}))
+    plain = active(cloud.boot({f"resources:{SLICE_1}": "1"}, "plain"))
+    evil = active(cloud.boot({f"resources:{SLICE_1}": "1"}, crafted, {"note": crafted}))
     plain_root = etree.fromstring(cloud.driver.get_domain_xml(plain.uuid).encode())
     evil_root = etree.fromstring(cloud.driver.get_domain_xml(evil.uuid).encode())
     assert evil_root.findtext("name") == f"vf-{evil.uuid}"

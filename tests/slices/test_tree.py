@@ -153,7 +153,7 @@ def test_unrelated_slices_sharing_cpus_are_refused() -> None:
 
 def test_unrelated_slices_sharing_a_device_are_refused() -> None:
     lines = [pinned("a", "0", pci_bus="0x1a"), pinned("b", "1", pci_bus="0x1a")]
-    with pytest.raises(ConfigError, match="both hold pci 0000:1a:00.0"):
+    with pytest.raises(ConfigError, match=r"both hold pci 0000:1a:00\.0"):
         load_tree(lines, HOST)
 
 
