@@ -29,7 +29,7 @@ defaults:
   libvirt_version: "9.0.0"
   qemu_version: "8.2.0"
   cpus: 16
-  memory_mb: 65536
+  memory_mb: 1572864  # 1.5 TiB: room for one 1 TiB guest
   disk_gb: 200
 hosts:
   - {name: bits39, maxphysaddr_bits: 39}
