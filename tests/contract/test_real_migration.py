@@ -26,7 +26,6 @@ from .test_contract_driver import no_domain, spec_for
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "libvirt-hosts.sh"
 REAL_HOSTS = ("vf-contract-a", "vf-contract-b")
-HOSTS_DIR = Path("/run/virtfleet-hosts")
 FLAGS = (
     libvirt.VIR_MIGRATE_LIVE
     | libvirt.VIR_MIGRATE_PEER2PEER
@@ -99,10 +98,10 @@ def pair(request: pytest.FixtureRequest, contract_fleet: Fleet) -> Iterator[Pair
         conn.close()
 
 
-def migration_params() -> dict[str, Any]:
-    """Where QEMU streams the guest: a unix socket outside the hosts' private dirs
-    (ignored by simulated hosts)."""
-    socket = HOSTS_DIR / f"migrate-{uuid.uuid4().hex[:12]}.sock"
+def migration_params(directory: Path) -> dict[str, Any]:
+    """Where QEMU streams the guest: a unix socket outside the hosts' private dirs,
+    which both daemons see (ignored by simulated hosts)."""
+    socket = directory / f"migrate-{uuid.uuid4().hex[:8]}.sock"
     return {libvirt.VIR_MIGRATE_PARAM_URI: f"unix://{socket}"}
 
 
@@ -126,7 +125,7 @@ def test_live_migration_moves_the_guest(pair: Pair, tmp_path: Path) -> None:
     source.spawn(spec)
     try:
         domain = pair.source.lookupByUUIDString(uid)
-        domain.migrateToURI3(pair.destination_uri, migration_params(), FLAGS)
+        domain.migrateToURI3(pair.destination_uri, migration_params(tmp_path), FLAGS)
 
         assert destination.get_power_state(uid) == "running"
         assert destination.list_instance_uuids() == [uid]
@@ -158,7 +157,7 @@ def test_migration_to_the_same_host_is_refused(pair: Pair, tmp_path: Path) -> No
     try:
         domain = pair.source.lookupByUUIDString(uid)
         with pytest.raises(libvirt.libvirtError) as caught:
-            domain.migrateToURI3(pair.source_uri, migration_params(), FLAGS)
+            domain.migrateToURI3(pair.source_uri, migration_params(tmp_path), FLAGS)
         assert caught.value.get_error_code() == libvirt.VIR_ERR_INTERNAL_ERROR
         assert "Attempt to migrate guest to the same host" in str(caught.value)
         assert source.get_power_state(uid) == "running"
@@ -174,7 +173,7 @@ def test_aborted_migration_leaves_the_guest_on_the_source(pair: Pair, tmp_path: 
         make_driver(pair.source, tmp_path),
         make_driver(pair.destination, tmp_path),
     )
-    params = migration_params()
+    params = migration_params(tmp_path)
     if pair.fleet is None:
         params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = 1  # MiB/s: long enough to abort
     else:
