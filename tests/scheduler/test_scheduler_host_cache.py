@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 
+from sqlalchemy import update
+
 from virtfleet.db import hosts as host_db
 from virtfleet.db.engine import Database
-from virtfleet.scheduler.host_cache import MISS_RELOAD_SECONDS, HostCache
+from virtfleet.db.models.hosts import ComputeNode
+from virtfleet.scheduler.host_cache import FULL_RELOAD_SECONDS, MISS_RELOAD_SECONDS, HostCache
 
 from .scheduler_fleet import ARCH_CPU, HostReport
 
@@ -74,3 +78,51 @@ def test_zero_ttl_reloads_every_time(db: Database) -> None:
     assert cache.snapshot() == {}
     h1 = add(db, "h1")
     assert h1 in cache.snapshot()
+
+
+def test_refresh_sees_reports_deletions_and_hosts_with_old_timestamps(db: Database) -> None:
+    cache = HostCache(db, ttl=0.0, clock=Clock())
+    h1 = add(db, "h1")
+    add(db, "h2")
+    assert set(cache.snapshot()) == {h1, host_db.host_uuid("h2")}
+    # a new report changes the CPU info
+    cpu = {**ARCH_CPU["x86_64"], "maxphysaddr_bits": 52}
+    host_db.upsert_host(db, HostReport("h1", "h1"), cpu)
+    assert cache.snapshot()[h1].cpu_info["maxphysaddr_bits"] == 52
+    # a deleted host disappears
+    host_db.delete_host(db, "h2")
+    assert set(cache.snapshot()) == {h1}
+    # a host whose report carries an old timestamp (another server's clock) still appears
+    h3 = add(db, "h3")
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    with db.write() as conn:
+        conn.execute(
+            update(ComputeNode).where(ComputeNode.host == "h3").values(updated_at=long_ago)
+        )
+    assert h3 in cache.snapshot()
+
+
+def test_records_match_the_repository(db: Database) -> None:
+    add(db, "h1")
+    host_db.set_status(db, "h1", "disabled", "maintenance")
+    cached = HostCache(db, ttl=0.0, clock=Clock()).snapshot()
+    assert list(cached.values()) == host_db.list_hosts(db)
+
+
+def test_full_reload_catches_what_the_refresh_cannot(db: Database) -> None:
+    clock = Clock()
+    cache = HostCache(db, ttl=0.0, clock=clock)
+    h1 = add(db, "h1")
+    cache.snapshot()
+    # a changed row whose timestamp is older than the newest report seen
+    add(db, "h2")
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    with db.write() as conn:
+        conn.execute(
+            update(ComputeNode)
+            .where(ComputeNode.host == "h1")
+            .values(vcpus=99, updated_at=long_ago)
+        )
+    assert cache.snapshot()[h1].vcpus == 16
+    clock.now += FULL_RELOAD_SECONDS
+    assert cache.snapshot()[h1].vcpus == 99
