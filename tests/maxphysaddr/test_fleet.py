@@ -50,9 +50,7 @@ def test_hosts_report_traits_and_bits(fleet: FleetCloud) -> None:
 
 def test_hypervisor_api_shows_the_bits(fleet: FleetCloud) -> None:
     listed = fleet.call("GET", "/compute/v2.1/os-hypervisors/detail").body["hypervisors"]
-    bits = {
-        h["service"]["host"]: json.loads(h["cpu_info"]).get("maxphysaddr_bits") for h in listed
-    }
+    bits = {h["service"]["host"]: json.loads(h["cpu_info"]).get("maxphysaddr_bits") for h in listed}
     assert bits["bits39"] == 39 and bits["bits52"] == 52 and bits["no-bits"] is None
 
 
