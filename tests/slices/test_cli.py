@@ -1,0 +1,137 @@
+"""`virtfleet slices validate` and `virtfleet slices show` (in-process, CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import threading
+import wsgiref.simple_server
+from collections.abc import Iterator
+from importlib import resources
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from click.testing import CliRunner
+from slice_cloud import SLICE_1, SLICE_4, SLICES_DIR, SliceCloud
+
+from virtfleet import conf as vconf
+from virtfleet.api.app import make_app
+from virtfleet.cli.slices import slices
+
+SAMPLE_FLEET = str(resources.files("virtfleet") / "data" / "sample-fleet.yaml")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(slices, list(args))
+    return result.exit_code, result.output
+
+
+def test_validate_prints_the_tree_of_a_fleet_host() -> None:
+    code, output = run("validate", "--fleet", SAMPLE_FLEET, "--host", "slice-1")
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0] == f"host slice-1 of {SAMPLE_FLEET}: 11 slices, checked against the host"
+    assert lines[3] == "    slice-1-0 (CUSTOM_SLICE_1): cpus 4-10, cells 0, pci 0000:1a:00.0"
+    assert len(lines) == 12
+
+
+def test_validate_refuses_templates_the_fleet_host_cannot_hold(tmp_path: pathlib.Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "hosts:\n  - name: small\n    arch: x86_64\n    cpus: 8\n    slices:\n"
+        f"      - {{name: slice-1-0, resource_class: CUSTOM_SLICE_1, "
+        f"template_file: {SLICES_DIR}/slice-1.xml.j2}}\n"
+    )
+    code, output = run("validate", "--fleet", str(fleet), "--host", "small")
+    assert code == 1
+    assert "Error: slice_spec 'slice-1-0': pins host CPUs 8-10 the host does not have" in output
+
+
+def test_validate_reads_a_config_file_with_relative_templates(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "one.xml.j2").write_text("<domain><vcpu cpuset='{{ 1 }}'>1</vcpu></domain>")
+    entry = json.dumps(
+        {"name": "one", "resource_class": "CUSTOM_ONE", "template_file": "one.xml.j2"}
+    )
+    config = tmp_path / "virtfleet.conf"
+    config.write_text(f"[libvirt]\nslice_spec = {entry}\n")
+    code, output = run("validate", "--config", str(config), "--no-host-check")
+    assert code == 0, output
+    assert output.splitlines() == [
+        f"{config}: 1 slices, host checks skipped",
+        "one (CUSTOM_ONE): cpus 1",
+    ]
+
+
+def test_validate_refuses_a_bad_config_file_naming_the_entry(tmp_path: pathlib.Path) -> None:
+    config = tmp_path / "virtfleet.conf"
+    lines = [
+        json.dumps({"name": "a", "resource_class": "CUSTOM_A", "template": "<domain/>"}),
+        json.dumps(
+            {
+                "name": "b",
+                "resource_class": "CUSTOM_B",
+                "template": "<domain/>",
+                "conflict_parent": "c",
+            }
+        ),
+    ]
+    config.write_text("[libvirt]\n" + "".join(f"slice_spec = {line}\n" for line in lines))
+    code, output = run("validate", "--config", str(config), "--no-host-check")
+    assert code == 1
+    assert "Error: slice_spec 'b': unknown conflict_parent 'c'" in output
+
+
+def test_validate_needs_a_config_or_a_fleet_host() -> None:
+    assert run("validate")[0] == 2
+    assert run("validate", "--fleet", SAMPLE_FLEET)[0] == 2
+
+
+@pytest.fixture
+def endpoint(cloud: SliceCloud) -> Iterator[str]:
+    control = SimpleNamespace(
+        db=cloud.db,
+        placement=cloud.placement,
+        conductor=cloud.conductor,
+        images=cloud.images,
+        conf=vconf.make_conf(),
+    )
+    app = make_app(cast(Any, control))
+
+    class Quiet(wsgiref.simple_server.WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_show_tells_free_used_taken_and_blocked(cloud: SliceCloud, endpoint: str) -> None:
+    alpha = cloud.boot({f"resources:{SLICE_1}": "1"}, "alpha")
+    beta = cloud.boot({f"resources:{SLICE_4}": "1"}, "beta")
+    code, output = run("show", "--endpoint", endpoint, "gpu-1")
+    assert code == 0, output
+    a, b = f"alpha ({alpha.uuid})", f"beta ({beta.uuid})"
+    assert output.splitlines() == [
+        f"slice-8 (CUSTOM_SLICE_8): blocked by {a} in slice-1-0, {b} in slice-4-1",
+        f"  slice-4-0 (CUSTOM_SLICE_4): blocked by {a} in slice-1-0",
+        f"    slice-1-0 (CUSTOM_SLICE_1): used by {a}",
+        "    slice-1-1 (CUSTOM_SLICE_1): free",
+        "    slice-1-2 (CUSTOM_SLICE_1): free",
+        "    slice-1-3 (CUSTOM_SLICE_1): free",
+        f"  slice-4-1 (CUSTOM_SLICE_4): used by {b}",
+        f"    slice-1-4 (CUSTOM_SLICE_1): taken by {b} with slice-4-1",
+        f"    slice-1-5 (CUSTOM_SLICE_1): taken by {b} with slice-4-1",
+        f"    slice-1-6 (CUSTOM_SLICE_1): taken by {b} with slice-4-1",
+        f"    slice-1-7 (CUSTOM_SLICE_1): taken by {b} with slice-4-1",
+    ]
+
+
+def test_show_of_an_unknown_host_says_so(cloud: SliceCloud, endpoint: str) -> None:
+    code, output = run("show", "--endpoint", endpoint, "nowhere")
+    assert code == 1
+    assert "no resource provider named 'nowhere'" in output
