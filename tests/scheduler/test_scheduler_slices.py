@@ -108,3 +108,19 @@ def test_explicit_form_gives_the_same_allocation(
     [s4] = [rp for rp in allocation if rp in host.s4]
     below = host.s1[host.s4.index(s4)]
     assert allocation == {s4: {"CUSTOM_SLICE_4": 1}} | {rp: {"CUSTOM_SLICE_1": 1} for rp in below}
+
+
+def test_slices_pack_into_the_most_used_branch(
+    fleet: Fleet, placement: PlacementService, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    host = SliceHost(fleet)
+    # another guest holds the last 1-slice of the second branch; placement lists the
+    # first branch first, packing prefers the branch already in use
+    fleet.use(host.s1[1][3], "other", CUSTOM_SLICE_1=1)
+    for i in range(3):
+        selection = scheduler.schedule_and_claim(slice_boot(boot, f"vm-{i}", 1))
+        [taken] = selection.allocation_request
+        assert taken in host.s1[1], "a 1-slice under the already used 4-slice comes first"
+    # the first 4-slice stayed whole for a 4-slice guest
+    scheduler.schedule_and_claim(slice_boot(boot, "vm-4gpu", 4))
+    assert host.s4[0] in claimed(placement, "vm-4gpu")

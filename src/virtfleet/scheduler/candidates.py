@@ -54,7 +54,8 @@ def by_host(
             options = hosts[root] = HostOptions(root, [], root_usage)
         allocation: Allocations | None = request.allocations
         key: tuple[int, ...] = ()
-        if slices.needs_expansion(request.allocations, summaries):
+        only_root = len(request.allocations) == 1 and root in request.allocations
+        if not only_root and slices.needs_expansion(request.allocations, summaries):
             if children is None:
                 children = slices.children_index(summaries)
                 usage = slices.subtree_usage(summaries, children)
