@@ -94,6 +94,6 @@ def table(run: FleetRun) -> str:
         lines.append(
             f"  {s.concurrency:>2} concurrent: {d['boots']} boots in {d['seconds']} s = "
             f"{d['boots_per_second']}/s; p50 {d['p50_ms']} ms, p99 {d['p99_ms']} ms"
-            + (f"; {s.failures} failed" if s.failures else "")
+            + (f"; {s.failures} failed {d['errors']}" if s.failures else "")
         )
     return "\n".join(lines)

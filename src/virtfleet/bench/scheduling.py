@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from virtfleet import errors
 from virtfleet.bench.stats import median, ms, percentile
 from virtfleet.conf import make_conf
 from virtfleet.db.engine import Database
@@ -34,6 +34,7 @@ class SchedulingResult:
     failures: int
     seconds: float
     latencies_ms: Sequence[float]
+    errors: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -46,8 +47,9 @@ class SchedulingResult:
             "failures": self.failures,
             "seconds": round(self.seconds, 3),
             "boots_per_second": self.per_second,
-            "p50_ms": round(median(self.latencies_ms), 2),
-            "p99_ms": round(percentile(self.latencies_ms, 99), 2),
+            "p50_ms": round(median(self.latencies_ms), 2) if self.latencies_ms else None,
+            "p99_ms": round(percentile(self.latencies_ms, 99), 2) if self.latencies_ms else None,
+            "errors": dict(self.errors),
         }
 
 
@@ -60,9 +62,11 @@ def boot_spec() -> RequestSpec:
 
 
 def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:
-    """``boots`` boots spread over ``concurrency`` threads; all start together."""
+    """``boots`` boots spread over ``concurrency`` threads; all start together. A boot
+    that raises counts as a failure, by exception type (NoValidHost, a database
+    lock timeout, ...)."""
     latencies: list[float] = []
-    failures: list[BaseException] = []
+    failures: Counter[str] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(concurrency + 1)
     shares = [boots // concurrency + (i < boots % concurrency) for i in range(concurrency)]
@@ -73,9 +77,9 @@ def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:
             began = time.perf_counter()
             try:
                 scheduler.schedule_and_claim(boot_spec())
-            except errors.VirtfleetError as exc:
+            except Exception as exc:  # every failure is a result here
                 with lock:
-                    failures.append(exc)
+                    failures[type(exc).__name__] += 1
                 continue
             took = time.perf_counter() - began
             with lock:
@@ -89,7 +93,9 @@ def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
-    return SchedulingResult(concurrency, len(latencies), len(failures), seconds, latencies)
+    return SchedulingResult(
+        concurrency, len(latencies), sum(failures.values()), seconds, latencies, dict(failures)
+    )
 
 
 def run_levels(

@@ -1,0 +1,40 @@
+"""The scheduling timer counts every boot: successes timed, failures by type."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any, cast
+
+from virtfleet import errors
+from virtfleet.bench import scheduling
+from virtfleet.scheduler.manager import Scheduler
+
+
+class _FlakyScheduler:
+    """Every third boot finds no host, every fifth hits a database error."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def schedule_and_claim(self, spec: Any) -> None:
+        with self._lock:
+            n = next(self._count)
+        if n % 3 == 0:
+            raise errors.NoValidHost("full", [])
+        if n % 5 == 0:
+            raise RuntimeError("database is locked")
+
+
+def test_failures_are_counted_by_type_and_not_timed() -> None:
+    result = scheduling.run(cast(Scheduler, _FlakyScheduler()), boots=30, concurrency=4)
+    assert result.errors == {"NoValidHost": 10, "RuntimeError": 4}
+    assert (result.boots, result.failures) == (16, 14)
+    assert len(result.latencies_ms) == 16
+    assert result.as_dict()["errors"] == {"NoValidHost": 10, "RuntimeError": 4}
+
+
+def test_boots_are_shared_over_the_threads() -> None:
+    result = scheduling.run(cast(Scheduler, _FlakyScheduler()), boots=7, concurrency=3)
+    assert result.boots + result.failures == 7
