@@ -10,7 +10,7 @@ import json
 import pytest
 from tests.maxphysaddr.cloud import HOSTS, FleetCloud
 
-from virtfleet import conf as vconf
+from virtfleet.control_plane import agent_conf
 from virtfleet.db import hosts as host_records
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
@@ -173,7 +173,7 @@ def _address_space_traits(fleet_text: str) -> dict[str, set[str]]:
     fleet = load_fleet(fleet_text, source="traits.yaml")
     found = {}
     for profile in fleet.hosts:
-        conf = vconf.make_conf(data_dir="/nonexistent", **conf_overrides(profile))
+        conf = agent_conf((), {**conf_overrides(profile), "data_dir": "/nonexistent"})
         info = LibvirtDriver(open_connection(f"sim://{profile.name}", fleet), conf).discover()
         found[profile.name] = {t for t in info.traits if t.startswith("COMPUTE_ADDRESS_SPACE")}
     return found

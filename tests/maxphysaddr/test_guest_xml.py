@@ -8,8 +8,8 @@ import pathlib
 import pytest
 from lxml import etree
 
-from virtfleet import conf as vconf
 from virtfleet import errors
+from virtfleet.control_plane import agent_conf
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt import config, guest
 from virtfleet.virt.libvirt.driver import LibvirtDriver
@@ -66,7 +66,7 @@ IMAGE_KEYS = {"mode": "hw_maxphysaddr_mode", "bits": "hw_maxphysaddr_bits"}
 
 def driver(host: str, tmp_path: pathlib.Path) -> LibvirtDriver:
     profile = next(p for p in FLEET.hosts if p.name == host)
-    conf = vconf.make_conf(data_dir=str(tmp_path), **conf_overrides(profile))
+    conf = agent_conf((), {**conf_overrides(profile), "data_dir": str(tmp_path)})
     return LibvirtDriver(open_connection(f"sim://{host}", FLEET), conf)
 
 
