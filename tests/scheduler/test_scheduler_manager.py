@@ -320,3 +320,14 @@ def test_claim_replaces_what_the_instance_already_holds(
     [on_b] = scheduler.select_destinations(boot("vm-1", requested_host="b"))
     scheduler.claim(spec, on_b)
     assert set(placement.get_consumer_allocations(uid("vm-1")).allocations) == {b}
+
+
+def test_two_custom_classes_that_are_not_slices_are_asked_as_given(
+    fleet: Fleet, placement: PlacementService, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    uuid = fleet.add("fpga-host", extra_inventory={"CUSTOM_FPGA": 1, "CUSTOM_LICENSE": 4})
+    specs = {"resources:CUSTOM_FPGA": "1", "resources:CUSTOM_LICENSE": "2"}
+    scheduler.schedule_and_claim(boot("vm-1", extra_specs=specs))
+    claimed = placement.get_consumer_allocations(uid("vm-1")).allocations[uuid].resources
+    assert claimed["CUSTOM_FPGA"] == 1
+    assert claimed["CUSTOM_LICENSE"] == 2

@@ -124,3 +124,24 @@ def test_slices_pack_into_the_most_used_branch(
     # the first 4-slice stayed whole for a 4-slice guest
     scheduler.schedule_and_claim(slice_boot(boot, "vm-4gpu", 4))
     assert host.s4[0] in claimed(placement, "vm-4gpu")
+
+
+def test_unnamed_explicit_form_gives_the_same_allocation(
+    fleet: Fleet, placement: PlacementService, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    host = SliceHost(fleet)
+    explicit = {"resources:CUSTOM_SLICE_4": "1", "resources:CUSTOM_SLICE_1": "4"}
+    scheduler.schedule_and_claim(slice_boot(boot, "vm-explicit", 4, **explicit))
+    allocation = claimed(placement, "vm-explicit")
+    [s4] = [rp for rp in allocation if rp in host.s4]
+    below = host.s1[host.s4.index(s4)]
+    assert allocation == {s4: {"CUSTOM_SLICE_4": 1}} | {rp: {"CUSTOM_SLICE_1": 1} for rp in below}
+
+
+def test_unnamed_explicit_form_with_a_wrong_count_fits_nothing(
+    fleet: Fleet, scheduler: Scheduler, boot: BootFactory
+) -> None:
+    SliceHost(fleet)
+    wrong = {"resources:CUSTOM_SLICE_4": "1", "resources:CUSTOM_SLICE_1": "3"}
+    with pytest.raises(errors.NoValidHost):
+        scheduler.schedule_and_claim(slice_boot(boot, "vm-wrong", 4, **wrong))

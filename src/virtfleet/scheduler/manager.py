@@ -159,8 +159,16 @@ class Scheduler:
         return uuid
 
     def _attempt(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
-        query, expected_custom = slice_lib.narrow_explicit_form(constraints)
-        result = self._placement.allocation_candidates(to_candidate_query(query, limit))
+        result = self._placement.allocation_candidates(to_candidate_query(constraints, limit))
+        expected_custom: dict[str, int] | None = None
+        if not result.allocation_requests:
+            # Perhaps the slice spec's explicit form (1 x SLICE_4 + 4 x SLICE_1), which
+            # no single provider serves as asked: ask for the chosen slice and keep the
+            # expanded claims with exactly those amounts.
+            narrowed, expected_custom = slice_lib.narrow_explicit_form(constraints)
+            if expected_custom is not None:
+                query = to_candidate_query(narrowed, limit)
+                result = self._placement.allocation_candidates(query)
         options = candidate_lib.by_host(result, expected_custom)
         hosts = self.hosts.snapshot(wanted=options)
         checks = filter_lib.prepare_checks(spec)

@@ -11,8 +11,10 @@ need the child. Allocations on the root, or of standard classes, are left as the
 
 Slices pack (:func:`packing_key`): of a host's slices, the one whose enclosing slices
 are most used is offered first. The spec's explicit form (the chosen class plus the
-classes below it, :func:`narrow_explicit_form`) asks placement for the chosen class
-only and keeps the expanded claims that take exactly the amounts it lists.
+classes below it, :func:`narrow_explicit_form`), which placement cannot serve as given,
+is asked as the chosen class only, keeping the expanded claims that take exactly the
+amounts it lists (the scheduler does this only when the request as given finds no
+candidate, so other combinations of custom classes are asked as they are).
 """
 
 from __future__ import annotations
