@@ -59,18 +59,29 @@ def _answer(hosts: set[str], complete: bool = True, allocs: int = 0) -> Answer:
         (
             _answer({"a"}, complete=False),
             _answer({"a", "b"}),
-            "partial answer; one host set contains the other",
-        ),
-        (
-            _answer({"c"}, complete=False),
-            _answer({"a", "b"}),
-            "DIFFERENT hosts (partial answer, neither set contains the other)",
+            "partial answer, no complete answer to check it against",
         ),
         (_answer({"a"}), None, "no answer from Placement"),
     ],
 )
 def test_verdicts(ours: Answer, theirs: Answer | None, expected: str) -> None:
     assert verdict(ours, theirs) == expected
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [
+        ({"a"}, {"b"}, "partial answer; every host in it is one both engines found"),
+        ({"a"}, {"c"}, "DIFFERENT hosts: 1 hosts of a partial answer the other engine rejects"),
+        ({"x"}, {"b"}, "DIFFERENT hosts: 1 hosts of a partial answer the other engine rejects"),
+    ],
+)
+def test_partial_answers_are_checked_against_the_other_engines_full_answer(
+    ours: set[str], theirs: set[str], expected: str
+) -> None:
+    full = _answer({"a", "b"})
+    partial_ours, partial_theirs = _answer(ours, False), _answer(theirs, False)
+    assert verdict(partial_ours, partial_theirs, full, full) == expected
 
 
 # -- virtfleet on the 100-host fleet against host sets computed from the fleet data ----

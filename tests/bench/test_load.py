@@ -76,4 +76,7 @@ def test_every_host_has_a_compute_node_record_named_after_its_root(
     for host in fleet.hosts:
         assert host.uuid == host_db.host_uuid(host.name)
         assert records[host.uuid].is_usable
-        assert records[host.uuid].cpu_info["arch"] == host.arch
+        info = records[host.uuid].cpu_info
+        assert info["arch"] == host.arch
+        assert set(info["machine_types"]) == {*info["native_arches"], *host.emulates}
+        assert set(info["emulated_arches"]) == set(host.emulates)

@@ -97,3 +97,23 @@ def test_cli_rejects_bad_options(args: list[str], message: str) -> None:
     result = CliRunner().invoke(bench, ["placement", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_markdown_tables_from_the_json(
+    tiny_run: list[runner.FleetRun], tmp_path: pathlib.Path
+) -> None:
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps(report.document(runner.Options(sizes=[100]), tiny_run)))
+    result = CliRunner().invoke(bench, ["markdown", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "### 100 hosts (80 compute, 10 vGPU, 10 slice" in result.output
+    assert all(f"| `{name}` |" in result.output for name in ROW_NAMES)
+    assert "| 8 | 8 |" in result.output  # 8 concurrent boots, 8 booted
+
+
+def test_markdown_refuses_other_json(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "other.json"
+    out.write_text('{"fleets": [{"hosts": 1}]}')
+    result = CliRunner().invoke(bench, ["markdown", str(out)])
+    assert result.exit_code == 1
+    assert "is not a benchmark result" in result.output

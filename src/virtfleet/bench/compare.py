@@ -52,22 +52,34 @@ class Answer:
         return cls(hosts_of(body), allocation_keys(body), complete)
 
 
-def verdict(ours: Answer, theirs: Answer | None) -> str:
+def verdict(
+    ours: Answer,
+    theirs: Answer | None,
+    ours_full: Answer | None = None,
+    theirs_full: Answer | None = None,
+) -> str:
     """``same N hosts`` (and whether the allocations are the same), or what differs.
 
-    Host sets are compared for equality only when both answers are complete; a
-    partial answer (a limit or cap reached) can only be checked for containment."""
+    Host sets are compared for equality when both answers are complete. A partial
+    answer (a limit or cap reached) is checked against the other engine's complete
+    answer to the same request without limit (``*_full``), when there is one: every
+    host it names must be one the other engine also found."""
     if theirs is None:
         return "no answer from Placement"
-    if not (ours.complete and theirs.complete):
-        if ours.hosts <= theirs.hosts or theirs.hosts <= ours.hosts:
-            return "partial answer; one host set contains the other"
-        return "DIFFERENT hosts (partial answer, neither set contains the other)"
-    if ours.hosts != theirs.hosts:
-        return (
-            f"DIFFERENT hosts: {len(ours.hosts - theirs.hosts)} only virtfleet, "
-            f"{len(theirs.hosts - ours.hosts)} only Placement"
-        )
-    if ours.allocations == theirs.allocations:
-        return f"same {len(ours.hosts)} hosts, same allocations"
-    return f"same {len(ours.hosts)} hosts, allocations differ"
+    if ours.complete and theirs.complete:
+        if ours.hosts != theirs.hosts:
+            return (
+                f"DIFFERENT hosts: {len(ours.hosts - theirs.hosts)} only virtfleet, "
+                f"{len(theirs.hosts - ours.hosts)} only Placement"
+            )
+        if ours.allocations == theirs.allocations:
+            return f"same {len(ours.hosts)} hosts, same allocations"
+        return f"same {len(ours.hosts)} hosts, allocations differ"
+    our_all = next((a for a in (ours, ours_full) if a is not None and a.complete), None)
+    their_all = next((a for a in (theirs, theirs_full) if a is not None and a.complete), None)
+    if our_all is None or their_all is None:
+        return "partial answer, no complete answer to check it against"
+    strays = len(ours.hosts - their_all.hosts) + len(theirs.hosts - our_all.hosts)
+    if strays:
+        return f"DIFFERENT hosts: {strays} hosts of a partial answer the other engine rejects"
+    return "partial answer; every host in it is one both engines found"

@@ -100,6 +100,7 @@ class HostSpec:
     arch: str
     providers: Sequence[ProviderSpec]
     consumers: Sequence[ConsumerSpec] = ()
+    emulates: Sequence[str] = ()  # guest arches the host runs under emulation
 
     @property
     def uuid(self) -> str:
@@ -182,7 +183,7 @@ def _compute_host(name: str, rng: random.Random) -> HostSpec:
     root = ProviderSpec(host_uuid(name), name, None, inventories, frozenset(traits))
     guests = int(_fill(rng) * _guests_that_fit(inventories, FILL_GUEST))
     consumers = [_consumer(f"{name}-guest{g}", {root.uuid: FILL_GUEST}) for g in range(guests)]
-    return HostSpec(name, "compute", arch, (root,), consumers)
+    return HostSpec(name, "compute", arch, (root,), consumers, tuple(emulated))
 
 
 def _vgpu_host(name: str, rng: random.Random) -> HostSpec:

@@ -31,13 +31,34 @@ from virtfleet.placement.dbutil import (
 COMPUTE_NODES: Table = ComputeNode.__table__  # type: ignore[assignment]
 _BATCH = 5000
 
-#: What each host's compute node record says about its CPU (filters read it).
-CPU_INFO: dict[str, dict[str, Any]] = {
-    "x86_64": {"arch": "x86_64", "native_arches": ["x86_64", "i686"], "maxphysaddr_bits": 46},
-    "aarch64": {"arch": "aarch64", "native_arches": ["aarch64"], "maxphysaddr_bits": None},
-    "ppc64le": {"arch": "ppc64le", "native_arches": ["ppc64le"], "maxphysaddr_bits": None},
-    "s390x": {"arch": "s390x", "native_arches": ["s390x"], "maxphysaddr_bits": None},
+#: Host arch -> arches it runs natively (the compute node's ``cpu_info``).
+NATIVE_ARCHES: dict[str, tuple[str, ...]] = {
+    "x86_64": ("x86_64", "i686"),
+    "aarch64": ("aarch64",),
+    "ppc64le": ("ppc64le",),
+    "s390x": ("s390x",),
 }
+#: Guest arch -> machine types a host offers for it.
+MACHINE_TYPES: dict[str, list[str]] = {
+    "x86_64": ["pc", "q35"],
+    "i686": ["pc", "q35"],
+    "aarch64": ["virt"],
+    "riscv64": ["virt"],
+    "ppc64le": ["pseries"],
+    "s390x": ["s390-ccw-virtio"],
+}
+
+
+def cpu_info(host: HostSpec) -> dict[str, Any]:
+    """What the host's compute node record says about its CPU (filters read it)."""
+    native = NATIVE_ARCHES[host.arch]
+    return {
+        "arch": host.arch,
+        "native_arches": list(native),
+        "emulated_arches": list(host.emulates),
+        "machine_types": {a: MACHINE_TYPES[a] for a in (*native, *host.emulates)},
+        "maxphysaddr_bits": 46 if host.arch == "x86_64" else None,
+    }
 
 
 def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -132,7 +153,7 @@ def _compute_node_row(host: HostSpec) -> dict[str, Any]:
         "vcpus": root["VCPU"].total if "VCPU" in root else 0,
         "memory_mb": root["MEMORY_MB"].total if "MEMORY_MB" in root else 0,
         "local_gb": root["DISK_GB"].total if "DISK_GB" in root else 0,
-        "cpu_info": CPU_INFO[host.arch],
+        "cpu_info": cpu_info(host),
         "state": "up",
         "status": "enabled",
         "created_at": now,

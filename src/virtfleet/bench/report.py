@@ -97,3 +97,77 @@ def table(run: FleetRun) -> str:
             + (f"; {s.failures} failed {d['errors']}" if s.failures else "")
         )
     return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _placement_cells(row: dict[str, Any] | None, ours: dict[str, Any]) -> list[str]:
+    if row is None:
+        return []
+    if row["timed_out"]:
+        return ["did not finish in the time limit", "-", "-"]
+    if row["error"]:
+        return [f"error: {row['error'][:40]}", "-", "-"]
+    ratio = (
+        f"{row['median_ms'] / ours['median_ms']:.1f}x"
+        if row["median_ms"] and ours["median_ms"]
+        else "-"
+    )
+    return [_cell(row["median_ms"]), _cell(row["candidates"]), ratio]
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """Markdown tables of a JSON document written by ``--json`` (for the docs)."""
+    out = [
+        f"Measured {doc['date']} on {doc['machine']['cpus']} CPUs "
+        f"({doc['machine']['platform']}, Python {doc['machine']['python']}); "
+        f"load average at the start {doc['machine'].get('load_average_1_5_15')}; "
+        f"{doc['options']['repeat']} requests per row, microversion {doc['microversion']}.",
+    ]
+    for fleet in doc["fleets"]:
+        ours, theirs = fleet["virtfleet"], fleet["openstack_placement"]
+        counts, load = fleet["counts"], ours["load"]
+        out += [
+            "",
+            f"### {fleet['hosts']} hosts ({counts['compute']} compute, {counts['vgpu']} vGPU, "
+            f"{counts['slice']} slice; {counts['used']} in use)",
+            "",
+            f"virtfleet fleet load: database {load['database_s']} s, snapshot "
+            f"{load['snapshot_s']} s, snapshot memory {ours['memory_mb']} MiB (process RSS "
+            f"{load['rss_mb']} MiB)."
+            + (
+                f" OpenStack Placement {theirs['load'].get('version')} load: "
+                f"{theirs['load'].get('total_s')} s; server RSS {theirs['memory_mb']} MiB."
+                if theirs
+                else ""
+            ),
+            "",
+        ]
+        header = ["row", "virtfleet median ms", "p90 ms", "candidates", "hosts"]
+        if theirs:
+            header += ["Placement median ms", "candidates", "ratio", "host check"]
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        their_rows = theirs["rows"] if theirs else [None] * len(ours["rows"])
+        for row, other in zip(ours["rows"], their_rows, strict=True):
+            cells = [
+                f"`{row['name']}`",
+                _cell(row["median_ms"]),
+                _cell(row["p90_ms"]),
+                _cell(row["candidates"]),
+                _cell(row["hosts"]),
+            ]
+            if theirs:
+                cells += _placement_cells(other, row)
+                cells.append(fleet["host_checks"].get(row["name"], ""))
+            out.append("| " + " | ".join(cells) + " |")
+        out += ["", "| concurrent boots | boots | boots/s | p50 ms | p99 ms | failures |"]
+        out.append("|---|---|---|---|---|---|")
+        for s in fleet["scheduling"]:
+            failures = f"{s['failures']} {s.get('errors', '')}" if s["failures"] else "0"
+            out.append(
+                f"| {s['concurrency']} | {s['boots']} | {s['boots_per_second']} | "
+                f"{_cell(s['p50_ms'])} | {_cell(s['p99_ms'])} | {failures} |"
+            )
+    return "\n".join(out) + "\n"

@@ -195,13 +195,33 @@ def run_fleet(
     if python is not None:
         say("loading it into OpenStack Placement")
         result.openstack = run_openstack(options, fleet, rows, workdir, python, say)
-        result.verdicts = {
-            ours_row.name: compare.verdict(ours_row.answer, theirs.answer)
-            if ours_row.answer is not None
-            else "not compared (no answer from virtfleet)"
-            for ours_row, theirs in zip(result.virtfleet.rows, result.openstack.rows, strict=True)
-        }
+        result.verdicts = host_checks(rows, result.virtfleet.rows, result.openstack.rows)
     return result
+
+
+def host_checks(
+    rows: Sequence[shapes.Row], ours: Sequence[RowResult], theirs: Sequence[RowResult]
+) -> dict[str, str]:
+    """Row name -> :func:`compare.verdict`; limit rows are checked against the same
+    shape's answers without limit."""
+    full: dict[str, tuple[RowResult, RowResult]] = {
+        row.shape.name: (o, t)
+        for row, o, t in zip(rows, ours, theirs, strict=True)
+        if row.limit is None
+    }
+    checks = {}
+    for row, o, t in zip(rows, ours, theirs, strict=True):
+        if o.answer is None:
+            checks[row.name] = "no answer from virtfleet"
+            continue
+        o_full, t_full = full.get(row.shape.name, (None, None))
+        checks[row.name] = compare.verdict(
+            o.answer,
+            t.answer,
+            o_full.answer if o_full else None,
+            t_full.answer if t_full else None,
+        )
+    return checks
 
 
 def run_openstack(

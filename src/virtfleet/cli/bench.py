@@ -135,3 +135,14 @@ def placement(
         raise click.ClickException(f"OpenStack Placement is unavailable: {exc}") from exc
     if json_file is not None:
         click.echo(f"wrote {json_file}")
+
+
+@bench.command("markdown")
+@click.argument("json_file", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
+def markdown(json_file: pathlib.Path) -> None:
+    """Print the results in JSON_FILE (from `bench placement --json`) as Markdown tables."""
+    try:
+        document = json.loads(json_file.read_text())
+        click.echo(report.markdown(document), nl=False)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{json_file} is not a benchmark result: {exc!r}") from exc
