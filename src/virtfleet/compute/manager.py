@@ -123,7 +123,7 @@ class ComputeAgent:
             self.driver.register_lifecycle_callback(self._on_lifecycle_event)
             self._listening = True
         interval = self.conf.compute.resource_provider_refresh_interval
-        if interval > 0:
+        if interval > 0 and self._refresher is None:
             self._refresher = threading.Thread(
                 target=self._refresh_loop,
                 args=(interval,),
