@@ -238,3 +238,10 @@ def test_retry_on_conflict_retries_then_gives_up() -> None:
 
     with pytest.raises(errors.ConcurrentUpdate, match="testing: still conflicting after 4"):
         retry_on_conflict(always, "testing", attempts=4)
+
+
+def test_upsert_host_takes_cpu_info_from_a_host_report(db: Database) -> None:
+    record = hosts.upsert_host(db, make_report())
+    assert record.cpu_info["arch"] == "x86_64"
+    assert record.cpu_info["machine_types"] == {"x86_64": ["q35"]}
+    assert hosts.upsert_host(db, make_report(), {"arch": "other"}).cpu_info == {"arch": "other"}

@@ -97,10 +97,24 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def _cpu_info_of(report: object) -> dict[str, Any]:
+    info = getattr(report, "cpu_info", None)
+    if info is None:
+        return {}
+    if isinstance(info, Mapping):
+        return dict(info)
+    return dict(info.as_dict())
+
+
 def upsert_host(
     db: Database, report: ReportedHost, cpu_info: Mapping[str, Any] | None = None
 ) -> HostRecord:
-    """Create or refresh ``report.host``'s row and mark it up; returns the record."""
+    """Create or refresh ``report.host``'s row and mark it up; returns the record.
+
+    ``cpu_info`` defaults to the report's own ``cpu_info`` (a mapping, or an object
+    with ``as_dict()`` such as a HostReport's)."""
+    if cpu_info is None:
+        cpu_info = _cpu_info_of(report)
     values: dict[str, Any] = {
         "hypervisor_hostname": report.hypervisor_hostname,
         "hypervisor_type": report.hypervisor_type,
