@@ -112,11 +112,17 @@ def test_arch_filter_passes_runnable_guests(image: dict[str, object]) -> None:
         ({"hw_architecture": "ppc64le"}, "cannot run ppc64le guests"),
         (
             {"hw_emulation_architecture": "aarch64", "hw_machine_type": "q35"},
-            "do not offer machine type q35 for aarch64",
+            "do not offer machine type q35 for aarch64 (valid: virt, virt-8.2)",
         ),
-        ({"hw_machine_type": "virt"}, "do not offer machine type virt for x86_64"),
+        (
+            {"hw_machine_type": "virt"},
+            "do not offer machine type virt for x86_64 (valid: pc, q35, pc-q35-8.2)",
+        ),
         # no hw_machine_type: the arch's default (virt) must be offered
-        ({"hw_emulation_architecture": "riscv64"}, "do not offer machine type virt for riscv64"),
+        (
+            {"hw_emulation_architecture": "riscv64"},
+            "do not offer machine type virt for riscv64 (valid: sifive_u)",
+        ),
     ],
 )
 def test_arch_filter_rejects_with_reason(image: dict[str, object], reason: str) -> None:

@@ -113,7 +113,10 @@ class ArchFilter:
             machine = requested_machine or guest.default_machine(target)
             offered = (host.cpu_info.get("machine_types") or {}).get(target) or ()
             if machine not in offered:
-                return Status.reject(f"do not offer machine type {machine} for {target}")
+                return Status.reject(
+                    f"do not offer machine type {machine} for {target} "
+                    f"(valid: {', '.join(offered) or 'none'})"
+                )
             return PASS
 
         return check
