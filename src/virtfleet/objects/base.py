@@ -27,7 +27,8 @@ class VirtfleetObject(ovo_base.VersionedObject):
     def __eq__(self, other: object) -> bool:
         if type(self) is not type(other):
             return NotImplemented
-        return bool(self.obj_to_primitive() == other.obj_to_primitive())
+        # Field values only: the changed-fields bookkeeping differs after a wire trip.
+        return self.as_dict() == other.as_dict()
 
     def __hash__(self) -> int:  # objects are mutable: identity hash
         return id(self)
