@@ -113,7 +113,8 @@ def test_templates_that_do_not_make_a_domain_are_refused(template: str, message:
 def test_every_documented_context_value_can_be_used() -> None:
     names = [
         "name", "instance_uuid", "instance_name", "slice_name", "resource_class",
-        "flavor.name", "flavor.extra_specs", "image.id", "image.properties", "metadata",
+        "flavor.name", "flavor.vcpus", "flavor.memory_mb", "flavor.root_gb",
+        "flavor.extra_specs", "image.id", "image.properties", "metadata",
         "image_path", "disk_path", "disk_format", "kernel_path", "ramdisk_path", "cmdline",
         "instance_dir", "console_log_path",
     ]  # fmt: skip

@@ -8,7 +8,7 @@ The template context (documented for operators in ``docs/slices.md``):
 ``instance_name``   the server's display name (user text: escaped)
 ``slice_name``      the slice the guest was given, e.g. ``slice-1-3``
 ``resource_class``  that slice's resource class
-``flavor``          ``name``, ``extra_specs`` (mapping)
+``flavor``          ``name``, ``vcpus``, ``memory_mb``, ``root_gb``, ``extra_specs``
 ``image``           ``id``, ``properties`` (mapping)
 ``metadata``        the server's metadata (mapping; user text: escaped)
 ``image_path``      the image file (None without an image)
@@ -72,7 +72,13 @@ def sample_context(slice_name: str, resource_class: str) -> RenderContext:
         instance_name="validation",
         slice_name=slice_name,
         resource_class=resource_class,
-        flavor={"name": "validation", "extra_specs": {f"resources:{resource_class}": "1"}},
+        flavor={
+            "name": "validation",
+            "vcpus": 1,
+            "memory_mb": 1024,
+            "root_gb": 0,
+            "extra_specs": {f"resources:{resource_class}": "1"},
+        },
         image={"id": SAMPLE_UUID, "properties": {}},
         image_path="/var/lib/virtfleet/images/validation",
         disk_path=f"/var/lib/virtfleet/instances/{SAMPLE_UUID}/disk",
