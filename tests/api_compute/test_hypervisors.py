@@ -80,3 +80,20 @@ def test_hostname_pattern_and_admin_only(fleet: Apps) -> None:
     found = c.get("/v2.1/os-hypervisors?hypervisor_hostname_pattern=kvm-b").json["hypervisors"]
     assert [h["hypervisor_hostname"] for h in found] == ["kvm-b.example"]
     assert c.get("/v2.1/os-hypervisors", headers={"X-Roles": "member"}).status == 403
+
+
+def test_uptime_is_not_implemented_before_2_88(fleet: Apps) -> None:
+    """``openstack hypervisor show`` at 2.1 asks for it and takes 501 as "unknown"."""
+    record = hosts.get_host_by_name(fleet.db, "kvm-a")
+    uptime = fleet.compute("2.1").get(f"/v2.1/os-hypervisors/{record.id}/uptime")
+    assert uptime.status == 501
+    assert uptime.json["notImplemented"]["message"] == (
+        "Hypervisor kvm-a.example does not report its uptime."
+    )
+    assert fleet.compute("2.1").get("/v2.1/os-hypervisors/99/uptime").status == 404
+    removed = fleet.compute().get(f"/v2.1/os-hypervisors/{hosts.host_uuid('kvm-a')}/uptime")
+    assert removed.status == 404
+    member = fleet.compute("2.1").get(
+        f"/v2.1/os-hypervisors/{record.id}/uptime", headers={"X-Roles": "member"}
+    )
+    assert member.status == 403

@@ -61,6 +61,7 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
         ("GET", f"{V}/os-hypervisors", hypervisors.index),
         ("GET", f"{V}/os-hypervisors/detail", hypervisors.detail),
         ("GET", f"{V}/os-hypervisors/{{hypervisor_id}}", hypervisors.show),
+        ("GET", f"{V}/os-hypervisors/{{hypervisor_id}}/uptime", hypervisors.uptime),
         ("GET", f"{V}/limits", misc.limits),
         ("GET", f"{V}/os-availability-zone", misc.availability_zones),
         ("GET", f"{V}/os-availability-zone/detail", misc.availability_zones),

@@ -1,4 +1,4 @@
-"""``/os-hypervisors`` (list, detail, show): compute nodes with their usage from
+"""``/os-hypervisors`` (list, detail, show, uptime): compute nodes with their usage from
 placement. Admin only, as in Nova."""
 
 from __future__ import annotations
@@ -38,6 +38,15 @@ class HypervisorHandlers:
         if at_least(req, "2.88"):
             body["uptime"] = None
         return json_response({"hypervisor": body})
+
+    def uptime(self, req: Request, hypervisor_id: str) -> webob.Response:
+        """Hosts do not report their uptime: 501, which ``openstack hypervisor show``
+        (before 2.88) takes as "no uptime" - as Nova answers for such drivers."""
+        common.require_admin(req, "os_compute_api:os-hypervisors:uptime")
+        if at_least(req, "2.88"):
+            raise HTTPError(404, "The uptime API was removed in microversion 2.88.")
+        host = self._lookup(req, hypervisor_id)
+        raise HTTPError(501, f"Hypervisor {host.hypervisor_hostname} does not report its uptime.")
 
     def _filtered(self, req: Request) -> list[HostRecord]:
         found = hosts.list_hosts(self.deps.db)
