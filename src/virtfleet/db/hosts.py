@@ -14,7 +14,7 @@ import uuid as uuid_lib
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
@@ -74,7 +74,16 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
     return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
-def _record(row: ComputeNode) -> HostRecord:
+def as_state(value: str) -> HostState:
+    return "up" if value == "up" else "down"
+
+
+def as_status(value: str) -> HostStatus:
+    return "disabled" if value == "disabled" else "enabled"
+
+
+def record_from_row(row: ComputeNode | Row[Any]) -> HostRecord:
+    """A host record from a compute_nodes ORM object or Core row (same attributes)."""
     return HostRecord(
         id=row.id,
         uuid=row.uuid,
@@ -86,8 +95,8 @@ def _record(row: ComputeNode) -> HostRecord:
         memory_mb=row.memory_mb,
         local_gb=row.local_gb,
         cpu_info=dict(row.cpu_info or {}),
-        state="up" if row.state == "up" else "down",
-        status="disabled" if row.status == "disabled" else "enabled",
+        state=as_state(row.state),
+        status=as_status(row.status),
         updated_at=_utc(row.updated_at),
         disabled_reason=row.disabled_reason,
     )
@@ -134,13 +143,16 @@ def upsert_host(
         for key, value in values.items():
             setattr(row, key, value)
         session.flush()
-        return _record(row)
+        return record_from_row(row)
 
 
 def list_hosts(db: Database) -> list[HostRecord]:
     """Every compute node, by id."""
     with db.read_session() as session:
-        return [_record(r) for r in session.scalars(select(ComputeNode).order_by(ComputeNode.id))]
+        return [
+            record_from_row(r)
+            for r in session.scalars(select(ComputeNode).order_by(ComputeNode.id))
+        ]
 
 
 def _get_one(db: Database, column: Any, value: object, what: str) -> HostRecord:
@@ -148,7 +160,7 @@ def _get_one(db: Database, column: Any, value: object, what: str) -> HostRecord:
         row = session.scalars(select(ComputeNode).where(column == value)).first()
         if row is None:
             raise errors.NotFound(f"compute node {what} {value!r} does not exist")
-        return _record(row)
+        return record_from_row(row)
 
 
 def get_host(db: Database, host_id: int) -> HostRecord:

@@ -24,12 +24,11 @@ import datetime
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from virtfleet.db.engine import Database
-from virtfleet.db.hosts import HostRecord, HostState, HostStatus
+from virtfleet.db.hosts import HostRecord, as_state, as_status, record_from_row
 from virtfleet.db.models.hosts import ComputeNode
 
 #: Least time between two reloads caused by unknown hosts (new hosts appear quickly,
@@ -113,7 +112,7 @@ class HostCache:
 
 
 def _load_all(conn: Connection) -> dict[str, HostRecord]:
-    return {r.uuid: r for r in map(_record, conn.execute(select(_TABLE)))}
+    return {r.uuid: r for r in map(record_from_row, conn.execute(select(_TABLE)))}
 
 
 def _refresh(conn: Connection, known: Mapping[str, HostRecord]) -> dict[str, HostRecord]:
@@ -123,14 +122,14 @@ def _refresh(conn: Connection, known: Mapping[str, HostRecord]) -> dict[str, Hos
     stmt = select(_TABLE)
     if newest is not None:
         stmt = stmt.where(_TABLE.c.updated_at >= newest - REPORT_OVERLAP)
-    changed = {r.uuid: r for r in map(_record, conn.execute(stmt))}
+    changed = {r.uuid: r for r in map(record_from_row, conn.execute(stmt))}
     states = conn.execute(
         select(_TABLE.c.uuid, _TABLE.c.state, _TABLE.c.status, _TABLE.c.disabled_reason)
     ).all()
     unseen = [row.uuid for row in states if row.uuid not in changed and row.uuid not in known]
     if unseen:
         rows = conn.execute(select(_TABLE).where(_TABLE.c.uuid.in_(unseen)))
-        changed.update((r.uuid, r) for r in map(_record, rows))
+        changed.update((r.uuid, r) for r in map(record_from_row, rows))
     hosts: dict[str, HostRecord] = {}
     for row in states:
         record = changed.get(row.uuid) or known.get(row.uuid)
@@ -140,38 +139,7 @@ def _refresh(conn: Connection, known: Mapping[str, HostRecord]) -> dict[str, Hos
 
 
 def _with_state(record: HostRecord, state: str, status: str, reason: str | None) -> HostRecord:
-    up, enabled = _state(state), _status(status)
+    up, enabled = as_state(state), as_status(status)
     if (record.state, record.status, record.disabled_reason) == (up, enabled, reason):
         return record
     return dataclasses.replace(record, state=up, status=enabled, disabled_reason=reason)
-
-
-def _state(value: str) -> HostState:
-    return "up" if value == "up" else "down"
-
-
-def _status(value: str) -> HostStatus:
-    return "disabled" if value == "disabled" else "enabled"
-
-
-def _record(row: Row[Any]) -> HostRecord:
-    """A host record from a compute_nodes row (the same mapping as ``db.hosts``)."""
-    updated_at = row.updated_at
-    if updated_at.tzinfo is None:  # SQLite drops the zone; everything stored is UTC
-        updated_at = updated_at.replace(tzinfo=datetime.UTC)
-    return HostRecord(
-        id=row.id,
-        uuid=row.uuid,
-        host=row.host,
-        hypervisor_type=row.hypervisor_type,
-        hypervisor_version=row.hypervisor_version,
-        hypervisor_hostname=row.hypervisor_hostname,
-        vcpus=row.vcpus,
-        memory_mb=row.memory_mb,
-        local_gb=row.local_gb,
-        cpu_info=dict(row.cpu_info or {}),
-        state=_state(row.state),
-        status=_status(row.status),
-        updated_at=updated_at,
-        disabled_reason=row.disabled_reason,
-    )
