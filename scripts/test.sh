@@ -9,4 +9,4 @@ bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64 ppc64le s39
 echo "== ruff";  .venv/bin/ruff check src tests
 echo "== mypy";  .venv/bin/mypy
 echo "== pytest"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest --durations=25 "$@"
