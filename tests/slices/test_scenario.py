@@ -4,11 +4,16 @@ guest is the rendered template, deletes free exactly what was taken."""
 
 from __future__ import annotations
 
+import threading
+import uuid as uuid_lib
+
 import pytest
 from lxml import etree
 from slice_cloud import HOST, SLICE_1, SLICE_4, SLICE_8, SliceCloud
 
+from virtfleet import errors
 from virtfleet.db import servers
+from virtfleet.scheduler.request import FlavorSpec, RequestSpec
 
 HALF_0 = {"slice-4-0", *(f"slice-1-{i}" for i in range(4))}
 HALF_1 = {"slice-4-1", *(f"slice-1-{i}" for i in range(4, 8))}
@@ -161,3 +166,41 @@ def test_xml_injection_through_name_or_metadata_cannot_change_the_domain(
     ns = {"vf": "http://virtfleet.dev/xmlns/instance/1.0"}
     assert evil_root.findtext("metadata/vf:instance/vf:name", namespaces=ns) == crafted
     assert evil_root.findtext("metadata/vf:instance/vf:meta", namespaces=ns) == crafted
+
+
+@pytest.mark.parametrize("sizes", [[SLICE_1] * 12, [SLICE_4, SLICE_1, SLICE_8, SLICE_4] * 3])
+def test_racing_claims_in_the_scheduler_never_overlap(cloud: SliceCloud, sizes: list[str]) -> None:
+    """Claims released at the same instant from many threads: each winner holds slices
+    no other winner holds, and every loser is told there is no valid host."""
+    barrier = threading.Barrier(len(sizes))
+    outcomes: dict[str, str] = {}
+
+    def claim(index: int, resource_class: str) -> None:
+        uuid = str(uuid_lib.UUID(int=index + 1))
+        spec = RequestSpec(
+            uuid, "project", "user",
+            FlavorSpec(vcpus=0, memory_mb=0, extra_specs={f"resources:{resource_class}": "1"}),
+        )  # fmt: skip
+        barrier.wait()
+        try:
+            cloud.scheduler.schedule_and_claim(spec)
+            outcomes[uuid] = "claimed"
+        except errors.NoValidHost:
+            outcomes[uuid] = "refused"
+
+    threads = [threading.Thread(target=claim, args=pair) for pair in enumerate(sizes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == len(sizes)
+    held: set[str] = set()
+    for uuid, outcome in outcomes.items():
+        taken = cloud.taken(uuid)
+        if outcome == "refused":
+            assert taken == set()
+            continue
+        assert taken and not taken & held, f"{uuid} shares {taken & held}"
+        held |= taken
+    if sizes == [SLICE_1] * 12:
+        assert sorted(outcomes.values()).count("claimed") == 8
