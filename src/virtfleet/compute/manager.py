@@ -19,6 +19,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.compute import report as host_report
 from virtfleet.compute.guest_spec import to_guest_spec
+from virtfleet.compute.migration import LiveMigrationEndpoint
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
@@ -46,8 +47,9 @@ class Driver(Protocol):
     def register_lifecycle_callback(self, callback: Callable[[str, str], None]) -> None: ...
 
 
-class AgentEndpoint:
-    """What the agent serves on ``compute.<host>``: only these public methods."""
+class AgentEndpoint(LiveMigrationEndpoint):
+    """What the agent serves on ``compute.<host>``: only these public methods (and the
+    live-migration ones of :class:`LiveMigrationEndpoint`)."""
 
     def __init__(self, agent: ComputeAgent) -> None:
         self._agent = agent

@@ -17,7 +17,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 
@@ -26,6 +26,7 @@ from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeC
 from virtfleet.conductor import boot
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
+from virtfleet.conductor.live_migrate import LiveMigrations, MigrationPlacement, MigrationScheduler
 from virtfleet.db import hosts, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
@@ -88,6 +89,14 @@ class Conductor:
         self._serving = False
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self.live_migrations = LiveMigrations(  # os-migrateLive, os-migrations
+            conf,
+            db,
+            cast(MigrationPlacement, placement),
+            cast(MigrationScheduler, scheduler),
+            transport,
+            self._submit,
+        )
 
     # ----------------------------------------------------------------- lifecycle
 

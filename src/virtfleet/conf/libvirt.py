@@ -41,6 +41,36 @@ OPTS: list[cfg.Opt] = [
         default=None,
         help="Directory for instance files (disks, console logs). Default: <data_dir>/instances.",
     ),
+    cfg.StrOpt(
+        "live_migration_uri",
+        default=None,
+        help="libvirt URI other hosts' daemons use to reach this host as a live "
+        "migration destination (peer to peer). Default: connection_uri.",
+    ),
+    cfg.StrOpt(
+        "live_migration_socket_dir",
+        default=None,
+        help="When set, QEMU streams incoming migrations over a unix socket in this "
+        "directory (seen by both hosts' QEMUs) instead of the TCP address libvirt picks.",
+    ),
+    cfg.IntOpt(
+        "live_migration_bandwidth",
+        default=0,
+        min=0,
+        help="Maximum live migration bandwidth in MiB/s (0: no limit).",
+    ),
+    cfg.IntOpt(
+        "live_migration_timeout",
+        default=1800,
+        min=1,
+        help="Seconds a live migration may run before the conductor aborts it.",
+    ),
+    cfg.FloatOpt(
+        "live_migration_progress_interval",
+        default=0.5,
+        min=0.01,
+        help="Seconds between two progress reads of a running live migration.",
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.errors import render_error
 from virtfleet.api.compute.flavors import FlavorHandlers
 from virtfleet.api.compute.hypervisors import HypervisorHandlers
+from virtfleet.api.compute.migrations import MigrationHandlers
 from virtfleet.api.compute.misc import MiscHandlers
 from virtfleet.api.compute.server_actions import ActionHandlers
 from virtfleet.api.compute.servers import ServerHandlers
@@ -36,6 +37,8 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
     actions = ActionHandlers(deps)
     hypervisors = HypervisorHandlers(deps)
     misc = MiscHandlers(deps)
+    migrations = MigrationHandlers(deps, actions.action)  # os-migrateLive, then the rest
+    server_migration = f"{V}/servers/{{server_id}}/migrations/{{migration_id}}"
     specs = f"{V}/flavors/{{flavor_id}}/os-extra_specs"
     return [
         ("GET", "/", versions_index),
@@ -56,7 +59,12 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
         ("GET", f"{V}/servers/detail", server.detail),
         ("GET", f"{V}/servers/{{server_id}}", server.show),
         ("DELETE", f"{V}/servers/{{server_id}}", server.delete),
-        ("POST", f"{V}/servers/{{server_id}}/action", actions.action),
+        ("POST", f"{V}/servers/{{server_id}}/action", migrations.action),
+        ("GET", f"{V}/servers/{{server_id}}/migrations", migrations.server_index),
+        ("GET", server_migration, migrations.server_show),
+        ("DELETE", server_migration, migrations.abort),
+        ("POST", f"{server_migration}/action", migrations.migration_action),
+        ("GET", f"{V}/os-migrations", migrations.index),
         ("GET", f"{V}/servers/{{server_id}}/os-domain-xml", server.domain_xml),
         ("GET", f"{V}/os-hypervisors", hypervisors.index),
         ("GET", f"{V}/os-hypervisors/detail", hypervisors.detail),

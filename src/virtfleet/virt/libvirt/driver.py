@@ -19,7 +19,8 @@ import libvirt
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.virt.libvirt import config, guest, host
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.virt.libvirt import config, guest, host, migration
 from virtfleet.virt.libvirt.images import ImageTool, QemuImg
 from virtfleet.virt.types import GuestSpec, HostInfo
 
@@ -237,6 +238,38 @@ class LibvirtDriver:
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle_event, None
             )
         self._callbacks.append(callback)
+
+    # -- live migration (policy and libvirt calls in .migration) ----------------------
+    def live_migrate(
+        self, data: LibvirtLiveMigrateData, rewrite: migration.XmlRewrite | None = None
+    ) -> None:
+        """Move the running guest to ``data.dest_uri``; returns once it runs there."""
+        migration.migrate(self._lookup(data.instance_uuid), data, rewrite)
+
+    def live_migration_progress(self, instance_uuid: str) -> migration.Progress:
+        return migration.progress(self._lookup(instance_uuid))
+
+    def live_migration_abort(self, instance_uuid: str) -> None:
+        migration.abort(self._lookup(instance_uuid))
+
+    def live_migration_force_complete(self, instance_uuid: str) -> None:
+        migration.force_complete(self._lookup(instance_uuid))
+
+    def live_migration_cleanup_destination(self, instance_uuid: str, remove_files: bool) -> None:
+        """Undo an incoming migration that failed (files only when not shared)."""
+        directory = self.instance_dir(instance_uuid) if remove_files else None
+        migration.cleanup_destination(self._conn, instance_uuid, directory)
+
+    def instance_dir(self, instance_uuid: str) -> str:
+        """The guest's directory (from its domain metadata, else the default)."""
+        domain = self._find(instance_uuid)
+        recorded = self._files(domain)[0] if domain is not None else None
+        return recorded or self._default_dir(instance_uuid)
+
+    def migration_uri(self) -> str:
+        """The URI another host's daemon reaches this one at."""
+        configured: str | None = self._conf.libvirt.live_migration_uri
+        return configured or str(self._call("get URI", self._conn.getURI))
 
     # -- helpers ----------------------------------------------------------------------
     def _on_lifecycle_event(

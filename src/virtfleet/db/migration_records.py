@@ -1,0 +1,184 @@
+"""Migration records: created by the conductor when a live migration starts, moved
+through :data:`STATUSES` as it runs, listed by the Compute API (``os-migrations``).
+
+(Not ``db/migrations.py``: that name is the alembic scripts' directory.)
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid as uuidlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from virtfleet import errors
+from virtfleet.db.engine import Database
+from virtfleet.db.models.compute import utcnow
+from virtfleet.db.models.migrations import Migration as MigrationRow
+
+QUEUED, PREPARING, RUNNING = "queued", "preparing", "running"
+COMPLETED, FAILED, CANCELLED, ERROR = "completed", "failed", "cancelled", "error"
+STATUSES = (QUEUED, PREPARING, RUNNING, COMPLETED, FAILED, CANCELLED, ERROR)
+IN_PROGRESS = frozenset({QUEUED, PREPARING, RUNNING})
+LIVE_MIGRATION = "live-migration"
+
+UPDATABLE = frozenset(
+    {
+        "status",
+        "dest_compute",
+        "dest_node",
+        "dest_host",
+        "memory_total",
+        "memory_processed",
+        "memory_remaining",
+        "disk_total",
+        "disk_processed",
+        "disk_remaining",
+        "error",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: int
+    uuid: str
+    instance_uuid: str
+    migration_type: str
+    source_compute: str | None
+    source_node: str | None
+    dest_compute: str | None
+    dest_node: str | None
+    dest_host: str | None
+    status: str
+    memory_total: int | None
+    memory_processed: int | None
+    memory_remaining: int | None
+    disk_total: int | None
+    disk_processed: int | None
+    disk_remaining: int | None
+    project_id: str
+    user_id: str
+    error: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in IN_PROGRESS
+
+
+def _record(row: MigrationRow) -> Migration:
+    return Migration(**{name: getattr(row, name) for name in Migration.__dataclass_fields__})
+
+
+def ensure_table(db: Database) -> None:
+    """Create the table when the schema predates it (until the alembic migration that
+    adds it exists)."""
+    MigrationRow.__table__.create(db.engine, checkfirst=True)  # type: ignore[attr-defined]  # Table, not FromClause
+
+
+def create(
+    db: Database,
+    *,
+    instance_uuid: str,
+    source_compute: str,
+    source_node: str | None,
+    project_id: str,
+    user_id: str,
+    dest_compute: str | None = None,
+    migration_uuid: str | None = None,
+) -> Migration:
+    """A new live migration record in status ``queued``."""
+    now = utcnow()
+    row = MigrationRow(
+        uuid=migration_uuid or str(uuidlib.uuid4()),
+        instance_uuid=instance_uuid,
+        migration_type=LIVE_MIGRATION,
+        source_compute=source_compute,
+        source_node=source_node,
+        dest_compute=dest_compute,
+        dest_host=dest_compute,
+        status=QUEUED,
+        project_id=project_id,
+        user_id=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    with db.session() as session:
+        session.add(row)
+        session.flush()
+        return _record(row)
+
+
+def get(db: Database, migration_id: int | str) -> Migration:
+    """By integer id or uuid; NotFound otherwise."""
+    with db.read_session() as session:
+        query = select(MigrationRow)
+        if isinstance(migration_id, int) or str(migration_id).isdigit():
+            query = query.where(MigrationRow.id == int(migration_id))
+        else:
+            query = query.where(MigrationRow.uuid == migration_id)
+        row = session.scalars(query).first()
+        if row is None:
+            raise errors.NotFound(f"Migration {migration_id} could not be found.")
+        return _record(row)
+
+
+def update(db: Database, migration_id: int, **fields: Any) -> Migration:
+    """Change fields (see :data:`UPDATABLE`); ``updated_at`` follows."""
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise errors.InvalidInput(f"Cannot update migration field(s) {sorted(unknown)}.")
+    if "status" in fields and fields["status"] not in STATUSES:
+        raise errors.InvalidInput(f"Unknown migration status {fields['status']!r}.")
+    with db.session() as session:
+        row = session.get(MigrationRow, migration_id)
+        if row is None:
+            raise errors.NotFound(f"Migration {migration_id} could not be found.")
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        session.flush()
+        return _record(row)
+
+
+def list_migrations(
+    db: Database,
+    *,
+    instance_uuid: str | None = None,
+    host: str | None = None,
+    status: str | None = None,
+    migration_type: str | None = None,
+    in_progress: bool = False,
+    changes_since: datetime.datetime | None = None,
+    changes_before: datetime.datetime | None = None,
+    project_id: str | None = None,
+    user_id: str | None = None,
+) -> list[Migration]:
+    """Matching records, newest first (``host`` matches source or destination)."""
+    query = select(MigrationRow).order_by(MigrationRow.created_at.desc(), MigrationRow.id.desc())
+    if instance_uuid is not None:
+        query = query.where(MigrationRow.instance_uuid == instance_uuid)
+    if host is not None:
+        query = query.where(
+            or_(MigrationRow.source_compute == host, MigrationRow.dest_compute == host)
+        )
+    if status is not None:
+        query = query.where(MigrationRow.status == status)
+    if migration_type is not None:
+        query = query.where(MigrationRow.migration_type == migration_type)
+    if in_progress:
+        query = query.where(MigrationRow.status.in_(sorted(IN_PROGRESS)))
+    if changes_since is not None:
+        query = query.where(MigrationRow.updated_at >= changes_since)
+    if changes_before is not None:
+        query = query.where(MigrationRow.updated_at <= changes_before)
+    if project_id is not None:
+        query = query.where(MigrationRow.project_id == project_id)
+    if user_id is not None:
+        query = query.where(MigrationRow.user_id == user_id)
+    with db.read_session() as session:
+        return [_record(row) for row in session.scalars(query)]

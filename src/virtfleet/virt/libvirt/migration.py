@@ -1,0 +1,244 @@
+"""Live migration, driver side: flags and parameters for ``migrateToURI3``, the
+destination XML (with a rewrite hook for host-specific parts such as mdev UUIDs),
+progress from the job statistics, abort and force-complete, and the destination's
+cleanup after a failed migration.
+
+Peer to peer (the source daemon connects to the destination's ``dest_uri``), the
+domain defined on the destination and undefined on the source once it ran there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import libvirt
+
+from virtfleet import errors
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+
+LOG = logging.getLogger(__name__)
+
+XmlRewrite = Callable[[str, LibvirtLiveMigrateData], str]
+"""Turns the source's migratable XML into the XML the destination defines."""
+
+BASE_FLAGS = (
+    libvirt.VIR_MIGRATE_LIVE
+    | libvirt.VIR_MIGRATE_PEER2PEER
+    | libvirt.VIR_MIGRATE_PERSIST_DEST
+    | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+)
+BLOCK_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_INC
+XML_FLAGS = libvirt.VIR_DOMAIN_XML_MIGRATABLE | libvirt.VIR_DOMAIN_XML_SECURE
+
+ABORTED_CODES = frozenset({libvirt.VIR_ERR_OPERATION_ABORTED})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Bytes of a running migration (all 0 before the job shows up)."""
+
+    memory_total: int = 0
+    memory_processed: int = 0
+    memory_remaining: int = 0
+    disk_total: int = 0
+    disk_processed: int = 0
+    disk_remaining: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    @property
+    def percent(self) -> int:
+        """Share of memory (and disk) copied, 0..100."""
+        total = self.memory_total + self.disk_total
+        done = self.memory_processed + self.disk_processed
+        return 0 if total <= 0 else max(0, min(100, done * 100 // total))
+
+
+def version_text(encoded: int) -> str:
+    """libvirt's ``major * 1e6 + minor * 1e3 + micro`` as ``"major.minor.micro"``."""
+    return f"{encoded // 1_000_000}.{encoded // 1000 % 1000}.{encoded % 1000}"
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """``"8.6.0"`` -> (8, 6, 0); None or junk -> ()."""
+    try:
+        return tuple(int(part) for part in (text or "").split("."))
+    except ValueError:
+        return ()
+
+
+def migration_flags(data: LibvirtLiveMigrateData) -> int:
+    """Live, peer to peer, persistent on the destination, undefined on the source;
+    incremental disk copy for a block migration. Never post-copy."""
+    return int(BASE_FLAGS | (BLOCK_FLAGS if data.block_migration else 0))
+
+
+def migration_params(data: LibvirtLiveMigrateData, dest_xml: str | None) -> dict[str, Any]:
+    """``migrateToURI3`` parameters: the data URI, bandwidth and destination XML."""
+    params: dict[str, Any] = {}
+    if data.data_uri:
+        params[libvirt.VIR_MIGRATE_PARAM_URI] = data.data_uri
+    if data.bandwidth_mib:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = data.bandwidth_mib
+    if dest_xml is not None:
+        params[libvirt.VIR_MIGRATE_PARAM_DEST_XML] = dest_xml
+    return params
+
+
+def destination_xml(
+    domain: Any, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None
+) -> str | None:
+    """The XML for the destination when ``rewrite`` changes something, else None (the
+    source's own definition migrates as it is)."""
+    if rewrite is None:
+        return None
+    source_xml = str(domain.XMLDesc(XML_FLAGS))
+    rewritten = rewrite(source_xml, data)
+    return None if rewritten == source_xml else rewritten
+
+
+def migrate(domain: Any, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None = None) -> None:
+    """Run the migration to ``data.dest_uri``; returns once the guest runs there.
+    Raises HypervisorError (code VIR_ERR_OPERATION_ABORTED when aborted)."""
+    if not data.dest_uri:
+        raise errors.InvalidInput(f"migration {data.migration_uuid}: no destination URI")
+    uuid = data.instance_uuid
+    try:
+        params = migration_params(data, destination_xml(domain, data, rewrite))
+        domain.migrateToURI3(data.dest_uri, params, migration_flags(data))
+    except libvirt.libvirtError as exc:
+        raise errors.HypervisorError(
+            f"live migration of {uuid} to {data.dest_host} failed: {exc.get_error_message()}",
+            exc.get_error_code(),
+        ) from exc
+
+
+def progress(domain: Any) -> Progress:
+    """The running job's bytes (zeros when no job runs)."""
+    try:
+        stats = domain.jobStats(0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            raise errors.NotFound(f"no domain: {exc.get_error_message()}") from exc
+        raise errors.HypervisorError(str(exc.get_error_message()), exc.get_error_code()) from exc
+    if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) == libvirt.VIR_DOMAIN_JOB_NONE:
+        return Progress()
+
+    def read(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    return Progress(
+        memory_total=read(libvirt.VIR_DOMAIN_JOB_MEMORY_TOTAL),
+        memory_processed=read(libvirt.VIR_DOMAIN_JOB_MEMORY_PROCESSED),
+        memory_remaining=read(libvirt.VIR_DOMAIN_JOB_MEMORY_REMAINING),
+        disk_total=read(libvirt.VIR_DOMAIN_JOB_DISK_TOTAL),
+        disk_processed=read(libvirt.VIR_DOMAIN_JOB_DISK_PROCESSED),
+        disk_remaining=read(libvirt.VIR_DOMAIN_JOB_DISK_REMAINING),
+    )
+
+
+def abort(domain: Any) -> None:
+    """Cancel the running migration job (Conflict when none runs)."""
+    try:
+        domain.abortJob()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+            raise errors.Conflict(f"no migration job to abort: {exc.get_error_message()}") from exc
+        raise errors.HypervisorError(str(exc.get_error_message()), exc.get_error_code()) from exc
+
+
+def force_complete(domain: Any) -> None:
+    """Let a migration that does not converge finish: pause the guest (post-copy is
+    never used), so the last memory pass completes."""
+    suspend = getattr(domain, "suspend", None)
+    if suspend is None:
+        raise errors.Conflict("this hypervisor cannot pause a migrating guest")
+    try:
+        suspend()
+    except libvirt.libvirtError as exc:
+        raise errors.HypervisorError(
+            f"force complete: {exc.get_error_message()}", exc.get_error_code()
+        ) from exc
+
+
+def cleanup_destination(conn: Any, instance_uuid: str, instance_dir: str | None) -> None:
+    """After a failed migration: remove the guest's domain here (it never ran here for
+    good), and its files when ``instance_dir`` is given (not shared with the source)."""
+    try:
+        domain = conn.lookupByUUIDString(instance_uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise errors.HypervisorError(
+                str(exc.get_error_message()), exc.get_error_code()
+            ) from exc
+        domain = None
+    if domain is not None:
+        for step in ("destroy", "undefine"):
+            try:
+                if step == "destroy" and domain.isActive():
+                    domain.destroy()
+                elif step == "undefine" and domain.isPersistent():
+                    domain.undefine()
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() not in (
+                    libvirt.VIR_ERR_NO_DOMAIN,
+                    libvirt.VIR_ERR_OPERATION_INVALID,
+                ):
+                    raise errors.HypervisorError(
+                        f"cleanup of {instance_uuid}: {exc.get_error_message()}",
+                        exc.get_error_code(),
+                    ) from exc
+    if instance_dir and os.path.basename(os.path.normpath(instance_dir)) == instance_uuid:
+        shutil.rmtree(instance_dir, ignore_errors=True)
+
+
+# -- policy (pure) -------------------------------------------------------------------
+
+MDEV_MIN_LIBVIRT = (8, 6, 0)
+MDEV_MIN_QEMU = (8, 1, 0)
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def mdev_version_refusal(
+    side: str, libvirt_version: str | None, qemu_version: str | None
+) -> str | None:
+    """Why ``side`` (source/destination) cannot migrate a guest with mdevs, or None."""
+    lv, qv = version_tuple(libvirt_version), version_tuple(qemu_version)
+    if lv >= MDEV_MIN_LIBVIRT and qv >= MDEV_MIN_QEMU:
+        return None
+    return (
+        f"the {side} host is too old to live-migrate a guest with mediated devices: it has "
+        f"libvirt {libvirt_version or 'unknown'} and QEMU {qemu_version or 'unknown'}, "
+        f"libvirt >= {_dotted(MDEV_MIN_LIBVIRT)} and QEMU >= {_dotted(MDEV_MIN_QEMU)} are needed"
+    )
+
+
+def supports_mdev_migration(libvirt_version: str | None, qemu_version: str | None) -> bool:
+    return mdev_version_refusal("", libvirt_version, qemu_version) is None
+
+
+def resolve_block_migration(requested: bool | str, shared_instance_path: bool) -> bool:
+    """Whether to copy the disks: ``auto`` copies when the instance directory is not
+    shared; an explicit choice that contradicts the storage is refused."""
+    if requested == "auto":
+        return not shared_instance_path
+    if requested is True and shared_instance_path:
+        raise errors.InvalidInput(
+            "block migration requested, but the instance directory is shared with the "
+            "destination; use block_migration false or auto"
+        )
+    if requested is False and not shared_instance_path:
+        raise errors.InvalidInput(
+            "shared-storage migration requested, but the destination does not see the "
+            "instance directory; use block_migration true or auto"
+        )
+    return bool(requested)

@@ -1,0 +1,116 @@
+"""An in-process embedded cloud on a small simulated fleet for live-migration tests,
+with helpers that speak the Compute API (WSGI calls into the real app)."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from typing import Any
+
+from tests.api_compute.serve import CLI
+from tests.maxphysaddr.cloud import FleetCloud, Reply
+
+from virtfleet import conf as vconf
+from virtfleet.cli import clouds
+from virtfleet.control_plane import EmbeddedCloud
+from virtfleet.db import hosts
+from virtfleet.virt.sim import SimHypervisor, hypervisor_for, load_fleet
+
+# Servers boot on "a" (most free RAM); from there "b" is the better destination.
+FLEET = """
+defaults:
+  arch: x86_64
+  virt_type: kvm
+  libvirt_version: "9.0.0"
+  qemu_version: "8.2.0"
+  cpus: 16
+  disk_gb: 200
+hosts:
+  - {name: a, memory_mb: 65536}
+  - {name: b, memory_mb: 32768}
+  - {name: c, memory_mb: 16384}
+"""
+HOSTS = ("a", "b", "c")
+MV = {"OpenStack-API-Version": "compute 2.80"}
+
+
+class MigrationCloud(FleetCloud):
+    def versioned(self, method: str, path: str, body: Any = None, version: str = "2.80") -> Reply:
+        """A Compute API request at ``version``."""
+        import json
+
+        from webob import Request
+
+        req = Request.blank(path, method=method)
+        req.headers["OpenStack-API-Version"] = f"compute {version}"
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = "application/json"
+        resp = req.get_response(self.control.app)
+        text = resp.body.decode() if resp.body else ""
+        return Reply(resp.status_int, json.loads(text) if text else None)
+
+    def hypervisor(self, name: str) -> SimHypervisor:
+        fleet = self.embedded.fleet
+        assert fleet is not None
+        return hypervisor_for(fleet, name)
+
+    def domains(self, name: str) -> list[str]:
+        """Instance uuids with a domain on host ``name``."""
+        return [r.definition.uuid for r in self.hypervisor(name).records()]
+
+    def running(self, name: str) -> list[str]:
+        return [r.definition.uuid for r in self.hypervisor(name).records() if r.active]
+
+    def host_uuid(self, name: str) -> str:
+        return hosts.get_host_by_name(self.control.db, name).uuid
+
+    def allocation_hosts(self, consumer: str) -> dict[str, dict[str, int]]:
+        """Host name -> resources the consumer holds there."""
+        names = {self.host_uuid(h): h for h in HOSTS}
+        held = self.control.placement.get_consumer_allocations(consumer).allocations
+        return {names.get(rp, rp): dict(a.resources) for rp, a in held.items()}
+
+    def server(self, uuid: str) -> dict[str, Any]:
+        shown = self.versioned("GET", f"/compute/v2.1/servers/{uuid}")
+        assert shown.status == 200, shown.body
+        return dict(shown.body["server"])
+
+    def migrate(self, uuid: str, host: str | None, **extra: Any) -> Reply:
+        body = {"os-migrateLive": {"host": host, "block_migration": "auto", **extra}}
+        return self.versioned("POST", f"/compute/v2.1/servers/{uuid}/action", body)
+
+    def wait_idle(self, uuid: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the server's task ended; its body."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = self.server(uuid)
+            if server["OS-EXT-STS:task_state"] is None:
+                return server
+            time.sleep(0.02)
+        raise AssertionError(f"server {uuid} still has a task after {timeout} s")
+
+    def migrations(self, uuid: str) -> list[dict[str, Any]]:
+        listed = self.versioned("GET", f"/compute/v2.1/os-migrations?instance_uuid={uuid}")
+        assert listed.status == 200, listed.body
+        return list(listed.body["migrations"])
+
+
+def start_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> MigrationCloud:
+    conf = vconf.make_conf(
+        data_dir=str(tmp / "data"),
+        api__listen="127.0.0.1:0",
+        scheduler__host_cache_seconds=0,
+        scheduler__max_attempts=3,
+        libvirt__live_migration_progress_interval=0.02,
+    )
+    embedded = EmbeddedCloud(conf, load_fleet(fleet_text, source="migration-fleet.yaml"))
+    embedded.start()
+    clouds_yaml = tmp / "clouds.yaml"
+    clouds.write_entry(clouds_yaml, embedded.endpoint)
+    cloud = MigrationCloud(embedded, CLI(clouds_yaml, []))
+    deadline = time.monotonic() + 30
+    while len(cloud.call("GET", "/compute/v2.1/os-hypervisors").body["hypervisors"]) < len(HOSTS):
+        assert time.monotonic() < deadline, "hosts did not report"
+        time.sleep(0.05)
+    return cloud
