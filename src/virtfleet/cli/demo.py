@@ -7,6 +7,7 @@ prints what it did.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import tempfile
 from collections.abc import Callable
@@ -85,12 +86,50 @@ def scene_boot(client: Client, tour: Tour) -> None:
     _boot_and_report(client, tour, "mainframe-1", "m1.small", "debian-s390x")
 
 
+def scene_address_bits(client: Client, tour: Tour) -> None:
+    click.secho("\n== Guest physical address bits (hw:maxphysaddr_*)", bold=True)
+    for name, specs in (
+        ("m1.bits48", {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "48"}),
+        ("m1.passthrough", {"hw:maxphysaddr_mode": "passthrough"}),
+    ):
+        tour.flavors[name] = client.create_flavor(name, 1, 512, 1)["id"]
+        client.set_extra_specs(tour.flavors[name], specs)
+        shown = ", ".join(f"{k}={v}" for k, v in specs.items())
+        click.echo(f"  flavor {name}: {shown}")
+    _boot_and_report(client, tour, "bits-48", "m1.bits48", "debian-x86_64")
+    _boot_and_report(client, tour, "passthru", "m1.passthrough", "debian-x86_64")
+    tour.flavors["m1.bits20"] = client.create_flavor("m1.bits20", 1, 512, 1)["id"]
+    try:
+        client.set_extra_specs(
+            tour.flavors["m1.bits20"],
+            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"},
+        )
+    except APIError as exc:
+        click.echo(f"  refused at once: {_api_message(exc)}")
+
+
+def _api_message(exc: APIError) -> str:
+    """The human message inside an API error body."""
+    try:
+        body = json.loads(exc.body)
+        inner = next(iter(body.values()))
+        return str(inner.get("message", exc.body))
+    except (ValueError, StopIteration, AttributeError):
+        return exc.body
+
+
 def scene_unplaceable(client: Client, tour: Tour) -> None:
     click.secho("\n== A request no host can take, and why", bold=True)
     _boot_and_report(client, tour, "too-big", "m1.huge", "debian-x86_64")
 
 
-SCENES: list[Scene] = [scene_fleet, scene_catalogue, scene_boot, scene_unplaceable]
+SCENES: list[Scene] = [
+    scene_fleet,
+    scene_catalogue,
+    scene_boot,
+    scene_address_bits,
+    scene_unplaceable,
+]
 
 
 def run_tour(client: Client, scenes: list[Scene] = SCENES) -> Tour:
