@@ -9,6 +9,7 @@ to the conductor, so the server's state follows the hypervisor without polling.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.compute import report as host_report
 from virtfleet.compute.guest_spec import to_guest_spec
+from virtfleet.compute.mdev import config as mdev_config
+from virtfleet.compute.mdev.claims import MdevClaimStore
+from virtfleet.compute.mdev.host import VgpuHost
 from virtfleet.compute.migration import LiveMigrationEndpoint
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
 from virtfleet.objects.host_report import HostReport
@@ -60,7 +64,16 @@ class AgentEndpoint(LiveMigrationEndpoint):
             driver = cast(SliceDriver, self._agent.driver)
             self._agent.slices.spawn(driver, spec, instance.allocations)
             return
-        self._agent.driver.spawn(spec)
+        vgpus = self._agent.vgpus
+        picker = vgpus.assign(instance.allocations) if vgpus is not None else None
+        if picker is None:
+            self._agent.driver.spawn(spec)
+            return
+        try:  # the guest's vGPUs: mdevs created or reused on the allocated GPUs
+            self._agent.driver.spawn(dataclasses.replace(spec, mdev_uuids=tuple(picker.taken)))
+        except Exception:
+            picker.undo()
+            raise
 
     def destroy(self, instance_uuid: str) -> None:
         self._agent.driver.destroy(instance_uuid)
@@ -101,7 +114,12 @@ class ComputeAgent:
     """The agent of ``host_name``, driving ``driver`` and talking over ``transport``."""
 
     def __init__(
-        self, conf: cfg.ConfigOpts, host_name: str, driver: Driver, transport: Transport
+        self,
+        conf: cfg.ConfigOpts,
+        host_name: str,
+        driver: Driver,
+        transport: Transport,
+        mdev_claims: MdevClaimStore | None = None,
     ) -> None:
         self.conf = conf
         self.host = host_name
@@ -114,6 +132,8 @@ class ComputeAgent:
         self._listening = False
         self.last_report: HostReport | None = None
         self.slices: SliceHost | None = None  # loaded and checked at the first report
+        self.vgpus: VgpuHost | None = None  # with [devices] enabled_mdev_types
+        self._mdev_claims = mdev_claims
 
     def start(self) -> None:
         """Report the host, serve RPC, forward lifecycle events, start refreshing."""
@@ -151,13 +171,35 @@ class ComputeAgent:
         info = self.driver.discover()
         if self.slices is None:  # a bad [libvirt] slice_spec stops the agent here
             self.slices = SliceHost.load(self.conf, self.host, cast(SliceDriver, self.driver))
+        if self.vgpus is None:
+            self._load_vgpus()
+        nested: list[Any] = list(self.slices.providers())  # NestedProviderInfo shapes
+        if self.vgpus is not None:
+            nested.extend(gpu.as_nested() for gpu in self.vgpus.providers())
         report = host_report.build_report(
-            self.conf, self.host, info, self.slices.providers(), root_resources=not self.slices
+            self.conf, self.host, info, nested, root_resources=not self.slices
         )
         reply = self._conductor.report_host(report)
         self.last_report = report
         self.sync_power_states()
         return reply
+
+    def _load_vgpus(self) -> None:
+        """With mdev types enabled: the vGPU host, its persisted claims (stale ones
+        released now) and the mdev hooks of live migration."""
+        if not mdev_config.enabled_types(self.conf):
+            return
+        vgpus = VgpuHost(
+            cast(Any, self.driver).connection,
+            self.conf,
+            self.host,
+            self._mdev_claims or MdevClaimStore.local(self.conf, self.host),
+        )
+        reaped = vgpus.reap_stale()
+        if reaped:
+            LOG.info("host %s: released stale mdev claims of %s", self.host, ", ".join(reaped))
+        self.vgpus = vgpus
+        self.migration_hooks = vgpus
 
     def sync_power_states(self) -> int:
         """Cast the current power state of every guest on this host; returns how many."""

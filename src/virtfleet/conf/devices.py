@@ -13,6 +13,13 @@ OPTS: list[cfg.Opt] = [
         help="mdev types (e.g. nvidia-35) this host offers as VGPU. Per type, a "
         "[mdev_<type>] device_addresses option may limit it to some GPUs.",
     ),
+    cfg.IntOpt(
+        "mdev_claim_max_age",
+        default=3600,
+        min=60,
+        help="Seconds after which an mdev claim of a live migration that is still "
+        "held is considered stale and released (at agent start).",
+    ),
 ]
 
 

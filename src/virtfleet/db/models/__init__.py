@@ -12,6 +12,13 @@ from sqlalchemy import MetaData
 def metadata() -> MetaData:
     """The full metadata: importing each model module registers its tables."""
     from virtfleet.db.base import Base
-    from virtfleet.db.models import compute, hosts, image, migrations, placement  # noqa: F401
+    from virtfleet.db.models import (  # noqa: F401
+        compute,
+        hosts,
+        image,
+        mdev_claims,
+        migrations,
+        placement,
+    )
 
     return Base.metadata

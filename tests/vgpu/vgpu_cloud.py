@@ -1,0 +1,85 @@
+"""A cloud of two vGPU hosts (as the sample fleet's) and an old one, built on the
+conductor tests' harness; agents share the control plane's database for mdev claims."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from harness import FakeImageTool, make_cloud
+
+from virtfleet import conf as vconf
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.compute.mdev.claims import MdevClaimStore
+from virtfleet.db.engine import Database
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+
+MDEV_TYPE = "nvidia-222"
+TRAIT = "CUSTOM_MDEV_NVIDIA_222"
+
+GPUS = """
+    gpus:
+      - address: "0000:3b:00.0"
+        numa_node: 0
+        mdev_types:
+          nvidia-222: {{available: {n}, name: "GRID T4-2Q", device_api: vfio-pci}}
+      - address: "0000:af:00.0"
+        numa_node: 0
+        mdev_types:
+          nvidia-222: {{available: {n}, name: "GRID T4-2Q", device_api: vfio-pci}}
+"""
+
+
+def fleet_text(per_gpu: int = 8, old_gpu_host: bool = False) -> str:
+    """vgpu-1 and vgpu-2 (two GPUs each, ``per_gpu`` mdevs per GPU), optionally an
+    old vGPU host (libvirt 8.5.0, QEMU 6.2.0)."""
+    text = """
+defaults:
+  arch: x86_64
+  virt_type: kvm
+  libvirt_version: "9.0.0"
+  qemu_version: "8.2.0"
+  cpus: 32
+  memory_mb: 65536
+  disk_gb: 500
+hosts:
+  - name: vgpu
+    count: 2
+""" + GPUS.format(n=per_gpu)
+    if old_gpu_host:
+        text += """
+  - name: oldgpu
+    libvirt_version: "8.5.0"
+    qemu_version: "6.2.0"
+""" + GPUS.format(n=per_gpu)
+    return text
+
+
+def make_vgpu_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = None) -> Any:
+    """The harness cloud with mdev types enabled on every agent (restarted so)."""
+    cloud = make_cloud(tmp_path, db, text or fleet_text())
+    for name in list(cloud.agents):
+        restart_agent(cloud, name)
+    return cloud
+
+
+def restart_agent(cloud: Any, name: str, **overrides: Any) -> ComputeAgent:
+    """Stop ``name``'s agent and start a new one (new driver, same host and claims)."""
+    cloud.agents[name].stop()
+    conf = vconf.make_conf(
+        data_dir=str(cloud.tmp_path / "agents" / name),
+        host=name,
+        cpu_allocation_ratio=16.0,
+        reserved_host_memory_mb=0,
+        libvirt__connection_uri=f"sim://{name}",
+        libvirt__virt_type="kvm",
+        compute__resource_provider_refresh_interval=0,
+        devices__enabled_mdev_types=[MDEV_TYPE],
+        **overrides,
+    )
+    driver = LibvirtDriver(open_connection(f"sim://{name}", cloud.fleet), conf, FakeImageTool())
+    agent = ComputeAgent(conf, name, driver, cloud.transport, MdevClaimStore(cloud.db, name))
+    agent.start()
+    cloud.agents[name], cloud.drivers[name] = agent, driver
+    return agent
