@@ -78,9 +78,12 @@ class FleetCloud:
         body: Any = None,
         content_type: str = "application/json",
         raw: bytes | None = None,
+        microversion: str | None = None,
     ) -> Reply:
         """One request to the real WSGI app (``/compute/v2.1/...``, ``/image/v2/...``)."""
         req = Request.blank(path, method=method)
+        if microversion is not None:
+            req.headers["OpenStack-API-Version"] = f"compute {microversion}"
         if raw is not None:
             req.body = raw
             req.content_type = "application/octet-stream"
