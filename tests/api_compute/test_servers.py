@@ -434,7 +434,8 @@ def test_console_output(world: Apps) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"os-migrateLive": {}}, "There is no such action: os-migrateLive"),
+        ({"shelve": None}, "There is no such action: shelve"),
+        ({"os-migrateLive": {}}, "'host' is a required property"),
         ({"reboot": {"type": "GENTLE"}}, "must be HARD or SOFT"),
         ({"reboot": None}, "must be HARD or SOFT"),
         ({"os-stop": None, "os-start": None}, "exactly one"),
