@@ -78,8 +78,13 @@ class EmulationCloud:
         return self.api.create_image(name, b"\0" * 4096, properties)
 
     def boot(self, image_id: str, flavor_id: str, name: str = "guest") -> dict[str, Any]:
-        """Boot and wait until the server leaves BUILD."""
-        return self.api.wait_server(self.api.boot(name, flavor_id, image_id), timeout=30)
+        """Boot and wait until the server leaves BUILD (and, in ERROR, has its fault: the
+        conductor records the fault just after the state)."""
+        server = self.api.wait_server(self.api.boot(name, flavor_id, image_id), timeout=30)
+        if server["status"] == "ERROR":
+            wait_until(lambda: "fault" in self.api.server(server["id"]))
+            server = self.api.server(server["id"])
+        return server
 
     def domain_xml(self, server: dict[str, Any]) -> str:
         host = server["OS-EXT-SRV-ATTR:host"]
@@ -88,7 +93,11 @@ class EmulationCloud:
     def delete_all_servers(self) -> None:
         listed = self.api.compute("GET", "/servers")["servers"]
         for server in listed:
-            self.api.compute("DELETE", f"/servers/{server['id']}")
+            try:
+                self.api.compute("DELETE", f"/servers/{server['id']}")
+            except APIError as exc:
+                if exc.status != 404:  # gone already (a delete in flight)
+                    raise
         wait_until(lambda: not self.api.compute("GET", "/servers")["servers"])
 
 

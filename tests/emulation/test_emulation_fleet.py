@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from emulation_cloud import ARM_ROOM, EmulationCloud, api_error
+from emulation_cloud import ARM_ROOM, EmulationCloud, api_error, wait_until
 from lxml import etree
 
 from virtfleet.scheduler.request import FlavorSpec, RequestSpec, request_constraints
@@ -187,3 +187,39 @@ def test_stale_traits_go_when_an_emulator_goes(
         cloud.agent("x86-emu").refresh()
         cloud.delete_all_servers()
     assert "COMPUTE_ARCH_PPC64LE" in cloud.traits("x86-emu")  # back with its emulator
+
+
+def test_emulated_guest_lifecycle(cloud: EmulationCloud, flavor_id: str) -> None:
+    api = cloud.api
+    props = {"hw_architecture": "x86_64", "hw_emulation_architecture": "s390x"}
+    hypervisor = cloud.hypervisor("x86-emu")
+    original = hypervisor.profile
+    try:  # x86-emu gains an s390x emulator for this test
+        hypervisor.profile = dataclasses.replace(original, emulators=(*original.emulators, "s390x"))
+        cloud.agent("x86-emu").refresh()
+        cloud.control.scheduler.hosts.invalidate()
+        server = cloud.boot(cloud.image("s390x-life", **props), flavor_id, "s390x-life")
+        assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", "x86-emu")
+        uuid, driver = server["id"], cloud.agent("x86-emu").driver
+
+        def act(action: dict[str, object], status: str, power: str) -> None:
+            api.compute("POST", f"/servers/{uuid}/action", action)
+            wait_until(lambda: api.server(uuid)["status"] == status)
+            assert driver.get_power_state(uuid) == power
+
+        act({"os-stop": None}, "SHUTOFF", "shutoff")
+        act({"os-start": None}, "ACTIVE", "running")
+        act({"reboot": {"type": "HARD"}}, "ACTIVE", "running")
+        xml = cloud.domain_xml(server)
+        assert domain_facts(xml)["type"] == "qemu"
+        console_target = etree.fromstring(xml.encode()).find("devices/console/target")
+        assert console_target is not None and console_target.get("type") == "sclp"
+        console = api.compute("POST", f"/servers/{uuid}/action", {"os-getConsoleOutput": {}})
+        assert console == {"output": ""}  # a simulated guest prints nothing
+        api.compute("DELETE", f"/servers/{uuid}")
+        wait_until(lambda: uuid not in driver.list_instance_uuids())
+    finally:
+        cloud.delete_all_servers()
+        hypervisor.profile = original
+        cloud.agent("x86-emu").refresh()
+    assert "COMPUTE_ARCH_S390X" not in cloud.traits("x86-emu")
