@@ -31,9 +31,10 @@ GPUS = """
 """
 
 
-def fleet_text(per_gpu: int = 8, old_gpu_host: bool = False) -> str:
+def fleet_text(per_gpu: int = 8, old_gpu_host: bool = False, old_memory_mb: int = 32768) -> str:
     """vgpu-1 and vgpu-2 (two GPUs each, ``per_gpu`` mdevs per GPU), optionally an
-    old vGPU host (libvirt 8.5.0, QEMU 6.2.0)."""
+    old vGPU host (libvirt 8.5.0, QEMU 6.2.0) with ``old_memory_mb`` (more than the
+    others' 65536 makes boots land there)."""
     text = """
 defaults:
   arch: x86_64
@@ -48,8 +49,9 @@ hosts:
     count: 2
 """ + GPUS.format(n=per_gpu)
     if old_gpu_host:
-        text += """
+        text += f"""
   - name: oldgpu
+    memory_mb: {old_memory_mb}
     libvirt_version: "8.5.0"
     qemu_version: "6.2.0"
 """ + GPUS.format(n=per_gpu)
@@ -64,8 +66,11 @@ def make_vgpu_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = Non
     return cloud
 
 
-def restart_agent(cloud: Any, name: str, **overrides: Any) -> ComputeAgent:
-    """Stop ``name``'s agent and start a new one (new driver, same host and claims)."""
+def restart_agent(
+    cloud: Any, name: str, types: tuple[str, ...] = (MDEV_TYPE,), **overrides: Any
+) -> ComputeAgent:
+    """Stop ``name``'s agent and start a new one (new driver, same host and claims),
+    offering the mdev ``types``."""
     cloud.agents[name].stop()
     conf = vconf.make_conf(
         data_dir=str(cloud.tmp_path / "agents" / name),
@@ -75,7 +80,7 @@ def restart_agent(cloud: Any, name: str, **overrides: Any) -> ComputeAgent:
         libvirt__connection_uri=f"sim://{name}",
         libvirt__virt_type="kvm",
         compute__resource_provider_refresh_interval=0,
-        devices__enabled_mdev_types=[MDEV_TYPE],
+        devices__enabled_mdev_types=list(types),
         **overrides,
     )
     driver = LibvirtDriver(open_connection(f"sim://{name}", cloud.fleet), conf, FakeImageTool())

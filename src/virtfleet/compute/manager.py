@@ -27,6 +27,7 @@ from virtfleet.compute.migration import LiveMigrationEndpoint
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.rpc import Transport
 from virtfleet.virt.libvirt.slices import SliceHost
 from virtfleet.virt.libvirt.slices.host import SliceDriver
@@ -74,6 +75,23 @@ class AgentEndpoint(LiveMigrationEndpoint):
         except Exception:
             picker.undo()
             raise
+
+    def claim_live_migration_mdevs(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+        """On a destination, while the conductor chooses it: claim mdevs of the guest's
+        types (persisted; ``pre_live_migration`` finds the same claim). Refuses with
+        InvalidInput when this host cannot."""
+        vgpus = self._agent.vgpus
+        if data.has_mdevs and vgpus is None:
+            raise errors.InvalidInput(
+                f"host {self._agent.host} offers no mdevs ([devices] enabled_mdev_types)"
+            )
+        data.target_mdevs = vgpus.claim_destination(data) if vgpus is not None else {}
+        return data
+
+    def release_live_migration_mdevs(self, data: LibvirtLiveMigrateData) -> None:
+        """Drop the mdev claims of a migration that will not come here."""
+        if self._agent.vgpus is not None:
+            self._agent.vgpus.release(data, "destination", succeeded=False)
 
     def destroy(self, instance_uuid: str) -> None:
         self._agent.driver.destroy(instance_uuid)

@@ -1,0 +1,17 @@
+"""Run a live migration through the conductor's workflow (no HTTP) and wait for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from virtfleet.db import migration_records as records
+from virtfleet.db import servers
+
+
+def migrate(cloud: Any, uuid: str, host: str | None, wait: bool = True) -> records.Migration:
+    """Start the live migration of ``uuid`` (to ``host`` or a scheduled one)."""
+    servers.update(cloud.db, uuid, task_state="migrating")
+    migration = cloud.conductor.live_migrations.start(uuid, host, "auto", False)
+    if wait:
+        cloud.conductor.drain(60)
+    return records.get(cloud.db, migration.id)

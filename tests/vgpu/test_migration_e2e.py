@@ -1,0 +1,206 @@
+"""Live migration of guests with vGPUs through the conductor's workflow, on simulated
+hosts: version gates, type check, claims (next host when one cannot claim), success,
+failure, abort, the upgrade pin, and post-copy never used."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import libvirt
+import pytest
+from migrate_helpers import migrate
+from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, restart_agent
+
+from virtfleet.compute.mdev.assign import guest_mdev_uuids
+from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
+from virtfleet.db import mdev_claims, servers
+from virtfleet.db import migration_records as records
+from virtfleet.db.engine import Database
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.virt.libvirt.mdev import mdev_create_xml
+from virtfleet.virt.libvirt.migration import migration_flags
+
+VGPU_FLAVOR = {"resources:VGPU": "1", f"trait:{TRAIT}": "required"}
+
+
+def vgpu_used(cloud: Any, host: str) -> int:
+    """VGPU used on ``host``'s GPUs (placement)."""
+    conn, conf = cloud.drivers[host].connection, cloud.agents[host].conf
+    return sum(
+        cloud.placement.provider_usages(g.uuid)[1].get("VGPU", 0)
+        for g in gpu_providers(conn, conf, host)
+    )
+
+
+def mdev_of(cloud: Any, uuid: str) -> str:
+    (mdev,) = guest_mdev_uuids(cloud.conductor.get_domain_xml(uuid))
+    return mdev
+
+
+@pytest.fixture
+def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Any]:
+    built = make_vgpu_cloud(tmp_path, db)
+    yield built
+    built.stop()
+
+
+def test_success_moves_the_vgpu_and_releases_the_claim(cloud: Any) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    source, before = server.host, mdev_of(cloud, server.uuid)
+    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
+    migration = migrate(cloud, server.uuid, other)
+    assert (migration.status, migration.error) == ("completed", None)
+    moved = servers.get(cloud.db, server.uuid)
+    assert (moved.host, moved.vm_state, moved.task_state) == (other, "active", None)
+    after = mdev_of(cloud, server.uuid)
+    assert after != before  # the XML was rewritten to the destination's mdev
+    assert {m.uuid: m.type_id for m in active_mdevs(cloud.drivers[other].connection)} == {
+        after: MDEV_TYPE
+    }
+    assert (vgpu_used(cloud, other), vgpu_used(cloud, source)) == (1, 0)
+    assert cloud.domains(source) == []
+    assert mdev_claims.list_claims(cloud.db) == []
+
+
+def test_failure_mid_way_leaves_the_guest_and_its_vgpu_on_the_source(cloud: Any) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    source, mdev = server.host, mdev_of(cloud, server.uuid)
+    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
+    cloud.hypervisor(source).inject_migration_failure("perform")
+    migration = migrate(cloud, server.uuid, other)
+    assert migration.status in ("failed", "error")
+    assert servers.get(cloud.db, server.uuid).host == source
+    assert mdev_of(cloud, server.uuid) == mdev
+    assert (vgpu_used(cloud, source), vgpu_used(cloud, other)) == (1, 0)
+    assert cloud.domains(other) == []
+    assert mdev_claims.list_claims(cloud.db) == []
+
+
+def test_abort_releases_the_claim(cloud: Any) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    source = server.host
+    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
+    cloud.hypervisor(source).migration_duration = 30.0
+    started = migrate(cloud, server.uuid, other, wait=False)
+    deadline = time.monotonic() + 10
+    while records.get(cloud.db, started.id).status != "running":
+        assert time.monotonic() < deadline, "the migration never ran"
+        time.sleep(0.02)
+    assert len(mdev_claims.for_migration(cloud.db, started.uuid)) == 1  # held while it runs
+    cloud.conductor.live_migrations.abort(server.uuid, started.id)
+    cloud.conductor.drain(60)
+    assert records.get(cloud.db, started.id).status == "cancelled"
+    assert servers.get(cloud.db, server.uuid).host == source
+    assert (vgpu_used(cloud, source), vgpu_used(cloud, other)) == (1, 0)
+    assert mdev_claims.list_claims(cloud.db) == []
+
+
+def test_unsupported_mdev_type_at_the_destination_is_refused(
+    tmp_path: pathlib.Path, db: Database
+) -> None:
+    text = (
+        fleet_text()
+        + """
+  - name: other
+    memory_mb: 16384
+    gpus:
+      - address: "0000:3b:00.0"
+        mdev_types:
+          nvidia-223: {available: 4}
+"""
+    )
+    cloud = make_vgpu_cloud(tmp_path, db, text)
+    try:
+        restart_agent(cloud, "other", types=("nvidia-223",))
+        server = cloud.boot(**{"resources:VGPU": "1"})  # any type: lands on a vgpu host
+        assert server.host in ("vgpu-1", "vgpu-2")
+        migration = migrate(cloud, server.uuid, "other")
+        assert migration.status == "error"
+        assert "host other does not offer mdev type nvidia-222" in (migration.error or "")
+        assert servers.get(cloud.db, server.uuid).host == server.host
+        assert mdev_claims.list_claims(cloud.db) == []
+        assert vgpu_used(cloud, "other") == 0
+    finally:
+        cloud.stop()
+
+
+@pytest.mark.parametrize("old_side", ["source", "destination"])
+def test_a_host_too_old_is_refused_naming_its_side(
+    tmp_path: pathlib.Path, db: Database, old_side: str
+) -> None:
+    memory = 262144 if old_side == "source" else 16384  # boots land on the largest
+    cloud = make_vgpu_cloud(tmp_path, db, fleet_text(old_gpu_host=True, old_memory_mb=memory))
+    try:
+        server = cloud.boot(**VGPU_FLAVOR)
+        assert (server.host == "oldgpu") == (old_side == "source")
+        target = "vgpu-1" if old_side == "source" else "oldgpu"
+        migration = migrate(cloud, server.uuid, target)
+        assert migration.status == "error"
+        assert f"the {old_side} host is too old" in (migration.error or "")
+        assert "libvirt >= 8.6.0 and QEMU >= 8.1.0" in (migration.error or "")
+        assert servers.get(cloud.db, server.uuid).host == server.host
+        assert mdev_claims.list_claims(cloud.db) == []
+        assert vgpu_used(cloud, target) == 0
+    finally:
+        cloud.stop()
+
+
+def test_a_destination_without_free_mdevs_makes_it_try_the_next_host(
+    tmp_path: pathlib.Path, db: Database
+) -> None:
+    # vgpu-1 (most RAM) hosts the guest; vgpu-2 is tried first, but its only mdevs are
+    # held by another migration that placement does not know about; vgpu-3 takes it.
+    text = """
+defaults: {arch: x86_64, virt_type: kvm, libvirt_version: "9.0.0", qemu_version: "8.2.0",
+           cpus: 32, disk_gb: 500}
+hosts:
+  - {name: vgpu-1, memory_mb: 98304, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+  - {name: vgpu-2, memory_mb: 65536, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+  - {name: vgpu-3, memory_mb: 32768, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+"""
+    cloud = make_vgpu_cloud(tmp_path, db, text)
+    try:
+        server = cloud.boot(**VGPU_FLAVOR)
+        assert server.host == "vgpu-1"
+        ghost = "aaaaaaaa-0000-4000-8000-000000000001"
+        cloud.drivers["vgpu-2"].connection.nodeDeviceCreateXML(
+            mdev_create_xml("pci_0000_3b_00_0", MDEV_TYPE, ghost), 0
+        )
+        mdev_claims.claim(cloud.db, "vgpu-2", "elsewhere", "ghost", {"src": ghost}, {})
+        migration = migrate(cloud, server.uuid, None)
+        assert (migration.status, migration.dest_compute) == ("completed", "vgpu-3")
+        assert servers.get(cloud.db, server.uuid).host == "vgpu-3"
+        assert [c.migration_uuid for c in mdev_claims.list_claims(cloud.db)] == ["ghost"]
+        assert (vgpu_used(cloud, "vgpu-1"), vgpu_used(cloud, "vgpu-3")) == (0, 1)
+    finally:
+        cloud.stop()
+
+
+def test_an_agent_pinned_below_mdev_support_is_refused_as_destination(cloud: Any) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    other = "vgpu-2" if server.host == "vgpu-1" else "vgpu-1"
+    cloud.conductor.live_migrations._conf.set_override("compute", "1.0", group="upgrade_levels")
+    migration = migrate(cloud, server.uuid, other)
+    assert migration.status == "error"
+    assert f"host {other} is pinned to compute object version 1.0" in (migration.error or "")
+    assert servers.get(cloud.db, server.uuid).host == server.host
+    assert mdev_claims.list_claims(cloud.db) == []
+
+
+def test_post_copy_is_never_asked_for_a_guest_with_mdevs() -> None:
+    data = LibvirtLiveMigrateData(
+        migration_uuid="aaaaaaaa-0000-4000-8000-000000000002",
+        instance_uuid="aaaaaaaa-0000-4000-8000-000000000003",
+        source_host="a",
+        dest_host="b",
+        source_mdev_types={"m": MDEV_TYPE},
+    )
+    for block in (False, True):
+        data.block_migration = block
+        assert not migration_flags(data) & libvirt.VIR_MIGRATE_POSTCOPY
