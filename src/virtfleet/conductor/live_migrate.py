@@ -27,7 +27,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC
-from virtfleet.conductor import boot
+from virtfleet.conductor import boot, mdev_policy
 from virtfleet.conductor import live_migrate_policy as policy
 from virtfleet.conductor import states as st
 from virtfleet.db import hosts, servers
@@ -205,6 +205,7 @@ class LiveMigrations:
                     block_migration=block_migration,
                 )
                 data = self._call(source, "check_can_live_migrate_source", data=data)
+                data = self._claim_mdevs(data)  # mdev guests: pin check + destination claim
             except errors.VirtfleetError as exc:
                 LOG.info("migration %s: %s refused: %s", migration.id, selection.host, exc)
                 refusals.append((selection.host, exc.message))
@@ -212,10 +213,29 @@ class LiveMigrations:
             try:
                 claimed = self._scheduler.claim(self._spec(server, migration, host), selection)
             except errors.Conflict as exc:
+                self._release_mdevs(data)
                 refusals.append((selection.host, f"lost the claim to a concurrent request ({exc})"))
                 continue
             return claimed, data
         raise AssertionError("unreachable: _candidates raises when it runs out")
+
+    def _claim_mdevs(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+        """A guest with mdevs: refuse a destination pinned below mdev support, else
+        have it claim same-type mdevs now (a refusal moves on to the next host)."""
+        if not data.has_mdevs:
+            return data
+        refusal = mdev_policy.pinned_refusal(self._conf, data)
+        if refusal:
+            raise errors.InvalidInput(refusal)
+        claimed: LibvirtLiveMigrateData = self._call(
+            data.dest_host, "claim_live_migration_mdevs", data=data
+        )
+        return claimed
+
+    def _release_mdevs(self, data: LibvirtLiveMigrateData) -> None:
+        if data.has_mdevs:
+            with contextlib.suppress(errors.VirtfleetError):
+                self._call(data.dest_host, "release_live_migration_mdevs", data=data)
 
     def _candidates(
         self,
