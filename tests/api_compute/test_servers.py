@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from tests.api_compute.support import Apps, Client
 
+from virtfleet import errors
 from virtfleet.db import servers
 
 
@@ -128,6 +129,19 @@ def test_error_state_shows_the_fault(world: Apps) -> None:
     member = world.compute().get(f"/v2.1/servers/{server_id}", headers={"X-Roles": "member"})
     assert "details" not in member.json["server"]["fault"]
     assert "OS-EXT-SRV-ATTR:host" not in member.json["server"]
+
+
+def test_set_fault_writes_state_and_fault_together(world: Apps) -> None:
+    server = servers.create(
+        world.db, name="vm", flavor={}, image_ref="i", image={}, project_id="p", user_id="u"
+    )
+    failed = servers.set_fault(
+        world.db, server.uuid, "No valid host", 500, "details", vm_state="error", task_state=None
+    )
+    assert (failed.vm_state, failed.task_state) == ("error", None)
+    assert failed.fault is not None and failed.fault["message"] == "No valid host"
+    with pytest.raises(errors.InvalidInput, match="Cannot update server field"):
+        servers.set_fault(world.db, server.uuid, "x", bogus=1)
 
 
 def test_build_status_while_the_conductor_has_not_finished(world: Apps) -> None:

@@ -160,16 +160,23 @@ def update(db: Database, server_uuid: str, **fields: Any) -> Server:
 
 
 def set_fault(
-    db: Database, server_uuid: str, message: str, code: int = 500, details: str = ""
+    db: Database,
+    server_uuid: str,
+    message: str,
+    code: int = 500,
+    details: str = "",
+    **fields: Any,
 ) -> Server:
-    """Record why the server failed (shown by the API while it is in ERROR)."""
+    """Record why the server failed (shown by the API while it is in ERROR), with any
+    other ``fields`` (e.g. ``vm_state="error"``) in the same transaction, so that no
+    reader sees ERROR without its fault."""
     fault = {
         "code": code,
         "message": message,
         "details": details,
         "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    return update(db, server_uuid, fault=fault)
+    return update(db, server_uuid, **fields, fault=fault)
 
 
 def delete(db: Database, server_uuid: str) -> Server:
