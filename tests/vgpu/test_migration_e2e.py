@@ -61,6 +61,10 @@ def test_success_moves_the_vgpu_and_releases_the_claim(cloud: Any) -> None:
         after: MDEV_TYPE
     }
     assert (vgpu_used(cloud, other), vgpu_used(cloud, source)) == (1, 0)
+    (parent,) = [m.parent for m in active_mdevs(cloud.drivers[other].connection)]
+    (gpu,) = [g for g in gpu_providers(cloud.drivers[other].connection, cloud.agents[other].conf,
+              other) if g.device == parent]  # fmt: skip
+    assert cloud.placement.provider_usages(gpu.uuid)[1]["VGPU"] == 1  # the mdev's own GPU
     assert cloud.domains(source) == []
     assert mdev_claims.list_claims(cloud.db) == []
 

@@ -76,16 +76,22 @@ class AgentEndpoint(LiveMigrationEndpoint):
             picker.undo()
             raise
 
-    def claim_live_migration_mdevs(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+    def claim_live_migration_mdevs(
+        self,
+        data: LibvirtLiveMigrateData,
+        allocations: dict[str, dict[str, int]] | None = None,
+    ) -> LibvirtLiveMigrateData:
         """On a destination, while the conductor chooses it: claim mdevs of the guest's
-        types (persisted; ``pre_live_migration`` finds the same claim). Refuses with
-        InvalidInput when this host cannot."""
+        types (persisted; ``pre_live_migration`` finds the same claim), on the GPUs
+        ``allocations`` (the migration's placement allocation here) take VGPU from
+        first. Refuses with InvalidInput when this host cannot."""
         vgpus = self._agent.vgpus
         if data.has_mdevs and vgpus is None:
             raise errors.InvalidInput(
                 f"host {self._agent.host} offers no mdevs ([devices] enabled_mdev_types)"
             )
-        data.target_mdevs = vgpus.claim_destination(data) if vgpus is not None else {}
+        preferred = [rp for rp, res in (allocations or {}).items() if res.get("VGPU")]
+        data.target_mdevs = vgpus.claim_destination(data, preferred) if vgpus is not None else {}
         return data
 
     def release_live_migration_mdevs(self, data: LibvirtLiveMigrateData) -> None:

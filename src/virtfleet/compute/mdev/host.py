@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from lxml import etree
@@ -59,15 +59,19 @@ def unsupported_types(source_types: Mapping[str, str], gpus: list[GpuProvider]) 
 
 
 def plan_targets(
-    source_types: Mapping[str, str], gpus: list[GpuProvider], picker: MdevPicker
+    source_types: Mapping[str, str],
+    gpus: list[GpuProvider],
+    picker: MdevPicker,
+    preferred: Collection[str] = (),
 ) -> dict[str, str]:
-    """source mdev -> destination mdev of the same type, one each (1:1). Takes free
-    mdevs, then creates them on the GPU of the type with the most room. InvalidInput
-    when the destination runs out."""
+    """source mdev -> destination mdev of the same type, one each (1:1), on the GPUs
+    whose provider uuids are ``preferred`` (the migration's placement allocation) first,
+    then the others by size. Takes free mdevs, then creates them. InvalidInput when the
+    destination runs out."""
     mapping: dict[str, str] = {}
     for source, type_id in sorted(source_types.items()):
         candidates = [g for g in gpus if g.type_id == type_id]
-        for gpu in sorted(candidates, key=lambda g: -g.total):
+        for gpu in sorted(candidates, key=lambda g: (g.uuid not in preferred, -g.total)):
             try:
                 mapping[source] = picker.take(gpu, 1)[0]
                 break
@@ -122,10 +126,13 @@ class VgpuHost:
             )
         return {uuid: types[uuid] for uuid in held}
 
-    def claim_destination(self, data: LibvirtLiveMigrateData) -> dict[str, str]:
-        """On the destination: check the types, pick same-type mdevs 1:1 and persist
-        the claim; returns source mdev -> destination mdev. Claiming again for the same
-        migration returns the same mapping."""
+    def claim_destination(
+        self, data: LibvirtLiveMigrateData, preferred_gpus: Collection[str] = ()
+    ) -> dict[str, str]:
+        """On the destination: check the types, pick same-type mdevs 1:1 (on
+        ``preferred_gpus`` provider uuids first) and persist the claim; returns source
+        mdev -> destination mdev. Claiming again for the same migration returns the
+        same mapping."""
         source_types = dict(data.source_mdev_types) if data.has_mdevs else {}
         if not source_types:
             return {}
@@ -144,7 +151,7 @@ class VgpuHost:
             with self._lock:
                 picker = MdevPicker(self.conn, {*mdevs_in_use(self.conn), *self.store.claimed()})
                 try:
-                    mapping = plan_targets(source_types, gpus, picker)
+                    mapping = plan_targets(source_types, gpus, picker, preferred_gpus)
                     self.store.claim(data.instance_uuid, data.migration_uuid, mapping, source_types)
                     return mapping
                 except errors.Conflict as exc:  # another agent sharing the table won
