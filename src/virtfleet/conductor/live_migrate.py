@@ -205,7 +205,7 @@ class LiveMigrations:
                     block_migration=block_migration,
                 )
                 data = self._call(source, "check_can_live_migrate_source", data=data)
-                data = self._claim_mdevs(data)  # mdev guests: pin check + destination claim
+                data = self._claim_mdevs(data, selection)  # mdev guests: pin check + claim
             except errors.VirtfleetError as exc:
                 LOG.info("migration %s: %s refused: %s", migration.id, selection.host, exc)
                 refusals.append((selection.host, exc.message))
@@ -219,7 +219,9 @@ class LiveMigrations:
             return claimed, data
         raise AssertionError("unreachable: _candidates raises when it runs out")
 
-    def _claim_mdevs(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+    def _claim_mdevs(
+        self, data: LibvirtLiveMigrateData, selection: Selection
+    ) -> LibvirtLiveMigrateData:
         """A guest with mdevs: refuse a destination pinned below mdev support, else
         have it claim same-type mdevs now (a refusal moves on to the next host)."""
         if not data.has_mdevs:
@@ -228,7 +230,10 @@ class LiveMigrations:
         if refusal:
             raise errors.InvalidInput(refusal)
         claimed: LibvirtLiveMigrateData = self._call(
-            data.dest_host, "claim_live_migration_mdevs", data=data
+            data.dest_host,
+            "claim_live_migration_mdevs",
+            data=data,
+            allocations={rp: dict(r) for rp, r in selection.allocation_request.items()},
         )
         return claimed
 
