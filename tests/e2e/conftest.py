@@ -18,6 +18,26 @@ from typing import Any
 import pytest
 
 VENV_BIN = pathlib.Path(sys.executable).parent
+GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
+REAL_HOST_CONF = "[libvirt]\nvirt_type = qemu\n"  # nested KVM here runs no guest code
+
+
+def virsh(*args: str) -> str:
+    """Run virsh against qemu:///system; its stdout, stripped."""
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 90, step: float = 1.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
 
 SMALL_FLEET = """
 defaults:
@@ -88,6 +108,63 @@ class Cloud:
 
     def openstack_json(self, *args: str) -> Any:
         return json.loads(self.openstack(*args, "-f", "json").stdout)
+
+    def wait_status(self, server: str, wanted: str, timeout: float = 90) -> dict[str, Any]:
+        """Poll `server show` until the status is ``wanted`` (or time runs out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown: dict[str, Any] = self.openstack_json("server", "show", server)
+            if shown["status"] == wanted or time.monotonic() > deadline:
+                return shown
+            time.sleep(0.5)
+
+    def usage(self, host: str) -> dict[str, int]:
+        """Placement usage of ``host``'s root provider, by resource class."""
+        providers = self.openstack_json("resource", "provider", "list", "--name", host)
+        assert len(providers) == 1, providers
+        rows = self.openstack_json("resource", "provider", "usage", "show", providers[0]["uuid"])
+        return {row["resource_class"]: row["usage"] for row in rows}
+
+    def kernel_image(self, arch: str, cmdline: str, name: str | None = None) -> str:
+        """Upload the real guest kernel + initramfs of ``arch`` (scripts/guest-images.sh)
+        as aki/ari images and an ami image that boots them; returns the ami's name."""
+        name = name or f"kernel-{arch}"
+        kernel, initrd = GUEST_IMAGES / f"vmlinuz-{arch}", GUEST_IMAGES / f"initrd-{arch}.gz"
+        if not (kernel.exists() and initrd.exists()):
+            pytest.fail(
+                f"guest kernel for {arch} missing in {GUEST_IMAGES}: "
+                f"run scripts/guest-images.sh {arch}"
+            )
+        ids = {}
+        for kind, path in (("aki", kernel), ("ari", initrd)):
+            image = self.openstack_json(
+                "image",
+                "create",
+                "--disk-format",
+                kind,
+                "--container-format",
+                kind,
+                "--file",
+                str(path),
+                f"{name}-{kind}",
+            )
+            ids[kind] = image["id"]
+        self.openstack(
+            "image",
+            "create",
+            "--disk-format",
+            "ami",
+            "--container-format",
+            "ami",
+            "--property",
+            f"kernel_id={ids['aki']}",
+            "--property",
+            f"ramdisk_id={ids['ari']}",
+            "--property",
+            f"os_command_line={cmdline}",
+            name,
+        )
+        return name
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -168,3 +245,28 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 def cloud_starter_module() -> StartCloud:
     """Module-scoped twin of ``cloud_starter``."""
     return start_cloud
+
+
+def start_real_cloud(tmp: pathlib.Path, *extra: str) -> Cloud:
+    """`virtfleet up` with the real qemu:///system host only (TCG guests)."""
+    conf = tmp / "virtfleet.conf"
+    conf.write_text(REAL_HOST_CONF)
+    return start_cloud(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf), *extra)
+
+
+@pytest.fixture(scope="module")
+def real_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """One real-host cloud per test module."""
+    cloud = start_real_cloud(tmp_path_factory.mktemp("real"))
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture(name="virsh")
+def virsh_fixture() -> Callable[..., str]:
+    return virsh
+
+
+@pytest.fixture(name="wait_for")
+def wait_for_fixture() -> Callable[..., bool]:
+    return wait_for

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import pathlib
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from conftest import Cloud, StartCloud
-
-
-def wait_status(cloud: Cloud, server: str, wanted: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        shown: dict[str, Any] = cloud.openstack_json("server", "show", server)
-        if shown["status"] == wanted or time.monotonic() > deadline:
-            return shown
-        time.sleep(0.5)
 
 
 def provider_uuid(cloud: Cloud, name: str) -> str:
     providers = cloud.openstack_json("resource", "provider", "list", "--name", name)
     assert len(providers) == 1, providers
     return str(providers[0]["uuid"])
-
-
-def usage(cloud: Cloud, rp_uuid: str) -> dict[str, int]:
-    rows = cloud.openstack_json("resource", "provider", "usage", "show", rp_uuid)
-    return {row["resource_class"]: row["usage"] for row in rows}
 
 
 def test_boot_show_list_delete_with_the_openstack_cli(cloud: Cloud, tmp_path: pathlib.Path) -> None:
@@ -76,15 +61,14 @@ def test_boot_show_list_delete_with_the_openstack_cli(cloud: Cloud, tmp_path: pa
     hypervisors = cloud.openstack_json("hypervisor", "list")
     assert {h["Hypervisor Hostname"] for h in hypervisors} == {"kvm-a", "kvm-b", "arm-a"}
 
-    rp = provider_uuid(cloud, host)
-    assert usage(cloud, rp) == {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 5}
+    assert cloud.usage(host) == {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 5}
     candidates = cloud.openstack_json(
         "allocation", "candidate", "list", "--resource", "VCPU=2", "--required", "HW_ARCH_AARCH64"
     )
     assert {c["resource provider"] for c in candidates} == {provider_uuid(cloud, "arm-a")}
 
     cloud.openstack("server", "delete", "--wait", "e2e-vm")
-    assert usage(cloud, rp) == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
+    assert cloud.usage(host) == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
     assert cloud.openstack_json("server", "list") == []
 
 
@@ -116,7 +100,7 @@ def test_unplaceable_server_goes_to_error_with_explanation(
     )
     cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "e2e.tiny")
     cloud.openstack("server", "create", "--flavor", "e2e.tiny", "--image", "e2e-ppc", "e2e-ppc-vm")
-    shown = wait_status(cloud, "e2e-ppc-vm", "ERROR")
+    shown = cloud.wait_status("e2e-ppc-vm", "ERROR")
     assert shown["status"] == "ERROR"
     assert "COMPUTE_ARCH_PPC64LE" in str(shown["fault"])
     cloud.openstack("server", "delete", "--wait", "e2e-ppc-vm")
@@ -143,7 +127,7 @@ def test_restart_keeps_state_and_sigterm_stops_cleanly(
         assert shown["OS-EXT-SRV-ATTR:host"] == host
         assert second.openstack_json("flavor", "show", "keep")["vcpus"] == 1
         assert second.openstack_json("image", "show", "keep-img")["status"] == "active"
-        assert usage(second, provider_uuid(second, host))["VCPU"] == 1
+        assert second.usage(host)["VCPU"] == 1
     finally:
         second.stop()
 
