@@ -43,9 +43,9 @@ def gpu_usage(cloud: Any, host: str) -> dict[str, int]:
 def test_sample_fleet_vgpu_hosts_report_their_gpus() -> None:
     fleet = default_fleet()
     for host in ("vgpu-1", "vgpu-2"):
-        conf = vconf.make_conf(**conf_overrides(fleet.host(host)))
+        conf = vconf.make_conf(**conf_overrides(fleet.host(host)))  # type: ignore[arg-type]  # option values
         gpus = gpu_providers(open_connection(f"sim://{host}", fleet), conf, host)
-        assert [(g.name, g.inventories, g.traits) for g in gpus] == [
+        assert [(g.name, dict(g.inventories), set(g.traits)) for g in gpus] == [
             (f"{host}_pci_0000_3b_00_0", {"VGPU": 8}, {TRAIT}),
             (f"{host}_pci_0000_af_00_0", {"VGPU": 8}, {TRAIT}),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from oslo_config import cfg
 
 from virtfleet import conf as vconf
 from virtfleet import errors
@@ -34,7 +35,7 @@ def test_gpu_provider_uuid_is_the_one_host_reporting_derives() -> None:
     )
 
 
-def conf_with(types: list[str], **addresses: list[str]) -> object:
+def conf_with(types: list[str], **addresses: list[str]) -> cfg.ConfigOpts:
     conf = vconf.make_conf(devices__enabled_mdev_types=types)
     for type_id, values in addresses.items():
         type_id = type_id.replace("_", "-")
