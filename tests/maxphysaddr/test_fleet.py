@@ -196,11 +196,6 @@ def test_version_gates(versions: str, expected: set[str]) -> None:
     assert _address_space_traits(fleet_text) == {"h": expected}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="virt/libvirt/traits.py (D): the address-space traits ignore virt_type and "
-    "cpu_mode none; fix proposed in E's round-2 report",
-)
 def test_hosts_that_cannot_put_maxphysaddr_in_a_guest_do_not_claim_to() -> None:
     """TCG hosts have no host-passthrough CPUs (the driver refuses passthrough there),
     and KVM with cpu_mode none writes no <cpu> to hold <maxphysaddr>."""

@@ -13,8 +13,6 @@ from virtfleet.objects import extra_specs as extra_spec_table
 from virtfleet.scheduler.request import RequestSpec
 from virtfleet.virt import arch as virt_arch
 
-X86_ARCHES = frozenset({"x86_64", "i686"})
-
 
 def canonical_arch(prop: str, value: str) -> str:
     """``value`` as a canonical architecture name; InvalidInput naming ``prop``."""
@@ -87,12 +85,9 @@ def maxphysaddr(spec: RequestSpec) -> MaxPhysAddr | None:
     )
     if mode is None:
         return None
-    arch = guest_arch(spec)
-    if arch is not None and arch not in X86_ARCHES:
-        raise errors.InvalidInput(
-            f"maxphysaddr mode={mode} is only supported for x86 guests (x86_64, i686); "
-            f"the image asks for a {arch} guest."
-        )
+    extra_spec_table.check_maxphysaddr_arch(
+        mode, guest_arch(spec), "flavor and image maxphysaddr settings"
+    )
     return MaxPhysAddr(mode=mode, bits=bits)
 
 

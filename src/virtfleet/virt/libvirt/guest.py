@@ -206,10 +206,11 @@ def _check_maxphysaddr(
     domain_type: str,
     cpu_mode: str | None,
 ) -> None:
-    """libvirt only takes maxphysaddr for x86 guests with a <cpu>; passthrough needs KVM."""
-    if row.name not in X86_ARCHES or cpu_mode is None:
+    """libvirt only takes maxphysaddr for x86_64 guests with a <cpu> (QEMU refuses
+    phys-bits for i686); passthrough needs KVM."""
+    if row.name != "x86_64" or cpu_mode is None:
         raise errors.InvalidInput(
-            f"hw:maxphysaddr_mode is only supported for x86 guests, not {row.name}"
+            f"hw:maxphysaddr_mode is only supported for x86_64 guests, not {row.name}"
         )
     if phys.mode == "passthrough" and (domain_type != "kvm" or cpu_mode != "host-passthrough"):
         raise errors.InvalidInput(

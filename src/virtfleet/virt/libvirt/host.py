@@ -125,6 +125,7 @@ def discover(conn: Any, conf: cfg.ConfigOpts) -> HostInfo:
             libvirt_version=libvirt_version,
             qemu_version=qemu_version,
             cpu_mode=cpu_mode,
+            virt_type=virt_type,
             disk_buses=disk_buses,
             video_models=video_models,
             vif_models=arch.get(host_arch).vif_models,

@@ -59,6 +59,7 @@ class TraitFacts:
     bios: bool
     uefi: bool
     native_arches: tuple[str, ...] = ()  # runnable without emulation (x86_64: + i686)
+    virt_type: str = "kvm"  # domain type of native guests (kvm | qemu)
 
     @property
     def supports_maxphysaddr(self) -> bool:
@@ -67,6 +68,8 @@ class TraitFacts:
             self.hypervisor_type.upper() == "QEMU"
             and self.libvirt_version >= MIN_LIBVIRT_MAXPHYSADDR
             and self.qemu_version >= MIN_QEMU_MAXPHYSADDR
+            # a KVM guest without a <cpu> element has nowhere to put <maxphysaddr>
+            and not (self.virt_type == "kvm" and self.cpu_mode == "none")
         )
 
 
@@ -75,7 +78,9 @@ FLAG_TRAITS: tuple[tuple[str, Callable[[TraitFacts], bool]], ...] = (
     (os_traits.COMPUTE_ADDRESS_SPACE_EMULATED, lambda f: f.supports_maxphysaddr),
     (
         os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH,
-        lambda f: f.supports_maxphysaddr and f.cpu_mode == "host-passthrough",
+        lambda f: (
+            f.supports_maxphysaddr and f.virt_type == "kvm" and f.cpu_mode == "host-passthrough"
+        ),
     ),
     (os_traits.COMPUTE_FIRMWARE_BIOS, lambda f: f.bios),
     (os_traits.COMPUTE_FIRMWARE_UEFI, lambda f: f.uefi),
