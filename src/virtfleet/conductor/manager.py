@@ -363,9 +363,16 @@ class Conductor:
             st.BUILD_INTERRUPTED if interrupted else st.build_failure_message(failures, no_host)
         )
         try:
-            servers.update(self._db, uuid, vm_state=st.ERROR, task_state=None, host=None, node=None)
             servers.set_fault(
-                self._db, uuid, message, code, st.build_failure_details(failures, no_host)
+                self._db,
+                uuid,
+                message,
+                code,
+                st.build_failure_details(failures, no_host),
+                vm_state=st.ERROR,
+                task_state=None,
+                host=None,
+                node=None,
             )
         except errors.NotFound:
             return
@@ -385,8 +392,8 @@ class Conductor:
                     "server %s: host %s unreachable, deleting anyway: %s", uuid, server.host, exc
                 )
             except errors.VirtfleetError as exc:
-                servers.update(self._db, uuid, vm_state=st.ERROR, task_state=None)
-                servers.set_fault(self._db, uuid, f"Delete failed on {server.host}: {exc}", 500)
+                message = f"Delete failed on {server.host}: {exc}"
+                servers.set_fault(self._db, uuid, message, 500, vm_state=st.ERROR, task_state=None)
                 return
         self._scheduler.unclaim(uuid)
         servers.delete(self._db, uuid)
@@ -408,8 +415,7 @@ class Conductor:
                 getattr(self.compute, action_name)(server.host, uuid)
         except errors.VirtfleetError as exc:
             LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
-            servers.update(self._db, uuid, task_state=None)
-            servers.set_fault(self._db, uuid, f"{action_name} failed: {exc}", 500)
+            servers.set_fault(self._db, uuid, f"{action_name} failed: {exc}", 500, task_state=None)
             return
         servers.update(
             self._db,
