@@ -123,7 +123,7 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [
         f"Measured {doc['date']} on {doc['machine']['cpus']} CPUs "
         f"({doc['machine']['platform']}, Python {doc['machine']['python']}); "
-        f"load average at the start {doc['machine'].get('load_average_1_5_15')}; "
+        f"load average (1, 5, 15 min) when written {doc['machine'].get('load_average_1_5_15')}; "
         f"{doc['options']['repeat']} requests per row, microversion {doc['microversion']}.",
     ]
     for fleet in doc["fleets"]:
