@@ -14,7 +14,7 @@ import pytest
 from migrate_helpers import migrate
 from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, restart_agent
 
-from virtfleet.compute.mdev.assign import guest_mdev_uuids
+from virtfleet.compute.mdev.assign import guest_mdev_uuids, mdevs_in_use
 from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
 from virtfleet.db import mdev_claims, servers
 from virtfleet.db import migration_records as records
@@ -208,3 +208,32 @@ def test_post_copy_is_never_asked_for_a_guest_with_mdevs() -> None:
     for block in (False, True):
         data.block_migration = block
         assert not migration_flags(data) & libvirt.VIR_MIGRATE_POSTCOPY
+
+
+def test_destination_agent_restart_mid_migration_neither_leaks_nor_double_assigns(
+    cloud: Any,
+) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    source = server.host
+    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
+    cloud.hypervisor(source).migration_duration = 1.5
+    started = migrate(cloud, server.uuid, other, wait=False)
+    deadline = time.monotonic() + 10
+    while records.get(cloud.db, started.id).status != "running":
+        assert time.monotonic() < deadline, "the migration never ran"
+        time.sleep(0.02)
+    (claim,) = mdev_claims.for_migration(cloud.db, started.uuid)
+    restart_agent(cloud, other)  # the destination's agent dies and comes back
+    # still held: by the claim, or by the incoming domain that names it
+    held = mdev_claims.claimed_uuids(cloud.db, other)
+    assert claim.mdev_uuid in held | set(mdevs_in_use(cloud.drivers[other].connection))
+    cloud.conductor.drain(60)
+    assert records.get(cloud.db, started.id).status == "completed"
+    assert mdev_of(cloud, server.uuid) == claim.mdev_uuid
+    assert (vgpu_used(cloud, other), vgpu_used(cloud, source)) == (1, 0)
+    assert mdev_claims.list_claims(cloud.db) == []
+    # a new guest on the destination gets another mdev
+    cloud.occupy(source, 65536 - 256)  # only the destination can take it
+    second = cloud.boot(**VGPU_FLAVOR)
+    assert second.host == other
+    assert mdev_of(cloud, second.uuid) != claim.mdev_uuid
