@@ -23,7 +23,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
-from virtfleet.conductor import boot
+from virtfleet.conductor import boot, mdev_reaper
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.live_migrate import LiveMigrations, MigrationPlacement, MigrationScheduler
@@ -168,11 +168,21 @@ class Conductor:
             handled.append(server.uuid)
         return handled
 
+    def reap_mdev_claims(self) -> list[str]:
+        """Release mdev claims of migrations that ended (or are older than
+        ``[devices] mdev_claim_max_age``); returns their migration uuids."""
+        max_age = datetime.timedelta(seconds=self._conf.devices.mdev_claim_max_age)
+        reaped = mdev_reaper.reap_mdev_claims(self._db, max_age)
+        for migration in reaped:
+            LOG.warning("released stale mdev claims of migration %s", migration)
+        return reaped
+
     def _watch(self, interval: float) -> None:
         while True:
             try:
                 self.mark_silent_hosts_down()
                 self.recover_stuck_servers()
+                self.reap_mdev_claims()
             except Exception:
                 LOG.exception("checking for silent hosts and stuck servers failed")
             if self._stopping.wait(interval):
