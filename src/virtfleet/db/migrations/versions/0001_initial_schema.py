@@ -78,6 +78,62 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_images")),
     )
     op.create_table(
+        "mdev_claims",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("mdev_uuid", sa.String(length=36), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("instance_uuid", sa.String(length=36), nullable=False),
+        sa.Column("migration_uuid", sa.String(length=36), nullable=False),
+        sa.Column("source_mdev_uuid", sa.String(length=36), nullable=False),
+        sa.Column("mdev_type", sa.String(length=255), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mdev_claims")),
+        sa.UniqueConstraint("host", "mdev_uuid", name="uq_mdev_claims_host_mdev"),
+    )
+    with op.batch_alter_table("mdev_claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mdev_claims_host"), ["host"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_mdev_claims_instance_uuid"), ["instance_uuid"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_mdev_claims_migration_uuid"), ["migration_uuid"], unique=False
+        )
+
+    op.create_table(
+        "migrations",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("uuid", sa.String(length=36), nullable=False),
+        sa.Column("instance_uuid", sa.String(length=36), nullable=False),
+        sa.Column("migration_type", sa.String(length=32), nullable=False),
+        sa.Column("source_compute", sa.String(length=255), nullable=True),
+        sa.Column("source_node", sa.String(length=255), nullable=True),
+        sa.Column("dest_compute", sa.String(length=255), nullable=True),
+        sa.Column("dest_node", sa.String(length=255), nullable=True),
+        sa.Column("dest_host", sa.String(length=255), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("memory_total", sa.BigInteger(), nullable=True),
+        sa.Column("memory_processed", sa.BigInteger(), nullable=True),
+        sa.Column("memory_remaining", sa.BigInteger(), nullable=True),
+        sa.Column("disk_total", sa.BigInteger(), nullable=True),
+        sa.Column("disk_processed", sa.BigInteger(), nullable=True),
+        sa.Column("disk_remaining", sa.BigInteger(), nullable=True),
+        sa.Column("project_id", sa.String(length=255), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_migrations")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_migrations_uuid")),
+    )
+    with op.batch_alter_table("migrations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_migrations_instance_uuid"), ["instance_uuid"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_migrations_status"), ["status"], unique=False)
+
+    op.create_table(
         "placement_changes",
         sa.Column(
             "id",
@@ -306,6 +362,17 @@ def downgrade() -> None:
 
     op.drop_table("placement_consumers")
     op.drop_table("placement_changes")
+    with op.batch_alter_table("migrations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_migrations_status"))
+        batch_op.drop_index(batch_op.f("ix_migrations_instance_uuid"))
+
+    op.drop_table("migrations")
+    with op.batch_alter_table("mdev_claims", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mdev_claims_migration_uuid"))
+        batch_op.drop_index(batch_op.f("ix_mdev_claims_instance_uuid"))
+        batch_op.drop_index(batch_op.f("ix_mdev_claims_host"))
+
+    op.drop_table("mdev_claims")
     op.drop_table("images")
     op.drop_table("flavors")
     op.drop_table("compute_nodes")
