@@ -3,7 +3,8 @@
 :class:`ControlPlane` is everything the server process runs: database, placement,
 scheduler, conductor and the three APIs. :class:`Agent` is one hypervisor's agent.
 :class:`EmbeddedCloud` (`virtfleet up`) runs a control plane, one agent per host and
-the HTTP listener in one process.
+the HTTP listener in one process; distributed mode runs the same pieces in separate
+processes (:mod:`virtfleet.server_process`, :mod:`virtfleet.agent_process`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,48 @@ def agent_conf(base_files: Sequence[str], overrides: dict[str, Any]) -> cfg.Conf
     return vconf.make_conf(config_files=base_files, **overrides)
 
 
+def build_agent(
+    name: str,
+    uri: str,
+    overrides: dict[str, Any],
+    config_files: Sequence[str],
+    fleet: Fleet | None,
+    transport: Transport,
+) -> ComputeAgent:
+    """An (unstarted) agent for host ``name`` at ``uri`` (``sim://`` hosts come from
+    ``fleet``), configured by ``config_files`` plus ``overrides``."""
+    if not is_simulated(uri):
+        event_loop.ensure_running()  # before the connection opens, or no events
+    agent_cfg = agent_conf(config_files, overrides)
+    driver = LibvirtDriver(open_connection(uri, fleet), agent_cfg)
+    return ComputeAgent(agent_cfg, name, driver, transport)
+
+
+class HttpListener:
+    """The HTTP listener of the three APIs, served on a daemon thread."""
+
+    def __init__(self, app: Any, listen: str, threads: int) -> None:
+        host, _, port = str(listen).rpartition(":")
+        self._server = wsgi.Server(
+            (host or "127.0.0.1", int(port)), app, numthreads=threads, server_name="virtfleet"
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.bind_addr[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Bind (``OSError`` when the port is taken) and serve."""
+        self._server.prepare()
+        self._thread = threading.Thread(target=self._server.serve, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
 @dataclass
 class EmbeddedCloud:
     """One process: a control plane, an agent per host, and the HTTP listener."""
@@ -77,28 +120,25 @@ class EmbeddedCloud:
     config_files: Sequence[str] = ()
     control: ControlPlane | None = None
     agents: list[ComputeAgent] = field(default_factory=list)
-    _http: wsgi.Server | None = None
-    _http_thread: threading.Thread | None = None
+    _http: HttpListener | None = None
 
     @property
     def endpoint(self) -> str:
         assert self._http is not None
-        host, port = self._http.bind_addr[:2]
-        return f"http://{host}:{port}"
+        return self._http.endpoint
 
     def start(self) -> None:
         transport = get_transport(self.conf.transport_url, self.conf)
         self.control = ControlPlane(self.conf, transport)
         self.control.start()
         for name, uri, overrides in self._hosts():
-            if not is_simulated(uri):
-                event_loop.ensure_running()
-            agent_cfg = agent_conf(self.config_files, overrides)
-            driver = LibvirtDriver(open_connection(uri, self.fleet), agent_cfg)
-            agent = ComputeAgent(agent_cfg, name, driver, transport)
+            agent = build_agent(name, uri, overrides, self.config_files, self.fleet, transport)
             agent.start()
             self.agents.append(agent)
-        self._serve_http()
+        self._http = HttpListener(
+            self.control.app, self.conf.api.listen, self.conf.api.workers_threads
+        )
+        self._http.start()
 
     def _hosts(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
         if self.fleet is not None:
@@ -113,19 +153,6 @@ class EmbeddedCloud:
 
         base = self.conf.host or socket.gethostname()
         return base if index == 0 else f"{base}-{index}"
-
-    def _serve_http(self) -> None:
-        assert self.control is not None
-        host, _, port = str(self.conf.api.listen).rpartition(":")
-        self._http = wsgi.Server(
-            (host or "127.0.0.1", int(port)),
-            self.control.app,
-            numthreads=self.conf.api.workers_threads,
-            server_name="virtfleet",
-        )
-        self._http.prepare()
-        self._http_thread = threading.Thread(target=self._http.serve, name="http", daemon=True)
-        self._http_thread.start()
 
     def stop(self) -> None:
         if self._http is not None:

@@ -1,16 +1,32 @@
-"""`virtfleet server ...`: what operators ask of one server beyond the Compute API."""
+"""`virtfleet server`: without a subcommand, run the control plane (distributed mode,
+see :mod:`virtfleet.cli.daemons`); with one, what operators ask of one server (guest)
+beyond the Compute API."""
 
 from __future__ import annotations
 
 import click
 
+from virtfleet.cli import daemons
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.cli.target import endpoint_option, find_server, resolve_endpoint
 
 
-@click.group()
-def server() -> None:
-    """Inspect servers."""
+@click.group(invoke_without_command=True)
+@daemons.config_option
+@click.option("--listen", metavar="HOST:PORT", help="HTTP listener (default [api] listen).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Database, images (default [DEFAULT] data_dir).",
+)
+@click.pass_context
+def server(
+    ctx: click.Context, config_files: tuple[str, ...], listen: str | None, data_dir: str | None
+) -> None:
+    """Run the control plane (no subcommand; agents connect over RabbitMQ), or inspect
+    servers (guests)."""
+    if ctx.invoked_subcommand is None:
+        daemons.run_server(config_files, listen, data_dir)
 
 
 @server.command("xml")

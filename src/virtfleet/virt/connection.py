@@ -28,6 +28,12 @@ def is_simulated(uri: str) -> bool:
     return urlparse(uri).scheme == SIM_SCHEME
 
 
+def sim_host_name(uri: str) -> str:
+    """The host of a ``sim://HOST`` URI ("" when it names none)."""
+    parsed = urlparse(uri)
+    return parsed.netloc or parsed.path.strip("/")
+
+
 @functools.cache
 def shared_sample_fleet() -> Fleet:
     """The sample fleet ``sim://`` URIs use when no fleet is given (one per process)."""
@@ -42,8 +48,7 @@ def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
     """A connection for ``uri``; raises ``HypervisorError`` (with the libvirt code) or
     ``NotFound`` (a ``sim://`` host not in the fleet)."""
     if is_simulated(uri):
-        parsed = urlparse(uri)
-        name = parsed.netloc or parsed.path.strip("/")
+        name = sim_host_name(uri)
         if not name:
             raise NotFound(f"{uri}: a simulated host URI is sim://HOST")
         return hypervisor_for(fleet or shared_sample_fleet(), name).connect(f"sim://{name}")

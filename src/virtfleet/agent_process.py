@@ -1,0 +1,130 @@
+"""`virtfleet agent`: one hypervisor's agent as its own process.
+
+The agent drives a real libvirt (``--libvirt URI`` or ``[libvirt] connection_uri``) or a
+simulated host of a fleet file (``--fleet FILE --host NAME``), talks to the control plane
+only over the broker of ``[DEFAULT] transport_url`` (it never opens the server's
+database), and reports its host when it starts, so a restarted agent brings its host
+back up. Until a server answers, it keeps retrying the first report.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.broker import check_transport_url, open_transport
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.control_plane import build_agent
+from virtfleet.rpc import Transport
+from virtfleet.virt.connection import is_simulated, shared_sample_fleet, sim_host_name
+from virtfleet.virt.sim.agentconf import conf_overrides
+from virtfleet.virt.sim.fleet import Fleet
+
+LOG = logging.getLogger(__name__)
+
+FIRST_REPORT_RETRY = 2.0  # seconds between attempts while no server answers
+
+
+@dataclass(frozen=True)
+class AgentTarget:
+    """Which host an agent drives: its name, connection URI and configuration overrides
+    (``group__option`` keys), and the fleet of a simulated host."""
+
+    name: str
+    uri: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    fleet: Fleet | None = None
+
+
+def resolve_target(
+    conf: cfg.ConfigOpts,
+    fleet: Fleet | None = None,
+    host: str | None = None,
+    libvirt_uri: str | None = None,
+) -> AgentTarget:
+    """The host to drive from the command line; ``ConfigError`` when it is ambiguous."""
+    if fleet is not None and libvirt_uri:
+        raise errors.ConfigError("give either --fleet (with --host) or --libvirt, not both")
+    uri = libvirt_uri or conf.libvirt.connection_uri
+    if fleet is None and is_simulated(uri):  # sim://NAME of the packaged sample fleet
+        fleet, host = shared_sample_fleet(), host or sim_host_name(uri)
+    if fleet is None:
+        if host:
+            raise errors.ConfigError("--host names a host of a fleet file; add --fleet FILE")
+        name = conf.host or socket.gethostname()
+        return AgentTarget(name, uri, {"host": name, "libvirt__connection_uri": uri})
+    if host is None:
+        if len(fleet) != 1:
+            names = ", ".join(fleet.names)
+            raise errors.ConfigError(
+                f"fleet {fleet.source} has {len(fleet)} hosts; pick one with --host ({names})"
+            )
+        host = fleet.names[0]
+    try:
+        profile = fleet.host(host)
+    except errors.NotFound as exc:
+        raise errors.ConfigError(f"{exc}; its hosts are {', '.join(fleet.names)}") from None
+    return AgentTarget(profile.name, f"sim://{profile.name}", conf_overrides(profile), fleet)
+
+
+class AgentProcess:
+    """The agent of ``target``, configured by ``config_files`` (plus the target's own
+    overrides), on the transport of ``conf``."""
+
+    def __init__(
+        self, conf: cfg.ConfigOpts, config_files: Sequence[str], target: AgentTarget
+    ) -> None:
+        self.conf = conf
+        self.config_files = tuple(config_files)
+        self.target = target
+        self.agent: ComputeAgent | None = None
+        self._transport: Transport | None = None
+
+    def start(self, stopping: threading.Event | None = None) -> bool:
+        """Check the broker, connect to the hypervisor, and report the host, retrying
+        the report until a server answers. Returns False when ``stopping`` was set
+        before the agent came up."""
+        stopping = stopping or threading.Event()
+        check_transport_url(self.conf.transport_url)
+        self._transport = open_transport(
+            self.conf.transport_url, self.config_files, self.conf.rpc_response_timeout
+        )
+        try:
+            self.agent = build_agent(
+                self.target.name,
+                self.target.uri,
+                self.target.overrides,
+                self.config_files,
+                self.target.fleet,
+                self._transport,
+            )
+            while not stopping.is_set():
+                try:
+                    self.agent.start()
+                    return True
+                except errors.RPCError as exc:  # no server yet, or it is restarting
+                    LOG.warning(
+                        "host %s: no server took the report (%s); retrying in %ss",
+                        self.target.name, exc, FIRST_REPORT_RETRY,
+                    )  # fmt: skip
+                    stopping.wait(FIRST_REPORT_RETRY)
+            return False
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop serving and reporting, and leave the broker (idempotent)."""
+        if self.agent is not None:
+            self.agent.stop()
+            self.agent = None
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            transport.close()

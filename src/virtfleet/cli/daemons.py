@@ -1,0 +1,116 @@
+"""`virtfleet server` (no subcommand) and `virtfleet agent`: distributed mode's daemons.
+
+Both read virtfleet.conf (``--config``), need ``[DEFAULT] transport_url`` pointing at a
+RabbitMQ broker, stop cleanly on SIGTERM or Ctrl-C, and turn every startup problem into
+one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from oslo_config import cfg
+
+from virtfleet import conf as vconf
+from virtfleet import errors
+from virtfleet.agent_process import AgentProcess, resolve_target
+from virtfleet.broker import redact
+from virtfleet.server_process import ServerProcess
+from virtfleet.virt.sim.fleet import Fleet, load_fleet
+
+config_option = click.option(
+    "--config",
+    "config_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="virtfleet.conf file(s); later files win.",
+)
+
+
+def load_conf(config_files: Sequence[str], **overrides: Any) -> cfg.ConfigOpts:
+    """The configuration, or a ClickException naming the file and option."""
+    try:
+        return vconf.make_conf(config_files=config_files, **overrides)
+    except errors.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (installed before anything starts)."""
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    return stopping
+
+
+def _start_or_exit(what: str, start: Callable[[], object], stop: Callable[[], None]) -> object:
+    """Run ``start``; any failure stops what started and exits 1 with one message."""
+    try:
+        return start()
+    except (errors.VirtfleetError, OSError) as exc:
+        stop()
+        raise click.ClickException(f"{what} could not start: {exc}") from None
+    except Exception as exc:  # e.g. a database URL SQLAlchemy cannot use
+        stop()
+        raise click.ClickException(f"{what} could not start: {type(exc).__name__}: {exc}") from None
+
+
+def run_server(config_files: Sequence[str], listen: str | None, data_dir: str | None) -> None:
+    """`virtfleet server`: run the control plane until SIGTERM."""
+    overrides: dict[str, Any] = {}
+    if listen:
+        overrides["api__listen"] = listen
+    if data_dir:
+        overrides["data_dir"] = data_dir
+    conf = load_conf(config_files, **overrides)
+    stopping = stop_on_signals()
+    server = ServerProcess(conf, config_files)
+    _start_or_exit("virtfleet server", server.start, server.stop)
+    click.echo(f"virtfleet server is up at {server.endpoint}; RPC via {redact(conf.transport_url)}")
+    stopping.wait()
+    server.stop()
+    click.echo("virtfleet server stopped.")
+
+
+@click.command()
+@config_option
+@click.option(
+    "--fleet",
+    "fleet_file",
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Fleet file: run the agent of one of its simulated hosts (see --host).",
+)
+@click.option("--host", "host_name", metavar="NAME", help="The fleet host this agent drives.")
+@click.option(
+    "--libvirt",
+    "libvirt_uri",
+    metavar="URI",
+    help="libvirt URI of this hypervisor (default: [libvirt] connection_uri).",
+)
+def agent(
+    config_files: tuple[str, ...],
+    fleet_file: pathlib.Path | None,
+    host_name: str | None,
+    libvirt_uri: str | None,
+) -> None:
+    """Run one hypervisor's agent; it reaches the servers over [DEFAULT] transport_url."""
+    conf = load_conf(config_files)
+    try:
+        fleet: Fleet | None = load_fleet(fleet_file) if fleet_file is not None else None
+        target = resolve_target(conf, fleet, host_name, libvirt_uri)
+    except errors.VirtfleetError as exc:
+        raise click.ClickException(str(exc)) from None
+    stopping = stop_on_signals()
+    process = AgentProcess(conf, config_files, target)
+    what = f"virtfleet agent {target.name}"
+    started = _start_or_exit(what, lambda: process.start(stopping), process.stop)
+    if started:
+        click.echo(f"{what} is up ({target.uri}); RPC via {redact(conf.transport_url)}")
+        stopping.wait()
+    process.stop()
+    click.echo(f"{what} stopped.")

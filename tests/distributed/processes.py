@@ -1,0 +1,183 @@
+"""Helpers for distributed mode under test: a RabbitMQ broker, and `virtfleet server` /
+`virtfleet agent` as real processes.
+
+The broker is used when one answers at 127.0.0.1:5672 with virtfleet/virtfleet; when none
+does, ``scripts/install-rabbitmq.sh`` starts (under ``CI=true`` also installs) it. Tests
+are skipped, saying why, when that is not possible outside CI; under CI it is an error.
+Each test gets its own oslo.messaging ``control_exchange``, so runs that share the
+broker never see each other's agents.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from virtfleet import errors
+from virtfleet.broker import check_transport_url
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BROKER_URL = "rabbit://virtfleet:virtfleet@127.0.0.1:5672/"
+VIRTFLEET = str(pathlib.Path(sys.executable).with_name("virtfleet"))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@functools.cache
+def broker_problem() -> str | None:
+    """None when the broker answers (starting it first if needed), else why not."""
+    try:
+        check_transport_url(BROKER_URL, timeout=3)
+        return None
+    except errors.RPCError as exc:
+        first = str(exc)
+    installed = any(
+        pathlib.Path(d, "rabbitmq-server").exists() for d in ("/usr/sbin", "/usr/lib/rabbitmq/bin")
+    )
+    if not installed and not in_ci():
+        return f"no RabbitMQ ({first}); run scripts/install-rabbitmq.sh (CI=true does it)"
+    env = {**os.environ, "VIRTFLEET_SKIP_APT": "0" if in_ci() else "1"}
+    script = subprocess.run(
+        ["bash", str(REPO / "scripts" / "install-rabbitmq.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    if script.returncode != 0:
+        return f"scripts/install-rabbitmq.sh failed: {script.stderr.strip()[-500:]}"
+    try:
+        check_transport_url(BROKER_URL, timeout=5)
+    except errors.RPCError as exc:
+        return f"RabbitMQ started but does not answer: {exc}"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Daemon:
+    """A `virtfleet ...` process with its output in a file."""
+
+    args: list[str]
+    log: pathlib.Path
+    proc: subprocess.Popen[bytes] | None = None
+    runs: int = field(default=0)
+
+    def start(self) -> Daemon:
+        self.runs += 1
+        with self.log.open("ab") as out:
+            out.write(f"--- run {self.runs}\n".encode())
+            out.flush()
+            self.proc = subprocess.Popen(
+                [VIRTFLEET, "-v", *self.args], stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def send_term(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM (again, harmless) and wait; the exit status."""
+        assert self.proc is not None
+        self.send_term()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.args[0]} ignored SIGTERM for {timeout}s") from None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Deployment:
+    """Files of one distributed deployment: a config, a fleet of two simulated hosts."""
+
+    root: pathlib.Path
+    broker_url: str
+    port: int = field(default_factory=free_port)
+    daemons: list[Daemon] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        exchange = f"virtfleet-test-{uuid.uuid4().hex[:12]}"
+        self.config = self.root / "virtfleet.conf"
+        self.config.write_text(
+            "[DEFAULT]\n"
+            f"transport_url = {self.broker_url}\n"
+            f"control_exchange = {exchange}\n"
+            "rpc_response_timeout = 3\n"
+            f"data_dir = {self.root / 'server'}\n"
+            "[api]\n"
+            f"listen = 127.0.0.1:{self.port}\n"
+            "[compute]\n"
+            "host_down_after = 3\n"
+            "resource_provider_refresh_interval = 1\n"
+        )
+        self.fleet = self.root / "fleet.yaml"
+        self.fleet.write_text(
+            "hosts:\n"
+            "  - name: node\n"
+            "    count: 2\n"
+            "    arch: x86_64\n"
+            "    cpus: 8\n"
+            "    memory_mb: 16384\n"
+            "    disk_gb: 100\n"
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def server(self) -> Daemon:
+        return self._daemon(["server", "--config", str(self.config)], "server")
+
+    def agent(self, host: str) -> Daemon:
+        conf = self.root / f"{host}.conf"  # the agent's own data dir (instances, claims)
+        conf.write_text(f"[DEFAULT]\ndata_dir = {self.root / host}\n")
+        args = ["agent", "--config", str(self.config), "--config", str(conf)]
+        return self._daemon([*args, "--fleet", str(self.fleet), "--host", host], host)
+
+    def _daemon(self, args: list[str], name: str) -> Daemon:
+        daemon = Daemon(args, self.root / f"{name}.log")
+        self.daemons.append(daemon)
+        return daemon
+
+
+def wait_for(what: str, check: object, timeout: float = 30.0, interval: float = 0.2) -> object:
+    """Poll ``check()`` until it returns something truthy (exceptions count as not yet)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()  # type: ignore[operator]
+        except Exception as exc:  # the endpoint may not be up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
