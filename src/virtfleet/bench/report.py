@@ -77,7 +77,9 @@ def table(run: FleetRun) -> str:
     lines.append(header)
     for ours, theirs in zip(run.virtfleet.rows, theirs_rows, strict=True):
         cells = f"{ours.name:<32} "
-        if ours.error:
+        if ours.timed_out:
+            cells += "did not finish in the time limit".ljust(34)
+        elif ours.error:
             cells += f"error: {ours.error[:60]}"
         else:
             cells += (
@@ -151,13 +153,16 @@ def markdown(doc: dict[str, Any]) -> str:
         out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         their_rows = theirs["rows"] if theirs else [None] * len(ours["rows"])
         for row, other in zip(ours["rows"], their_rows, strict=True):
-            cells = [
-                f"`{row['name']}`",
-                _cell(row["median_ms"]),
-                _cell(row["p90_ms"]),
-                _cell(row["candidates"]),
-                _cell(row["hosts"]),
-            ]
+            cells = [f"`{row['name']}`"]
+            if row["timed_out"]:
+                cells += ["did not finish in the time limit", "-", "-", "-"]
+            else:
+                cells += [
+                    _cell(row["median_ms"]),
+                    _cell(row["p90_ms"]),
+                    _cell(row["candidates"]),
+                    _cell(row["hosts"]),
+                ]
             if theirs:
                 cells += _placement_cells(other, row)
                 cells.append(fleet["host_checks"].get(row["name"], ""))
