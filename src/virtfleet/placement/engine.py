@@ -22,15 +22,23 @@ Semantics are OpenStack Placement's (microversion 1.39, without sharing provider
 Per tree the groups are assigned by backtracking over the few providers that can
 serve each, pruning on capacity, isolation and same_subtree as soon as a partial
 assignment fails, and results are produced lazily so ``limit`` stops the work.
-Trees are visited in root id order, and only trees holding every requested class.
+Interchangeable granular groups (equal requests, e.g. eight 1-GPU slices) are
+assigned in one canonical order only; each assignment found is then listed with
+every distinct permutation of their providers, as Placement lists them, without
+searching the symmetric copies. Only trees holding every requested class are
+visited, in root id order, taking turns: each tree's first candidate, then each
+tree's second, and so on. An optional :class:`~virtfleet.placement.memo.FirstCandidates`
+keeps every tree's candidates per query shape until the tree changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from virtfleet.placement.memo import KEEP_PER_TREE, FirstCandidates, Known, TreeMemo
 from virtfleet.placement.snapshot import Node, Snapshot, Tree
 from virtfleet.placement.types import (
     AllocationRequest,
@@ -56,6 +64,7 @@ class _Group:
     member_of: tuple[frozenset[str], ...]
     forbidden_aggregates: frozenset[str]
     in_tree: str | None
+    kind: int = 0  # granular groups of equal kind are interchangeable (twins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +117,25 @@ def amount_fits(node: Node, rc: str, amount: int) -> bool:
 
 
 def _granular_options(tree: Tree, group: _Group) -> list[_Option]:
+    """The providers of ``tree`` that could take ``group`` on their own, in tree order."""
     options = []
-    for node in tree.nodes:
-        if not traits_ok(node.trait_bits, group.any_masks, group.forbidden_mask):
+    # Only providers with the group's first class can serve it (any, if resourceless).
+    nodes = tree.by_rc.get(group.resources[0][0], ()) if group.resources else tree.nodes
+    for node in nodes:
+        bits = node.trait_bits
+        if bits & group.forbidden_mask or not all(bits & mask for mask in group.any_masks):
             continue
         # member_of<N> looks at the provider's own aggregates only.
-        if not aggregates_ok(node, node, group.member_of, group.forbidden_aggregates):
+        if (group.member_of or group.forbidden_aggregates) and not aggregates_ok(
+            node, node, group.member_of, group.forbidden_aggregates
+        ):
             continue
-        if all(amount_fits(node, rc, amount) for rc, amount in group.resources):
+        slots = node.slots
+        for rc, amount in group.resources:
+            slot = slots.get(rc)
+            if slot is None or not slot.fits(amount):
+                break
+        else:
             options.append(
                 _Option(tuple((node, rc, amount) for rc, amount in group.resources), (node.uuid,))
             )
@@ -129,7 +149,7 @@ def _unsuffixed_options(tree: Tree, group: _Group) -> Iterator[_Option]:
     for rc, amount in group.resources:
         providers = [
             (node, rc, amount)
-            for node in tree.nodes
+            for node in tree.by_rc.get(rc, ())
             if not node.trait_bits & group.forbidden_mask
             and amount_fits(node, rc, amount)
             and aggregates_ok(node, root, group.member_of, group.forbidden_aggregates)
@@ -146,7 +166,14 @@ def _unsuffixed_options(tree: Tree, group: _Group) -> Iterator[_Option]:
 
 
 class _TreeSearch:
-    """Backtracking over the groups of one query inside one tree."""
+    """Backtracking over the groups of one query inside one tree.
+
+    Interchangeable groups (same request, same same_subtree constraints; ``twins``
+    marks each one that follows its twin in ``order``) share one option list and
+    are assigned in non-decreasing option order (increasing under isolate); each
+    assignment found is then yielded with every distinct permutation of its twins'
+    providers, so the search never walks the k! symmetric copies of a dead end.
+    """
 
     def __init__(
         self,
@@ -155,6 +182,7 @@ class _TreeSearch:
         options: list[Sequence[_Option] | Iterator[_Option]],
         isolate: bool,
         same_subtree: Sequence[frozenset[str]],
+        twins: Sequence[bool] = (),
     ) -> None:
         self.tree = tree
         self.order = order
@@ -171,8 +199,16 @@ class _TreeSearch:
                 frozenset(o.uuids[0] for o in opts) if isinstance(opts, list) else frozenset()
                 for opts in options
             ]
+        self.twin = list(twins) or [False] * len(order)
+        self.classes = _twin_classes(self.twin)
+        # Twins still to place after position i (under isolate each needs a later option).
+        self.after: list[int] = [0] * len(order)
+        for members in self.classes:
+            for k, position in enumerate(members):
+                self.after[position] = len(members) - 1 - k
         self.acc: dict[tuple[str, str], int] = {}
         self.chosen: list[_Option | None] = [None] * len(order)
+        self.chosen_at: list[int] = [0] * len(order)
         self.isolated: set[str] = set()
 
     def run(self) -> Iterator[AllocationRequest]:
@@ -180,14 +216,24 @@ class _TreeSearch:
 
     def _assign(self, i: int) -> Iterator[AllocationRequest]:
         if i == len(self.order):
-            yield self._result()
+            yield from self._results()
             return
         group = self.order[i]
         check_subtree = bool(self.subtrees_of[i])
         under = self._forced_anchors(i) if check_subtree else None
         if under is not None:
             check_subtree = False  # the anchors settle every constraint of group i
-        for option in self.options[i]:
+        options = self.options[i]
+        start = 0
+        if self.twin[i] or self.after[i]:
+            # Canonical order among twins: never below the previous one; under
+            # isolate strictly above, leaving room for the twins still to come.
+            assert isinstance(options, list)  # twins are granular: options are lists
+            if self.twin[i]:
+                start = self.chosen_at[i - 1] + (1 if self.isolate else 0)
+            stop = len(options) - (self.after[i] if self.isolate else 0)
+            options = itertools.islice(options, start, max(stop, start))
+        for at, option in enumerate(options, start):
             if self.isolate and group.granular and option.uuids[0] in self.isolated:
                 continue
             if under is not None or check_subtree:
@@ -199,6 +245,7 @@ class _TreeSearch:
             if not self._take(option):
                 continue
             self.chosen[i] = option
+            self.chosen_at[i] = at
             if group.granular and self.isolate:
                 self.isolated.add(option.uuids[0])
             yield from self._assign(i + 1)
@@ -280,7 +327,8 @@ class _TreeSearch:
                 return False
         return True
 
-    def _result(self) -> AllocationRequest:
+    def _results(self) -> Iterator[AllocationRequest]:
+        """The assignment found (its permutations among twins: :func:`_expanded`)."""
         allocations: dict[str, dict[str, int]] = {}
         for (uuid, rc), amount in self.acc.items():
             allocations.setdefault(uuid, {})[rc] = amount
@@ -289,7 +337,82 @@ class _TreeSearch:
             for group, option in zip(self.order, self.chosen, strict=True)
             if option is not None
         }
-        return AllocationRequest(allocations, mappings)
+        yield AllocationRequest(allocations, mappings)
+
+
+Twins = Sequence[tuple[str, ...]]  # suffixes of each class of interchangeable groups
+
+
+def _twin_suffixes(groups: Sequence[_Group]) -> Twins:
+    by_kind: dict[int, list[str]] = {}
+    for g in groups:
+        if g.granular:
+            by_kind.setdefault(g.kind, []).append(g.suffix)
+    return [tuple(suffixes) for suffixes in by_kind.values() if len(suffixes) > 1]
+
+
+def _permutations(request: AllocationRequest, twins: Twins) -> Iterator[AllocationRequest]:
+    """``request`` with each twin class's providers in every other distinct order
+    (same allocations, other mappings), lazily."""
+    if not twins:
+        return
+    per_class = [(suffixes, tuple(request.mappings[s][0] for s in suffixes)) for suffixes in twins]
+    permuted = _permuted_mappings(request.mappings, per_class)
+    next(permuted)  # the request itself
+    for mappings in permuted:
+        yield AllocationRequest(request.allocations, mappings)
+
+
+def _expanded(canonical: Iterator[AllocationRequest], twins: Twins) -> Iterator[AllocationRequest]:
+    """Each assignment the search found, followed by its permutations among twins."""
+    for request in canonical:
+        yield request
+        yield from _permutations(request, twins)
+
+
+def _permuted_mappings(
+    mappings: Mapping[str, Sequence[str]],
+    per_class: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
+) -> Iterator[Mapping[str, Sequence[str]]]:
+    """``mappings`` with each class's providers in every distinct order (lazily; the
+    first one is ``mappings`` unchanged)."""
+    if not per_class:
+        yield mappings
+        return
+    (suffixes, uuids), rest = per_class[0], per_class[1:]
+    for outer in _permuted_mappings(mappings, rest):
+        for order in _distinct_permutations(uuids):
+            permuted = dict(outer)
+            for suffix, uuid in zip(suffixes, order, strict=True):
+                permuted[suffix] = [uuid]
+            yield permuted
+
+
+def _twin_classes(twin: Sequence[bool]) -> list[tuple[int, ...]]:
+    """Positions of each run of two or more twins (``twin[i]``: same as ``i - 1``)."""
+    classes: list[tuple[int, ...]] = []
+    i = 0
+    while i < len(twin):
+        j = i + 1
+        while j < len(twin) and twin[j]:
+            j += 1
+        if j - i > 1:
+            classes.append(tuple(range(i, j)))
+        i = j
+    return classes
+
+
+def _distinct_permutations(items: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """Every distinct ordering of ``items``, starting with ``items`` itself (which
+    must be sorted in the search's option order, i.e. as chosen)."""
+    if len(set(items)) == len(items):
+        yield from itertools.permutations(items)
+        return
+    seen: set[tuple[str, ...]] = set()
+    for perm in itertools.permutations(items):
+        if perm not in seen:
+            seen.add(perm)
+            yield perm
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +425,7 @@ class _OneNodePlan:
     forbidden_aggregates: frozenset[str]
     amounts: tuple[tuple[str, int], ...]  # each group's amount (min/max/step/free)
     totals: tuple[tuple[str, int], ...]  # summed per class (free and max_unit)
+    allocation: Mapping[str, int]  # the totals, shared by every candidate (read-only)
     suffixes: tuple[str, ...]
     possible: bool  # False when isolate forbids several groups on one provider
     summed: bool  # some class is asked by several groups (totals need a check)
@@ -318,6 +442,7 @@ def _one_node_plan(groups: list[_Group], totals: dict[str, int], isolate: bool) 
         forbidden_aggregates=frozenset().union(*(g.forbidden_aggregates for g in groups)),
         amounts=tuple(ra for g in groups for ra in g.resources),
         totals=tuple(totals.items()),
+        allocation=dict(totals),
         suffixes=tuple(g.suffix for g in groups),
         possible=not (isolate and sum(1 for g in groups if g.granular) > 1),
         summed=len(totals) < sum(len(g.resources) for g in groups),
@@ -354,9 +479,7 @@ def _single_node(tree: Tree, plan: _OneNodePlan) -> AllocationRequest | None:
             if slot.used + total > slot.capacity or total > slot.max_unit:
                 return None
     uuid = node.uuid
-    return AllocationRequest(
-        {uuid: dict(plan.totals)}, {suffix: [uuid] for suffix in plan.suffixes}
-    )
+    return AllocationRequest({uuid: plan.allocation}, {suffix: [uuid] for suffix in plan.suffixes})
 
 
 def _tree_candidates(
@@ -365,16 +488,23 @@ def _tree_candidates(
     """Candidates inside a tree of several providers (backtracking)."""
     isolate = query.group_policy == "isolate"
     granular = [g for g in groups if g.granular]
-    granular_options = [_granular_options(tree, g) for g in granular]
-    if any(not options for options in granular_options):
-        return
-    ranked = sorted(zip(granular, granular_options, strict=True), key=lambda p: len(p[1]))
-    order = [g for g, _ in ranked]
-    options: list[Sequence[_Option] | Iterator[_Option]] = [o for _, o in ranked]
+    by_kind: dict[int, list[_Option]] = {}
+    for g in granular:
+        if g.kind not in by_kind:
+            found = _granular_options(tree, g)
+            if not found:
+                return
+            by_kind[g.kind] = found
+    # Fewest options first; twins (equal kind) next to each other.
+    ranked = sorted(granular, key=lambda g: (len(by_kind[g.kind]), g.kind))
+    order = list(ranked)
+    options: list[Sequence[_Option] | Iterator[_Option]] = [by_kind[g.kind] for g in ranked]
+    twins = [i > 0 and g.kind == ranked[i - 1].kind for i, g in enumerate(ranked)]
     unsuffixed = [g for g in groups if not g.granular]
     if unsuffixed:
         order.insert(0, unsuffixed[0])
         options.insert(0, _unsuffixed_options(tree, unsuffixed[0]))
+        twins.insert(0, False)
     if len(order) == 1:  # one group: each option fits on its own, nothing to combine
         group = order[0]
         for option in options[0]:
@@ -383,7 +513,29 @@ def _tree_candidates(
                 allocations.setdefault(node.uuid, {})[rc] = amount
             yield AllocationRequest(allocations, {group.suffix: list(option.uuids)})
         return
-    yield from _TreeSearch(tree, order, options, isolate, query.same_subtree).run()
+    yield from _TreeSearch(tree, order, options, isolate, query.same_subtree, twins).run()
+
+
+def _with_kinds(groups: list[_Group], same_subtree: Sequence[frozenset[str]]) -> list[_Group]:
+    """Number the granular groups so that equal requests (resources, traits,
+    aggregates, in_tree, and the same_subtree constraints they are in) share a kind."""
+    kinds: dict[tuple[object, ...], int] = {}
+    result = []
+    for g in groups:
+        if not g.granular:
+            result.append(g)
+            continue
+        key = (
+            g.resources,
+            g.any_masks,
+            g.forbidden_mask,
+            g.member_of,
+            g.forbidden_aggregates,
+            g.in_tree,
+            tuple(g.suffix in suffixes for suffixes in same_subtree),
+        )
+        result.append(dataclasses.replace(g, kind=kinds.setdefault(key, len(kinds))))
+    return result
 
 
 def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
@@ -402,11 +554,12 @@ def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
     return sorted(ids)
 
 
-def _prepare(
-    snapshot: Snapshot, query: CandidateQuery
-) -> tuple[list[_Group], dict[str, int], tuple[int, ...], int] | None:
+_Prepared = tuple[list[_Group], dict[str, int], tuple[int, ...], int]
+
+
+def _prepare(snapshot: Snapshot, query: CandidateQuery) -> _Prepared | None:
     """Compiled groups, summed amounts and root masks; None when nothing can match."""
-    groups = [_compile(g, snapshot) for g in query.groups]
+    groups = _with_kinds([_compile(g, snapshot) for g in query.groups], query.same_subtree)
     if any(g.impossible for g in groups):
         return None
     totals: dict[str, int] = {}
@@ -419,65 +572,166 @@ def _prepare(
     return groups, totals, root_any, snapshot.bits.mask_of(query.root_forbidden)
 
 
+Rest = Callable[[], Iterator[AllocationRequest]]  # a tree's candidates after its first
+
+
+def _shape_key(
+    snapshot: Snapshot, query: CandidateQuery, prepared: _Prepared
+) -> tuple[object, ...]:
+    groups, _totals, root_any, root_forbidden = prepared
+    return (
+        id(snapshot.bits),
+        tuple(groups),
+        root_any,
+        root_forbidden,
+        query.group_policy,
+        tuple(query.same_subtree),
+    )
+
+
 def _matches(
     snapshot: Snapshot,
     query: CandidateQuery,
-    prepared: tuple[list[_Group], dict[str, int], tuple[int, ...], int],
-) -> Iterator[tuple[Tree, Iterator[AllocationRequest]]]:
-    """Per tree that could match: the tree and its candidates (lazily)."""
+    prepared: _Prepared,
+    memo: FirstCandidates | None = None,
+) -> Iterator[tuple[Tree, AllocationRequest, Rest | None]]:
+    """Per tree with a candidate: the tree, its first candidate and (for trees of
+    several providers) how to get the others."""
     groups, totals, root_any, root_forbidden = prepared
     one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
     trees = snapshot.trees
+    known = memo.memo(_shape_key(snapshot, query, prepared)) if memo is not None else None
     for root_id in _candidate_trees(snapshot, groups):
         tree = trees[root_id]
-        root = tree.nodes[0]
-        if (root_any or root_forbidden) and not traits_ok(
-            root.trait_bits, root_any, root_forbidden
-        ):
+        seen = known.get(root_id) if known is not None else None
+        fresh: Iterator[AllocationRequest] | None = None
+        if seen is None or seen.tree is not tree:
+            first = None
+            root = tree.nodes[0]
+            if (root_any or root_forbidden) and not traits_ok(
+                root.trait_bits, root_any, root_forbidden
+            ):
+                pass
+            elif len(tree.nodes) == 1:
+                if one_node.possible:
+                    first = _single_node(tree, one_node)
+            else:
+                fresh = _tree_candidates(tree, groups, query)
+                first = next(fresh, None)
+            found = () if first is None else (first,)
+            seen = Known(tree, found, first is None or len(tree.nodes) == 1)
+            if known is not None:
+                known[root_id] = seen
+        if not seen.found:
             continue
         if len(tree.nodes) == 1:
-            if one_node.possible:
-                request = _single_node(tree, one_node)
-                if request is not None:
-                    yield tree, iter((request,))
+            yield tree, seen.found[0], None
         else:
-            yield tree, _tree_candidates(tree, groups, query)
+            yield tree, seen.found[0], _Rest(tree, groups, query, seen, fresh, known)
+
+
+class _Rest:
+    """The candidates of a tree after its first: those already known, then the rest
+    of the search's answers, each followed by its permutations among twins (from
+    the search that found the first, else a new one that skips the known ones).
+    Each candidate met is remembered (the first ``KEEP_PER_TREE``), so a repeated
+    query reuses the same objects (and their JSON)."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        groups: list[_Group],
+        query: CandidateQuery,
+        seen: Known,
+        fresh: Iterator[AllocationRequest] | None,
+        known: TreeMemo | None,
+    ) -> None:
+        self.tree, self.groups, self.query = tree, groups, query
+        self.seen, self.fresh, self.known = seen, fresh, known
+
+    def __call__(self) -> Iterator[AllocationRequest]:
+        found = self.seen.found
+        yield from found[1:]
+        if self.seen.complete:
+            return
+        twins = _twin_suffixes(self.groups)
+        stream: Iterator[AllocationRequest]
+        if self.fresh is not None and len(found) == 1:
+            stream = itertools.chain(_permutations(found[0], twins), _expanded(self.fresh, twins))
+        else:
+            search = _tree_candidates(self.tree, self.groups, self.query)
+            stream = itertools.islice(_expanded(search, twins), len(found), None)
+        kept_all = True
+        for request in stream:
+            if len(found) < KEEP_PER_TREE:
+                found = (*found, request)
+                self._remember(found, False)
+            else:
+                kept_all = False
+            yield request
+        if kept_all:
+            self._remember(found, True)
+
+    def _remember(self, found: tuple[AllocationRequest, ...], complete: bool) -> None:
+        if self.known is None:
+            return
+        root_id = self.tree.root_id
+        current = self.known.get(root_id)
+        if current is None or current.tree is not self.tree:
+            return  # the tree changed meanwhile
+        if complete or len(current.found) < len(found):
+            self.known[root_id] = Known(self.tree, found, complete)
 
 
 def find_candidates(
-    snapshot: Snapshot, query: CandidateQuery, max_results: int = DEFAULT_MAX_RESULTS
+    snapshot: Snapshot,
+    query: CandidateQuery,
+    max_results: int = DEFAULT_MAX_RESULTS,
+    memo: FirstCandidates | None = None,
 ) -> CandidatesResult:
     """All allocation candidates for ``query`` (at most ``limit``, and at most
-    ``max_results`` when no limit is given), with summaries of their trees."""
+    ``max_results`` when no limit is given), with summaries of their trees.
+
+    Trees take turns: every tree's first candidate comes before any tree's second,
+    so a limit or the cap keeps as many hosts as it can. ``memo`` (optional) keeps
+    each tree's first candidate for the next query of the same shape.
+    """
     cap = max_results if query.limit is None else min(query.limit, max_results)
     requests: list[AllocationRequest] = []
     summaries: dict[str, ProviderSummary] = {}
     prepared = _prepare(snapshot, query)
     if prepared is None or cap <= 0:
         return CandidatesResult(requests, summaries)
-    for tree, candidates in _matches(snapshot, query, prepared):
-        found = False
-        for request in candidates:
-            requests.append(request)
-            found = True
-            if len(requests) >= cap:
-                break
-        if found:
-            for node in tree.nodes:
-                summaries[node.uuid] = node.summary
+    more: list[Rest] = []
+    for tree, first, rest in _matches(snapshot, query, prepared, memo):
+        requests.append(first)
+        for node in tree.nodes:
+            summaries[node.uuid] = node.summary
         if len(requests) >= cap:
-            break
+            return CandidatesResult(requests, summaries)
+        if rest is not None:
+            more.append(rest)
+    iterators = [rest() for rest in more]
+    while iterators:
+        still = []
+        for candidates in iterators:
+            request = next(candidates, None)
+            if request is None:
+                continue
+            requests.append(request)
+            if len(requests) >= cap:
+                return CandidatesResult(requests, summaries)
+            still.append(candidates)
+        iterators = still
     return CandidatesResult(requests, summaries)
 
 
-def find_roots(snapshot: Snapshot, query: CandidateQuery) -> list[str]:
+def find_roots(
+    snapshot: Snapshot, query: CandidateQuery, memo: FirstCandidates | None = None
+) -> list[str]:
     """Root uuids of every tree with at least one candidate (no cap): what "which
     hosts could take this" needs, at the cost of one candidate per tree."""
     prepared = _prepare(snapshot, query)
     if prepared is None:
         return []
-    return [
-        tree.root.uuid
-        for tree, candidates in _matches(snapshot, query, prepared)
-        if next(candidates, None) is not None
-    ]
+    return [tree.root.uuid for tree, _first, _rest in _matches(snapshot, query, prepared, memo)]

@@ -33,6 +33,7 @@ from virtfleet.placement import (
 )
 from virtfleet.placement.dbutil import RESOURCE_CLASSES, TRAITS
 from virtfleet.placement.exceptions import QUERYPARAM_BAD_VALUE, InvalidInput
+from virtfleet.placement.memo import FirstCandidates
 from virtfleet.placement.query import query_names
 from virtfleet.placement.snapshot import Node, Snapshot, TraitBits
 from virtfleet.placement.types import (
@@ -82,6 +83,7 @@ class PlacementService:
         self._gaps: dict[int, float] = {}  # change id -> when first missed
         self._writes = 0
         self._lock = threading.Lock()
+        self._first_candidates = FirstCandidates()
 
     # -- snapshot -------------------------------------------------------------------
 
@@ -361,13 +363,15 @@ class PlacementService:
 
     def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult:
         self._check_names(query)
-        return engine.find_candidates(self.refresh(), query, self.max_candidates)
+        return engine.find_candidates(
+            self.refresh(), query, self.max_candidates, self._first_candidates
+        )
 
     def candidate_roots(self, query: CandidateQuery) -> list[str]:
         """Root provider uuids of every tree with a candidate for ``query``, ignoring
         ``limit`` and ``max_candidates`` (for explanations and counts at any scale)."""
         self._check_names(query)
-        return engine.find_roots(self.refresh(), query)
+        return engine.find_roots(self.refresh(), query, self._first_candidates)
 
     def _check_names(self, query: CandidateQuery) -> None:
         """Unknown traits or classes in a query are a 400, as in Placement."""

@@ -111,6 +111,7 @@ class Tree:
     nodes: tuple[Node, ...]
     by_uuid: Mapping[str, Node]
     resource_classes: frozenset[str]
+    by_rc: Mapping[str, tuple[Node, ...]] = field(default_factory=dict)  # tree order
 
     @property
     def root(self) -> Node:
@@ -172,8 +173,17 @@ def build_tree(rows: Iterable[ProviderRow], bits: TraitBits) -> Tree | None:
         nodes.append(node)
         kids = sorted(children.get(row.id, ()), key=lambda r: r.id, reverse=True)
         stack.extend((kid, node) for kid in kids)
-    rcs = frozenset(rc for node in nodes for rc in node.slots)
-    return Tree(root.id, tuple(nodes), {n.uuid: n for n in nodes}, rcs)
+    by_rc: dict[str, list[Node]] = {}
+    for node in nodes:
+        for rc in node.slots:
+            by_rc.setdefault(rc, []).append(node)
+    return Tree(
+        root.id,
+        tuple(nodes),
+        {n.uuid: n for n in nodes},
+        frozenset(by_rc),
+        {rc: tuple(members) for rc, members in by_rc.items()},
+    )
 
 
 class Snapshot:

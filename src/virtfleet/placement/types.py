@@ -7,6 +7,7 @@ returns; the HTTP layer turns them into the Placement API's JSON.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -87,6 +88,54 @@ class AllocationRequest:
     allocations: Mapping[str, Mapping[str, int]]
     mappings: Mapping[str, Sequence[str]]
 
+    @functools.cached_property
+    def json(self) -> str:
+        """This candidate as Placement API JSON (microversion 1.34+), computed once.
+
+        Names in it (provider uuids, classes, suffixes) are validated identifiers
+        that JSON needs no escapes for.
+        """
+        mappings = ", ".join(
+            [
+                f'"{suffix}": ["{rps[0]}"]'
+                if len(rps) == 1
+                else f'"{suffix}": [{", ".join(_quoted(rp) for rp in rps)}]'
+                for suffix, rps in self.mappings.items()
+            ]
+        )
+        allocations = _allocations_json(self.allocations)
+        return f'{{"allocations": {allocations}, "mappings": {{{mappings}}}}}'
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
+_ALLOCATIONS_JSON: dict[int, tuple[object, str]] = {}  # id -> (the mapping, its JSON)
+_ALLOCATIONS_KEPT = 4096
+
+
+def _allocations_json(allocations: Mapping[str, Mapping[str, int]]) -> str:
+    """``{rp: {"resources": {rc: n}}}`` as JSON, remembered for the latest few
+    thousand mappings (the permutations of one assignment share theirs)."""
+    known = _ALLOCATIONS_JSON.get(id(allocations))
+    if known is not None and known[0] is allocations:
+        return known[1]
+    text = (
+        "{"
+        + ", ".join(
+            f'"{rp}": {{"resources": {{'
+            + ", ".join(f'"{rc}": {amount}' for rc, amount in sorted(resources.items()))
+            + "}}"
+            for rp, resources in sorted(allocations.items())
+        )
+        + "}"
+    )
+    if len(_ALLOCATIONS_JSON) >= _ALLOCATIONS_KEPT:
+        _ALLOCATIONS_JSON.clear()
+    _ALLOCATIONS_JSON[id(allocations)] = (allocations, text)
+    return text
+
 
 @dataclass(frozen=True)
 class ResourceUsage:
@@ -103,6 +152,22 @@ class ProviderSummary:
     traits: frozenset[str]
     parent_provider_uuid: str | None
     root_provider_uuid: str
+
+    @functools.cached_property
+    def json(self) -> str:
+        """This summary as Placement API JSON (microversion 1.29+: every class,
+        traits, tree uuids), computed once: a summary is shared by every answer
+        until its tree changes."""
+        resources = ", ".join(
+            f'"{rc}": {{"capacity": {usage.capacity}, "used": {usage.used}}}'
+            for rc, usage in sorted(self.resources.items())
+        )
+        traits = ", ".join(f'"{trait}"' for trait in sorted(self.traits))
+        parent = "null" if self.parent_provider_uuid is None else f'"{self.parent_provider_uuid}"'
+        return (
+            f'{{"resources": {{{resources}}}, "traits": [{traits}], '
+            f'"parent_provider_uuid": {parent}, "root_provider_uuid": "{self.root_provider_uuid}"}}'
+        )
 
 
 @dataclass(frozen=True)

@@ -92,10 +92,29 @@ def respond(
     headers: dict[str, str] = {}
     if location is not None:
         headers["Location"] = location
-    if payload is not None and since(req, "1.15"):
-        headers["Cache-Control"] = "no-cache"
-        headers["Last-Modified"] = email.utils.formatdate(time.time(), usegmt=True)
+    if payload is not None:
+        headers.update(_cache_headers(req))
     return json_response(payload, status=status, headers=headers)
+
+
+def respond_encoded(req: Request, body: bytes) -> webob.Response:
+    """A 200 whose JSON body is already encoded (large answers built from parts)."""
+    resp = webob.Response(status=200)
+    resp.content_type = "application/json"
+    resp.charset = None
+    resp.body = body
+    for key, value in _cache_headers(req).items():
+        resp.headers[key] = value
+    return resp
+
+
+def _cache_headers(req: Request) -> dict[str, str]:
+    if not since(req, "1.15"):
+        return {}
+    return {
+        "Cache-Control": "no-cache",
+        "Last-Modified": email.utils.formatdate(time.time(), usegmt=True),
+    }
 
 
 def no_content() -> webob.Response:

@@ -14,7 +14,7 @@ from virtfleet.api.placement.schemas import allocation_candidate as schema
 from virtfleet.api.wsgi import Request
 from virtfleet.placement.query import parse_candidate_query
 from virtfleet.placement.service import PlacementService
-from virtfleet.placement.types import AllocationRequest, ProviderSummary
+from virtfleet.placement.types import AllocationRequest, CandidatesResult, ProviderSummary
 
 # Query schema by version, newest first.
 _SCHEMAS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -38,6 +38,8 @@ def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
     mv = req.microversion
     query = parse_candidate_query(params, (mv.major, mv.minor))
     result = svc.allocation_candidates(query)
+    if since(req, "1.34"):  # the current shape: joined from fragments each value keeps
+        return util.respond_encoded(req, _encoded(result))
     requests = list(result.allocation_requests)
     summaries = dict(result.provider_summaries)
     if not since(req, "1.29"):
@@ -75,6 +77,16 @@ class _Form:
             tree=since(req, "1.29"),
             requested=frozenset(requested),
         )
+
+
+def _encoded(result: CandidatesResult) -> bytes:
+    """The 1.34+ body, from the JSON each candidate and summary computes once (a
+    summary is reused by every answer until its tree changes)."""
+    requests = ", ".join([r.json for r in result.allocation_requests])
+    summaries = ", ".join([f'"{rp}": {s.json}' for rp, s in result.provider_summaries.items()])
+    return (
+        f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'.encode()
+    )
 
 
 def _single_provider_per_tree(
