@@ -31,7 +31,6 @@ def test_migration_moves_guest_allocation_and_server(cloud: MigrationCloud, serv
     assert set(before) == {"a"}
     reply = cloud.migrate(server, None)
     assert reply.status == 202, reply.body
-    assert cloud.server(server)["status"] == "MIGRATING" or True  # may already be done
     done = cloud.wait_idle(server)
     assert done["status"] == "ACTIVE"
     assert done["OS-EXT-SRV-ATTR:host"] == "b"  # the better destination

@@ -408,6 +408,15 @@ class LiveMigrations:
         except errors.VirtfleetError as exc:
             LOG.warning("migration %s: post at %s failed: %s", migration.id, dest, exc)
         self._move_allocation(server, migration)
+        current = records.get(self._db, migration.id)
+        records.update(
+            self._db,
+            migration.id,
+            status=records.COMPLETED,
+            memory_processed=current.memory_total or current.memory_processed,
+            memory_remaining=0,
+            disk_remaining=0,
+        )
         servers.update(
             self._db,
             uuid,
@@ -422,15 +431,6 @@ class LiveMigrations:
             LOG.warning(
                 "migration %s: cleanup at %s failed: %s", migration.id, data.source_host, exc
             )
-        current = records.get(self._db, migration.id)
-        records.update(
-            self._db,
-            migration.id,
-            status=records.COMPLETED,
-            memory_processed=current.memory_total or current.memory_processed,
-            memory_remaining=0,
-            disk_remaining=0,
-        )
 
     def _move_allocation(self, server: servers.Server, migration: records.Migration) -> None:
         """One write: the instance holds what the migration held; the migration nothing."""

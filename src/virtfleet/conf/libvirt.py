@@ -45,7 +45,9 @@ OPTS: list[cfg.Opt] = [
         "live_migration_uri",
         default=None,
         help="libvirt URI other hosts' daemons use to reach this host as a live "
-        "migration destination (peer to peer). Default: connection_uri.",
+        "migration destination (peer to peer), e.g. qemu+tcp://%s/system ('%s' is "
+        "replaced by this host's name). Default: connection_uri, which only works "
+        "when every host's daemon can open it (hosts on one machine).",
     ),
     cfg.StrOpt(
         "live_migration_socket_dir",

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -267,9 +268,12 @@ class LibvirtDriver:
         return recorded or self._default_dir(instance_uuid)
 
     def migration_uri(self) -> str:
-        """The URI another host's daemon reaches this one at."""
+        """The URI another host's daemon reaches this one at: ``[libvirt]
+        live_migration_uri`` (``%s`` = this host's name), else ``connection_uri``."""
         configured: str | None = self._conf.libvirt.live_migration_uri
-        return configured or str(self._call("get URI", self._conn.getURI))
+        if configured:
+            return configured.replace("%s", self._conf.host or socket.gethostname())
+        return str(self._conf.libvirt.connection_uri)
 
     # -- helpers ----------------------------------------------------------------------
     def _on_lifecycle_event(

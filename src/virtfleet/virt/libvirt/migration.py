@@ -75,8 +75,15 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
 
 def migration_flags(data: LibvirtLiveMigrateData) -> int:
     """Live, peer to peer, persistent on the destination, undefined on the source;
-    incremental disk copy for a block migration. Never post-copy."""
-    return int(BASE_FLAGS | (BLOCK_FLAGS if data.block_migration else 0))
+    incremental disk copy for a block migration. Never post-copy.
+
+    When the destination sees the instance directory (checked there), the disks are
+    shared; libvirt cannot tell a shared local directory from a private one and calls
+    such a migration unsafe, so it is told (VIR_MIGRATE_UNSAFE)."""
+    flags = BASE_FLAGS | (BLOCK_FLAGS if data.block_migration else 0)
+    if data.is_shared_instance_path and not data.block_migration:
+        flags |= libvirt.VIR_MIGRATE_UNSAFE
+    return int(flags)
 
 
 def migration_params(data: LibvirtLiveMigrateData, dest_xml: str | None) -> dict[str, Any]:
