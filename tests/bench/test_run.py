@@ -117,3 +117,28 @@ def test_markdown_refuses_other_json(tmp_path: pathlib.Path) -> None:
     result = CliRunner().invoke(bench, ["markdown", str(out)])
     assert result.exit_code == 1
     assert "is not a benchmark result" in result.output
+
+
+def test_markdown_says_when_a_row_did_not_finish() -> None:
+    row = {"name": "slow", "median_ms": None, "p90_ms": None, "candidates": None}
+    row |= {"hosts": None, "timed_out": True, "error": "no answer in 60 s"}
+    fleet = {
+        "hosts": 10,
+        "counts": {"compute": 8, "vgpu": 1, "slice": 1, "used": 5},
+        "virtfleet": {
+            "load": {"database_s": 1, "snapshot_s": 1, "rss_mb": 1},
+            "memory_mb": 1,
+            "rows": [row],
+        },
+        "openstack_placement": None,
+        "scheduling": [],
+        "host_checks": {},
+    }
+    document = {
+        "date": "today",
+        "machine": {"cpus": 2, "platform": "linux", "python": "3.11"},
+        "options": {"repeat": 1},
+        "microversion": "1.39",
+        "fleets": [fleet],
+    }
+    assert "| `slow` | did not finish in the time limit |" in report.markdown(document)
