@@ -72,6 +72,14 @@ def test_flags_are_live_p2p_persistent_never_postcopy() -> None:
     )
 
 
+def test_shared_instance_directory_is_declared_unsafe_for_libvirt() -> None:
+    assert not migration.migration_flags(data()) & libvirt.VIR_MIGRATE_UNSAFE
+    shared = migration.migration_flags(data(is_shared_instance_path=True))
+    assert shared & libvirt.VIR_MIGRATE_UNSAFE  # libvirt cannot see the sharing itself
+    copied = migration.migration_flags(data(is_shared_instance_path=True, block_migration=True))
+    assert not copied & libvirt.VIR_MIGRATE_UNSAFE
+
+
 def test_params_carry_uri_bandwidth_and_xml_only_when_set() -> None:
     assert migration.migration_params(data(), None) == {}
     params = migration.migration_params(
