@@ -9,26 +9,14 @@ mipsel``. Guests boot one at a time (2 cores) and are deleted after their checks
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 from lxml import etree
 
-if TYPE_CHECKING:
-    from conftest import Cloud, StartCloud
+from support.cloud import Cloud, virsh, wait_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
-
-IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
-CONF = """
-[libvirt]
-virt_type = qemu
-"""
 
 #: guest arch -> (emulator, default machine, a line of its kernel's boot messages, the
 #: guest's ``uname -m`` that the initramfs prints: a mipsel kernel calls itself "mips")
@@ -44,21 +32,6 @@ READY = "VIRTFLEET-GUEST-READY arch={arch}"
 BOOT_TIMEOUT = 120  # seconds from ACTIVE to READY on the console (ppc64le: ~10 s alone)
 
 
-def virsh(*args: str) -> str:
-    return subprocess.run(
-        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 90, step: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
-
-
 def machine_aliases(machine: str) -> set[str]:
     """``machine`` and the canonical names libvirt resolves it to (``virt`` -> ``virt-7.2``)."""
     caps = etree.fromstring(virsh("capabilities").encode())
@@ -67,13 +40,6 @@ def machine_aliases(machine: str) -> set[str]:
         if element.text == machine and element.get("canonical"):
             names.add(str(element.get("canonical")))
     return names
-
-
-def create_image(cloud: Cloud, name: str, kind: str, path: pathlib.Path) -> str:
-    return cloud.openstack(
-        "image", "create", "--disk-format", kind, "--container-format", kind,
-        "--file", str(path), name, "-f", "value", "-c", "id",
-    ).stdout.strip()  # fmt: skip
 
 
 _IMAGES_MADE: dict[tuple[int, str], str] = {}
@@ -89,32 +55,15 @@ def guest_image(cloud: Cloud, arch: str) -> str:
 
 
 def _make_guest_image(cloud: Cloud, arch: str) -> str:
-    kernel, initrd = IMAGES / f"vmlinuz-{arch}", IMAGES / f"initrd-{arch}.gz"
-    if not (kernel.exists() and initrd.exists()):
-        pytest.fail(f"guest kernel missing in {IMAGES}: run scripts/guest-images.sh {arch}")
-    kernel_id = create_image(cloud, f"vmlinuz-{arch}", "aki", kernel)
-    ramdisk_id = create_image(cloud, f"initrd-{arch}", "ari", initrd)
-    name = f"emulated-{arch}"
-    cloud.openstack(
-        "image", "create", "--disk-format", "ami", "--container-format", "ami",
-        "--property", f"hw_emulation_architecture={arch}",
-        "--property", f"kernel_id={kernel_id}", "--property", f"ramdisk_id={ramdisk_id}",
-        name,
-    )  # fmt: skip
-    return name
+    props = {"hw_emulation_architecture": arch}
+    return cloud.kernel_image(arch, name=f"emulated-{arch}", properties=props)
 
 
 @pytest.fixture(scope="module")
-def real_cloud(
-    tmp_path_factory: pytest.TempPathFactory, cloud_starter_module: StartCloud
-) -> Iterator[Cloud]:
-    tmp = tmp_path_factory.mktemp("emulated")
-    conf = tmp / "virtfleet.conf"
-    conf.write_text(CONF)
-    cloud = cloud_starter_module(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf))
-    cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "emu.tiny")
-    yield cloud
-    cloud.stop()
+def cloud(real_cloud: Cloud) -> Cloud:
+    real_cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1",
+                         "emu.tiny")  # fmt: skip
+    return real_cloud
 
 
 def console_log(cloud: Cloud, server: str) -> str:
@@ -179,18 +128,18 @@ def delete(cloud: Cloud, name: str, uuid: str) -> None:
 
 
 @pytest.mark.parametrize("arch", ["aarch64", "ppc64le", "s390x", "riscv64", "mipsel", "x86_64"])
-def test_emulated_guest_boots_its_own_kernel(real_cloud: Cloud, arch: str) -> None:
+def test_emulated_guest_boots_its_own_kernel(cloud: Cloud, arch: str) -> None:
     name = f"emu-{arch}"
-    uuid = boot(real_cloud, arch, name)
+    uuid = boot(cloud, arch, name)
     try:
         assert_domain(uuid, arch)
-        assert_booted(real_cloud, arch, name, uuid)
+        assert_booted(cloud, arch, name, uuid)
     finally:
-        delete(real_cloud, name, uuid)
+        delete(cloud, name, uuid)
 
 
-def test_emulated_guest_lifecycle(real_cloud: Cloud) -> None:
-    cloud, name = real_cloud, "emu-life"
+def test_emulated_guest_lifecycle(cloud: Cloud) -> None:
+    cloud, name = cloud, "emu-life"
     uuid = boot(cloud, "aarch64", name)
     try:
         assert_booted(cloud, "aarch64", name, uuid)

@@ -12,32 +12,16 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import urllib.request
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from lxml import etree
 
+from support.cloud import Cloud, virsh
 from virtfleet.virt.libvirt import config
 
-if TYPE_CHECKING:
-    from conftest import Cloud, StartCloud
-
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
-
-IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
-CONF = """
-[libvirt]
-virt_type = qemu
-"""
-
-
-def virsh(*args: str) -> str:
-    return subprocess.run(
-        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
-    ).stdout.strip()
 
 
 def host_bits() -> int:
@@ -65,30 +49,9 @@ def qemu_command_line(uuid: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def real_cloud(
-    tmp_path_factory: pytest.TempPathFactory, cloud_starter_module: StartCloud
-) -> Iterator[Cloud]:
-    kernel, initrd = IMAGES / "vmlinuz-x86_64", IMAGES / "initrd-x86_64.gz"
-    if not (kernel.exists() and initrd.exists()):
-        pytest.fail(f"guest kernel missing in {IMAGES}: run scripts/guest-images.sh x86_64")
-    tmp = tmp_path_factory.mktemp("maxphysaddr-real")
-    conf = tmp / "virtfleet.conf"
-    conf.write_text(CONF)
-    cloud = cloud_starter_module(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf))
-    for name, fmt, path in (("mpa-kernel", "aki", kernel), ("mpa-initrd", "ari", initrd)):
-        cloud.openstack(
-            "image", "create", "--disk-format", fmt, "--container-format", fmt,
-            "--file", str(path), name,
-        )  # fmt: skip
-    kernel_id = cloud.openstack_json("image", "show", "mpa-kernel")["id"]
-    ramdisk_id = cloud.openstack_json("image", "show", "mpa-initrd")["id"]
-    cloud.openstack(
-        "image", "create", "--disk-format", "ami", "--container-format", "ami",
-        "--property", f"kernel_id={kernel_id}", "--property", f"ramdisk_id={ramdisk_id}",
-        "--property", "os_command_line=console=ttyS0 panic=-1", "mpa-debian",
-    )  # fmt: skip
-    yield cloud
-    cloud.stop()
+def cloud(real_cloud: Cloud) -> Cloud:
+    real_cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "mpa-debian")
+    return real_cloud
 
 
 def api_get(cloud: Cloud, path: str) -> Any:
@@ -107,10 +70,9 @@ def usage(cloud: Cloud, provider: str) -> dict[str, Any]:
     return {r["resource_class"]: r["usage"] for r in rows}
 
 
-def test_the_real_host_reports_its_bits_and_the_emulated_trait(real_cloud: Cloud) -> None:
+def test_the_real_host_reports_its_bits_and_the_emulated_trait(cloud: Cloud) -> None:
     """What this host says: libvirt >= 8.7.0 with QEMU -> EMULATED; a TCG host has no
     host-passthrough guest CPUs -> no PASSTHROUGH; its bits from the capabilities."""
-    cloud = real_cloud
     host, provider = host_name_and_provider(cloud)
     traits = {
         t["name"] for t in cloud.openstack_json("resource", "provider", "trait", "list", provider)
@@ -122,8 +84,7 @@ def test_the_real_host_reports_its_bits_and_the_emulated_trait(real_cloud: Cloud
     assert cpu_info["maxphysaddr_bits"] == host_bits()
 
 
-def test_emulate_42_runs_with_phys_bits_42(real_cloud: Cloud) -> None:
-    cloud = real_cloud
+def test_emulate_42_runs_with_phys_bits_42(cloud: Cloud) -> None:
     cloud.openstack(
         "flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1",
         "--property", "hw:maxphysaddr_mode=emulate", "--property", "hw:maxphysaddr_bits=42",
@@ -155,8 +116,7 @@ def test_emulate_42_runs_with_phys_bits_42(real_cloud: Cloud) -> None:
     assert uuid not in virsh("list", "--all", "--uuid")
 
 
-def test_more_bits_than_the_host_has_are_refused_before_libvirt(real_cloud: Cloud) -> None:
-    cloud = real_cloud
+def test_more_bits_than_the_host_has_are_refused_before_libvirt(cloud: Cloud) -> None:
     too_many = host_bits() + 1
     if too_many > 52:
         pytest.skip("the host has 52 bits: nothing can ask for more")

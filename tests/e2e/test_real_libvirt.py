@@ -6,18 +6,12 @@ Needs libvirtd at qemu:///system and the guest kernel from scripts/guest-images.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from conftest import Cloud
+from support.cloud import Cloud, virsh, wait_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
-
-Virsh = Callable[..., str]
-WaitFor = Callable[..., bool]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +23,7 @@ def cloud(real_cloud: Cloud) -> Cloud:
     return real_cloud
 
 
-def test_real_guest_lifecycle(cloud: Cloud, virsh: Virsh, wait_for: WaitFor) -> None:
+def test_real_guest_lifecycle(cloud: Cloud) -> None:
     server = cloud.openstack_json(
         "server", "create", "--flavor", "real.tiny", "--image", "debian-x86_64", "--wait", "real-1"
     )
@@ -59,7 +53,7 @@ def test_real_guest_lifecycle(cloud: Cloud, virsh: Virsh, wait_for: WaitFor) -> 
     assert uuid not in virsh("list", "--all", "--uuid")
 
 
-def test_guest_that_dies_is_seen_as_shutoff(cloud: Cloud, virsh: Virsh) -> None:
+def test_guest_that_dies_is_seen_as_shutoff(cloud: Cloud) -> None:
     server = cloud.openstack_json(
         "server",
         "create",
@@ -76,9 +70,7 @@ def test_guest_that_dies_is_seen_as_shutoff(cloud: Cloud, virsh: Virsh) -> None:
     assert server["id"] not in virsh("list", "--all", "--uuid")
 
 
-def test_bad_kernel_ends_in_error_and_leaves_nothing(
-    cloud: Cloud, virsh: Virsh, tmp_path: pathlib.Path
-) -> None:
+def test_bad_kernel_ends_in_error_and_leaves_nothing(cloud: Cloud, tmp_path: pathlib.Path) -> None:
     junk = tmp_path / "not-a-kernel"
     junk.write_bytes(b"this is not a kernel\n" * 100)
     junk_id = cloud.openstack_json(

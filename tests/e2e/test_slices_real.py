@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
-import subprocess
-import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from lxml import etree
 
-if TYPE_CHECKING:
-    from conftest import Cloud, StartCloud
+from support.cloud import Cloud, virsh, wait_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
-IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
 RESOURCE_CLASS = "CUSTOM_SLICE_CPU1"
 TEMPLATE = """\
 <domain type='qemu'>
@@ -56,48 +50,17 @@ TEMPLATE = """\
 """
 
 
-def virsh(*args: str) -> str:
-    return subprocess.run(
-        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
-def wait_for(predicate: Any, timeout: float = 120, step: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
-
-
 @pytest.fixture(scope="module")
 def slice_cloud(
-    tmp_path_factory: pytest.TempPathFactory, cloud_starter_module: StartCloud
+    tmp_path_factory: pytest.TempPathFactory, real_cloud_starter: Callable[..., Cloud]
 ) -> Iterator[Cloud]:
-    kernel, initrd = IMAGES / "vmlinuz-x86_64", IMAGES / "initrd-x86_64.gz"
-    if not (kernel.exists() and initrd.exists()):
-        pytest.fail(f"guest kernel missing in {IMAGES}: run scripts/guest-images.sh x86_64")
     if (os.cpu_count() or 1) < 2:
         pytest.fail("the slice pins the guest to host CPU 1: the host needs two CPUs")
     tmp = tmp_path_factory.mktemp("slices-real")
     (tmp / "cpu1.xml.j2").write_text(TEMPLATE)
     entry = {"name": "cpu1", "resource_class": RESOURCE_CLASS, "template_file": "cpu1.xml.j2"}
-    conf = tmp / "virtfleet.conf"
-    conf.write_text(f"[libvirt]\nvirt_type = qemu\nslice_spec = {json.dumps(entry)}\n")
-    cloud = cloud_starter_module(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf))
-    for disk_format, path, name in (("aki", kernel, "kernel"), ("ari", initrd, "initrd")):
-        cloud.openstack(
-            "image", "create", "--disk-format", disk_format, "--container-format",
-            disk_format, "--file", str(path), f"slice-{name}",
-        )  # fmt: skip
-    kernel_id = cloud.openstack_json("image", "show", "slice-kernel")["id"]
-    ramdisk_id = cloud.openstack_json("image", "show", "slice-initrd")["id"]
-    cloud.openstack(
-        "image", "create", "--disk-format", "ami", "--container-format", "ami",
-        "--property", f"kernel_id={kernel_id}", "--property", f"ramdisk_id={ramdisk_id}",
-        "--property", "os_command_line=console=ttyS0 panic=-1", "slice-debian",
-    )  # fmt: skip
+    cloud = real_cloud_starter(tmp, f"slice_spec = {json.dumps(entry)}\n")
+    cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "slice-debian")
     cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "0", "slice.cpu1")
     cloud.openstack(
         "flavor", "set", "slice.cpu1",
@@ -126,7 +89,7 @@ def test_a_slice_pinned_to_cpu_1_boots_and_runs_its_template(slice_cloud: Cloud)
     assert live.find("cputune/vcpupin").attrib == {"vcpu": "0", "cpuset": "1"}  # type: ignore[union-attr]
     assert live.find("cputune/emulatorpin").get("cpuset") == "1"  # type: ignore[union-attr]
     assert live.findtext("memory") == str(256 * 1024)
-    kernel_id = cloud.openstack_json("image", "show", "slice-kernel")["id"]
+    kernel_id = cloud.openstack_json("image", "show", "slice-debian-aki")["id"]
     assert kernel_id in live.findtext("os/kernel", "")
     assert live.findtext("os/cmdline") == "console=ttyS0 panic=-1 slice=cpu1"
     vf = {"vf": "http://virtfleet.dev/xmlns/instance/1.0"}

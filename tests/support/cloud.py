@@ -1,0 +1,225 @@
+"""End-to-end scaffolding: a running `virtfleet up` (subprocess), the real `openstack`
+CLI against it, and helpers for the real libvirt host."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+VENV_BIN = pathlib.Path(sys.executable).parent
+GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
+REAL_HOST_CONF = "[libvirt]\nvirt_type = qemu\n"  # nested KVM here runs no guest code
+
+
+def virsh(*args: str) -> str:
+    """Run virsh against qemu:///system; its stdout, stripped."""
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 90, step: float = 1.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+SMALL_FLEET = """
+defaults:
+  libvirt_version: 9.0.0
+  qemu_version: 8.2.0
+  disk_gb: 200
+hosts:
+  - name: kvm-a
+    arch: x86_64
+    virt_type: kvm
+    emulators: [aarch64, s390x]
+    cpus: 8
+    memory_mb: 16384
+    maxphysaddr_bits: 46
+  - name: kvm-b
+    arch: x86_64
+    virt_type: kvm
+    emulators: [aarch64]
+    cpus: 4
+    memory_mb: 8192
+    maxphysaddr_bits: 39
+  - name: arm-a
+    arch: aarch64
+    virt_type: kvm
+    emulators: [x86_64]
+    cpus: 8
+    memory_mb: 16384
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Cloud:
+    """A `virtfleet up` process and how to reach it."""
+
+    process: subprocess.Popen[str]
+    endpoint: str
+    clouds_yaml: pathlib.Path
+    data_dir: pathlib.Path
+    log: pathlib.Path
+
+    def openstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the real openstack CLI against this cloud."""
+        env = {
+            **os.environ,
+            "OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml),
+            "OS_CLOUD": "virtfleet",
+        }
+        result = subprocess.run(
+            [str(VENV_BIN / "openstack"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"openstack {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def openstack_json(self, *args: str) -> Any:
+        return json.loads(self.openstack(*args, "-f", "json").stdout)
+
+    def wait_status(self, server: str, wanted: str, timeout: float = 90) -> dict[str, Any]:
+        """Poll `server show` until the status is ``wanted`` (or time runs out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown: dict[str, Any] = self.openstack_json("server", "show", server)
+            if shown["status"] == wanted or time.monotonic() > deadline:
+                return shown
+            time.sleep(0.5)
+
+    def usage(self, host: str) -> dict[str, int]:
+        """Placement usage of ``host``'s root provider, by resource class."""
+        providers = self.openstack_json("resource", "provider", "list", "--name", host)
+        assert len(providers) == 1, providers
+        rows = self.openstack_json("resource", "provider", "usage", "show", providers[0]["uuid"])
+        return {row["resource_class"]: row["usage"] for row in rows}
+
+    def kernel_image(
+        self,
+        arch: str,
+        cmdline: str | None = None,
+        name: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> str:
+        """Upload the real guest kernel + initramfs of ``arch`` (scripts/guest-images.sh)
+        as aki/ari images (``<name>-aki``, ``<name>-ari``) and an ami image ``name`` that
+        boots them (``cmdline``: its os_command_line, else virtfleet's default)."""
+        name = name or f"kernel-{arch}"
+        kernel, initrd = GUEST_IMAGES / f"vmlinuz-{arch}", GUEST_IMAGES / f"initrd-{arch}.gz"
+        if not (kernel.exists() and initrd.exists()):
+            pytest.fail(
+                f"guest kernel for {arch} missing in {GUEST_IMAGES}: "
+                f"run scripts/guest-images.sh {arch}"
+            )
+        ids = {}
+        for kind, path in (("aki", kernel), ("ari", initrd)):
+            formats = ["--disk-format", kind, "--container-format", kind]
+            image = self.openstack_json("image", "create", *formats, "--file", str(path),
+                                        f"{name}-{kind}")  # fmt: skip
+            ids[kind] = image["id"]
+        props = [f"kernel_id={ids['aki']}", f"ramdisk_id={ids['ari']}"]
+        if cmdline:
+            props.append(f"os_command_line={cmdline}")
+        props += [f"{key}={value}" for key, value in (properties or {}).items()]
+        prop_args = [arg for prop in props for arg in ("--property", prop)]
+        formats = ["--disk-format", "ami", "--container-format", "ami"]
+        self.openstack("image", "create", *formats, *prop_args, name)
+        return name
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra: str) -> Cloud:
+    """`virtfleet up` on ``fleet_text`` (None: no simulated hosts) plus ``extra`` args."""
+    fleet_args: list[str] = []
+    if fleet_text is not None:
+        fleet = tmp / "fleet.yaml"
+        fleet.write_text(fleet_text)
+        fleet_args = ["--fleet", str(fleet)]
+    port = free_port()
+    log = tmp / "virtfleet.log"
+    cloud = Cloud(
+        process=subprocess.Popen(
+            [
+                str(VENV_BIN / "virtfleet"),
+                "-v",
+                "up",
+                *fleet_args,
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--data-dir",
+                str(tmp / "data"),
+                "--clouds-yaml",
+                str(tmp / "clouds.yaml"),
+                *extra,
+            ],
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
+        endpoint=f"http://127.0.0.1:{port}",
+        clouds_yaml=tmp / "clouds.yaml",
+        data_dir=tmp / "data",
+        log=log,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if cloud.process.poll() is not None:
+            raise AssertionError(f"virtfleet up exited early:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(cloud.endpoint + "/compute/v2.1", timeout=2).read()
+            if cloud.clouds_yaml.exists():
+                return cloud
+        except OSError:
+            pass
+        time.sleep(0.2)
+    cloud.stop()
+    raise AssertionError(f"virtfleet up did not come up:\n{log.read_text()}")
+
+
+def start_real_cloud(tmp: pathlib.Path, libvirt_options: str = "", *extra: str) -> Cloud:
+    """`virtfleet up` with the real qemu:///system host only (TCG guests);
+    ``libvirt_options`` are further lines of its [libvirt] section."""
+    conf = tmp / "virtfleet.conf"
+    conf.write_text(REAL_HOST_CONF + libvirt_options)
+    return start_cloud(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf), *extra)
