@@ -56,9 +56,11 @@ if ! answers; then
   rabbitmqctl -q await_startup >/dev/null 2>&1 || true
 fi
 
-if ! rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$RUSER"; then
-  rabbitmqctl -q add_user "$RUSER" "$RPASS" >/dev/null
+if [[ ! -f $marker ]]; then  # users live in the broker's database, so once is enough
+  if ! rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$RUSER"; then
+    rabbitmqctl -q add_user "$RUSER" "$RPASS" >/dev/null
+  fi
+  rabbitmqctl -q set_permissions -p / "$RUSER" '.*' '.*' '.*' >/dev/null
+  touch "$marker" 2>/dev/null || true
 fi
-rabbitmqctl -q set_permissions -p / "$RUSER" '.*' '.*' '.*' >/dev/null
-touch "$marker" 2>/dev/null || true
 echo "install-rabbitmq: up; transport_url = rabbit://$RUSER:$RPASS@127.0.0.1:5672/"

@@ -45,10 +45,11 @@ def gone(client: Client, server_id: str) -> bool:
 
 
 def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
+    # Agents first: they keep retrying their first report until a server answers.
+    agents = {host: deployment.agent(host).start() for host in HOSTS}
     server = deployment.server().start()
     client = Client(deployment.endpoint, timeout=10)
     wait_for("the server's HTTP API", lambda: client.hypervisors() is not None, timeout=40)
-    agents = {host: deployment.agent(host).start() for host in HOSTS}
     wait_states(client, dict.fromkeys(HOSTS, "up"), timeout=40)
 
     flavor = client.create_flavor("m1.tiny", 1, 512, 1)["id"]
