@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
-from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import filters as filter_lib
 from virtfleet.scheduler.constraints import Constraints, Group, to_candidate_query
 from virtfleet.scheduler.request import describe
@@ -29,6 +28,8 @@ class PlacementReader(Protocol):
     """The two placement questions an explanation asks."""
 
     def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult: ...
+
+    def candidate_roots(self, query: CandidateQuery) -> list[str]: ...
 
     def list_providers(self, *, required: Sequence[frozenset[str]] = ()) -> list[Provider]: ...
 
@@ -176,8 +177,8 @@ def _note(total: int, fitting: set[str]) -> str:
 def _hosts_fitting(placement: PlacementReader, group: Group) -> set[str]:
     """Root uuids of the hosts that can serve ``group`` (ignoring everything else)."""
     constraints = Constraints(groups=(group,))
-    result = placement.allocation_candidates(to_candidate_query(constraints, None))
-    return candidate_lib.hosts_in(result)
+    # Every host, however many: placement's candidate cap does not apply here.
+    return set(placement.candidate_roots(to_candidate_query(constraints, None)))
 
 
 def _hosts_with(placement: PlacementReader, any_of: frozenset[str], on_root: bool) -> set[str]:
