@@ -22,6 +22,7 @@ from oslo_config import cfg
 from virtfleet import conf as vconf
 from virtfleet.api.app import make_app
 from virtfleet.compute.manager import ComputeAgent
+from virtfleet.compute.mdev.claims import MdevClaimStore
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
@@ -75,14 +76,16 @@ def build_agent(
     config_files: Sequence[str],
     fleet: Fleet | None,
     transport: Transport,
+    mdev_claims: MdevClaimStore | None = None,
 ) -> ComputeAgent:
     """An (unstarted) agent for host ``name`` at ``uri`` (``sim://`` hosts come from
-    ``fleet``), configured by ``config_files`` plus ``overrides``."""
+    ``fleet``), configured by ``config_files`` plus ``overrides``; ``mdev_claims``
+    defaults to a store in the agent's own data directory."""
     if not is_simulated(uri):
         event_loop.ensure_running()  # before the connection opens, or no events
     agent_cfg = agent_conf(config_files, overrides)
     driver = LibvirtDriver(open_connection(uri, fleet), agent_cfg)
-    return ComputeAgent(agent_cfg, name, driver, transport)
+    return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims)
 
 
 class HttpListener:
@@ -132,7 +135,13 @@ class EmbeddedCloud:
         self.control = ControlPlane(self.conf, transport)
         self.control.start()
         for name, uri, overrides in self._hosts():
-            agent = build_agent(name, uri, overrides, self.config_files, self.fleet, transport)
+            # Embedded agents share the control plane's data directory and database, so
+            # the conductor's reaper sees their mdev claims.
+            overrides = {"data_dir": self.conf.data_dir, **overrides}
+            claims = MdevClaimStore(self.control.db, name)
+            agent = build_agent(
+                name, uri, overrides, self.config_files, self.fleet, transport, claims
+            )
             agent.start()
             self.agents.append(agent)
         self._http = HttpListener(
