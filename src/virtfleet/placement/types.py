@@ -89,7 +89,7 @@ class AllocationRequest:
     mappings: Mapping[str, Sequence[str]]
 
     @functools.cached_property
-    def json(self) -> str:
+    def json(self) -> bytes:
         """This candidate as Placement API JSON (microversion 1.34+), computed once.
 
         Names in it (provider uuids, classes, suffixes) are validated identifiers
@@ -104,7 +104,7 @@ class AllocationRequest:
             ]
         )
         allocations = _allocations_json(self.allocations)
-        return f'{{"allocations": {allocations}, "mappings": {{{mappings}}}}}'
+        return f'{{"allocations": {allocations}, "mappings": {{{mappings}}}}}'.encode()
 
 
 def _quoted(name: str) -> str:
@@ -154,10 +154,10 @@ class ProviderSummary:
     root_provider_uuid: str
 
     @functools.cached_property
-    def json(self) -> str:
-        """This summary as Placement API JSON (microversion 1.29+: every class,
-        traits, tree uuids), computed once: a summary is shared by every answer
-        until its tree changes."""
+    def json_entry(self) -> bytes:
+        """``"<uuid>": <summary>`` as Placement API JSON (microversion 1.29+: every
+        class, traits, tree uuids), computed once: a summary is shared by every
+        answer until its tree changes."""
         resources = ", ".join(
             f'"{rc}": {{"capacity": {usage.capacity}, "used": {usage.used}}}'
             for rc, usage in sorted(self.resources.items())
@@ -165,9 +165,9 @@ class ProviderSummary:
         traits = ", ".join(f'"{trait}"' for trait in sorted(self.traits))
         parent = "null" if self.parent_provider_uuid is None else f'"{self.parent_provider_uuid}"'
         return (
-            f'{{"resources": {{{resources}}}, "traits": [{traits}], '
+            f'"{self.uuid}": {{"resources": {{{resources}}}, "traits": [{traits}], '
             f'"parent_provider_uuid": {parent}, "root_provider_uuid": "{self.root_provider_uuid}"}}'
-        )
+        ).encode()
 
 
 @dataclass(frozen=True)

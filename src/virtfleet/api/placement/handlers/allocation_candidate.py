@@ -82,10 +82,14 @@ class _Form:
 def _encoded(result: CandidatesResult) -> bytes:
     """The 1.34+ body, from the JSON each candidate and summary computes once (a
     summary is reused by every answer until its tree changes)."""
-    requests = ", ".join([r.json for r in result.allocation_requests])
-    summaries = ", ".join([f'"{rp}": {s.json}' for rp, s in result.provider_summaries.items()])
-    return (
-        f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'.encode()
+    return b"".join(
+        (
+            b'{"allocation_requests": [',
+            b", ".join([r.json for r in result.allocation_requests]),
+            b'], "provider_summaries": {',
+            b", ".join([s.json_entry for s in result.provider_summaries.values()]),
+            b"}}",
+        )
     )
 
 
