@@ -241,6 +241,8 @@ class ComputeAgent:
         while not self._stop.wait(interval):
             try:
                 self.refresh()
+            except errors.RPCError as exc:  # e.g. the server restarting: say it briefly
+                LOG.warning("host %s: periodic report failed: %s", self.host, exc)
             except Exception:  # keep refreshing; the next round may work
                 LOG.exception("host %s: periodic report failed", self.host)
 

@@ -55,19 +55,20 @@ class _Endpoint:
 
 
 class OsloTransport:
-    """oslo.messaging RPC. A private ConfigOpts is used; oslo.messaging's tracing
-    options are registered on it because the library only registers them globally."""
+    """oslo.messaging RPC on a ConfigOpts of its own, read from the same files as
+    virtfleet's (so [oslo_messaging_rabbit] etc. apply): virtfleet's [DEFAULT]
+    transport_url and rpc_response_timeout clash with the library's own definitions."""
 
     def __init__(self, url: str, conf: cfg.ConfigOpts | None = None) -> None:
-        self._conf = conf if conf is not None else cfg.ConfigOpts()
-        if conf is None:
-            self._conf([], project="virtfleet")
+        self._conf = cfg.ConfigOpts()
+        files = list(conf.default_config_files or []) if conf is not None else []
+        self._conf([], project="virtfleet", default_config_files=files)
         _register_library_opts(self._conf)
         self._transport = messaging.get_rpc_transport(self._conf, url=url)
         self._serializer = Serializer()
         self._servers: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._timeout = 60
+        self._timeout = int(conf.rpc_response_timeout) if conf is not None else 60
 
     def serve(self, topic: str, server: str, endpoint: object) -> None:
         target = messaging.Target(topic=topic, server=server)
