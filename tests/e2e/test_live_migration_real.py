@@ -1,7 +1,8 @@
 """A running guest with a Debian kernel live-migrated between two real libvirt hosts
 (scripts/libvirt-hosts.sh) of one `virtfleet up`, through
 ``openstack server migrate --live-migration --wait``: its console shows one boot and
-ticks that never restart, the allocation moved, the source has no domain left.
+ticks that never restart, the allocation moved, the source has no domain left. An
+aborted and a failed migration leave it running on the source, allocations as before.
 
 Needs root, libvirtd + QEMU and the x86_64 guest kernel of scripts/guest-images.sh.
 """
@@ -141,3 +142,100 @@ def test_running_guest_moves_without_noticing(cloud: Cloud, uris: dict[str, str]
 
     cloud.openstack("server", "delete", "--wait", "lm-1")
     assert uuid not in virsh(uri_of[dest], "list", "--all", "--uuid")
+
+
+def boot_ticking(cloud: Cloud, name: str) -> tuple[str, str]:
+    """A ticking guest; (uuid, host)."""
+    server = cloud.openstack_json(
+        "server", "create", "--flavor", "lm.tiny", "--image", "debian-tick", "--wait", name
+    )
+    assert server["status"] == "ACTIVE", server
+    shown = cloud.openstack_json(*CLI_VERSION, "server", "show", name)
+    deadline = time.monotonic() + 180
+    while len(ticks(cloud.openstack("console", "log", "show", name).stdout)) < 2:
+        assert time.monotonic() < deadline, "the guest never ticked"
+        time.sleep(1)
+    return str(server["id"]), str(shown["OS-EXT-SRV-ATTR:host"])
+
+
+def assert_still_on_source(
+    cloud: Cloud, name: str, uuid: str, source: str, dest: str, uri_of: dict[str, str]
+) -> None:
+    shown = cloud.openstack_json(*CLI_VERSION, "server", "show", name)
+    assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == source, shown
+    assert virsh(uri_of[source], "domstate", uuid) == "running"
+    assert uuid not in virsh(uri_of[dest], "list", "--all", "--uuid")
+    assert cloud.usage(source).get("VCPU") == 1
+    assert cloud.usage(dest).get("VCPU", 0) == 0
+    before = ticks(cloud.openstack("console", "log", "show", name).stdout)[-1]
+    deadline = time.monotonic() + 30
+    while ticks(cloud.openstack("console", "log", "show", name).stdout)[-1] <= before:
+        assert time.monotonic() < deadline, "the guest stopped ticking"
+        time.sleep(1)
+
+
+def test_abort_leaves_the_guest_running_on_the_source(cloud: Cloud, uris: dict[str, str]) -> None:
+    base = socket.gethostname()
+    uri_of = {base: uris[HOSTS[0]], f"{base}-1": uris[HOSTS[1]]}
+    uuid, source = boot_ticking(cloud, "lm-abort")
+    dest = next(h for h in uri_of if h != source)
+    virsh(uri_of[source], "migrate-setspeed", uuid, "1")  # MiB/s: slow enough to abort
+    cloud.openstack(
+        *CLI_VERSION, "server", "migrate", "--live-migration", "--host", dest, "lm-abort"
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        rows = cloud.openstack_json(
+            *CLI_VERSION, "server", "migration", "list", "--server", "lm-abort"
+        )
+        if rows and rows[0]["Status"] == "running":
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.5)
+    cloud.openstack(*CLI_VERSION, "server", "migration", "abort", "lm-abort", rows[0]["UUID"])
+    deadline = time.monotonic() + 60
+    while cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-abort")["status"] != "ACTIVE":
+        assert time.monotonic() < deadline, "still migrating after the abort"
+        time.sleep(0.5)
+    rows = cloud.openstack_json(*CLI_VERSION, "server", "migration", "list", "--server", "lm-abort")
+    assert rows[0]["Status"] == "cancelled", rows
+    assert_still_on_source(cloud, "lm-abort", uuid, source, dest, uri_of)
+    cloud.openstack("server", "delete", "--wait", "lm-abort")
+
+
+def test_failed_migration_leaves_the_guest_running_on_the_source(
+    cloud: Cloud, uris: dict[str, str], tmp_path: pathlib.Path
+) -> None:
+    base = socket.gethostname()
+    uri_of = {base: uris[HOSTS[0]], f"{base}-1": uris[HOSTS[1]]}
+    uuid, source = boot_ticking(cloud, "lm-fail")
+    dest = next(h for h in uri_of if h != source)
+    # the destination already has a domain of that name (another uuid): prepare fails
+    squatter = tmp_path / "squatter.xml"
+    squatter.write_text(
+        f"<domain type='qemu'><name>vf-{uuid}</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64'>hvm</type></os></domain>"
+    )
+    subprocess.run(
+        ["virsh", "-c", uri_of[dest], "define", str(squatter)], check=True, capture_output=True
+    )
+    try:
+        result = cloud.openstack(
+            *CLI_VERSION,
+            "server",
+            "migrate",
+            "--live-migration",
+            "--host",
+            dest,
+            "--wait",
+            "lm-fail",
+        )
+        assert "Complete" in result.stdout
+        rows = cloud.openstack_json(
+            *CLI_VERSION, "server", "migration", "list", "--server", "lm-fail"
+        )
+        assert rows[0]["Status"] == "failed", rows
+        assert_still_on_source(cloud, "lm-fail", uuid, source, dest, uri_of)
+    finally:
+        virsh(uri_of[dest], "undefine", f"vf-{uuid}")
+    cloud.openstack("server", "delete", "--wait", "lm-fail")
