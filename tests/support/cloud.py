@@ -158,9 +158,10 @@ class Cloud:
         self.openstack("image", "create", *formats, *prop_args, name)
         return name
 
-    def stop(self) -> int:
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Stop the process with ``sig`` (SIGTERM or SIGINT); its exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
