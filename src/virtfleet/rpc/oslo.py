@@ -68,7 +68,9 @@ class OsloTransport:
         self._serializer = Serializer()
         self._servers: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._timeout = int(conf.rpc_response_timeout) if conf is not None else 60
+        # virtfleet's option when given virtfleet's ConfigOpts (NoSuchOptError is an
+        # AttributeError, so a library-only ConfigOpts falls back to the default).
+        self._timeout = int(getattr(conf, "rpc_response_timeout", 60))
 
     def serve(self, topic: str, server: str, endpoint: object) -> None:
         target = messaging.Target(topic=topic, server=server)
