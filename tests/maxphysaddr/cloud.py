@@ -14,11 +14,9 @@ from typing import Any
 from tests.api_compute.serve import CLI
 from webob import Request
 
-from virtfleet import conf as vconf
-from virtfleet.cli import clouds
+from support.embedded import start_embedded
 from virtfleet.control_plane import ControlPlane, EmbeddedCloud
 from virtfleet.scheduler import FlavorSpec, RequestSpec
-from virtfleet.virt.sim import load_fleet
 
 # x86_64 hosts that differ in one thing each: physical address bits (39 / 46 / 52 /
 # none reported), an old libvirt (8.5.0: no <maxphysaddr>), the guest CPU mode.
@@ -197,18 +195,5 @@ class FleetCloud:
 
 
 def start_fleet_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> FleetCloud:
-    conf = vconf.make_conf(
-        data_dir=str(tmp / "data"),
-        api__listen="127.0.0.1:0",
-        scheduler__host_cache_seconds=0,
-    )
-    embedded = EmbeddedCloud(conf, load_fleet(fleet_text, source="maxphysaddr-fleet.yaml"))
-    embedded.start()
-    clouds_yaml = tmp / "clouds.yaml"
-    clouds.write_entry(clouds_yaml, embedded.endpoint)
-    cloud = FleetCloud(embedded, CLI(clouds_yaml, []))
-    deadline = time.monotonic() + 30
-    while len(cloud.call("GET", "/compute/v2.1/os-hypervisors").body["hypervisors"]) < len(HOSTS):
-        assert time.monotonic() < deadline, "hosts did not report"
-        time.sleep(0.05)
-    return cloud
+    embedded, clouds_yaml = start_embedded(tmp, fleet_text, "maxphysaddr-fleet.yaml", len(HOSTS))
+    return FleetCloud(embedded, CLI(clouds_yaml, []))

@@ -10,11 +10,9 @@ from typing import Any
 from tests.api_compute.serve import CLI
 from tests.maxphysaddr.cloud import FleetCloud, Reply
 
-from virtfleet import conf as vconf
-from virtfleet.cli import clouds
-from virtfleet.control_plane import EmbeddedCloud
+from support.embedded import start_embedded
 from virtfleet.db import hosts
-from virtfleet.virt.sim import SimHypervisor, hypervisor_for, load_fleet
+from virtfleet.virt.sim import SimHypervisor, hypervisor_for
 
 # Servers boot on "a" (most free RAM); from there "b" is the better destination.
 FLEET = """
@@ -97,20 +95,12 @@ class MigrationCloud(FleetCloud):
 
 
 def start_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> MigrationCloud:
-    conf = vconf.make_conf(
-        data_dir=str(tmp / "data"),
-        api__listen="127.0.0.1:0",
-        scheduler__host_cache_seconds=0,
+    embedded, clouds_yaml = start_embedded(
+        tmp,
+        fleet_text,
+        "migration-fleet.yaml",
+        len(HOSTS),
         scheduler__max_attempts=3,
         libvirt__live_migration_progress_interval=0.02,
     )
-    embedded = EmbeddedCloud(conf, load_fleet(fleet_text, source="migration-fleet.yaml"))
-    embedded.start()
-    clouds_yaml = tmp / "clouds.yaml"
-    clouds.write_entry(clouds_yaml, embedded.endpoint)
-    cloud = MigrationCloud(embedded, CLI(clouds_yaml, []))
-    deadline = time.monotonic() + 30
-    while len(cloud.call("GET", "/compute/v2.1/os-hypervisors").body["hypervisors"]) < len(HOSTS):
-        assert time.monotonic() < deadline, "hosts did not report"
-        time.sleep(0.05)
-    return cloud
+    return MigrationCloud(embedded, CLI(clouds_yaml, []))
