@@ -93,9 +93,7 @@ class AgentProcess:
         before the agent came up."""
         stopping = stopping or threading.Event()
         check_transport_url(self.conf.transport_url)
-        self._transport = open_transport(
-            self.conf.transport_url, self.config_files, self.conf.rpc_response_timeout
-        )
+        self._transport = open_transport(self.conf.transport_url, self.conf)
         try:
             self.agent = build_agent(
                 self.target.name,

@@ -5,16 +5,13 @@ retrying forever; and the configuration oslo.messaging reads.
 :func:`check_transport_url` refuses the in-process transports (``local://``, ``fake://``:
 the server and its agents would not see each other) and, for ``rabbit://``, logs in to
 each broker host once; the first that answers is enough (oslo.messaging fails over).
-:func:`open_transport` gives oslo.messaging its own ``ConfigOpts`` read from the same
-files: it registers ``transport_url`` and ``rpc_response_timeout`` under its own
-definitions, which clash with virtfleet's ``[DEFAULT]`` options of the same names, and
-reads its other options (``control_exchange``, ``[oslo_messaging_rabbit]``) from there.
+:func:`open_transport` opens the daemon's transport and turns oslo.messaging's
+complaints about the URL or its options into one ``ConfigError``.
 """
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Sequence
 from typing import Any
 
 import kombu.connection
@@ -90,52 +87,10 @@ def _describe(exc: BaseException, user: str) -> str:
     return text
 
 
-def open_transport(url: str, config_files: Sequence[str], timeout: float) -> Transport:
-    """The RPC transport of ``url``, with oslo.messaging's options from ``config_files``;
-    calls made without a timeout wait ``timeout`` seconds (``rpc_response_timeout``)."""
-    messaging_conf = cfg.ConfigOpts()
-    messaging_conf([], project="virtfleet", default_config_files=list(config_files))
+def open_transport(url: str, conf: cfg.ConfigOpts) -> Transport:
+    """The RPC transport of ``url`` for a daemon: oslo.messaging reads its own options
+    from ``conf``'s files, and calls without a timeout wait ``rpc_response_timeout``."""
     try:
-        return DefaultTimeout(get_transport(url, messaging_conf), timeout)
+        return get_transport(url, conf)
     except (messaging.MessagingException, cfg.Error, ValueError) as exc:
         raise errors.ConfigError(f"[DEFAULT] transport_url {redact(url)}: {exc}") from None
-
-
-class DefaultTimeout:
-    """A transport whose calls without a timeout wait ``timeout`` seconds, so an agent
-    whose report was lost (a server restarting) asks again soon instead of after
-    oslo.messaging's fixed minute."""
-
-    def __init__(self, transport: Transport, timeout: float) -> None:
-        self._transport = transport
-        self._timeout = timeout
-
-    def serve(self, topic: str, server: str, endpoint: object) -> None:
-        self._transport.serve(topic, server, endpoint)
-
-    def stop_serving(self, topic: str, server: str) -> None:
-        self._transport.stop_serving(topic, server)
-
-    def call(
-        self,
-        topic: str,
-        server: str,
-        method: str,
-        timeout: float | None = None,
-        version_cap: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        return self._transport.call(
-            topic,
-            server,
-            method,
-            timeout=timeout or self._timeout,
-            version_cap=version_cap,
-            **kwargs,
-        )
-
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
-        self._transport.cast(topic, server, method, **kwargs)
-
-    def close(self) -> None:
-        self._transport.close()

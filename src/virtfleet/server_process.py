@@ -38,9 +38,7 @@ class ServerProcess:
         Raises ``ConfigError``/``RPCError``/``OSError`` naming the problem; whatever
         started is stopped again."""
         check_transport_url(self.conf.transport_url)
-        transport = open_transport(
-            self.conf.transport_url, self.config_files, self.conf.rpc_response_timeout
-        )
+        transport = open_transport(self.conf.transport_url, self.conf)
         try:
             self.control = ControlPlane(self.conf, transport)
         except BaseException:

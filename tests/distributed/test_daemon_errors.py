@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from tests.distributed.processes import VIRTFLEET, Deployment
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.agent_process import resolve_target
-from virtfleet.broker import DefaultTimeout, check_transport_url, redact
+from virtfleet.broker import check_transport_url, open_transport, redact
 from virtfleet.cli import daemons
 from virtfleet.cli.main import cli
 from virtfleet.virt.sim.fleet import load_fleet
@@ -140,17 +141,13 @@ def test_fleet_target_carries_the_profile_configuration() -> None:
     assert target.overrides["libvirt__virt_type"] == "qemu"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, float | None]] = []
-
-    def call(self, topic: str, server: str, method: str, **kwargs: Any) -> Any:
-        self.calls.append((method, kwargs["timeout"]))
-
-
-def test_default_timeout_applies_only_when_none_is_given() -> None:
-    inner = Recorder()
-    transport = DefaultTimeout(inner, 3.0)  # type: ignore[arg-type]  # only call is used
-    transport.call("conductor", "conductor", "report_host")
-    transport.call("compute", "h", "spawn", timeout=30.0)
-    assert inner.calls == [("report_host", 3.0), ("spawn", 30.0)]
+def test_calls_without_a_timeout_wait_rpc_response_timeout() -> None:
+    conf = vconf.make_conf([], rpc_response_timeout=1)
+    transport = open_transport("fake://", conf)
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.RPCError, match="did not answer report_host in time"):
+            transport.call("conductor", "nobody", "report_host")
+        assert time.monotonic() - started < 10  # oslo.messaging's own default is 60 s
+    finally:
+        transport.close()
