@@ -554,6 +554,14 @@ def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
     return sorted(ids)
 
 
+def _rotated(root_ids: list[int], start: float) -> list[int]:
+    """``root_ids`` beginning at fraction ``start`` of the list, wrapping around."""
+    if not 0.0 < start < 1.0:
+        return root_ids
+    k = int(len(root_ids) * start)
+    return root_ids[k:] + root_ids[:k]
+
+
 _Prepared = tuple[list[_Group], dict[str, int], tuple[int, ...], int]
 
 
@@ -601,7 +609,7 @@ def _matches(
     one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
     trees = snapshot.trees
     known = memo.memo(_shape_key(snapshot, query, prepared)) if memo is not None else None
-    for root_id in _candidate_trees(snapshot, groups):
+    for root_id in _rotated(_candidate_trees(snapshot, groups), query.start):
         tree = trees[root_id]
         seen = known.get(root_id) if known is not None else None
         fresh: Iterator[AllocationRequest] | None = None

@@ -78,6 +78,10 @@ class CandidateQuery:
     group_policy: str | None = None
     same_subtree: Sequence[frozenset[str]] = ()
     limit: int | None = None
+    #: Where in root id order the trees' turns begin, as a fraction 0 <= start < 1
+    #: of the trees that could match (wrapping around): the scheduler passes a random
+    #: value so that a limited answer samples the whole fleet, not its oldest hosts.
+    start: float = 0.0
 
 
 @dataclass(frozen=True)
