@@ -121,6 +121,21 @@ def test_patch_add_replace_remove(apps: Apps) -> None:
         ([{"op": "add", "path": "/hw_disk_bus", "value": "floppy"}], 400, "hw_disk_bus='floppy'"),
         ([{"op": "add", "path": "/hw_architecture", "value": "vax"}], 400, "'vax'"),
         (
+            [{"op": "add", "path": "/hw_emulation_architecture", "value": "pdp11"}],
+            400,
+            "unknown architecture 'pdp11'; valid: aarch64, armv6l",
+        ),
+        (
+            [{"op": "add", "path": "/hw_firmware_type", "value": "coreboot"}],
+            400,
+            "hw_firmware_type='coreboot': expected one of bios, uefi",
+        ),
+        (
+            [{"op": "add", "path": "/hw_machine_type", "value": "pc-q35"}],
+            400,
+            "hw_machine_type='pc-q35': unknown machine type 'pc-q35'; valid: q35, pc,",
+        ),
+        (
             [{"op": "add", "path": "/hw_maxphysaddr_mode", "value": "emulate"}],
             400,
             "requires maxphysaddr bits",
@@ -150,6 +165,47 @@ def test_patch_errors(apps: Apps, ops: list[Any], status: int, fragment: str) ->
     assert c.get(f"/v2/images/{image['id']}").json == image
 
 
+@pytest.mark.parametrize(
+    ("properties", "machine"),
+    [
+        ({"hw_architecture": "x86_64"}, "pc-i440fx-7.2"),
+        ({"hw_architecture": "amd64"}, "pc-q35-rhel9.2.0"),
+        ({"hw_emulation_architecture": "arm64"}, "virt-7.2"),
+        ({"hw_emulation_architecture": "ppc64el"}, "pseries-2.12"),
+        ({"hw_emulation_architecture": "riscv64"}, "virt"),
+        ({"hw_emulation_architecture": "mipsel"}, "malta"),
+        ({"hw_architecture": "x86_64", "hw_emulation_architecture": "s390x"}, "s390-ccw-virtio"),
+        ({}, "pseries"),  # no arch on the image: a machine type of any arch
+    ],
+)
+def test_machine_types_of_the_guest_arch_are_accepted(
+    apps: Apps, properties: dict[str, str], machine: str
+) -> None:
+    image = create(apps.image(), name="m", hw_machine_type=machine, **properties)
+    assert image["hw_machine_type"] == machine
+
+
+def test_patch_checks_the_machine_type_against_the_resulting_arch(apps: Apps) -> None:
+    c = apps.image()
+    image = create(c, name="arm", hw_emulation_architecture="aarch64", hw_machine_type="virt")
+    # the arch moves to s390x while the machine type stays virt: refused as a whole
+    reply = patch(c, image["id"], [
+        {"op": "replace", "path": "/hw_emulation_architecture", "value": "s390x"},
+    ])  # fmt: skip
+    assert reply.status == 400, reply.body
+    assert "hw_machine_type='virt'" in reply.json["message"]
+    assert "for s390x; valid: s390-ccw-virtio" in reply.json["message"]
+    assert c.get(f"/v2/images/{image['id']}").json == image
+    both = patch(c, image["id"], [
+        {"op": "replace", "path": "/hw_emulation_architecture", "value": "s390x"},
+        {"op": "replace", "path": "/hw_machine_type", "value": "s390-ccw-virtio-7.2"},
+    ])  # fmt: skip
+    assert both.status == 200, both.body
+    assert both.json["hw_machine_type"] == "s390-ccw-virtio-7.2"
+    wrong = patch(c, image["id"], [{"op": "replace", "path": "/hw_machine_type", "value": "q35"}])
+    assert wrong.status == 400 and "for s390x" in wrong.json["message"]
+
+
 def test_patch_needs_the_patch_media_type_and_a_list(apps: Apps) -> None:
     c = apps.image()
     image = create(c, name="a")
@@ -164,6 +220,19 @@ def test_patch_needs_the_patch_media_type_and_a_list(apps: Apps) -> None:
     [
         ({"hw_video_model": "svga"}, 400, "hw_video_model"),
         ({"hw_emulation_architecture": "z80"}, 400, "'z80'"),
+        ({"hw_firmware_type": "UEFI"}, 400, "hw_firmware_type='UEFI': expected one of bios, uefi"),
+        ({"hw_firmware_type": ""}, 400, "hw_firmware_type=''"),
+        (
+            {"hw_architecture": "arm64", "hw_machine_type": "q35"},
+            400,
+            "hw_machine_type='q35': unknown machine type 'q35' for aarch64; valid: virt, virt-X.Y",
+        ),
+        (
+            {"hw_emulation_architecture": "s390x", "hw_machine_type": "s390-ccw"},
+            400,
+            "valid: s390-ccw-virtio, s390-ccw-virtio-X.Y",
+        ),
+        ({"hw_machine_type": "amiga"}, 400, "unknown machine type 'amiga'; valid: q35"),
         ({"hw_maxphysaddr_mode": "passthrough", "hw_maxphysaddr_bits": "40"}, 400, "not allowed"),
         ({"ramdisk_id": "nope"}, 400, "no image with that id"),
         ({"disk_format": "floppy"}, 400, "disk_format"),

@@ -152,16 +152,32 @@ def test_unknown_arch_is_a_400_at_image_update(emulation_cloud: EmulationCloud) 
     assert shown["hw_emulation_architecture"] == "aarch64"
 
 
-def test_machine_type_not_offered_for_the_guest_arch_fails(
+def test_machine_type_of_another_arch_is_refused_at_image_create(
+    cloud: EmulationCloud,
+) -> None:
+    error = api_error(
+        lambda: cloud.image(
+            "arm-on-q35", hw_emulation_architecture="aarch64", hw_machine_type="q35"
+        )
+    )
+    assert error.status == 400
+    assert "hw_machine_type='q35'" in error.body and "for aarch64" in error.body, error.body
+    assert "virt, virt-X.Y" in error.body
+
+
+def test_known_machine_type_the_hosts_lack_fails_at_boot(
     cloud: EmulationCloud, flavor_id: str
 ) -> None:
-    image = cloud.image("arm-on-q35", hw_emulation_architecture="aarch64", hw_machine_type="q35")
+    # virt-99.0 is a valid aarch64 name (so the image is accepted) that no host's QEMU has
+    image = cloud.image(
+        "arm-future", hw_emulation_architecture="aarch64", hw_machine_type="virt-99.0"
+    )
     server = cloud.boot(image, flavor_id)
     assert server["status"] == "ERROR"
     message = server["fault"]["message"]
-    assert "do not offer machine type q35 for aarch64 (valid: " in message, message
+    assert "do not offer machine type virt-99.0 for aarch64 (valid: " in message, message
     valid = message.split("(valid: ", 1)[1].split(")", 1)[0].split(", ")
-    assert "virt" in valid and "virt-8.2" in valid and "q35" not in valid
+    assert "virt" in valid and "virt-8.2" in valid and "virt-99.0" not in valid
 
 
 def test_stale_traits_go_when_an_emulator_goes(

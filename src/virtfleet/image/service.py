@@ -17,6 +17,7 @@ from virtfleet.db.engine import Database
 from virtfleet.image.store import ImageStore
 from virtfleet.objects.image_properties import validate_image_properties
 from virtfleet.virt.arch import canonicalize as canonicalize_arch
+from virtfleet.virt.arch import check_machine_type
 
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
@@ -203,7 +204,9 @@ class ImageService:
         def image_exists(other: str) -> bool:
             return other != image_id and images.exists(self.db, other)
 
-        validated = validate_image_properties(properties, self.canonicalize, image_exists)
+        validated = validate_image_properties(
+            properties, self.canonicalize, image_exists, check_machine_type
+        )
         return {key: str(value) for key, value in validated.items()}
 
 

@@ -2,10 +2,11 @@
 description, read by the Image API (validation when set) and by the scheduler and the
 driver (image properties → traits and guest devices).
 
-Unknown properties are kept as given. Two kinds of check need outside knowledge and are
-passed in by the caller, so that this table stays below the virt layer:
-``canonicalize_arch`` (``virtfleet.virt.arch.canonicalize``) for architecture names and
-``image_exists`` for properties that name another image (kernel, ramdisk).
+Unknown properties are kept as given. Checks that need outside knowledge are passed in
+by the caller, so that this table stays below the virt layer: ``canonicalize_arch``
+(``virtfleet.virt.arch.canonicalize``) for architecture names, ``check_machine_type``
+(``virtfleet.virt.arch.check_machine_type``) for machine types of the image's guest
+architecture, and ``image_exists`` for properties that name another image.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Kind(enum.Enum):
     VALUE = "value"  # checked by the parser alone
     ARCH = "arch"  # an architecture name, canonicalised by the caller's function
     IMAGE_ID = "image_id"  # the id of another image that must exist
+    MACHINE = "machine"  # a machine type of the guest arch, checked by the caller's function
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str, str], object]:
@@ -90,7 +92,12 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
         _string,
         "Guest architecture to emulate with QEMU TCG when hosts cannot run it natively.",
     ),
-    ImageProperty("hw_machine_type", Kind.VALUE, _string, "Machine type, e.g. q35 or virt."),
+    ImageProperty(
+        "hw_machine_type",
+        Kind.MACHINE,
+        _string,
+        "Machine type of the guest architecture, e.g. q35, pc-i440fx-7.2 or virt.",
+    ),
     ImageProperty(
         "hw_firmware_type", Kind.VALUE, _choice(FIRMWARE_TYPES), "Guest firmware: bios or uefi."
     ),
@@ -117,9 +124,12 @@ def validate_image_properties(
     properties: Mapping[str, object],
     canonicalize_arch: Callable[[str], str],
     image_exists: Callable[[str], bool],
+    check_machine_type: Callable[[str, str | None], None] | None = None,
 ) -> dict[str, object]:
     """Validate an image's complete properties and return them with architecture names
     canonicalised (other values as given; unknown properties pass through).
+    ``check_machine_type(machine, guest_arch or None)`` raises for a machine type the
+    guest architecture does not have (None: no such check).
     Raises InvalidInput naming the property, value and what is allowed."""
     result: dict[str, object] = dict(properties)
     parsed_values: dict[str, object] = {}
@@ -144,8 +154,23 @@ def validate_image_properties(
     mode = mode if isinstance(mode, str) else None
     extra_specs.check_maxphysaddr(mode, bits if isinstance(bits, int) else None, None, where)
     guest_arch = result.get("hw_emulation_architecture") or result.get("hw_architecture")
-    extra_specs.check_maxphysaddr_arch(mode, str(guest_arch) if guest_arch else None, where)
+    guest_arch = str(guest_arch) if guest_arch else None
+    extra_specs.check_maxphysaddr_arch(mode, guest_arch, where)
+    machine = parsed_values.get("hw_machine_type")
+    if check_machine_type is not None and isinstance(machine, str):
+        _check_machine(machine, guest_arch, check_machine_type)
     return result
+
+
+def _check_machine(
+    machine: str, guest_arch: str | None, check: Callable[[str, str | None], None]
+) -> None:
+    try:
+        check(machine, guest_arch)
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(
+            f"Invalid image property hw_machine_type={machine!r}: {exc.message}"
+        ) from None
 
 
 def _canonical(name: str, value: str, canonicalize_arch: Callable[[str], str]) -> str:

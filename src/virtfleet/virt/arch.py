@@ -8,6 +8,8 @@ traits to report.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 import os_traits
@@ -40,6 +42,7 @@ class ArchInfo:
     smbios: bool = False  # guest gets SMBIOS system information
     vif_models: tuple[str, ...] = ("virtio",)
     wordsize: int = 64
+    machine_types: tuple[str, ...] = ()  # known machine types; "X.Y" stands for a version
 
     @property
     def hw_trait(self) -> str | None:
@@ -64,6 +67,8 @@ _X86_TIMERS = (
 _X86_VIDEO = ("none", "virtio", "vga", "cirrus", "bochs", "qxl")
 _X86_VIFS = ("virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet")
 _X86_BUSES = ("virtio", "scsi", "sata", "ide", "usb")
+_X86_MACHINES = ("q35", "pc", "pc-q35-X.Y", "pc-i440fx-X.Y", "pc-X.Y", "isapc", "microvm")
+_PPC64_MACHINES = ("pseries", "pseries-X.Y", "powernv", "powernv8", "powernv9", "powernv10")
 
 _TABLE: tuple[ArchInfo, ...] = (
     ArchInfo(
@@ -81,6 +86,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         features=("acpi", "apic"),
         smbios=True,
         vif_models=_X86_VIFS,
+        machine_types=_X86_MACHINES,
     ),
     ArchInfo(
         "i686",
@@ -97,6 +103,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         smbios=True,
         vif_models=_X86_VIFS,
         wordsize=32,
+        machine_types=_X86_MACHINES,
     ),
     ArchInfo(
         "aarch64",
@@ -113,6 +120,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         tables_need_uefi=True,
         smbios=True,
         vif_models=("virtio", "e1000"),
+        machine_types=("virt", "virt-X.Y", "sbsa-ref"),
     ),
     ArchInfo(
         "armv7l",
@@ -124,6 +132,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         disk_buses=("virtio", "scsi"),
         video_models=("none", "virtio"),
         wordsize=32,
+        machine_types=("virt", "virt-X.Y", "vexpress-a9", "vexpress-a15"),
     ),
     ArchInfo(
         "armv6l",
@@ -135,6 +144,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         kernel_console="ttyAMA0",
         disk_buses=("scsi",),
         wordsize=32,
+        machine_types=("versatilepb", "versatileab", "raspi0", "raspi1ap"),
     ),
     ArchInfo(
         "ppc64le",
@@ -148,6 +158,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         video_models=("none", "virtio", "vga"),
         input_bus="usb",
         vif_models=("virtio", "spapr-vlan"),
+        machine_types=_PPC64_MACHINES,
     ),
     ArchInfo(
         "ppc64",
@@ -161,6 +172,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         video_models=("none", "virtio", "vga"),
         input_bus="usb",
         vif_models=("virtio", "spapr-vlan"),
+        machine_types=_PPC64_MACHINES,
     ),
     ArchInfo(
         "s390x",
@@ -172,6 +184,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         kernel_console="ttysclp0",
         disk_buses=("virtio", "scsi"),
         video_models=("none",),
+        machine_types=("s390-ccw-virtio", "s390-ccw-virtio-X.Y"),
     ),
     ArchInfo(
         "riscv64",
@@ -183,6 +196,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         uefi_preferred=True,
         disk_buses=("virtio", "scsi"),
         video_models=("none", "virtio"),
+        machine_types=("virt", "spike", "sifive_u", "microchip-icicle-kit", "shakti_c"),
     ),
     ArchInfo(
         "riscv32",
@@ -193,6 +207,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         tcg_cpu_mode=None,
         disk_buses=("virtio",),
         wordsize=32,
+        machine_types=("virt", "spike", "sifive_u", "sifive_e", "opentitan"),
     ),
     ArchInfo(
         "mipsel",
@@ -204,6 +219,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         disk_buses=("virtio", "ide"),
         cdrom_bus="ide",
         wordsize=32,
+        machine_types=("malta", "mipssim"),
     ),
     ArchInfo(
         "mips",
@@ -215,6 +231,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         disk_buses=("virtio", "ide"),
         cdrom_bus="ide",
         wordsize=32,
+        machine_types=("malta", "mipssim"),
     ),
     ArchInfo(
         "mips64el",
@@ -225,6 +242,15 @@ _TABLE: tuple[ArchInfo, ...] = (
         tcg_cpu_mode=None,
         disk_buses=("virtio", "ide"),
         cdrom_bus="ide",
+        machine_types=(
+            "malta",
+            "mipssim",
+            "boston",
+            "fuloong2e",
+            "loongson3-virt",
+            "magnum",
+            "pica61",
+        ),
     ),
     ArchInfo(
         "mips64",
@@ -235,6 +261,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         tcg_cpu_mode=None,
         disk_buses=("virtio", "ide"),
         cdrom_bus="ide",
+        machine_types=("malta", "mipssim", "magnum", "pica61"),
     ),
 )
 
@@ -312,3 +339,39 @@ def hw_arch_trait(name: str) -> str | None:
 def compute_arch_trait(name: str) -> str | None:
     """``COMPUTE_ARCH_*`` trait for ``name``, or None when os-traits has none."""
     return get(name).compute_trait
+
+
+MACHINE_VERSION = "X.Y"
+"""Stands for a QEMU version in :attr:`ArchInfo.machine_types` (``virt-X.Y``)."""
+
+_VERSION_PATTERN = r"(?:rhel)?\d+\.\d+(?:\.\d+)?"
+
+
+@functools.cache
+def _machine_pattern(form: str) -> re.Pattern[str]:
+    """``pc-q35-X.Y`` -> a regex matching pc-q35-7.2, pc-q35-2.11, pc-q35-rhel9.2.0."""
+    return re.compile(re.escape(form).replace(re.escape(MACHINE_VERSION), _VERSION_PATTERN))
+
+
+def machine_type_known(machine: str, arch_name: str) -> bool:
+    """Whether ``machine`` is one of ``arch_name``'s known machine types (by pattern)."""
+    return any(_machine_pattern(f).fullmatch(machine) for f in get(arch_name).machine_types)
+
+
+def check_machine_type(machine: str, arch_name: str | None) -> None:
+    """InvalidInput unless ``machine`` is a known machine type of ``arch_name`` (of any
+    architecture when None); the message names the value and the valid set."""
+    if arch_name is not None:
+        row = get(arch_name)
+        if not machine_type_known(machine, row.name):
+            raise errors.InvalidInput(
+                f"unknown machine type {machine!r} for {row.name}; valid: "
+                f"{', '.join(row.machine_types)} ({MACHINE_VERSION} is a version, e.g. 7.2)"
+            )
+        return
+    if not any(machine_type_known(machine, name) for name in ARCHES):
+        forms = dict.fromkeys(f for row in _TABLE for f in row.machine_types)
+        raise errors.InvalidInput(
+            f"unknown machine type {machine!r}; valid: {', '.join(forms)} "
+            f"({MACHINE_VERSION} is a version, e.g. 7.2)"
+        )
