@@ -125,3 +125,29 @@ def test_timeout_decision() -> None:
     assert policy.should_abort_for_time(11, 10)
     assert not policy.should_abort_for_time(9, 10)
     assert not policy.should_abort_for_time(1e9, 0)
+
+
+@pytest.mark.parametrize(
+    ("event", "detail", "moving"),
+    [
+        (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED, True),
+        (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED, True),
+        (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED, True),
+        (libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED, True),
+        # the same details under another event, and real power changes, still count
+        (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED, False),
+        (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_FAILED, False),
+        (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED, False),
+        (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, False),
+        (
+            libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
+            libvirt.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED,
+            False,
+        ),
+        (libvirt.VIR_DOMAIN_EVENT_CRASHED, 1, False),
+    ],
+)
+def test_migration_events_are_told_apart_from_power_changes(
+    event: int, detail: int, moving: bool
+) -> None:
+    assert migration.is_migration_event(event, detail) is moving

@@ -277,8 +277,10 @@ class LibvirtDriver:
 
     # -- helpers ----------------------------------------------------------------------
     def _on_lifecycle_event(
-        self, _conn: Any, domain: Any, event: int, _detail: int, _opaque: Any
+        self, _conn: Any, domain: Any, event: int, detail: int, _opaque: Any
     ) -> None:
+        if migration.is_migration_event(event, detail):  # the conductor follows moves
+            return
         state = EVENT_STATES.get(int(event))
         if state is None or not domain.name().startswith(guest.DOMAIN_NAME_PREFIX):
             return

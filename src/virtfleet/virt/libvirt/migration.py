@@ -37,6 +37,26 @@ XML_FLAGS = libvirt.VIR_DOMAIN_XML_MIGRATABLE | libvirt.VIR_DOMAIN_XML_SECURE
 
 ABORTED_CODES = frozenset({libvirt.VIR_ERR_OPERATION_ABORTED})
 
+MIGRATION_EVENTS = frozenset(
+    {
+        (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED),
+        (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED),
+        (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY),
+        (libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED),
+        (libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_POSTCOPY),
+        (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED),
+    }
+)
+"""(event, detail) pairs a live migration causes on either side: the source pauses the
+guest for the last pass and stops it once it left, the destination starts and resumes
+it (and a failed migration resumes it on the source). The conductor decides where the
+guest runs; these must not change its power state. Post-copy failures are not here."""
+
+
+def is_migration_event(event: int, detail: int) -> bool:
+    """Whether a lifecycle event is a step of a live migration (see MIGRATION_EVENTS)."""
+    return (int(event), int(detail)) in MIGRATION_EVENTS
+
 
 @dataclass(frozen=True)
 class Progress:
