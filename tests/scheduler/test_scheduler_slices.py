@@ -79,7 +79,10 @@ def test_used_one_slice_blocks_its_ancestors(
     # the 8-slice overlaps both: no valid host, and the explanation says why
     with pytest.raises(errors.NoValidHost) as info:
         scheduler.schedule_and_claim(slice_boot(boot, "vm-3", 8))
-    assert "1 of 1 hosts offer only slices that overlap a slice in use" in info.value.message
+    assert (
+        "1 of 1 hosts offer only CUSTOM_SLICE_8 slices that overlap a slice in use"
+        in info.value.message
+    )
     assert claimed(placement, "vm-3") == {}
 
 

@@ -94,6 +94,7 @@ def endpoint(cloud: SliceCloud) -> Iterator[str]:
         placement=cloud.placement,
         conductor=cloud.conductor,
         images=cloud.images,
+        scheduler=cloud.scheduler,
         conf=vconf.make_conf(),
     )
     app = make_app(cast(Any, control))

@@ -68,12 +68,22 @@ def test_the_issue_scenario(cloud: SliceCloud) -> None:
     assert [cloud.taken(s.uuid) for s in eighths] == [{f"slice-1-{i}"} for i in (1, 2, 3)]
     assert cloud.used_slices() == HALF_0 - {"slice-4-0"} | HALF_1
 
-    # Now every request fails with a reason.
-    for resource_class in (SLICE_1, SLICE_4, SLICE_8):
-        message = refused(cloud.boot_slice(resource_class))
-        assert message.startswith(f"No valid host for 1 {resource_class}: 1 of 1 hosts ")
+    # Now every request fails with a reason that names the slice class.
+    assert refused(cloud.boot_slice(SLICE_1)) == (
+        f"No valid host for 1 {SLICE_1}: 1 of 1 hosts lack capacity ({SLICE_1})"
+    )
+    for resource_class in (SLICE_4, SLICE_8):
+        assert refused(cloud.boot_slice(resource_class)) == (
+            f"No valid host for 1 {resource_class}: 1 of 1 hosts offer only {resource_class} "
+            "slices that overlap a slice in use"
+        )
+    assert cloud.used_slices() == HALF_0 - {"slice-4-0"} | HALF_1  # the refusals took nothing
 
     # Deletes free exactly what was taken.
+    cloud.delete(eighths[1].uuid)
+    assert cloud.used_slices() == HALF_0 - {"slice-4-0", "slice-1-2"} | HALF_1
+    eighths[1] = active(cloud.boot_slice(SLICE_1))
+    assert cloud.taken(eighths[1].uuid) == {"slice-1-2"}
     cloud.delete(half.uuid)
     assert cloud.used_slices() == {f"slice-1-{i}" for i in range(4)}
     again = active(cloud.boot_slice(SLICE_4))

@@ -7,6 +7,12 @@ of these constraints is judged on its own, so one host can count under several. 
 filters then run over the hosts no such constraint excluded, as they would in a
 scheduling pass. When each constraint alone leaves some host but none meets them all
 together (group policies, constraints met on different hosts), the explanation says so.
+
+Slices: a host whose free slices of the asked class all overlap a slice in use is
+counted under that class. The spec's explicit form (``1 x SLICE_4 + 4 x SLICE_1``),
+which the scheduler asks as the chosen class only, is explained the same way: the
+chosen class's capacity, its slices that overlap one in use, and free slices of it
+whose slices below are not the listed ones.
 """
 
 from __future__ import annotations
@@ -17,11 +23,15 @@ from typing import Any, Protocol
 
 from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import CandidateQuery, CandidatesResult, Provider
+from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import filters as filter_lib
-from virtfleet.scheduler.constraints import Constraints, Group, to_candidate_query
+from virtfleet.scheduler import slices as slice_lib
+from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
 from virtfleet.scheduler.request import describe
 
 SAMPLE_SIZE = 5
+#: The scheduler's name for a host whose slices all overlap a slice in use.
+SLICES = "slices"
 
 
 class PlacementReader(Protocol):
@@ -136,8 +146,9 @@ def explain(
         having = _hosts_with(placement, frozenset({trait}), on_root) & hosts.keys()
         summary = f"{len(having)} of {total} hosts have the forbidden trait {trait}"
         add("forbidden_trait", trait, having, summary)
+    asked, explicit = _as_asked(placement, constraints)
     lacking: dict[str, set[str]] = {}
-    for group in constraints.groups:
+    for group in asked.groups:
         for rc, amount in group.resources.items():
             fits = _hosts_fitting(placement, Group(group.suffix, {rc: amount}))
             lacking.setdefault(rc, set()).update(hosts.keys() - fits)
@@ -147,8 +158,11 @@ def explain(
     # Filters only see hosts placement would offer, as in a real scheduling pass.
     offered = [h for u, h in hosts.items() if not any(u in e for e in excluded_sets)]
     grouped = _filter_rejections(checks, offered)
+    rejected_slices = {u for name, _, u in candidate_rejections if name == SLICES and u in hosts}
+    slice_reasons = _slice_reasons(placement, asked, explicit, rejected_slices)
     for name, reason, uuid in candidate_rejections:
         if uuid in hosts:
+            reason = slice_reasons.get(uuid, reason) if name == SLICES else reason
             grouped.setdefault((name, reason), set()).add(uuid)
     for (name, reason), rejected in grouped.items():
         add("filter", name, rejected, f"{len(rejected)} of {total} hosts {reason}")
@@ -161,6 +175,54 @@ def explain(
         fitting_hosts=fitting_hosts,
         note="" if fitting_hosts else _note(total, fitting),
     )
+
+
+def _as_asked(
+    placement: PlacementReader, constraints: Constraints
+) -> tuple[Constraints, tuple[str, dict[str, int]] | None]:
+    """The constraints the scheduler asked placement with: the slice spec's explicit
+    form, when the request as given finds no host, is asked as its chosen class only;
+    then also (chosen class, the custom amounts a claim must take)."""
+    narrowed, totals = slice_lib.narrow_explicit_form(constraints)
+    unnamed = constraints.group(UNNAMED)
+    form = slice_lib.explicit_form(unnamed.resources) if unnamed is not None else None
+    if totals is None or form is None:
+        return constraints, None
+    if placement.candidate_roots(to_candidate_query(constraints, None)):
+        return constraints, None  # placement serves it as given: not the explicit form
+    return narrowed, (form[0], totals)
+
+
+def _slice_reasons(
+    placement: PlacementReader,
+    asked: Constraints,
+    explicit: tuple[str, dict[str, int]] | None,
+    uuids: set[str],
+) -> dict[str, str]:
+    """Host uuid -> why none of its slices could be given out, naming the class: all
+    overlap a slice in use, or (explicit form) the free ones hold other slices below
+    them than the form lists."""
+    if not uuids:
+        return {}
+    if explicit is None:
+        classes = sorted({rc for g in asked.groups for rc in g.resources if _custom(rc)})
+        overlap = f"offer only {' and '.join(classes)} slices that overlap a slice in use"
+        return dict.fromkeys(uuids, overlap)
+    chosen, totals = explicit
+    overlap = f"offer only {chosen} slices that overlap a slice in use"
+    below = ", ".join(f"{n} {rc}" for rc, n in sorted(totals.items()) if rc != chosen)
+    shape = f"have no free {chosen} slice with exactly {below} below it"
+    options = candidate_lib.by_host(
+        placement.allocation_candidates(to_candidate_query(asked, None))
+    )
+    return {
+        uuid: shape if uuid in options and options[uuid].allocation_requests else overlap
+        for uuid in uuids
+    }
+
+
+def _custom(resource_class: str) -> bool:
+    return resource_class.startswith("CUSTOM_")
 
 
 def _note(total: int, fitting: set[str]) -> str:
