@@ -23,6 +23,7 @@ def make_app(control: ControlPlane) -> PrefixDispatcher:
         conductor=control.conductor,
         images=control.images,
         conf=control.conf,
+        scheduler=control.scheduler,
     )
     return PrefixDispatcher(
         {

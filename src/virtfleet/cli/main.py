@@ -13,7 +13,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 import click  # noqa: E402 (after the warning filter on purpose)
 
 from virtfleet import __version__  # noqa: E402
-from virtfleet.cli import bench, config, daemons, demo, servers, slices, up  # noqa: E402
+from virtfleet.cli import bench, config, daemons, demo, explain, servers, slices, up  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +32,7 @@ cli.add_command(servers.server)
 cli.add_command(slices.slices)
 cli.add_command(daemons.agent)
 cli.add_command(bench.bench)
+cli.add_command(explain.explain)
 
 
 def main() -> None:

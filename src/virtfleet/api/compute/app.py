@@ -10,6 +10,7 @@ import webob
 
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.errors import render_error
+from virtfleet.api.compute.explain import ExplainHandlers
 from virtfleet.api.compute.flavors import FlavorHandlers
 from virtfleet.api.compute.hypervisors import HypervisorHandlers
 from virtfleet.api.compute.migrations import MigrationHandlers
@@ -37,6 +38,7 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
     actions = ActionHandlers(deps)
     hypervisors = HypervisorHandlers(deps)
     misc = MiscHandlers(deps)
+    explain = ExplainHandlers(deps)
     migrations = MigrationHandlers(deps, actions.action)  # os-migrateLive, then the rest
     server_migration = f"{V}/servers/{{server_id}}/migrations/{{migration_id}}"
     specs = f"{V}/flavors/{{flavor_id}}/os-extra_specs"
@@ -76,6 +78,7 @@ def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
         ("GET", f"{V}/os-keypairs", misc.keypairs),
         ("GET", f"{V}/extensions", misc.extensions),
         ("GET", f"{V}/os-aggregates", misc.aggregates),
+        ("POST", f"{V}/os-scheduler-explain", explain.explain),
     ]
 
 

@@ -8,13 +8,16 @@ server's task state. ``get_console_output`` and ``get_domain_xml`` answer synchr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from oslo_config import cfg
 
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
 from virtfleet.placement.service import PlacementService
+
+if TYPE_CHECKING:
+    from virtfleet.api.compute.explain import SchedulerAPI
 
 
 class ConductorAPI(Protocol):
@@ -45,3 +48,5 @@ class ComputeDeps:
     images: ImageService
     # With it, server create also runs the scheduler's enabled prefilters (400s).
     conf: cfg.ConfigOpts | None = None
+    # For os-scheduler-explain (a dry run of the scheduler).
+    scheduler: SchedulerAPI | None = None

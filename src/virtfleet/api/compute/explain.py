@@ -1,0 +1,126 @@
+"""``POST /v2.1/os-scheduler-explain`` (admin only): where a flavor + image would go.
+
+A dry run of the scheduler for a boot request, without claiming anything: the best
+hosts with their weights and, per constraint (resource, trait, filter), how many hosts
+it excludes and which. ``virtfleet explain`` prints it.
+
+Body: ``{"explain": {"flavorRef": ID, "imageRef": ID, "host": NAME?, "limit": N?}}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.boot_checks import check_boot
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import flavors, images
+from virtfleet.scheduler.explain import Explanation
+from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+
+FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
+DEFAULT_LIMIT = 5
+MAX_LIMIT = 1000
+
+
+class Selected(Protocol):
+    """A chosen host as the scheduler returns it."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
+
+
+class SchedulerAPI(Protocol):
+    """What the explanation needs of :class:`virtfleet.scheduler.manager.Scheduler`."""
+
+    def select_destinations(
+        self, spec: RequestSpec, max_results: int | None = None
+    ) -> Sequence[Selected]: ...
+
+    def explain(self, spec: RequestSpec) -> Explanation: ...
+
+
+class ExplainHandlers:
+    def __init__(self, deps: ComputeDeps) -> None:
+        self.deps = deps
+
+    def explain(self, req: Request) -> webob.Response:
+        common.require_admin(req, "os_compute_api:os-scheduler-explain")
+        scheduler = self.deps.scheduler
+        if scheduler is None:
+            raise HTTPError(501, "This deployment has no scheduler to explain with.")
+        body = _body(req.json_body_or_400())
+        spec = self._spec(req, body)
+        limit = _limit(body.get("limit", DEFAULT_LIMIT))
+        try:
+            chosen = scheduler.select_destinations(spec, limit)
+        except errors.NoValidHost:
+            chosen = ()
+        explanation = scheduler.explain(spec)
+        return json_response(
+            {
+                "explanation": explanation.as_dict()
+                | {
+                    "details": explanation.details(),
+                    "hosts": [{"host": s.host, "weight": round(s.weight, 4)} for s in chosen],
+                }
+            }
+        )
+
+    def _spec(self, req: Request, body: dict[str, Any]) -> RequestSpec:
+        flavor_ref = common.ref_id(common.string("flavorRef", body.get("flavorRef")))
+        image_ref = common.ref_id(common.string("imageRef", body.get("imageRef")))
+        try:
+            flavor = flavors.get(self.deps.db, flavor_ref)
+        except errors.NotFound:
+            raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
+        try:
+            image = images.get(self.deps.db, image_ref)
+        except errors.NotFound:
+            raise HTTPError(400, f"Image {image_ref} could not be found (imageRef).") from None
+        check_boot(flavor, image, self.deps.conf)
+        host = body.get("host")
+        if host is not None:
+            host = common.string("host", host)
+        return RequestSpec(
+            instance_uuid=str(uuid.uuid4()),
+            project_id=common.project_id(req),
+            user_id=common.user_id(req),
+            flavor=FlavorSpec(
+                vcpus=flavor.vcpus,
+                memory_mb=flavor.memory_mb,
+                root_gb=flavor.root_gb,
+                ephemeral_gb=flavor.ephemeral_gb,
+                swap=flavor.swap,
+                extra_specs=dict(flavor.extra_specs),
+            ),
+            image_properties=dict(image.properties),
+            requested_host=host,
+        )
+
+
+def _body(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("explain"), dict):
+        raise HTTPError(400, 'The body must be {"explain": {"flavorRef": ..., "imageRef": ...}}.')
+    body: dict[str, Any] = raw["explain"]
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise HTTPError(
+            400, f"Unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}."
+        )
+    return body
+
+
+def _limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise HTTPError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, not {value!r}.")
+    return value
