@@ -17,8 +17,15 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.rpc.transport import LocalTransport
 
 # Bump VERSION (history line + obj_make_compatible) and then this hash together.
-EXPECTED_FINGERPRINT = "1.1-5baf5e6746552e561f5df0c75754e82d"
-VERSIONS = ("1.0", "1.1")
+EXPECTED_FINGERPRINT = "1.2-9bd9bb4161eec5eac370105a1c4ac79a"
+VERSIONS = ("1.0", "1.1", "1.2")
+DISK = {
+    "path": "/srv/instances/disk",
+    "format": "qcow2",
+    "virtual_size": "1073741824",
+    "backing": None,
+    "backing_format": None,
+}
 UUID = "6f1c9a4e-8f0b-4d0e-9a7d-0c8d2b7c1a11"
 MIGRATION = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
 
@@ -77,6 +84,31 @@ def test_round_trip_at_every_version(version: str) -> None:
         assert back.source_mdev_types == {} and not back.has_mdevs  # receiver's defaults
     else:
         assert back.dst_supports_mdev_live_migration is False
+    if version in ("1.0", "1.1"):
+        assert not {"dest_instance_dir", "local_disks", "full_disk_copy"} & set(
+            primitive["virtfleet_object.data"]
+        )
+        assert back.local_disks == [] and back.dest_instance_dir is None  # receiver's defaults
+
+
+def test_block_migration_fields_travel_at_1_2_and_are_dropped_below() -> None:
+    data = make(dest_instance_dir="/b/instances/" + UUID, local_disks=[DISK], full_disk_copy=True)
+    back = LibvirtLiveMigrateData.obj_from_primitive(wire(data.obj_to_primitive("1.2")))
+    assert back.dest_instance_dir == "/b/instances/" + UUID
+    assert back.local_disks == [DISK] and back.full_disk_copy is True
+    older = LibvirtLiveMigrateData.obj_from_primitive(wire(data.obj_to_primitive("1.1")))
+    assert older.dest_instance_dir is None and older.local_disks == []
+    assert older.instance_dir == data.instance_dir  # what a 1.1 peer works with
+
+
+def test_a_changed_field_changes_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pin above catches field changes: one more field gives another hash."""
+    from oslo_versionedobjects import fields
+
+    changed = dict(LibvirtLiveMigrateData.fields)
+    changed["extra"] = fields.StringField(nullable=True)
+    monkeypatch.setattr(LibvirtLiveMigrateData, "fields", changed)
+    assert _fingerprint() != EXPECTED_FINGERPRINT
 
 
 def test_mdevs_travel_at_1_1() -> None:

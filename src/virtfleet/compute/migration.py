@@ -2,6 +2,9 @@
 source and destination hosts, in the order it calls them:
 
     destination: check_can_live_migrate_destination   (where to connect, what it offers)
+    destination: create_shared_storage_test_file      (then the source looks for it:
+    source:      check_shared_storage_test_file        shared storage or a block
+    destination: cleanup_shared_storage_test_file      migration)
     source:      check_can_live_migrate_source        (what the guest holds; gates)
     destination: pre_live_migration                   (files; mdev claims via the hook)
     source:      live_migrate                         (blocks until the guest runs there)
@@ -18,13 +21,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import libvirt
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.libvirt import migration as policy
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.guest import CONSOLE_LOG
+from virtfleet.virt.libvirt.host import instances_path
+
+SHARED_TEST_PREFIX = ".vf-shared-test-"
 
 if TYPE_CHECKING:
     from virtfleet.compute.manager import ComputeAgent
@@ -106,13 +115,31 @@ class LiveMigrationEndpoint:
         data.dst_supports_mdev_live_migration = policy.supports_mdev_migration(
             data.dst_libvirt_version, data.dst_qemu_version
         )
-        data.is_shared_instance_path = bool(data.instance_dir) and os.path.isdir(
-            str(data.instance_dir)
-        )
-        data.block_migration = policy.resolve_block_migration(
-            block_migration, data.is_shared_instance_path
-        )
+        data.dest_instance_dir = self._driver.instance_dir(uuid)  # no domain here: the default
         return data
+
+    def create_shared_storage_test_file(self) -> str:
+        """A new empty file in this host's instances path; returns its name (the source
+        looks for it in its own to tell whether the two share storage)."""
+        directory = instances_path(self._agent.conf)
+        os.makedirs(directory, exist_ok=True)
+        handle, path = tempfile.mkstemp(prefix=SHARED_TEST_PREFIX, dir=directory)
+        os.close(handle)
+        return os.path.basename(path)
+
+    def check_shared_storage_test_file(self, name: str) -> bool:
+        """Whether this host sees the destination's test file ``name``."""
+        return os.path.exists(self._test_file(name))
+
+    def cleanup_shared_storage_test_file(self, name: str) -> None:
+        path = self._test_file(name)
+        if os.path.exists(path):
+            os.unlink(path)
+
+    def _test_file(self, name: str) -> str:
+        if not name.startswith(SHARED_TEST_PREFIX) or os.path.basename(name) != name:
+            raise errors.InvalidInput(f"{name!r} is not a shared-storage test file name")
+        return os.path.join(instances_path(self._agent.conf), name)
 
     def check_can_live_migrate_source(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
         """Can the guest leave? Adds the source's versions and the guest's mdevs and
@@ -124,6 +151,9 @@ class LiveMigrationEndpoint:
         data.src_libvirt_version = policy.version_text(info.libvirt_version)
         data.src_qemu_version = policy.version_text(info.qemu_version)
         data.source_mdev_types = dict(self._hooks.source_mdev_types(uuid))
+        if data.block_migration and data.instance_dir:
+            xml = self._driver.get_domain_xml(uuid)
+            data.local_disks = policy.local_disks(xml, data.instance_dir)
         if data.has_mdevs:
             refusal = policy.mdev_version_refusal(
                 "source", data.src_libvirt_version, data.src_qemu_version
@@ -138,12 +168,23 @@ class LiveMigrationEndpoint:
 
     # -- destination -----------------------------------------------------------------
     def pre_live_migration(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
-        """Prepare to receive: the instance directory and console log (when not
-        shared), and the destination's device claims (mdev hook)."""
-        if not data.is_shared_instance_path and data.instance_dir:
-            os.makedirs(data.instance_dir, exist_ok=True)
-            with open(os.path.join(data.instance_dir, CONSOLE_LOG), "ab"):
-                pass
+        """Prepare to receive: without shared storage the guest's directory here, its
+        console log and empty disks for libvirt to copy into (marked as prepared by
+        this migration); then the destination's device claims (mdev hook)."""
+        if not data.is_shared_instance_path:
+            target = data.dest_instance_dir or data.instance_dir
+            if target:
+                if os.path.isdir(target) and os.listdir(target):
+                    raise errors.Conflict(
+                        f"{target} already exists on {self._agent.host} and is not empty, "
+                        "though the hosts share no storage: not overwriting it"
+                    )
+                os.makedirs(target, exist_ok=True)
+                with open(os.path.join(target, CONSOLE_LOG), "ab"):
+                    pass
+                policy.mark_prepared(target, data.migration_uuid)
+                if data.block_migration:
+                    data.full_disk_copy = policy.create_target_disks(data, target)
         data.target_mdevs = dict(self._hooks.claim_destination(data))
         missing = sorted(set(data.source_mdev_types) - set(data.target_mdevs))
         if missing:
@@ -160,11 +201,16 @@ class LiveMigrationEndpoint:
         return self._driver.get_power_state(data.instance_uuid)
 
     def rollback_live_migration_at_destination(self, data: LibvirtLiveMigrateData) -> None:
-        """Undo everything the migration left here (domain, unshared files, claims);
-        safe to call whatever happened before."""
+        """Undo everything the migration left here (domain, claims, and files only
+        in a directory this migration prepared, never shared ones); safe to call
+        whatever happened before."""
         try:
+            directory = self._driver.instance_dir(data.instance_uuid)
+            prepared = os.path.exists(
+                os.path.join(directory, policy.marker_name(data.migration_uuid))
+            )
             self._driver.live_migration_cleanup_destination(
-                data.instance_uuid, remove_files=not data.is_shared_instance_path
+                data.instance_uuid, remove_files=prepared and not data.is_shared_instance_path
             )
         finally:
             self._hooks.release(data, "destination", succeeded=False)
@@ -172,7 +218,7 @@ class LiveMigrationEndpoint:
     # -- source ------------------------------------------------------------------------
     def live_migrate(self, data: LibvirtLiveMigrateData) -> None:
         """Move the guest; returns once it runs on the destination."""
-        rewrite = self._hooks.rewrite_xml if data.has_mdevs else None
+        rewrite = self._rewrite(data)
         if data.has_mdevs:
             unmapped = sorted(set(data.source_mdev_types) - set(data.target_mdevs))
             if unmapped:
@@ -180,6 +226,26 @@ class LiveMigrationEndpoint:
                     f"no destination mdev for {', '.join(unmapped)}: migration aborted"
                 )
         self._driver.live_migrate(data, rewrite)
+
+    def _rewrite(self, data: LibvirtLiveMigrateData) -> policy.XmlRewrite | None:
+        """The XML changes the destination needs: paths moved into its own instance
+        directory (block migration) and the mdev uuids it claimed."""
+        relocate = (
+            not data.is_shared_instance_path
+            and data.instance_dir
+            and data.dest_instance_dir
+            and os.path.normpath(data.instance_dir) != os.path.normpath(data.dest_instance_dir)
+        )
+        if not relocate and not data.has_mdevs:
+            return None
+        hooks = self._hooks
+
+        def rewrite(xml: str, data: LibvirtLiveMigrateData) -> str:
+            if relocate:
+                xml = policy.relocate_xml(xml, str(data.instance_dir), str(data.dest_instance_dir))
+            return hooks.rewrite_xml(xml, data) if data.has_mdevs else xml
+
+        return rewrite
 
     def live_migration_progress(self, instance_uuid: str) -> dict[str, int]:
         return self._driver.live_migration_progress(instance_uuid).as_dict()
@@ -194,11 +260,24 @@ class LiveMigrationEndpoint:
         """The guest left: drop its files here when they were not shared, and the
         source side's claims."""
         try:
-            directory = None if data.is_shared_instance_path else data.instance_dir
-            if directory and os.path.basename(os.path.normpath(directory)) == data.instance_uuid:
+            directory = policy.may_remove_source_files(data)
+            if directory:
                 shutil.rmtree(directory, ignore_errors=True)
         finally:
             self._hooks.release(data, "source", succeeded=True)
+
+    def live_migration_whereabouts(self, instance_uuid: str) -> dict[str, Any]:
+        """For the recovery of an interrupted migration: the guest's power state here
+        (None without a domain) and whether a migration job of it runs."""
+        try:
+            state: str | None = self._driver.get_power_state(instance_uuid)
+        except errors.NotFound:
+            return {"state": None, "job_active": False}
+        try:
+            domain = self._driver.connection.lookupByUUIDString(instance_uuid)
+        except libvirt.libvirtError:
+            return {"state": None, "job_active": False}  # gone in the meantime
+        return {"state": state, "job_active": policy.job_active(domain)}
 
     def live_migration_instance_dir(self, instance_uuid: str) -> str:
         """Where the guest's files are on this host."""

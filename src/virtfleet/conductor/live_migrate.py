@@ -11,6 +11,10 @@
 A destination that fails a check or loses the claim makes it try the next candidate;
 the final error names every refused host and why. Abort cancels the job (or a
 migration not yet copying) and rolls back. Decisions live in :mod:`.live_migrate_policy`.
+
+A migration whose workflow died with an earlier control plane is finished or rolled
+back by :meth:`LiveMigrations.recover` once the agents say where the guest is
+(decisions in :mod:`.live_migrate_recovery`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from virtfleet import errors
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC
 from virtfleet.conductor import boot, mdev_policy
 from virtfleet.conductor import live_migrate_policy as policy
+from virtfleet.conductor import live_migrate_recovery as recovery
 from virtfleet.conductor import states as st
 from virtfleet.db import hosts, servers
 from virtfleet.db import migration_records as records
@@ -38,10 +43,11 @@ from virtfleet.placement.types import ConsumerAllocations, ConsumerRequest
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.request import RequestSpec
+from virtfleet.virt.libvirt.migration import resolve_block_migration
 
 LOG = logging.getLogger(__name__)
 
-MIGRATING = "migrating"  # the server's task_state while it moves
+MIGRATING = st.MIGRATING  # the server's task_state while it moves
 Submit = Callable[[str, Callable[[str], None], str], None]
 
 
@@ -77,6 +83,7 @@ class LiveMigrations:
         self._transport = transport
         self._submit = submit
         self._cancelled: set[int] = set()
+        self._active: set[int] = set()  # migrations a workflow of this process drives
         self._lock = threading.Lock()
         records.ensure_table(db)
 
@@ -105,6 +112,8 @@ class LiveMigrations:
         def work(uuid: str) -> None:
             self.run(migration.id, host, block_migration)
 
+        with self._lock:
+            self._active.add(migration.id)
         self._submit(instance_uuid, work, "live migration")
         return migration
 
@@ -150,6 +159,15 @@ class LiveMigrations:
 
     def run(self, migration_id: int, host: str | None, block_migration: bool | str) -> None:
         """The whole migration; every outcome ends the server's task and the record."""
+        with self._lock:
+            self._active.add(migration_id)
+        try:
+            self._run(migration_id, host, block_migration)
+        finally:
+            with self._lock:
+                self._active.discard(migration_id)
+
+    def _run(self, migration_id: int, host: str | None, block_migration: bool | str) -> None:
         migration = records.get(self._db, migration_id)
         uuid = migration.instance_uuid
         try:
@@ -203,6 +221,10 @@ class LiveMigrations:
                     "check_can_live_migrate_destination",
                     data=data,
                     block_migration=block_migration,
+                )
+                data.is_shared_instance_path = self._shared_storage(data)
+                data.block_migration = resolve_block_migration(
+                    block_migration, data.is_shared_instance_path
                 )
                 data = self._call(source, "check_can_live_migrate_source", data=data)
                 data = self._claim_mdevs(data, selection)  # mdev guests: pin check + claim
@@ -433,9 +455,15 @@ class LiveMigrations:
             )
 
     def _move_allocation(self, server: servers.Server, migration: records.Migration) -> None:
-        """One write: the instance holds what the migration held; the migration nothing."""
+        """One write: the instance holds what the migration held; the migration nothing.
+        A migration that holds nothing (never claimed) leaves the instance's as it is."""
         for _ in range(5):
             held = self._placement.get_consumer_allocations(migration.uuid)
+            if not held.allocations:
+                LOG.error(
+                    "migration %s holds no allocation: %s keeps its own", migration.id, server.uuid
+                )
+                return
             own = self._placement.get_consumer_allocations(server.uuid)
             moved = {rp: dict(alloc.resources) for rp, alloc in held.allocations.items()}
             try:
@@ -483,6 +511,110 @@ class LiveMigrations:
         except errors.NotFound:
             return
         LOG.info("migration %s ended %s: %s", migration.id, status, message)
+
+    # ------------------------------------------------------------------ recovery
+
+    def orphans(self) -> list[records.Migration]:
+        """Migrations in a non-final state that no workflow of this process drives
+        (their workflow died with an earlier control plane), oldest first."""
+        with self._lock:
+            active = set(self._active)
+        found = records.list_migrations(
+            self._db, in_progress=True, migration_type=records.LIVE_MIGRATION
+        )
+        return [m for m in reversed(found) if m.id not in active]
+
+    def in_progress(self, instance_uuid: str) -> bool:
+        """Whether the server has a migration record in a non-final state."""
+        return bool(
+            records.list_migrations(self._db, instance_uuid=instance_uuid, in_progress=True)
+        )
+
+    def recover(self, migration_id: int) -> str:
+        """Finish or roll back an orphaned migration after asking both agents where
+        the guest is; returns the action (``wait`` when it must be asked again later).
+        The caller holds the server's lock."""
+        migration = records.get(self._db, migration_id)
+        with self._lock:
+            if not migration.in_progress or migration.id in self._active:
+                return recovery.WAIT
+        source, dest = migration.source_compute, migration.dest_compute
+        if not source:
+            self._end(migration, records.ERROR, recovery.outcome_message(recovery.LOST, "?", dest))
+            return recovery.LOST
+        uuid = migration.instance_uuid
+        action = recovery.decide(
+            self._whereabouts(source, uuid),
+            self._whereabouts(dest, uuid) if dest else recovery.ABSENT,
+        )
+        LOG.warning("migration %s of %s was interrupted: %s", migration.id, uuid, action)
+        if action == recovery.WAIT:
+            return action
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            self._end(migration, records.ERROR, "the server was deleted")
+            return recovery.LOST
+        if action == recovery.LOST:
+            self._end(migration, records.ERROR, recovery.outcome_message(action, source, dest))
+            return action
+        try:
+            data = self._recovered_data(migration, source, dest)
+        except errors.VirtfleetError as exc:
+            LOG.warning("migration %s: cannot recover yet: %s", migration.id, exc)
+            return recovery.WAIT
+        if action == recovery.FINISH:
+            assert dest is not None
+            self._post(server, migration, data, migration.dest_node or dest)
+        else:
+            if dest:
+                try:
+                    self._call(dest, "rollback_live_migration_at_destination", data=data)
+                except errors.VirtfleetError as exc:
+                    LOG.warning("migration %s: rollback at %s: %s", migration.id, dest, exc)
+                    return recovery.WAIT
+            self._end(migration, records.ERROR, recovery.outcome_message(action, source, dest))
+        return action
+
+    def _whereabouts(self, host: str, instance_uuid: str) -> recovery.Whereabouts:
+        try:
+            found = self._call(host, "live_migration_whereabouts", instance_uuid=instance_uuid)
+        except errors.VirtfleetError as exc:
+            LOG.info("host %s cannot say where %s is: %s", host, instance_uuid, exc)
+            return recovery.UNREACHABLE
+        return recovery.Whereabouts(found.get("state"), bool(found.get("job_active")))
+
+    def _recovered_data(
+        self, migration: records.Migration, source: str, dest: str | None
+    ) -> LibvirtLiveMigrateData:
+        """The migration's data as far as the post/rollback steps need it: the guest's
+        directories on both sides and whether they share storage (asked again)."""
+        data = LibvirtLiveMigrateData(
+            migration_uuid=migration.uuid,
+            instance_uuid=migration.instance_uuid,
+            source_host=source,
+            dest_host=dest or source,
+            instance_dir=str(
+                self._call(
+                    source, "live_migration_instance_dir", instance_uuid=migration.instance_uuid
+                )
+            ),
+        )
+        if dest:
+            data.is_shared_instance_path = self._shared_storage(data)
+        return data
+
+    def _shared_storage(self, data: LibvirtLiveMigrateData) -> bool:
+        """Whether source and destination share the instances path: the destination
+        writes a test file there and the source looks for it in its own."""
+        name = str(self._call(data.dest_host, "create_shared_storage_test_file"))
+        try:
+            return bool(self._call(data.source_host, "check_shared_storage_test_file", name=name))
+        finally:
+            try:
+                self._call(data.dest_host, "cleanup_shared_storage_test_file", name=name)
+            except errors.VirtfleetError as exc:
+                LOG.warning("test file %s left on %s: %s", name, data.dest_host, exc)
 
     # ------------------------------------------------------------------ helpers
 

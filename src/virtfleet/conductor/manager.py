@@ -163,10 +163,27 @@ class Conductor:
                     self._fail_build(server.uuid, [], None, 500, interrupted=True)
                 elif action == "delete":
                     self._delete(server.uuid)
+                elif action == "recover_migration":
+                    if self.live_migrations.in_progress(server.uuid):
+                        continue  # recover_interrupted_migrations finishes or undoes it
+                    servers.update(self._db, server.uuid, task_state=None)
                 else:
                     servers.update(self._db, server.uuid, task_state=None)
             handled.append(server.uuid)
         return handled
+
+    def recover_interrupted_migrations(self) -> dict[int, str]:
+        """Finish or roll back live migrations whose workflow died with an earlier
+        control plane (asking the agents where each guest is); returns migration id ->
+        action (``wait``: asked again at the next round)."""
+        done: dict[int, str] = {}
+        for migration in self.live_migrations.orphans():
+            with self._locked(migration.instance_uuid):
+                try:
+                    done[migration.id] = self.live_migrations.recover(migration.id)
+                except Exception:  # one bad record must not stop the others
+                    LOG.exception("recovery of migration %s failed", migration.id)
+        return done
 
     def reap_mdev_claims(self) -> list[str]:
         """Release mdev claims of migrations that ended (or are older than
@@ -182,6 +199,7 @@ class Conductor:
             try:
                 self.mark_silent_hosts_down()
                 self.recover_stuck_servers()
+                self.recover_interrupted_migrations()
                 self.reap_mdev_claims()
             except Exception:
                 LOG.exception("checking for silent hosts and stuck servers failed")

@@ -26,6 +26,7 @@ POWERING_ON = "powering-on"
 REBOOTING = "rebooting"
 REBOOTING_HARD = "rebooting_hard"
 DELETING = "deleting"
+MIGRATING = "migrating"
 
 
 class PowerState(enum.IntEnum):
@@ -131,11 +132,13 @@ STUCK_TASK_RECOVERY: dict[str, str] = {
     POWERING_ON: "clear_task",
     REBOOTING: "clear_task",
     REBOOTING_HARD: "clear_task",
+    MIGRATING: "recover_migration",  # the migration's own recovery finishes or undoes it
 }
 
 
 def stuck_task_recovery(vm_state: str, task_state: str | None) -> str | None:
-    """``fail_build``, ``delete``, ``clear_task`` or None (nothing to recover)."""
+    """``fail_build``, ``delete``, ``clear_task``, ``recover_migration`` or None
+    (nothing to recover)."""
     if task_state is None:
         return None
     if vm_state == BUILDING:

@@ -18,6 +18,7 @@ from virtfleet.objects.base import register
 from virtfleet.objects.defaults import DefaultedObject
 
 MDEV_FIELDS = ("source_mdev_types", "target_mdevs", "dst_supports_mdev_live_migration")
+BLOCK_FIELDS = ("dest_instance_dir", "local_disks", "full_disk_copy")
 
 
 @register
@@ -26,7 +27,8 @@ class LibvirtLiveMigrateData(DefaultedObject):
 
     # Version 1.0: initial version (generic live migration)
     # Version 1.1: source_mdev_types, target_mdevs, dst_supports_mdev_live_migration
-    VERSION = "1.1"
+    # Version 1.2: dest_instance_dir, local_disks, full_disk_copy (block migration)
+    VERSION = "1.2"
 
     fields = {
         "migration_uuid": fields.UUIDField(),
@@ -50,6 +52,14 @@ class LibvirtLiveMigrateData(DefaultedObject):
         # source mdev uuid -> destination mdev uuid (filled by the destination's claim)
         "target_mdevs": fields.DictOfStringsField(default={}),
         "dst_supports_mdev_live_migration": fields.BooleanField(default=False),
+        # 1.2: block migration without shared storage. The guest's directory on the
+        # destination (filled there; the source relocates the XML's paths into it)
+        "dest_instance_dir": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        # the guest's file disks in its directory, filled by the source: path, format,
+        # virtual_size (bytes, as text), backing, backing_format
+        "local_disks": fields.ListOfDictOfNullableStringsField(default=[]),
+        # the destination lacks a disk's backing file: copy whole disks (NON_SHARED_DISK)
+        "full_disk_copy": fields.BooleanField(default=False),
     }
 
     migration_uuid: str
@@ -69,6 +79,9 @@ class LibvirtLiveMigrateData(DefaultedObject):
     source_mdev_types: dict[str, str]
     target_mdevs: dict[str, str]
     dst_supports_mdev_live_migration: bool
+    dest_instance_dir: str | None
+    local_disks: list[dict[str, str | None]]
+    full_disk_copy: bool
 
     @property
     def has_mdevs(self) -> bool:
@@ -78,6 +91,9 @@ class LibvirtLiveMigrateData(DefaultedObject):
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
         target = tuple(int(part) for part in target_version.split("."))
+        if target < (1, 2):  # a 1.1 peer keeps the guest's path and copies increments
+            for name in BLOCK_FIELDS:
+                primitive.pop(name, None)
         if target < (1, 1):
             carried = primitive.get("source_mdev_types") or primitive.get("target_mdevs")
             if carried:

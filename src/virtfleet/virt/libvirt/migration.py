@@ -9,14 +9,17 @@ domain defined on the destination and undefined on the source once it ran there.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import libvirt
+from lxml import etree
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -32,7 +35,8 @@ BASE_FLAGS = (
     | libvirt.VIR_MIGRATE_PERSIST_DEST
     | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
 )
-BLOCK_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_INC
+BLOCK_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_INC  # the destination has the backing file
+FULL_BLOCK_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_DISK  # it does not: whole disks
 XML_FLAGS = libvirt.VIR_DOMAIN_XML_MIGRATABLE | libvirt.VIR_DOMAIN_XML_SECURE
 
 ABORTED_CODES = frozenset({libvirt.VIR_ERR_OPERATION_ABORTED})
@@ -100,7 +104,8 @@ def migration_flags(data: LibvirtLiveMigrateData) -> int:
     When the destination sees the instance directory (checked there), the disks are
     shared; libvirt cannot tell a shared local directory from a private one and calls
     such a migration unsafe, so it is told (VIR_MIGRATE_UNSAFE)."""
-    flags = BASE_FLAGS | (BLOCK_FLAGS if data.block_migration else 0)
+    block = FULL_BLOCK_FLAGS if data.full_disk_copy else BLOCK_FLAGS
+    flags = BASE_FLAGS | (block if data.block_migration else 0)
     if data.is_shared_instance_path and not data.block_migration:
         flags |= libvirt.VIR_MIGRATE_UNSAFE
     return int(flags)
@@ -146,6 +151,136 @@ def migrate(domain: Any, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | Non
         ) from exc
 
 
+# -- block migration: the guest's files on the destination ----------------------------
+
+DISK_SOURCES = "devices/disk[@type='file']/source"
+
+
+def _inside(path: str, directory: str) -> bool:
+    path, directory = os.path.normpath(path), os.path.normpath(directory)
+    return path == directory or path.startswith(directory + os.sep)
+
+
+def relocate(path: str, old_dir: str, new_dir: str) -> str:
+    """``path`` inside ``old_dir`` as the same relative path inside ``new_dir``."""
+    if not _inside(path, old_dir):
+        return path
+    rel = os.path.relpath(os.path.normpath(path), os.path.normpath(old_dir))
+    return os.path.normpath(os.path.join(new_dir, rel)) if rel != "." else new_dir
+
+
+def relocate_xml(xml: str, old_dir: str, new_dir: str) -> str:
+    """The domain XML with every attribute and text naming ``old_dir`` or a file in it
+    (disks, console logs, the instance metadata) moved into ``new_dir``."""
+    if os.path.normpath(old_dir) == os.path.normpath(new_dir):
+        return xml
+    root = etree.fromstring(xml.encode())
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            text = value.decode() if isinstance(value, bytes) else value
+            if _inside(text, old_dir):
+                element.set(name, relocate(text, old_dir, new_dir))
+        if element.text and _inside(element.text.strip(), old_dir):
+            element.text = relocate(element.text.strip(), old_dir, new_dir)
+    return str(etree.tostring(root, encoding="unicode"))
+
+
+def qemu_img_info(path: str) -> dict[str, Any]:
+    """``qemu-img info`` of one file (format guessed by qemu-img; HypervisorError)."""
+    try:
+        out = subprocess.run(
+            ["qemu-img", "info", "--output=json", "-U", path],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise errors.HypervisorError(f"cannot inspect disk {path}: {exc}") from exc
+    info: dict[str, Any] = json.loads(out)
+    return info
+
+
+def local_disks(
+    domain_xml: str, instance_dir: str, info: Callable[[str], dict[str, Any]] = qemu_img_info
+) -> list[dict[str, str | None]]:
+    """The guest's file disks inside its instance directory (what a block migration
+    must recreate on the destination): path, format, virtual size, backing file."""
+    disks: list[dict[str, str | None]] = []
+    for source in etree.fromstring(domain_xml.encode()).iterfind(DISK_SOURCES):
+        path = source.get("file")
+        if not path or not _inside(path, instance_dir):
+            continue  # images elsewhere (shared image cache, ISOs) are not copied
+        found = info(path)
+        disks.append(
+            {
+                "path": path,
+                "format": str(found.get("format", "raw")),
+                "virtual_size": str(int(found.get("virtual-size", 0))),
+                "backing": found.get("full-backing-filename") or found.get("backing-filename"),
+                "backing_format": found.get("backing-filename-format"),
+            }
+        )
+    return disks
+
+
+def create_target_disks(data: LibvirtLiveMigrateData, target_dir: str) -> bool:
+    """On the destination of a block migration: an empty disk for every local disk of
+    the guest, in ``target_dir``. An overlay over the same backing file when this host
+    has it (libvirt then copies the increment), else a whole image of the same size.
+    Returns whether whole disks must be copied (VIR_MIGRATE_NON_SHARED_DISK)."""
+    full = False
+    source_dir = data.instance_dir or target_dir
+    for disk in data.local_disks:
+        path = relocate(str(disk["path"]), source_dir, target_dir)
+        if os.path.exists(path):
+            raise errors.Conflict(f"disk {path} already exists on {data.dest_host}")
+        backing, fmt = disk.get("backing"), str(disk.get("format") or "raw")
+        args = ["qemu-img", "create", "-q", "-f", fmt]
+        if backing and os.path.exists(backing) and fmt == "qcow2":
+            args += ["-b", backing, "-F", str(disk.get("backing_format") or "raw")]
+        else:
+            full = full or bool(backing)
+        try:
+            subprocess.run(
+                [*args, path, str(disk.get("virtual_size") or 0)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", "") or exc
+            raise errors.HypervisorError(f"cannot create disk {path}: {detail}") from exc
+    return full
+
+
+def marker_name(migration_uuid: str) -> str:
+    """The file the destination leaves in the directory it prepared for a migration."""
+    return f".vf-migration-{migration_uuid}"
+
+
+def mark_prepared(directory: str, migration_uuid: str) -> None:
+    with open(os.path.join(directory, marker_name(migration_uuid)), "w", encoding="utf-8"):
+        pass
+
+
+def may_remove_source_files(data: LibvirtLiveMigrateData) -> str | None:
+    """The source's instance directory when the post-migration cleanup may delete
+    it, else None: never with shared storage, only a directory named after the
+    instance, and never one holding the destination's marker of this migration (the
+    source then sees the very directory the destination prepared: it is shared)."""
+    directory = data.instance_dir
+    if not directory or data.is_shared_instance_path or not data.block_migration:
+        return None
+    if os.path.basename(os.path.normpath(directory)) != data.instance_uuid:
+        return None
+    if os.path.exists(os.path.join(directory, marker_name(data.migration_uuid))):
+        LOG.warning("%s holds the destination's marker: shared, not removed", directory)
+        return None
+    return directory
+
+
 def progress(domain: Any) -> Progress:
     """The running job's bytes (zeros when no job runs)."""
     try:
@@ -168,6 +303,17 @@ def progress(domain: Any) -> Progress:
         disk_processed=read(libvirt.VIR_DOMAIN_JOB_DISK_PROCESSED),
         disk_remaining=read(libvirt.VIR_DOMAIN_JOB_DISK_REMAINING),
     )
+
+
+def job_active(domain: Any) -> bool:
+    """Whether a job (an outgoing or incoming migration) runs on the domain now."""
+    try:
+        stats = domain.jobStats(0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return False
+        raise errors.HypervisorError(str(exc.get_error_message()), exc.get_error_code()) from exc
+    return bool(int(stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE)) != libvirt.VIR_DOMAIN_JOB_NONE)
 
 
 def abort(domain: Any) -> None:
