@@ -16,6 +16,7 @@ from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.types import GuestSpec
 
 UUID = "11111111-2222-4333-8444-555555555555"
+NO_SETTLE = {"libvirt__spawn_settle_seconds": 0}  # fake guests never stop on their own
 OTHER = "99999999-2222-4333-8444-555555555555"
 
 
@@ -45,7 +46,7 @@ def images() -> RecordingImages:
 
 @pytest.fixture
 def driver(conn: FakeConnection, images: RecordingImages, tmp_path: Path) -> LibvirtDriver:
-    conf = make_conf(data_dir=str(tmp_path), libvirt__virt_type="qemu")
+    conf = make_conf(data_dir=str(tmp_path), libvirt__virt_type="qemu", **NO_SETTLE)
     return LibvirtDriver(conn, conf, images=images)
 
 
@@ -104,7 +105,7 @@ def test_spawn_failure_leaves_nothing_and_carries_the_code(
 
 
 def test_spawn_failure_of_the_disk_cleans_up(conn: FakeConnection, tmp_path: Path) -> None:
-    conf = make_conf(data_dir=str(tmp_path), libvirt__virt_type="qemu")
+    conf = make_conf(data_dir=str(tmp_path), libvirt__virt_type="qemu", **NO_SETTLE)
     driver = LibvirtDriver(conn, conf, images=RecordingImages(fail=True))
     with pytest.raises(errors.HypervisorError) as caught:
         driver.spawn(spec(tmp_path, image_path="/images/base.qcow2"))
@@ -307,7 +308,7 @@ def test_relative_data_dir_gives_absolute_guest_paths(
     conn: FakeConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    driver = LibvirtDriver(conn, make_conf(data_dir="rel", libvirt__virt_type="qemu"))
+    driver = LibvirtDriver(conn, make_conf(data_dir="rel", libvirt__virt_type="qemu", **NO_SETTLE))
     driver.spawn(GuestSpec(instance_uuid=UUID, name="vm", vcpus=1, memory_mb=64))
     domain = config.Domain.parse(driver.get_domain_xml(UUID))
     assert domain.devices is not None and domain.devices.consoles[0].source is not None

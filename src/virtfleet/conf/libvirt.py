@@ -41,6 +41,16 @@ OPTS: list[cfg.Opt] = [
         default=None,
         help="Directory for instance files (disks, console logs). Default: <data_dir>/instances.",
     ),
+    cfg.FloatOpt(
+        "spawn_settle_seconds",
+        default=1.0,
+        min=0,
+        help="Seconds a new guest must keep running after libvirt started it before the "
+        "boot counts as done. A guest that stops sooner (firmware finds nothing to boot, "
+        "the kernel panics) fails the boot: the server goes to ERROR with libvirt's "
+        "reason and the last console lines, and nothing is left on the host. 0 turns "
+        "the check off (simulated hosts default to 0).",
+    ),
     cfg.StrOpt(
         "live_migration_uri",
         default=None,

@@ -21,7 +21,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
-from virtfleet.virt.libvirt import config, guest, host, migration
+from virtfleet.virt.libvirt import config, guest, host, migration, settle
 from virtfleet.virt.libvirt.images import ImageTool, QemuImg
 from virtfleet.virt.types import GuestSpec, HostInfo
 
@@ -119,6 +119,7 @@ class LibvirtDriver:
             self._prepare_files(resolved)
             domain = self._conn.defineXML(domain_xml)
             domain.create()
+            self._wait_settled(domain, resolved.console_log_path)
         except Exception as exc:  # any failure: leave nothing behind, then report it
             LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
             self._cleanup_after_failure(uuid, resolved.instance_dir)
@@ -145,12 +146,19 @@ class LibvirtDriver:
                 pass
             domain = self._conn.defineXML(make_xml(disk_path))
             domain.create()
+            self._wait_settled(domain, spec.console_log_path)
         except Exception as exc:  # any failure: leave nothing behind, then report it
             LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
             self._cleanup_after_failure(uuid, instance_dir)
             if isinstance(exc, errors.VirtfleetError):
                 raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
+
+    def _wait_settled(self, domain: Any, console_log: str | None) -> None:
+        """A guest that stops within ``[libvirt] spawn_settle_seconds`` fails the spawn."""
+        seconds = float(self._conf.libvirt.spawn_settle_seconds)
+        if seconds > 0:
+            settle.wait_settled(domain, seconds, console_log)
 
     @property
     def connection(self) -> Any:

@@ -19,6 +19,7 @@ def conf_overrides(profile: HostProfile) -> dict[str, object]:
         "libvirt__connection_uri": f"sim://{profile.name}",
         "libvirt__virt_type": profile.virt_type,
         "libvirt__cpu_mode": profile.cpu_mode,
+        "libvirt__spawn_settle_seconds": 0.0,  # simulated guests never die on their own
     }
     if profile.slices:
         overrides["libvirt__slice_spec"] = [slice_spec_json(spec) for spec in profile.slices]
