@@ -27,18 +27,21 @@ assigned in one canonical order only; each assignment found is then listed with
 every distinct permutation of their providers, as Placement lists them, without
 searching the symmetric copies. Only trees holding every requested class are
 visited, in root id order, taking turns: each tree's first candidate, then each
-tree's second, and so on. An optional :class:`~virtfleet.placement.memo.FirstCandidates`
-keeps every tree's candidates per query shape until the tree changes.
+tree's second, and so on. Trees in the same state (equal
+:class:`~virtfleet.placement.snapshot.TreeShape`) share one search whose answers are
+renamed for each (:mod:`~virtfleet.placement.memo`); an optional
+:class:`~virtfleet.placement.memo.FirstCandidates` keeps those searches and every
+tree's renamed candidates per query shape until the tree changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from virtfleet.placement.memo import KEEP_PER_TREE, FirstCandidates, Known, TreeMemo
+from virtfleet.placement.memo import FirstCandidates, Search, ShapeMemo, Template, TreeEntry
 from virtfleet.placement.snapshot import Node, Snapshot, Tree
 from virtfleet.placement.types import (
     AllocationRequest,
@@ -539,19 +542,14 @@ def _with_kinds(groups: list[_Group], same_subtree: Sequence[frozenset[str]]) ->
 
 
 def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
-    """Root ids of trees that hold every requested class (and every in_tree)."""
-    rcs = {rc for g in groups for rc, _ in g.resources}
-    sets = sorted((snapshot.trees_by_rc.get(rc, frozenset()) for rc in rcs), key=len)
-    ids: set[int] | frozenset[int]
-    if sets:
-        ids = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
-    else:
-        ids = frozenset(snapshot.trees)
+    """Root ids of trees that hold every requested class (and every in_tree), sorted
+    (the list may be shared: do not modify it)."""
+    ids = snapshot.roots_with(frozenset(rc for g in groups for rc, _ in g.resources))
     for group in groups:
         if group.in_tree is not None:
             root_id = snapshot.tree_of_uuid.get(group.in_tree)
-            ids = ids & {root_id} if root_id is not None else frozenset()
-    return sorted(ids)
+            ids = [i for i in ids if i == root_id]
+    return ids
 
 
 def _rotated(root_ids: list[int], start: float) -> list[int]:
@@ -580,9 +578,6 @@ def _prepare(snapshot: Snapshot, query: CandidateQuery) -> _Prepared | None:
     return groups, totals, root_any, snapshot.bits.mask_of(query.root_forbidden)
 
 
-Rest = Callable[[], Iterator[AllocationRequest]]  # a tree's candidates after its first
-
-
 def _shape_key(
     snapshot: Snapshot, query: CandidateQuery, prepared: _Prepared
 ) -> tuple[object, ...]:
@@ -597,98 +592,90 @@ def _shape_key(
     )
 
 
+def _searcher(query: CandidateQuery, prepared: _Prepared) -> Search:
+    """Every candidate of one tree, in search order: nothing if its root fails the
+    root traits; the fast path for a tree of one provider; else the backtracking
+    search, each assignment followed by its permutations among twins."""
+    groups, totals, root_any, root_forbidden = prepared
+    one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
+    twins = _twin_suffixes(groups)
+
+    def search(tree: Tree) -> Iterator[AllocationRequest]:
+        root = tree.nodes[0]
+        if (root_any or root_forbidden) and not traits_ok(
+            root.trait_bits, root_any, root_forbidden
+        ):
+            return
+        if len(tree.nodes) == 1:
+            if one_node.possible:
+                only = _single_node(tree, one_node)
+                if only is not None:
+                    yield only
+            return
+        yield from _expanded(_tree_candidates(tree, groups, query), twins)
+
+    return search
+
+
 def _matches(
     snapshot: Snapshot,
     query: CandidateQuery,
     prepared: _Prepared,
     memo: FirstCandidates | None = None,
-) -> Iterator[tuple[Tree, AllocationRequest, Rest | None]]:
-    """Per tree with a candidate: the tree, its first candidate and (for trees of
-    several providers) how to get the others."""
-    groups, totals, root_any, root_forbidden = prepared
-    one_node = _one_node_plan(groups, totals, query.group_policy == "isolate")
+) -> Iterator[TreeEntry]:
+    """The entry of each tree with a candidate, in root id order."""
+    shapes = memo.memo(_shape_key(snapshot, query, prepared)) if memo else ShapeMemo()
+    search = _searcher(query, prepared)
     trees = snapshot.trees
-    known = memo.memo(_shape_key(snapshot, query, prepared)) if memo is not None else None
-    for root_id in _rotated(_candidate_trees(snapshot, groups), query.start):
+    known = shapes.trees
+    for root_id in _rotated(_candidate_trees(snapshot, prepared[0]), query.start):
         tree = trees[root_id]
-        seen = known.get(root_id) if known is not None else None
-        fresh: Iterator[AllocationRequest] | None = None
-        if seen is None or seen.tree is not tree:
-            first = None
-            root = tree.nodes[0]
-            if (root_any or root_forbidden) and not traits_ok(
-                root.trait_bits, root_any, root_forbidden
-            ):
-                pass
-            elif len(tree.nodes) == 1:
-                if one_node.possible:
-                    first = _single_node(tree, one_node)
-            else:
-                fresh = _tree_candidates(tree, groups, query)
-                first = next(fresh, None)
-            found = () if first is None else (first,)
-            seen = Known(tree, found, first is None or len(tree.nodes) == 1)
-            if known is not None:
-                known[root_id] = seen
-        if not seen.found:
-            continue
-        if len(tree.nodes) == 1:
-            yield tree, seen.found[0], None
-        else:
-            yield tree, seen.found[0], _Rest(tree, groups, query, seen, fresh, known)
+        entry = known.get(root_id)
+        if entry is None or entry.tree is not tree:
+            entry = shapes.entry(tree, search)
+        if entry.template.found or entry.template.available(1):
+            yield entry
 
 
-class _Rest:
-    """The candidates of a tree after its first: those already known, then the rest
-    of the search's answers, each followed by its permutations among twins (from
-    the search that found the first, else a new one that skips the known ones).
-    Each candidate met is remembered (the first ``KEEP_PER_TREE``), so a repeated
-    query reuses the same objects (and their JSON)."""
+def _counts(entries: Sequence[TreeEntry], cap: int) -> list[int]:
+    """How many candidates each tree gives when trees take turns (each tree's first,
+    then each one's second, ...) until ``cap`` or every tree is exhausted.
 
-    def __init__(
-        self,
-        tree: Tree,
-        groups: list[_Group],
-        query: CandidateQuery,
-        seen: Known,
-        fresh: Iterator[AllocationRequest] | None,
-        known: TreeMemo | None,
-    ) -> None:
-        self.tree, self.groups, self.query = tree, groups, query
-        self.seen, self.fresh, self.known = seen, fresh, known
+    Trees in the same state share a template, so each turn asks each template (not
+    each tree) whether it has one more.
+    """
+    templates = [entry.template for entry in entries]
+    sharing: dict[Template, int] = {}  # template -> trees using it
+    for template in templates:
+        sharing[template] = sharing.get(template, 0) + 1
+    left = cap - len(entries)
+    level = 1  # every tree gives min(its candidates, level)
+    deeper = {t: n for t, n in sharing.items() if not (t.complete and len(t.found) <= 1)}
+    while left > 0 and deeper:
+        wanted = level + 1
+        deeper = {t: n for t, n in deeper.items() if t.available(wanted) >= wanted}
+        trees = sum(deeper.values())
+        if trees > left:  # the last, partial turn: first trees in order only
+            counts = [min(len(t.found), level) for t in templates]
+            for i, template in enumerate(templates):
+                if left and template in deeper:
+                    counts[i] = wanted
+                    left -= 1
+            return counts
+        left -= trees
+        level = wanted
+    return [min(len(t.found), level) for t in templates]
 
-    def __call__(self) -> Iterator[AllocationRequest]:
-        found = self.seen.found
-        yield from found[1:]
-        if self.seen.complete:
-            return
-        twins = _twin_suffixes(self.groups)
-        stream: Iterator[AllocationRequest]
-        if self.fresh is not None and len(found) == 1:
-            stream = itertools.chain(_permutations(found[0], twins), _expanded(self.fresh, twins))
-        else:
-            search = _tree_candidates(self.tree, self.groups, self.query)
-            stream = itertools.islice(_expanded(search, twins), len(found), None)
-        kept_all = True
-        for request in stream:
-            if len(found) < KEEP_PER_TREE:
-                found = (*found, request)
-                self._remember(found, False)
-            else:
-                kept_all = False
-            yield request
-        if kept_all:
-            self._remember(found, True)
 
-    def _remember(self, found: tuple[AllocationRequest, ...], complete: bool) -> None:
-        if self.known is None:
-            return
-        root_id = self.tree.root_id
-        current = self.known.get(root_id)
-        if current is None or current.tree is not self.tree:
-            return  # the tree changed meanwhile
-        if complete or len(current.found) < len(found):
-            self.known[root_id] = Known(self.tree, found, complete)
+def _interleaved(entries: Sequence[TreeEntry], counts: Sequence[int]) -> list[AllocationRequest]:
+    """The trees' candidates in turn order: every first, then every second, ..."""
+    lists = [entry.take(count) for entry, count in zip(entries, counts, strict=True)]
+    requests = [found[0] for found in lists]
+    order: Sequence[int] = range(len(lists))
+    for turn in range(1, max(counts, default=0)):
+        order = [i for i in order if counts[i] > turn]
+        requests.extend([lists[i][turn] for i in order])
+    return requests
 
 
 def find_candidates(
@@ -702,44 +689,35 @@ def find_candidates(
 
     Trees take turns: every tree's first candidate comes before any tree's second,
     so a limit or the cap keeps as many hosts as it can. ``memo`` (optional) keeps
-    each tree's first candidate for the next query of the same shape.
+    the candidates of each tree state and of each tree for the next query of the
+    same shape.
     """
     cap = max_results if query.limit is None else min(query.limit, max_results)
-    requests: list[AllocationRequest] = []
     summaries: dict[str, ProviderSummary] = {}
     prepared = _prepare(snapshot, query)
     if prepared is None or cap <= 0:
-        return CandidatesResult(requests, summaries)
-    more: list[Rest] = []
-    for tree, first, rest in _matches(snapshot, query, prepared, memo):
-        requests.append(first)
-        for node in tree.nodes:
-            summaries[node.uuid] = node.summary
-        if len(requests) >= cap:
-            return CandidatesResult(requests, summaries)
-        if rest is not None:
-            more.append(rest)
-    iterators = [rest() for rest in more]
-    while iterators:
-        still = []
-        for candidates in iterators:
-            request = next(candidates, None)
-            if request is None:
-                continue
-            requests.append(request)
-            if len(requests) >= cap:
-                return CandidatesResult(requests, summaries)
-            still.append(candidates)
-        iterators = still
-    return CandidatesResult(requests, summaries)
+        return CandidatesResult([], summaries)
+    entries: list[TreeEntry] = []
+    for entry in _matches(snapshot, query, prepared, memo):
+        entries.append(entry)
+        if len(entries) >= cap:
+            break
+    trees = [entry.tree for entry in entries]
+    for tree in trees:
+        if len(tree.nodes) == 1:
+            summaries[tree.uuids[0]] = tree.nodes[0].summary
+        else:
+            summaries.update(tree.summaries)
+    requests = _interleaved(entries, _counts(entries, cap))
+    return CandidatesResult(requests, summaries, trees)
 
 
 def find_roots(
     snapshot: Snapshot, query: CandidateQuery, memo: FirstCandidates | None = None
 ) -> list[str]:
     """Root uuids of every tree with at least one candidate (no cap): what "which
-    hosts could take this" needs, at the cost of one candidate per tree."""
+    hosts could take this" needs, at the cost of one candidate per tree state."""
     prepared = _prepare(snapshot, query)
     if prepared is None:
         return []
-    return [tree.root.uuid for tree, _first, _rest in _matches(snapshot, query, prepared, memo)]
+    return [entry.tree.uuids[0] for entry in _matches(snapshot, query, prepared, memo)]

@@ -4,7 +4,9 @@ A :class:`Snapshot` maps each tree (by its root's database id) to an immutable
 :class:`Tree` of :class:`Node` objects, and indexes trees by the resource classes
 they have inventory of, so a query only visits trees that could serve it. Traits are
 also kept as int bitsets (one bit per trait, bits assigned by an append-only
-:class:`TraitBits` registry shared by successive snapshots).
+:class:`TraitBits` registry shared by successive snapshots). Each tree carries its
+:class:`TreeShape` — everything about it except names (structure, inventories,
+usages, trait bits, aggregates) — so trees in the same state can share one search.
 
 A snapshot is never changed: :meth:`Snapshot.with_trees` returns a new one that shares
 every untouched tree with the old one (copy-on-write per tree).
@@ -13,6 +15,7 @@ every untouched tree with the old one (copy-on-write per tree).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -103,6 +106,34 @@ class Node:
         return Provider(self.uuid, self.name, self.generation, self.parent_uuid, self.root_uuid)
 
 
+class TreeShape:
+    """A tree without its names: per node (in tree order) its parent's position,
+    trait bits, aggregates and every inventory with its usage. Two trees of equal
+    shape have the same candidates up to renaming their providers.
+
+    Interned (:func:`shape_of`): equal shapes are one object, so a shape is
+    compared and hashed by identity.
+    """
+
+    __slots__ = ("__weakref__", "key")
+
+    def __init__(self, key: tuple[object, ...]) -> None:
+        self.key = key
+
+
+_SHAPES: weakref.WeakValueDictionary[tuple[object, ...], TreeShape] = weakref.WeakValueDictionary()
+_SHAPES_LOCK = threading.Lock()
+
+
+def shape_of(key: tuple[object, ...]) -> TreeShape:
+    """The one :class:`TreeShape` of ``key`` (alive while some tree or memo holds it)."""
+    with _SHAPES_LOCK:
+        found = _SHAPES.get(key)
+        if found is None:
+            found = _SHAPES[key] = TreeShape(key)
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class Tree:
     """A root and its descendants, root first, parents before children."""
@@ -111,7 +142,20 @@ class Tree:
     nodes: tuple[Node, ...]
     by_uuid: Mapping[str, Node]
     resource_classes: frozenset[str]
-    by_rc: Mapping[str, tuple[Node, ...]] = field(default_factory=dict)  # tree order
+    by_rc: Mapping[str, tuple[Node, ...]]  # tree order
+    shape: TreeShape
+    uuids: tuple[str, ...]  # of the nodes, in tree order
+    summaries: Mapping[str, ProviderSummary]  # by uuid, tree order
+    rendered: dict[str, bytes] = field(default_factory=dict)  # filled on first use
+
+    def summaries_json(self) -> bytes:
+        """The JSON entries of every provider's summary, rendered once per tree."""
+        found = self.rendered.get("summaries")
+        if found is None:
+            found = self.rendered["summaries"] = b", ".join(
+                [node.summary.json_entry for node in self.nodes]
+            )
+        return found
 
     @property
     def root(self) -> Node:
@@ -183,13 +227,43 @@ def build_tree(rows: Iterable[ProviderRow], bits: TraitBits) -> Tree | None:
         {n.uuid: n for n in nodes},
         frozenset(by_rc),
         {rc: tuple(members) for rc, members in by_rc.items()},
+        _shape_of(nodes),
+        tuple(n.uuid for n in nodes),
+        {n.uuid: n.summary for n in nodes},
+    )
+
+
+def _shape_of(nodes: list[Node]) -> TreeShape:
+    position = {node.uuid: i for i, node in enumerate(nodes)}
+    return shape_of(
+        tuple(
+            (
+                -1 if node.parent_uuid is None else position[node.parent_uuid],
+                node.trait_bits,
+                node.aggregates,
+                tuple(
+                    (
+                        rc,
+                        s.total,
+                        s.reserved,
+                        s.min_unit,
+                        s.max_unit,
+                        s.step_size,
+                        s.allocation_ratio,
+                        s.used,
+                    )
+                    for rc, s in sorted(node.slots.items())
+                ),
+            )
+            for node in nodes
+        )
     )
 
 
 class Snapshot:
     """All trees, indexed by root id, by provider uuid and by resource class."""
 
-    __slots__ = ("bits", "change_id", "tree_of_uuid", "trees", "trees_by_rc")
+    __slots__ = ("bits", "change_id", "roots_holding", "tree_of_uuid", "trees", "trees_by_rc")
 
     def __init__(
         self,
@@ -198,6 +272,7 @@ class Snapshot:
         change_id: int,
         tree_of_uuid: Mapping[str, int] | None = None,
         trees_by_rc: Mapping[str, frozenset[int]] | None = None,
+        roots_holding: dict[frozenset[str], list[int]] | None = None,
     ) -> None:
         self.trees = trees
         self.bits = bits
@@ -212,6 +287,25 @@ class Snapshot:
                     index.setdefault(rc, set()).add(tree.root_id)
             trees_by_rc = {rc: frozenset(ids) for rc, ids in index.items()}
         self.trees_by_rc = trees_by_rc
+        # classes -> sorted root ids of the trees holding all of them (shared by the
+        # snapshots that keep the same trees_by_rc)
+        self.roots_holding = {} if roots_holding is None else roots_holding
+
+    def roots_with(self, classes: frozenset[str]) -> list[int]:
+        """Root ids, sorted, of the trees with inventory of every class in ``classes``
+        (every tree for none); do not modify the list."""
+        found = self.roots_holding.get(classes)
+        if found is None:
+            sets = sorted((self.trees_by_rc.get(rc, frozenset()) for rc in classes), key=len)
+            if not sets:
+                ids: frozenset[int] = frozenset(self.trees)
+            else:
+                ids = sets[0].intersection(*sets[1:])
+            found = sorted(ids)
+            if len(self.roots_holding) > 256:
+                self.roots_holding.clear()
+            self.roots_holding[classes] = found
+        return found
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -240,7 +334,14 @@ class Snapshot:
             for old, new in ((old_trees[r], reloaded[r]) for r in reloaded)
         )
         if same_shape:  # the usual claim: only usages or generations changed
-            return Snapshot(trees, self.bits, change_id, self.tree_of_uuid, self.trees_by_rc)
+            return Snapshot(
+                trees,
+                self.bits,
+                change_id,
+                self.tree_of_uuid,
+                self.trees_by_rc,
+                self.roots_holding,
+            )
         tree_of_uuid = dict(self.tree_of_uuid)
         removed_from: dict[str, set[int]] = {}
         added_to: dict[str, set[int]] = {}

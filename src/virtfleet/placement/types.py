@@ -10,6 +10,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 GROUP_POLICIES = ("none", "isolate")
 
@@ -92,6 +93,20 @@ class AllocationRequest:
     allocations: Mapping[str, Mapping[str, int]]
     mappings: Mapping[str, Sequence[str]]
 
+    @classmethod
+    def templated(
+        cls,
+        allocations: Mapping[str, Mapping[str, int]],
+        mappings: Mapping[str, Sequence[str]],
+        json_format: str,
+        names: Sequence[str],
+    ) -> AllocationRequest:
+        """A candidate whose JSON is ``json_format.format(*names)`` (a template shared
+        by the candidates of every tree in the same state), made when first asked."""
+        request = cls(allocations, mappings)
+        request.__dict__["_json_template"] = (json_format, names)
+        return request
+
     @functools.cached_property
     def json(self) -> bytes:
         """This candidate as Placement API JSON (microversion 1.34+), computed once.
@@ -99,6 +114,9 @@ class AllocationRequest:
         Names in it (provider uuids, classes, suffixes) are validated identifiers
         that JSON needs no escapes for.
         """
+        template: tuple[str, Sequence[str]] | None = self.__dict__.get("_json_template")
+        if template is not None:
+            return template[0].format(*template[1]).encode()
         mappings = ", ".join(
             [
                 f'"{suffix}": ["{rps[0]}"]'
@@ -174,10 +192,25 @@ class ProviderSummary:
         ).encode()
 
 
+class SummarySource(Protocol):
+    """Something that renders the summaries of its providers as JSON entries."""
+
+    def summaries_json(self) -> bytes:
+        """``"<uuid>": <summary>, ...`` of every provider (as ``json_entry``)."""
+        ...
+
+
 @dataclass(frozen=True)
 class CandidatesResult:
+    """Candidates and the summaries of every provider of their trees.
+
+    ``summary_sources`` (optional) render exactly ``provider_summaries`` as JSON,
+    a tree at a time (each tree keeps its rendering until it changes).
+    """
+
     allocation_requests: list[AllocationRequest]
     provider_summaries: dict[str, ProviderSummary]
+    summary_sources: Sequence[SummarySource] = ()
 
 
 @dataclass(frozen=True)

@@ -81,13 +81,17 @@ class _Form:
 
 def _encoded(result: CandidatesResult) -> bytes:
     """The 1.34+ body, from the JSON each candidate and summary computes once (a
-    summary is reused by every answer until its tree changes)."""
+    tree's summaries are reused by every answer until the tree changes)."""
+    if result.summary_sources:
+        summaries = b", ".join([source.summaries_json() for source in result.summary_sources])
+    else:
+        summaries = b", ".join([s.json_entry for s in result.provider_summaries.values()])
     return b"".join(
         (
             b'{"allocation_requests": [',
             b", ".join([r.json for r in result.allocation_requests]),
             b'], "provider_summaries": {',
-            b", ".join([s.json_entry for s in result.provider_summaries.values()]),
+            summaries,
             b"}}",
         )
     )
