@@ -109,13 +109,11 @@ def test_records_match_the_repository(db: Database) -> None:
     assert list(cached.values()) == host_db.list_hosts(db)
 
 
-def test_full_reload_catches_what_the_refresh_cannot(db: Database) -> None:
-    clock = Clock()
-    cache = HostCache(db, ttl=0.0, clock=clock)
+def test_refresh_decodes_rows_whose_report_time_changed_even_backwards(db: Database) -> None:
+    cache = HostCache(db, ttl=0.0, clock=Clock())
     h1 = add(db, "h1")
-    cache.snapshot()
-    # a changed row whose timestamp is older than the newest report seen
     add(db, "h2")
+    before = cache.snapshot()
     long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
     with db.write() as conn:
         conn.execute(
@@ -123,6 +121,29 @@ def test_full_reload_catches_what_the_refresh_cannot(db: Database) -> None:
             .where(ComputeNode.host == "h1")
             .values(vcpus=99, updated_at=long_ago)
         )
+    after = cache.snapshot()
+    assert after[h1].vcpus == 99
+    h2 = host_db.host_uuid("h2")
+    assert after[h2] is before[h2]  # unchanged rows are not decoded again
+
+
+def test_refresh_without_changes_keeps_the_same_mapping(db: Database) -> None:
+    cache = HostCache(db, ttl=0.0, clock=Clock())
+    add(db, "h1")
+    first = cache.snapshot()
+    assert cache.snapshot() is first
+    host_db.set_status(db, "h1", "disabled")
+    assert cache.snapshot() is not first
+
+
+def test_full_reload_catches_what_the_refresh_cannot(db: Database) -> None:
+    clock = Clock()
+    cache = HostCache(db, ttl=0.0, clock=clock)
+    h1 = add(db, "h1")
+    cache.snapshot()
+    # a row changed without a new report time (not how reports write, but possible)
+    with db.write() as conn:
+        conn.execute(update(ComputeNode).where(ComputeNode.host == "h1").values(vcpus=99))
     assert cache.snapshot()[h1].vcpus == 16
     clock.now += FULL_RELOAD_SECONDS
     assert cache.snapshot()[h1].vcpus == 99

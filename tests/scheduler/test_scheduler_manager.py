@@ -3,6 +3,7 @@ pipeline, claims, lost races and unclaim."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -176,12 +177,22 @@ class RacingPlacement:
     """The real service, with a concurrent boot winning the race right after each
     candidate query (``races`` run in turn, one per query)."""
 
-    def __init__(self, real: PlacementService, races: list[Callable[[], object]]) -> None:
+    def __init__(
+        self,
+        real: PlacementService,
+        races: list[Callable[[], object]],
+        from_start: bool = False,
+    ) -> None:
         self._real = real
         self._races = races
+        self._from_start = from_start  # ignore the scheduler's random start
         self.queries = 0
+        self.starts: list[tuple[int | None, float]] = []  # (limit, start) per query
 
     def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult:
+        self.starts.append((query.limit, query.start))
+        if self._from_start:
+            query = dataclasses.replace(query, start=0.0)
         result = self._real.allocation_candidates(query)
         self.queries += 1
         if self._races:
@@ -302,10 +313,30 @@ def test_truncated_candidates_that_all_fail_filters_are_asked_again_without_limi
         fleet.add(name)
         host_db.mark_down(db, host=name)
     fleet.add("up")
-    counting = RacingPlacement(placement, [])
+    counting = RacingPlacement(placement, [], from_start=True)
     scheduler = make_scheduler(counting, scheduler__max_placement_results=1)
     assert names(scheduler.select_destinations(boot())) == ["up"]
     assert counting.queries == 2
+    assert [limit for limit, _start in counting.starts] == [1, None]
+
+
+def test_limited_queries_start_at_random_places_so_boots_sample_the_fleet(
+    fleet: Fleet,
+    placement: PlacementService,
+    make_scheduler: SchedulerFactory,
+    boot: BootFactory,
+) -> None:
+    for i in range(8):
+        fleet.add(f"h{i}")
+    counting = RacingPlacement(placement, [])
+    scheduler = make_scheduler(counting, scheduler__max_placement_results=1)
+    seen = {scheduler.select_destinations(boot(f"vm-{i}"))[0].host for i in range(40)}
+    starts = [start for _limit, start in counting.starts]
+    assert all(0.0 <= start < 1.0 for start in starts)
+    assert len(set(starts)) == len(starts)
+    # one candidate per query: without random starts every boot would see h0 only;
+    # 40 random starts over 8 hosts miss one with probability < 8 * (7/8)**40 ~ 0.04%
+    assert seen == {f"h{i}" for i in range(8)}
 
 
 def test_claim_replaces_what_the_instance_already_holds(

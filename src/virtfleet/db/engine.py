@@ -3,12 +3,19 @@
 SQLite (the default) runs in WAL mode with foreign keys on; write transactions start
 with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade — the second
 waits (busy timeout) instead. Reads use deferred transactions and never block writers.
+
+Writers of one process first queue on a lock per database file: SQLite makes a
+waiting writer sleep in growing steps (up to 100 ms) and retry, which under many
+threads means long stalls and, past the busy timeout, "database is locked"; a
+thread waiting on the lock instead starts the moment the previous writer commits.
+Other processes still meet at SQLite's own lock (busy timeout).
 """
 
 from __future__ import annotations
 
 import contextlib
 import pathlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +24,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 _IMMEDIATE = "virtfleet_immediate"
+
+#: SQLite's busy timeout (seconds): how long a writer waits for the write lock.
+BUSY_TIMEOUT = 30.0
+
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(url: str) -> threading.RLock:
+    """The process-wide writer lock of the database at ``url``."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, threading.RLock())
 
 
 class Database:
@@ -28,12 +47,16 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
             kwargs["pool_size"] = 40
             kwargs["max_overflow"] = 40
         self.engine: Engine = create_engine(url, **kwargs)
+        self._write_lock: threading.RLock | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            name = self.engine.url.database
+            shared = bool(name) and name != ":memory:" and "mode=memory" not in url
+            self._write_lock = _write_lock(str(self.engine.url)) if shared else threading.RLock()
 
     @classmethod
     def for_data_dir(cls, data_dir: str | pathlib.Path, url: str = "") -> Database:
@@ -53,10 +76,25 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed on success and rolled back on error."""
-        with self.engine.connect() as conn:
+        with self._writer_turn(), self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
                 yield conn
+
+    @contextlib.contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """This process's turn to write (SQLite); after the busy timeout without
+        one, go on and let SQLite's own lock decide, as without this lock."""
+        lock = self._write_lock
+        if lock is None:
+            yield
+            return
+        held = lock.acquire(timeout=BUSY_TIMEOUT)
+        try:
+            yield
+        finally:
+            if held:
+                lock.release()
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -90,7 +128,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from virtfleet.placement.dbutil import (
     ALLOCATIONS,
@@ -85,11 +85,13 @@ def _check_consumer_generation(consumer: str, row: Any, expected: int | None) ->
 
 
 class _Batch:
-    """Providers touched by one transaction, their generations as first read."""
+    """Providers touched by one transaction, their generations as first read, and
+    the inventories read for the providers that gain allocations."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.providers: dict[int, Any] = {}
+        self.inventories: dict[int, dict[str, Any]] = {}
 
     def provider_by_id(self, provider_id: int) -> Any:
         row = self.providers.get(provider_id)
@@ -102,14 +104,22 @@ class _Batch:
             self.providers[provider_id] = row
         return row
 
-    def provider_by_uuid(self, uuid: str) -> Any:
-        try:
-            row = provider_row(self.conn, uuid)
-        except NotFound:
-            raise InvalidInput(
-                f"Allocation for resource provider '{uuid}' that does not exist."
-            ) from None
-        return self.providers.setdefault(row.id, row)
+    def load_targets(self, uuids: list[str]) -> dict[str, Any]:
+        """Provider rows by uuid for ``uuids`` (remembered with their inventories), in
+        one query; InvalidInput names the first that does not exist."""
+        rows: dict[str, Any] = {}
+        for r in self.conn.execute(_TARGETS, {"uuids": uuids}):
+            if r.uuid not in rows:
+                rows[r.uuid] = self.providers.setdefault(r.id, r)
+                self.inventories.setdefault(r.id, {})
+            if r.resource_class is not None:
+                self.inventories[r.id][r.resource_class] = r
+        for uuid in uuids:
+            if uuid not in rows:
+                raise InvalidInput(
+                    f"Allocation for resource provider '{uuid}' that does not exist."
+                )
+        return rows
 
     def finish(self) -> None:
         for row in self.providers.values():
@@ -117,18 +127,48 @@ class _Batch:
         record_changes(self.conn, (row.root_id for row in self.providers.values()))
 
 
+#: Providers by uuid with their inventories, one row per (provider, class).
+_TARGETS = (
+    select(
+        PROVIDERS.c.id,
+        PROVIDERS.c.uuid,
+        PROVIDERS.c.generation,
+        PROVIDERS.c.root_id,
+        INVENTORIES.c.resource_class,
+        INVENTORIES.c.total,
+        INVENTORIES.c.reserved,
+        INVENTORIES.c.min_unit,
+        INVENTORIES.c.max_unit,
+        INVENTORIES.c.step_size,
+        INVENTORIES.c.allocation_ratio,
+    )
+    .select_from(PROVIDERS.outerjoin(INVENTORIES, INVENTORIES.c.provider_id == PROVIDERS.c.id))
+    .where(PROVIDERS.c.uuid.in_(bindparam("uuids", expanding=True)))
+)
+_CONSUMER = select(CONSUMERS).where(CONSUMERS.c.uuid == bindparam("uuid"))
+_OLD_PROVIDERS = (
+    select(ALLOCATIONS.c.provider_id)
+    .where(ALLOCATIONS.c.consumer_uuid == bindparam("uuid"))
+    .distinct()
+)
+_USED = (
+    select(ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class, func.sum(ALLOCATIONS.c.used))
+    .where(ALLOCATIONS.c.provider_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class)
+)
+
+
 def _write_consumer(
     conn: Connection, batch: _Batch, consumer: str, request: ConsumerRequest
 ) -> list[tuple[int, str]]:
     """Replace one consumer's rows; returns the (provider id, class) pairs it now uses."""
     _validate_request(consumer, request)
-    row = conn.execute(select(CONSUMERS).where(CONSUMERS.c.uuid == consumer)).first()
+    row = conn.execute(_CONSUMER, {"uuid": consumer}).first()
     _check_consumer_generation(consumer, row, request.consumer_generation)
-    for (old_provider,) in conn.execute(
-        select(ALLOCATIONS.c.provider_id).where(ALLOCATIONS.c.consumer_uuid == consumer).distinct()
-    ).all():
-        batch.provider_by_id(old_provider)
-    conn.execute(delete(ALLOCATIONS).where(ALLOCATIONS.c.consumer_uuid == consumer))
+    if row is not None:  # a new consumer has no rows yet (allocations reference it)
+        for (old_provider,) in conn.execute(_OLD_PROVIDERS, {"uuid": consumer}).all():
+            batch.provider_by_id(old_provider)
+        conn.execute(delete(ALLOCATIONS).where(ALLOCATIONS.c.consumer_uuid == consumer))
     if not request.allocations:
         if row is not None:
             conn.execute(delete(CONSUMERS).where(CONSUMERS.c.uuid == consumer))
@@ -149,16 +189,16 @@ def _write_consumer(
         )
         if done.rowcount != 1:
             raise ConcurrentUpdate(f"consumer {consumer} was changed concurrently; retry")
+    wanted = [
+        (normalize_uuid(rp_uuid, "resource provider uuid"), resources)
+        for rp_uuid, resources in request.allocations.items()
+    ]
+    targets = batch.load_targets([rp_uuid for rp_uuid, _ in wanted])
     used: list[tuple[int, str]] = []
     new_rows = []
-    for rp_uuid, resources in request.allocations.items():
-        provider = batch.provider_by_uuid(normalize_uuid(rp_uuid, "resource provider uuid"))
-        inventories = {
-            r.resource_class: r
-            for r in conn.execute(
-                select(INVENTORIES).where(INVENTORIES.c.provider_id == provider.id)
-            )
-        }
+    for rp_uuid, resources in wanted:
+        provider = targets[rp_uuid]
+        inventories = batch.inventories[provider.id]
         for rc, amount in resources.items():
             inv = inventories.get(rc)
             if inv is None:
@@ -186,30 +226,16 @@ def _write_consumer(
 
 
 def _check_capacity(conn: Connection, batch: _Batch, pairs: set[tuple[int, str]]) -> None:
-    """Every (provider, class) that gained allocations is still within capacity."""
+    """Every (provider, class) that gained allocations is still within capacity,
+    summed in the database inside the write transaction."""
     if not pairs:
         return
-    provider_ids = {pid for pid, _ in pairs}
     totals = {
         (r[0], r[1]): int(r[2])
-        for r in conn.execute(
-            select(
-                ALLOCATIONS.c.provider_id,
-                ALLOCATIONS.c.resource_class,
-                func.sum(ALLOCATIONS.c.used),
-            )
-            .where(ALLOCATIONS.c.provider_id.in_(provider_ids))
-            .group_by(ALLOCATIONS.c.provider_id, ALLOCATIONS.c.resource_class)
-        )
-    }
-    inventories = {
-        (r.provider_id, r.resource_class): r
-        for r in conn.execute(
-            select(INVENTORIES).where(INVENTORIES.c.provider_id.in_(provider_ids))
-        )
+        for r in conn.execute(_USED, {"ids": sorted({pid for pid, _ in pairs})})
     }
     for pid, rc in sorted(pairs):
-        inv = inventories[(pid, rc)]
+        inv = batch.inventories[pid][rc]
         capacity = int((inv.total - inv.reserved) * inv.allocation_ratio)
         if totals.get((pid, rc), 0) > capacity:
             rp_uuid = batch.provider_by_id(pid).uuid

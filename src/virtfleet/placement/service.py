@@ -31,6 +31,7 @@ from virtfleet.placement import (
     names,
     providers_db,
 )
+from virtfleet.placement.claims import ClaimWriter
 from virtfleet.placement.dbutil import RESOURCE_CLASSES, TRAITS
 from virtfleet.placement.exceptions import QUERYPARAM_BAD_VALUE, InvalidInput
 from virtfleet.placement.memo import FirstCandidates
@@ -84,6 +85,7 @@ class PlacementService:
         self._writes = 0
         self._lock = threading.Lock()
         self._first_candidates = FirstCandidates()
+        self._claims = ClaimWriter(db)
 
     # -- snapshot -------------------------------------------------------------------
 
@@ -148,11 +150,14 @@ class PlacementService:
     def _write(self, action: Callable[[Connection], T]) -> T:
         with self.db.write() as conn:
             result = action(conn)
+        self._after_write()
+        return result
+
+    def _after_write(self) -> None:
         self._writes += 1
         if self._writes % PRUNE_EVERY == 0:
             self.prune_changes()
         self.refresh()
-        return result
 
     def _read(self, action: Callable[[Connection], T]) -> T:
         with self.db.read() as conn:
@@ -336,8 +341,10 @@ class PlacementService:
         self.replace_many({consumer_uuid: request})
 
     def replace_many(self, requests: Mapping[str, ConsumerRequest]) -> None:
-        """``POST /allocations``: several consumers at once, all or nothing."""
-        self._write(lambda c: allocations_db.replace_consumers(c, requests))
+        """``POST /allocations``: several consumers at once, all or nothing
+        (group-committed with concurrent claims, see :mod:`.claims`)."""
+        self._claims.replace(requests)
+        self._after_write()
 
     def delete_allocations(self, consumer_uuid: str) -> None:
         self._write(lambda c: allocations_db.delete_consumer(c, consumer_uuid))

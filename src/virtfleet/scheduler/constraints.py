@@ -85,8 +85,11 @@ def _merge_any_of(
     return tuple(merged)
 
 
-def to_candidate_query(constraints: Constraints, limit: int | None) -> CandidateQuery:
-    """Placement's query for ``constraints``, asking for at most ``limit`` candidates."""
+def to_candidate_query(
+    constraints: Constraints, limit: int | None, start: float = 0.0
+) -> CandidateQuery:
+    """Placement's query for ``constraints``, asking for at most ``limit`` candidates
+    beginning at fraction ``start`` of the fitting trees (see ``CandidateQuery.start``)."""
     from virtfleet.placement.types import CandidateQuery, RequestGroup
 
     groups = [
@@ -107,4 +110,5 @@ def to_candidate_query(constraints: Constraints, limit: int | None) -> Candidate
         group_policy=constraints.group_policy,
         same_subtree=constraints.same_subtree,
         limit=limit,
+        start=start,
     )

@@ -161,7 +161,12 @@ class Scheduler:
         return uuid
 
     def _attempt(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
-        result = self._placement.allocation_candidates(to_candidate_query(constraints, limit))
+        # A limited answer starts at a random place among the fitting hosts, so that
+        # boots sample the whole fleet rather than always its oldest hosts.
+        start = self._random.random() if limit is not None else 0.0
+        result = self._placement.allocation_candidates(
+            to_candidate_query(constraints, limit, start)
+        )
         expected_custom: dict[str, int] | None = None
         if not result.allocation_requests:
             # Perhaps the slice spec's explicit form (1 x SLICE_4 + 4 x SLICE_1), which
@@ -169,7 +174,7 @@ class Scheduler:
             # expanded claims with exactly those amounts.
             narrowed, expected_custom = slice_lib.narrow_explicit_form(constraints)
             if expected_custom is not None:
-                query = to_candidate_query(narrowed, limit)
+                query = to_candidate_query(narrowed, limit, start)
                 result = self._placement.allocation_candidates(query)
         options = candidate_lib.by_host(result, expected_custom)
         hosts = self.hosts.snapshot(wanted=options)
