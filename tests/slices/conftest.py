@@ -17,7 +17,7 @@ from virtfleet.db.engine import Database
 if str(pathlib.Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from slice_cloud import SliceCloud, make_slice_cloud
+from slice_cloud import SliceCloud, make_slice_cloud, serve_api
 
 
 @pytest.fixture
@@ -34,3 +34,10 @@ def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[SliceCloud]:
     built = make_slice_cloud(tmp_path, db)
     yield built
     built.stop()
+
+
+@pytest.fixture
+def endpoint(cloud: SliceCloud) -> Iterator[str]:
+    """The slice cloud's HTTP APIs (for the CLI tests)."""
+    with serve_api(cloud) as url:
+        yield url

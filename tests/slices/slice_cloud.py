@@ -4,14 +4,19 @@ host's agent configured from its fleet profile (slices included)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import pathlib
+import threading
 import time
-from collections.abc import Mapping
+import wsgiref.simple_server
+from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from virtfleet import conf as vconf
+from virtfleet.api.app import make_app
 from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.compute.manager import ComputeAgent
 from virtfleet.conductor.manager import Conductor
@@ -195,3 +200,31 @@ def make_slice_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = No
     return SliceCloud(
         db, placement, scheduler, conductor, transport, fleet, agent, driver, images, image.id
     )
+
+
+class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_api(cloud: SliceCloud) -> Iterator[str]:
+    """The cloud's HTTP APIs (compute, image, placement) on a free local port; yields
+    the endpoint."""
+    control = SimpleNamespace(
+        db=cloud.db,
+        placement=cloud.placement,
+        conductor=cloud.conductor,
+        images=cloud.images,
+        scheduler=cloud.scheduler,
+        conf=vconf.make_conf(),
+    )
+    app = make_app(cast(Any, control))
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import json
 import pathlib
-import threading
-import wsgiref.simple_server
-from collections.abc import Iterator
 from importlib import resources
-from types import SimpleNamespace
-from typing import Any, cast
 
-import pytest
 from click.testing import CliRunner
 from slice_cloud import SLICE_1, SLICE_4, SLICES_DIR, SliceCloud
 
-from virtfleet import conf as vconf
-from virtfleet.api.app import make_app
 from virtfleet.cli.slices import slices
 
 SAMPLE_FLEET = str(resources.files("virtfleet") / "data" / "sample-fleet.yaml")
@@ -85,30 +77,6 @@ def test_validate_refuses_a_bad_config_file_naming_the_entry(tmp_path: pathlib.P
 def test_validate_needs_a_config_or_a_fleet_host() -> None:
     assert run("validate")[0] == 2
     assert run("validate", "--fleet", SAMPLE_FLEET)[0] == 2
-
-
-@pytest.fixture
-def endpoint(cloud: SliceCloud) -> Iterator[str]:
-    control = SimpleNamespace(
-        db=cloud.db,
-        placement=cloud.placement,
-        conductor=cloud.conductor,
-        images=cloud.images,
-        scheduler=cloud.scheduler,
-        conf=vconf.make_conf(),
-    )
-    app = make_app(cast(Any, control))
-
-    class Quiet(wsgiref.simple_server.WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = wsgiref.simple_server.make_server("127.0.0.1", 0, app, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_show_tells_free_used_taken_and_blocked(cloud: SliceCloud, endpoint: str) -> None:
