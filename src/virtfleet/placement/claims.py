@@ -53,6 +53,12 @@ class ClaimWriter:
         self._writing = False  # a leader is writing; invariant: False => queue empty
         self.batches = 0  # transactions committed or attempted (for tests and stats)
 
+    @property
+    def pending(self) -> int:
+        """Claims queued and not yet taken into a transaction."""
+        with self._lock:
+            return len(self._queue)
+
     def replace(self, requests: Mapping[str, ConsumerRequest]) -> None:
         """Replace the allocations of the consumers in ``requests``, all or nothing;
         returns once committed, or raises what the write raised."""
