@@ -124,7 +124,9 @@ def test_errors_reach_the_caller_whose_claim_failed(
     assert placement.provider_usages(host)[1]["VCPU"] == 2
 
 
-def _race_in_process(path: str, host: str, threads: int, queue: multiprocessing.Queue) -> None:
+def _race_in_process(
+    path: str, host: str, threads: int, queue: multiprocessing.Queue[list[str]]
+) -> None:
     """One server process: ``threads`` threads each claim 1 VCPU of ``host``."""
     service = PlacementService(Database(f"sqlite:///{path}"))
 
@@ -144,7 +146,7 @@ def test_two_processes_race_for_the_last_units_without_overcommit(
     placement = PlacementService(db)
     host = Fleet(db, placement).add("h", vcpus=12)
     context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue = context.Queue()
+    queue: multiprocessing.Queue[list[str]] = context.Queue()
     processes = [
         context.Process(target=_race_in_process, args=(str(path), host, 8, queue)) for _ in range(2)
     ]
