@@ -6,6 +6,7 @@ import json
 import pathlib
 from importlib import resources
 
+import pytest
 from click.testing import CliRunner
 from slice_cloud import SLICE_1, SLICE_4, SLICES_DIR, SliceCloud
 
@@ -104,3 +105,96 @@ def test_show_of_an_unknown_host_says_so(cloud: SliceCloud, endpoint: str) -> No
     code, output = run("show", "--endpoint", endpoint, "nowhere")
     assert code == 1
     assert "no resource provider named 'nowhere'" in output
+
+
+def _hostdev(bus: str) -> str:
+    return (
+        "<hostdev mode='subsystem' type='pci'><source><address domain='0x0000' "
+        f"bus='0x{bus}' slot='0x00' function='0x0'/></source></hostdev>"
+    )
+
+
+def _template(cpus: str, cell: str, *buses: str) -> str:
+    devices = "".join(_hostdev(bus) for bus in buses)
+    return (
+        f"<domain type='kvm'><vcpu cpuset='{cpus}'>1</vcpu>"
+        f"<numatune><memory nodeset='{cell}'/></numatune><devices>{devices}</devices></domain>"
+    )
+
+
+def _two_cell_fleet(tmp_path: pathlib.Path, slices_yaml: list[dict[str, str]]) -> str:
+    """A host with CPUs 0-7 in cells 0 and 1 and GPUs at 0000:1a:00.0 and 0000:1b:00.0."""
+    host = {
+        "name": "h",
+        "arch": "x86_64",
+        "cpus": 8,
+        "numa": [{"cpus": "0-3", "memory_mb": 8192}, {"cpus": "4-7", "memory_mb": 8192}],
+        "gpus": [
+            {"address": "0000:1a:00.0", "numa_node": 0},
+            {"address": "0000:1b:00.0", "numa_node": 1},
+        ],
+        "slices": slices_yaml,
+    }
+    path = tmp_path / "fleet.yaml"
+    path.write_text(json.dumps({"hosts": [host]}))  # JSON is YAML
+    return str(path)
+
+
+def _slice(name: str, template: str, parent: str | None = None) -> dict[str, str]:
+    entry = {"name": name, "resource_class": "CUSTOM_S", "template": template}
+    return {**entry, "conflict_parent": parent} if parent else entry
+
+
+def test_validate_prints_what_each_slice_holds_on_a_two_cell_host(tmp_path: pathlib.Path) -> None:
+    fleet = _two_cell_fleet(
+        tmp_path,
+        [
+            _slice("both", _template("0-7", "0-1", "1a", "1b")),
+            _slice("left", _template("0-3", "0", "1a"), "both"),
+            _slice("right", _template("4-7", "1", "1b"), "both"),
+        ],
+    )
+    code, output = run("validate", "--fleet", fleet, "--host", "h")
+    assert code == 0, output
+    assert output.splitlines()[1:] == [
+        "both (CUSTOM_S): cpus 0-7, cells 0-1, pci 0000:1a:00.0 0000:1b:00.0",
+        "  left (CUSTOM_S): cpus 0-3, cells 0, pci 0000:1a:00.0",
+        "  right (CUSTOM_S): cpus 4-7, cells 1, pci 0000:1b:00.0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            [_slice("far", _template("1", "2"))],
+            "slice_spec 'far': names NUMA cells 2 the host does not have (host cells 0-1)",
+        ),
+        (
+            [_slice("ghost-gpu", _template("1", "0", "3d"))],
+            "slice_spec 'ghost-gpu': passes through PCI devices 0000:3d:00.0 the host does "
+            "not have",
+        ),
+        (
+            [_slice("a", _template("0-1", "0", "1a")), _slice("b", _template("2-3", "0", "1a"))],
+            "slice_spec 'a' and 'b' can run side by side (neither is an ancestor of the "
+            "other) but both hold pci 0000:1a:00.0",
+        ),
+        (
+            [
+                _slice("top", _template("0-7", "0-1")),
+                _slice("a", _template("0-3", "0"), "top"),
+                _slice("b", _template("3-5", "0"), "top"),
+            ],
+            "slice_spec 'a' and 'b' can run side by side (neither is an ancestor of the "
+            "other) but both hold cpus 3",
+        ),
+    ],
+    ids=["numa-cell", "pci-device", "siblings-share-a-gpu", "siblings-share-a-cpu"],
+)
+def test_validate_refuses_what_the_host_lacks_or_slices_share(
+    tmp_path: pathlib.Path, entries: list[dict[str, str]], message: str
+) -> None:
+    code, output = run("validate", "--fleet", _two_cell_fleet(tmp_path, entries), "--host", "h")
+    assert code == 1
+    assert output.strip() == f"Error: {message}"
