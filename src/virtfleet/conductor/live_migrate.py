@@ -547,9 +547,10 @@ class LiveMigrations:
             self._whereabouts(source, uuid),
             self._whereabouts(dest, uuid) if dest else recovery.ABSENT,
         )
-        LOG.warning("migration %s of %s was interrupted: %s", migration.id, uuid, action)
         if action == recovery.WAIT:
+            LOG.info("migration %s of %s was interrupted: waiting for it", migration.id, uuid)
             return action
+        LOG.warning("migration %s of %s was interrupted: %s", migration.id, uuid, action)
         try:
             server = servers.get(self._db, uuid)
         except errors.NotFound:
@@ -602,6 +603,7 @@ class LiveMigrations:
         )
         if dest:
             data.is_shared_instance_path = self._shared_storage(data)
+            data.block_migration = not data.is_shared_instance_path  # what auto chose
         return data
 
     def _shared_storage(self, data: LibvirtLiveMigrateData) -> bool:
