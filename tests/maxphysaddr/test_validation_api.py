@@ -46,9 +46,16 @@ FLAVOR_CASES = [
         "not maxphysaddr bits=31.",
     ),
     (
+        # a flavor's RAM is checked first: 1 GiB (+ the PCI hole) needs 31 bits
+        {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"},
+        1024,
+        f"{FLAVOR_WHERE}: 1024 MiB of RAM needs at least 31 physical address bits, "
+        "but maxphysaddr bits=20.",
+    ),
+    (
         {"hw:maxphysaddr_mode": "emulate"},
         1024,
-        f"{FLAVOR_WHERE}: maxphysaddr mode=emulate requires maxphysaddr bits (1..52).",
+        f"{FLAVOR_WHERE}: maxphysaddr mode=emulate requires maxphysaddr bits (32..52).",
     ),
     (
         {"hw:maxphysaddr_mode": "passthrough", "hw:maxphysaddr_bits": "42"},
@@ -165,7 +172,7 @@ IMAGE_CASES = [
     ),
     (
         {"hw_maxphysaddr_mode": "emulate"},
-        f"{IMAGE_WHERE}: maxphysaddr mode=emulate requires maxphysaddr bits (1..52).",
+        f"{IMAGE_WHERE}: maxphysaddr mode=emulate requires maxphysaddr bits (32..52).",
     ),
     (
         {"hw_maxphysaddr_mode": "passthrough", "hw_maxphysaddr_bits": "46"},

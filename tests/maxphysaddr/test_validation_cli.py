@@ -40,8 +40,14 @@ REFUSED = [
         "not maxphysaddr bits=31.",
     ),
     (
+        "flavor set --property hw:maxphysaddr_mode=emulate"
+        " --property hw:maxphysaddr_bits=20 cli-small",
+        f"{FLAVOR}: 1024 MiB of RAM needs at least 31 physical address bits, "
+        "but maxphysaddr bits=20.",
+    ),
+    (
         "flavor set --property hw:maxphysaddr_mode=emulate cli-small",
-        f"{FLAVOR}: maxphysaddr mode=emulate requires maxphysaddr bits (1..52).",
+        f"{FLAVOR}: maxphysaddr mode=emulate requires maxphysaddr bits (32..52).",
     ),
     (
         "flavor set --property hw:maxphysaddr_mode=passthrough"
@@ -65,7 +71,39 @@ REFUSED = [
     ),
     (
         "image set --property hw_maxphysaddr_mode=emulate cli-img",
-        f"{IMAGE}: maxphysaddr mode=emulate requires maxphysaddr bits (1..52).",
+        f"{IMAGE}: maxphysaddr mode=emulate requires maxphysaddr bits (32..52).",
+    ),
+    (
+        "image set --property hw_maxphysaddr_mode=emulate"
+        " --property hw_maxphysaddr_bits=forty cli-img",
+        "Invalid image property hw_maxphysaddr_bits='forty': expected an integer from 1 to 52.",
+    ),
+    (
+        "image set --property hw_maxphysaddr_mode=emulate --property hw_maxphysaddr_bits=53"
+        " cli-img",
+        "Invalid image property hw_maxphysaddr_bits='53': expected an integer from 1 to 52.",
+    ),
+    (
+        "image set --property hw_maxphysaddr_mode=emulate --property hw_maxphysaddr_bits=31"
+        " cli-img",
+        f"{IMAGE}: QEMU accepts 32 to 52 physical address bits for x86_64 guests, "
+        "not maxphysaddr bits=31.",
+    ),
+    (
+        "image set --property hw_maxphysaddr_mode=passthrough"
+        " --property hw_maxphysaddr_bits=46 cli-img",
+        f"{IMAGE}: maxphysaddr mode=passthrough takes the host's bits; "
+        "maxphysaddr bits=46 is not allowed with it.",
+    ),
+    (
+        "image set --property hw_maxphysaddr_bits=46 cli-img",
+        f"{IMAGE}: maxphysaddr bits=46 needs maxphysaddr mode=emulate.",
+    ),
+    (
+        "image create --disk-format raw --container-format bare"
+        " --property hw_emulation_architecture=s390x --property hw_maxphysaddr_mode=emulate"
+        " --property hw_maxphysaddr_bits=42 cli-s390x",
+        f"{IMAGE}: maxphysaddr mode=emulate is only supported for x86_64 guests, not s390x.",
     ),
     (
         "image create --disk-format raw --container-format bare"
@@ -79,22 +117,45 @@ REFUSED = [
         "hw_maxphysaddr_mode=passthrough; they must agree.",
     ),
     (
+        "server create --flavor cli-42 --image cli-44-img cli-vm-3",
+        "Flavor cli-42 sets hw:maxphysaddr_bits=42 but image {img_44} sets "
+        "hw_maxphysaddr_bits=44; they must agree.",
+    ),
+    (
+        "server create --flavor cli-8g --image cli-32-img cli-vm-4",
+        "flavor cli-8g with image {img_32}: 8192 MiB of RAM needs at least 34 physical "
+        "address bits, but maxphysaddr bits=32.",
+    ),
+    (
         "server create --flavor cli-42 --image cli-arm-img cli-vm-2",
         "flavor cli-42 with image {arm_img}: maxphysaddr mode=emulate is only supported "
         "for x86_64 guests, not aarch64.",
+    ),
+    (
+        "server create --flavor cli-pt --image cli-ppc-img cli-vm-5",
+        "flavor cli-pt with image {ppc_img}: maxphysaddr mode=passthrough is only supported "
+        "for x86_64 guests, not ppc64le.",
     ),
 ]
 
 
 def test_cli_shows_every_refusal(fleet: FleetCloud, tmp_path: pathlib.Path) -> None:
-    for name, ram in (("cli-small", 1024), ("cli-huge", 1 << 20)):
+    for name, ram in (("cli-small", 1024), ("cli-huge", 1 << 20), ("cli-8g", 8192)):
         assert fleet.flavor(name, ram).status == 200
     specs = {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"}
     assert fleet.flavor("cli-42", 1024, specs).status == 200
+    assert fleet.flavor("cli-pt", 1024, {"hw:maxphysaddr_mode": "passthrough"}).status == 200
     fleet.image("cli-img")
     ids = {
         "passthrough_img": fleet.image("cli-passthrough-img", hw_maxphysaddr_mode="passthrough"),
         "arm_img": fleet.image("cli-arm-img", hw_emulation_architecture="aarch64"),
+        "ppc_img": fleet.image("cli-ppc-img", hw_architecture="ppc64le"),
+        "img_44": fleet.image(
+            "cli-44-img", hw_maxphysaddr_mode="emulate", hw_maxphysaddr_bits="44"
+        ),
+        "img_32": fleet.image(
+            "cli-32-img", hw_maxphysaddr_mode="emulate", hw_maxphysaddr_bits="32"
+        ),
     }
     good = (
         "flavor set --property hw:maxphysaddr_mode=emulate"

@@ -169,7 +169,8 @@ EXTRA_SPECS: tuple[ExtraSpec, ...] = (
     ExtraSpec(
         r"hw:maxphysaddr_bits",
         parse_int(*MAXPHYSADDR_BITS_RANGE),
-        "Guest physical address bits for hw:maxphysaddr_mode=emulate (1..52).",
+        "Guest physical address bits for hw:maxphysaddr_mode=emulate (32..52: x86 has at "
+        "most 52, QEMU sets no fewer than 32).",
     ),
 )
 
@@ -219,7 +220,8 @@ def check_maxphysaddr(mode: str | None, bits: int | None, ram_mb: int | None, wh
         )
     if mode == "emulate" and bits is None:
         raise errors.InvalidInput(
-            f"{where}: maxphysaddr mode=emulate requires maxphysaddr bits (1..52)."
+            f"{where}: maxphysaddr mode=emulate requires maxphysaddr bits "
+            f"({QEMU_MIN_PHYS_BITS}..{MAXPHYSADDR_BITS_RANGE[1]})."
         )
     if mode == "passthrough" and bits is not None:
         raise errors.InvalidInput(
