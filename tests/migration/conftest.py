@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import pathlib
+import sys
 from collections.abc import Iterator
 
 import pytest
 from tests.migration.cloud import MigrationCloud, start_cloud
+
+HERE = pathlib.Path(__file__).parent
+for helpers in (HERE.parent / "conductor", HERE.parent / "vgpu"):  # the small harness cloud
+    if str(helpers) not in sys.path:
+        sys.path.insert(0, str(helpers))
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Live migration between simulated hosts of one fleet (``migrateToURI3``).
 
 Phases as libvirt runs them: *begin* (source: the domain can migrate), *prepare*
-(destination: the incoming XML is defined and validated there, devices exist),
+(destination: the incoming XML is defined and validated there, devices exist, and
+for a block migration the disks to copy into),
 *perform* (memory copy, with progress and abort), *finish* (destination: the guest runs
 there), then confirm (source: the guest stops there). The source pauses the guest before
 *finish*; lifecycle events come in libvirt 9.0's order (destination: started/migrated,
@@ -13,11 +14,13 @@ No lock is held across phases; the two hosts' locks are never held together.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 from urllib.parse import urlparse
 
 import libvirt
+from lxml import etree
 
 from virtfleet.errors import NotFound
 from virtfleet.virt.sim.domxml import DomainDef, parse_domain
@@ -30,6 +33,7 @@ from virtfleet.virt.sim.startcheck import check_start
 MDEV_MIGRATION_MIN_LIBVIRT = Version(8, 6, 0)
 MDEV_MIGRATION_MIN_QEMU = Version(8, 1, 0)
 _STEP = 0.01  # seconds between progress updates
+BLOCK_COPY_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_INC | libvirt.VIR_MIGRATE_NON_SHARED_DISK
 
 
 def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], flags: int) -> None:
@@ -38,7 +42,7 @@ def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], 
     job, xml = _begin(source, destination, uuid, params, flags)
     paused = False
     try:
-        incoming = _prepare(source, destination, uuid, xml, params)
+        incoming = _prepare(source, destination, uuid, xml, params, flags)
         _perform(source, destination, job)
         paused = _pause_source(source, uuid)
         _finish(source, destination, incoming, flags)
@@ -145,6 +149,7 @@ def _prepare(
     uuid: str,
     xml: str,
     params: dict[str, Any],
+    flags: int = 0,
 ) -> DomainRecord:
     with destination.locked():
         fault = destination.take_fault("prepare") or source.take_fault("prepare")
@@ -174,7 +179,21 @@ def _prepare(
             destination.devices,
             destination.running_definitions(),
         )
+        if flags & BLOCK_COPY_FLAGS:
+            _check_copy_targets(xml)
         return DomainRecord(definition, persistent=False)
+
+
+def _check_copy_targets(xml: str) -> None:
+    """A block migration copies into disks the destination already has (libvirt
+    creates none for plain files): each file disk of the incoming XML must exist."""
+    for source in etree.fromstring(xml.encode()).iterfind("devices/disk[@type='file']/source"):
+        path = source.get("file")
+        if path and not os.path.exists(path):
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_FAILED,
+                f"Cannot access storage file '{path}': No such file or directory",
+            )
 
 
 def _perform(source: SimHypervisor, destination: SimHypervisor, job: MigrationJob) -> None:
