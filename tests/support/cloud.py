@@ -30,6 +30,13 @@ def virsh(*args: str) -> str:
     ).stdout.strip()
 
 
+def virsh_error(*args: str) -> str:
+    """Run virsh against qemu:///system; its stderr, stripped ("" when it worked)."""
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False
+    ).stderr.strip()
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 90, step: float = 1.0) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -125,6 +132,31 @@ class Cloud:
         assert len(providers) == 1, providers
         rows = self.openstack_json("resource", "provider", "usage", "show", providers[0]["uuid"])
         return {row["resource_class"]: row["usage"] for row in rows}
+
+    def allocations(self, consumer: str) -> list[dict[str, Any]]:
+        """Placement allocations of ``consumer`` (a server id), one row per provider."""
+        rows: list[dict[str, Any]] = self.openstack_json(
+            "resource", "provider", "allocation", "show", consumer
+        )
+        return rows
+
+    def virtfleet(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the ``virtfleet`` command against this cloud (``--endpoint`` added)."""
+        return subprocess.run(
+            [str(VENV_BIN / "virtfleet"), *args, "--endpoint", self.endpoint],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def assert_nothing_left(self, server: dict[str, Any]) -> None:
+        """A server that failed to build left nothing behind: no placement allocation,
+        no domain in libvirtd, no instance directory."""
+        uuid = server["id"]
+        assert self.allocations(uuid) == [], self.allocations(uuid)
+        assert uuid not in virsh("list", "--all", "--uuid").split()
+        assert not (self.data_dir / "instances" / uuid).exists()
 
     def kernel_image(
         self,
