@@ -47,7 +47,6 @@ from virtfleet.placement.types import (
     AllocationRequest,
     CandidateQuery,
     CandidatesResult,
-    ProviderSummary,
     RequestGroup,
 )
 
@@ -693,23 +692,16 @@ def find_candidates(
     same shape.
     """
     cap = max_results if query.limit is None else min(query.limit, max_results)
-    summaries: dict[str, ProviderSummary] = {}
     prepared = _prepare(snapshot, query)
     if prepared is None or cap <= 0:
-        return CandidatesResult([], summaries)
+        return CandidatesResult([])
     entries: list[TreeEntry] = []
     for entry in _matches(snapshot, query, prepared, memo):
         entries.append(entry)
         if len(entries) >= cap:
             break
-    trees = [entry.tree for entry in entries]
-    for tree in trees:
-        if len(tree.nodes) == 1:
-            summaries[tree.uuids[0]] = tree.nodes[0].summary
-        else:
-            summaries.update(tree.summaries)
     requests = _interleaved(entries, _counts(entries, cap))
-    return CandidatesResult(requests, summaries, trees)
+    return CandidatesResult(requests, [entry.tree for entry in entries])
 
 
 def find_roots(

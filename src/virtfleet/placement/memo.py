@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from virtfleet.placement.snapshot import Tree, TreeShape
-from virtfleet.placement.types import AllocationRequest
+from virtfleet.placement.types import AllocationRequest, Allocations, Mappings
 
 DEFAULT_SHAPES = 32
 MAX_TEMPLATES = 50_000  # per query shape; all are dropped (and rebuilt lazily) beyond
@@ -35,6 +35,17 @@ class IndexedRequest(NamedTuple):
     allocations: tuple[tuple[int, Mapping[str, int]], ...]  # by position
     mappings: tuple[tuple[str, tuple[int, ...]], ...]
     json_format: str | None  # str.format template over the tree's uuids
+
+    def renamed(self, names: Sequence[str]) -> tuple[Allocations, Mappings]:
+        """Allocations and mappings in the tree whose uuids (tree order) are ``names``."""
+        allocations = {names[i]: res for i, res in self.allocations}
+        mappings: Mappings = {}
+        for suffix, positions in self.mappings:
+            if len(positions) == 1:
+                mappings[suffix] = [names[positions[0]]]
+            else:
+                mappings[suffix] = sorted(names[i] for i in positions)
+        return allocations, mappings
 
 
 def indexed(request: AllocationRequest, position: Mapping[str, int]) -> IndexedRequest:
@@ -69,20 +80,6 @@ def _json_format(
     maps = ", ".join(f'"{suffix}": ["\x00{positions[0]}\x01"]' for suffix, positions in mappings)
     text = f'{{"allocations": {{{allocs}}}, "mappings": {{{maps}}}}}'
     return text.replace("{", "{{").replace("}", "}}").replace("\x00", "{").replace("\x01", "}")
-
-
-def instantiate(request: IndexedRequest, names: Sequence[str]) -> AllocationRequest:
-    """``request`` for the tree whose uuids (in tree order) are ``names``."""
-    allocations = {names[i]: res for i, res in request.allocations}
-    mappings: dict[str, list[str]] = {}
-    for suffix, positions in request.mappings:
-        if len(positions) == 1:
-            mappings[suffix] = [names[positions[0]]]
-        else:
-            mappings[suffix] = sorted(names[i] for i in positions)
-    if request.json_format is None:
-        return AllocationRequest(allocations, mappings)
-    return AllocationRequest.templated(allocations, mappings, request.json_format, names)
 
 
 #: How to search one tree: its candidates in search order.
@@ -137,7 +134,9 @@ class TreeEntry:
             self.template.available(count)
             names = self.tree.uuids
             end = min(count, len(found))
-            have = have + tuple(instantiate(found[i], names) for i in range(len(have), end))
+            have = have + tuple(
+                AllocationRequest.renamed_from(found[i], names) for i in range(len(have), end)
+            )
             self.requests = have  # a racing thread may store an equal tuple: harmless
         return have
 

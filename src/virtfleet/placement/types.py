@@ -10,7 +10,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 GROUP_POLICIES = ("none", "isolate")
 
@@ -85,6 +85,23 @@ class CandidateQuery:
     start: float = 0.0
 
 
+Allocations = dict[str, Mapping[str, int]]
+Mappings = dict[str, list[str]]
+
+
+class Renamable(Protocol):
+    """A candidate written for any tree of one state (see :mod:`.memo`)."""
+
+    @property
+    def json_format(self) -> str | None:
+        """Its JSON as a ``str.format`` template over the tree's uuids, if it has one."""
+        ...
+
+    def renamed(self, names: Sequence[str]) -> tuple[Allocations, Mappings]:
+        """Its allocations and mappings in the tree whose uuids are ``names``."""
+        ...
+
+
 @dataclass(frozen=True)
 class AllocationRequest:
     """One candidate: ``allocations`` {rp_uuid: {rc: amount}} and ``mappings``
@@ -94,18 +111,23 @@ class AllocationRequest:
     mappings: Mapping[str, Sequence[str]]
 
     @classmethod
-    def templated(
-        cls,
-        allocations: Mapping[str, Mapping[str, int]],
-        mappings: Mapping[str, Sequence[str]],
-        json_format: str,
-        names: Sequence[str],
-    ) -> AllocationRequest:
-        """A candidate whose JSON is ``json_format.format(*names)`` (a template shared
-        by the candidates of every tree in the same state), made when first asked."""
-        request = cls(allocations, mappings)
-        request.__dict__["_json_template"] = (json_format, names)
+    def renamed_from(cls, template: Renamable, names: Sequence[str]) -> AllocationRequest:
+        """``template`` in the tree whose uuids are ``names``; its allocations,
+        mappings and JSON are made when first read (an HTTP answer only needs
+        the JSON, which is the template's with the names filled in)."""
+        request: AllocationRequest = object.__new__(cls)
+        request.__dict__["_renamed"] = (template, names)
         return request
+
+    def __getattr__(self, name: str) -> Mapping[str, Any]:
+        """``allocations`` and ``mappings`` of a request made by :meth:`renamed_from`."""
+        lazy: tuple[Renamable, Sequence[str]] | None = self.__dict__.get("_renamed")
+        if lazy is None or name not in ("allocations", "mappings"):
+            raise AttributeError(name)
+        allocations, mappings = lazy[0].renamed(lazy[1])
+        self.__dict__["allocations"] = allocations
+        self.__dict__["mappings"] = mappings
+        return allocations if name == "allocations" else mappings
 
     @functools.cached_property
     def json(self) -> bytes:
@@ -114,9 +136,9 @@ class AllocationRequest:
         Names in it (provider uuids, classes, suffixes) are validated identifiers
         that JSON needs no escapes for.
         """
-        template: tuple[str, Sequence[str]] | None = self.__dict__.get("_json_template")
-        if template is not None:
-            return template[0].format(*template[1]).encode()
+        lazy: tuple[Renamable, Sequence[str]] | None = self.__dict__.get("_renamed")
+        if lazy is not None and lazy[0].json_format is not None:
+            return lazy[0].json_format.format(*lazy[1]).encode()
         mappings = ", ".join(
             [
                 f'"{suffix}": ["{rps[0]}"]'
@@ -193,7 +215,10 @@ class ProviderSummary:
 
 
 class SummarySource(Protocol):
-    """Something that renders the summaries of its providers as JSON entries."""
+    """The providers of one tree: their summaries, and those as JSON entries."""
+
+    @property
+    def summaries(self) -> Mapping[str, ProviderSummary]: ...
 
     def summaries_json(self) -> bytes:
         """``"<uuid>": <summary>, ...`` of every provider (as ``json_entry``)."""
@@ -202,15 +227,21 @@ class SummarySource(Protocol):
 
 @dataclass(frozen=True)
 class CandidatesResult:
-    """Candidates and the summaries of every provider of their trees.
+    """Candidates and the trees they are in (whose every provider is summarised).
 
-    ``summary_sources`` (optional) render exactly ``provider_summaries`` as JSON,
-    a tree at a time (each tree keeps its rendering until it changes).
+    ``provider_summaries`` is assembled from the trees when first read; the HTTP
+    layer renders the trees' JSON instead (each tree keeps it until it changes).
     """
 
     allocation_requests: list[AllocationRequest]
-    provider_summaries: dict[str, ProviderSummary]
     summary_sources: Sequence[SummarySource] = ()
+
+    @functools.cached_property
+    def provider_summaries(self) -> dict[str, ProviderSummary]:
+        summaries: dict[str, ProviderSummary] = {}
+        for source in self.summary_sources:
+            summaries.update(source.summaries)
+        return summaries
 
 
 @dataclass(frozen=True)

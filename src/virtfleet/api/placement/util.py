@@ -97,12 +97,14 @@ def respond(
     return json_response(payload, status=status, headers=headers)
 
 
-def respond_encoded(req: Request, body: bytes) -> webob.Response:
-    """A 200 whose JSON body is already encoded (large answers built from parts)."""
+def respond_encoded(req: Request, parts: list[bytes]) -> webob.Response:
+    """A 200 whose JSON body is already encoded, in ``parts`` (large answers are
+    sent as built, never copied into one string)."""
     resp = webob.Response(status=200)
     resp.content_type = "application/json"
     resp.charset = None
-    resp.body = body
+    resp.app_iter = parts
+    resp.content_length = sum(len(part) for part in parts)
     for key, value in _cache_headers(req).items():
         resp.headers[key] = value
     return resp

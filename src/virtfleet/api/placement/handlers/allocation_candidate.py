@@ -79,22 +79,16 @@ class _Form:
         )
 
 
-def _encoded(result: CandidatesResult) -> bytes:
-    """The 1.34+ body, from the JSON each candidate and summary computes once (a
-    tree's summaries are reused by every answer until the tree changes)."""
-    if result.summary_sources:
-        summaries = b", ".join([source.summaries_json() for source in result.summary_sources])
-    else:
-        summaries = b", ".join([s.json_entry for s in result.provider_summaries.values()])
-    return b"".join(
-        (
-            b'{"allocation_requests": [',
-            b", ".join([r.json for r in result.allocation_requests]),
-            b'], "provider_summaries": {',
-            summaries,
-            b"}}",
-        )
-    )
+def _encoded(result: CandidatesResult) -> list[bytes]:
+    """The 1.34+ body in parts, from the JSON each candidate and each tree's
+    summaries keep (reused by every answer until the tree changes)."""
+    return [
+        b'{"allocation_requests": [',
+        b", ".join([r.json for r in result.allocation_requests]),
+        b'], "provider_summaries": {',
+        b", ".join([source.summaries_json() for source in result.summary_sources]),
+        b"}}",
+    ]
 
 
 def _single_provider_per_tree(
