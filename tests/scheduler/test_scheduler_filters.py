@@ -173,3 +173,29 @@ def test_first_rejection_names_the_filter() -> None:
         "machine_types": {"s390x": ["s390-ccw-virtio"]},
     }
     assert filters.first_rejection(checks, host(cpu_info=ok)) is None
+
+
+def test_verdicts_are_kept_per_record_and_request_and_redone_for_a_new_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = filters.Verdicts()
+    calls: list[str] = []
+    real = filters.first_rejection
+
+    def counting(checks: Any, record: HostRecord) -> Any:
+        calls.append(record.host)
+        return real(checks, record)
+
+    monkeypatch.setattr(filters, "first_rejection", counting)
+    up = host("h1")
+    aarch64 = request({"hw_architecture": "aarch64"})
+    assert memo.for_request(aarch64)(up) is None
+    assert memo.for_request(request({"hw_architecture": "aarch64"}))(up) is None
+    assert calls == ["h1"]  # same record, equal request: remembered
+    down = dataclasses.replace(up, state="down")
+    rejected = memo.for_request(aarch64)(down)
+    assert rejected is not None and rejected[0] == "host_state"
+    riscv = memo.for_request(request({"hw_architecture": "riscv64", "hw_machine_type": "x"}))
+    rejected = riscv(up)
+    assert rejected is not None and rejected[0] == "arch"
+    assert calls == ["h1", "h1", "h1"]

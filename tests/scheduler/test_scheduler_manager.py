@@ -330,12 +330,12 @@ def test_limited_queries_start_at_random_places_so_boots_sample_the_fleet(
         fleet.add(f"h{i}")
     counting = RacingPlacement(placement, [])
     scheduler = make_scheduler(counting, scheduler__max_placement_results=1)
-    seen = {scheduler.select_destinations(boot(f"vm-{i}"))[0].host for i in range(40)}
+    seen = {scheduler.select_destinations(boot(f"vm-{i}"))[0].host for i in range(120)}
     starts = [start for _limit, start in counting.starts]
     assert all(0.0 <= start < 1.0 for start in starts)
     assert len(set(starts)) == len(starts)
     # one candidate per query: without random starts every boot would see h0 only;
-    # 40 random starts over 8 hosts miss one with probability < 8 * (7/8)**40 ~ 0.04%
+    # 120 random starts over 8 hosts miss one with probability < 8 * (7/8)**120 ~ 1e-6
     assert seen == {f"h{i}" for i in range(8)}
 
 

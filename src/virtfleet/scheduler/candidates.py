@@ -44,6 +44,17 @@ def by_host(
     hosts: dict[str, HostOptions] = {}
     packing: dict[str, list[tuple[tuple[int, ...], Allocations]]] = {}
     for request in result.allocation_requests:
+        allocations = request.allocations
+        if len(allocations) == 1 and expected_custom is None:
+            # The common case (a plain flavor on a compute node): all on the root.
+            (rp_uuid,) = allocations
+            summary = summaries.get(rp_uuid)
+            if summary is not None and summary.root_provider_uuid == rp_uuid:
+                options = hosts.get(rp_uuid)
+                if options is None:
+                    options = hosts[rp_uuid] = HostOptions(rp_uuid, [], summary.resources)
+                packing.setdefault(rp_uuid, []).append(((), allocations))
+                continue
         root = root_of(request, result)
         if root is None:
             continue
@@ -72,7 +83,8 @@ def by_host(
         else:
             packing.setdefault(root, []).append((key, allocation))
     for root, keyed in packing.items():
-        keyed.sort(key=lambda pair: pair[0])  # stable: placement's order among equals
+        if len(keyed) > 1:
+            keyed.sort(key=lambda pair: pair[0])  # stable: placement's order among equals
         hosts[root].allocation_requests.extend(allocation for _, allocation in keyed)
     return hosts
 

@@ -9,7 +9,9 @@ per host, or None when it has nothing to say about this request. A check returns
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Protocol
 
 from virtfleet.db.hosts import HostRecord
@@ -177,3 +179,51 @@ def first_rejection(
         if not status.ok:
             return name, status
     return None
+
+
+Verdict = tuple[str, Status] | None  # (filter name, its rejection), None = passed
+
+
+def request_signature(spec: RequestSpec) -> Hashable:
+    """What any filter may read of ``spec``: equal signatures get equal verdicts."""
+    return (
+        repr(spec.flavor),
+        repr(sorted(spec.image_properties.items(), key=lambda item: item[0])),
+        spec.ignore_hosts,
+        spec.requested_host,
+    )
+
+
+class Verdicts:
+    """Filter verdicts remembered per request signature and host: host records are
+    immutable and replaced when the host changes, so a verdict stays valid for as
+    long as the record it was made on is the current one. Keeps the most recently
+    used ``signatures``."""
+
+    def __init__(self, signatures: int = 16) -> None:
+        self._size = signatures
+        self._memos: OrderedDict[Hashable, dict[str, tuple[HostRecord, Verdict]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def for_request(self, spec: RequestSpec) -> Callable[[HostRecord], Verdict]:
+        """The first rejection of a host for ``spec`` (InvalidInput for a bad one)."""
+        checks = prepare_checks(spec)
+        key = request_signature(spec)
+        with self._lock:
+            memo = self._memos.get(key)
+            if memo is None:
+                memo = self._memos[key] = {}
+                if len(self._memos) > self._size:
+                    self._memos.popitem(last=False)
+            else:
+                self._memos.move_to_end(key)
+
+        def verdict(host: HostRecord) -> Verdict:
+            known = memo.get(host.uuid)
+            if known is not None and known[0] is host:
+                return known[1]
+            found = first_rejection(checks, host)
+            memo[host.uuid] = (host, found)
+            return found
+
+        return verdict

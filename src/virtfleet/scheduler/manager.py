@@ -131,6 +131,7 @@ class Scheduler:
         self._placement = placement
         self._multipliers = weigher_lib.multipliers(conf)
         self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
+        self._verdicts = filter_lib.Verdicts()
         self._random = random.Random()  # noqa: S311 - spreads load, not a secret
 
     def attempt(self, spec: RequestSpec, unlimited: bool = False) -> Attempt:
@@ -178,7 +179,7 @@ class Scheduler:
                 result = self._placement.allocation_candidates(query)
         options = candidate_lib.by_host(result, expected_custom)
         hosts = self.hosts.snapshot(wanted=options)
-        checks = filter_lib.prepare_checks(spec)
+        verdict = self._verdicts.for_request(spec)
         passed: list[weigher_lib.HostCandidate] = []
         rejections: list[Rejection] = []
         for root, option in options.items():
@@ -186,7 +187,7 @@ class Scheduler:
             if host is None:
                 rejections.append(Rejection(root, root, *NO_RECORD))
                 continue
-            rejected = filter_lib.first_rejection(checks, host)
+            rejected = verdict(host)
             if rejected is not None:
                 rejections.append(Rejection(host.host, root, rejected[0], rejected[1].reason))
                 continue

@@ -77,7 +77,12 @@ class FreeCapacityWeigher:
 
     def prepare(self, spec: RequestSpec) -> Score:
         rc = self.resource_class
-        return lambda c: float(c.free(rc))
+
+        def free(c: HostCandidate) -> float:
+            usage = c.usage.get(rc)
+            return float(max(0, usage.capacity - usage.used)) if usage else 0.0
+
+        return free
 
 
 #: Every weigher by name.
@@ -119,14 +124,13 @@ def weigh(
         score = weigher.prepare(spec) if factor else None
         if score is None:
             continue
-        for i, value in enumerate(_normalised([score(c) for c in candidates])):
-            totals[i] += factor * value
+        values = list(map(score, candidates))
+        low, high = min(values, default=0.0), max(values, default=0.0)
+        if high == low:
+            continue  # normalised, every candidate scores 0
+        scale = factor / (high - low)
+        totals = [
+            total + (value - low) * scale for total, value in zip(totals, values, strict=True)
+        ]
     ranked = sorted(zip(totals, candidates, strict=True), key=lambda p: (-p[0], p[1].host.host))
     return ranked
-
-
-def _normalised(values: list[float]) -> list[float]:
-    low, high = min(values, default=0.0), max(values, default=0.0)
-    if high == low:
-        return [0.0] * len(values)
-    return [(v - low) / (high - low) for v in values]
