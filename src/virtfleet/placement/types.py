@@ -8,11 +8,40 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 GROUP_POLICIES = ("none", "isolate")
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class computed_once(Generic[T, V]):  # noqa: N801  # used like functools.cached_property
+    """Like :func:`functools.cached_property` without its per-access lock: the value
+    is computed on first read and then found in the instance ``__dict__`` (a racing
+    thread may compute an equal value twice; both are correct)."""
+
+    def __init__(self, func: Callable[[T], V]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> computed_once[T, V]: ...
+
+    @overload
+    def __get__(self, obj: T, owner: type | None = None) -> V: ...
+
+    def __get__(self, obj: T | None, owner: type | None = None) -> V | computed_once[T, V]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 @dataclass(frozen=True)
@@ -129,7 +158,7 @@ class AllocationRequest:
         self.__dict__["mappings"] = mappings
         return allocations if name == "allocations" else mappings
 
-    @functools.cached_property
+    @computed_once
     def json(self) -> bytes:
         """This candidate as Placement API JSON (microversion 1.34+), computed once.
 
@@ -197,7 +226,7 @@ class ProviderSummary:
     parent_provider_uuid: str | None
     root_provider_uuid: str
 
-    @functools.cached_property
+    @computed_once
     def json_entry(self) -> bytes:
         """``"<uuid>": <summary>`` as Placement API JSON (microversion 1.29+: every
         class, traits, tree uuids), computed once: a summary is shared by every
