@@ -18,6 +18,7 @@ from lxml import etree
 
 from support.cloud import Cloud, virsh, wait_for
 from virtfleet.cli.slices import slices
+from virtfleet.virt.libvirt.slices.holdings import format_cpuset
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -191,8 +192,9 @@ def test_a_slice_pinned_to_cpu_1_boots_and_runs_its_template(slice_cloud: Cloud)
             "pins host CPUs {n} the host does not have (host CPUs 0-{last})",
         ),
         ("1", "0000:ee:1f.7", "passes through PCI devices 0000:ee:1f.7 the host does not have"),
+        ("1", "cell 7", "names NUMA cells 7 the host does not have (host cells {cells})"),
     ],
-    ids=["good", "cpu", "pci"],
+    ids=["good", "cpu", "pci", "numa"],
 )
 def test_slices_validate_checks_the_real_host(
     tmp_path: pathlib.Path, pins: str, device: str | None, message: str | None
@@ -200,7 +202,10 @@ def test_slices_validate_checks_the_real_host(
     """``virtfleet slices validate --config`` against qemu:///system (the default
     connection_uri): host CPUs from its capabilities, PCI devices from its node devices."""
     template = TEMPLATE.replace("cpuset='1'", f"cpuset='{pins}'")
-    if device is not None:
+    if device is not None and device.startswith("cell "):
+        numatune = f"<numatune><memory nodeset='{device.split()[1]}'/></numatune>"
+        template = template.replace("</cputune>", f"</cputune>{numatune}")
+    elif device is not None:
         domain, bus, rest = device.split(":")
         slot, function = rest.split(".")
         hostdev = (
@@ -223,5 +228,8 @@ def test_slices_validate_checks_the_real_host(
         return
     n = os.cpu_count() or 1
     assert result.exit_code == 1
-    expected = message.format(n=n, last=n - 1)
+    caps = etree.fromstring(virsh("capabilities").encode())
+    cells = format_cpuset(int(c.get("id", "0")) for c in caps.findall("host/topology/cells/cell"))
+    cells = cells or "0"  # no NUMA topology: one cell
+    expected = message.format(n=n, last=n - 1, cells=cells)
     assert result.output.strip() == f"Error: slice_spec 'cpu1': {expected}"
