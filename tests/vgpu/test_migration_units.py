@@ -20,6 +20,7 @@ from virtfleet.compute.mdev.host import VgpuHost, rewrite_mdev_uuids, unsupporte
 from virtfleet.compute.mdev.providers import GpuProvider
 from virtfleet.conductor.mdev_policy import pinned_refusal
 from virtfleet.db import mdev_claims
+from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database
 from virtfleet.db.models.mdev_claims import MdevClaim as ClaimRow
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -87,8 +88,22 @@ def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Any]:
     built.stop()
 
 
+def running_migration(cloud: Any) -> str:
+    """The uuid of a migration record the control plane has in progress."""
+    created = records.create(
+        cloud.db,
+        instance_uuid="aaaaaaaa-0000-4000-8000-00000000000b",
+        source_compute="vgpu-1",
+        source_node="vgpu-1",
+        project_id="p",
+        user_id="u",
+    )
+    return records.update(cloud.db, created.id, status="running").uuid
+
+
 def test_claims_survive_an_agent_restart_without_leak_or_double_assignment(cloud: Any) -> None:
-    incoming = data(source_mdev_types={SRC: MDEV_TYPE})
+    # in progress as far as the control plane knows (agents reap claims of ended ones)
+    incoming = data(running_migration(cloud), source_mdev_types={SRC: MDEV_TYPE})
     mapping = cloud.agents["vgpu-2"].vgpus.claim_destination(incoming)
     (claimed,) = mapping.values()
     restart_agent(cloud, "vgpu-2")  # the agent dies mid-migration and comes back

@@ -58,9 +58,14 @@ hosts:
     return text
 
 
-def make_vgpu_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = None) -> Any:
-    """The harness cloud with mdev types enabled on every agent (restarted so)."""
+def make_vgpu_cloud(
+    tmp_path: pathlib.Path, db: Database, text: str | None = None, local_claims: bool = False
+) -> Any:
+    """The harness cloud with mdev types enabled on every agent (restarted so); with
+    ``local_claims`` each agent keeps its claims in its own data directory, as agents
+    in distributed mode do."""
     cloud = make_cloud(tmp_path, db, text or fleet_text())
+    cloud.local_claims = local_claims
     for name in list(cloud.agents):
         restart_agent(cloud, name)
     return cloud
@@ -84,7 +89,9 @@ def restart_agent(
         **overrides,
     )
     driver = LibvirtDriver(open_connection(f"sim://{name}", cloud.fleet), conf, FakeImageTool())
-    agent = ComputeAgent(conf, name, driver, cloud.transport, MdevClaimStore(cloud.db, name))
+    local = getattr(cloud, "local_claims", False)
+    store = MdevClaimStore.local(conf, name) if local else MdevClaimStore(cloud.db, name)
+    agent = ComputeAgent(conf, name, driver, cloud.transport, store)
     agent.start()
     cloud.agents[name], cloud.drivers[name] = agent, driver
     return agent

@@ -24,7 +24,12 @@ from virtfleet.compute.mdev import config as mdev_config
 from virtfleet.compute.mdev.claims import MdevClaimStore
 from virtfleet.compute.mdev.host import VgpuHost
 from virtfleet.compute.migration import LiveMigrationEndpoint
-from virtfleet.compute.rpcapi import COMPUTE_TOPIC, ConductorClient
+from virtfleet.compute.rpcapi import (
+    COMPUTE_TOPIC,
+    CONDUCTOR_SERVER,
+    CONDUCTOR_TOPIC,
+    ConductorClient,
+)
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -206,11 +211,38 @@ class ComputeAgent:
         reply = self._conductor.report_host(report)
         self.last_report = report
         self.sync_power_states()
+        self.reap_mdev_claims()
         return reply
 
+    def reap_mdev_claims(self) -> list[str]:
+        """Release this agent's mdev claims whose migration ended (the control plane
+        is asked) or went stale; returns their migration uuids. The claims live with
+        the agent (its data directory, or the database it shares), so it reaps them."""
+        if self.vgpus is None:
+            return []
+        held = self.vgpus.claimed_migrations()
+        ended: list[str] = []
+        if held:
+            try:
+                ended = list(
+                    self._transport.call(
+                        CONDUCTOR_TOPIC,
+                        CONDUCTOR_SERVER,
+                        "live_migrations_ended",
+                        timeout=self.conf.rpc_response_timeout,
+                        migration_uuids=held,
+                    )
+                )
+            except errors.VirtfleetError as exc:  # only local evidence and age, then
+                LOG.info("host %s: cannot ask which migrations ended: %s", self.host, exc)
+        reaped = self.vgpus.reap_stale(ended=ended)
+        if reaped:
+            LOG.info("host %s: released stale mdev claims of %s", self.host, ", ".join(reaped))
+        return reaped
+
     def _load_vgpus(self) -> None:
-        """With mdev types enabled: the vGPU host, its persisted claims (stale ones
-        released now) and the mdev hooks of live migration."""
+        """With mdev types enabled: the vGPU host, its persisted claims and the mdev
+        hooks of live migration."""
         if not mdev_config.enabled_types(self.conf):
             return
         vgpus = VgpuHost(
@@ -219,10 +251,7 @@ class ComputeAgent:
             self.host,
             self._mdev_claims or MdevClaimStore.local(self.conf, self.host),
         )
-        reaped = vgpus.reap_stale()
-        if reaped:
-            LOG.info("host %s: released stale mdev claims of %s", self.host, ", ".join(reaped))
-        self.vgpus = vgpus
+        self.vgpus = vgpus  # its stale claims are reaped after the first report
         self.migration_hooks = vgpus
 
     def sync_power_states(self) -> int:

@@ -59,6 +59,9 @@ class ConductorEndpoint:
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         self._conductor.instance_power_state_changed(host, instance_uuid, state)
 
+    def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
+        return self._conductor.live_migrations_ended(migration_uuids)
+
 
 class Conductor:
     """Workflows of the Compute API, and the agents' counterpart."""
@@ -184,6 +187,12 @@ class Conductor:
                 except Exception:  # one bad record must not stop the others
                     LOG.exception("recovery of migration %s failed", migration.id)
         return done
+
+    def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
+        """Which of these migrations have ended (or are unknown): an agent's mdev
+        claims for them are stale."""
+        ended = mdev_reaper.migration_ended(self._db)
+        return [uuid for uuid in migration_uuids if ended(uuid)]
 
     def reap_mdev_claims(self) -> list[str]:
         """Release mdev claims of migrations that ended (or are older than

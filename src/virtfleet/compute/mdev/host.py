@@ -181,16 +181,25 @@ class VgpuHost:
             )
 
     # -- stale claims ----------------------------------------------------------------
-    def reap_stale(self, max_age: datetime.timedelta | None = None) -> list[str]:
-        """Release claims whose migration is over as far as this host can tell (the
-        guest runs here and attaches the claimed mdevs, or no domain of it exists here
-        and it is older than ``max_age``) or that are older than ``max_age`` anyway;
-        returns the released migration uuids. Run at agent start."""
+    def claimed_migrations(self) -> list[str]:
+        """The migrations holding claims here."""
+        return sorted({c.migration_uuid for c in self.store.list()})
+
+    def reap_stale(
+        self, max_age: datetime.timedelta | None = None, ended: Collection[str] = ()
+    ) -> list[str]:
+        """Release claims whose migration is over: the control plane says it ended
+        (``ended``), or the guest's domain here attaches the claimed mdevs (so they stay
+        in use without the claim), or the claim is older than ``max_age``; returns the
+        released migration uuids. Run at agent start and at every periodic report."""
         age = max_age or datetime.timedelta(seconds=self.conf.devices.mdev_claim_max_age)
         in_use = mdevs_in_use(self.conn)
         claims = self.store.list()
+        over = set(ended)
 
         def finished(migration_uuid: str) -> bool:
+            if migration_uuid in over:
+                return True
             mine = [c for c in claims if c.migration_uuid == migration_uuid]
             return bool(mine) and all(in_use.get(c.mdev_uuid) == c.instance_uuid for c in mine)
 
