@@ -68,12 +68,17 @@ def test_removing_a_slice_in_use_is_refused_with_a_message(
 ) -> None:
     guest = cloud.boot_slice(SLICE_1)
     assert cloud.taken(guest.uuid) == {"slice-1-0"}
+    before = slice_providers(cloud)
     with pytest.raises(errors.ConfigError) as caught:
-        restart(cloud, tmp_path, without(spec_lines(cloud), "slice-1-0"))
+        restart(cloud, tmp_path, without(spec_lines(cloud), "slice-1-0", "slice-1-1"))
     assert str(caught.value) == (
         f"slice_spec: slice 'slice-1-0' is in use by instance {guest.uuid}; it cannot be "
         "removed until that guest is deleted"
     )
+    # nothing was reported: not even the free slice-1-1 the new configuration drops
+    assert cloud.agent.last_report is None
+    assert slice_providers(cloud) == before
+    assert cloud.taken(guest.uuid) == {"slice-1-0"}
 
 
 def test_changing_the_slices_below_a_slice_in_use_is_refused(
