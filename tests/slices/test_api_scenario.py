@@ -118,6 +118,8 @@ def test_a_crafted_server_name_cannot_change_the_domain(
     assert root.findtext("metadata/vf:instance/vf:name", namespaces=VF) == crafted
     assert root.findtext("metadata/vf:instance/vf:meta", namespaces=VF) == crafted
     for domain in (root, plain_root):  # the metadata differs by the note; the rest not
-        domain.remove(domain.find("metadata"))
+        metadata = domain.find("metadata")
+        assert metadata is not None
+        domain.remove(metadata)
     assert [c.tag for c in root.iter()] == [c.tag for c in plain_root.iter()]
     assert api.server(evil)["name"] == crafted
