@@ -66,7 +66,7 @@ def test_a_guest_that_stops_fails_at_once_with_the_reason_and_console(tmp_path: 
     with pytest.raises(errors.HypervisorError) as caught:
         wait_settled(domain, 5.0, str(console), clock, clock.sleep)
     message = caught.value.message
-    assert "stopped 0.2 s after it started" in message
+    assert "the guest stopped within 5 s of starting" in message
     assert "libvirt reports it shut off (crashed)" in message
     assert message.endswith("last console output: Using virtio-blk. | zIPL load failed. | No OS")
     assert clock.now < 101  # did not sit out the whole settle time
@@ -145,7 +145,7 @@ def test_guest_dying_at_start_fails_the_spawn_and_leaves_nothing(
             kernel_path=str(write_payload("x86_64", tmp_path)),
         )  # fmt: skip
         _crash_when_running(conn, f"vf-{instance}")
-        expected = "shut off (crashed)"
+        expected = ["shut off (crashed)"]
     else:  # s390x firmware: no IPL record on a blank disk -> disabled wait -> crashed
         blank = tmp_path / "blank.raw"
         subprocess.run(["qemu-img", "create", "-f", "raw", str(blank), "1M"], check=True)
@@ -154,10 +154,11 @@ def test_guest_dying_at_start_fails_the_spawn_and_leaves_nothing(
             image_properties={"hw_emulation_architecture": "s390x"},
             image_path=str(blank), image_format="raw",
         )  # fmt: skip
-        expected = "shut off (crashed); last console output:"
+        # caught while QEMU reports the panic, or after libvirt destroyed the domain
+        expected = ["crashed (guest panicked); last", "shut off (crashed); last"]
     with pytest.raises(errors.HypervisorError) as caught:
         driver.spawn(spec)
-    assert expected in caught.value.message, caught.value.message
+    assert any(e in caught.value.message for e in expected), caught.value.message
     if kind == "libvirt":
         assert "Failed to load OS from hard disk" in caught.value.message
     assert instance not in driver.list_instance_uuids()

@@ -78,8 +78,7 @@ def wait_settled(
 ) -> None:
     """Return once ``domain`` has kept running for ``seconds``; raise HypervisorError
     (libvirt's state reason + console tail) as soon as it is not running."""
-    started = clock()
-    deadline = started + seconds
+    deadline = clock() + seconds
     while True:
         try:
             state, reason = (int(v) for v in domain.state()[:2])
@@ -88,18 +87,16 @@ def wait_settled(
                 f"guest state after start: {exc.get_error_message()}", exc.get_error_code()
             ) from exc
         if state not in RUNNING_STATES:
-            raise errors.HypervisorError(
-                _stopped_message(clock() - started, state, reason, console_log)
-            )
+            raise errors.HypervisorError(_stopped_message(seconds, state, reason, console_log))
         now = clock()
         if now >= deadline:
             return
         sleep(min(POLL_SECONDS, deadline - now))
 
 
-def _stopped_message(elapsed: float, state: int, reason: int, console_log: str | None) -> str:
+def _stopped_message(seconds: float, state: int, reason: int, console_log: str | None) -> str:
     message = (
-        f"the guest stopped {elapsed:.1f} s after it started; "
+        f"the guest stopped within {seconds:g} s of starting; "
         f"libvirt reports it {describe_state(state, reason)}"
     )
     tail = console_tail(console_log)
