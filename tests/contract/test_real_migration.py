@@ -13,12 +13,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import libvirt
 import pytest
 
+from virtfleet.compute.migration import LiveMigrationEndpoint
+from virtfleet.conf import make_conf
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.sim import Fleet, hypervisor_for
 
 from .conftest import SIM_HOSTS, make_driver, open_real
@@ -262,3 +267,94 @@ def test_drivers_do_not_report_a_migration_as_a_power_change(pair: Pair, tmp_pat
         source.destroy(uid)
         for conn in conns:
             conn.close()
+
+
+# -- block migration through the agents' endpoints -----------------------------------
+
+
+class PatternedImages:
+    """Creates the overlay with qemu-img, then writes a pattern into it (before the
+    guest starts), so the destination's copy can be checked byte for byte."""
+
+    PATTERN = "0x5a"
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        subprocess.run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", backing_format, path],
+            check=True,
+        )
+        subprocess.run(
+            ["qemu-io", "-f", "qcow2", "-c", f"write -P {self.PATTERN} 0 1M", path],
+            check=True,
+            capture_output=True,
+        )
+
+
+def endpoint(driver: Any, conf: Any, host: str) -> LiveMigrationEndpoint:
+    """The agent's live-migration RPC methods over ``driver`` (no mdev hooks)."""
+    served = LiveMigrationEndpoint()
+    served._agent = SimpleNamespace(driver=driver, conf=conf, host=host)  # type: ignore[assignment]  # the endpoint reads these four only
+    return served
+
+
+def test_block_migration_copies_the_disk_into_the_destinations_own_directory(
+    pair: Pair, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.raw"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(base), "16M"], check=True)
+    confs = [
+        make_conf(
+            data_dir=str(tmp_path / side),
+            libvirt__virt_type="qemu",
+            libvirt__connection_uri=uri,
+        )
+        for side, uri in (("a", pair.source_uri), ("b", pair.destination_uri))
+    ]
+    source = LibvirtDriver(pair.source, confs[0], PatternedImages())
+    destination = LibvirtDriver(pair.destination, confs[1])
+    src_ep, dst_ep = endpoint(source, confs[0], "a"), endpoint(destination, confs[1], "b")
+    spec = spec_for("x86_64", tmp_path, image_path=str(base), image_format="raw", root_gb=0)
+    uid = spec.instance_uuid
+    source.spawn(spec)
+    try:
+        data = LibvirtLiveMigrateData(
+            migration_uuid=str(uuid.uuid4()),
+            instance_uuid=uid,
+            source_host="a",
+            dest_host="b",
+            instance_dir=source.instance_dir(uid),
+        )
+        data = dst_ep.check_can_live_migrate_destination(data, "auto")
+        data.data_uri = migration_params(tmp_path)[libvirt.VIR_MIGRATE_PARAM_URI]
+        name = dst_ep.create_shared_storage_test_file()
+        data.is_shared_instance_path = src_ep.check_shared_storage_test_file(name)
+        dst_ep.cleanup_shared_storage_test_file(name)
+        assert data.is_shared_instance_path is False  # instance paths of their own
+        data.block_migration = True
+        data = src_ep.check_can_live_migrate_source(data)
+        assert [d["path"] for d in data.local_disks] == [f"{data.instance_dir}/disk"]
+        data = dst_ep.pre_live_migration(data)
+        assert data.full_disk_copy is False  # the backing file is here: increments only
+        src_ep.live_migrate(data)
+        dst_ep.post_live_migration_at_destination(data)
+        src_ep.post_live_migration_at_source(data)
+
+        assert destination.get_power_state(uid) == "running"
+        target = f"{data.dest_instance_dir}/disk"
+        assert data.dest_instance_dir == str(tmp_path / "b" / "instances" / uid)
+        xml = destination.get_domain_xml(uid)
+        assert target in xml and str(data.instance_dir) not in xml
+        if pair.fleet is None:  # real QEMU copied the written clusters over NBD
+            read = subprocess.run(
+                ["qemu-io", "-r", "-U", "-f", "qcow2", "-c",
+                 f"read -P {PatternedImages.PATTERN} 0 1M", target],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert read.returncode == 0 and "Pattern verification failed" not in read.stdout, (
+                read.stdout + read.stderr
+            )
+        assert not Path(str(data.instance_dir)).exists()  # the source's copy is gone
+        assert no_domain(pair.source, uid)
+    finally:
+        source.destroy(uid)
+        destination.destroy(uid)

@@ -151,3 +151,13 @@ def test_migration_events_are_told_apart_from_power_changes(
     event: int, detail: int, moving: bool
 ) -> None:
     assert migration.is_migration_event(event, detail) is moving
+
+
+def test_block_migration_over_a_unix_socket_gives_the_disks_a_socket_of_their_own() -> None:
+    block = data(block_migration=True, data_uri="unix:///srv/vf-migrate-1a2b.sock")
+    params = migration.migration_params(block, None)
+    assert params[libvirt.VIR_MIGRATE_PARAM_DISKS_URI] == "unix:///srv/vf-migrate-1a2b-disks.sock"
+    memory_only = migration.migration_params(data(data_uri="unix:///srv/x.sock"), None)
+    assert libvirt.VIR_MIGRATE_PARAM_DISKS_URI not in memory_only
+    tcp = migration.migration_params(data(block_migration=True, data_uri="tcp://b:49152"), None)
+    assert libvirt.VIR_MIGRATE_PARAM_DISKS_URI not in tcp  # libvirt picks the NBD port

@@ -112,15 +112,25 @@ def migration_flags(data: LibvirtLiveMigrateData) -> int:
 
 
 def migration_params(data: LibvirtLiveMigrateData, dest_xml: str | None) -> dict[str, Any]:
-    """``migrateToURI3`` parameters: the data URI, bandwidth and destination XML."""
+    """``migrateToURI3`` parameters: the data URI, bandwidth and destination XML. A
+    block migration streamed over a unix socket copies the disks (NBD) over a socket
+    of their own beside it, as libvirt requires."""
     params: dict[str, Any] = {}
     if data.data_uri:
         params[libvirt.VIR_MIGRATE_PARAM_URI] = data.data_uri
+        if data.block_migration and data.data_uri.startswith("unix://"):
+            params[libvirt.VIR_MIGRATE_PARAM_DISKS_URI] = disks_uri(data.data_uri)
     if data.bandwidth_mib:
         params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = data.bandwidth_mib
     if dest_xml is not None:
         params[libvirt.VIR_MIGRATE_PARAM_DEST_XML] = dest_xml
     return params
+
+
+def disks_uri(data_uri: str) -> str:
+    """The NBD socket beside a unix data socket: ``unix:///d/x.sock`` -> ``unix:///d/x-disks.sock``."""
+    stem, dot, ext = data_uri.rpartition(".")
+    return f"{stem}-disks.{ext}" if dot and "/" not in ext else f"{data_uri}-disks"
 
 
 def destination_xml(

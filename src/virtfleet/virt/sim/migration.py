@@ -108,6 +108,16 @@ def _begin(
         fault = source.take_fault("begin") or destination.take_fault("begin")
         if fault is not None:
             raise fault
+        uri = str(params.get(libvirt.VIR_MIGRATE_PARAM_URI) or "")
+        if (
+            flags & BLOCK_COPY_FLAGS
+            and uri.startswith("unix://")
+            and not params.get(libvirt.VIR_MIGRATE_PARAM_DISKS_URI)
+        ):
+            raise libvirt_error(
+                libvirt.VIR_ERR_INVALID_ARG,
+                "NBD URI must be supplied when migration URI uses UNIX transport method",
+            )
         xml = params.get(libvirt.VIR_MIGRATE_PARAM_DEST_XML) or record.definition.xml
         job = MigrationJob(total_bytes=record.definition.memory_kib * 1024)
         record.job = job
