@@ -35,3 +35,13 @@ def test_encoded_response_has_the_whole_body_and_its_length() -> None:
     assert resp.content_length == len(body) == sum(len(p) for p in parts)
     assert resp.content_type == "application/json"
     assert json.loads(body) == {"x": [1] * 300_000}
+
+
+def test_joined_in_pieces_is_the_join_in_bounded_pieces() -> None:
+    items = [b'{"n": %d}' % i for i in range(100_000)]
+    pieces = util.joined_in_pieces(items)
+    assert len(pieces) > 2
+    assert all(len(p) <= util.WRITE_PIECE for p in pieces)
+    assert b"".join(pieces) == b", ".join(items)
+    assert util.joined_in_pieces([b"a", b"b"]) == [b"a, b"]
+    assert util.joined_in_pieces([]) == []

@@ -668,13 +668,14 @@ def _counts(entries: Sequence[TreeEntry], cap: int) -> list[int]:
 
 def _interleaved(entries: Sequence[TreeEntry], counts: Sequence[int]) -> list[AllocationRequest]:
     """The trees' candidates in turn order: every first, then every second, ..."""
-    lists = [entry.take(count) for entry, count in zip(entries, counts, strict=True)]
-    requests = [found[0] for found in lists]
-    order: Sequence[int] = range(len(lists))
-    for turn in range(1, max(counts, default=0)):
-        order = [i for i in order if counts[i] > turn]
-        requests.extend([lists[i][turn] for i in order])
-    return requests
+    lists = []
+    for entry, count in zip(entries, counts, strict=True):
+        found = entry.take(count)
+        lists.append(found if len(found) == count else found[:count])
+    if max(counts, default=0) <= 1:
+        return [found[0] for found in lists]
+    # Turn by turn (zip_longest pads the trees that ran out with None).
+    return list(filter(None, itertools.chain.from_iterable(itertools.zip_longest(*lists))))
 
 
 def find_candidates(

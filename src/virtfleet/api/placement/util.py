@@ -116,6 +116,23 @@ def respond_encoded(req: Request, parts: list[bytes]) -> webob.Response:
     return resp
 
 
+def joined_in_pieces(items: list[bytes], separator: bytes = b", ") -> list[bytes]:
+    """``separator.join(items)`` as consecutive pieces of about half
+    :data:`WRITE_PIECE` (never copied into one string, never split again)."""
+    if not items:
+        return []
+    per_piece = max(1, WRITE_PIECE // 2 // (len(items[0]) + len(separator)))
+    if len(items) <= per_piece:
+        return [separator.join(items)]
+    pieces = []
+    for start in range(0, len(items), per_piece):
+        chunk = items[start : start + per_piece]
+        if start + per_piece < len(items):
+            chunk.append(b"")  # the separator before the next piece
+        pieces.append(separator.join(chunk))
+    return pieces
+
+
 def _pieces(parts: list[bytes]) -> Iterator[bytes]:
     for part in parts:
         if len(part) <= WRITE_PIECE:

@@ -84,9 +84,9 @@ def _encoded(result: CandidatesResult) -> list[bytes]:
     summaries keep (reused by every answer until the tree changes)."""
     return [
         b'{"allocation_requests": [',
-        b", ".join([r.json for r in result.allocation_requests]),
+        *util.joined_in_pieces([r.json for r in result.allocation_requests]),
         b'], "provider_summaries": {',
-        b", ".join([source.summaries_json() for source in result.summary_sources]),
+        *util.joined_in_pieces([source.summaries_json() for source in result.summary_sources]),
         b"}}",
     ]
 
