@@ -176,6 +176,7 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         raise _unsupported(
             f"Emulator '{info.emulator}' does not support machine type '{requested}'"
         )
+    _require_pci_bus(root, info.canonical_name(requested))
     os_element = root.find("os")
     firmware = os_element.get("firmware") if os_element is not None else None
     if firmware == "efi" and arch in X86_ARCHES and root.find("features/acpi") is None:
@@ -208,6 +209,28 @@ def parse_domain(xml: str, host: HostProfile) -> DomainDef:
         xml=etree.tostring(root, encoding="unicode", pretty_print=True),
         log_files=_log_files(root),
     )
+
+
+NO_PCI_MACHINES = frozenset({"isapc", "mipssim"})
+"""Machines without a PCI bus (libvirt 9 refuses PCI devices on them at define)."""
+
+PCI_DEVICES = (
+    "devices/memballoon[@model='virtio']",
+    "devices/disk/target[@bus='virtio']",
+    "devices/rng[@model='virtio']",
+    "devices/video",
+    "devices/hostdev",
+    "devices/interface",
+)
+
+
+def _require_pci_bus(root: etree._Element, machine: str) -> None:
+    """libvirt places virtio/video/hostdev/NIC devices on PCI; a machine without PCI
+    makes it refuse the definition."""
+    if machine in NO_PCI_MACHINES and any(root.find(path) is not None for path in PCI_DEVICES):
+        raise libvirt_error(
+            libvirt.VIR_ERR_XML_ERROR, "No PCI buses available", libvirt.VIR_FROM_DOMAIN
+        )
 
 
 def _log_files(root: etree._Element) -> tuple[str, ...]:
