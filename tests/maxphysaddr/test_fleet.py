@@ -198,14 +198,18 @@ def test_version_gates(versions: str, expected: set[str]) -> None:
 
 def test_hosts_that_cannot_put_maxphysaddr_in_a_guest_do_not_claim_to() -> None:
     """TCG hosts have no host-passthrough CPUs (the driver refuses passthrough there),
-    and KVM with cpu_mode none writes no <cpu> to hold <maxphysaddr>."""
+    KVM with cpu_mode none writes no <cpu> to hold <maxphysaddr>, and a non-x86 host's
+    host-passthrough guests are of its own arch (it has no bits for emulate either)."""
     fleet_text = """
 defaults: {arch: x86_64, libvirt_version: "9.0.0", qemu_version: "8.2.0", maxphysaddr_bits: 46}
 hosts:
   - {name: tcg-passthrough, virt_type: qemu, cpu_mode: host-passthrough}
   - {name: kvm-none, virt_type: kvm, config: {libvirt: {cpu_mode: none}}}
+  - {name: arm-passthrough, arch: aarch64, virt_type: kvm, cpu_mode: host-passthrough,
+     maxphysaddr_bits: null}
 """
     assert _address_space_traits(fleet_text) == {
         "tcg-passthrough": {EMULATED},
         "kvm-none": set(),
+        "arm-passthrough": {EMULATED},
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import os_traits
 
+from virtfleet.objects.extra_specs import MAXPHYSADDR_GUEST_ARCHES
 from virtfleet.virt import arch
 
 MIN_LIBVIRT_MAXPHYSADDR = 8_007_000  # libvirt 8.7.0 added <maxphysaddr>
@@ -77,9 +78,13 @@ FLAG_TRAITS: tuple[tuple[str, Callable[[TraitFacts], bool]], ...] = (
     (os_traits.COMPUTE_NODE, lambda f: True),
     (os_traits.COMPUTE_ADDRESS_SPACE_EMULATED, lambda f: f.supports_maxphysaddr),
     (
+        # host-passthrough guests are of the host's own arch: only x86_64 ones take it
         os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH,
         lambda f: (
-            f.supports_maxphysaddr and f.virt_type == "kvm" and f.cpu_mode == "host-passthrough"
+            f.supports_maxphysaddr
+            and f.virt_type == "kvm"
+            and f.cpu_mode == "host-passthrough"
+            and f.host_arch in MAXPHYSADDR_GUEST_ARCHES
         ),
     ),
     (os_traits.COMPUTE_FIRMWARE_BIOS, lambda f: f.bios),
