@@ -15,9 +15,14 @@ OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt(
         "max_placement_results",
-        default=1000,
+        default=50,
         min=1,
-        help="Most allocation candidates asked of placement per boot.",
+        help="Most allocation candidates asked of placement per boot. Each boot asks "
+        "for this many starting at a random place among the hosts that fit, so boots "
+        "sample the whole fleet and the weighers pick the best of the sample; more "
+        "weighs more hosts per boot at a cost linear in this number. When every "
+        "candidate of a sample fails the filters, placement is asked again without "
+        "a limit.",
     ),
     cfg.IntOpt(
         "max_attempts",

@@ -153,11 +153,12 @@ class PlacementService:
         self._after_write()
         return result
 
-    def _after_write(self) -> None:
+    def _after_write(self, refresh: bool = True) -> None:
         self._writes += 1
         if self._writes % PRUNE_EVERY == 0:
             self.prune_changes()
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def _read(self, action: Callable[[Connection], T]) -> T:
         with self.db.read() as conn:
@@ -342,9 +343,11 @@ class PlacementService:
 
     def replace_many(self, requests: Mapping[str, ConsumerRequest]) -> None:
         """``POST /allocations``: several consumers at once, all or nothing
-        (group-committed with concurrent claims, see :mod:`.claims`)."""
+        (group-committed with concurrent claims, see :mod:`.claims`). The snapshot
+        is not reloaded here: every read refreshes it first, and concurrent claims
+        then share one reload of the trees they changed."""
         self._claims.replace(requests)
-        self._after_write()
+        self._after_write(refresh=False)
 
     def delete_allocations(self, consumer_uuid: str) -> None:
         self._write(lambda c: allocations_db.delete_consumer(c, consumer_uuid))
