@@ -162,6 +162,31 @@ def test_serializer_and_local_transport_carry_it() -> None:
     assert replied.dst_supports_mdev_live_migration is True
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_round_trip_through_rpc_with_a_peer_pinned_to_each_version(version: str) -> None:
+    """A peer at ``version``: what is sent is downgraded to it, travels over the RPC
+    transport, comes back filled in at that version and is read again."""
+    transport = LocalTransport()
+    seen: list[str] = []
+
+    class PinnedPeer:
+        def check(self, data: LibvirtLiveMigrateData) -> dict[str, Any]:
+            seen.append(data.VERSION)  # the serializer read it at the version sent
+            data.dest_uri = "qemu+tcp://b/system"
+            return dict(data.obj_to_primitive(target_version=version))
+
+    transport.serve("compute", "b", PinnedPeer())
+    try:
+        sent = make().obj_to_primitive(target_version=version)
+        replied = transport.call("compute", "b", "check", data=sent)
+    finally:
+        transport.close()
+    assert isinstance(replied, LibvirtLiveMigrateData)
+    assert seen == [version] and version == replied.VERSION
+    assert replied.dest_uri == "qemu+tcp://b/system"
+    assert (replied.migration_uuid, replied.instance_dir) == (MIGRATION, "/srv/instances/" + UUID)
+
+
 def test_is_registered_in_virtfleets_namespace() -> None:
     assert issubclass(LibvirtLiveMigrateData, ovo_base.VersionedObject)
     assert "LibvirtLiveMigrateData" in VirtfleetObjectRegistry.obj_classes()

@@ -237,3 +237,43 @@ def test_destination_agent_restart_mid_migration_neither_leaks_nor_double_assign
     second = cloud.boot(**VGPU_FLAVOR)
     assert second.host == other
     assert mdev_of(cloud, second.uuid) != claim.mdev_uuid
+
+
+def test_two_migrations_racing_for_the_last_mdev_one_wins(
+    tmp_path: pathlib.Path, db: Database
+) -> None:
+    # two guests on two sources, both sent at once to "dest", which has one mdev left
+    text = """
+defaults: {arch: x86_64, virt_type: kvm, libvirt_version: "9.0.0", qemu_version: "8.2.0",
+           cpus: 32, disk_gb: 500}
+hosts:
+  - {name: src-1, memory_mb: 98304, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+  - {name: src-2, memory_mb: 81920, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+  - {name: dest, memory_mb: 16384, gpus: [{address: "0000:3b:00.0",
+     mdev_types: {nvidia-222: {available: 1}}}]}
+"""
+    cloud = make_vgpu_cloud(tmp_path, db, text)
+    try:
+        first, second = cloud.boot(**VGPU_FLAVOR), cloud.boot(**VGPU_FLAVOR)
+        assert {first.host, second.host} == {"src-1", "src-2"}
+        for host in ("src-1", "src-2"):
+            cloud.hypervisor(host).migration_duration = 0.5  # the two overlap
+        started = [migrate(cloud, s.uuid, "dest", wait=False) for s in (first, second)]
+        cloud.conductor.drain(60)
+        ended = [records.get(cloud.db, m.id) for m in started]
+        assert sorted(m.status for m in ended) == ["completed", "error"], ended
+        (winner,) = [m for m in ended if m.status == "completed"]
+        (loser,) = [m for m in ended if m.status == "error"]
+        assert servers.get(cloud.db, winner.instance_uuid).host == "dest"
+        assert servers.get(cloud.db, loser.instance_uuid).host == loser.source_compute
+        assert loser.source_compute is not None
+        assert vgpu_used(cloud, "dest") == 1  # the winner's only
+        assert vgpu_used(cloud, loser.source_compute) == 1  # the loser's, kept
+        assert cloud.placement.get_consumer_allocations(loser.uuid).allocations == {}
+        assert mdev_claims.list_claims(cloud.db) == []
+        assert cloud.domains("dest") == [winner.instance_uuid]
+        assert mdev_of(cloud, winner.instance_uuid) != mdev_of(cloud, loser.instance_uuid)
+    finally:
+        cloud.stop()
