@@ -133,7 +133,7 @@ def test_explain_when_hosts_fit(
             "sample": ["h7", "h8"],
         }
     ]
-    assert "- 2 of 9 hosts lack capacity (MEMORY_MB) (e.g. h7, h8)" in explanation.details()
+    assert "- 2 of 9 hosts lack capacity (MEMORY_MB) (left out: h7, h8)" in explanation.details()
 
 
 def test_forbidden_trait_explained(fleet: Fleet, scheduler: Scheduler, boot: BootFactory) -> None:

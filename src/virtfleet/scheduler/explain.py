@@ -88,7 +88,7 @@ class Explanation:
             f"Hosts: {self.total_hosts} known, {self.fitting_hosts} fit",
         ]
         for e in self.exclusions:
-            sample = f" (e.g. {', '.join(e.sample)})" if e.sample else ""
+            sample = f" (left out: {', '.join(e.sample)})" if e.sample else ""
             lines.append(f"- {e.summary}{sample}")
         if self.note:
             lines.append(f"- {self.note}")
