@@ -24,8 +24,9 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from sqlalchemy import Connection, String, select, type_coerce
+from sqlalchemy import Connection, select
 
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import HostRecord, as_state, as_status, record_from_row
@@ -55,7 +56,7 @@ class HostCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._hosts: Mapping[str, HostRecord] = {}
-        self._stamps: Stamps = {}
+        self._light: Light = {}
         self._loaded_at: float | None = None
         self._fully_loaded_at: float | None = None
 
@@ -106,60 +107,65 @@ class HostCache:
         hosts: Mapping[str, HostRecord]
         with self._db.read() as conn:
             if full:
-                hosts, stamps = _load_all(conn)
+                hosts, light = _load_all(conn)
             else:
-                hosts, stamps = _refresh(conn, self._hosts, self._stamps)
-        self._hosts, self._stamps = hosts, stamps
+                hosts, light = _refresh(conn, self._hosts, self._light)
+        self._hosts, self._light = hosts, light
         self._loaded_at = now
         if full:
             self._fully_loaded_at = now
 
 
-#: The report time as stored (text on SQLite): compared, never parsed, on a refresh.
-_STAMP = type_coerce(_TABLE.c.updated_at, String).label("stamp")
-_LIGHT = select(_TABLE.c.uuid, _STAMP, _TABLE.c.state, _TABLE.c.status, _TABLE.c.disabled_reason)
+#: The small columns of every host, read with a plain DB-API cursor: the report time
+#: stays as stored (text on SQLite), compared and never parsed.
+_LIGHT_SQL = "SELECT uuid, updated_at, state, status, disabled_reason FROM compute_nodes"
+assert ComputeNode.__tablename__ == "compute_nodes"
 
-Stamps = dict[str, object]  # uuid -> stored report time
+Light = dict[str, tuple[Any, ...]]  # uuid -> (uuid, report time, state, status, reason)
 
 
-def _load_all(conn: Connection) -> tuple[dict[str, HostRecord], Stamps]:
-    hosts: dict[str, HostRecord] = {}
-    stamps: Stamps = {}
-    for row in conn.execute(select(_TABLE, _STAMP)):
-        hosts[row.uuid] = record_from_row(row)
-        stamps[row.uuid] = row.stamp
-    return hosts, stamps
+def _light(conn: Connection) -> Light:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open in the transaction
+    try:
+        cursor.execute(_LIGHT_SQL)
+        return {row[0]: tuple(row) for row in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def _load_all(conn: Connection) -> tuple[dict[str, HostRecord], Light]:
+    hosts = {r.uuid: r for r in map(record_from_row, conn.execute(select(_TABLE)))}
+    return hosts, _light(conn)
 
 
 def _refresh(
-    conn: Connection, known: Mapping[str, HostRecord], stamps: Stamps
-) -> tuple[Mapping[str, HostRecord], Stamps]:
+    conn: Connection, known: Mapping[str, HostRecord], before: Light
+) -> tuple[Mapping[str, HostRecord], Light]:
     """``known`` brought up to date: rows whose stored report time changed (or never
     seen) decoded, states re-read, deleted hosts dropped; ``known`` itself when
     nothing changed."""
-    rows = conn.execute(_LIGHT).all()
-    new_stamps: Stamps = {uuid: stamp for uuid, stamp, *_ in rows}
-    stale = [uuid for uuid, stamp in new_stamps.items() if stamps.get(uuid, new_stamps) != stamp]
+    light = _light(conn)
+    if light == before:
+        return known, before
+    stale = [
+        uuid for uuid, row in light.items() if (old := before.get(uuid)) is None or old[1] != row[1]
+    ]
     changed: dict[str, HostRecord] = {}
     for start in range(0, len(stale), _CHUNK):
         chunk = stale[start : start + _CHUNK]
-        for row in conn.execute(select(_TABLE, _STAMP).where(_TABLE.c.uuid.in_(chunk))):
-            changed[row.uuid] = record_from_row(row)
-            new_stamps[row.uuid] = row.stamp
+        for found in conn.execute(select(_TABLE).where(_TABLE.c.uuid.in_(chunk))):
+            changed[found.uuid] = record_from_row(found)
     hosts: dict[str, HostRecord] = {}
-    same = not changed and len(rows) == len(known)
-    for uuid, _stamp, state, status, reason in rows:
-        record = changed.get(uuid) or known.get(uuid)
+    for uuid, row in light.items():
+        record = changed.get(uuid)
         if record is None:
-            continue
-        if (record.state, record.status, record.disabled_reason) != (
-            as_state(state),
-            as_status(status),
-            reason,
-        ):
-            record = dataclasses.replace(
-                record, state=as_state(state), status=as_status(status), disabled_reason=reason
-            )
-            same = False
+            record = known.get(uuid)
+            if record is None:
+                continue
+            if row != before.get(uuid):  # same report, new state or status
+                _uuid, _stamp, state, status, reason = row
+                record = dataclasses.replace(
+                    record, state=as_state(state), status=as_status(status), disabled_reason=reason
+                )
         hosts[uuid] = record
-    return (known, stamps) if same else (hosts, new_stamps)
+    return hosts, light
