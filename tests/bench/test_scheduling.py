@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import Any, cast
 
 from virtfleet import errors
@@ -22,7 +23,7 @@ class _FlakyScheduler:
         with self._lock:
             n = next(self._count)
         if n % 3 == 0:
-            raise errors.NoValidHost("full", [])
+            raise errors.NoValidHost("full", {})
         if n % 5 == 0:
             raise RuntimeError("database is locked")
 
@@ -38,3 +39,21 @@ def test_failures_are_counted_by_type_and_not_timed() -> None:
 def test_boots_are_shared_over_the_threads() -> None:
     result = scheduling.run(cast(Scheduler, _FlakyScheduler()), boots=7, concurrency=3)
     assert result.boots + result.failures == 7
+
+
+class _BusyScheduler:
+    """Every boot burns about 2 ms of CPU."""
+
+    def schedule_and_claim(self, spec: Any) -> None:
+        began = time.process_time()
+        while time.process_time() - began < 0.002:
+            pass
+
+
+def test_cpu_time_per_boot_and_load_average_are_recorded() -> None:
+    result = scheduling.run(cast(Scheduler, _BusyScheduler()), boots=20, concurrency=2)
+    shown = result.as_dict()
+    assert shown["cpu_ms_per_boot"] >= 2.0
+    assert len(shown["load_average"]) == 3
+    failed = scheduling.run(cast(Scheduler, _FlakyScheduler()), boots=3, concurrency=1)
+    assert failed.as_dict()["cpu_ms_per_boot"] is not None  # 2 of 3 succeeded

@@ -2,11 +2,14 @@
 
 Boot requests go straight to :meth:`Scheduler.schedule_and_claim` (placement
 candidates, filters, weighers, the claim written to the database), from 1, 8 or 32
-threads at once; each boot is a new instance of the benchmark flavor.
+threads at once; each boot is a new instance of the benchmark flavor. Each level also
+records the process's CPU time per boot (what bounds throughput under Python's GIL,
+and less disturbed than wall time by other load on the machine) and the load average.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -35,6 +38,8 @@ class SchedulingResult:
     seconds: float
     latencies_ms: Sequence[float]
     errors: Mapping[str, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # CPU time of the whole process during the level
+    load_average: tuple[float, ...] = ()  # 1, 5, 15 min, when the level ended
 
     @property
     def per_second(self) -> float:
@@ -50,6 +55,10 @@ class SchedulingResult:
             "p50_ms": round(median(self.latencies_ms), 2) if self.latencies_ms else None,
             "p99_ms": round(percentile(self.latencies_ms, 99), 2) if self.latencies_ms else None,
             "errors": dict(self.errors),
+            "cpu_ms_per_boot": round(self.cpu_seconds * 1000 / self.boots, 2)
+            if self.boots
+            else None,
+            "load_average": [round(x, 2) for x in self.load_average],
         }
 
 
@@ -89,12 +98,20 @@ def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:
     for thread in threads:
         thread.start()
     start.wait()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
+    cpu = time.process_time() - cpu_began
     return SchedulingResult(
-        concurrency, len(latencies), sum(failures.values()), seconds, latencies, dict(failures)
+        concurrency,
+        len(latencies),
+        sum(failures.values()),
+        seconds,
+        latencies,
+        dict(failures),
+        cpu,
+        os.getloadavg(),
     )
 
 
