@@ -218,3 +218,23 @@ def test_unreachable_agent_makes_recovery_wait(cloud: Any) -> None:
     cloud.agents[dest].start()
     assert new.recover_interrupted_migrations() == {migration.id: recovery.ROLLBACK}
     assert mdev_claims.list_claims(cloud.db) == []
+
+
+def test_server_left_migrating_after_its_record_completed_is_put_on_the_destination(
+    cloud: Any,
+) -> None:
+    server = cloud.boot(**VGPU_FLAVOR)
+    dest = "vgpu-2" if server.host == "vgpu-1" else "vgpu-1"
+    done = migrate(cloud, server.uuid, dest)
+    assert done.status == "completed"
+    # as if the control plane stopped between the record's write and the server's
+    servers.update(cloud.db, server.uuid, host=server.host, task_state="migrating")
+    assert server.uuid in cloud.conductor.recover_stuck_servers(stuck_after=0)
+    settled = servers.get(cloud.db, server.uuid)
+    assert (settled.host, settled.task_state) == (dest, None)
+    # a server left migrating without any migration record just loses the task
+    other = cloud.boot(**VGPU_FLAVOR)
+    servers.update(cloud.db, other.uuid, task_state="migrating")
+    cloud.conductor.recover_stuck_servers(stuck_after=0)
+    kept = servers.get(cloud.db, other.uuid)
+    assert (kept.host, kept.task_state) == (other.host, None)

@@ -530,6 +530,28 @@ class LiveMigrations:
             records.list_migrations(self._db, instance_uuid=instance_uuid, in_progress=True)
         )
 
+    def settle_completed(self, instance_uuid: str) -> bool:
+        """A server still ``migrating`` whose last migration is already ``completed``
+        (the control plane stopped between the two writes): put it on the destination
+        and end its task. Returns whether it did."""
+        found = records.list_migrations(self._db, instance_uuid=instance_uuid)
+        if not found or found[0].status != records.COMPLETED or not found[0].dest_compute:
+            return False
+        last = found[0]
+        server = servers.get(self._db, instance_uuid)
+        if server.host == last.source_compute:
+            LOG.warning("migration %s had completed: %s moves to %s", last.id, instance_uuid,
+                        last.dest_compute)  # fmt: skip
+            servers.update(
+                self._db,
+                instance_uuid,
+                host=last.dest_compute,
+                node=last.dest_node or last.dest_compute,
+                power_state=int(st.PowerState.RUNNING),
+            )
+        servers.update(self._db, instance_uuid, task_state=None)
+        return True
+
     def recover(self, migration_id: int) -> str:
         """Finish or roll back an orphaned migration after asking both agents where
         the guest is; returns the action (``wait`` when it must be asked again later).

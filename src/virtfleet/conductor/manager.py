@@ -169,7 +169,8 @@ class Conductor:
                 elif action == "recover_migration":
                     if self.live_migrations.in_progress(server.uuid):
                         continue  # recover_interrupted_migrations finishes or undoes it
-                    servers.update(self._db, server.uuid, task_state=None)
+                    if not self.live_migrations.settle_completed(server.uuid):
+                        servers.update(self._db, server.uuid, task_state=None)
                 else:
                     servers.update(self._db, server.uuid, task_state=None)
             handled.append(server.uuid)
