@@ -185,10 +185,20 @@ def test_libvirt_starts_what_we_build_for_every_arch(
     driver: LibvirtDriver, conn: Any, tmp_path: Path, arch: str
 ) -> None:
     """Diskless and payload-less: libvirt and QEMU accept the XML at define and start
-    (an s390x guest without a kernel stops at once; starting it is what counts)."""
+    (an s390x guest without a kernel crashes at once, which fails its spawn)."""
     if arch not in driver.host_info().runnable_arches:
         pytest.skip(f"no {arch} emulator on this host")
     spec = guest_spec(tmp_path, arch, kernel_path=None)
+    if arch == "s390x":  # started (XML accepted), then no IPL device: a crash, not a refusal
+        conf = make_conf(
+            data_dir=str(tmp_path), libvirt__virt_type="qemu", libvirt__spawn_settle_seconds=5
+        )  # the crash may take over a second on a busy machine
+        with pytest.raises(errors.HypervisorError) as caught:
+            LibvirtDriver(conn, conf).spawn(spec)
+        assert "the guest stopped within" in caught.value.message
+        assert "Failed to load OS" in caught.value.message, caught.value.message
+        assert_gone(driver, conn, spec, tmp_path)
+        return
     driver.spawn(spec)
     try:
         live = config.Domain.parse(driver.get_domain_xml(spec.instance_uuid))

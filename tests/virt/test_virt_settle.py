@@ -133,7 +133,7 @@ def test_guest_dying_at_start_fails_the_spawn_and_leaves_nothing(
 ) -> None:
     kind, conn = hypervisor
     conf = make_conf(
-        data_dir=str(tmp_path), libvirt__virt_type="qemu", libvirt__spawn_settle_seconds=3.0
+        data_dir=str(tmp_path), libvirt__virt_type="qemu", libvirt__spawn_settle_seconds=5.0
     )
     driver = LibvirtDriver(conn, conf)
     instance = str(uuid.uuid4())
