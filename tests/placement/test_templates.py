@@ -26,6 +26,7 @@ from tests.placement.test_engine_properties import (
 
 from virtfleet.placement.engine import find_candidates, find_roots
 from virtfleet.placement.memo import FirstCandidates
+from virtfleet.placement.snapshot import Snapshot
 from virtfleet.placement.types import AllocationRequest, CandidateQuery
 
 
@@ -86,3 +87,31 @@ def test_a_shared_template_answers_limits_like_a_fresh_search(
     everything = find_candidates(snap, query, max_results=100_000, memo=memo)
     assert keys(everything.allocation_requests) == fresh_all
     assert keys(find_candidates(snap, limited, memo=memo).allocation_requests) == fresh_limited
+
+
+def _root_of(snap: Snapshot, request: AllocationRequest) -> str:
+    node = snap.node(next(iter(request.allocations)))
+    assert node is not None
+    return node.root_uuid
+
+
+@SETTINGS
+@given(worlds(friendly=True), st.one_of(queries(), granular_queries()), st.integers(1, 12))
+def test_limited_answers_take_turns(world: list[P], query: CandidateQuery, limit: int) -> None:
+    doubled = world + _renamed_copy(world, 1000)
+    snap = snapshot_of(doubled)
+    everything = find_candidates(snap, query, max_results=100_000).allocation_requests
+    available: dict[str, int] = {}
+    for request in everything:
+        root = _root_of(snap, request)
+        available[root] = available.get(root, 0) + 1
+    # Turn by turn, trees in root order, each giving one more while it has one.
+    expected: list[str] = []
+    turn = 0
+    while len(expected) < min(limit, len(everything)):
+        for root in available:
+            if available[root] > turn and len(expected) < limit:
+                expected.append(root)
+        turn += 1
+    limited = find_candidates(snap, dataclasses.replace(query, limit=limit), memo=FirstCandidates())
+    assert [_root_of(snap, r) for r in limited.allocation_requests] == expected
