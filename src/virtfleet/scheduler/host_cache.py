@@ -21,6 +21,7 @@ only one refresh runs at a time.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -40,6 +41,10 @@ MISS_RELOAD_SECONDS = 0.5
 FULL_RELOAD_SECONDS = 300.0
 
 _TABLE = ComputeNode.__table__
+
+#: A full load of at least this many hosts moves them out of the cyclic collector's
+#: reach (see :func:`_freeze_gc`).
+FREEZE_GC_HOSTS = 1000
 
 #: Rows decoded per query when a refresh fetches changed hosts.
 _CHUNK = 500
@@ -114,6 +119,8 @@ class HostCache:
         self._loaded_at = now
         if full:
             self._fully_loaded_at = now
+            if len(hosts) >= FREEZE_GC_HOSTS:
+                _freeze_gc()
 
 
 #: The small columns of every host, read with a plain DB-API cursor: the report time
@@ -169,3 +176,13 @@ def _refresh(
                 )
         hosts[uuid] = record
     return hosts, light
+
+
+def _freeze_gc() -> None:
+    """Move everything alive into the collector's permanent generation (as placement
+    does after loading its snapshot): 10,000 host records with their CPU info are a
+    few hundred thousand long-lived objects that every full collection would rescan,
+    stalling a boot for up to 100 ms. Records hold no cycles, so refcounting still
+    frees the ones a refresh replaces."""
+    gc.collect()
+    gc.freeze()
