@@ -109,3 +109,20 @@ def test_reshaping_on_restart_keeps_the_allocations_of_running_guests(
     second = cloud.boot_slice(SLICE_1)
     assert second.vm_state == "active"
     assert cloud.taken(second.uuid) == {"slice-1-1"}
+
+
+def test_a_slice_whose_guest_vanished_keeps_its_allocation_on_reshape(
+    cloud: SliceCloud, tmp_path: pathlib.Path
+) -> None:
+    """The agent only sees running guests; when a slice guest's domain was removed
+    behind virtfleet's back, the agent starts with the slice dropped, but the control
+    plane keeps the provider while the server's allocation is on it."""
+    guest = cloud.boot_slice(SLICE_1)
+    domain = cloud.driver.connection.lookupByUUIDString(guest.uuid)
+    domain.destroy()
+    domain.undefine()
+    restart(cloud, tmp_path, without(spec_lines(cloud), "slice-1-0", "slice-1-1"))
+    providers = slice_providers(cloud)
+    assert "slice-1-0" in providers  # kept: it holds the allocation
+    assert "slice-1-1" not in providers  # free: removed
+    assert cloud.taken(guest.uuid) == {"slice-1-0"}
