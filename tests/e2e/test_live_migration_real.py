@@ -139,6 +139,11 @@ def test_running_guest_moves_without_noticing(cloud: Cloud, uris: dict[str, str]
     seen = ticks(text)
     assert seen == list(range(seen[0], seen[0] + len(seen))), seen  # never restarted
     assert text.count("Linux version") == 1, text  # one boot
+    # the migration's lifecycle events (paused, then stopped on the source) changed
+    # nothing: still active and running on the destination
+    after = cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-1")
+    assert after["status"] == "ACTIVE" and after["OS-EXT-SRV-ATTR:host"] == dest, after
+    assert after["OS-EXT-STS:power_state"] in (1, "Running"), after
 
     cloud.openstack("server", "delete", "--wait", "lm-1")
     assert uuid not in virsh(uri_of[dest], "list", "--all", "--uuid")
