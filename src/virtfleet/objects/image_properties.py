@@ -111,7 +111,9 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
         _choice(extra_specs.MAXPHYSADDR_MODES),
         "Guest physical address bits: emulate (with hw_maxphysaddr_bits) or passthrough.",
     ),
-    ImageProperty("hw_maxphysaddr_bits", Kind.VALUE, _bits, "Guest physical address bits (1..52)."),
+    ImageProperty(
+        "hw_maxphysaddr_bits", Kind.VALUE, _bits, "Guest physical address bits (32..52)."
+    ),
     ImageProperty("kernel_id", Kind.IMAGE_ID, _string, "Image holding the kernel to boot."),
     ImageProperty("ramdisk_id", Kind.IMAGE_ID, _string, "Image holding the initial ramdisk."),
     ImageProperty("os_command_line", Kind.VALUE, _string, "Kernel command line (with kernel_id)."),
