@@ -36,12 +36,13 @@ tree's renamed candidates per query shape until the tree changes.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from virtfleet.placement.memo import FirstCandidates, Search, ShapeMemo, Template, TreeEntry
+from virtfleet.placement.memo import FirstCandidates, Search, ShapeMemo, TreeEntry
 from virtfleet.placement.snapshot import Node, Snapshot, Tree
 from virtfleet.placement.types import (
     AllocationRequest,
@@ -621,19 +622,26 @@ def _matches(
     query: CandidateQuery,
     prepared: _Prepared,
     memo: FirstCandidates | None = None,
-) -> Iterator[TreeEntry]:
-    """The entry of each tree with a candidate, in root id order."""
+    cap: int | None = None,
+) -> list[TreeEntry]:
+    """The entry of each tree with a candidate, in root id order (the first ``cap``)."""
     shapes = memo.memo(_shape_key(snapshot, query, prepared)) if memo else ShapeMemo()
     search = _searcher(query, prepared)
     trees = snapshot.trees
     known = shapes.trees
+    found: list[TreeEntry] = []
+    left = -1 if cap is None else cap  # never reaches 0 without a cap
     for root_id in _rotated(_candidate_trees(snapshot, prepared[0]), query.start):
         tree = trees[root_id]
         entry = known.get(root_id)
         if entry is None or entry.tree is not tree:
             entry = shapes.entry(tree, search)
         if entry.template.found or entry.template.available(1):
-            yield entry
+            found.append(entry)
+            left -= 1
+            if not left:
+                break
+    return found
 
 
 def _counts(entries: Sequence[TreeEntry], cap: int) -> list[int]:
@@ -644,9 +652,7 @@ def _counts(entries: Sequence[TreeEntry], cap: int) -> list[int]:
     each tree) whether it has one more.
     """
     templates = [entry.template for entry in entries]
-    sharing: dict[Template, int] = {}  # template -> trees using it
-    for template in templates:
-        sharing[template] = sharing.get(template, 0) + 1
+    sharing = collections.Counter(templates)  # template -> trees using it
     left = cap - len(entries)
     level = 1  # every tree gives min(its candidates, level)
     deeper = {t: n for t, n in sharing.items() if not (t.complete and len(t.found) <= 1)}
@@ -663,17 +669,20 @@ def _counts(entries: Sequence[TreeEntry], cap: int) -> list[int]:
             return counts
         left -= trees
         level = wanted
-    return [min(len(t.found), level) for t in templates]
+    if level == 1:
+        return [1] * len(templates)
+    given = {t: min(len(t.found), level) for t in sharing}
+    return list(map(given.__getitem__, templates))
 
 
 def _interleaved(entries: Sequence[TreeEntry], counts: Sequence[int]) -> list[AllocationRequest]:
     """The trees' candidates in turn order: every first, then every second, ..."""
+    if max(counts, default=0) <= 1:
+        return [e.requests[0] if e.requests else e.take(1)[0] for e in entries]
     lists = []
     for entry, count in zip(entries, counts, strict=True):
         found = entry.take(count)
         lists.append(found if len(found) == count else found[:count])
-    if max(counts, default=0) <= 1:
-        return [found[0] for found in lists]
     # Turn by turn (zip_longest pads the trees that ran out with None).
     return list(filter(None, itertools.chain.from_iterable(itertools.zip_longest(*lists))))
 
@@ -696,11 +705,7 @@ def find_candidates(
     prepared = _prepare(snapshot, query)
     if prepared is None or cap <= 0:
         return CandidatesResult([])
-    entries: list[TreeEntry] = []
-    for entry in _matches(snapshot, query, prepared, memo):
-        entries.append(entry)
-        if len(entries) >= cap:
-            break
+    entries = _matches(snapshot, query, prepared, memo, cap)
     requests = _interleaved(entries, _counts(entries, cap))
     return CandidatesResult(requests, [entry.tree for entry in entries])
 
