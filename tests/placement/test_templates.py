@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,11 +24,12 @@ from tests.placement.test_engine_properties import (
     snapshot_of,
     worlds,
 )
+from tests.placement.test_memo_properties import _slice_world
 
 from virtfleet.placement.engine import find_candidates, find_roots
 from virtfleet.placement.memo import FirstCandidates
 from virtfleet.placement.snapshot import Snapshot
-from virtfleet.placement.types import AllocationRequest, CandidateQuery
+from virtfleet.placement.types import AllocationRequest, CandidateQuery, RequestGroup
 
 
 def _renamed_copy(world: list[P], offset: int) -> list[P]:
@@ -115,3 +117,43 @@ def test_limited_answers_take_turns(world: list[P], query: CandidateQuery, limit
         turn += 1
     limited = find_candidates(snap, dataclasses.replace(query, limit=limit), memo=FirstCandidates())
     assert [_root_of(snap, r) for r in limited.allocation_requests] == expected
+
+
+def test_threads_sharing_one_memo_get_the_answers_of_a_fresh_search() -> None:
+    # Twenty copies of a two-host slice world: templates shared by many trees, grown
+    # by several threads at once (limits of every size), never changing an answer.
+    world: list[P] = []
+    base = _slice_world()
+    for copy in range(20):
+        world += _renamed_copy(base, copy * 100)
+    snap = snapshot_of(world)
+    ones = [RequestGroup(f"_G{i}", {"MEMORY_MB": 1}) for i in range(4)]
+    query = CandidateQuery(
+        groups=[RequestGroup("_S", {"CUSTOM_A": 1}), *ones],
+        group_policy="isolate",
+        same_subtree=[frozenset({"_S", *(g.suffix for g in ones)})],
+    )
+    limits = [1, 7, 20, 33, 100, 250, 479, 480, None]
+    expected = {
+        limit: keys(
+            find_candidates(snap, dataclasses.replace(query, limit=limit)).allocation_requests
+        )
+        for limit in limits
+    }
+    memo = FirstCandidates()
+    failures: list[str] = []
+
+    def ask(seed: int) -> None:
+        for k in range(30):
+            limit = limits[(seed * 7 + k) % len(limits)]
+            got = find_candidates(snap, dataclasses.replace(query, limit=limit), memo=memo)
+            if keys(got.allocation_requests) != expected[limit]:
+                failures.append(f"limit {limit}")
+
+    threads = [threading.Thread(target=ask, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert len(expected[None]) == 20 * 24  # 4! mappings on each free host
