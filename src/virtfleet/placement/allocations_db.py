@@ -19,7 +19,6 @@ from virtfleet.placement.dbutil import (
     CONSUMERS,
     INVENTORIES,
     PROVIDERS,
-    bump_generation,
     provider_row,
     record_changes,
 )
@@ -123,8 +122,25 @@ class _Batch:
 
     def finish(self) -> None:
         for row in self.providers.values():
-            bump_generation(self.conn, row.id, row.generation)
+            bumped = self.conn.execute(
+                _BUMP,
+                {"b_id": row.id, "b_generation": row.generation, "b_next": row.generation + 1},
+            )
+            if bumped.rowcount != 1:
+                raise ConcurrentUpdate(
+                    "resource provider generation conflict: another process updated the "
+                    "provider; re-read it and retry"
+                )
         record_changes(self.conn, (row.root_id for row in self.providers.values()))
+
+
+#: ``bump_generation`` as one prepared statement (no statement built per claim).
+_BUMP = (
+    update(PROVIDERS)
+    .where(PROVIDERS.c.id == bindparam("b_id"), PROVIDERS.c.generation == bindparam("b_generation"))
+    .values(generation=bindparam("b_next"))
+)
+_INSERT_CONSUMER = insert(CONSUMERS)
 
 
 #: Providers by uuid with their inventories, one row per (provider, class).
@@ -180,7 +196,7 @@ def _write_consumer(
     if request.consumer_type is not None:
         values["consumer_type"] = request.consumer_type
     if row is None:
-        conn.execute(insert(CONSUMERS).values(uuid=consumer, generation=1, **values))
+        conn.execute(_INSERT_CONSUMER, {"uuid": consumer, "generation": 1, **values})
     else:
         done = conn.execute(
             update(CONSUMERS)
