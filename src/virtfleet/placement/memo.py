@@ -48,37 +48,58 @@ class IndexedRequest(NamedTuple):
         return allocations, mappings
 
 
-def indexed(request: AllocationRequest, position: Mapping[str, int]) -> IndexedRequest:
-    allocations = tuple(
-        sorted(((position[rp], res) for rp, res in request.allocations.items()), key=_first)
-    )
-    mappings = tuple(
-        (suffix, tuple(position[rp] for rp in rps)) for suffix, rps in request.mappings.items()
-    )
-    return IndexedRequest(allocations, mappings, _json_format(allocations, mappings))
+class _Indexer:
+    """Writes one tree's candidates as :class:`IndexedRequest`; the permutations of
+    one assignment share its allocations object, so those (and their JSON) are
+    converted once per assignment."""
+
+    __slots__ = ("_last", "_position")
+
+    def __init__(self, position: Mapping[str, int]) -> None:
+        self._position = position
+        self._last: tuple[object, tuple[tuple[int, Mapping[str, int]], ...], str] | None = None
+
+    def __call__(self, request: AllocationRequest) -> IndexedRequest:
+        position = self._position
+        last = self._last
+        if last is not None and last[0] is request.allocations:
+            allocations, allocs_text = last[1], last[2]
+        else:
+            allocations = tuple(
+                sorted(((position[rp], res) for rp, res in request.allocations.items()), key=_first)
+            )
+            allocs_text = _allocations_format(allocations)
+            self._last = (request.allocations, allocations, allocs_text)
+        mappings = tuple(
+            (suffix, tuple(position[rp] for rp in rps)) for suffix, rps in request.mappings.items()
+        )
+        return IndexedRequest(allocations, mappings, _json_format(allocs_text, mappings))
 
 
 def _first(pair: tuple[int, object]) -> int:
     return pair[0]
 
 
-def _json_format(
-    allocations: Sequence[tuple[int, Mapping[str, int]]],
-    mappings: Sequence[tuple[str, tuple[int, ...]]],
-) -> str | None:
-    """The 1.34+ JSON of a candidate with ``{position}`` for each provider uuid (None
-    for a mapping of several providers, whose order follows the uuids)."""
-    if any(len(positions) != 1 for _suffix, positions in mappings):
-        return None
-    # \x00 and \x01 stand for the placeholder braces until literal braces are doubled.
-    allocs = ", ".join(
+# In the texts below \x00 and \x01 stand for the braces of a ``{position}`` placeholder
+# until the literal braces are doubled for str.format.
+
+
+def _allocations_format(allocations: Sequence[tuple[int, Mapping[str, int]]]) -> str:
+    return ", ".join(
         f'"\x00{i}\x01": {{"resources": {{'
         + ", ".join(f'"{rc}": {amount}' for rc, amount in sorted(res.items()))
         + "}}"
         for i, res in allocations
     )
+
+
+def _json_format(allocs_text: str, mappings: Sequence[tuple[str, tuple[int, ...]]]) -> str | None:
+    """The 1.34+ JSON of a candidate with ``{position}`` for each provider uuid (None
+    for a mapping of several providers, whose order follows the uuids)."""
+    if any(len(positions) != 1 for _suffix, positions in mappings):
+        return None
     maps = ", ".join(f'"{suffix}": ["\x00{positions[0]}\x01"]' for suffix, positions in mappings)
-    text = f'{{"allocations": {{{allocs}}}, "mappings": {{{maps}}}}}'
+    text = f'{{"allocations": {{{allocs_text}}}, "mappings": {{{maps}}}}}'
     return text.replace("{", "{{").replace("}", "}}").replace("\x00", "{").replace("\x01", "}")
 
 
@@ -89,12 +110,12 @@ Search = Callable[[Tree], Iterator[AllocationRequest]]
 class Template:
     """The candidates of a tree state, found lazily by searching one tree in it."""
 
-    __slots__ = ("_lock", "_position", "_source", "complete", "found")
+    __slots__ = ("_indexed", "_lock", "_source", "complete", "found")
 
     def __init__(self, tree: Tree, search: Search) -> None:
         self.found: list[IndexedRequest] = []
         self.complete = False
-        self._position = {uuid: i for i, uuid in enumerate(tree.uuids)}
+        self._indexed = _Indexer({uuid: i for i, uuid in enumerate(tree.uuids)})
         self._source: Iterator[AllocationRequest] | None = search(tree)
         self._lock = threading.Lock()
         if len(tree.nodes) == 1:  # at most one candidate: take it now
@@ -112,7 +133,7 @@ class Template:
                 if request is None:
                     self.complete, self._source, source = True, None, None
                 else:
-                    found.append(indexed(request, self._position))
+                    found.append(self._indexed(request))
             return len(found)
 
 
