@@ -65,7 +65,7 @@ class FakeDriver:
         if uuid not in self.states:
             raise errors.NotFound(f"no domain with uuid {uuid}")
 
-    def destroy(self, instance_uuid: str) -> None:
+    def destroy(self, instance_uuid: str, remove_files: bool = True) -> None:
         self.calls.append(("destroy", instance_uuid))
         self.states.pop(instance_uuid, None)
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol, cast
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.compute import orphans
 from virtfleet.compute import report as host_report
 from virtfleet.compute.guest_spec import to_guest_spec
 from virtfleet.compute.mdev import config as mdev_config
@@ -28,12 +29,14 @@ from virtfleet.compute.rpcapi import (
     COMPUTE_TOPIC,
     CONDUCTOR_SERVER,
     CONDUCTOR_TOPIC,
+    ComputeClient,
     ConductorClient,
 )
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.rpc import Transport
+from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.libvirt.slices import SliceHost
 from virtfleet.virt.libvirt.slices.host import SliceDriver
 from virtfleet.virt.types import GuestSpec, HostInfo
@@ -46,7 +49,7 @@ class Driver(Protocol):
 
     def discover(self) -> HostInfo: ...
     def spawn(self, spec: GuestSpec) -> None: ...
-    def destroy(self, instance_uuid: str) -> None: ...
+    def destroy(self, instance_uuid: str, remove_files: bool = ...) -> None: ...
     def power_off(self, instance_uuid: str) -> None: ...
     def power_on(self, instance_uuid: str) -> None: ...
     def reboot(self, instance_uuid: str, hard: bool = ...) -> None: ...
@@ -212,7 +215,49 @@ class ComputeAgent:
         self.last_report = report
         self.sync_power_states()
         self.reap_mdev_claims()
+        self.reap_orphans()
         return reply
+
+    def reap_orphans(self) -> list[str]:
+        """Deal with the domains here that should not be (their server was deleted
+        while this host was down, is unknown, or lives elsewhere) as ``[compute]
+        orphan_domain_action`` says; returns their uuids. See
+        :mod:`virtfleet.compute.orphans`."""
+        action = self.conf.compute.orphan_domain_action
+        if action == orphans.NOOP:
+            return []
+        owned = orphans.owned_domains(self.driver, instances_path(self.conf))
+        if not owned:
+            return []
+        timeout = self.conf.rpc_response_timeout
+        try:
+            reply = ConductorClient(self._transport, timeout).orphan_domains(
+                self.host, sorted(owned)
+            )
+            found = orphans.as_orphans(reply)
+        except errors.VirtfleetError as exc:  # asked again at the next report
+            LOG.info("host %s: cannot ask which domains are orphaned: %s", self.host, exc)
+            return []
+        return orphans.handle_orphans(
+            self.host, action, self.driver, owned, found, self._shares_storage_with
+        )
+
+    def _shares_storage_with(self, other: str) -> bool | None:
+        """Whether ``other`` sees this host's instances path (its agent writes a test
+        file there); None when it cannot be asked."""
+        compute = ComputeClient(self._transport, self.conf.rpc_response_timeout)
+        try:
+            name = compute.create_shared_storage_test_file(other)
+        except errors.VirtfleetError as exc:
+            LOG.info("host %s: cannot ask %s about shared storage: %s", self.host, other, exc)
+            return None
+        try:
+            return AgentEndpoint(self).check_shared_storage_test_file(name)
+        finally:
+            try:
+                compute.cleanup_shared_storage_test_file(other, name)
+            except errors.VirtfleetError as exc:
+                LOG.warning("host %s: test file %s left on %s: %s", self.host, name, other, exc)
 
     def reap_mdev_claims(self) -> list[str]:
         """Release this agent's mdev claims whose migration ended (the control plane

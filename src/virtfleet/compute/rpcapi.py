@@ -54,6 +54,12 @@ class ComputeClient:
             self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
         )
 
+    def create_shared_storage_test_file(self, host: str) -> str:
+        return str(self._call(host, "create_shared_storage_test_file"))
+
+    def cleanup_shared_storage_test_file(self, host: str, name: str) -> None:
+        self._call(host, "cleanup_shared_storage_test_file", name=name)
+
 
 class ConductorClient:
     """Calls from an agent to the control plane."""
@@ -67,6 +73,18 @@ class ConductorClient:
             CONDUCTOR_TOPIC, CONDUCTOR_SERVER, "report_host", timeout=self._timeout, report=report
         )
         return reply
+
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> Any:
+        """Which of ``instance_uuids`` (domains on ``host``) should not be there: a
+        list of :class:`virtfleet.compute.orphans.Orphan` primitives."""
+        return self._transport.call(
+            CONDUCTOR_TOPIC,
+            CONDUCTOR_SERVER,
+            "orphan_domains",
+            timeout=self._timeout,
+            host=host,
+            instance_uuids=instance_uuids,
+        )
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         self._transport.cast(

@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, cast
 
 from oslo_config import cfg
+from sqlalchemy import inspect
 
 from virtfleet import errors
+from virtfleet.compute.orphans import Orphan
 from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
-from virtfleet.conductor import boot, mdev_reaper
+from virtfleet.conductor import boot, mdev_reaper, orphans
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.live_migrate import LiveMigrations, MigrationPlacement, MigrationScheduler
-from virtfleet.db import hosts, servers
+from virtfleet.db import hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.objects.host_report import HostReport
@@ -61,6 +63,9 @@ class ConductorEndpoint:
 
     def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
         return self._conductor.live_migrations_ended(migration_uuids)
+
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[dict[str, Any]]:
+        return [o.as_primitive() for o in self._conductor.orphan_domains(host, instance_uuids)]
 
 
 class Conductor:
@@ -194,6 +199,11 @@ class Conductor:
         claims for them are stale."""
         ended = mdev_reaper.migration_ended(self._db)
         return [uuid for uuid in migration_uuids if ended(uuid)]
+
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[Orphan]:
+        """Which of the domains ``host`` holds should not be there (see
+        :mod:`virtfleet.conductor.orphans`)."""
+        return orphans.find_orphans(self._db, host, instance_uuids)
 
     def reap_mdev_claims(self) -> list[str]:
         """Release mdev claims of migrations that ended (or are older than
@@ -420,7 +430,16 @@ class Conductor:
             server = servers.get(self._db, uuid)
         except errors.NotFound:
             return
-        if server.host:
+        if server.host and hosts.host_is_down(
+            self._db, server.host, self._conf.compute.host_down_after
+        ):
+            LOG.warning(
+                "server %s: host %s is down: deleted without its agent; the domain will be "
+                "reaped when the host returns ([compute] orphan_domain_action)",
+                uuid, server.host,
+            )  # fmt: skip
+            self._release_mdev_claims(uuid)
+        elif server.host:
             try:
                 self.compute.destroy(server.host, uuid)
             except errors.NotFound:
@@ -435,6 +454,16 @@ class Conductor:
                 return
         self._scheduler.unclaim(uuid)
         servers.delete(self._db, uuid)
+
+    def _release_mdev_claims(self, uuid: str) -> None:
+        """Drop the mdev claims any migration of server ``uuid`` holds."""
+        if not inspect(self._db.engine).has_table("mdev_claims"):
+            return
+        held = {c.migration_uuid for c in mdev_claims.list_claims(self._db)
+                if c.instance_uuid == uuid}  # fmt: skip
+        for migration_uuid in sorted(held):
+            mdev_claims.release(self._db, migration_uuid)
+            LOG.info("server %s: released the mdev claims of migration %s", uuid, migration_uuid)
 
     def _power(self, uuid: str, action_name: str) -> None:
         action = st.POWER_ACTIONS[action_name]

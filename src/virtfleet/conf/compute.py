@@ -33,7 +33,26 @@ COMPUTE_OPTS: list[cfg.Opt] = [
         min=0,
         help="Seconds without a report from a host's agent after which the control plane "
         "marks the host down, so the scheduler no longer picks it. Keep it a few times "
-        "resource_provider_refresh_interval. 0 never marks hosts down.",
+        "resource_provider_refresh_interval. 0 never marks hosts down. A server deleted "
+        "while its host is down is deleted at once without its agent (local delete); "
+        "the agent reaps the domain when it comes back (orphan_domain_action).",
+    ),
+    cfg.StrOpt(
+        "orphan_domain_action",
+        default="reap",
+        choices=[
+            (
+                "reap",
+                "destroy and undefine the domain and remove its instance files "
+                "(never a shared directory or one another host's migration prepared)",
+            ),
+            ("log", "leave the domain and log a warning at every report"),
+            ("noop", "do not look for orphaned domains at all"),
+        ],
+        help="What an agent does, at start and at each periodic report, with the "
+        "virtfleet domains on its host whose server was deleted, is unknown, or lives on "
+        "another host with no live migration involving this host in progress. Domains "
+        "virtfleet does not own are never touched.",
     ),
 ]
 

@@ -68,6 +68,16 @@ class HostRecord:
         """Up and enabled: the scheduler may place guests here."""
         return self.state == "up" and self.status == "enabled"
 
+    def is_down(self, down_after: float, now: datetime.datetime | None = None) -> bool:
+        """Marked down, or silent for more than ``down_after`` seconds (0: only the
+        mark counts) — its agent is not to be waited for."""
+        if self.state == "down":
+            return True
+        if down_after <= 0:
+            return False
+        age = (now or _now()) - self.updated_at
+        return age > datetime.timedelta(seconds=down_after)
+
 
 def _utc(value: datetime.datetime) -> datetime.datetime:
     # SQLite drops the zone; everything stored is UTC.
@@ -176,6 +186,16 @@ def get_host_by_uuid(db: Database, uuid: str) -> HostRecord:
 def get_host_by_name(db: Database, host: str) -> HostRecord:
     """The compute node of host ``host``."""
     return _get_one(db, ComputeNode.host, host, "host")
+
+
+def host_is_down(db: Database, host: str, down_after: float) -> bool:
+    """Whether ``host`` is down (see :meth:`HostRecord.is_down`); a host that never
+    reported is down too."""
+    try:
+        record = get_host_by_name(db, host)
+    except errors.NotFound:
+        return True
+    return record.is_down(down_after)
 
 
 def mark_down(

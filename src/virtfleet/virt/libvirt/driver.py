@@ -172,8 +172,12 @@ class LibvirtDriver:
         except errors.VirtfleetError:
             LOG.exception("cleanup after the failed spawn of %s failed", instance_uuid)
 
-    def destroy(self, instance_uuid: str) -> None:
-        """Stop and undefine the guest and remove its files; nothing there is fine."""
+    def destroy(self, instance_uuid: str, remove_files: bool = True) -> None:
+        """Stop and undefine the guest and (unless told not to) remove its files;
+        nothing there is fine."""
+        if not remove_files:
+            self._remove(instance_uuid, None)
+            return
         instance_dir = None
         domain = self._find(instance_uuid)
         if domain is not None:

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tests.orphans.cloud import OrphanCloud, start_cloud
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrphanCloud]:
+    started = start_cloud(tmp_path_factory.mktemp("orphans"))
+    started.flavor("m1", ram=1024)
+    yield started
+    started.embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def image(cloud: OrphanCloud) -> str:
+    return cloud.image("cirros")
