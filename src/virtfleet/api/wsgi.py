@@ -9,7 +9,9 @@ error mapper turns into one). Nothing here knows which API it serves.
 from __future__ import annotations
 
 import json
+import math
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,13 +30,22 @@ class Request(webob.Request):  # type: ignore[misc]
     """A webob request with JSON and microversion helpers."""
 
     def json_body_or_400(self) -> Any:
-        """The decoded JSON body; malformed or missing JSON is a 400 naming the problem."""
+        """The decoded JSON body; malformed or missing JSON is a 400 naming the problem.
+
+        Strict JSON only: no ``NaN``/``Infinity``, numbers a database column can hold
+        (integers of 64 bits, finite floats), no lone UTF-16 surrogates in strings,
+        nesting at most :data:`MAX_JSON_DEPTH` deep.
+        """
         if not self.body:
             raise HTTPError(400, "Malformed request body: the body is empty, JSON expected.")
         try:
-            return json.loads(self.body)
+            data = json.loads(self.body, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise HTTPError(400, "Malformed request body: JSON nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise HTTPError(400, f"Malformed request body: {exc}.") from None
+        _check_json_values(data)
+        return data
 
     @property
     def microversion(self) -> Microversion:
@@ -47,6 +58,52 @@ class Request(webob.Request):  # type: ignore[misc]
     def request_id(self) -> str:
         rid = self.environ.setdefault("virtfleet.request_id", f"req-{uuid.uuid4()}")
         return str(rid)
+
+
+MAX_JSON_DEPTH = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+
+
+def _check_json_values(data: Any) -> None:
+    """400 naming the JSON pointer of the first value no handler could store: an
+    integer beyond 64 bits, a float overflowing to infinity, a string with a lone
+    surrogate, or nesting deeper than :data:`MAX_JSON_DEPTH` (iterative walk)."""
+    pending: list[tuple[str, Any, int]] = [("", data, 0)]
+    while pending:
+        where, value, depth = pending.pop()
+        problem = None
+        if depth > MAX_JSON_DEPTH:
+            problem = f"nested more than {MAX_JSON_DEPTH} levels deep"
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            problem = f"integer {value} is out of range (at most {INT64_MAX})"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = "number is out of range (too large for a float)"
+        elif isinstance(value, str) and not _encodable(value):
+            problem = f"string {value!r} is not valid Unicode (lone surrogate)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodable(key):
+                    problem = f"key {key!r} is not valid Unicode (lone surrogate)"
+                    break
+                pending.append((f"{where}/{key}", item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{where}/{i}", item, depth + 1) for i, item in enumerate(value))
+        if problem is not None:
+            raise HTTPError(400, f"Malformed request body at {where or '/'}: {problem}.")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class HTTPError(Exception):
@@ -223,6 +280,7 @@ class Router:
         return result
 
     def dispatch(self, req: Request) -> webob.Response:
+        _check_utf8(req)
         path = req.path_info or "/"
         allowed: list[str] = []
         for route in self.routes:
@@ -252,6 +310,26 @@ class Router:
                 headers={"Allow": ", ".join(sorted(set(allowed)))},
             )
         raise HTTPError(404, f"The resource could not be found: {path}.")
+
+
+def _check_utf8(req: Request) -> None:
+    """400 when the path or a query parameter is not UTF-8 once percent-decoded
+    (webob would raise UnicodeDecodeError wherever a handler first reads it)."""
+    raw_path = req.environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    try:
+        raw_path.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, f"The path {raw_path!r} is not valid UTF-8.") from None
+    query = req.environ.get("QUERY_STRING", "")
+    for pair in query.split("&"):
+        raw = urllib.parse.unquote_to_bytes(pair.replace("+", " "))
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            name = raw.split(b"=", 1)[0].decode("utf-8", "replace")
+            raise HTTPError(
+                400, f"Query parameter {name!r} is not valid UTF-8 ({raw!r})."
+            ) from None
 
 
 def to_http_error(exc: errors.VirtfleetError) -> HTTPError:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -18,7 +19,15 @@ from virtfleet.api.compute.misc import MiscHandlers
 from virtfleet.api.compute.server_actions import ActionHandlers
 from virtfleet.api.compute.servers import ServerHandlers
 from virtfleet.api.compute.versions import POLICY, version_entry
-from virtfleet.api.wsgi import Handler, Request, Router, StartResponse, WSGIEnviron, json_response
+from virtfleet.api.wsgi import (
+    Handler,
+    HTTPError,
+    Request,
+    Router,
+    StartResponse,
+    WSGIEnviron,
+    json_response,
+)
 
 V = "/v2.1"
 PROJECT_SEGMENT = re.compile(r"^/v2\.1/(?:[0-9a-f]{32}|[0-9a-f-]{36})(?=/|$)")
@@ -30,6 +39,25 @@ def versions_index(req: Request) -> webob.Response:
 
 def version_show(req: Request) -> webob.Response:
     return json_response({"version": version_entry(req)})
+
+
+JSON_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json"})
+
+
+def json_only(handler: Handler) -> Handler:
+    """415 for a request body in another media type than JSON (as Nova answers)."""
+
+    @functools.wraps(handler)
+    def wrapped(req: Request, **params: str) -> webob.Response:
+        if req.content_type and req.content_type not in JSON_TYPES:
+            raise HTTPError(
+                415,
+                f"Unsupported Content-Type {req.content_type!r}: the Compute API takes "
+                "application/json.",
+            )
+        return handler(req, **params)
+
+    return wrapped
 
 
 def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
@@ -86,7 +114,8 @@ class ComputeApp:
     """The Compute API as a WSGI app: strips a project id segment, then routes."""
 
     def __init__(self, deps: ComputeDeps) -> None:
-        self.router = Router(routes(deps), render_error, POLICY, unversioned=("/", V, f"{V}/"))
+        table = [(m, t, json_only(h) if m in ("POST", "PUT") else h) for m, t, h in routes(deps)]
+        self.router = Router(table, render_error, POLICY, unversioned=("/", V, f"{V}/"))
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -69,8 +69,15 @@ def object_body(req: Request, root: str) -> dict[str, Any]:
     return value
 
 
+#: Upper bound of an integer field without one of its own (a signed 64-bit column).
+INT64_MAX = 2**63 - 1
+#: Nova's bound for flavor sizes (ram, vcpus, disk, ephemeral, swap).
+MAX_INT = 2**31 - 1
+
+
 def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """An integer (or decimal string) in range; 400 naming the field otherwise."""
+    """An integer (or decimal string) in range; 400 naming the field otherwise.
+    Without ``maximum`` the bound is :data:`INT64_MAX` (what the database holds)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise HTTPError(
             400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected an integer."
@@ -81,8 +88,8 @@ def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> 
         raise HTTPError(
             400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected an integer."
         ) from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+    if number < minimum or number > (INT64_MAX if maximum is None else maximum):
+        bound = f"in {minimum}..{INT64_MAX if maximum is None else maximum}"
         raise HTTPError(
             400,
             f"Invalid input for field/attribute {name}. Value: {value!r}. "

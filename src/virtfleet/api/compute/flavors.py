@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -119,13 +120,16 @@ class FlavorHandlers:
         flavor = flavors.create(
             self.db,
             name=common.string("name", body["name"]).strip(),
-            memory_mb=common.integer("ram", body["ram"], 1),
-            vcpus=common.integer("vcpus", body["vcpus"], 1),
-            root_gb=common.integer("disk", body.get("disk", 0), 0),
+            memory_mb=common.integer("ram", body["ram"], 1, common.MAX_INT),
+            vcpus=common.integer("vcpus", body["vcpus"], 1, common.MAX_INT),
+            root_gb=common.integer("disk", body.get("disk", 0), 0, common.MAX_INT),
             ephemeral_gb=common.integer(
-                "OS-FLV-EXT-DATA:ephemeral", body.get("OS-FLV-EXT-DATA:ephemeral", 0), 0
+                "OS-FLV-EXT-DATA:ephemeral",
+                body.get("OS-FLV-EXT-DATA:ephemeral", 0),
+                0,
+                common.MAX_INT,
             ),
-            swap=common.integer("swap", body.get("swap") or 0, 0),
+            swap=common.integer("swap", body.get("swap") or 0, 0, common.MAX_INT),
             rxtx_factor=_rxtx(body.get("rxtx_factor", 1.0)),
             is_public=common.boolean(
                 "os-flavor-access:is_public", body.get("os-flavor-access:is_public", True)
@@ -215,11 +219,11 @@ def _rxtx(value: Any) -> float:
         raise HTTPError(
             400, f"Invalid input for field/attribute rxtx_factor. Value: {value!r}."
         ) from None
-    if factor <= 0:
+    if not math.isfinite(factor) or factor <= 0:
         raise HTTPError(
             400,
             f"Invalid input for field/attribute rxtx_factor. Value: {value!r}. "
-            "Expected a number > 0.",
+            "Expected a finite number > 0.",
         )
     return factor
 

@@ -161,7 +161,12 @@ def _changes(name: str, value: str | None) -> datetime.datetime | None:
         raise HTTPError(
             400, f"Invalid input for query parameter {name}: {value!r} is not an ISO 8601 time."
         ) from None
-    return parsed.astimezone(datetime.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    try:
+        return parsed.astimezone(datetime.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except OverflowError:
+        raise HTTPError(
+            400, f"Invalid input for query parameter {name}: {value!r} is out of range."
+        ) from None
 
 
 def _page(req: Request, items: list[Migration]) -> list[Migration]:

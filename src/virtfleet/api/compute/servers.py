@@ -235,7 +235,11 @@ def _check_unsupported(body: dict[str, Any]) -> None:
     _check_block_devices(body.get("block_device_mapping_v2"), body.get("imageRef"))
     zone = body.get("availability_zone")
     if zone not in (None, "", "nova"):
-        raise HTTPError(400, f"Availability zone {zone!r} does not exist; the only zone is 'nova'.")
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute availability_zone: zone {zone!r} does not "
+            "exist; the only zone is 'nova'.",
+        )
     if body.get("key_name"):
         raise HTTPError(
             400,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ from virtfleet.image.service import Forbidden, ImageService
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 VERSIONS = ("2.9", "2.8", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0")
 UPLOAD_CHUNK = 64 * 1024
+UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 class ImageDeps(Protocol):
@@ -107,9 +109,16 @@ class _ImageAPI:
         return json_response(body)
 
     def create_image(self, req: Request) -> webob.Response:
+        if req.content_type and req.content_type != "application/json":
+            raise HTTPError(
+                415,
+                f"Unsupported Content-Type {req.content_type!r}: image create takes "
+                "application/json.",
+            )
         body = req.json_body_or_400()
         if not isinstance(body, dict):
             raise HTTPError(400, "Image create body must be a JSON object.")
+        _check_image_id(body.get("id"))
         image = self.images.create(body, owner=req.headers.get("X-Project-Id"))
         return json_response(
             image_view(image),
@@ -155,10 +164,18 @@ class _ImageAPI:
         return resp
 
 
+def _check_image_id(value: Any) -> None:
+    """An image id given at create is a UUID (as Glance's schema says); 400 otherwise."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not UUID_FORM.fullmatch(value):
+        raise HTTPError(400, f"Invalid id {value!r}: expected a UUID (8-4-4-4-12 hex digits).")
+
+
 def _limit(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", text):
         raise HTTPError(400, f"Invalid limit {text!r}: expected an integer >= 0.")
     return int(text)
 

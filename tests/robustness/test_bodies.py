@@ -1,0 +1,90 @@
+"""Malformed bodies on every route that takes one: a 400 (or 415 for a foreign media
+type) in the API's error format, naming what is wrong; arbitrary JSON never a 5xx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.robustness.checks import FUZZ, error_message, refused
+from tests.robustness.cloud import FuzzCloud
+from tests.robustness.endpoints import BODY_ENDPOINTS, Endpoint
+
+# (raw body, words the message must contain)
+MALFORMED = {
+    "empty": (b"", ("empty",)),
+    "truncated": (b'{"a": ', ("Malformed",)),
+    "not utf-8": (b"\xff\xfe\xfa{", ("Malformed",)),
+    "single quotes": (b"{'a': 1}", ("Malformed",)),
+    "trailing garbage": (b"{} {}", ("Malformed",)),
+    "NaN": (b'{"a": NaN}', ("NaN",)),
+    "Infinity": (b'{"a": [-Infinity]}', ("Infinity",)),
+    "float overflow": (b'{"a": {"b": 1e999}}', ("/a/b", "out of range")),
+    "2**63": (b'{"a": [1, 9223372036854775808]}', ("/a/1", "9223372036854775808")),
+    "-2**63-1": (b'{"a": -9223372036854775809}', ("/a", "out of range")),
+    "lone surrogate": (b'{"a": "\\ud800"}', ("/a", "surrogate")),
+    "lone surrogate key": (b'{"\\udfff": 1}', ("surrogate",)),
+    "deep (recursion)": (b"[" * 100_000 + b"]" * 100_000, ("nested too deeply",)),
+    "deep (walk)": (b'{"a": ' * 200 + b"1" + b"}" * 200, ("nested more than",)),
+}
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_body_is_a_400_naming_the_problem(
+    cloud: FuzzCloud, endpoint: Endpoint, case: str
+) -> None:
+    raw, words = MALFORMED[case]
+    path = endpoint.path(cloud)
+    reply = cloud.call(endpoint.method, path, raw=raw, content_type=endpoint.content_type)
+    refused(reply, path, 400, *words)
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
+def test_foreign_media_type_is_refused(cloud: FuzzCloud, endpoint: Endpoint) -> None:
+    path = endpoint.path(cloud)
+    reply = cloud.call(endpoint.method, path, raw=b"<a>1</a>", content_type="text/xml")
+    refused(reply, path, 415, "text/xml")
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
+@pytest.mark.parametrize("body", [None, True, 0, -1.5, "x", [[]], [{}]], ids=repr)
+def test_wrong_top_level_type_is_a_4xx(cloud: FuzzCloud, endpoint: Endpoint, body: object) -> None:
+    path = endpoint.path(cloud)
+    reply = cloud.call(
+        endpoint.method, path, raw=json.dumps(body).encode(), content_type=endpoint.content_type
+    )
+    assert error_message(reply, path) is not None, reply.body
+
+
+def test_huge_body_is_refused_with_a_message(cloud: FuzzCloud) -> None:
+    """4 MB of JSON (a server name far beyond its limit): a 400 naming the field."""
+    path = "/compute/v2.1/servers"
+    big = {"server": {"name": "n" * 4_000_000, "flavorRef": "x", "imageRef": "y"}}
+    refused(cloud.call("POST", path, big), path, 400, "name", "255")
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
+@FUZZ
+@given(body=JSON_VALUES)
+def test_arbitrary_json_is_never_a_5xx(cloud: FuzzCloud, endpoint: Endpoint, body: object) -> None:
+    path = endpoint.path(cloud)
+    reply = cloud.call(
+        endpoint.method, path, raw=json.dumps(body).encode(), content_type=endpoint.content_type
+    )
+    error_message(reply, path)
