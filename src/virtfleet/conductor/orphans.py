@@ -22,8 +22,11 @@ def find_orphans(db: Database, host: str, instance_uuids: list[str]) -> list[Orp
     """The orphans among ``instance_uuids`` (domains found on ``host``), in order."""
     if not host:
         raise errors.InvalidInput("orphan check needs the asking host's name")
+    recorded_here = {s.uuid for s in servers.list_servers(db, host=host)}  # the usual case
     found: list[Orphan] = []
     for uuid in instance_uuids:
+        if uuid in recorded_here:
+            continue
         orphan = _verdict(db, host, str(uuid))
         if orphan is not None:
             found.append(orphan)
