@@ -111,9 +111,11 @@ def test_files_stay_when_shared_or_marked_by_another_hosts_migration(
     fresh = tmp_path / "fresh" / UUID
     fresh.mkdir(parents=True)
     elsewhere = Orphan(UUID, "elsewhere", recorded_host="b")
-    for shared, kept in ((False, False), (True, True), (None, True)):
+    for shared, kept in ((False, False), (True, True)):
         reason = orphans.why_keep_files(elsewhere, str(fresh), lambda host, s=shared: s)
         assert (reason is not None) is kept, (shared, reason)
+    with pytest.raises(orphans.SharingUnknownError, match="cannot ask b"):
+        orphans.why_keep_files(elsewhere, str(fresh), lambda host: None)
 
     not_an_instance_dir = orphans.why_keep_files(deleted, str(tmp_path), never_asked)
     assert not_an_instance_dir is not None and "not named after" in not_an_instance_dir
@@ -134,6 +136,11 @@ def test_reap_removes_files_only_when_allowed_and_skips_vanished_domains(
     handled = orphans.handle_orphans("a", orphans.REAP, driver, owned, found, lambda h: True)
     assert handled == [UUID]
     assert driver.destroyed == [(UUID, False)]  # shared with b: only the domain
+
+    driver = XmlDriver({UUID: domain_xml(UUID, UUID, f"{base}/{UUID}")})
+    found = [Orphan(UUID, "elsewhere", recorded_host="b")]
+    unreachable = orphans.handle_orphans("a", orphans.REAP, driver, owned, found, lambda h: None)
+    assert unreachable == [] and driver.destroyed == []  # asked again at the next report
 
 
 def test_malformed_replies_are_refused() -> None:

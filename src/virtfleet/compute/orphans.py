@@ -120,8 +120,13 @@ SharedCheck = Callable[[str], bool | None]
 """recorded host -> whether it shares this host's instances path (None: cannot tell)."""
 
 
+class SharingUnknownError(Exception):
+    """Whether the directory is shared cannot be told now: reap at a later report."""
+
+
 def why_keep_files(orphan: Orphan, directory: str, shared_with: SharedCheck) -> str | None:
-    """Why the orphan's instance directory must stay (None: it may be removed)."""
+    """Why the orphan's instance directory must stay (None: it may be removed).
+    Raises SharingUnknownError when the host the server lives on cannot be asked."""
     if os.path.basename(os.path.normpath(directory)) != orphan.uuid:
         return f"{directory} is not named after the instance"
     markers = foreign_markers(directory, orphan.own_migrations)
@@ -130,7 +135,9 @@ def why_keep_files(orphan: Orphan, directory: str, shared_with: SharedCheck) -> 
     if orphan.reason == "elsewhere" and orphan.recorded_host:
         shared = shared_with(orphan.recorded_host)
         if shared is None:
-            return f"cannot tell whether {orphan.recorded_host} shares {directory}"
+            raise SharingUnknownError(
+                f"cannot ask {orphan.recorded_host} whether it shares {directory}"
+            )
         if shared:
             return f"{directory} is shared with {orphan.recorded_host}, where the server lives"
     return None
@@ -180,7 +187,11 @@ def _reap(
         driver.get_power_state(orphan.uuid)
     except errors.NotFound:
         return False  # gone since it was listed (e.g. migrated away)
-    keep = why_keep_files(orphan, directory, shared_with)
+    try:
+        keep = why_keep_files(orphan, directory, shared_with)
+    except SharingUnknownError as exc:  # reaping now could leave its files for good
+        LOG.warning("host %s: orphaned domain of %s left for now: %s", host, orphan.uuid, exc)
+        return False
     try:
         driver.destroy(orphan.uuid, remove_files=keep is None)
     except errors.VirtfleetError as exc:
