@@ -15,14 +15,9 @@ from typing import Any
 
 import pytest
 
-from virtfleet import conf as vconf
+from support.embedded import EmbeddedView, start_embedded
 from virtfleet.cli.apiclient import APIError, Client
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.control_plane import ControlPlane, EmbeddedCloud
 from virtfleet.db import hosts
-from virtfleet.virt.sim import hypervisor_for
-from virtfleet.virt.sim.fleet import Fleet, load_fleet
-from virtfleet.virt.sim.hypervisor import SimHypervisor
 
 FLEET = """
 defaults:
@@ -45,27 +40,15 @@ hosts:
     cpus: 4
     memory_mb: 2560
 """
+HOSTS = ("x86-emu", "x86-plain", "arm")
 ARM_ROOM = 2  # 1 GiB guests that fit on "arm" (2560 MiB - 512 MiB reserved)
 
 
 @dataclass
-class EmulationCloud:
+class EmulationCloud(EmbeddedView):
     """The running cloud, its API client, and ways to look behind the API."""
 
-    embedded: EmbeddedCloud
-    fleet: Fleet
     api: Client
-
-    @property
-    def control(self) -> ControlPlane:
-        assert self.embedded.control is not None
-        return self.embedded.control
-
-    def agent(self, host: str) -> ComputeAgent:
-        return next(a for a in self.embedded.agents if a.host == host)
-
-    def hypervisor(self, host: str) -> SimHypervisor:
-        return hypervisor_for(self.fleet, host)
 
     def traits(self, host: str) -> set[str]:
         uuid = hosts.get_host_by_name(self.control.db, host).uuid
@@ -118,16 +101,11 @@ def api_error(call: Callable[[], object]) -> APIError:
 
 def start(tmp: pathlib.Path) -> EmulationCloud:
     """Start the cloud on :data:`FLEET` with its data under ``tmp``."""
-    conf = vconf.make_conf(
-        data_dir=str(tmp),
-        api__listen="127.0.0.1:0",
+    embedded, _ = start_embedded(
+        tmp,
+        FLEET,
+        "emulation-fleet",
+        len(HOSTS),
         compute__resource_provider_refresh_interval=0,  # tests refresh explicitly
     )
-    fleet = load_fleet(FLEET, source="emulation-fleet")
-    embedded = EmbeddedCloud(conf, fleet)
-    try:
-        embedded.start()
-    except BaseException:
-        embedded.stop()
-        raise
-    return EmulationCloud(embedded, fleet, Client(embedded.endpoint))
+    return EmulationCloud(embedded, Client(embedded.endpoint))

@@ -14,8 +14,7 @@ from typing import Any
 from tests.api_compute.serve import CLI
 from webob import Request
 
-from support.embedded import start_embedded
-from virtfleet.control_plane import ControlPlane, EmbeddedCloud
+from support.embedded import EmbeddedView, start_embedded
 from virtfleet.scheduler import FlavorSpec, RequestSpec
 
 # x86_64 hosts that differ in one thing each: physical address bits (39 / 46 / 52 /
@@ -60,14 +59,8 @@ class Reply:
 
 
 @dataclass
-class FleetCloud:
-    embedded: EmbeddedCloud
+class FleetCloud(EmbeddedView):
     cli: CLI
-
-    @property
-    def control(self) -> ControlPlane:
-        assert self.embedded.control is not None
-        return self.embedded.control
 
     def call(
         self,
