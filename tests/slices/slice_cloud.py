@@ -15,20 +15,13 @@ from importlib import resources
 from types import SimpleNamespace
 from typing import Any, cast
 
+from support.control import ControlServices, start_control, start_sim_agent
 from virtfleet import conf as vconf
 from virtfleet.api.app import make_app
-from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.compute.manager import ComputeAgent
-from virtfleet.conductor.manager import Conductor
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid
-from virtfleet.image.service import ImageService
-from virtfleet.image.store import ImageStore
-from virtfleet.placement.service import PlacementService
-from virtfleet.rpc.transport import LocalTransport
-from virtfleet.scheduler.manager import Scheduler
-from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.slices import provider_uuid
 from virtfleet.virt.sim import Fleet, load_fleet
@@ -84,25 +77,11 @@ hosts:
 """
 
 
-class FakeImageTool:
-    """Creates the overlay file without qemu-img."""
-
-    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
-        pathlib.Path(path).write_bytes(b"")
-
-
 @dataclasses.dataclass
-class SliceCloud:
-    db: Database
-    placement: PlacementService
-    scheduler: Scheduler
-    conductor: Conductor
-    transport: LocalTransport
+class SliceCloud(ControlServices):
     fleet: Fleet
     agent: ComputeAgent
     driver: LibvirtDriver
-    images: ImageService
-    image_id: str
 
     def flavor(self, extra_specs: Mapping[str, str]) -> dict[str, Any]:
         name = f"slice-{len(extra_specs)}-{time.monotonic_ns()}"
@@ -117,17 +96,7 @@ class SliceCloud:
         name: str = "vm",
         metadata: dict[str, str] | None = None,
     ) -> str:
-        server = servers.create(
-            self.db,
-            name=name,
-            metadata=metadata,
-            flavor=self.flavor(extra_specs),
-            image_ref=self.image_id,
-            image=dict(image_snapshot(self.images.get(self.image_id))),
-            project_id="project",
-            user_id="user",
-        )
-        return server.uuid
+        return self.new_server(self.flavor(extra_specs), name=name, metadata=metadata)
 
     def boot(
         self,
@@ -135,10 +104,7 @@ class SliceCloud:
         name: str = "vm",
         metadata: dict[str, str] | None = None,
     ) -> servers.Server:
-        uuid = self.create_server(extra_specs, name, metadata)
-        self.conductor.build_server(uuid)
-        self.conductor.drain(30)
-        return servers.get(self.db, uuid)
+        return self.build(self.create_server(extra_specs, name, metadata))
 
     def boot_slice(self, resource_class: str) -> servers.Server:
         return self.boot({f"resources:{resource_class}": "1"})
@@ -184,22 +150,11 @@ def agent_conf(fleet: Fleet, data_dir: pathlib.Path, **overrides: Any) -> Any:
 
 def make_slice_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = None) -> SliceCloud:
     fleet = load_fleet(text or fleet_text(), source="slice-fleet.yaml")
-    control_conf = vconf.make_conf(data_dir=str(tmp_path), scheduler__host_cache_seconds=0)
-    placement = PlacementService(db)
-    scheduler = Scheduler(control_conf, db, placement)
-    transport = LocalTransport()
-    images = ImageService(db, ImageStore(tmp_path))
-    image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
-    images.upload(image.id, [b"\0" * 4096])
-    conductor = Conductor(control_conf, db, placement, scheduler, transport, images)
-    conductor.start()
-    conf = agent_conf(fleet, tmp_path / "agent")
-    driver = LibvirtDriver(open_connection(f"sim://{HOST}", fleet), conf, FakeImageTool())
-    agent = ComputeAgent(conf, HOST, driver, transport)
-    agent.start()
-    return SliceCloud(
-        db, placement, scheduler, conductor, transport, fleet, agent, driver, images, image.id
+    control = start_control(tmp_path, db)
+    agent, driver = start_sim_agent(
+        fleet, HOST, agent_conf(fleet, tmp_path / "agent"), control.transport
     )
+    return SliceCloud(**vars(control), fleet=fleet, agent=agent, driver=driver)
 
 
 class _Quiet(wsgiref.simple_server.WSGIRequestHandler):

@@ -1,0 +1,124 @@
+"""The pieces of a small cloud without HTTP: real placement on the test's database, the
+real scheduler and conductor on a LocalTransport, an image service with one tiny image,
+and agents on simulated hosts whose drivers need no qemu-img."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_config import cfg
+
+from virtfleet import conf as vconf
+from virtfleet.api.compute.boot_checks import image_snapshot
+from virtfleet.compute.manager import ComputeAgent
+from virtfleet.compute.mdev.claims import MdevClaimStore
+from virtfleet.conductor.manager import Conductor
+from virtfleet.db import servers
+from virtfleet.db.engine import Database
+from virtfleet.image.service import ImageService
+from virtfleet.image.store import ImageStore
+from virtfleet.placement.service import PlacementService
+from virtfleet.rpc.transport import LocalTransport
+from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.sim import Fleet
+
+
+class FakeImageTool:
+    """Creates the overlay file without qemu-img."""
+
+    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
+        pathlib.Path(path).write_bytes(b"")
+
+
+@dataclasses.dataclass
+class ControlServices:
+    """The control plane's services over one database, the conductor started."""
+
+    db: Database
+    placement: PlacementService
+    scheduler: Scheduler
+    conductor: Conductor
+    transport: LocalTransport
+    images: ImageService
+    image_id: str
+
+    def new_server(
+        self,
+        flavor: Mapping[str, Any],
+        image_id: str | None = None,
+        name: str = "vm",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A server row in BUILD with ``flavor`` (a flavor snapshot) and the image
+        ``image_id`` (the tiny image by default); its uuid."""
+        image = image_id or self.image_id
+        server = servers.create(
+            self.db,
+            name=name,
+            metadata=metadata,
+            flavor=dict(flavor),
+            image_ref=image,
+            image=dict(image_snapshot(self.images.get(image))),
+            project_id="project",
+            user_id="user",
+        )
+        return server.uuid
+
+    def build(self, uuid: str) -> servers.Server:
+        """Run the conductor's build of ``uuid`` to its end; the server afterwards."""
+        self.conductor.build_server(uuid)
+        self.conductor.drain(30)
+        return servers.get(self.db, uuid)
+
+
+def start_control(tmp_path: pathlib.Path, db: Database, **overrides: Any) -> ControlServices:
+    """Start the services with their data under ``tmp_path`` (no host-cache delay, plus
+    ``overrides`` as for :func:`virtfleet.conf.make_conf`)."""
+    conf = vconf.make_conf(
+        data_dir=str(tmp_path), **{"scheduler__host_cache_seconds": 0, **overrides}
+    )
+    placement = PlacementService(db)
+    scheduler = Scheduler(conf, db, placement)
+    transport = LocalTransport()
+    images = ImageService(db, ImageStore(tmp_path))
+    image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
+    images.upload(image.id, [b"\0" * 4096])
+    conductor = Conductor(conf, db, placement, scheduler, transport, images)
+    conductor.start()
+    return ControlServices(db, placement, scheduler, conductor, transport, images, image.id)
+
+
+def sim_agent_conf(data_dir: pathlib.Path, host: str, **overrides: Any) -> cfg.ConfigOpts:
+    """An agent's configuration for simulated host ``host`` (KVM, no overcommit limits
+    in the way, no periodic refresh: tests refresh explicitly), plus ``overrides``."""
+    return vconf.make_conf(
+        **{
+            "data_dir": str(data_dir),
+            "host": host,
+            "cpu_allocation_ratio": 16.0,
+            "reserved_host_memory_mb": 0,
+            "libvirt__connection_uri": f"sim://{host}",
+            "libvirt__virt_type": "kvm",
+            "compute__resource_provider_refresh_interval": 0,
+            **overrides,
+        }
+    )
+
+
+def start_sim_agent(
+    fleet: Fleet,
+    host: str,
+    conf: cfg.ConfigOpts,
+    transport: LocalTransport,
+    claims: MdevClaimStore | None = None,
+) -> tuple[ComputeAgent, LibvirtDriver]:
+    """Start the agent of simulated host ``host`` with ``conf``; it and its driver."""
+    driver = LibvirtDriver(open_connection(f"sim://{host}", fleet), conf, FakeImageTool())
+    agent = ComputeAgent(conf, host, driver, transport, claims)
+    agent.start()
+    return agent, driver
