@@ -14,6 +14,7 @@ from typing import Any
 
 import webob
 
+from support.wsgi_client import RequestVerbs
 from virtfleet.api.compute import ComputeDeps, make_compute_app
 from virtfleet.api.image import make_image_app
 from virtfleet.conf import make_conf
@@ -123,7 +124,7 @@ class Reply:
 
 
 @dataclass
-class Client:
+class Client(RequestVerbs[Reply]):
     app: WSGIApp
     prefix: str
     default_headers: dict[str, str] = field(default_factory=dict)
@@ -147,21 +148,6 @@ class Client:
             req.content_type = content_type
         resp = req.get_response(self.app)
         return Reply(resp.status_int, resp.headers, resp.body)
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PUT", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PATCH", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.request("DELETE", path, **kw)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import webob
 
+from support.wsgi_client import RequestVerbs
 from virtfleet.api.placement import make_app
 from virtfleet.api.wsgi import Router
 from virtfleet.db.base import Base
@@ -42,7 +43,7 @@ class Reply:
         return dict(errors[0])
 
 
-class Client:
+class Client(RequestVerbs[Reply]):
     """``client.get("/resource_providers", version="1.14")`` and friends."""
 
     def __init__(self, app: Router) -> None:
@@ -70,18 +71,6 @@ class Client:
             req.headers[key] = value
         resp = req.get_response(self.app)
         return Reply(resp.status_int, resp.headers, resp.text)
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PUT", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.request("DELETE", path, **kw)
 
 
 @pytest.fixture(scope="session")
