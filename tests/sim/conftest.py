@@ -82,3 +82,11 @@ def mdev_device_xml(parent: str, type_id: str = "nvidia-222", uuid: str | None =
 
 def error_code(excinfo: pytest.ExceptionInfo[libvirt.libvirtError]) -> int | None:
     return excinfo.value.get_error_code()
+
+
+def assert_refused(call: Callable[[], object], code: int, message: str) -> None:
+    """``call`` raises a libvirt error with ``code`` whose text contains ``message``."""
+    with pytest.raises(libvirt.libvirtError) as excinfo:
+        call()
+    assert excinfo.value.get_error_code() == code
+    assert message in str(excinfo.value)

@@ -19,7 +19,7 @@ from lxml import etree
 from virtfleet.virt.sim import SimConnection, hypervisor_for
 from virtfleet.virt.sim.events import wait_for_events
 
-from .conftest import domain_xml, error_code, mdev_hostdev, pci_hostdev
+from .conftest import assert_refused, domain_xml, error_code, mdev_hostdev, pci_hostdev
 
 CUSTOM_CPU = "<cpu mode='custom'><model>qemu64</model></cpu>"
 UUID = "11111111-2222-3333-4444-555555555555"
@@ -273,10 +273,7 @@ def test_define_refusals(
     connect: Callable[[str], SimConnection],
 ) -> None:
     conn = connect(host)
-    with pytest.raises(libvirt.libvirtError) as excinfo:
-        conn.defineXML(domain_xml(**kwargs))
-    assert excinfo.value.get_error_code() == code
-    assert message in str(excinfo.value)
+    assert_refused(lambda: conn.defineXML(domain_xml(**kwargs)), code, message)
     assert conn.listAllDomains(0) == []
 
 
@@ -302,10 +299,7 @@ def test_define_refusals(
     ],
 )
 def test_malformed_xml_refusals(xml: str, code: int, message: str, kvm1: SimConnection) -> None:
-    with pytest.raises(libvirt.libvirtError) as excinfo:
-        kvm1.defineXML(xml)
-    assert excinfo.value.get_error_code() == code
-    assert message in str(excinfo.value)
+    assert_refused(lambda: kvm1.defineXML(xml), code, message)
 
 
 def test_duplicate_name_and_uuid_are_refused(kvm1: SimConnection) -> None:
@@ -441,10 +435,7 @@ def test_start_refusals(
 ) -> None:
     conn = connect(host)
     dom = conn.defineXML(domain_xml(**kwargs))
-    with pytest.raises(libvirt.libvirtError) as excinfo:
-        dom.create()
-    assert excinfo.value.get_error_code() == code
-    assert message in str(excinfo.value)
+    assert_refused(dom.create, code, message)
     assert dom.isActive() == 0
 
 
