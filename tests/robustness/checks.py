@@ -4,15 +4,17 @@ API's own error body with a message (returned so a test can check what it names)
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from tests.robustness.cloud import Reply
 
-#: Deterministic and bounded: the directory stays well under a minute.
+#: Deterministic and bounded: the directory stays well under a minute. A longer,
+#: random hunt: ``VIRTFLEET_FUZZ_EXAMPLES=2000 VIRTFLEET_FUZZ_RANDOM=1 pytest tests/robustness``.
 FUZZ = settings(
-    max_examples=40,
-    derandomize=True,
+    max_examples=int(os.environ.get("VIRTFLEET_FUZZ_EXAMPLES", "60")),
+    derandomize=not os.environ.get("VIRTFLEET_FUZZ_RANDOM"),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
