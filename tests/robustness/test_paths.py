@@ -64,3 +64,29 @@ def test_odd_ids_in_paths_never_5xx(
         .format(item)
     )
     error_message(cloud.call(method, path), path)
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.52"])
+@pytest.mark.parametrize(
+    "item", ["\u00b2", "99999999999999999999", "-1", "1.0", "%C2%B2"], ids=repr
+)
+def test_integer_hypervisor_ids_before_2_53(cloud: FuzzCloud, version: str, item: str) -> None:
+    """Regression: '²' passed str.isdigit() and 2**64 reached SQLite (both a 500)."""
+    path = f"{C}/os-hypervisors/{urllib.parse.quote(item)}"
+    reply = cloud.call("GET", path, headers={"OpenStack-API-Version": f"compute {version}"})
+    message = error_message(reply, path)
+    assert reply.status in (400, 404), reply.body
+    assert message is not None and "ypervisor" in message, message
+
+
+@pytest.mark.parametrize(("method", "template"), ROUTES[:11], ids=lambda r: str(r))
+@settings(FUZZ, max_examples=10)
+@given(item=IDS, version=st.sampled_from(["2.1", "2.22", "2.52"]))
+def test_odd_ids_at_old_compute_versions_never_5xx(
+    cloud: FuzzCloud, method: str, template: str, item: str, version: str
+) -> None:
+    path = template.replace("FLAVOR", cloud.flavor_id).replace("SERVER", cloud.server_id)
+    reply = cloud.call(
+        method, path.format(item), headers={"OpenStack-API-Version": f"compute {version}"}
+    )
+    error_message(reply, path)

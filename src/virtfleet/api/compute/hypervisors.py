@@ -4,6 +4,7 @@ placement. Admin only, as in Nova."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import webob
@@ -59,7 +60,7 @@ class HypervisorHandlers:
         try:
             if at_least(req, "2.53"):
                 return hosts.get_host_by_uuid(self.deps.db, hypervisor_id)
-            if not hypervisor_id.isdigit():
+            if not re.fullmatch(r"[0-9]{1,18}", hypervisor_id):
                 raise HTTPError(
                     400,
                     f"Invalid hypervisor id {hypervisor_id!r}: before "
