@@ -12,7 +12,6 @@ from tests.maxphysaddr.cloud import FleetCloud, Reply
 
 from support.embedded import start_embedded
 from virtfleet.db import hosts
-from virtfleet.virt.sim import SimHypervisor, hypervisor_for
 
 # Servers boot on "a" (most free RAM); from there "b" is the better destination.
 FLEET = """
@@ -35,23 +34,7 @@ MV = {"OpenStack-API-Version": "compute 2.80"}
 class MigrationCloud(FleetCloud):
     def versioned(self, method: str, path: str, body: Any = None, version: str = "2.80") -> Reply:
         """A Compute API request at ``version``."""
-        import json
-
-        from webob import Request
-
-        req = Request.blank(path, method=method)
-        req.headers["OpenStack-API-Version"] = f"compute {version}"
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = "application/json"
-        resp = req.get_response(self.control.app)
-        text = resp.body.decode() if resp.body else ""
-        return Reply(resp.status_int, json.loads(text) if text else None)
-
-    def hypervisor(self, name: str) -> SimHypervisor:
-        fleet = self.embedded.fleet
-        assert fleet is not None
-        return hypervisor_for(fleet, name)
+        return self.call(method, path, body, microversion=version)
 
     def domains(self, name: str) -> list[str]:
         """Instance uuids with a domain on host ``name``."""

@@ -10,7 +10,6 @@ process makes no further calls and writes nothing); its threads are unwound at t
 from __future__ import annotations
 
 import pathlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from harness import wait_for
 from tests.migration.cloud import FLEET
 
+from support.transports import HangingTransport
 from virtfleet import conf as vconf
 from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.compute.manager import ComputeAgent
@@ -29,39 +29,6 @@ from virtfleet.db import migration_records as records
 from virtfleet.rpc.transport import LocalTransport
 from virtfleet.virt.sim import Fleet, hypervisor_for, load_fleet
 from virtfleet.virt.sim.agentconf import conf_overrides
-
-
-class Unwound(BaseException):
-    """Ends the dead control plane's threads without them doing anything."""
-
-
-class StoppingTransport:
-    """Normal until ``method`` is called; from then on every call hangs."""
-
-    def __init__(self, inner: LocalTransport, method: str) -> None:
-        self._inner, self._method = inner, method
-        self.stopped, self._end = threading.Event(), threading.Event()
-
-    def call(self, topic: str, server: str, method: str, **kwargs: Any) -> Any:
-        if method == self._method:
-            self.stopped.set()
-        if self.stopped.is_set():
-            self._end.wait()
-            raise Unwound()
-        return self._inner.call(topic, server, method, **kwargs)
-
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
-        if not self.stopped.is_set():
-            self._inner.cast(topic, server, method, **kwargs)
-
-    def serve(self, topic: str, server: str, endpoint: object) -> None:
-        self._inner.serve(topic, server, endpoint)
-
-    def stop_serving(self, topic: str, server: str) -> None:
-        self._inner.stop_serving(topic, server)
-
-    def close(self) -> None:
-        self._end.set()
 
 
 class Site:
@@ -78,7 +45,7 @@ class Site:
         self.transport = LocalTransport()
         self.control: ControlPlane | None = None
         self.agents: list[ComputeAgent] = []
-        self.stopping: StoppingTransport | None = None
+        self.stopping: HangingTransport | None = None
 
     def start_control(self, transport: Any) -> ControlPlane:
         self.control = ControlPlane(self.conf, transport)
@@ -136,7 +103,7 @@ def site(tmp_path: pathlib.Path) -> Iterator[Site]:
 
 
 def stop_mid_migration(site: Site, at_method: str) -> tuple[servers.Server, records.Migration]:
-    site.stopping = StoppingTransport(site.transport, at_method)
+    site.stopping = HangingTransport(site.transport, at_method)
     old = site.start_control(site.stopping)
     site.start_agents()
     server = site.boot()

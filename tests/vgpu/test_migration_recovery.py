@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from migrate_helpers import migrate
 from test_migration_e2e import VGPU_FLAVOR, vgpu_used
 from vgpu_cloud import make_vgpu_cloud
 
+from support.transports import HangingTransport
 from virtfleet import conf as vconf
 from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
 from virtfleet.conductor import live_migrate_recovery as recovery
@@ -28,43 +28,7 @@ from virtfleet.db import mdev_claims, servers
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database
 from virtfleet.placement.service import PlacementService
-from virtfleet.rpc.transport import LocalTransport
 from virtfleet.scheduler.manager import Scheduler
-
-
-class Killed(BaseException):  # not an error: the thread is being unwound
-    """Unwinds the dead conductor's threads at the end without them doing anything."""
-
-
-class DyingTransport:
-    """The old conductor's transport: normal until ``method`` is called, then every
-    call hangs until the test ends (and then unwinds with :class:`Killed`)."""
-
-    def __init__(self, inner: LocalTransport, method: str) -> None:
-        self._inner, self._method = inner, method
-        self.dead = threading.Event()
-        self._end = threading.Event()
-
-    def call(self, topic: str, server: str, method: str, **kwargs: Any) -> Any:
-        if method == self._method:
-            self.dead.set()
-        if self.dead.is_set():
-            self._end.wait()
-            raise Killed()
-        return self._inner.call(topic, server, method, **kwargs)
-
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
-        if not self.dead.is_set():
-            self._inner.cast(topic, server, method, **kwargs)
-
-    def serve(self, topic: str, server: str, endpoint: object) -> None:
-        self._inner.serve(topic, server, endpoint)
-
-    def stop_serving(self, topic: str, server: str) -> None:
-        self._inner.stop_serving(topic, server)
-
-    def close(self) -> None:
-        self._end.set()
 
 
 def control_conf(tmp_path: pathlib.Path) -> Any:
@@ -98,13 +62,13 @@ def crash_mid_migration(cloud: Any, at_method: str) -> tuple[Any, records.Migrat
     source = server.host
     dest = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
     cloud.conductor.stop()
-    dying = DyingTransport(cloud.transport, at_method)
+    dying = HangingTransport(cloud.transport, at_method)
     old = new_conductor(cloud, dying)
     old.start()
     cloud.conductor = old
     cloud.dying = dying
     migration = migrate(cloud, server.uuid, dest, wait=False)
-    assert dying.dead.wait(10), f"the migration never called {at_method}"
+    assert dying.stopped.wait(10), f"the migration never called {at_method}"
     cloud.transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)  # the process is gone
     return server, migration, source, dest
 
