@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from virtfleet.db import migration_records as records
@@ -15,3 +16,12 @@ def migrate(cloud: Any, uuid: str, host: str | None, wait: bool = True) -> recor
     if wait:
         cloud.conductor.drain(60)
     return records.get(cloud.db, migration.id)
+
+
+def wait_running(cloud: Any, migration_id: int, timeout: float = 10) -> None:
+    """Wait until the migration record says ``running`` (fails the test after
+    ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while records.get(cloud.db, migration_id).status != "running":
+        assert time.monotonic() < deadline, "the migration never ran"
+        time.sleep(0.02)

@@ -7,12 +7,11 @@ migrations ended), since the control plane's reaper cannot see it."""
 from __future__ import annotations
 
 import pathlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from migrate_helpers import migrate
+from migrate_helpers import migrate, wait_running
 from test_migration_e2e import VGPU_FLAVOR, mdev_of, vgpu_used
 from vgpu_cloud import MDEV_TYPE, make_vgpu_cloud, restart_agent
 
@@ -42,10 +41,7 @@ def test_destination_restart_mid_migration_keeps_its_own_claim(cloud: Any) -> No
     dest = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
     cloud.hypervisor(source).migration_duration = 1.5
     started = migrate(cloud, server.uuid, dest, wait=False)
-    deadline = time.monotonic() + 10
-    while records.get(cloud.db, started.id).status != "running":
-        assert time.monotonic() < deadline, "the migration never ran"
-        time.sleep(0.02)
+    wait_running(cloud, started.id)
     (claimed,) = claims_of(cloud, dest)
     assert claims_of(cloud, source) == set()
     assert mdev_claims.list_claims(cloud.db) == []  # nothing in the control plane's database

@@ -5,14 +5,13 @@ failure, abort, the upgrade pin, and post-copy never used."""
 from __future__ import annotations
 
 import pathlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import libvirt
 import pytest
-from migrate_helpers import migrate
-from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, restart_agent
+from migrate_helpers import migrate, wait_running
+from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, one_mdev_fleet, restart_agent
 
 from virtfleet.compute.mdev.assign import guest_mdev_uuids, mdevs_in_use
 from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
@@ -89,10 +88,7 @@ def test_abort_releases_the_claim(cloud: Any) -> None:
     other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
     cloud.hypervisor(source).migration_duration = 30.0
     started = migrate(cloud, server.uuid, other, wait=False)
-    deadline = time.monotonic() + 10
-    while records.get(cloud.db, started.id).status != "running":
-        assert time.monotonic() < deadline, "the migration never ran"
-        time.sleep(0.02)
+    wait_running(cloud, started.id)
     assert len(mdev_claims.for_migration(cloud.db, started.uuid)) == 1  # held while it runs
     cloud.conductor.live_migrations.abort(server.uuid, started.id)
     cloud.conductor.drain(60)
@@ -157,18 +153,9 @@ def test_a_destination_without_free_mdevs_makes_it_try_the_next_host(
 ) -> None:
     # vgpu-1 (most RAM) hosts the guest; vgpu-2 is tried first, but its only mdevs are
     # held by another migration that placement does not know about; vgpu-3 takes it.
-    text = """
-defaults: {arch: x86_64, virt_type: kvm, libvirt_version: "9.0.0", qemu_version: "8.2.0",
-           cpus: 32, disk_gb: 500}
-hosts:
-  - {name: vgpu-1, memory_mb: 98304, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-  - {name: vgpu-2, memory_mb: 65536, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-  - {name: vgpu-3, memory_mb: 32768, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-"""
-    cloud = make_vgpu_cloud(tmp_path, db, text)
+    cloud = make_vgpu_cloud(
+        tmp_path, db, one_mdev_fleet({"vgpu-1": 98304, "vgpu-2": 65536, "vgpu-3": 32768})
+    )
     try:
         server = cloud.boot(**VGPU_FLAVOR)
         assert server.host == "vgpu-1"
@@ -218,10 +205,7 @@ def test_destination_agent_restart_mid_migration_neither_leaks_nor_double_assign
     other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
     cloud.hypervisor(source).migration_duration = 1.5
     started = migrate(cloud, server.uuid, other, wait=False)
-    deadline = time.monotonic() + 10
-    while records.get(cloud.db, started.id).status != "running":
-        assert time.monotonic() < deadline, "the migration never ran"
-        time.sleep(0.02)
+    wait_running(cloud, started.id)
     (claim,) = mdev_claims.for_migration(cloud.db, started.uuid)
     restart_agent(cloud, other)  # the destination's agent dies and comes back
     # still held: by the claim, or by the incoming domain that names it
@@ -243,18 +227,9 @@ def test_two_migrations_racing_for_the_last_mdev_one_wins(
     tmp_path: pathlib.Path, db: Database
 ) -> None:
     # two guests on two sources, both sent at once to "dest", which has one mdev left
-    text = """
-defaults: {arch: x86_64, virt_type: kvm, libvirt_version: "9.0.0", qemu_version: "8.2.0",
-           cpus: 32, disk_gb: 500}
-hosts:
-  - {name: src-1, memory_mb: 98304, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-  - {name: src-2, memory_mb: 81920, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-  - {name: dest, memory_mb: 16384, gpus: [{address: "0000:3b:00.0",
-     mdev_types: {nvidia-222: {available: 1}}}]}
-"""
-    cloud = make_vgpu_cloud(tmp_path, db, text)
+    cloud = make_vgpu_cloud(
+        tmp_path, db, one_mdev_fleet({"src-1": 98304, "src-2": 81920, "dest": 16384})
+    )
     try:
         first, second = cloud.boot(**VGPU_FLAVOR), cloud.boot(**VGPU_FLAVOR)
         assert {first.host, second.host} == {"src-1", "src-2"}

@@ -6,14 +6,12 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from harness import FakeImageTool, make_cloud
+from harness import make_cloud
 
-from virtfleet import conf as vconf
+from support.control import sim_agent_conf, start_sim_agent
 from virtfleet.compute.manager import ComputeAgent
 from virtfleet.compute.mdev.claims import MdevClaimStore
 from virtfleet.db.engine import Database
-from virtfleet.virt.connection import open_connection
-from virtfleet.virt.libvirt.driver import LibvirtDriver
 
 MDEV_TYPE = "nvidia-222"
 TRAIT = "CUSTOM_MDEV_NVIDIA_222"
@@ -58,6 +56,21 @@ hosts:
     return text
 
 
+def one_mdev_fleet(memory_mb: dict[str, int]) -> str:
+    """Hosts (name -> memory MiB, current libvirt and QEMU) with one GPU each that
+    offers a single ``nvidia-222`` mdev."""
+    text = """
+defaults: {arch: x86_64, virt_type: kvm, libvirt_version: "9.0.0", qemu_version: "8.2.0",
+           cpus: 32, disk_gb: 500}
+hosts:
+"""
+    for name, memory in memory_mb.items():
+        text += f"""  - {{name: {name}, memory_mb: {memory}, gpus: [{{address: "0000:3b:00.0",
+     mdev_types: {{{MDEV_TYPE}: {{available: 1}}}}}}]}}
+"""
+    return text
+
+
 def make_vgpu_cloud(
     tmp_path: pathlib.Path, db: Database, text: str | None = None, local_claims: bool = False
 ) -> Any:
@@ -77,21 +90,11 @@ def restart_agent(
     """Stop ``name``'s agent and start a new one (new driver, same host and claims),
     offering the mdev ``types``."""
     cloud.agents[name].stop()
-    conf = vconf.make_conf(
-        data_dir=str(cloud.tmp_path / "agents" / name),
-        host=name,
-        cpu_allocation_ratio=16.0,
-        reserved_host_memory_mb=0,
-        libvirt__connection_uri=f"sim://{name}",
-        libvirt__virt_type="kvm",
-        compute__resource_provider_refresh_interval=0,
-        devices__enabled_mdev_types=list(types),
-        **overrides,
+    conf = sim_agent_conf(
+        cloud.tmp_path / "agents" / name, name, devices__enabled_mdev_types=list(types), **overrides
     )
-    driver = LibvirtDriver(open_connection(f"sim://{name}", cloud.fleet), conf, FakeImageTool())
     local = getattr(cloud, "local_claims", False)
     store = MdevClaimStore.local(conf, name) if local else MdevClaimStore(cloud.db, name)
-    agent = ComputeAgent(conf, name, driver, cloud.transport, store)
-    agent.start()
+    agent, driver = start_sim_agent(cloud.fleet, name, conf, cloud.transport, store)
     cloud.agents[name], cloud.drivers[name] = agent, driver
     return agent
