@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.robustness.checks import FUZZ, error_message, refused
+from tests.robustness.checks import FUZZ, api_of, error_message, refused
 from tests.robustness.cloud import FuzzCloud
 from tests.robustness.endpoints import BODY_ENDPOINTS, Endpoint
 
@@ -79,12 +79,29 @@ JSON_VALUES = st.recursive(
 )
 
 
+VERSIONS = {
+    "compute": ["2.1", "2.24", "2.54", "2.55", "latest"],
+    "placement": ["1.0", "1.7", "1.12", "1.19", "1.27", "1.28", "1.37", "latest"],
+    "image": [None],
+}
+
+
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
 @FUZZ
-@given(body=JSON_VALUES)
-def test_arbitrary_json_is_never_a_5xx(cloud: FuzzCloud, endpoint: Endpoint, body: object) -> None:
+@given(body=JSON_VALUES, data=st.data())
+def test_arbitrary_json_is_never_a_5xx(
+    cloud: FuzzCloud, endpoint: Endpoint, body: object, data: st.DataObject
+) -> None:
+    """At microversions on both sides of each body schema change."""
     path = endpoint.path(cloud)
+    api = api_of(path)
+    version = data.draw(st.sampled_from(VERSIONS[api]))
+    headers = {"OpenStack-API-Version": f"{api} {version}"} if version else {}
     reply = cloud.call(
-        endpoint.method, path, raw=json.dumps(body).encode(), content_type=endpoint.content_type
+        endpoint.method,
+        path,
+        raw=json.dumps(body).encode(),
+        content_type=endpoint.content_type,
+        headers=headers,
     )
     error_message(reply, path)
