@@ -79,7 +79,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-VERSIONS = {
+VERSIONS: dict[str, list[str | None]] = {
     "compute": ["2.1", "2.24", "2.54", "2.55", "latest"],
     "placement": ["1.0", "1.7", "1.12", "1.19", "1.27", "1.28", "1.37", "latest"],
     "image": [None],
