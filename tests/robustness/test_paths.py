@@ -90,3 +90,14 @@ def test_odd_ids_at_old_compute_versions_never_5xx(
         method, path.format(item), headers={"OpenStack-API-Version": f"compute {version}"}
     )
     error_message(reply, path)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "OPTIONS", "TRACE", "FROB"])
+@pytest.mark.parametrize(
+    "path", ["/compute/v2.1/servers", "/image/v2/images", "/placement/resource_providers"]
+)
+def test_unsupported_method_is_a_405_naming_it(cloud: FuzzCloud, method: str, path: str) -> None:
+    reply = cloud.call(method, path)
+    message = error_message(reply, path)
+    assert reply.status == 405 and reply.headers.get("Allow"), reply.body
+    assert message is not None and method in message, message
