@@ -15,27 +15,22 @@ from tests.api_compute.serve import CLI
 from webob import Request
 
 from support.embedded import EmbeddedView, start_embedded
+from support.fleets import kvm_fleet
 from virtfleet.scheduler import FlavorSpec, RequestSpec
 
 # x86_64 hosts that differ in one thing each: physical address bits (39 / 46 / 52 /
 # none reported), an old libvirt (8.5.0: no <maxphysaddr>), the guest CPU mode.
-FLEET = """
-defaults:
-  arch: x86_64
-  virt_type: kvm
-  libvirt_version: "9.0.0"
-  qemu_version: "8.2.0"
-  cpus: 16
-  memory_mb: 1572864  # 1.5 TiB: room for one 1 TiB guest
-  disk_gb: 200
-hosts:
+FLEET = kvm_fleet(
+    defaults="  memory_mb: 1572864  # 1.5 TiB: room for one 1 TiB guest\n",
+    hosts="""\
   - {name: bits39, maxphysaddr_bits: 39}
   - {name: bits46, maxphysaddr_bits: 46}
   - {name: bits52, maxphysaddr_bits: 52}
   - {name: old-libvirt, maxphysaddr_bits: 52, libvirt_version: "8.5.0"}
   - {name: passthrough, maxphysaddr_bits: 46, cpu_mode: host-passthrough}
   - {name: no-bits, maxphysaddr_bits: null}
-"""
+""",
+)
 
 HOSTS = ("bits39", "bits46", "bits52", "old-libvirt", "passthrough", "no-bits")
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"

@@ -11,22 +11,15 @@ from tests.api_compute.serve import CLI
 from tests.maxphysaddr.cloud import FleetCloud, Reply
 
 from support.embedded import start_embedded
+from support.fleets import kvm_fleet
 from virtfleet.db import hosts
 
 # Servers boot on "a" (most free RAM); from there "b" is the better destination.
-FLEET = """
-defaults:
-  arch: x86_64
-  virt_type: kvm
-  libvirt_version: "9.0.0"
-  qemu_version: "8.2.0"
-  cpus: 16
-  disk_gb: 200
-hosts:
+FLEET = kvm_fleet("""\
   - {name: a, memory_mb: 65536}
   - {name: b, memory_mb: 32768}
   - {name: c, memory_mb: 16384}
-"""
+""")
 HOSTS = ("a", "b", "c")
 MV = {"OpenStack-API-Version": "compute 2.80"}
 

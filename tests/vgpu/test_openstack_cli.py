@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from tests.migration.cloud import MigrationCloud, start_cloud
 
+from support.fleets import kvm_fleet
 from virtfleet.compute.mdev import naming
 from virtfleet.compute.mdev.assign import guest_mdev_uuids
 
@@ -21,22 +22,14 @@ GPU = """
     config:
       devices: {enabled_mdev_types: [nvidia-222]}
 """
-FLEET = f"""
-defaults:
-  arch: x86_64
-  virt_type: kvm
-  libvirt_version: "9.0.0"
-  qemu_version: "8.2.0"
-  cpus: 16
-  disk_gb: 200
-hosts:
+FLEET = kvm_fleet(f"""\
   - name: a
     memory_mb: 65536{GPU}
   - name: b
     memory_mb: 32768{GPU}
   - name: c
     memory_mb: 16384{GPU}
-"""
+""")
 CLI_VERSION = ("--os-compute-api-version", "2.80")
 
 
