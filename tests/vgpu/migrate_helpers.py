@@ -25,3 +25,17 @@ def wait_running(cloud: Any, migration_id: int, timeout: float = 10) -> None:
     while records.get(cloud.db, migration_id).status != "running":
         assert time.monotonic() < deadline, "the migration never ran"
         time.sleep(0.02)
+
+
+def start_slow_migration(
+    cloud: Any, extra_specs: dict[str, str], seconds: float
+) -> tuple[servers.Server, str, records.Migration]:
+    """Boot a guest with ``extra_specs`` (it lands on vgpu-1 or vgpu-2) and start its
+    live migration to the other of the two, made to take ``seconds``; returns the
+    server, the destination and the migration once it runs."""
+    server = cloud.boot(**extra_specs)
+    dest = "vgpu-2" if server.host == "vgpu-1" else "vgpu-1"
+    cloud.hypervisor(server.host).migration_duration = seconds
+    started = migrate(cloud, server.uuid, dest, wait=False)
+    wait_running(cloud, started.id)
+    return server, dest, started

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from migrate_helpers import migrate, wait_running
+from migrate_helpers import start_slow_migration
 from test_migration_e2e import VGPU_FLAVOR, mdev_of, vgpu_used
 from vgpu_cloud import MDEV_TYPE, make_vgpu_cloud, restart_agent
 
@@ -36,12 +36,8 @@ def claims_of(cloud: Any, host: str) -> set[str]:
 
 
 def test_destination_restart_mid_migration_keeps_its_own_claim(cloud: Any) -> None:
-    server = cloud.boot(**VGPU_FLAVOR)
+    server, dest, started = start_slow_migration(cloud, VGPU_FLAVOR, 1.5)
     source = server.host
-    dest = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
-    cloud.hypervisor(source).migration_duration = 1.5
-    started = migrate(cloud, server.uuid, dest, wait=False)
-    wait_running(cloud, started.id)
     (claimed,) = claims_of(cloud, dest)
     assert claims_of(cloud, source) == set()
     assert mdev_claims.list_claims(cloud.db) == []  # nothing in the control plane's database

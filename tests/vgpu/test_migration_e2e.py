@@ -10,7 +10,7 @@ from typing import Any
 
 import libvirt
 import pytest
-from migrate_helpers import migrate, wait_running
+from migrate_helpers import migrate, start_slow_migration
 from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, one_mdev_fleet, restart_agent
 
 from virtfleet.compute.mdev.assign import guest_mdev_uuids, mdevs_in_use
@@ -83,12 +83,8 @@ def test_failure_mid_way_leaves_the_guest_and_its_vgpu_on_the_source(cloud: Any)
 
 
 def test_abort_releases_the_claim(cloud: Any) -> None:
-    server = cloud.boot(**VGPU_FLAVOR)
+    server, other, started = start_slow_migration(cloud, VGPU_FLAVOR, 30.0)
     source = server.host
-    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
-    cloud.hypervisor(source).migration_duration = 30.0
-    started = migrate(cloud, server.uuid, other, wait=False)
-    wait_running(cloud, started.id)
     assert len(mdev_claims.for_migration(cloud.db, started.uuid)) == 1  # held while it runs
     cloud.conductor.live_migrations.abort(server.uuid, started.id)
     cloud.conductor.drain(60)
@@ -200,12 +196,8 @@ def test_post_copy_is_never_asked_for_a_guest_with_mdevs() -> None:
 def test_destination_agent_restart_mid_migration_neither_leaks_nor_double_assigns(
     cloud: Any,
 ) -> None:
-    server = cloud.boot(**VGPU_FLAVOR)
+    server, other, started = start_slow_migration(cloud, VGPU_FLAVOR, 1.5)
     source = server.host
-    other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
-    cloud.hypervisor(source).migration_duration = 1.5
-    started = migrate(cloud, server.uuid, other, wait=False)
-    wait_running(cloud, started.id)
     (claim,) = mdev_claims.for_migration(cloud.db, started.uuid)
     restart_agent(cloud, other)  # the destination's agent dies and comes back
     # still held: by the claim, or by the incoming domain that names it
