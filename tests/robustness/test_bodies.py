@@ -12,6 +12,8 @@ from tests.robustness.checks import FUZZ, api_of, error_message, refused
 from tests.robustness.cloud import FuzzCloud
 from tests.robustness.endpoints import BODY_ENDPOINTS, Endpoint
 
+from virtfleet.api.wsgi import MAX_JSON_BODY_BYTES
+
 # (raw body, words the message must contain)
 MALFORMED = {
     "empty": (b"", ("empty",)),
@@ -59,11 +61,35 @@ def test_wrong_top_level_type_is_a_4xx(cloud: FuzzCloud, endpoint: Endpoint, bod
     assert error_message(reply, path) is not None, reply.body
 
 
-def test_huge_body_is_refused_with_a_message(cloud: FuzzCloud) -> None:
-    """4 MB of JSON (a server name far beyond its limit): a 400 naming the field."""
+def test_long_field_is_refused_naming_it(cloud: FuzzCloud) -> None:
+    """A 500 kB server name: a 400 naming the field and its limit."""
     path = "/compute/v2.1/servers"
-    big = {"server": {"name": "n" * 4_000_000, "flavorRef": "x", "imageRef": "y"}}
+    big = {"server": {"name": "n" * 500_000, "flavorRef": "x", "imageRef": "y"}}
     refused(cloud.call("POST", path, big), path, 400, "name", "255")
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=str)
+def test_huge_body_is_a_413_before_it_is_parsed(cloud: FuzzCloud, endpoint: Endpoint) -> None:
+    """4 MB of JSON (over the 1 MiB bound of JSON bodies): never parsed."""
+    path = endpoint.path(cloud)
+    raw = b'{"a": "' + b"x" * 4_000_000 + b'"}'
+    reply = cloud.call(endpoint.method, path, raw=raw, content_type=endpoint.content_type)
+    refused(reply, path, 413, "too large", str(MAX_JSON_BODY_BYTES))
+
+
+def test_image_upload_is_not_bounded_like_json(cloud: FuzzCloud) -> None:
+    """Image data is streamed, not JSON: 2 MiB uploads fine."""
+    created = cloud.call("POST", "/image/v2/images", {"name": "big", "disk_format": "raw"})
+    path = f"/image/v2/images/{created.json()['id']}"
+    try:
+        raw = b"\0" * (2 * MAX_JSON_BODY_BYTES)
+        uploaded = cloud.call(
+            "PUT", f"{path}/file", raw=raw, content_type="application/octet-stream"
+        )
+        assert uploaded.status == 204, uploaded.body
+        assert cloud.call("GET", path).json()["size"] == len(raw)
+    finally:
+        cloud.call("DELETE", path)
 
 
 JSON_VALUES = st.recursive(

@@ -34,10 +34,21 @@ class Request(webob.Request):  # type: ignore[misc]
 
         Strict JSON only: no ``NaN``/``Infinity``, numbers a database column can hold
         (integers of 64 bits, finite floats), no lone UTF-16 surrogates in strings,
-        nesting at most :data:`MAX_JSON_DEPTH` deep.
+        nesting at most :data:`MAX_JSON_DEPTH` deep; a body over
+        :data:`MAX_JSON_BODY_BYTES` is a 413.
         """
+        if (self.content_length or 0) > MAX_JSON_BODY_BYTES:
+            raise HTTPError(
+                413,
+                f"Request body too large: {self.content_length} bytes; a JSON body may "
+                f"have at most {MAX_JSON_BODY_BYTES}.",
+            )
         if not self.body:
             raise HTTPError(400, "Malformed request body: the body is empty, JSON expected.")
+        if len(self.body) > MAX_JSON_BODY_BYTES:  # no Content-Length (chunked)
+            raise HTTPError(
+                413, f"Request body too large: a JSON body may have at most {MAX_JSON_BODY_BYTES}."
+            )
         try:
             data = json.loads(self.body, parse_constant=_refuse_constant)
         except RecursionError:
@@ -61,6 +72,9 @@ class Request(webob.Request):  # type: ignore[misc]
 
 
 MAX_JSON_DEPTH = 64
+#: No API body comes near this (Nova's default limit is 112 KiB); image data is not
+#: JSON and is streamed, so uploads are not bounded by it.
+MAX_JSON_BODY_BYTES = 1024 * 1024
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
