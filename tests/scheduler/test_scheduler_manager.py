@@ -71,6 +71,38 @@ def test_native_host_beats_emulating_host(
     assert names(scheduler.select_destinations(spec)) == ["arm-small", "x86-huge"]
 
 
+def test_native_host_wins_even_when_the_window_holds_only_emulating_hosts(
+    fleet: Fleet, make_scheduler: SchedulerFactory, boot: BootFactory
+) -> None:
+    for i in range(30):
+        fleet.add(f"x86-{i:02}", "x86_64", vcpus=64, memory_mb=262144)
+    fleet.add("arm-native", "aarch64", vcpus=6, memory_mb=8192)
+    scheduler = make_scheduler(scheduler__max_placement_results=2)
+    image = {"hw_emulation_architecture": "aarch64"}
+    landed = [
+        scheduler.schedule_and_claim(boot(f"arm-{i}", vcpus=2, image=image)).host for i in range(4)
+    ]
+    # Three fit on the native host (6 VCPU); only then do emulating hosts take over.
+    assert landed[:3] == ["arm-native"] * 3
+    assert landed[3].startswith("x86-")
+
+
+def test_native_first_can_be_turned_off_with_the_weigher(
+    fleet: Fleet, make_scheduler: SchedulerFactory, boot: BootFactory
+) -> None:
+    for i in range(30):
+        fleet.add(f"x86-{i:02}", "x86_64", vcpus=64, memory_mb=262144)
+    fleet.add("arm-native", "aarch64", vcpus=64, memory_mb=262144)
+    scheduler = make_scheduler(
+        scheduler__max_placement_results=2, scheduler__weights={"native_arch": "0"}
+    )
+    image = {"hw_emulation_architecture": "aarch64"}
+    landed = {
+        scheduler.schedule_and_claim(boot(f"arm-{i}", vcpus=1, image=image)).host for i in range(10)
+    }
+    assert landed != {"arm-native"}  # spread over the random windows instead
+
+
 def test_required_arch_trait_narrows_in_placement(
     fleet: Fleet, scheduler: Scheduler, boot: BootFactory
 ) -> None:

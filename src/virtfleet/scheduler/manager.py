@@ -31,12 +31,14 @@ from virtfleet.placement.types import (
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
 from virtfleet.scheduler import filters as filter_lib
+from virtfleet.scheduler import guest as guest_lib
 from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler import weighers as weigher_lib
 from virtfleet.scheduler.candidates import Allocations
 from virtfleet.scheduler.constraints import Constraints, to_candidate_query
 from virtfleet.scheduler.host_cache import HostCache
 from virtfleet.scheduler.request import RequestSpec, request_constraints
+from virtfleet.virt import arch as virt_arch
 
 LOG = logging.getLogger(__name__)
 
@@ -119,6 +121,13 @@ def _selection(weight: float, candidate: weigher_lib.HostCandidate) -> Selection
     )
 
 
+def _natives_first(natives: Attempt, window: Attempt) -> Attempt:
+    """``window`` with the hosts of ``natives`` ranked before all of its own."""
+    seen = {candidate.host.uuid for _, candidate in natives.ranked}
+    rest = [pair for pair in window.ranked if pair[1].host.uuid not in seen]
+    return dataclasses.replace(window, ranked=[*natives.ranked, *rest])
+
+
 def _uuid_of(hosts: Mapping[str, HostRecord], name: str) -> str | None:
     return next((h.uuid for h in hosts.values() if h.host == name), None)
 
@@ -143,12 +152,34 @@ class Scheduler:
                 constraints, in_tree=self._requested_host_uuid(spec.requested_host)
             )
         limit: int | None = None if unlimited else self._conf.scheduler.max_placement_results
+        native = self._native_only(spec, constraints) if limit is not None else None
+        attempt = self._windowed(spec, constraints, limit)
+        if native is not None:
+            # A limited window may hold only emulating hosts while a native one has
+            # room elsewhere: the native hosts' own window goes first, so native wins.
+            natives = self._windowed(spec, native, limit)
+            attempt = _natives_first(natives, attempt)
+        return attempt
+
+    def _windowed(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
         attempt = self._attempt(spec, constraints, limit)
         if not attempt.ranked and attempt.truncated:
             # Every candidate of a truncated list failed the filters (e.g. many hosts
             # down): the hosts placement left out may still fit.
             attempt = self._attempt(spec, constraints, None)
         return attempt
+
+    def _native_only(self, spec: RequestSpec, constraints: Constraints) -> Constraints | None:
+        """``constraints`` narrowed to hosts running the guest arch natively (its
+        ``HW_ARCH_*`` trait), when the native-arch weigher counts and the request does
+        not already ask for that; None otherwise."""
+        if self._multipliers.get(weigher_lib.NativeArchWeigher.name, 0.0) <= 0:
+            return None
+        arch = guest_lib.guest_arch(spec)
+        trait = virt_arch.hw_arch_trait(arch) if arch is not None else None
+        if trait is None or trait in constraints.root_required:
+            return None
+        return constraints.require_on_root(trait)
 
     def _requested_host_uuid(self, name: str) -> str:
         """The uuid of the requested host (reloading the cache once if it is unknown);
