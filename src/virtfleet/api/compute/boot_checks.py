@@ -99,11 +99,9 @@ CHECKS: tuple[Callable[[Flavor, Image], None], ...] = (
 )
 
 
-def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> None:
-    """The scheduler's own request builder accepts the pair: request groups with
-    resources, known same_subtree suffixes and, with ``conf``, every enabled
-    prefilter (image properties that no host trait can match are refused)."""
-    flavor_spec = FlavorSpec(
+def scheduler_flavor(flavor: Flavor) -> FlavorSpec:
+    """The scheduler's view of ``flavor``."""
+    return FlavorSpec(
         vcpus=flavor.vcpus,
         memory_mb=flavor.memory_mb,
         root_gb=flavor.root_gb,
@@ -111,6 +109,13 @@ def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> 
         swap=flavor.swap,
         extra_specs=dict(flavor.extra_specs),
     )
+
+
+def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> None:
+    """The scheduler's own request builder accepts the pair: request groups with
+    resources, known same_subtree suffixes and, with ``conf``, every enabled
+    prefilter (image properties that no host trait can match are refused)."""
+    flavor_spec = scheduler_flavor(flavor)
     if conf is None:
         flavor_constraints(flavor_spec)
         return

@@ -17,12 +17,12 @@ import webob
 
 from virtfleet import errors
 from virtfleet.api.compute import common
-from virtfleet.api.compute.boot_checks import check_boot
+from virtfleet.api.compute.boot_checks import check_boot, scheduler_flavor
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors, images
 from virtfleet.scheduler.explain import Explanation
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.request import RequestSpec
 
 FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
 DEFAULT_LIMIT = 5
@@ -95,14 +95,7 @@ class ExplainHandlers:
             instance_uuid=str(uuid.uuid4()),
             project_id=common.project_id(req),
             user_id=common.user_id(req),
-            flavor=FlavorSpec(
-                vcpus=flavor.vcpus,
-                memory_mb=flavor.memory_mb,
-                root_gb=flavor.root_gb,
-                ephemeral_gb=flavor.ephemeral_gb,
-                swap=flavor.swap,
-                extra_specs=dict(flavor.extra_specs),
-            ),
+            flavor=scheduler_flavor(flavor),
             image_properties=dict(image.properties),
             requested_host=host,
         )
