@@ -10,19 +10,11 @@ import uuid as uuid_lib
 from collections.abc import Callable
 from typing import Any
 
-from virtfleet import conf as vconf
-from virtfleet.api.compute.boot_checks import image_snapshot
+from support.control import ControlServices, sim_agent_conf, start_control, start_sim_agent
 from virtfleet.compute.manager import ComputeAgent
-from virtfleet.conductor.manager import Conductor
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid
-from virtfleet.image.service import ImageService
-from virtfleet.image.store import ImageStore
-from virtfleet.placement.service import PlacementService
-from virtfleet.rpc.transport import LocalTransport
-from virtfleet.scheduler.manager import Scheduler
-from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.sim import Fleet, SimHypervisor, hypervisor_for, load_fleet
 from virtfleet.virt.types import GuestSpec
@@ -43,25 +35,11 @@ hosts:
 """
 
 
-class FakeImageTool:
-    """Creates the overlay file without qemu-img."""
-
-    def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
-        pathlib.Path(path).write_bytes(b"")
-
-
 @dataclasses.dataclass
-class Cloud:
-    db: Database
-    placement: PlacementService
-    scheduler: Scheduler
-    conductor: Conductor
-    transport: LocalTransport
+class Cloud(ControlServices):
     fleet: Fleet
     agents: dict[str, ComputeAgent]
     drivers: dict[str, LibvirtDriver]
-    images: ImageService
-    image_id: str
     tmp_path: pathlib.Path
 
     def hypervisor(self, host: str) -> SimHypervisor:
@@ -91,22 +69,10 @@ class Cloud:
             root_gb=root_gb,
             extra_specs=extra_specs,
         )
-        server = servers.create(
-            self.db,
-            name="vm",
-            flavor=flavor.snapshot(),
-            image_ref=image_id or self.image_id,
-            image=dict(image_snapshot(self.images.get(image_id or self.image_id))),
-            project_id="project",
-            user_id="user",
-        )
-        return server.uuid
+        return self.new_server(flavor.snapshot(), image_id)
 
     def boot(self, **kwargs: Any) -> servers.Server:
-        uuid = self.create_server(**kwargs)
-        self.conductor.build_server(uuid)
-        self.conductor.drain(30)
-        return servers.get(self.db, uuid)
+        return self.build(self.create_server(**kwargs))
 
     def usages(self, host: str) -> dict[str, int]:
         return {
@@ -154,45 +120,10 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 def make_cloud(tmp_path: pathlib.Path, db: Database, fleet_text: str = FLEET) -> Cloud:
     fleet = load_fleet(fleet_text, source="test-fleet.yaml")
-    control_conf = vconf.make_conf(
-        data_dir=str(tmp_path),
-        scheduler__weights={"ram": "1.0", "vcpu": "0"},
-        scheduler__host_cache_seconds=0,
-    )
-    placement = PlacementService(db)
-    scheduler = Scheduler(control_conf, db, placement)
-    transport = LocalTransport()
-    images = ImageService(db, ImageStore(tmp_path))
-    image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
-    images.upload(image.id, [b"\0" * 4096])
-    conductor = Conductor(control_conf, db, placement, scheduler, transport, images)
-    conductor.start()
+    control = start_control(tmp_path, db, scheduler__weights={"ram": "1.0", "vcpu": "0"})
     agents: dict[str, ComputeAgent] = {}
     drivers: dict[str, LibvirtDriver] = {}
     for name in fleet.names:
-        conf = vconf.make_conf(
-            data_dir=str(tmp_path / "agents" / name),
-            host=name,
-            cpu_allocation_ratio=16.0,
-            reserved_host_memory_mb=0,
-            libvirt__connection_uri=f"sim://{name}",
-            libvirt__virt_type="kvm",
-            compute__resource_provider_refresh_interval=0,
-        )
-        driver = LibvirtDriver(open_connection(f"sim://{name}", fleet), conf, FakeImageTool())
-        agent = ComputeAgent(conf, name, driver, transport)
-        agent.start()
-        agents[name], drivers[name] = agent, driver
-    return Cloud(
-        db,
-        placement,
-        scheduler,
-        conductor,
-        transport,
-        fleet,
-        agents,
-        drivers,
-        images,
-        image.id,
-        tmp_path,
-    )
+        conf = sim_agent_conf(tmp_path / "agents" / name, name)
+        agents[name], drivers[name] = start_sim_agent(fleet, name, conf, control.transport)
+    return Cloud(**vars(control), fleet=fleet, agents=agents, drivers=drivers, tmp_path=tmp_path)
