@@ -127,6 +127,8 @@ def test_new_control_plane_on_the_same_data_dir_finishes_the_migration(site: Sit
     server, migration = stop_mid_migration(site, "live_migration_progress")
     new = site.start_control(site.transport)  # same data directory, same database
     assert wait_for(lambda: not records.get(new.db, migration.id).in_progress, 30)
+    # The record ends first; the server's task state is cleared in the next write.
+    assert wait_for(lambda: servers.get(new.db, server.uuid).task_state is None, 10)
     assert records.get(new.db, migration.id).status == "completed"
     moved = servers.get(new.db, server.uuid)
     assert (moved.host, moved.vm_state, moved.task_state) == ("b", "active", None)
@@ -142,6 +144,8 @@ def test_new_control_plane_rolls_back_a_migration_that_never_copied(site: Site) 
     assert allocation_hosts(old, migration.uuid) == {"b"}  # the destination was claimed
     new = site.start_control(site.transport)
     assert wait_for(lambda: not records.get(new.db, migration.id).in_progress, 30)
+    # The record ends first; the server's task state is cleared in the next write.
+    assert wait_for(lambda: servers.get(new.db, server.uuid).task_state is None, 10)
     ended = records.get(new.db, migration.id)
     assert ended.status == "error" and "rolled back" in (ended.error or "")
     kept = servers.get(new.db, server.uuid)
