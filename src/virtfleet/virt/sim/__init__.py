@@ -24,8 +24,9 @@ from virtfleet.virt.sim.domain import SimDomain
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.fleet import Fleet, default_fleet, load_fleet
 from virtfleet.virt.sim.hypervisor import MIGRATION_PHASES, SimHypervisor
-from virtfleet.virt.sim.profile import Gpu, HostProfile, MdevType, NumaCell, SliceSpec, Version
+from virtfleet.virt.sim.profile import Gpu, HostProfile, MdevType, SliceSpec, Version
 from virtfleet.virt.sim.registry import hypervisor_for, hypervisors
+from virtfleet.virt.types import NumaCell
 
 __all__ = [
     "MIGRATION_PHASES",

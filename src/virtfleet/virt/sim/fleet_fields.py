@@ -22,10 +22,10 @@ from virtfleet.virt.sim.profile import (
     DEFAULT_QEMU_VERSION,
     Gpu,
     MdevType,
-    NumaCell,
     SliceSpec,
     Version,
 )
+from virtfleet.virt.types import NumaCell
 
 ARCH_ALIASES: Mapping[str, str] = MappingProxyType(
     {

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from virtfleet.virt.types import NumaCell
+
 # Arches a host of the key arch also runs natively under KVM.
 KVM_COMPANIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({"x86_64": ("i686",)})
 
@@ -36,15 +38,6 @@ class Version(NamedTuple):
 
 DEFAULT_LIBVIRT_VERSION = Version(9, 0, 0)
 DEFAULT_QEMU_VERSION = Version(8, 2, 0)
-
-
-@dataclass(frozen=True)
-class NumaCell:
-    """One NUMA node: its host CPU numbers and memory."""
-
-    id: int
-    cpus: tuple[int, ...]
-    memory_mb: int
 
 
 @dataclass(frozen=True)
