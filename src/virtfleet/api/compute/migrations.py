@@ -57,17 +57,24 @@ def _bytes(value: int | None) -> int:
     return int(value or 0)
 
 
-def migration_view(req: Request, m: Migration) -> dict[str, Any]:
-    """An ``os-migrations`` entry."""
-    body: dict[str, Any] = {
-        "id": m.id,
-        "instance_uuid": m.instance_uuid,
+def _endpoints(m: Migration) -> dict[str, Any]:
+    """Where a migration goes from and to, and its status (both views share them)."""
+    return {
         "source_compute": m.source_compute,
         "source_node": m.source_node,
         "dest_compute": m.dest_compute,
         "dest_node": m.dest_node,
         "dest_host": m.dest_host,
         "status": m.status,
+    }
+
+
+def migration_view(req: Request, m: Migration) -> dict[str, Any]:
+    """An ``os-migrations`` entry."""
+    body: dict[str, Any] = {
+        "id": m.id,
+        "instance_uuid": m.instance_uuid,
+        **_endpoints(m),
         "old_instance_type_id": None,
         "new_instance_type_id": None,
         "created_at": common.timestamp(m.created_at),
@@ -90,12 +97,7 @@ def server_migration_view(req: Request, m: Migration) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": m.id,
         "server_uuid": m.instance_uuid,
-        "source_compute": m.source_compute,
-        "source_node": m.source_node,
-        "dest_compute": m.dest_compute,
-        "dest_node": m.dest_node,
-        "dest_host": m.dest_host,
-        "status": m.status,
+        **_endpoints(m),
         "memory_total_bytes": _bytes(m.memory_total),
         "memory_processed_bytes": _bytes(m.memory_processed),
         "memory_remaining_bytes": _bytes(m.memory_remaining),
