@@ -111,36 +111,40 @@ def test_a_guest_in_a_live_migration_is_left_alone_on_both_sides(
     dest, other = [h for h in HOSTS if h != source][:2]
     directory = cloud.instance_dir(source, uuid)
     xml = cloud.agent(source).driver.get_domain_xml(uuid)
-    cloud.define_copy(dest, xml, uuid=uuid)  # the incoming guest on the destination
-    server = servers.get(cloud.control.db, uuid)
-    conductor = cloud.control.conductor
-    # The watchdog would take this record without a workflow for an interrupted one.
-    with conductor._locked(uuid):
-        migration = records.create(
-            cloud.control.db,
-            instance_uuid=uuid,
-            source_compute=source,
-            source_node=source,
-            dest_compute=dest,
-            project_id=server.project_id,
-            user_id=server.user_id,
-        )
-        try:
-            records.update(cloud.control.db, migration.id, status=records.RUNNING)
-            assert cloud.agent(dest).reap_orphans() == []
-            assert cloud.agent(source).reap_orphans() == []
-            assert uuid in cloud.running(dest) and uuid in cloud.running(source)
-            # Recorded on the source, mid-migration: not an orphan on either side, but
-            # a third host holding a copy is not involved.
-            assert conductor.orphan_domains(dest, [uuid]) == []
-            assert conductor.orphan_domains(source, [uuid]) == []
-            assert [o.reason for o in conductor.orphan_domains(other, [uuid])] == ["elsewhere"]
-        finally:
-            records.update(cloud.control.db, migration.id, status=records.FAILED, error="test")
+    cloud.agent(dest).stop()  # only this test's calls reap there (no periodic report)
+    try:
+        cloud.define_copy(dest, xml, uuid=uuid)  # the incoming guest on the destination
+        server = servers.get(cloud.control.db, uuid)
+        conductor = cloud.control.conductor
+        # The watchdog would take this record without a workflow for an interrupted one.
+        with conductor._locked(uuid):
+            migration = records.create(
+                cloud.control.db,
+                instance_uuid=uuid,
+                source_compute=source,
+                source_node=source,
+                dest_compute=dest,
+                project_id=server.project_id,
+                user_id=server.user_id,
+            )
+            try:
+                records.update(cloud.control.db, migration.id, status=records.RUNNING)
+                assert cloud.agent(dest).reap_orphans() == []
+                assert cloud.agent(source).reap_orphans() == []
+                assert uuid in cloud.running(dest) and uuid in cloud.running(source)
+                # Recorded on the source, mid-migration: not an orphan on either side, but
+                # a third host holding a copy is not involved.
+                assert conductor.orphan_domains(dest, [uuid]) == []
+                assert conductor.orphan_domains(source, [uuid]) == []
+                assert [o.reason for o in conductor.orphan_domains(other, [uuid])] == ["elsewhere"]
+            finally:
+                records.update(cloud.control.db, migration.id, status=records.FAILED, error="test")
 
-        # Once the migration failed the destination's copy is an orphan; the instance
-        # directory is shared with the source (one data directory): only the domain goes.
-        assert cloud.agent(dest).reap_orphans() == [uuid]
+            # Once the migration failed the destination's copy is an orphan; the instance
+            # directory is shared with the source (one data directory): only the domain goes.
+            assert cloud.agent(dest).reap_orphans() == [uuid]
+    finally:
+        cloud.agent(dest).start()
     assert uuid not in cloud.domains(dest)
     assert uuid in cloud.running(source) and exists(directory)
     assert cloud.agent(source).reap_orphans() == []

@@ -391,6 +391,10 @@ class Conductor:
         return None
 
     def _cleanup_host(self, host: str, uuid: str) -> None:
+        if hosts.host_is_down(self._db, host, self._conf.compute.host_down_after):
+            LOG.warning("not cleaning up %s on %s: the host is down (reaped when it returns)",
+                        uuid, host)  # fmt: skip
+            return
         try:
             self.compute.destroy(host, uuid)
         except errors.NotFound:
