@@ -130,8 +130,8 @@ def test_reap_removes_files_only_when_allowed_and_skips_vanished_domains(
     owned = {UUID: f"{base}/{UUID}", other: f"{base}/{other}"}  # other vanished meanwhile
     found = [
         Orphan(UUID, "elsewhere", recorded_host="b"),
-        Orphan(other, "unknown"),
-        Orphan("not-asked", "unknown"),
+        Orphan(other, "deleted"),
+        Orphan("not-asked", "deleted"),
     ]
     handled = orphans.handle_orphans("a", orphans.REAP, driver, owned, found, lambda h: True)
     assert handled == [UUID]
@@ -141,6 +141,14 @@ def test_reap_removes_files_only_when_allowed_and_skips_vanished_domains(
     found = [Orphan(UUID, "elsewhere", recorded_host="b")]
     unreachable = orphans.handle_orphans("a", orphans.REAP, driver, owned, found, lambda h: None)
     assert unreachable == [] and driver.destroyed == []  # asked again at the next report
+
+
+def test_a_domain_of_an_unknown_server_is_only_warned_about(tmp_path: pathlib.Path) -> None:
+    driver = XmlDriver({UUID: domain_xml(UUID, UUID, f"{tmp_path}/{UUID}")})
+    owned = {UUID: f"{tmp_path}/{UUID}"}
+    found = [Orphan(UUID, "unknown")]
+    handled = orphans.handle_orphans("a", orphans.REAP, driver, owned, found, lambda h: True)
+    assert handled == [UUID] and driver.destroyed == []
 
 
 def test_malformed_replies_are_refused() -> None:

@@ -161,12 +161,23 @@ def handle_orphans(
     shared_with: SharedCheck,
 ) -> list[str]:
     """Apply ``action`` to the orphans ``found`` among ``owned``; returns the uuids
-    reaped (``reap``) or warned about (``log``)."""
+    reaped (``reap``) or warned about (``log``, and domains of unknown servers, which
+    are only ever warned about)."""
     handled: list[str] = []
     for orphan in found:
         directory = owned.get(orphan.uuid)
         if directory is None:
             continue  # the conductor answered about a domain we did not ask for
+        if orphan.reason == "unknown":
+            # No record at all, not even a deleted one: perhaps a database restored
+            # from an older backup. Destroying a guest on that evidence is too bold.
+            LOG.warning(
+                "host %s: domain of %s belongs to no server the control plane knows; "
+                "left alone (virtfleet never reaps a domain it has no record of)",
+                host, orphan.uuid,
+            )  # fmt: skip
+            handled.append(orphan.uuid)
+            continue
         if action != REAP:
             LOG.warning(
                 "host %s: domain of %s should not be here (%s); left alone "

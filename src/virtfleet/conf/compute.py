@@ -44,7 +44,8 @@ COMPUTE_OPTS: list[cfg.Opt] = [
             (
                 "reap",
                 "destroy and undefine the domain and remove its instance files "
-                "(never a shared directory or one another host's migration prepared)",
+                "(never a shared directory or one another host's migration prepared; "
+                "domains of servers with no record at all are only logged)",
             ),
             ("log", "leave the domain and log a warning at every report"),
             ("noop", "do not look for orphaned domains at all"),
