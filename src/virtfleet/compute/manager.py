@@ -318,6 +318,8 @@ class ComputeAgent:
             except errors.RPCError as exc:  # e.g. the server restarting: say it briefly
                 LOG.warning("host %s: periodic report failed: %s", self.host, exc)
             except Exception:  # keep refreshing; the next round may work
+                if self._stop.is_set():
+                    return  # stopping: the transport may already be closed
                 LOG.exception("host %s: periodic report failed", self.host)
 
     def _on_lifecycle_event(self, instance_uuid: str, state: str) -> None:
