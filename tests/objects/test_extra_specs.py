@@ -41,8 +41,9 @@ def test_valid_values_parse(key: str, value: str, parsed: object) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        ("resources:VCPU", "-1", "expected an integer >= 0"),
-        ("resources:VCPU", "two", "expected an integer >= 0"),
+        ("resources:VCPU", "-1", "expected an integer from 0 to 2147483647"),
+        ("resources:VCPU", "two", "expected an integer from 0 to 2147483647"),
+        ("resources:VCPU", "99999999999999999999", "expected an integer from 0 to 2147483647"),
         ("resources:vcpu", "1", "'vcpu' is not a resource class"),
         ("resources:CUSTOM_lower", "1", "is not a resource class"),
         ("trait:HW_CPU_X86_AVX2", "yes", "expected one of required, forbidden"),

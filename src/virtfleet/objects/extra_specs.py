@@ -30,6 +30,7 @@ CPU_POLICIES = ("shared", "dedicated", "mixed")
 MEM_PAGE_SIZES = ("small", "large", "any")
 TRAIT_VALUES = ("required", "forbidden")
 GROUP_POLICIES = ("none", "isolate")
+MAX_RESOURCE_AMOUNT = 2**31 - 1  # placement refuses larger amounts and totals
 
 # Request group suffixes (resourcesN:, traitN:), as placement accepts them.
 GROUP_SUFFIX = r"[A-Za-z0-9_-]{0,64}"
@@ -75,7 +76,8 @@ def parse_int(minimum: int, maximum: int | None = None) -> Parser:
 
 
 def parse_resource_amount(key: str, value: str) -> int:
-    """``resources[N]:<RESOURCE_CLASS>`` = integer >= 0; the class must be valid."""
+    """``resources[N]:<RESOURCE_CLASS>`` = integer 0..2**31-1 (placement's bound for
+    amounts); the class must be valid."""
     resource_class = key.split(":", 1)[1]
     if resource_class not in os_resource_classes.STANDARDS and not re.fullmatch(
         r"CUSTOM_[A-Z0-9_]+", resource_class
@@ -86,7 +88,7 @@ def parse_resource_amount(key: str, value: str) -> int:
             f"{resource_class!r} is not a resource class (standard classes such as VCPU, "
             "MEMORY_MB, DISK_GB, or CUSTOM_ followed by A-Z, 0-9 and _)",
         )
-    return to_int(key, value, 0)
+    return to_int(key, value, 0, MAX_RESOURCE_AMOUNT)
 
 
 def parse_trait(key: str, value: str) -> str:
