@@ -134,3 +134,14 @@ def test_prefix_dispatcher_strips_the_prefix() -> None:
     assert resp.json == ["/compute", "/"]
     resp = webob.Request.blank("/").get_response(dispatcher)
     assert resp.json == ["", "/"]
+
+
+def test_a_large_json_answer_is_sent_in_pieces_with_its_full_length() -> None:
+    body = {"items": ["x" * 1000] * 1000}  # about 1 MB
+    resp = json_response(body)
+    pieces = list(resp.app_iter)
+    assert len(pieces) > 1 and all(len(p) <= 256 * 1024 for p in pieces)
+    assert resp.content_length == sum(map(len, pieces))
+    assert json.loads(b"".join(pieces)) == body
+    small = json_response({"a": 1})
+    assert list(small.app_iter) == [b'{"a": 1}']

@@ -137,6 +137,9 @@ class HTTPError(Exception):
         self.headers = dict(headers or {})
 
 
+BODY_PIECE_BYTES = 256 * 1024
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> webob.Response:
@@ -145,7 +148,16 @@ def json_response(
     if body is not None:
         resp.content_type = "application/json"
         resp.charset = None
-        resp.body = json.dumps(body).encode()
+        data = json.dumps(body).encode()
+        if len(data) > BODY_PIECE_BYTES:
+            # cheroot copies its whole pending buffer on every send(): one large body
+            # costs time quadratic in its size, pieces of it do not.
+            resp.app_iter = [
+                data[i : i + BODY_PIECE_BYTES] for i in range(0, len(data), BODY_PIECE_BYTES)
+            ]
+            resp.content_length = len(data)
+        else:
+            resp.body = data
     else:
         resp.content_type = None
     for key, value in (headers or {}).items():
