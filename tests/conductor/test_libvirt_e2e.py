@@ -16,6 +16,7 @@ import pytest
 from harness import wait_for
 from lxml import etree
 
+from support.ci import unavailable
 from virtfleet import conf as vconf
 from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.compute.manager import ComputeAgent
@@ -136,8 +137,9 @@ def stack(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
     built.close()
 
 
-@pytest.mark.skipif(not KERNEL.is_file(), reason=f"no guest kernel at {KERNEL}")
 def test_real_guest_lifecycle(stack: Stack) -> None:
+    if not KERNEL.is_file():
+        unavailable(f"no guest kernel at {KERNEL} (scripts/guest-images.sh)")
     image_id = stack.image(KERNEL.read_bytes(), INITRD.read_bytes() if INITRD.is_file() else None)
     server = stack.boot(image_id)
     assert (server.vm_state, server.power_state, server.host) == ("active", 1, "local"), (

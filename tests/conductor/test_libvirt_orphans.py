@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from test_libvirt_e2e import INITRD, KERNEL, Stack
 
+from support.ci import unavailable
 from virtfleet.db import hosts, servers
 from virtfleet.db.engine import Database
 from virtfleet.virt.libvirt.host import instances_path
@@ -29,8 +30,9 @@ def stack(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
     built.close()
 
 
-@pytest.mark.skipif(not KERNEL.is_file(), reason=f"no guest kernel at {KERNEL}")
 def test_server_deleted_while_host_down_is_reaped_when_agent_returns(stack: Stack) -> None:
+    if not KERNEL.is_file():
+        unavailable(f"no guest kernel at {KERNEL} (scripts/guest-images.sh)")
     image_id = stack.image(KERNEL.read_bytes(), INITRD.read_bytes() if INITRD.is_file() else None)
     server = stack.boot(image_id)
     assert (server.vm_state, server.host) == ("active", "local"), server.fault

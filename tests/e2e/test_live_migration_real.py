@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from support.ci import unavailable
+
 if TYPE_CHECKING:
     from conftest import Cloud, StartCloud
 
@@ -48,7 +50,7 @@ def virsh(uri: str, *args: str) -> str:
 @pytest.fixture(scope="module")
 def uris() -> Iterator[dict[str, str]]:
     if not SCRIPT.exists():
-        pytest.skip("scripts/libvirt-hosts.sh is missing")
+        unavailable("scripts/libvirt-hosts.sh is missing")
     try:
         hosts_script("start", *HOSTS)
         yield {name: hosts_script("uri", name) for name in HOSTS}

@@ -14,6 +14,7 @@ import libvirt
 import pytest
 from virt_payloads import write_payload
 
+from support.ci import unavailable
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.virt import event_loop
@@ -101,7 +102,7 @@ def test_spawn_and_destroy_tcg_guest(
 ) -> None:
     """Power actions run in test_virt_contract.py, against both hypervisors."""
     if arch not in driver.host_info().runnable_arches:
-        pytest.skip(f"no {arch} emulator on this host")
+        unavailable(f"no {arch} emulator on this host")
     spec = guest_spec(tmp_path, arch, extra_specs=extra_specs)
     uid = spec.instance_uuid
     driver.spawn(spec)
@@ -187,7 +188,7 @@ def test_libvirt_starts_what_we_build_for_every_arch(
     """Diskless and payload-less: libvirt and QEMU accept the XML at define and start
     (an s390x guest without a kernel crashes at once, which fails its spawn)."""
     if arch not in driver.host_info().runnable_arches:
-        pytest.skip(f"no {arch} emulator on this host")
+        unavailable(f"no {arch} emulator on this host")
     spec = guest_spec(tmp_path, arch, kernel_path=None)
     if arch == "s390x":  # started (XML accepted), then no IPL device: a crash, not a refusal
         conf = make_conf(
