@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Real guest kernels for the tests that boot real TCG guests (about 7 s per arch).
 bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64 ppc64le s390x riscv64 mipsel}
-echo "== ruff";  .venv/bin/ruff check src tests
+echo "== ruff";  .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests
 echo "== mypy";  .venv/bin/mypy
 # The distributed-mode tests run real RabbitMQ (about 2 minutes to install the first time).
 if [[ "${CI:-}" == true ]]; then bash scripts/install-rabbitmq.sh; fi
