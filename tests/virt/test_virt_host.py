@@ -110,11 +110,12 @@ def test_aarch64_host_runs_x86_emulated(tmp_path: Path) -> None:
     assert "COMPUTE_FIRMWARE_BIOS" not in info.traits
 
 
-def test_domain_capabilities_asked_for_host_arch_and_uefi_arches(tmp_path: Path) -> None:
+def test_domain_capabilities_asked_for_every_emulator(tmp_path: Path) -> None:
     conn = FakeConnection()
-    discover(conn, tmp_path, libvirt__virt_type="kvm")
+    info = discover(conn, tmp_path, libvirt__virt_type="kvm")
     asked = {call[1]: call for call in conn.domcaps_calls}
-    assert set(asked) == {"x86_64", "aarch64", "riscv64"}
+    assert set(asked) == set(info.native_arches) | set(info.emulated_arches)
+    assert {"x86_64", "aarch64", "riscv64", "s390x"} <= set(asked)
     assert asked["x86_64"] == ("/usr/bin/qemu-system-x86_64", "x86_64", "q35", "kvm")
     assert asked["aarch64"][2:] == ("virt", "qemu")
 

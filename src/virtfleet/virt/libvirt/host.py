@@ -167,10 +167,10 @@ def _probe_domain_capabilities(
     virt_type: str,
     kvm_arches: tuple[str, ...],
 ) -> dict[str, config.DomainCapabilities]:
-    """Domain capabilities of the host arch and of arches that prefer UEFI."""
-    wanted = [a for a in offers if a == host_arch or arch.get(a).uefi_preferred]
+    """Domain capabilities of every emulator the host offers (its firmware, and for the
+    host arch its device models); arches whose probe fails are left out."""
     result: dict[str, config.DomainCapabilities] = {}
-    for name in wanted:
+    for name in offers:
         domain_type = "kvm" if virt_type == "kvm" and name in kvm_arches else "qemu"
         found = domain_capabilities(conn, offers[name], domain_type)
         if found is not None:
