@@ -84,6 +84,19 @@ def test_cli_writes_json(tmp_path: pathlib.Path) -> None:
     assert [r["name"] for r in rows] == ["slice8", "slice8 limit=1000"]
 
 
+def test_max_candidates_caps_answers_without_limit(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--hosts", "50", "--repeat", "1", "--boots", "2", "--shapes", "plain_x86"]
+    result = CliRunner().invoke(
+        bench, ["placement", *args, "--max-candidates", "7", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert document["options"]["max_candidates"] == 7
+    rows = document["fleets"][0]["virtfleet"]["rows"]
+    assert [r["candidates"] for r in rows] == [7, 7]  # both answers stop at the cap
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -91,6 +104,7 @@ def test_cli_writes_json(tmp_path: pathlib.Path) -> None:
         (["--hosts", "5"], "at least 10 hosts"),
         (["--shapes", "plain_x86,nonsense"], "unknown shape(s) nonsense"),
         (["--repeat", "0"], "--repeat"),
+        (["--max-candidates", "0"], "--max-candidates"),
     ],
 )
 def test_cli_rejects_bad_options(args: list[str], message: str) -> None:

@@ -24,6 +24,7 @@ def document(options: Options, runs: Sequence[FleetRun]) -> dict[str, Any]:
             "boots": options.boots,
             "timeout_s": options.timeout,
             "compare_openstack": options.compare_openstack,
+            "max_candidates": options.max_candidates,
         },
         "fleets": [r.as_dict() for r in runs],
     }

@@ -25,7 +25,7 @@ from virtfleet.bench.stats import rss_mb
 from virtfleet.bench.web import Client, serve
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
-from virtfleet.placement.service import PlacementService
+from virtfleet.placement.service import DEFAULT_MAX_CANDIDATES, PlacementService
 
 #: The Placement API token noauth2 Placement wants (virtfleet ignores it).
 HEADERS = {"X-Auth-Token": "admin"}
@@ -43,6 +43,7 @@ class Options:
     compare_openstack: bool = False
     openstack_max_hosts: int | None = None
     cache_dir: pathlib.Path = field(default_factory=openstack.default_cache_dir)
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
     workdir: pathlib.Path | None = None
 
 
@@ -158,7 +159,7 @@ def run_fleet(
         started = time.perf_counter()
         load.load_fleet(db, fleet)
         inserted = time.perf_counter() - started
-        service = PlacementService(db)
+        service = PlacementService(db, options.max_candidates)
         rss_fleet = rss_mb()
         started = time.perf_counter()
         service.refresh()

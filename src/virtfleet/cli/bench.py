@@ -8,6 +8,7 @@ import pathlib
 import click
 
 from virtfleet.bench import openstack, report, runner, shapes
+from virtfleet.placement.service import DEFAULT_MAX_CANDIDATES
 
 
 def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:
@@ -92,6 +93,13 @@ def bench() -> None:
     help="Where the Placement virtualenv lives.",
 )
 @click.option(
+    "--max-candidates",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CANDIDATES,
+    show_default=True,
+    help="virtfleet's cap on an answer without limit ([placement] max_candidates).",
+)
+@click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=pathlib.Path),
     default=None,
@@ -108,6 +116,7 @@ def placement(
     compare_openstack: bool,
     openstack_max_hosts: int | None,
     cache_dir: pathlib.Path,
+    max_candidates: int,
     workdir: pathlib.Path | None,
 ) -> None:
     """Allocation candidates over HTTP, scheduling and fleet load, per fleet size."""
@@ -121,6 +130,7 @@ def placement(
         compare_openstack=compare_openstack,
         openstack_max_hosts=openstack_max_hosts,
         cache_dir=cache_dir,
+        max_candidates=max_candidates,
         workdir=workdir,
     )
 
