@@ -1,5 +1,5 @@
 """The ``openstack`` CLI against a simulated fleet: ``server migrate --live-migration
---wait``, ``server migration list/show/abort``."""
+--wait``, ``server migration list/show/abort/force complete``."""
 
 from __future__ import annotations
 
@@ -58,3 +58,33 @@ def test_migration_show_and_abort(cloud: MigrationCloud, server: str) -> None:
     assert done["OS-EXT-SRV-ATTR:host"] == "a" and done["status"] == "ACTIVE"
     assert cloud.migrations(server)[0]["status"] == "cancelled"
     assert server in cloud.running("a") and server not in cloud.domains("b")
+
+
+def test_migration_force_complete(cloud: MigrationCloud, server: str) -> None:
+    cloud.hypervisor("a").migration_duration = 60.0  # far longer than the CLI needs
+    before = cloud.allocation_hosts(server)
+    assert cloud.migrate(server, "b").status == 202
+    deadline = time.monotonic() + 10
+    while True:
+        live = cloud.versioned("GET", f"/compute/v2.1/servers/{server}/migrations").body
+        if live["migrations"] and live["migrations"][0]["memory_processed_bytes"] > 0:
+            break
+        assert time.monotonic() < deadline, "migration never ran"
+        time.sleep(0.02)
+    uuid = live["migrations"][0]["uuid"]
+    started = time.monotonic()
+    forced = cloud.cli.run(
+        *CLI_VERSION, "server", "migration", "force", "complete", server, uuid, check=False
+    )
+    assert forced.returncode == 0, (forced.stderr, cloud.migrations(server))
+    done = cloud.wait_idle(server)
+    assert time.monotonic() - started < 30  # the CLI's start-up included; natural end: 60 s
+    assert done["OS-EXT-SRV-ATTR:host"] == "b" and done["status"] == "ACTIVE"
+    assert server in cloud.running("b") and server not in cloud.domains("a")
+    assert cloud.allocation_hosts(server) == {"b": before["a"]}
+    assert cloud.migrations(server)[0]["status"] == "completed"
+    again = cloud.cli.run(
+        *CLI_VERSION, "server", "migration", "force", "complete", server, uuid, check=False
+    )
+    # the CLI looks the uuid up among the in-progress migrations: no longer there
+    assert again.returncode != 0 and "is not found" in again.stderr, again.stderr

@@ -136,16 +136,26 @@ class LiveMigrations:
                 )
 
     def force_complete(self, instance_uuid: str, migration_id: int) -> None:
-        """Let a running migration finish by pausing the guest for the last pass."""
+        """Let a running migration finish by pausing the guest for the last pass (the
+        source agent's driver; the workflow then completes as usual). Conflict when
+        the migration is not running, or its job is not (yet, or any longer)."""
         migration = self._own(instance_uuid, migration_id)
         if migration.status != records.RUNNING or not migration.source_compute:
             raise errors.Conflict(
                 f"Migration {migration_id} is {migration.status}; only a running "
                 "migration can be forced to complete."
             )
-        self._call(
-            migration.source_compute, "live_migration_force_complete", instance_uuid=instance_uuid
-        )
+        try:
+            self._call(
+                migration.source_compute,
+                "live_migration_force_complete",
+                instance_uuid=instance_uuid,
+            )
+        except (errors.NotFound, errors.Conflict) as exc:  # no job, or the guest left
+            raise errors.Conflict(
+                f"Migration {migration_id} cannot be forced to complete: {exc.message}"
+            ) from exc
+        LOG.info("migration %s of %s: forced to complete", migration_id, instance_uuid)
 
     def _own(self, instance_uuid: str, migration_id: int) -> records.Migration:
         migration = records.get(self._db, migration_id)

@@ -337,17 +337,39 @@ def abort(domain: Any) -> None:
 
 
 def force_complete(domain: Any) -> None:
-    """Let a migration that does not converge finish: pause the guest (post-copy is
-    never used), so the last memory pass completes."""
-    suspend = getattr(domain, "suspend", None)
-    if suspend is None:
-        raise errors.Conflict("this hypervisor cannot pause a migrating guest")
+    """Let a running migration finish now: suspend the guest on the source, so it no
+    longer dirties memory and the copy converges in one last pass; the destination
+    resumes it (event resumed/migrated). Never post-copy: migrations here never start
+    with VIR_MIGRATE_POSTCOPY, and guests with mdevs must not use it anyway.
+
+    Conflict when no migration job runs (none yet, or it already ended); a pause that
+    raced with the end of the job (libvirt then reports paused/user, not
+    paused/migration) is undone before the Conflict."""
+    name = _domain_name(domain)
+    if not job_active(domain):
+        raise errors.Conflict(f"no migration of {name} is running on this host to force")
     try:
-        suspend()
+        domain.suspend()
+        state, reason = domain.state()[:2]
+        if state == libvirt.VIR_DOMAIN_PAUSED and reason == libvirt.VIR_DOMAIN_PAUSED_USER:
+            domain.resume()
+            raise errors.Conflict(f"the migration of {name} ended before it could be forced")
     except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            raise errors.Conflict(
+                f"the migration of {name} ended before it could be forced: "
+                f"{exc.get_error_message()}"
+            ) from exc
         raise errors.HypervisorError(
-            f"force complete: {exc.get_error_message()}", exc.get_error_code()
+            f"force complete of {name}: {exc.get_error_message()}", exc.get_error_code()
         ) from exc
+
+
+def _domain_name(domain: Any) -> str:
+    try:
+        return str(domain.name())
+    except libvirt.libvirtError:
+        return "the guest"
 
 
 def cleanup_destination(conn: Any, instance_uuid: str, instance_dir: str | None) -> None:

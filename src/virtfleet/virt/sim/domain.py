@@ -122,6 +122,18 @@ class SimDomain:
     def reboot(self, flags: int = 0) -> int:
         return self.reset(flags)
 
+    def suspend(self) -> int:
+        hv = self._conn.hypervisor_checked()
+        with hv.locked() as events:
+            hv.suspend(self._record(), events)
+        return 0
+
+    def resume(self) -> int:
+        hv = self._conn.hypervisor_checked()
+        with hv.locked() as events:
+            hv.resume(self._record(), events)
+        return 0
+
     def undefine(self) -> int:
         hv = self._conn.hypervisor_checked()
         with hv.locked() as events:
@@ -197,6 +209,27 @@ class SimDomain:
                 )
             job.aborted.set()
         return 0
+
+    def migrateStartPostCopy(self, flags: int = 0) -> int:  # noqa: N802  # libvirt's name
+        """Refused as libvirt refuses it: without an outgoing migration, or one not
+        started with VIR_MIGRATE_POSTCOPY (the simulator never switches to post-copy)."""
+        with self._conn.hypervisor_checked().locked():
+            job = self._record().job
+            if job is None or job.completed:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_INVALID,
+                    "post-copy can only be started while outgoing migration is in progress",
+                )
+            if not job.flags & libvirt.VIR_MIGRATE_POSTCOPY:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_OPERATION_INVALID,
+                    "switching to post-copy requires migration to be started with "
+                    "VIR_MIGRATE_POSTCOPY flag",
+                )
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_UNSUPPORTED,
+                "the simulated hypervisor does not run post-copy migrations",
+            )
 
     def migrateToURI3(  # noqa: N802  # libvirt-python's name
         self, dconnuri: str, params: dict[str, Any], flags: int = 0

@@ -57,6 +57,27 @@ class MigrationJob:
     processed_bytes: int = 0
     aborted: threading.Event = field(default_factory=threading.Event)
     completed: bool = False
+    flags: int = 0  # the migrateToURI3 flags (post-copy needs VIR_MIGRATE_POSTCOPY)
+    paused_at: float | None = None  # the guest was suspended while this job copied
+    paused_fraction: float = 0.0  # share copied when it was suspended
+
+    def pause(self) -> None:
+        """The guest stopped dirtying memory: the copy now converges (see ``fraction``)."""
+        if self.paused_at is None and not self.completed:
+            self.paused_at = time.monotonic()
+            self.paused_fraction = (
+                self.processed_bytes / self.total_bytes if self.total_bytes else 1.0
+            )
+
+    def fraction(self, now: float, duration: float, convergence: float) -> float:
+        """Share copied at ``now`` for a copy of ``duration`` seconds; once the guest
+        is paused, what is left goes in one last pass of at most ``convergence`` s."""
+        running = 1.0 if duration <= 0 else min((now - self.started) / duration, 1.0)
+        if self.paused_at is None:
+            return running
+        left = 1.0 - self.paused_fraction
+        last_pass = 1.0 if convergence <= 0 else min((now - self.paused_at) / convergence, 1.0)
+        return max(running, min(1.0, self.paused_fraction + left * last_pass))
 
     def stats(self) -> dict[str, int]:
         remaining = self.total_bytes - self.processed_bytes
@@ -119,6 +140,7 @@ class SimHypervisor:
         self._fleet = weakref.ref(fleet) if fleet is not None else None
         self.devices = NodeDevices(profile)
         self.migration_duration = 0.2  # seconds a simulated migration takes
+        self.migration_convergence = 0.1  # seconds of the last pass once the guest is paused
         self.uuid = capabilities.host_uuid(profile.name)
         self._lock = threading.RLock()
         self._domains: dict[str, DomainRecord] = {}
@@ -320,6 +342,60 @@ class SimHypervisor:
                 record.definition.name,
                 libvirt.VIR_DOMAIN_EVENT_STARTED,
                 detail,
+            )
+        )
+
+    def suspend(self, record: DomainRecord, events: list[Event]) -> None:
+        """Pause the guest's vCPUs (``virDomainSuspend``); a no-op when paused. During
+        an outgoing migration the pause is the migration's (reason paused/migration,
+        event suspended/migrated, as libvirt reports it) and lets the copy converge."""
+        self.require_active(record)
+        if record.state == libvirt.VIR_DOMAIN_PAUSED:
+            return
+        migrating = record.job is not None and not record.job.completed
+        if migrating:
+            assert record.job is not None
+            record.job.pause()
+        record.state = libvirt.VIR_DOMAIN_PAUSED
+        record.reason = (
+            libvirt.VIR_DOMAIN_PAUSED_MIGRATION if migrating else libvirt.VIR_DOMAIN_PAUSED_USER
+        )
+        detail = (
+            libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED
+            if migrating
+            else libvirt.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED
+        )
+        events.append(
+            (
+                record.definition.uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
+                detail,
+            )
+        )
+
+    def resume(self, record: DomainRecord, events: list[Event]) -> None:
+        """Run a paused guest again (``virDomainResume``); a no-op when it runs. While
+        it migrates out, libvirt holds the domain's job and a resume times out."""
+        self.require_active(record)
+        if record.job is not None and not record.job.completed:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_TIMEOUT,
+                "Timed out during operation: cannot acquire state change lock "
+                "(held by monitor=remoteDispatchDomainMigratePerform3Params)",
+            )
+        if record.state != libvirt.VIR_DOMAIN_PAUSED:
+            return
+        record.state, record.reason = (
+            libvirt.VIR_DOMAIN_RUNNING,
+            libvirt.VIR_DOMAIN_RUNNING_UNPAUSED,
+        )
+        events.append(
+            (
+                record.definition.uuid,
+                record.definition.name,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED,
             )
         )
 

@@ -3,7 +3,8 @@
 Phases as libvirt runs them: *begin* (source: the domain can migrate), *prepare*
 (destination: the incoming XML is defined and validated there, devices exist, and
 for a block migration the disks to copy into),
-*perform* (memory copy, with progress and abort), *finish* (destination: the guest runs
+*perform* (memory copy, with progress and abort; a guest suspended meanwhile, as a
+force-complete does, converges in one short last pass), *finish* (destination: the guest runs
 there), then confirm (source: the guest stops there). The source pauses the guest before
 *finish*; lifecycle events come in libvirt 9.0's order (destination: started/migrated,
 defined, resumed/migrated; source: suspended/migrated, stopped/migrated). A failure in
@@ -49,7 +50,7 @@ def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], 
     except BaseException:
         with source.locked() as events:
             _end_job(source, uuid, job)
-            if paused:
+            if paused or job.paused_at is not None:  # by us, or by a force-complete
                 _resume_source(source, uuid, events)
         raise
     _confirm(source, uuid, job, flags)
@@ -119,7 +120,7 @@ def _begin(
                 "NBD URI must be supplied when migration URI uses UNIX transport method",
             )
         xml = params.get(libvirt.VIR_MIGRATE_PARAM_DEST_XML) or record.definition.xml
-        job = MigrationJob(total_bytes=record.definition.memory_kib * 1024)
+        job = MigrationJob(total_bytes=record.definition.memory_kib * 1024, flags=flags)
         record.job = job
     return job, str(xml)
 
@@ -207,22 +208,25 @@ def _check_copy_targets(xml: str) -> None:
 
 
 def _perform(source: SimHypervisor, destination: SimHypervisor, job: MigrationJob) -> None:
+    """Copy memory for ``migration_duration`` seconds, or, once the guest is paused
+    (force-complete), for a last pass of at most ``migration_convergence`` seconds."""
     duration = max(source.migration_duration, 0.0)
+    convergence = max(source.migration_convergence, 0.0)
     fault = source.take_fault("perform") or destination.take_fault("perform")
-    deadline = job.started + duration
     while True:
         now = time.monotonic()
-        fraction = 1.0 if duration == 0 else min((now - job.started) / duration, 1.0)
-        job.processed_bytes = int(job.total_bytes * fraction)
+        with source.locked():  # a suspend sets the pause under this lock
+            fraction = job.fraction(now, duration, convergence)
+            job.processed_bytes = int(job.total_bytes * fraction)
         if job.aborted.is_set():
             raise libvirt_error(
                 libvirt.VIR_ERR_OPERATION_ABORTED, "migration out: canceled by client"
             )
         if fault is not None and fraction >= 0.5:
             raise fault
-        if now >= deadline:
+        if fraction >= 1.0:
             return
-        time.sleep(min(_STEP, max(deadline - now, 0.0)))
+        time.sleep(_STEP)
 
 
 def _finish(
@@ -272,11 +276,12 @@ def _finish(
 
 
 def _pause_source(source: SimHypervisor, uuid: str) -> bool:
-    """The source pauses the guest for the last memory pass (event suspended/migrated)."""
+    """The source pauses the guest for the last memory pass (event suspended/migrated);
+    a guest a force-complete paused already stays so, without a second event."""
     with source.locked() as events:
         record = source.record(uuid)
         if record.state != libvirt.VIR_DOMAIN_RUNNING:
-            return False
+            return bool(record.reason == libvirt.VIR_DOMAIN_PAUSED_MIGRATION)
         record.state, record.reason = libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_MIGRATION
         events.append(
             (
