@@ -5,6 +5,7 @@ failure, abort, the upgrade pin, and post-copy never used."""
 from __future__ import annotations
 
 import pathlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,7 +75,9 @@ def test_failure_mid_way_leaves_the_guest_and_its_vgpu_on_the_source(cloud: Any)
     other = "vgpu-2" if source == "vgpu-1" else "vgpu-1"
     cloud.hypervisor(source).inject_migration_failure("perform")
     migration = migrate(cloud, server.uuid, other)
-    assert migration.status in ("failed", "error")
+    # a libvirt job that failed (not aborted, not refused before it ran) is "failed"
+    assert migration.status == records.FAILED
+    assert "migration out job: injected failure in phase 'perform'" in (migration.error or "")
     assert servers.get(cloud.db, server.uuid).host == source
     assert mdev_of(cloud, server.uuid) == mdev
     assert (vgpu_used(cloud, source), vgpu_used(cloud, other)) == (1, 0)
@@ -92,6 +95,41 @@ def test_abort_releases_the_claim(cloud: Any) -> None:
     assert servers.get(cloud.db, server.uuid).host == source
     assert (vgpu_used(cloud, source), vgpu_used(cloud, other)) == (1, 0)
     assert mdev_claims.list_claims(cloud.db) == []
+
+
+def lifecycle_events(cloud: Any, host: str) -> list[tuple[int, int]]:
+    """(event, detail) of every lifecycle event on ``host`` from now on."""
+    seen: list[tuple[int, int]] = []
+    cloud.hypervisor(host).connect().domainEventRegisterAny(
+        None,
+        libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        lambda c, d, event, detail, o: seen.append((event, detail)),
+        None,
+    )
+    return seen
+
+
+def test_force_complete_pauses_never_post_copy_and_moves_the_vgpu(cloud: Any) -> None:
+    server, other, started = start_slow_migration(cloud, VGPU_FLAVOR, 30.0)
+    source = server.host
+    job = cloud.hypervisor(source).record(server.uuid).job
+    assert job is not None and not job.flags & libvirt.VIR_MIGRATE_POSTCOPY
+    src_events, dst_events = lifecycle_events(cloud, source), lifecycle_events(cloud, other)
+    forced_at = time.monotonic()
+    cloud.conductor.live_migrations.force_complete(server.uuid, started.id)
+    cloud.conductor.drain(60)
+    assert time.monotonic() - forced_at < 10  # not the 30 s it would take
+    assert records.get(cloud.db, started.id).status == records.COMPLETED
+    assert servers.get(cloud.db, server.uuid).host == other
+    assert (vgpu_used(cloud, other), vgpu_used(cloud, source)) == (1, 0)
+    assert mdev_claims.list_claims(cloud.db) == []
+    assert cloud.hypervisor(source).wait_for_events()
+    suspended = libvirt.VIR_DOMAIN_EVENT_SUSPENDED
+    assert (suspended, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) in src_events
+    assert (suspended, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY) not in src_events
+    resumed = libvirt.VIR_DOMAIN_EVENT_RESUMED
+    assert (resumed, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED) in dst_events
+    assert (resumed, libvirt.VIR_DOMAIN_EVENT_RESUMED_POSTCOPY) not in dst_events
 
 
 def test_unsupported_mdev_type_at_the_destination_is_refused(
