@@ -128,8 +128,8 @@ class Stack:
         self.conn.close()
 
 
-@pytest.fixture
-def stack(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
+@pytest.fixture(name="stack")
+def stack_fixture(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
     built = Stack(tmp_path, db)
     yield built
     for server in servers.list_servers(db, read_deleted=True):
@@ -137,11 +137,16 @@ def stack(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
     built.close()
 
 
-def test_real_guest_lifecycle(stack: Stack) -> None:
+def boot_kernel_guest(stack: Stack) -> servers.Server:
+    """Boot the x86_64 guest kernel (+ initrd) on the real host; returns the server."""
     if not KERNEL.is_file():
         unavailable(f"no guest kernel at {KERNEL} (scripts/guest-images.sh)")
     image_id = stack.image(KERNEL.read_bytes(), INITRD.read_bytes() if INITRD.is_file() else None)
-    server = stack.boot(image_id)
+    return stack.boot(image_id)
+
+
+def test_real_guest_lifecycle(stack: Stack) -> None:
+    server = boot_kernel_guest(stack)
     assert (server.vm_state, server.power_state, server.host) == ("active", 1, "local"), (
         server.fault
     )

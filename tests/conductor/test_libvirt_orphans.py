@@ -6,35 +6,23 @@ it starts again."""
 from __future__ import annotations
 
 import os
-import pathlib
 import time
-from collections.abc import Iterator
 
 import pytest
-from test_libvirt_e2e import INITRD, KERNEL, Stack
+from test_libvirt_e2e import (
+    Stack,
+    boot_kernel_guest,
+    stack_fixture,  # noqa: F401 (the "stack" fixture)
+)
 
-from support.ci import unavailable
 from virtfleet.db import hosts, servers
-from virtfleet.db.engine import Database
 from virtfleet.virt.libvirt.host import instances_path
 
 pytestmark = pytest.mark.libvirt
 
 
-@pytest.fixture
-def stack(tmp_path: pathlib.Path, db: Database) -> Iterator[Stack]:
-    built = Stack(tmp_path, db)
-    yield built
-    for server in servers.list_servers(db, read_deleted=True):
-        built.driver.destroy(server.uuid)  # idempotent; only this test's guests
-    built.close()
-
-
 def test_server_deleted_while_host_down_is_reaped_when_agent_returns(stack: Stack) -> None:
-    if not KERNEL.is_file():
-        unavailable(f"no guest kernel at {KERNEL} (scripts/guest-images.sh)")
-    image_id = stack.image(KERNEL.read_bytes(), INITRD.read_bytes() if INITRD.is_file() else None)
-    server = stack.boot(image_id)
+    server = boot_kernel_guest(stack)
     assert (server.vm_state, server.host) == ("active", "local"), server.fault
     uuid = server.uuid
     directory = os.path.join(instances_path(stack.agent.conf), uuid)
