@@ -17,6 +17,7 @@ from tests.api_compute.serve import CLI
 from tests.migration.cloud import MigrationCloud
 
 from support.embedded import start_embedded
+from support.fleets import kvm_fleet
 from virtfleet.compute.manager import ComputeAgent
 from virtfleet.compute.rpcapi import COMPUTE_TOPIC
 from virtfleet.db import hosts, servers
@@ -24,20 +25,12 @@ from virtfleet.virt.libvirt.config.domain import METADATA_NS
 from virtfleet.virt.libvirt.host import instances_path
 
 DOWN_AFTER = 4
-FLEET = """
-defaults:
-  arch: x86_64
-  virt_type: kvm
-  libvirt_version: "9.0.0"
-  qemu_version: "8.2.0"
-  cpus: 16
-  disk_gb: 200
-  config: {compute: {resource_provider_refresh_interval: 1}}
-hosts:
-  - {name: a, memory_mb: 65536}
-  - {name: b, memory_mb: 32768}
-  - {name: c, memory_mb: 16384}
-"""
+FLEET = kvm_fleet(
+    defaults="  config: {compute: {resource_provider_refresh_interval: 1}}\n",
+    hosts="  - {name: a, memory_mb: 65536}\n"
+    "  - {name: b, memory_mb: 32768}\n"
+    "  - {name: c, memory_mb: 16384}\n",
+)
 HOSTS = ("a", "b", "c")
 VF = f"{{{METADATA_NS}}}"
 
