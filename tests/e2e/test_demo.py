@@ -42,7 +42,7 @@ def test_demo_tour_on_the_sample_fleet(tmp_path: pathlib.Path) -> None:
     assert re.search(r"mainframe-1 ACTIVE on \S+ \(x86_64 host\)", out)
     # 48 address bits only on a host with at least 48
     assert re.search(r"bits-48\s+ACTIVE on (passthrough-1|slice-1)", out)
-    assert "needs at least 31 physical address bits" in out
+    assert "8192 MiB of RAM needs at least 34 physical address bits" in out
     # the unplaceable request is explained
     assert re.search(r"too-big\s+ERROR: No valid host .* lack capacity \(MEMORY_MB\)", out)
     assert "virtfleet" in (tmp_path / "clouds.yaml").read_text()

@@ -53,7 +53,7 @@ def test_known_values_pass_and_arch_names_are_canonicalised() -> None:
         ("hw_video_model", "svga", "expected one of"),
         ("hw_vif_model", "tulip", "expected one of"),
         ("hw_maxphysaddr_mode", "bogus", "expected one of emulate, passthrough"),
-        ("hw_maxphysaddr_bits", "99", "expected an integer from 1 to 52"),
+        ("hw_maxphysaddr_bits", "99", "expected an integer from 32 to 52"),
         ("kernel_id", "no-such-image", "no image with that id exists"),
         ("ramdisk_id", "missing", "no image with that id exists"),
         ("hw_machine_type", "  ", "must not be empty"),

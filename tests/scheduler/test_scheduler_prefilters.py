@@ -117,8 +117,8 @@ def test_maxphysaddr_flavor_and_image_agreeing_is_fine() -> None:
         ({}, {"hw:maxphysaddr_mode": "emulate"}, "requires maxphysaddr bits"),
         ({}, {"hw:maxphysaddr_mode": "passthrough", "hw:maxphysaddr_bits": "40"}, "not allowed"),
         ({}, {"hw:maxphysaddr_mode": "sometimes"}, "emulate, passthrough"),
-        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "60"}, "1 to 52"),
-        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"}, "needs at least"),
+        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "60"}, "32 to 52"),
+        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"}, "32 to 52"),
         (
             {"hw_emulation_architecture": "aarch64"},
             {"hw:maxphysaddr_mode": "passthrough"},

@@ -98,11 +98,12 @@ def scene_address_bits(client: Client, tour: Tour) -> None:
         click.echo(f"  flavor {name}: {shown}")
     _boot_and_report(client, tour, "bits-48", "m1.bits48", "debian-x86_64")
     _boot_and_report(client, tour, "passthru", "m1.passthrough", "debian-x86_64")
-    tour.flavors["m1.bits20"] = client.create_flavor("m1.bits20", 1, 512, 1)["id"]
+    # 8 GiB of RAM (plus the PCI hole below 4 GiB) cannot be addressed with 32 bits.
+    tour.flavors["m1.8g-bits32"] = client.create_flavor("m1.8g-bits32", 1, 8192, 1)["id"]
     try:
         client.set_extra_specs(
-            tour.flavors["m1.bits20"],
-            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"},
+            tour.flavors["m1.8g-bits32"],
+            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "32"},
         )
     except APIError as exc:
         click.echo(f"  refused at once: {_api_message(exc)}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from virtfleet import errors
+from virtfleet.objects.extra_specs import MAXPHYSADDR_BITS_RANGE
 from virtfleet.virt.types import GuestSpec
 
 MiB = 1024**2
 GiB = 1024**3
 MAXPHYSADDR_MODES = ("emulate", "passthrough")
-MAXPHYSADDR_BITS = range(1, 53)  # x86: 52 physical address bits at most
+MAXPHYSADDR_BITS = range(MAXPHYSADDR_BITS_RANGE[0], MAXPHYSADDR_BITS_RANGE[1] + 1)
 X86_LOW_RAM_LIMIT = 2 * GiB  # above this, guest RAM is split around the 32-bit PCI hole
 
 
@@ -75,7 +76,8 @@ def maxphysaddr(spec: GuestSpec) -> MaxPhysAddrRequest | None:
         bits = 0
     if bits not in MAXPHYSADDR_BITS:
         raise errors.InvalidInput(
-            f"hw:maxphysaddr_bits={raw_bits!r} must be an integer in 1..{MAXPHYSADDR_BITS[-1]}"
+            f"hw:maxphysaddr_bits={raw_bits!r} must be an integer in "
+            f"{MAXPHYSADDR_BITS[0]}..{MAXPHYSADDR_BITS[-1]}"
         )
     return MaxPhysAddrRequest(mode, bits)
 
