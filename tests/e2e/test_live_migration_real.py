@@ -95,6 +95,20 @@ def ticks(console: str) -> list[int]:
     return [int(n) for n in TICK.findall(console)]
 
 
+def start_slow_migration(cloud: Cloud, source_uri: str, uuid: str, name: str, dest: str) -> str:
+    """Throttle the source to 1 MiB/s (slow enough to act on mid-copy), start a live
+    migration of ``name`` to ``dest`` and wait until it runs; returns its uuid."""
+    virsh(source_uri, "migrate-setspeed", uuid, "1")
+    cloud.openstack(*CLI_VERSION, "server", "migrate", "--live-migration", "--host", dest, name)
+    deadline = time.monotonic() + 60
+    while True:
+        rows = cloud.openstack_json(*CLI_VERSION, "server", "migration", "list", "--server", name)
+        if rows and rows[0]["Status"] == "running":
+            return str(rows[0]["UUID"])
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.5)
+
+
 def test_running_guest_moves_without_noticing(cloud: Cloud, uris: dict[str, str]) -> None:
     # `virtfleet up` names its libvirt agents <hostname>, <hostname>-1, ... in order
     base = socket.gethostname()
@@ -188,20 +202,8 @@ def test_abort_leaves_the_guest_running_on_the_source(cloud: Cloud, uris: dict[s
     uri_of = {base: uris[HOSTS[0]], f"{base}-1": uris[HOSTS[1]]}
     uuid, source = boot_ticking(cloud, "lm-abort")
     dest = next(h for h in uri_of if h != source)
-    virsh(uri_of[source], "migrate-setspeed", uuid, "1")  # MiB/s: slow enough to abort
-    cloud.openstack(
-        *CLI_VERSION, "server", "migrate", "--live-migration", "--host", dest, "lm-abort"
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        rows = cloud.openstack_json(
-            *CLI_VERSION, "server", "migration", "list", "--server", "lm-abort"
-        )
-        if rows and rows[0]["Status"] == "running":
-            break
-        assert time.monotonic() < deadline, rows
-        time.sleep(0.5)
-    cloud.openstack(*CLI_VERSION, "server", "migration", "abort", "lm-abort", rows[0]["UUID"])
+    migration = start_slow_migration(cloud, uri_of[source], uuid, "lm-abort", dest)
+    cloud.openstack(*CLI_VERSION, "server", "migration", "abort", "lm-abort", migration)
     deadline = time.monotonic() + 60
     while cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-abort")["status"] != "ACTIVE":
         assert time.monotonic() < deadline, "still migrating after the abort"
@@ -263,23 +265,9 @@ def test_force_complete_pauses_the_guest_and_it_runs_on_at_the_destination(
     uuid, source = boot_ticking(cloud, "lm-force")
     dest = next(h for h in uri_of if h != source)
     before = ticks(cloud.openstack("console", "log", "show", "lm-force").stdout)[-1]
-    virsh(uri_of[source], "migrate-setspeed", uuid, "1")  # MiB/s: still copying below
-    cloud.openstack(
-        *CLI_VERSION, "server", "migrate", "--live-migration", "--host", dest, "lm-force"
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        rows = cloud.openstack_json(
-            *CLI_VERSION, "server", "migration", "list", "--server", "lm-force"
-        )
-        if rows and rows[0]["Status"] == "running":
-            break
-        assert time.monotonic() < deadline, rows
-        time.sleep(0.5)
+    migration = start_slow_migration(cloud, uri_of[source], uuid, "lm-force", dest)
     assert virsh(uri_of[source], "domstate", "--reason", uuid) == "running (booted)"
-    cloud.openstack(
-        *CLI_VERSION, "server", "migration", "force", "complete", "lm-force", rows[0]["UUID"]
-    )
+    cloud.openstack(*CLI_VERSION, "server", "migration", "force", "complete", "lm-force", migration)
     assert virsh(uri_of[source], "domstate", "--reason", uuid) == "paused (migrating)"
     virsh(uri_of[source], "migrate-setspeed", uuid, "64")
     deadline = time.monotonic() + 120
