@@ -19,8 +19,8 @@ from typing import Any
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.broker import check_transport_url, open_transport
-from virtfleet.compute.manager import ComputeAgent
 from virtfleet.control_plane import build_agent
 from virtfleet.rpc import Transport
 from virtfleet.virt.connection import is_simulated, shared_sample_fleet, sim_host_name

@@ -20,9 +20,9 @@ from cheroot import wsgi
 from oslo_config import cfg
 
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.api.app import make_app
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.mdev.claims import MdevClaimStore
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService

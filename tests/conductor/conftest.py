@@ -1,4 +1,4 @@
-"""Fixtures of the conductor tests; the fake driver is shared with tests/compute."""
+"""Fixtures of the conductor tests; the fake driver is shared with tests/agent."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from virtfleet.db.engine import Database
 
 # Helper modules (harness, fakes) are imported by name; with --import-mode=importlib
 # pytest does not put test directories on sys.path itself.
-for helpers in (pathlib.Path(__file__).parent, pathlib.Path(__file__).parent.parent / "compute"):
+for helpers in (pathlib.Path(__file__).parent, pathlib.Path(__file__).parent.parent / "agent"):
     if str(helpers) not in sys.path:
         sys.path.insert(0, str(helpers))
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from support.control import ControlServices, sim_agent_conf, start_control, start_sim_agent
-from virtfleet.compute.manager import ComputeAgent
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid

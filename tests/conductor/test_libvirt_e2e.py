@@ -18,8 +18,8 @@ from lxml import etree
 
 from support.ci import unavailable
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.api.compute.boot_checks import image_snapshot
-from virtfleet.compute.manager import ComputeAgent
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database

@@ -11,7 +11,7 @@ import pytest
     ("package", "names"),
     [
         (
-            "virtfleet.compute",
+            "virtfleet.agent",
             {
                 "COMPUTE_TOPIC",
                 "CONDUCTOR_SERVER",

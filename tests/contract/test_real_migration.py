@@ -19,7 +19,7 @@ from typing import Any
 import libvirt
 import pytest
 
-from virtfleet.compute.migration import LiveMigrationEndpoint
+from virtfleet.agent.migration import LiveMigrationEndpoint
 from virtfleet.conf import make_conf
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.connection import open_connection

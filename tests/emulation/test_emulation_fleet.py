@@ -10,7 +10,7 @@ import pytest
 from emulation_cloud import ARM_ROOM, EmulationCloud, api_error, wait_until
 from lxml import etree
 
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec, request_constraints
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
 
 
 def domain_facts(xml: str) -> dict[str, str | None]:

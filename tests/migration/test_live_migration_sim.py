@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from tests.migration.cloud import MigrationCloud
 
-from virtfleet.compute.rpcapi import COMPUTE_TOPIC
+from virtfleet.agent.rpcapi import COMPUTE_TOPIC
 from virtfleet.virt.sim import MIGRATION_PHASES
 
 
@@ -117,7 +117,7 @@ def test_refused_destination_makes_it_try_the_next(cloud: MigrationCloud, server
         assert cloud.migrate(server, None).status == 202
         done = cloud.wait_idle(server)
     finally:
-        from virtfleet.compute.manager import AgentEndpoint
+        from virtfleet.agent.manager import AgentEndpoint
 
         transport.serve(COMPUTE_TOPIC, "b", AgentEndpoint(agent_b))
     assert done["OS-EXT-SRV-ATTR:host"] == "c"
@@ -139,7 +139,7 @@ def test_when_every_destination_refuses_the_error_names_each(
         assert cloud.migrate(server, None).status == 202
         done = cloud.wait_idle(server)
     finally:
-        from virtfleet.compute.manager import AgentEndpoint
+        from virtfleet.agent.manager import AgentEndpoint
 
         for host in ("b", "c"):
             transport.serve(COMPUTE_TOPIC, host, AgentEndpoint(agents[host]))

@@ -19,10 +19,10 @@ from tests.migration.cloud import FLEET
 
 from support.transports import HangingTransport
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.mdev.claims import MdevClaimStore
+from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
 from virtfleet.api.compute.boot_checks import image_snapshot
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.mdev.claims import MdevClaimStore
-from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
 from virtfleet.control_plane import ControlPlane, build_agent
 from virtfleet.db import flavors, hosts, servers
 from virtfleet.db import migration_records as records

@@ -18,8 +18,8 @@ from tests.migration.cloud import MigrationCloud
 
 from support.embedded import start_embedded
 from support.fleets import kvm_fleet
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.rpcapi import COMPUTE_TOPIC
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.rpcapi import COMPUTE_TOPIC
 from virtfleet.db import hosts, servers
 from virtfleet.virt.libvirt.config.domain import METADATA_NS
 from virtfleet.virt.libvirt.host import instances_path

@@ -82,17 +82,17 @@ def test_log_and_noop_leave_the_domain(
         cloud.delete_server(uuid)
         caplog.clear()
         agent.conf.set_override("orphan_domain_action", "log", group="compute")
-        with caplog.at_level(logging.WARNING, logger="virtfleet.compute.orphans"):
+        with caplog.at_level(logging.WARNING, logger="virtfleet.agent.orphans"):
             assert agent.reap_orphans() == [uuid]
-        warned = [r.getMessage() for r in caplog.records if r.name == "virtfleet.compute.orphans"]
+        warned = [r.getMessage() for r in caplog.records if r.name == "virtfleet.agent.orphans"]
         assert warned and "its server was deleted" in warned[0] and "left alone" in warned[0]
         assert uuid in cloud.running(host) and exists(directory)
 
         caplog.clear()
         agent.conf.set_override("orphan_domain_action", "noop", group="compute")
-        with caplog.at_level(logging.WARNING, logger="virtfleet.compute.orphans"):
+        with caplog.at_level(logging.WARNING, logger="virtfleet.agent.orphans"):
             assert agent.reap_orphans() == []
-        assert not [r for r in caplog.records if r.name == "virtfleet.compute.orphans"]
+        assert not [r for r in caplog.records if r.name == "virtfleet.agent.orphans"]
         assert uuid in cloud.running(host) and exists(directory)
 
         agent.conf.set_override("orphan_domain_action", "reap", group="compute")

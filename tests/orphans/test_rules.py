@@ -10,8 +10,8 @@ import pathlib
 import pytest
 
 from virtfleet import errors
-from virtfleet.compute import orphans
-from virtfleet.compute.orphans import Orphan
+from virtfleet.agent import orphans
+from virtfleet.agent.orphans import Orphan
 from virtfleet.db.hosts import HostRecord
 from virtfleet.virt.libvirt import migration as policy
 from virtfleet.virt.libvirt.config.domain import METADATA_NS

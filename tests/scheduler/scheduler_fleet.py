@@ -15,7 +15,7 @@ from virtfleet.db.engine import Database
 from virtfleet.placement.service import PlacementService
 from virtfleet.placement.types import Inventory
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 ARCH_CPU: dict[str, dict[str, Any]] = {
     "x86_64": {

@@ -8,7 +8,7 @@ from virtfleet import errors
 from virtfleet.db import hosts as host_db
 from virtfleet.db.engine import Database
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 from .scheduler_fleet import BootFactory, Fleet, SchedulerFactory
 

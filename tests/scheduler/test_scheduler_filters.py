@@ -10,7 +10,7 @@ import pytest
 
 from virtfleet.db.hosts import HostRecord
 from virtfleet.scheduler import filters
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 X86_CPU: dict[str, Any] = {
     "arch": "x86_64",

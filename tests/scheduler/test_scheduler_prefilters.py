@@ -8,7 +8,7 @@ import pytest
 
 from virtfleet import errors
 from virtfleet.conf import make_conf
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec, request_constraints
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
 
 CONF = make_conf()
 

@@ -8,7 +8,7 @@ from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.placement.types import RequestGroup
 from virtfleet.scheduler.constraints import Group
-from virtfleet.scheduler.request import (
+from virtfleet.scheduler.resource_request import (
     FlavorSpec,
     RequestSpec,
     build_query,

@@ -10,7 +10,7 @@ import pytest
 from virtfleet import errors
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 from .scheduler_fleet import BootFactory, Fleet, uid
 

@@ -13,7 +13,7 @@ from virtfleet.conf import make_conf
 from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import ResourceUsage
 from virtfleet.scheduler import weighers
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 BASE = HostRecord(
     id=1,

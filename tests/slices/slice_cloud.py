@@ -17,8 +17,8 @@ from typing import Any, cast
 
 from support.control import ControlServices, start_control, start_sim_agent
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.api.app import make_app
-from virtfleet.compute.manager import ComputeAgent
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid

@@ -10,7 +10,7 @@ import pytest
 from slice_cloud import HOST, SLICE_1, SLICE_4, SLICES_DIR, SliceCloud, agent_conf, root_uuid
 
 from virtfleet import errors
-from virtfleet.compute.manager import ComputeAgent
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.db import hosts
 from virtfleet.virt.sim.agentconf import conf_overrides
 

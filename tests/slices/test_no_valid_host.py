@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slice_cloud import SLICE_1, SLICE_4, SLICE_8, SliceCloud
 
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 EXPLICIT_4 = {f"resources:{SLICE_4}": "1", f"resources:{SLICE_1}": "4"}
 EXPLICIT_8 = {

@@ -13,7 +13,7 @@ from slice_cloud import HOST, SLICE_1, SLICE_4, SLICE_8, SliceCloud
 
 from virtfleet import errors
 from virtfleet.db import servers
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 HALF_0 = {"slice-4-0", *(f"slice-1-{i}" for i in range(4))}
 HALF_1 = {"slice-4-1", *(f"slice-1-{i}" for i in range(4, 8))}

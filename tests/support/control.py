@@ -12,9 +12,9 @@ from typing import Any
 from oslo_config import cfg
 
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.api.compute.boot_checks import image_snapshot
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.mdev.claims import MdevClaimStore
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db import servers
 from virtfleet.db.engine import Database

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from virtfleet import conf as vconf
+from virtfleet.agent.manager import ComputeAgent
 from virtfleet.cli import clouds
 from virtfleet.cli.apiclient import Client
-from virtfleet.compute.manager import ComputeAgent
 from virtfleet.control_plane import ControlPlane, EmbeddedCloud
 from virtfleet.virt.sim import SimHypervisor, hypervisor_for, load_fleet
 

@@ -13,7 +13,7 @@ from virtfleet.db.engine import Database
 from virtfleet.db.models import mdev_claims, metadata
 
 HERE = pathlib.Path(__file__).parent
-for helpers in (HERE, HERE.parent / "conductor", HERE.parent / "compute"):
+for helpers in (HERE, HERE.parent / "conductor", HERE.parent / "agent"):
     if str(helpers) not in sys.path:
         sys.path.insert(0, str(helpers))
 

@@ -13,9 +13,9 @@ from lxml import etree
 from vgpu_cloud import MDEV_TYPE, TRAIT, make_vgpu_cloud
 
 from virtfleet import conf as vconf
-from virtfleet.compute.mdev import naming
-from virtfleet.compute.mdev.assign import guest_mdev_uuids
-from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
+from virtfleet.agent.mdev import naming
+from virtfleet.agent.mdev.assign import guest_mdev_uuids
+from virtfleet.agent.mdev.providers import active_mdevs, gpu_providers
 from virtfleet.db import hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.virt.connection import open_connection

@@ -15,7 +15,7 @@ from migrate_helpers import start_slow_migration
 from test_migration_e2e import VGPU_FLAVOR, mdev_of, vgpu_used
 from vgpu_cloud import MDEV_TYPE, make_vgpu_cloud, restart_agent
 
-from virtfleet.compute.mdev.claims import CLAIMS_FILE
+from virtfleet.agent.mdev.claims import CLAIMS_FILE
 from virtfleet.db import mdev_claims
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database

@@ -14,8 +14,8 @@ import pytest
 from migrate_helpers import migrate, start_slow_migration
 from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, one_mdev_fleet, restart_agent
 
-from virtfleet.compute.mdev.assign import guest_mdev_uuids, mdevs_in_use
-from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
+from virtfleet.agent.mdev.assign import guest_mdev_uuids, mdevs_in_use
+from virtfleet.agent.mdev.providers import active_mdevs, gpu_providers
 from virtfleet.db import mdev_claims, servers
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database

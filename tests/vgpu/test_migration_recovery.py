@@ -21,7 +21,7 @@ from vgpu_cloud import make_vgpu_cloud
 
 from support.transports import HangingTransport
 from virtfleet import conf as vconf
-from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
+from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
 from virtfleet.conductor import live_migrate_recovery as recovery
 from virtfleet.conductor.manager import Conductor, ConductorEndpoint
 from virtfleet.db import mdev_claims, servers

@@ -15,9 +15,9 @@ from vgpu_cloud import MDEV_TYPE, TRAIT, fleet_text, make_vgpu_cloud, restart_ag
 
 from virtfleet import conf as vconf
 from virtfleet import errors
-from virtfleet.compute.mdev.assign import guest_mdev_uuids, mdevs_in_use
-from virtfleet.compute.mdev.host import VgpuHost, rewrite_mdev_uuids, unsupported_types
-from virtfleet.compute.mdev.providers import GpuProvider
+from virtfleet.agent.mdev.assign import guest_mdev_uuids, mdevs_in_use
+from virtfleet.agent.mdev.host import VgpuHost, rewrite_mdev_uuids, unsupported_types
+from virtfleet.agent.mdev.providers import GpuProvider
 from virtfleet.conductor.mdev_policy import pinned_refusal
 from virtfleet.db import mdev_claims
 from virtfleet.db import migration_records as records

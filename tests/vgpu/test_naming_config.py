@@ -7,7 +7,7 @@ from oslo_config import cfg
 
 from virtfleet import conf as vconf
 from virtfleet import errors
-from virtfleet.compute.mdev import config, naming
+from virtfleet.agent.mdev import config, naming
 from virtfleet.conductor.provider_tree import child_uuid
 from virtfleet.db.hosts import host_uuid
 

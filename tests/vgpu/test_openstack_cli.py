@@ -11,8 +11,8 @@ import pytest
 from tests.migration.cloud import MigrationCloud, start_cloud
 
 from support.fleets import kvm_fleet
-from virtfleet.compute.mdev import naming
-from virtfleet.compute.mdev.assign import guest_mdev_uuids
+from virtfleet.agent.mdev import naming
+from virtfleet.agent.mdev.assign import guest_mdev_uuids
 
 GPU = """
     gpus:

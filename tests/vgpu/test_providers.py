@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from virtfleet import conf as vconf
-from virtfleet.compute.mdev.providers import active_mdevs, gpu_providers
+from virtfleet.agent.mdev.providers import active_mdevs, gpu_providers
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.mdev import mdev_create_xml
 from virtfleet.virt.sim import Fleet, load_fleet

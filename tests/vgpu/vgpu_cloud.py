@@ -9,8 +9,8 @@ from typing import Any
 from harness import make_cloud
 
 from support.control import sim_agent_conf, start_sim_agent
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.mdev.claims import MdevClaimStore
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.db.engine import Database
 
 MDEV_TYPE = "nvidia-222"

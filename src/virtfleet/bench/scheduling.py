@@ -23,7 +23,7 @@ from virtfleet.conf import make_conf
 from virtfleet.db.engine import Database
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 CONCURRENCY = (1, 8, 32)
 FLAVOR = FlavorSpec(vcpus=2, memory_mb=4096, root_gb=20)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from virtfleet import errors
 from virtfleet.db.servers import Server
 from virtfleet.objects.instance import InstanceSpec
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 #: Image disk formats the driver can put under a qcow2 overlay as they are.
 DISK_FORMATS = {"qcow2": "qcow2", "raw": "raw", "ami": "raw", "aki": "raw", "ari": "raw"}

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.compute.rpcapi import COMPUTE_TOPIC
+from virtfleet.agent.rpcapi import COMPUTE_TOPIC
 from virtfleet.conductor import boot, mdev_policy
 from virtfleet.conductor import live_migrate_policy as policy
 from virtfleet.conductor import live_migrate_recovery as recovery
@@ -42,7 +42,7 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.placement.types import ConsumerAllocations, ConsumerRequest
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.virt.libvirt.migration import resolve_block_migration
 
 LOG = logging.getLogger(__name__)

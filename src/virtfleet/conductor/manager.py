@@ -23,8 +23,8 @@ from oslo_config import cfg
 from sqlalchemy import inspect
 
 from virtfleet import errors
-from virtfleet.compute.orphans import Orphan
-from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
+from virtfleet.agent.orphans import Orphan
+from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
 from virtfleet.conductor import boot, mdev_reaper, orphans
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
@@ -35,7 +35,7 @@ from virtfleet.db.models.compute import utcnow
 from virtfleet.objects.host_report import HostReport
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 LOG = logging.getLogger(__name__)
 

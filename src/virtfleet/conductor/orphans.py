@@ -11,7 +11,7 @@ a migration in progress involves (on either side), or whose server is still
 from __future__ import annotations
 
 from virtfleet import errors
-from virtfleet.compute.orphans import Orphan
+from virtfleet.agent.orphans import Orphan
 from virtfleet.conductor import states as st
 from virtfleet.db import hosts, servers
 from virtfleet.db import migration_records as records

@@ -16,7 +16,7 @@ from virtfleet.scheduler.explain import Exclusion, Explanation
 from virtfleet.scheduler.filters import FILTERS, Status
 from virtfleet.scheduler.manager import Scheduler, Selection
 from virtfleet.scheduler.prefilters import PREFILTERS
-from virtfleet.scheduler.request import FlavorSpec, RequestSpec, build_query
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, build_query
 from virtfleet.scheduler.weighers import WEIGHERS
 
 __all__ = [

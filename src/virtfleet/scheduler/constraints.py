@@ -1,6 +1,6 @@
 """What a boot asks of placement, in the scheduler's own terms.
 
-:class:`Constraints` is built from the flavor (:mod:`virtfleet.scheduler.request`),
+:class:`Constraints` is built from the flavor (:mod:`virtfleet.scheduler.resource_request`),
 narrowed by prefilters (:mod:`virtfleet.scheduler.prefilters`), taken apart one
 constraint at a time by :mod:`virtfleet.scheduler.explain`, and turned into placement's
 ``CandidateQuery`` in exactly one place, :func:`to_candidate_query`.

@@ -27,7 +27,7 @@ from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import filters as filter_lib
 from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
-from virtfleet.scheduler.request import describe
+from virtfleet.scheduler.resource_request import describe
 
 SAMPLE_SIZE = 5
 #: The scheduler's name for a host whose slices all overlap a slice in use.

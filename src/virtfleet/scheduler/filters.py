@@ -16,7 +16,7 @@ from typing import Protocol
 
 from virtfleet.db.hosts import HostRecord
 from virtfleet.scheduler import guest
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 
 @dataclasses.dataclass(frozen=True)

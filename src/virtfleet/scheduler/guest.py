@@ -10,7 +10,7 @@ from typing import Any
 
 from virtfleet import errors
 from virtfleet.objects import extra_specs as extra_spec_table
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.virt import arch as virt_arch
 
 

@@ -17,7 +17,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.scheduler import guest
 from virtfleet.scheduler.constraints import Constraints
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.virt import arch as virt_arch
 
 #: Image property -> prefix of the trait its (upper-cased) value names.

@@ -19,7 +19,7 @@ from virtfleet import errors
 from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import ResourceUsage
 from virtfleet.scheduler import guest
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ from virtfleet.objects.extra_specs import (
     check_maxphysaddr_arch,
     validate_extra_specs,
 )
-from virtfleet.scheduler.request import (
+from virtfleet.scheduler.resource_request import (
     FlavorSpec,
     RequestSpec,
     flavor_constraints,

@@ -22,7 +22,7 @@ from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors, images
 from virtfleet.scheduler.explain import Explanation
-from virtfleet.scheduler.request import RequestSpec
+from virtfleet.scheduler.resource_request import RequestSpec
 
 FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
 DEFAULT_LIMIT = 5

@@ -36,7 +36,7 @@ from virtfleet.virt.libvirt.host import instances_path
 SHARED_TEST_PREFIX = ".vf-shared-test-"
 
 if TYPE_CHECKING:
-    from virtfleet.compute.manager import ComputeAgent
+    from virtfleet.agent.manager import ComputeAgent
 
 LOG = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 import libvirt
 from oslo_config import cfg
 
-from virtfleet.compute.mdev import config, naming
+from virtfleet.agent.mdev import config, naming
 from virtfleet.virt.libvirt.mdev import MediatedDevice, mdev_parents, mediated_devices
 
 

@@ -18,14 +18,14 @@ from typing import Any, Protocol, cast
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.compute import orphans
-from virtfleet.compute import report as host_report
-from virtfleet.compute.guest_spec import to_guest_spec
-from virtfleet.compute.mdev import config as mdev_config
-from virtfleet.compute.mdev.claims import MdevClaimStore
-from virtfleet.compute.mdev.host import VgpuHost
-from virtfleet.compute.migration import LiveMigrationEndpoint
-from virtfleet.compute.rpcapi import (
+from virtfleet.agent import orphans
+from virtfleet.agent import report as host_report
+from virtfleet.agent.guest_spec import to_guest_spec
+from virtfleet.agent.mdev import config as mdev_config
+from virtfleet.agent.mdev.claims import MdevClaimStore
+from virtfleet.agent.mdev.host import VgpuHost
+from virtfleet.agent.migration import LiveMigrationEndpoint
+from virtfleet.agent.rpcapi import (
     COMPUTE_TOPIC,
     CONDUCTOR_SERVER,
     CONDUCTOR_TOPIC,
@@ -222,7 +222,7 @@ class ComputeAgent:
         """Deal with the domains here that should not be (their server was deleted
         while this host was down, is unknown, or lives elsewhere) as ``[compute]
         orphan_domain_action`` says; returns their uuids. See
-        :mod:`virtfleet.compute.orphans`."""
+        :mod:`virtfleet.agent.orphans`."""
         action = self.conf.compute.orphan_domain_action
         if action == orphans.NOOP:
             return []

@@ -12,9 +12,9 @@ host + configuration -> ``HostReport``), ``guest_spec`` (``InstanceSpec`` ->
 
 from __future__ import annotations
 
-from virtfleet.compute.manager import ComputeAgent
-from virtfleet.compute.report import build_report
-from virtfleet.compute.rpcapi import (
+from virtfleet.agent.manager import ComputeAgent
+from virtfleet.agent.report import build_report
+from virtfleet.agent.rpcapi import (
     COMPUTE_TOPIC,
     CONDUCTOR_SERVER,
     CONDUCTOR_TOPIC,

@@ -12,8 +12,8 @@ from fakes import FakeDriver
 
 from virtfleet import conf as vconf
 from virtfleet import errors
-from virtfleet.compute.manager import ComputeAgent, tail_lines
-from virtfleet.compute.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
+from virtfleet.agent.manager import ComputeAgent, tail_lines
+from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.rpc.transport import LocalTransport

@@ -16,8 +16,8 @@ import libvirt
 from lxml import etree
 
 from virtfleet import errors
-from virtfleet.compute.mdev import naming
-from virtfleet.compute.mdev.providers import GpuProvider, active_mdevs
+from virtfleet.agent.mdev import naming
+from virtfleet.agent.mdev.providers import GpuProvider, active_mdevs
 from virtfleet.virt.libvirt.mdev import MediatedDevice, mdev_create_xml
 
 MDEV_ADDRESS = "devices/hostdev[@type='mdev']/source/address"

@@ -8,7 +8,7 @@ import pytest
 from fakes import host_info
 
 from virtfleet import conf as vconf
-from virtfleet.compute import report
+from virtfleet.agent import report
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ class ConductorClient:
 
     def orphan_domains(self, host: str, instance_uuids: list[str]) -> Any:
         """Which of ``instance_uuids`` (domains on ``host``) should not be there: a
-        list of :class:`virtfleet.compute.orphans.Orphan` primitives."""
+        list of :class:`virtfleet.agent.orphans.Orphan` primitives."""
         return self._transport.call(
             CONDUCTOR_TOPIC,
             CONDUCTOR_SERVER,

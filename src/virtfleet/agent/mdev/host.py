@@ -18,16 +18,16 @@ from lxml import etree
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.compute.mdev import config
-from virtfleet.compute.mdev.assign import (
+from virtfleet.agent.mdev import config
+from virtfleet.agent.mdev.assign import (
     MDEV_ADDRESS,
     MdevPicker,
     assign_for_allocation,
     guest_mdev_uuids,
     mdevs_in_use,
 )
-from virtfleet.compute.mdev.claims import MdevClaimStore
-from virtfleet.compute.mdev.providers import GpuProvider, active_mdevs, gpu_providers
+from virtfleet.agent.mdev.claims import MdevClaimStore
+from virtfleet.agent.mdev.providers import GpuProvider, active_mdevs, gpu_providers
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 
 LOG = logging.getLogger(__name__)
