@@ -16,6 +16,7 @@ from virtfleet.agent.manager import ComputeAgent, tail_lines
 from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.rpc_results import HostReportReceipt
 from virtfleet.rpc.transport import LocalTransport
 
 UUID = "0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44"
@@ -28,10 +29,10 @@ class RecordingConductor:
         self.event_seen = threading.Event()
         self.reported = threading.Event()
 
-    def report_host(self, report: HostReport) -> dict[str, Any]:
+    def report_host(self, report: HostReport) -> HostReportReceipt:
         self.reports.append(report)
         self.reported.set()
-        return {"uuid": "u", "providers": [], "warnings": []}
+        return HostReportReceipt(uuid="7d6c5a63-4b7e-4c80-a6d2-1e0a8f9b2c11")
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         self.events.append((host, instance_uuid, state))

@@ -89,7 +89,7 @@ def test_first_report_creates_node_provider_inventories_traits(
     root = hosts.host_uuid("kvm-1")
     assert outcome.host.uuid == root
     assert outcome.warnings == ()
-    assert outcome.as_primitive()["uuid"] == root
+    assert outcome.as_receipt().uuid == root
     provider = placement.get_provider(root)
     assert (provider.name, provider.parent_uuid, provider.root_uuid) == ("kvm-1", None, root)
     _, inventories = placement.get_inventories(root)

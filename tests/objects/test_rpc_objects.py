@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import virtfleet.objects.rpc_results  # noqa: F401  registers the RPC result objects
 from virtfleet.objects.base import VirtfleetObjectRegistry
 from virtfleet.objects.host_report import (
     HostCPUInfo,
@@ -39,6 +40,10 @@ def _version_checker() -> Any:
 # Bump the object's VERSION (with a history line and obj_make_compatible) and then the
 # hash here whenever a test below fails.
 EXPECTED_FINGERPRINTS = {
+    "GuestWhereabouts": "1.0-b6cf61f1decf7f7bea730ba573ec37fe",
+    "HostReportReceipt": "1.0-551ac511aecceda0f003c1bcb0354237",
+    "MigrationProgress": "1.0-eb1671b26ede03946ced57b8159ef7b1",
+    "OrphanDomain": "1.0-8e3c8914483c39fe22dda6476bf62355",
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.0-8b139f69e8f1a786fa0b68db93b8b8f6",
     "InstanceSpec": "1.0-d62186a6628a32738766f16ac93b7767",

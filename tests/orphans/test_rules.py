@@ -12,7 +12,10 @@ import pytest
 from virtfleet import errors
 from virtfleet.agent import orphans
 from virtfleet.agent.orphans import Orphan
+from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ConductorClient
 from virtfleet.db.hosts import HostRecord
+from virtfleet.objects.rpc_results import OrphanDomain
+from virtfleet.rpc.transport import LocalTransport
 from virtfleet.virt.libvirt import migration as policy
 from virtfleet.virt.libvirt.config.domain import METADATA_NS
 
@@ -151,10 +154,20 @@ def test_a_domain_of_an_unknown_server_is_only_warned_about(tmp_path: pathlib.Pa
     assert handled == [UUID] and driver.destroyed == []
 
 
+class NonListConductor:
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> dict[str, str]:
+        return {"uuid": UUID}
+
+
 def test_malformed_replies_are_refused() -> None:
-    with pytest.raises(errors.InvalidInput, match="must be a list"):
-        orphans.as_orphans({"uuid": UUID})
-    with pytest.raises(errors.InvalidInput, match="reason"):
-        orphans.as_orphans([{"uuid": UUID, "reason": "bored"}])
-    parsed = orphans.as_orphans([Orphan(UUID, "deleted", own_migrations=("m",)).as_primitive()])
+    transport = LocalTransport()
+    transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, NonListConductor())
+    try:
+        with pytest.raises(errors.RPCError, match="answered a dict, expected list"):
+            ConductorClient(transport).orphan_domains("a", [UUID])
+    finally:
+        transport.close()
+    with pytest.raises(ValueError, match="bored"):
+        OrphanDomain(uuid=UUID, reason="bored")
+    parsed = orphans.as_orphans([Orphan(UUID, "deleted", own_migrations=("m",)).as_object()])
     assert parsed == [Orphan(UUID, "deleted", own_migrations=("m",))]

@@ -22,13 +22,21 @@ class HangingTransport:
         self._inner, self._method = inner, method
         self.stopped, self._end = threading.Event(), threading.Event()
 
-    def call(self, topic: str, server: str, method: str, **kwargs: Any) -> Any:
+    def call(
+        self,
+        topic: str,
+        server: str,
+        method: str,
+        timeout: float | None = None,
+        version_cap: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if method == self._method:
             self.stopped.set()
         if self.stopped.is_set():
             self._end.wait()
             raise Unwound()
-        return self._inner.call(topic, server, method, **kwargs)
+        return self._inner.call(topic, server, method, timeout, version_cap, **kwargs)
 
     def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
         if not self.stopped.is_set():

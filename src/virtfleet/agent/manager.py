@@ -25,16 +25,11 @@ from virtfleet.agent.mdev import config as mdev_config
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.mdev.host import VgpuHost
 from virtfleet.agent.migration import LiveMigrationEndpoint
-from virtfleet.agent.rpcapi import (
-    COMPUTE_TOPIC,
-    CONDUCTOR_SERVER,
-    CONDUCTOR_TOPIC,
-    ComputeClient,
-    ConductorClient,
-)
+from virtfleet.agent.rpcapi import COMPUTE_TOPIC, ComputeClient, ConductorClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rpc_results import HostReportReceipt
 from virtfleet.rpc import Transport
 from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.libvirt.slices import SliceHost
@@ -62,7 +57,8 @@ class Driver(Protocol):
 
 class AgentEndpoint(LiveMigrationEndpoint):
     """What the agent serves on ``compute.<host>``: only these public methods (and the
-    live-migration ones of :class:`LiveMigrationEndpoint`)."""
+    live-migration ones of :class:`LiveMigrationEndpoint`), each the counterpart of
+    :class:`~virtfleet.agent.rpcapi.ComputeClient`'s (without its ``host``)."""
 
     def __init__(self, agent: ComputeAgent) -> None:
         self._agent = agent
@@ -196,7 +192,7 @@ class ComputeAgent:
             self._refresher.join(timeout=10)
             self._refresher = None
 
-    def refresh(self) -> dict[str, Any]:
+    def refresh(self) -> HostReportReceipt:
         """Discover the host and report it, then tell the conductor the power state of
         every guest here (so changes missed while the agent was away are seen);
         returns the conductor's reply to the report."""
@@ -269,15 +265,8 @@ class ComputeAgent:
         ended: list[str] = []
         if held:
             try:
-                ended = list(
-                    self._transport.call(
-                        CONDUCTOR_TOPIC,
-                        CONDUCTOR_SERVER,
-                        "live_migrations_ended",
-                        timeout=self.conf.rpc_response_timeout,
-                        migration_uuids=held,
-                    )
-                )
+                conductor = ConductorClient(self._transport, self.conf.rpc_response_timeout)
+                ended = conductor.live_migrations_ended(held)
             except errors.VirtfleetError as exc:  # only local evidence and age, then
                 LOG.info("host %s: cannot ask which migrations ended: %s", self.host, exc)
         reaped = self.vgpus.reap_stale(ended=ended)

@@ -22,12 +22,13 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import libvirt
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rpc_results import GuestWhereabouts, MigrationProgress
 from virtfleet.virt.libvirt import migration as policy
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.guest import CONSOLE_LOG
@@ -83,7 +84,8 @@ DEFAULT_HOOKS = NoMdevHooks()
 
 
 class LiveMigrationEndpoint:
-    """Live-migration RPC methods of the agent (mixed into ``AgentEndpoint``)."""
+    """Live-migration RPC methods of the agent (mixed into ``AgentEndpoint``); the
+    conductor calls them through :class:`~virtfleet.agent.rpcapi.ComputeClient`."""
 
     _agent: ComputeAgent
 
@@ -98,7 +100,7 @@ class LiveMigrationEndpoint:
 
     # -- checks --------------------------------------------------------------------
     def check_can_live_migrate_destination(
-        self, data: LibvirtLiveMigrateData, block_migration: Any = "auto"
+        self, data: LibvirtLiveMigrateData, block_migration: bool | str = "auto"
     ) -> LibvirtLiveMigrateData:
         """Can the guest come here? Fills in how to reach this host and what it has."""
         uuid = data.instance_uuid
@@ -247,8 +249,8 @@ class LiveMigrationEndpoint:
 
         return rewrite
 
-    def live_migration_progress(self, instance_uuid: str) -> dict[str, int]:
-        return self._driver.live_migration_progress(instance_uuid).as_dict()
+    def live_migration_progress(self, instance_uuid: str) -> MigrationProgress:
+        return MigrationProgress(**self._driver.live_migration_progress(instance_uuid).as_dict())
 
     def live_migration_abort(self, instance_uuid: str) -> None:
         self._driver.live_migration_abort(instance_uuid)
@@ -266,18 +268,18 @@ class LiveMigrationEndpoint:
         finally:
             self._hooks.release(data, "source", succeeded=True)
 
-    def live_migration_whereabouts(self, instance_uuid: str) -> dict[str, Any]:
+    def live_migration_whereabouts(self, instance_uuid: str) -> GuestWhereabouts:
         """For the recovery of an interrupted migration: the guest's power state here
         (None without a domain) and whether a migration job of it runs."""
         try:
             state: str | None = self._driver.get_power_state(instance_uuid)
         except errors.NotFound:
-            return {"state": None, "job_active": False}
+            return GuestWhereabouts(state=None, job_active=False)
         try:
             domain = self._driver.connection.lookupByUUIDString(instance_uuid)
         except libvirt.libvirtError:
-            return {"state": None, "job_active": False}  # gone in the meantime
-        return {"state": state, "job_active": policy.job_active(domain)}
+            return GuestWhereabouts(state=None, job_active=False)  # gone in the meantime
+        return GuestWhereabouts(state=state, job_active=policy.job_active(domain))
 
     def live_migration_instance_dir(self, instance_uuid: str) -> str:
         """Where the guest's files are on this host."""

@@ -17,11 +17,12 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from lxml import etree
 
 from virtfleet import errors
+from virtfleet.objects.rpc_results import OrphanDomain
 from virtfleet.virt.libvirt import config
 from virtfleet.virt.libvirt import migration as policy
 
@@ -32,6 +33,7 @@ MARKER_PREFIX = policy.marker_name("")
 REAP, LOG_ONLY, NOOP = "reap", "log", "noop"
 
 Reason = Literal["deleted", "unknown", "elsewhere"]
+REASONS: dict[str, Reason] = {"deleted": "deleted", "unknown": "unknown", "elsewhere": "elsewhere"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,26 +46,27 @@ class Orphan:
     recorded_host: str | None = None  # where the server lives (reason "elsewhere")
     own_migrations: tuple[str, ...] = ()  # migrations that came to this host
 
-    def as_primitive(self) -> dict[str, Any]:
-        return {
-            "uuid": self.uuid,
-            "reason": self.reason,
-            "recorded_host": self.recorded_host,
-            "own_migrations": list(self.own_migrations),
-        }
+    def as_object(self) -> OrphanDomain:
+        """How it crosses the wire (``conductor.orphan_domains``)."""
+        return OrphanDomain(
+            uuid=self.uuid,
+            reason=self.reason,
+            recorded_host=self.recorded_host,
+            own_migrations=list(self.own_migrations),
+        )
 
     @classmethod
-    def from_primitive(cls, data: dict[str, Any]) -> Orphan:
-        reason = data.get("reason")
-        if reason not in ("deleted", "unknown", "elsewhere"):
+    def from_object(cls, item: OrphanDomain) -> Orphan:
+        reason = REASONS.get(item.reason)
+        if reason is None:
             raise errors.InvalidInput(
-                f"orphan reason must be deleted/unknown/elsewhere: {reason!r}"
+                f"orphan reason must be deleted/unknown/elsewhere: {item.reason!r}"
             )
         return cls(
-            uuid=str(data["uuid"]),
+            uuid=item.uuid,
             reason=reason,
-            recorded_host=data.get("recorded_host"),
-            own_migrations=tuple(str(m) for m in data.get("own_migrations") or ()),
+            recorded_host=item.recorded_host,
+            own_migrations=tuple(item.own_migrations),
         )
 
 
@@ -216,8 +219,6 @@ def _reap(
     return True
 
 
-def as_orphans(reply: Any) -> list[Orphan]:
+def as_orphans(reply: list[OrphanDomain]) -> list[Orphan]:
     """The conductor's reply as orphans (InvalidInput when it is malformed)."""
-    if not isinstance(reply, list):
-        raise errors.InvalidInput(f"orphan_domains reply must be a list, got {type(reply)}")
-    return [Orphan.from_primitive(item) for item in reply]
+    return [Orphan.from_object(item) for item in reply]

@@ -1,33 +1,92 @@
-"""The RPC faces between control plane and agents, as typed client wrappers.
+"""The RPC API between control plane and agents: one typed client per direction.
 
-Agents serve topic :data:`COMPUTE_TOPIC` with server = host name; the control plane
-serves :data:`CONDUCTOR_TOPIC` (server :data:`CONDUCTOR_SERVER`). Both wrappers only
-name methods and arguments; the transport carries them.
+Agents serve topic :data:`COMPUTE_TOPIC` with server = host name (the endpoint is
+:class:`virtfleet.agent.manager.AgentEndpoint`); the control plane serves
+:data:`CONDUCTOR_TOPIC` (server :data:`CONDUCTOR_SERVER`, endpoint
+:class:`virtfleet.conductor.manager.ConductorEndpoint`). Every call either side makes
+goes through :class:`ComputeClient` or :class:`ConductorClient`: a method per call,
+named and typed as the endpoint's method (the compute client adds the target host
+first), structured values as versioned objects. ``tests/agent/test_rpc_api.py`` fails
+when a call exists on one side only or the signatures differ.
+
+:data:`HISTORY` is the API's version history, newest last.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
+from virtfleet import errors
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rpc_results import (
+    GuestWhereabouts,
+    HostReportReceipt,
+    MigrationProgress,
+    OrphanDomain,
+)
 from virtfleet.rpc import Transport
 
 COMPUTE_TOPIC = "compute"
 CONDUCTOR_TOPIC = "conductor"
 CONDUCTOR_SERVER = "conductor"
 
+#: (version, what changed) for both directions, oldest first.
+HISTORY: tuple[tuple[str, str], ...] = (
+    (
+        "1.0",
+        "the calls as the agents and conductor served them before the typed clients: "
+        "guest lifecycle, console and XML; live migration checks, steps, mdev claims "
+        "and recovery queries; host reports, power-state events, orphan and "
+        "ended-migration queries",
+    ),
+    (
+        "1.1",
+        "results as versioned objects instead of dicts: report_host -> "
+        "HostReportReceipt, orphan_domains -> [OrphanDomain], live_migration_progress "
+        "-> MigrationProgress, live_migration_whereabouts -> GuestWhereabouts",
+    ),
+)
+VERSION = HISTORY[-1][0]
+
+T = TypeVar("T")
+
+
+def _expect(reply: object, kind: type[T], method: str) -> T:
+    """``reply`` if it is a ``kind``; an RPCError naming the call otherwise."""
+    if not isinstance(reply, kind):
+        raise errors.RPCError(
+            f"{method} answered a {type(reply).__name__}, expected {kind.__name__}"
+        )
+    return reply
+
+
+def _expect_list(reply: object, kind: type[T], method: str) -> list[T]:
+    """``reply`` if it is a list of ``kind``; an RPCError naming the call otherwise."""
+    items = _expect(reply, list, method)
+    return [_expect(item, kind, method) for item in items]
+
 
 class ComputeClient:
-    """Calls to the agent of one host (used by the conductor)."""
+    """Calls to the agent of one host (by the conductor, or by another agent)."""
 
     def __init__(self, transport: Transport, timeout: float | None = None) -> None:
         self._transport = transport
         self._timeout = timeout
 
-    def _call(self, host: str, method: str, **kwargs: Any) -> Any:
-        return self._transport.call(COMPUTE_TOPIC, host, method, timeout=self._timeout, **kwargs)
+    def with_timeout(self, timeout: float | None) -> ComputeClient:
+        """The same client waiting ``timeout`` seconds per call (e.g. for the call
+        that blocks while a guest migrates)."""
+        return ComputeClient(self._transport, timeout)
 
+    def _call(self, host: str, method: str, **kwargs: object) -> object:
+        reply: object = self._transport.call(
+            COMPUTE_TOPIC, host, method, self._timeout, None, **kwargs
+        )
+        return reply
+
+    # -- guest lifecycle ---------------------------------------------------------------
     def spawn(self, host: str, instance: InstanceSpec) -> None:
         self._call(host, "spawn", instance=instance)
 
@@ -40,25 +99,100 @@ class ComputeClient:
     def power_on(self, host: str, instance_uuid: str) -> None:
         self._call(host, "power_on", instance_uuid=instance_uuid)
 
-    def reboot(self, host: str, instance_uuid: str, hard: bool) -> None:
+    def reboot(self, host: str, instance_uuid: str, hard: bool = True) -> None:
         self._call(host, "reboot", instance_uuid=instance_uuid, hard=hard)
 
     def get_power_state(self, host: str, instance_uuid: str) -> str:
-        return str(self._call(host, "get_power_state", instance_uuid=instance_uuid))
+        reply = self._call(host, "get_power_state", instance_uuid=instance_uuid)
+        return _expect(reply, str, "get_power_state")
 
     def get_domain_xml(self, host: str, instance_uuid: str) -> str:
-        return str(self._call(host, "get_domain_xml", instance_uuid=instance_uuid))
+        reply = self._call(host, "get_domain_xml", instance_uuid=instance_uuid)
+        return _expect(reply, str, "get_domain_xml")
 
-    def get_console_output(self, host: str, instance_uuid: str, length: int | None) -> str:
-        return str(
-            self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
+    def get_console_output(self, host: str, instance_uuid: str, length: int | None = None) -> str:
+        reply = self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
+        return _expect(reply, str, "get_console_output")
+
+    def list_instance_uuids(self, host: str) -> list[str]:
+        return _expect_list(self._call(host, "list_instance_uuids"), str, "list_instance_uuids")
+
+    # -- live migration: checks (destination, then source) -------------------------------
+    def check_can_live_migrate_destination(
+        self, host: str, data: LibvirtLiveMigrateData, block_migration: bool | str = "auto"
+    ) -> LibvirtLiveMigrateData:
+        reply = self._call(
+            host, "check_can_live_migrate_destination", data=data, block_migration=block_migration
         )
+        return _expect(reply, LibvirtLiveMigrateData, "check_can_live_migrate_destination")
+
+    def check_can_live_migrate_source(
+        self, host: str, data: LibvirtLiveMigrateData
+    ) -> LibvirtLiveMigrateData:
+        reply = self._call(host, "check_can_live_migrate_source", data=data)
+        return _expect(reply, LibvirtLiveMigrateData, "check_can_live_migrate_source")
 
     def create_shared_storage_test_file(self, host: str) -> str:
-        return str(self._call(host, "create_shared_storage_test_file"))
+        reply = self._call(host, "create_shared_storage_test_file")
+        return _expect(reply, str, "create_shared_storage_test_file")
+
+    def check_shared_storage_test_file(self, host: str, name: str) -> bool:
+        reply = self._call(host, "check_shared_storage_test_file", name=name)
+        return _expect(reply, bool, "check_shared_storage_test_file")
 
     def cleanup_shared_storage_test_file(self, host: str, name: str) -> None:
         self._call(host, "cleanup_shared_storage_test_file", name=name)
+
+    def claim_live_migration_mdevs(
+        self,
+        host: str,
+        data: LibvirtLiveMigrateData,
+        allocations: dict[str, dict[str, int]] | None = None,
+    ) -> LibvirtLiveMigrateData:
+        reply = self._call(host, "claim_live_migration_mdevs", data=data, allocations=allocations)
+        return _expect(reply, LibvirtLiveMigrateData, "claim_live_migration_mdevs")
+
+    def release_live_migration_mdevs(self, host: str, data: LibvirtLiveMigrateData) -> None:
+        self._call(host, "release_live_migration_mdevs", data=data)
+
+    # -- live migration: steps -----------------------------------------------------------
+    def pre_live_migration(self, host: str, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+        reply = self._call(host, "pre_live_migration", data=data)
+        return _expect(reply, LibvirtLiveMigrateData, "pre_live_migration")
+
+    def live_migrate(self, host: str, data: LibvirtLiveMigrateData) -> None:
+        self._call(host, "live_migrate", data=data)
+
+    def live_migration_progress(self, host: str, instance_uuid: str) -> MigrationProgress:
+        reply = self._call(host, "live_migration_progress", instance_uuid=instance_uuid)
+        return _expect(reply, MigrationProgress, "live_migration_progress")
+
+    def live_migration_abort(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "live_migration_abort", instance_uuid=instance_uuid)
+
+    def live_migration_force_complete(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "live_migration_force_complete", instance_uuid=instance_uuid)
+
+    def post_live_migration_at_destination(self, host: str, data: LibvirtLiveMigrateData) -> str:
+        reply = self._call(host, "post_live_migration_at_destination", data=data)
+        return _expect(reply, str, "post_live_migration_at_destination")
+
+    def rollback_live_migration_at_destination(
+        self, host: str, data: LibvirtLiveMigrateData
+    ) -> None:
+        self._call(host, "rollback_live_migration_at_destination", data=data)
+
+    def post_live_migration_at_source(self, host: str, data: LibvirtLiveMigrateData) -> None:
+        self._call(host, "post_live_migration_at_source", data=data)
+
+    # -- live migration: recovery --------------------------------------------------------
+    def live_migration_whereabouts(self, host: str, instance_uuid: str) -> GuestWhereabouts:
+        reply = self._call(host, "live_migration_whereabouts", instance_uuid=instance_uuid)
+        return _expect(reply, GuestWhereabouts, "live_migration_whereabouts")
+
+    def live_migration_instance_dir(self, host: str, instance_uuid: str) -> str:
+        reply = self._call(host, "live_migration_instance_dir", instance_uuid=instance_uuid)
+        return _expect(reply, str, "live_migration_instance_dir")
 
 
 class ConductorClient:
@@ -68,25 +202,28 @@ class ConductorClient:
         self._transport = transport
         self._timeout = timeout
 
-    def report_host(self, report: HostReport) -> dict[str, Any]:
-        reply: dict[str, Any] = self._transport.call(
-            CONDUCTOR_TOPIC, CONDUCTOR_SERVER, "report_host", timeout=self._timeout, report=report
+    def _call(self, method: str, **kwargs: object) -> object:
+        reply: object = self._transport.call(
+            CONDUCTOR_TOPIC, CONDUCTOR_SERVER, method, self._timeout, None, **kwargs
         )
         return reply
 
-    def orphan_domains(self, host: str, instance_uuids: list[str]) -> Any:
-        """Which of ``instance_uuids`` (domains on ``host``) should not be there: a
-        list of :class:`virtfleet.agent.orphans.Orphan` primitives."""
-        return self._transport.call(
-            CONDUCTOR_TOPIC,
-            CONDUCTOR_SERVER,
-            "orphan_domains",
-            timeout=self._timeout,
-            host=host,
-            instance_uuids=instance_uuids,
-        )
+    def report_host(self, report: HostReport) -> HostReportReceipt:
+        reply = self._call("report_host", report=report)
+        return _expect(reply, HostReportReceipt, "report_host")
+
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[OrphanDomain]:
+        """Which of ``instance_uuids`` (domains on ``host``) should not be there."""
+        reply = self._call("orphan_domains", host=host, instance_uuids=instance_uuids)
+        return _expect_list(reply, OrphanDomain, "orphan_domains")
+
+    def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
+        """Which of these migrations are over (their mdev claims may go)."""
+        reply = self._call("live_migrations_ended", migration_uuids=migration_uuids)
+        return _expect_list(reply, str, "live_migrations_ended")
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
+        """A cast: the conductor updates the server's power state when it gets to it."""
         self._transport.cast(
             CONDUCTOR_TOPIC,
             CONDUCTOR_SERVER,

@@ -25,6 +25,7 @@ from virtfleet.conductor.provider_tree import (
 from virtfleet.db import hosts
 from virtfleet.db.engine import Database
 from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.rpc_results import HostReportReceipt
 from virtfleet.placement.types import Inventory, Provider
 
 LOG = logging.getLogger(__name__)
@@ -65,13 +66,13 @@ class ReportOutcome:
     provider_uuids: tuple[str, ...]
     warnings: tuple[str, ...] = ()
 
-    def as_primitive(self) -> dict[str, Any]:
+    def as_receipt(self) -> HostReportReceipt:
         """The RPC reply."""
-        return {
-            "uuid": self.host.uuid,
-            "providers": list(self.provider_uuids),
-            "warnings": list(self.warnings),
-        }
+        return HostReportReceipt(
+            uuid=self.host.uuid,
+            providers=list(self.provider_uuids),
+            warnings=list(self.warnings),
+        )
 
 
 def retry_on_conflict(action: Callable[[], T], what: str, attempts: int = MAX_RETRIES) -> T:

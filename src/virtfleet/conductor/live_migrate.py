@@ -25,12 +25,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.agent.rpcapi import COMPUTE_TOPIC
+from virtfleet.agent.rpcapi import ComputeClient
 from virtfleet.conductor import boot, mdev_policy
 from virtfleet.conductor import live_migrate_policy as policy
 from virtfleet.conductor import live_migrate_recovery as recovery
@@ -80,7 +80,7 @@ class LiveMigrations:
         self._db = db
         self._placement = placement
         self._scheduler = scheduler
-        self._transport = transport
+        self._agents = ComputeClient(transport, timeout=conf.rpc_response_timeout)
         self._submit = submit
         self._cancelled: set[int] = set()
         self._active: set[int] = set()  # migrations a workflow of this process drives
@@ -131,9 +131,7 @@ class LiveMigrations:
         if migration.status == records.RUNNING and migration.source_compute:
             # no job (yet, or any longer) is a Conflict: the flag stops it then
             with contextlib.suppress(errors.Conflict):
-                self._call(
-                    migration.source_compute, "live_migration_abort", instance_uuid=instance_uuid
-                )
+                self._agents.live_migration_abort(migration.source_compute, instance_uuid)
 
     def force_complete(self, instance_uuid: str, migration_id: int) -> None:
         """Let a running migration finish by pausing the guest for the last pass (the
@@ -146,11 +144,7 @@ class LiveMigrations:
                 "migration can be forced to complete."
             )
         try:
-            self._call(
-                migration.source_compute,
-                "live_migration_force_complete",
-                instance_uuid=instance_uuid,
-            )
+            self._agents.live_migration_force_complete(migration.source_compute, instance_uuid)
         except (errors.NotFound, errors.Conflict) as exc:  # no job, or the guest left
             raise errors.Conflict(
                 f"Migration {migration_id} cannot be forced to complete: {exc.message}"
@@ -212,9 +206,7 @@ class LiveMigrations:
         """The first candidate that passes both checks and takes the claim."""
         assert server.host is not None
         source = server.host
-        instance_dir = str(
-            self._call(source, "live_migration_instance_dir", instance_uuid=server.uuid)
-        )
+        instance_dir = self._agents.live_migration_instance_dir(source, server.uuid)
         refusals: list[tuple[str, str]] = []
         for selection in self._candidates(server, migration, host, refusals):
             self._check_cancelled(migration.id)
@@ -226,17 +218,14 @@ class LiveMigrations:
                 instance_dir=instance_dir,
             )
             try:
-                data = self._call(
-                    selection.host,
-                    "check_can_live_migrate_destination",
-                    data=data,
-                    block_migration=block_migration,
+                data = self._agents.check_can_live_migrate_destination(
+                    selection.host, data, block_migration
                 )
                 data.is_shared_instance_path = self._shared_storage(data)
                 data.block_migration = resolve_block_migration(
                     block_migration, data.is_shared_instance_path
                 )
-                data = self._call(source, "check_can_live_migrate_source", data=data)
+                data = self._agents.check_can_live_migrate_source(source, data)
                 data = self._claim_mdevs(data, selection)  # mdev guests: pin check + claim
             except errors.VirtfleetError as exc:
                 LOG.info("migration %s: %s refused: %s", migration.id, selection.host, exc)
@@ -261,18 +250,16 @@ class LiveMigrations:
         refusal = mdev_policy.pinned_refusal(self._conf, data)
         if refusal:
             raise errors.InvalidInput(refusal)
-        claimed: LibvirtLiveMigrateData = self._call(
+        return self._agents.claim_live_migration_mdevs(
             data.dest_host,
-            "claim_live_migration_mdevs",
-            data=data,
+            data,
             allocations={rp: dict(r) for rp, r in selection.allocation_request.items()},
         )
-        return claimed
 
     def _release_mdevs(self, data: LibvirtLiveMigrateData) -> None:
         if data.has_mdevs:
             with contextlib.suppress(errors.VirtfleetError):
-                self._call(data.dest_host, "release_live_migration_mdevs", data=data)
+                self._agents.release_live_migration_mdevs(data.dest_host, data)
 
     def _candidates(
         self,
@@ -342,7 +329,7 @@ class LiveMigrations:
             dest_node=node.hypervisor_hostname,
         )
         try:
-            data = self._call(dest, "pre_live_migration", data=data)
+            data = self._agents.pre_live_migration(dest, data)
             self._check_cancelled(migration.id)
             records.update(self._db, migration.id, status=records.RUNNING)
             self._copy(migration, data)
@@ -366,14 +353,8 @@ class LiveMigrations:
         timeout = float(conf.live_migration_timeout)
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(1, "live-migrate") as pool:
-            future = pool.submit(
-                self._transport.call,
-                COMPUTE_TOPIC,
-                data.source_host,
-                "live_migrate",
-                timeout=timeout + self._conf.rpc_response_timeout,
-                data=data,
-            )
+            agents = self._agents.with_timeout(timeout + self._conf.rpc_response_timeout)
+            future = pool.submit(agents.live_migrate, data.source_host, data)
             aborted = False
             while True:
                 try:
@@ -391,20 +372,14 @@ class LiveMigrations:
                         "timeout" if late else "cancelled",
                     )
                     try:
-                        self._call(
-                            data.source_host,
-                            "live_migration_abort",
-                            instance_uuid=data.instance_uuid,
-                        )
+                        self._agents.live_migration_abort(data.source_host, data.instance_uuid)
                     except errors.VirtfleetError as exc:
                         LOG.warning("migration %s: abort failed: %s", migration.id, exc)
 
     def _record_progress(self, migration: records.Migration, data: LibvirtLiveMigrateData) -> None:
         try:
-            progress = self._call(
-                data.source_host, "live_migration_progress", instance_uuid=data.instance_uuid
-            )
-            records.update(self._db, migration.id, **policy.progress_fields(progress))
+            progress = self._agents.live_migration_progress(data.source_host, data.instance_uuid)
+            records.update(self._db, migration.id, **policy.progress_fields(progress.as_dict()))
             servers.update(self._db, data.instance_uuid, task_state=MIGRATING)
         except errors.VirtfleetError as exc:
             LOG.debug("migration %s: no progress: %s", migration.id, exc)
@@ -413,12 +388,12 @@ class LiveMigrations:
         """Whether the guest already runs on the destination and left the source
         (e.g. the reply of a migration that worked was lost)."""
         try:
-            if self._call(dest, "get_power_state", instance_uuid=uuid) != "running":
+            if self._agents.get_power_state(dest, uuid) != "running":
                 return False
         except errors.VirtfleetError:
             return False
         try:
-            self._call(source, "get_power_state", instance_uuid=uuid)
+            self._agents.get_power_state(source, uuid)
         except errors.NotFound:
             return True
         except errors.VirtfleetError:
@@ -436,7 +411,7 @@ class LiveMigrations:
         record there, then let both agents clean up."""
         uuid, dest = server.uuid, data.dest_host
         try:
-            self._call(dest, "post_live_migration_at_destination", data=data)
+            self._agents.post_live_migration_at_destination(dest, data)
         except errors.VirtfleetError as exc:
             LOG.warning("migration %s: post at %s failed: %s", migration.id, dest, exc)
         self._move_allocation(server, migration)
@@ -458,7 +433,7 @@ class LiveMigrations:
             power_state=int(st.PowerState.RUNNING),
         )
         try:
-            self._call(data.source_host, "post_live_migration_at_source", data=data)
+            self._agents.post_live_migration_at_source(data.source_host, data)
         except errors.VirtfleetError as exc:
             LOG.warning(
                 "migration %s: cleanup at %s failed: %s", migration.id, data.source_host, exc
@@ -498,7 +473,7 @@ class LiveMigrations:
         """Undo at the destination, release the migration's claim, end the task."""
         LOG.warning("migration %s of %s failed: %s", migration.id, data.instance_uuid, exc)
         try:
-            self._call(data.dest_host, "rollback_live_migration_at_destination", data=data)
+            self._agents.rollback_live_migration_at_destination(data.dest_host, data)
         except errors.VirtfleetError as rollback_exc:
             LOG.error(
                 "migration %s: rollback at %s failed: %s",
@@ -602,7 +577,7 @@ class LiveMigrations:
         else:
             if dest:
                 try:
-                    self._call(dest, "rollback_live_migration_at_destination", data=data)
+                    self._agents.rollback_live_migration_at_destination(dest, data)
                 except errors.VirtfleetError as exc:
                     LOG.warning("migration %s: rollback at %s: %s", migration.id, dest, exc)
                     return recovery.WAIT
@@ -611,11 +586,11 @@ class LiveMigrations:
 
     def _whereabouts(self, host: str, instance_uuid: str) -> recovery.Whereabouts:
         try:
-            found = self._call(host, "live_migration_whereabouts", instance_uuid=instance_uuid)
+            found = self._agents.live_migration_whereabouts(host, instance_uuid)
         except errors.VirtfleetError as exc:
             LOG.info("host %s cannot say where %s is: %s", host, instance_uuid, exc)
             return recovery.UNREACHABLE
-        return recovery.Whereabouts(found.get("state"), bool(found.get("job_active")))
+        return recovery.Whereabouts(found.state, found.job_active)
 
     def _recovered_data(
         self, migration: records.Migration, source: str, dest: str | None
@@ -627,11 +602,7 @@ class LiveMigrations:
             instance_uuid=migration.instance_uuid,
             source_host=source,
             dest_host=dest or source,
-            instance_dir=str(
-                self._call(
-                    source, "live_migration_instance_dir", instance_uuid=migration.instance_uuid
-                )
-            ),
+            instance_dir=self._agents.live_migration_instance_dir(source, migration.instance_uuid),
         )
         if dest:
             data.is_shared_instance_path = self._shared_storage(data)
@@ -641,21 +612,16 @@ class LiveMigrations:
     def _shared_storage(self, data: LibvirtLiveMigrateData) -> bool:
         """Whether source and destination share the instances path: the destination
         writes a test file there and the source looks for it in its own."""
-        name = str(self._call(data.dest_host, "create_shared_storage_test_file"))
+        name = self._agents.create_shared_storage_test_file(data.dest_host)
         try:
-            return bool(self._call(data.source_host, "check_shared_storage_test_file", name=name))
+            return self._agents.check_shared_storage_test_file(data.source_host, name)
         finally:
             try:
-                self._call(data.dest_host, "cleanup_shared_storage_test_file", name=name)
+                self._agents.cleanup_shared_storage_test_file(data.dest_host, name)
             except errors.VirtfleetError as exc:
                 LOG.warning("test file %s left on %s: %s", name, data.dest_host, exc)
 
     # ------------------------------------------------------------------ helpers
-
-    def _call(self, host: str, method: str, **kwargs: Any) -> Any:
-        return self._transport.call(
-            COMPUTE_TOPIC, host, method, timeout=self._conf.rpc_response_timeout, **kwargs
-        )
 
     def _is_cancelled(self, migration_id: int) -> bool:
         with self._lock:

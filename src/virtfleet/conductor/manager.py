@@ -17,7 +17,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from oslo_config import cfg
 from sqlalchemy import inspect
@@ -33,6 +33,7 @@ from virtfleet.db import hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.rpc_results import HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
@@ -50,13 +51,14 @@ class SchedulerAPI(Protocol):
 
 
 class ConductorEndpoint:
-    """What the control plane serves to agents on ``conductor``: only these methods."""
+    """What the control plane serves to agents on ``conductor``: only these methods,
+    each the counterpart of :class:`~virtfleet.agent.rpcapi.ConductorClient`'s."""
 
     def __init__(self, conductor: Conductor) -> None:
         self._conductor = conductor
 
-    def report_host(self, report: HostReport) -> dict[str, Any]:
-        return self._conductor.reporter.report_host(report).as_primitive()
+    def report_host(self, report: HostReport) -> HostReportReceipt:
+        return self._conductor.reporter.report_host(report).as_receipt()
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         self._conductor.instance_power_state_changed(host, instance_uuid, state)
@@ -64,8 +66,8 @@ class ConductorEndpoint:
     def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
         return self._conductor.live_migrations_ended(migration_uuids)
 
-    def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[dict[str, Any]]:
-        return [o.as_primitive() for o in self._conductor.orphan_domains(host, instance_uuids)]
+    def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[OrphanDomain]:
+        return [o.as_object() for o in self._conductor.orphan_domains(host, instance_uuids)]
 
 
 class Conductor:
@@ -482,8 +484,10 @@ class Conductor:
         try:
             if action_name.startswith("reboot"):
                 self.compute.reboot(server.host, uuid, hard=action_name == "reboot_hard")
+            elif action_name == "power_off":
+                self.compute.power_off(server.host, uuid)
             else:
-                getattr(self.compute, action_name)(server.host, uuid)
+                self.compute.power_on(server.host, uuid)
         except errors.VirtfleetError as exc:
             LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
             servers.set_fault(self._db, uuid, f"{action_name} failed: {exc}", 500, task_state=None)

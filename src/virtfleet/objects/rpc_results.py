@@ -1,0 +1,100 @@
+"""Structured results of agent and conductor RPC calls (see
+:mod:`virtfleet.agent.rpcapi`), as versioned objects so they cross the wire typed.
+
+* :class:`HostReportReceipt` — ``conductor.report_host``: what the report did.
+* :class:`OrphanDomain` — ``conductor.orphan_domains``: a domain that should not be
+  on the asking host.
+* :class:`MigrationProgress` — ``compute.live_migration_progress``: bytes copied.
+* :class:`GuestWhereabouts` — ``compute.live_migration_whereabouts``: the guest's
+  state on one host, for the recovery of an interrupted migration.
+"""
+
+from __future__ import annotations
+
+from oslo_versionedobjects import fields
+
+from virtfleet.objects.base import register
+from virtfleet.objects.defaults import DefaultedObject
+
+ORPHAN_REASONS = ("deleted", "unknown", "elsewhere")
+
+
+@register
+class HostReportReceipt(DefaultedObject):
+    """The conductor's answer to a host report."""
+
+    # Version 1.0: initial version (a plain dict before RPC API 1.1)
+    VERSION = "1.0"
+
+    fields = {
+        "uuid": fields.UUIDField(),  # the compute node's (and root provider's) uuid
+        "providers": fields.ListOfStringsField(default=[]),  # every provider's uuid
+        "warnings": fields.ListOfStringsField(default=[]),  # what could not be applied
+    }
+
+    uuid: str
+    providers: list[str]
+    warnings: list[str]
+
+
+@register
+class OrphanDomain(DefaultedObject):
+    """A domain that should not be on the asking host, and why."""
+
+    # Version 1.0: initial version (a plain dict before RPC API 1.1)
+    VERSION = "1.0"
+
+    fields = {
+        "uuid": fields.UUIDField(),
+        "reason": fields.EnumField(valid_values=ORPHAN_REASONS),
+        # where the server lives (reason "elsewhere")
+        "recorded_host": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        # migrations that came to the asking host
+        "own_migrations": fields.ListOfStringsField(default=[]),
+    }
+
+    uuid: str
+    reason: str
+    recorded_host: str | None
+    own_migrations: list[str]
+
+
+@register
+class MigrationProgress(DefaultedObject):
+    """Bytes of a running live migration (all 0 before its job shows up)."""
+
+    # Version 1.0: initial version (a plain dict before RPC API 1.1)
+    VERSION = "1.0"
+
+    fields = {
+        "memory_total": fields.NonNegativeIntegerField(default=0),
+        "memory_processed": fields.NonNegativeIntegerField(default=0),
+        "memory_remaining": fields.NonNegativeIntegerField(default=0),
+        "disk_total": fields.NonNegativeIntegerField(default=0),
+        "disk_processed": fields.NonNegativeIntegerField(default=0),
+        "disk_remaining": fields.NonNegativeIntegerField(default=0),
+    }
+
+    memory_total: int
+    memory_processed: int
+    memory_remaining: int
+    disk_total: int
+    disk_processed: int
+    disk_remaining: int
+
+
+@register
+class GuestWhereabouts(DefaultedObject):
+    """A guest on one host: its domain's power state (None: no domain there) and
+    whether a migration job of it runs."""
+
+    # Version 1.0: initial version (a plain dict before RPC API 1.1)
+    VERSION = "1.0"
+
+    fields = {
+        "state": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "job_active": fields.BooleanField(default=False),
+    }
+
+    state: str | None
+    job_active: bool
