@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import logging
 import pathlib
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cheroot import wsgi
 from oslo_config import cfg
 
 from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.api.app import make_app
+from virtfleet.api.listener import HttpListener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
-from virtfleet.image.service import ImageService
+from virtfleet.image.service import ImageService, UploadLimits
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc import Transport, get_transport
 from virtfleet.scheduler.manager import Scheduler
@@ -47,7 +46,11 @@ class ControlPlane:
         self.db = Database.for_data_dir(self.data_dir, conf.database.connection)
         self.db.upgrade()
         self.placement = PlacementService(self.db, max_candidates=conf.placement.max_candidates)
-        self.images = ImageService(self.db, self.data_dir / "images")
+        self.images = ImageService(
+            self.db,
+            self.data_dir / "images",
+            limits=UploadLimits(conf.image.image_size_cap, conf.image.project_storage_quota),
+        )
         self.scheduler = Scheduler(conf, self.db, self.placement)
         self.transport = transport
         self.conductor = Conductor(
@@ -88,31 +91,6 @@ def build_agent(
     return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims)
 
 
-class HttpListener:
-    """The HTTP listener of the three APIs, served on a daemon thread."""
-
-    def __init__(self, app: Any, listen: str, threads: int) -> None:
-        host, _, port = str(listen).rpartition(":")
-        self._server = wsgi.Server(
-            (host or "127.0.0.1", int(port)), app, numthreads=threads, server_name="virtfleet"
-        )
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.bind_addr[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        """Bind (``OSError`` when the port is taken) and serve."""
-        self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve, name="http", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-
 @dataclass
 class EmbeddedCloud:
     """One process: a control plane, an agent per host, and the HTTP listener."""
@@ -144,9 +122,7 @@ class EmbeddedCloud:
             )
             agent.start()
             self.agents.append(agent)
-        self._http = HttpListener(
-            self.control.app, self.conf.api.listen, self.conf.api.workers_threads
-        )
+        self._http = HttpListener(self.control.app, self.conf.api)
         self._http.start()
 
     def _hosts(self) -> Iterable[tuple[str, str, dict[str, Any]]]:

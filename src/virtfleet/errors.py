@@ -4,6 +4,7 @@
     ├── ConfigError                a configuration or fleet file is wrong (names what)
     ├── InvalidInput               a request or property value is wrong (HTTP 400)
     ├── NotFound                   a named thing does not exist (HTTP 404)
+    ├── TooLarge                   a request passes a configured size limit (HTTP 413)
     ├── Conflict                   state changed underneath, or a name is taken (HTTP 409)
     │   └── ConcurrentUpdate       a generation check failed; the caller may retry
     ├── NoValidHost                no host can take a request; carries the explanation
@@ -38,6 +39,10 @@ class InvalidInput(VirtfleetError):
 
 class NotFound(VirtfleetError):
     """The named object does not exist."""
+
+
+class TooLarge(VirtfleetError):
+    """A request asks for more than a configured size limit allows."""
 
 
 class Conflict(VirtfleetError):

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from virtfleet.api.listener import HttpListener
 from virtfleet.broker import check_transport_url, open_transport
-from virtfleet.control_plane import ControlPlane, HttpListener
+from virtfleet.control_plane import ControlPlane
 
 LOG = logging.getLogger(__name__)
 
@@ -46,9 +47,7 @@ class ServerProcess:
             raise
         try:
             self.control.start()
-            self._http = HttpListener(
-                self.control.app, self.conf.api.listen, self.conf.api.workers_threads
-            )
+            self._http = HttpListener(self.control.app, self.conf.api)
             self._http.start()
         except BaseException:
             self.stop()

@@ -8,6 +8,7 @@ error mapper turns into one). Nothing here knows which API it serves.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -38,17 +39,9 @@ class Request(webob.Request):  # type: ignore[misc]
         :data:`MAX_JSON_BODY_BYTES` is a 413.
         """
         if (self.content_length or 0) > MAX_JSON_BODY_BYTES:
-            raise HTTPError(
-                413,
-                f"Request body too large: {self.content_length} bytes; a JSON body may "
-                f"have at most {MAX_JSON_BODY_BYTES}.",
-            )
+            raise _too_large(f"{self.content_length} bytes")
         if not self.body:
             raise HTTPError(400, "Malformed request body: the body is empty, JSON expected.")
-        if len(self.body) > MAX_JSON_BODY_BYTES:  # no Content-Length (chunked)
-            raise HTTPError(
-                413, f"Request body too large: a JSON body may have at most {MAX_JSON_BODY_BYTES}."
-            )
         try:
             data = json.loads(self.body, parse_constant=_refuse_constant)
         except RecursionError:
@@ -283,11 +276,13 @@ class Router:
         render_error: ErrorRenderer,
         versions: VersionPolicy | None = None,
         unversioned: Sequence[str] = ("/",),
+        streaming: Sequence[str] = (),
     ) -> None:
         self.routes = [Route(m, t, h, _compile(t)) for m, t, h in routes]
         self.render_error = render_error
         self.versions = versions
         self.unversioned = set(unversioned)
+        self.streaming = set(streaming)  # templates whose handlers bound their own bodies
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         req = Request(environ)
@@ -316,6 +311,8 @@ class Router:
             if route.method != req.method and not (req.method == "HEAD" and route.method == "GET"):
                 allowed.append(route.method)
                 continue
+            if route.template not in self.streaming:
+                _bound_body(req)
             if self.versions and path not in self.unversioned:
                 req.environ["virtfleet.microversion"] = self.versions.negotiate(req.headers)
             try:
@@ -336,6 +333,30 @@ class Router:
                 headers={"Allow": ", ".join(sorted(set(allowed)))},
             )
         raise HTTPError(404, f"The resource could not be found: {path}.")
+
+
+def _bound_body(req: Request) -> None:
+    """413 for a body over :data:`MAX_JSON_BODY_BYTES`, before reading it; a chunked
+    body is read up to that size (never further) and kept for the handler."""
+    if req.content_length is not None:
+        if req.content_length > MAX_JSON_BODY_BYTES:
+            raise _too_large(f"{req.content_length} bytes")
+        return
+    if not req.environ.get("wsgi.input_terminated"):  # no body to read
+        return
+    data = req.environ["wsgi.input"].read(MAX_JSON_BODY_BYTES + 1)
+    if len(data) > MAX_JSON_BODY_BYTES:
+        raise _too_large("a chunked body")
+    req.environ["wsgi.input"] = io.BytesIO(data)
+    req.environ["CONTENT_LENGTH"] = str(len(data))
+
+
+def _too_large(what: str) -> HTTPError:
+    return HTTPError(
+        413,
+        f"Request body too large: {what}; a request body may have at most "
+        f"{MAX_JSON_BODY_BYTES} bytes.",
+    )
 
 
 def _check_utf8(req: Request) -> None:
@@ -365,6 +386,8 @@ def to_http_error(exc: errors.VirtfleetError) -> HTTPError:
         status = 400
     elif isinstance(exc, errors.NotFound):
         status = 404
+    elif isinstance(exc, errors.TooLarge):
+        status = 413
     elif isinstance(exc, errors.Conflict):
         status = 409
     code = getattr(exc, "code", None)

@@ -16,13 +16,14 @@ from virtfleet.conf import (
     compute,
     database,
     devices,
+    image,
     libvirt,
     placement,
     rpc,
     scheduler,
 )
 
-_GROUPS = (api, compute, database, devices, libvirt, placement, rpc, scheduler)
+_GROUPS = (api, compute, database, devices, image, libvirt, placement, rpc, scheduler)
 
 
 def make_conf(

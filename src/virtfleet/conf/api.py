@@ -17,7 +17,36 @@ OPTS: list[cfg.Opt] = [
         "workers_threads",
         default=32,
         min=1,
-        help="Threads serving HTTP requests concurrently.",
+        max=1024,
+        help="Threads serving HTTP requests concurrently. The pool has exactly this "
+        "many threads; requests beyond it wait in a queue.",
+    ),
+    cfg.IntOpt(
+        "listen_backlog",
+        default=1024,
+        min=128,
+        max=65535,
+        help="Connections the kernel queues for the listener before accepting them "
+        "(the listen() backlog; Linux caps it at net.core.somaxconn). A burst of clients "
+        "waits in this queue instead of getting connection resets.",
+    ),
+    cfg.FloatOpt(
+        "header_timeout",
+        default=10.0,
+        min=0.1,
+        max=3600,
+        help="Seconds a client has to send a request's head (and a body up to 64 KiB) "
+        "once it connects or starts a request on a kept-alive connection. Until then "
+        "the request holds no worker thread; after that the connection is closed. "
+        "Slow or idle clients therefore cannot occupy the worker pool.",
+    ),
+    cfg.FloatOpt(
+        "client_socket_timeout",
+        default=10.0,
+        min=0.1,
+        max=3600,
+        help="Seconds a read of a larger request body (e.g. image data) may wait for "
+        "data, and that an idle kept-alive connection stays open.",
     ),
 ]
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from virtfleet import errors
 from virtfleet.api.compute import common
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.name_filter import name_matcher
 from virtfleet.api.compute.server_views import detail_view, status, summary_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors, images, servers
@@ -104,11 +104,8 @@ class ServerHandlers:
         if not admin:
             found = [s for s in found if s.project_id == common.project_id(req)]
         if "name" in params:
-            try:
-                pattern = re.compile(params["name"])
-            except re.error as exc:
-                raise HTTPError(400, f"Invalid name filter {params['name']!r}: {exc}.") from None
-            found = [s for s in found if pattern.search(s.name)]
+            matches = name_matcher(params["name"])
+            found = [s for s in found if matches(s.name)]
         if "status" in params:
             wanted = {v.upper() for v in params.getall("status")}
             found = [s for s in found if status(s) in wanted]

@@ -17,6 +17,7 @@ from virtfleet.image.service import Forbidden, ImageService
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 VERSIONS = ("2.9", "2.8", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0")
 UPLOAD_CHUNK = 64 * 1024
+DATA_ROUTE = "/v2/images/{image_id}/file"
 UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -39,12 +40,16 @@ def make_image_app(deps: ImageDeps) -> Router:
         ("GET", "/v2/images/{image_id}", api.show_image),
         ("PATCH", "/v2/images/{image_id}", api.update_image),
         ("DELETE", "/v2/images/{image_id}", api.delete_image),
-        ("PUT", "/v2/images/{image_id}/file", api.upload),
+        ("PUT", DATA_ROUTE, api.upload),
         ("GET", "/v2/images/{image_id}/file", api.download),
         ("GET", "/v2/schemas/image", api.schema),
         ("GET", "/v2/schemas/images", api.schemas),
     ]
-    return Router([(m, t, _forbidden_is_403(h)) for m, t, h in routes], render_error)
+    return Router(
+        [(m, t, _forbidden_is_403(h)) for m, t, h in routes],
+        render_error,
+        streaming=(DATA_ROUTE,),  # the image service bounds uploads ([image] options)
+    )
 
 
 def _forbidden_is_403(handler: Handler) -> Handler:
@@ -149,7 +154,7 @@ class _ImageAPI:
     # -------------------------------------------------------------------- data
 
     def upload(self, req: Request, image_id: str) -> webob.Response:
-        self.images.upload(image_id, _body_chunks(req))
+        self.images.upload(image_id, _body_chunks(req), declared_size=req.content_length)
         return json_response(None, status=204)
 
     def download(self, req: Request, image_id: str) -> webob.Response:

@@ -1,0 +1,79 @@
+"""The HTTP listener of the APIs: cheroot, bounded against slow and idle clients.
+
+- a fixed pool of ``[api] workers_threads`` threads (never grows);
+- a listen backlog of ``[api] listen_backlog`` (bursts of connections queue in the
+  kernel instead of being reset);
+- every request must arrive (head, and a body up to 64 KiB) within ``[api]
+  header_timeout`` seconds before a worker takes it (:mod:`~virtfleet.api.request_gate`);
+- each read of a larger body, and an idle keep-alive connection, times out after
+  ``[api] client_socket_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from cheroot import wsgi
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.api.request_gate import RequestGate
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (IPv6 as ``[::1]:8774``) -> (host, port); ConfigError otherwise."""
+    host, sep, port = str(value).rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise errors.ConfigError(
+            f"[api] listen: expected HOST:PORT with a port from 0 to 65535, got {value!r}"
+        )
+    return (host.strip("[]") or "127.0.0.1", int(port))
+
+
+class _GatedServer(wsgi.Server):
+    """cheroot's WSGI server with connections passing the request gate first."""
+
+    gate: RequestGate
+
+    def process_conn(self, conn: Any) -> None:
+        self.gate.admit(conn)
+
+    def deliver(self, conn: Any) -> None:
+        super().process_conn(conn)
+
+
+class HttpListener:
+    """The HTTP listener of the three APIs, served on a daemon thread."""
+
+    def __init__(self, app: Any, api_conf: cfg.ConfigOpts.GroupAttr) -> None:
+        threads = api_conf.workers_threads
+        self._server = _GatedServer(
+            parse_listen(api_conf.listen),
+            app,
+            numthreads=threads,
+            max=threads,
+            request_queue_size=api_conf.listen_backlog,
+            timeout=api_conf.client_socket_timeout,
+            server_name="virtfleet",
+        )
+        self._header_timeout = api_conf.header_timeout
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.bind_addr[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Bind (``OSError`` when the port is taken) and serve."""
+        self._server.gate = RequestGate(self._server.deliver, self._header_timeout)
+        self._server.prepare()
+        self._thread = threading.Thread(target=self._server.serve, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+        gate = getattr(self._server, "gate", None)
+        if gate is not None:
+            gate.stop()
