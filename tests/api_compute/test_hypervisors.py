@@ -8,6 +8,7 @@ import pytest
 from tests.api_compute.support import Apps
 
 from virtfleet.db import hosts, servers
+from virtfleet.objects.guest_request import GuestRequest
 
 
 @dataclass
@@ -28,7 +29,14 @@ def fleet(apps: Apps) -> Apps:
     hosts.set_status(apps.db, "kvm-b", "disabled", "maintenance")
     apps.placement.usages[a.uuid] = {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 5}
     s = servers.create(
-        apps.db, name="vm", flavor={}, image_ref="i", image={}, project_id="p", user_id="u"
+        apps.db,
+        guest_request=GuestRequest(),
+        name="vm",
+        flavor={},
+        image_ref="i",
+        image={},
+        project_id="p",
+        user_id="u",
     )
     servers.update(apps.db, s.uuid, host="kvm-a", vm_state="active", task_state=None)
     return apps

@@ -10,6 +10,7 @@ from tests.api_compute.support import Apps, Client
 
 from virtfleet import errors
 from virtfleet.db import servers
+from virtfleet.objects.guest_request import GuestRequest
 
 
 @pytest.fixture
@@ -133,7 +134,14 @@ def test_error_state_shows_the_fault(world: Apps) -> None:
 
 def test_set_fault_writes_state_and_fault_together(world: Apps) -> None:
     server = servers.create(
-        world.db, name="vm", flavor={}, image_ref="i", image={}, project_id="p", user_id="u"
+        world.db,
+        guest_request=GuestRequest(),
+        name="vm",
+        flavor={},
+        image_ref="i",
+        image={},
+        project_id="p",
+        user_id="u",
     )
     failed = servers.set_fault(
         world.db, server.uuid, "No valid host", 500, "details", vm_state="error", task_state=None
@@ -147,6 +155,7 @@ def test_set_fault_writes_state_and_fault_together(world: Apps) -> None:
 def test_build_status_while_the_conductor_has_not_finished(world: Apps) -> None:
     server = servers.create(
         world.db,
+        guest_request=GuestRequest(),
         name="pending",
         flavor={"id": "f1"},
         image_ref=IMG,
@@ -467,7 +476,14 @@ def test_actions_on_missing_or_hostless_servers(world: Apps) -> None:
     c = world.compute()
     assert action(c, "nope", {"os-stop": None}).status == 404
     pending = servers.create(
-        world.db, name="p", flavor={}, image_ref=IMG, image={}, project_id="p", user_id="u"
+        world.db,
+        guest_request=GuestRequest(),
+        name="p",
+        flavor={},
+        image_ref=IMG,
+        image={},
+        project_id="p",
+        user_id="u",
     )
     servers.update(world.db, pending.uuid, vm_state="active", task_state=None)
     reply = action(c, pending.uuid, {"os-stop": None})
@@ -483,7 +499,14 @@ def test_domain_xml_is_admin_only(world: Apps) -> None:
     assert member.status == 403
     assert c.get("/v2.1/servers/nope/os-domain-xml").status == 404
     pending = servers.create(
-        world.db, name="p", flavor={}, image_ref=IMG, image={}, project_id="p", user_id="u"
+        world.db,
+        guest_request=GuestRequest(),
+        name="p",
+        flavor={},
+        image_ref=IMG,
+        image={},
+        project_id="p",
+        user_id="u",
     )
     assert c.get(f"/v2.1/servers/{pending.uuid}/os-domain-xml").status == 409
 

@@ -15,6 +15,7 @@ import libvirt
 import pytest
 from harness import wait_for
 from lxml import etree
+from tests.support.control import guest_request_of
 
 from support.ci import unavailable
 from virtfleet import conf as vconf
@@ -102,6 +103,9 @@ class Stack:
             flavor=flavor.snapshot(),
             image_ref=image_id,
             image=dict(image_snapshot(self.images.get(image_id))),
+            guest_request=guest_request_of(
+                flavor.snapshot(), image_snapshot(self.images.get(image_id))
+            ),
             project_id="p",
             user_id="u",
         )

@@ -13,6 +13,7 @@ from virtfleet.conductor.orphans import find_orphans
 from virtfleet.db import hosts, servers
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database
+from virtfleet.objects.guest_request import GuestRequest
 
 
 def add_host(db: Database, name: str, hostname: str | None = None) -> None:
@@ -25,7 +26,14 @@ def add_host(db: Database, name: str, hostname: str | None = None) -> None:
 
 def add_server(db: Database, host: str | None, **fields: object) -> str:
     server = servers.create(
-        db, name="s", flavor={}, image_ref="i", image={}, project_id="p", user_id="u"
+        db,
+        guest_request=GuestRequest(),
+        name="s",
+        flavor={},
+        image_ref="i",
+        image={},
+        project_id="p",
+        user_id="u",
     )
     values: dict[str, object] = {"host": host, "vm_state": "active", "task_state": None}
     servers.update(db, server.uuid, **{**values, **fields})

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from harness import wait_for
 from tests.migration.cloud import FLEET
+from tests.support.control import guest_request_of
 
 from support.transports import HangingTransport
 from virtfleet import conf as vconf
@@ -78,6 +79,9 @@ class Site:
             flavor=flavor.snapshot(),
             image_ref=image.id,
             image=dict(image_snapshot(control.images.get(image.id))),
+            guest_request=guest_request_of(
+                flavor.snapshot(), image_snapshot(control.images.get(image.id))
+            ),
             project_id="project",
             user_id="user",
         )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import virtfleet.objects.rpc_results  # noqa: F401  registers the RPC result objects
+from virtfleet.objects import guest_request  # noqa: F401  # registers GuestRequest, GuestNic
 from virtfleet.objects.base import VirtfleetObjectRegistry
 from virtfleet.objects.host_report import (
     HostCPUInfo,
@@ -40,6 +41,8 @@ def _version_checker() -> Any:
 # Bump the object's VERSION (with a history line and obj_make_compatible) and then the
 # hash here whenever a test below fails.
 EXPECTED_FINGERPRINTS = {
+    "GuestNic": "1.0-68f718558a2f4d3108e37059bfe2f41b",
+    "GuestRequest": "1.0-f148647aa18c51af16854241656bf2ab",
     "GuestWhereabouts": "1.0-b6cf61f1decf7f7bea730ba573ec37fe",
     "HostReportReceipt": "1.0-551ac511aecceda0f003c1bcb0354237",
     "MigrationProgress": "1.0-eb1671b26ede03946ced57b8159ef7b1",

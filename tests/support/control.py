@@ -20,9 +20,12 @@ from virtfleet.db import servers
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
 from virtfleet.image.store import ImageStore
+from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.guest_resolution import BootPair, resolve_guest_request
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc.transport import LocalTransport
 from virtfleet.scheduler.manager import Scheduler
+from virtfleet.virt import arch as virt_arch
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.sim import Fleet
@@ -33,6 +36,19 @@ class FakeImageTool:
 
     def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
         pathlib.Path(path).write_bytes(b"")
+
+
+def guest_request_of(flavor: Mapping[str, Any], image: Mapping[str, Any]) -> GuestRequest:
+    """The guest request the Compute API would resolve for a flavor snapshot and an
+    image snapshot (for servers created without the API)."""
+    pair = BootPair(
+        flavor_name=str(flavor.get("name", "")),
+        memory_mb=int(flavor.get("memory_mb", 0)),
+        extra_specs=dict(flavor.get("extra_specs") or {}),
+        image_id=str(image.get("id", "")),
+        image_properties=dict(image.get("properties") or {}),
+    )
+    return resolve_guest_request(pair, virt_arch.canonicalize)
 
 
 @dataclasses.dataclass
@@ -57,13 +73,15 @@ class ControlServices:
         """A server row in BUILD with ``flavor`` (a flavor snapshot) and the image
         ``image_id`` (the tiny image by default); its uuid."""
         image = image_id or self.image_id
+        snapshot = dict(image_snapshot(self.images.get(image)))
         server = servers.create(
             self.db,
             name=name,
             metadata=metadata,
             flavor=dict(flavor),
             image_ref=image,
-            image=dict(image_snapshot(self.images.get(image))),
+            image=snapshot,
+            guest_request=guest_request_of(flavor, snapshot),
             project_id="project",
             user_id="user",
         )

@@ -18,6 +18,7 @@ from virtfleet import errors
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import Server as ServerRow
 from virtfleet.db.models.compute import utcnow
+from virtfleet.objects.guest_request import GuestRequest
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Server:
     flavor: Mapping[str, Any]
     image_ref: str
     image: Mapping[str, Any]
+    guest_request: GuestRequest
     vm_state: str
     task_state: str | None
     power_state: int
@@ -69,6 +71,7 @@ def _record(row: ServerRow) -> Server:
         flavor=dict(row.flavor),
         image_ref=row.image_ref,
         image=dict(row.image),
+        guest_request=GuestRequest.from_primitive(row.guest_request),
         vm_state=row.vm_state,
         task_state=row.task_state,
         power_state=row.power_state,
@@ -97,12 +100,14 @@ def create(
     flavor: Mapping[str, Any],
     image_ref: str,
     image: Mapping[str, Any],
+    guest_request: GuestRequest,
     project_id: str,
     user_id: str,
     metadata: Mapping[str, str] | None = None,
     server_uuid: str | None = None,
 ) -> Server:
-    """A new server in vm_state building / task_state scheduling."""
+    """A new server in vm_state building / task_state scheduling, with the guest
+    request the Compute API resolved from its flavor and image."""
     now = utcnow()
     row = ServerRow(
         uuid=server_uuid or str(uuidlib.uuid4()),
@@ -112,6 +117,7 @@ def create(
         flavor=dict(flavor),
         image_ref=image_ref,
         image=dict(image),
+        guest_request=guest_request.to_primitive(),
         vm_state="building",
         task_state="scheduling",
         power_state=0,

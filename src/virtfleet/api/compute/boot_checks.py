@@ -14,17 +14,15 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
-from virtfleet.objects.extra_specs import (
-    check_maxphysaddr,
-    check_maxphysaddr_arch,
-    validate_extra_specs,
-)
+from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.guest_resolution import BootPair, resolve_guest_request
 from virtfleet.scheduler.resource_request import (
     FlavorSpec,
     RequestSpec,
     flavor_constraints,
     request_constraints,
 )
+from virtfleet.virt import arch as virt_arch
 
 GIB = 1 << 30
 
@@ -58,44 +56,9 @@ def check_image_size(flavor: Flavor, image: Image) -> None:
         )
 
 
-def _maxphysaddr(flavor: Flavor, image: Image) -> tuple[str | None, int | None]:
-    parsed = validate_extra_specs(flavor.extra_specs)
-    flavor_mode = parsed.get("hw:maxphysaddr_mode")
-    flavor_bits = parsed.get("hw:maxphysaddr_bits")
-    image_mode = image.properties.get("hw_maxphysaddr_mode")
-    image_bits_text = image.properties.get("hw_maxphysaddr_bits")
-    image_bits = int(image_bits_text) if image_bits_text else None
-    pairs = (("mode", flavor_mode, image_mode), ("bits", flavor_bits, image_bits))
-    for what, from_flavor, from_image in pairs:
-        if from_flavor is not None and from_image is not None and from_flavor != from_image:
-            raise errors.InvalidInput(
-                f"Flavor {flavor.name} sets hw:maxphysaddr_{what}={from_flavor} but image "
-                f"{image.id} sets hw_maxphysaddr_{what}={from_image}; they must agree."
-            )
-    mode = flavor_mode if flavor_mode is not None else image_mode
-    bits = flavor_bits if flavor_bits is not None else image_bits
-    return (
-        mode if isinstance(mode, str) else None,
-        bits if isinstance(bits, int) else None,
-    )
-
-
-def check_maxphysaddr_combined(flavor: Flavor, image: Image) -> None:
-    """Flavor and image agree on maxphysaddr, and together they are consistent and
-    can address the flavor's RAM; only x86 guests take maxphysaddr."""
-    mode, bits = _maxphysaddr(flavor, image)
-    where = f"flavor {flavor.name} with image {image.id}"
-    check_maxphysaddr(mode, bits, flavor.memory_mb, where)
-    guest_arch = image.properties.get("hw_emulation_architecture") or image.properties.get(
-        "hw_architecture"
-    )
-    check_maxphysaddr_arch(mode, str(guest_arch) if guest_arch else None, where)
-
-
 CHECKS: tuple[Callable[[Flavor, Image], None], ...] = (
     check_image_bootable,
     check_image_size,
-    check_maxphysaddr_combined,
 )
 
 
@@ -129,11 +92,26 @@ def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> 
     request_constraints(spec, conf)
 
 
-def check_boot(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> None:
-    """Run every check of :data:`CHECKS`, then :func:`check_request`."""
+def guest_request(flavor: Flavor, image: Image) -> GuestRequest:
+    """The pair's guest request, resolved once here and stored with the server."""
+    pair = BootPair(
+        flavor_name=flavor.name,
+        memory_mb=flavor.memory_mb,
+        extra_specs=dict(flavor.extra_specs),
+        image_id=image.id,
+        image_properties=dict(image.properties),
+    )
+    return resolve_guest_request(pair, virt_arch.canonicalize)
+
+
+def check_boot(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> GuestRequest:
+    """Run every check of :data:`CHECKS`, resolve the guest request, then
+    :func:`check_request`; the guest request the boot carries."""
     for check in CHECKS:
         check(flavor, image)
+    guest = guest_request(flavor, image)
     check_request(flavor, image, conf)
+    return guest
 
 
 def image_snapshot(image: Image) -> Mapping[str, object]:

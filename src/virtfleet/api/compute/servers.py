@@ -154,13 +154,14 @@ class ServerHandlers:
             image = images.get(self.db, image_id)
         except errors.NotFound:
             raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
-        check_boot(flavor, image, self.deps.conf)
+        guest = check_boot(flavor, image, self.deps.conf)
         server = servers.create(
             self.db,
             name=name,
             flavor=flavor.snapshot(),
             image_ref=image.id,
             image=image_snapshot(image),
+            guest_request=guest,
             project_id=common.project_id(req),
             user_id=common.user_id(req),
             metadata=metadata,

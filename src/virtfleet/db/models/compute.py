@@ -61,6 +61,8 @@ class Server(Base):
     flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
     image_ref: Mapped[str] = mapped_column(String(36))
     image: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the versioned primitive of the server's GuestRequest, resolved by the Compute API
+    guest_request: Mapped[dict[str, Any]] = mapped_column(JSON)
     vm_state: Mapped[str] = mapped_column(String(32), default="building")
     task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling")
     power_state: Mapped[int] = mapped_column(Integer, default=0)

@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("flavor", sa.JSON(), nullable=False),
         sa.Column("image_ref", sa.String(length=36), nullable=False),
         sa.Column("image", sa.JSON(), nullable=False),
+        sa.Column("guest_request", sa.JSON(), nullable=False),
         sa.Column("vm_state", sa.String(length=32), nullable=False),
         sa.Column("task_state", sa.String(length=32), nullable=True),
         sa.Column("power_state", sa.Integer(), nullable=False),
