@@ -12,6 +12,7 @@ import pytest
 from virtfleet import errors
 from virtfleet.conductor import boot
 from virtfleet.db.servers import Server
+from virtfleet.objects.guest_request import GuestRequest
 
 NOW = datetime.datetime(2026, 1, 1)
 
@@ -33,6 +34,7 @@ def server(**changes: Any) -> Server:
         },
         image_ref="img",
         image={"id": "img", "properties": {"hw_architecture": "x86_64", "hw_x": None}},
+        guest_request=GuestRequest(arch="x86_64", native_arch="x86_64"),
         vm_state="building",
         task_state="scheduling",
         power_state=0,
