@@ -8,6 +8,8 @@ bash scripts/setup.sh
 bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64 ppc64le s390x riscv64 mipsel}
 echo "== ruff";  .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests
 echo "== mypy";  .venv/bin/mypy
+# The database tests run on SQLite and on a real PostgreSQL (seconds once installed).
+bash scripts/install-postgresql.sh
 # The distributed-mode tests run real RabbitMQ (about 2 minutes to install the first time).
 if [[ "${CI:-}" == true ]]; then bash scripts/install-rabbitmq.sh; fi
 echo "== pytest"

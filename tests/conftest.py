@@ -13,6 +13,8 @@ import subprocess
 
 import pytest
 
+from support.databases import BACKENDS
+
 
 @functools.cache
 def libvirt_available() -> bool:
@@ -38,6 +40,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.usefixtures("_libvirt_required"))
             else:
                 item.add_marker(pytest.mark.skip(reason="no libvirtd at qemu:///system"))
+
+
+@pytest.fixture(
+    params=[pytest.param(backend, marks=getattr(pytest.mark, backend)) for backend in BACKENDS]
+)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of a database-backed test: each runs on SQLite and on real
+    PostgreSQL (``-m "not postgresql"`` for SQLite only); see support.databases."""
+    backend: str = request.param
+    return backend
 
 
 @pytest.fixture

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import pathlib
 import sys
+from collections.abc import Iterator
 
 import pytest
 
+from support.databases import fresh_database
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 
@@ -19,12 +21,13 @@ for helpers in (pathlib.Path(__file__).parent, pathlib.Path(__file__).parent.par
 
 
 @pytest.fixture
-def db(tmp_path: pathlib.Path) -> Database:
+def db(tmp_path: pathlib.Path, db_backend: str) -> Iterator[Database]:
+    """Every table on a new database of each backend."""
     for area in ("hosts", "placement", "compute", "image"):
         try:
             importlib.import_module(f"virtfleet.db.models.{area}")
         except ImportError:
             continue
-    database = Database(f"sqlite:///{tmp_path / 'test.sqlite'}")
-    Base.metadata.create_all(database.engine)
-    return database
+    with fresh_database(db_backend, tmp_path) as database:
+        Base.metadata.create_all(database.engine)
+        yield database

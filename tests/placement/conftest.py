@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 from sqlalchemy import Table
 
+from support.databases import fresh_database
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 from virtfleet.db.models import placement as models
@@ -37,10 +38,11 @@ def make_database(path: pathlib.Path) -> Database:
 
 
 @pytest.fixture
-def db(tmp_path: pathlib.Path) -> Iterator[Database]:
-    database = make_database(tmp_path / "placement.sqlite")
-    yield database
-    database.dispose()
+def db(tmp_path: pathlib.Path, db_backend: str) -> Iterator[Database]:
+    """The placement tables on a new database of each backend."""
+    with fresh_database(db_backend, tmp_path, "placement") as database:
+        Base.metadata.create_all(database.engine, tables=PLACEMENT_TABLES)
+        yield database
 
 
 @pytest.fixture

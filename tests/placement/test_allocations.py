@@ -3,14 +3,14 @@ usages, provider generations, and a race for the last units."""
 
 from __future__ import annotations
 
-import pathlib
 import threading
 import uuid
 
 import pytest
-from tests.placement.conftest import add_provider, make_database
+from tests.placement.conftest import add_provider
 
 from virtfleet import errors
+from virtfleet.db.engine import Database
 from virtfleet.placement import exceptions as exc
 from virtfleet.placement.service import PlacementService
 from virtfleet.placement.types import ConsumerRequest, Inventory, TypeUsage
@@ -155,8 +155,7 @@ def test_provider_allocations_and_usages(svc: PlacementService) -> None:
     assert svc.usages("other") == {}
 
 
-def test_sixteen_threads_race_for_the_last_units(tmp_path: pathlib.Path) -> None:
-    db = make_database(tmp_path / "race.sqlite")
+def test_sixteen_threads_race_for_the_last_units(db: Database) -> None:
     setup = PlacementService(db)
     rp = add_provider(setup, "cn", {"VCPU": 100})
     setup.replace_allocations(C1, {rp.uuid: {"VCPU": 95}}, "p", "u", None)  # 5 left
@@ -186,4 +185,3 @@ def test_sixteen_threads_race_for_the_last_units(tmp_path: pathlib.Path) -> None
     for service in services:
         node = service.snapshot().node(rp.uuid)
         assert node is not None and node.slots["VCPU"].used == 100
-    db.dispose()

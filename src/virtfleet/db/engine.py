@@ -9,6 +9,12 @@ waiting writer sleep in growing steps (up to 100 ms) and retry, which under many
 threads means long stalls and, past the busy timeout, "database is locked"; a
 thread waiting on the lock instead starts the moment the previous writer commits.
 Other processes still meet at SQLite's own lock (busy timeout).
+
+PostgreSQL (several servers on one database) keeps the same rule: a write transaction
+first takes one transaction-scoped advisory lock, so writers of every server take
+turns as SQLite's do and the read-check-write code above them (capacity checks,
+generation bumps, state transitions) never races another server; reads run in
+``REPEATABLE READ`` (one snapshot per transaction, as in SQLite) and never wait.
 """
 
 from __future__ import annotations
@@ -19,14 +25,22 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 _IMMEDIATE = "virtfleet_immediate"
+_TAKE_WRITER_TURN = text("SELECT pg_advisory_xact_lock(:key)")
+_TAKE_SESSION_LOCK = text("SELECT pg_advisory_lock(:key)")
+_RELEASE_SESSION_LOCK = text("SELECT pg_advisory_unlock(:key)")
 
 #: SQLite's busy timeout (seconds): how long a writer waits for the write lock.
 BUSY_TIMEOUT = 30.0
+
+#: PostgreSQL advisory lock keys (one 64-bit key space per database): writers' turns
+#: and schema migrations.
+WRITER_LOCK_KEY = 0x76665F7772  # "vf_wr"
+MIGRATION_LOCK_KEY = 0x76665F6D67  # "vf_mg"
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -45,11 +59,16 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.is_postgresql = url.startswith("postgresql")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
             kwargs["pool_size"] = 40
             kwargs["max_overflow"] = 40
+        elif self.is_postgresql:
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 30
+            kwargs["pool_pre_ping"] = True  # a restarted database must not fail a request
         self.engine: Engine = create_engine(url, **kwargs)
         self._write_lock: threading.RLock | None = None
         if self.is_sqlite:
@@ -70,8 +89,11 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction (deferred; sees a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self.engine.connect() as conn:
+            if self.is_postgresql:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -79,6 +101,8 @@ class Database:
         with self._writer_turn(), self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
+                if self.is_postgresql:
+                    conn.execute(_TAKE_WRITER_TURN, {"key": WRITER_LOCK_KEY})
                 yield conn
 
     @contextlib.contextmanager
@@ -110,10 +134,22 @@ class Database:
             yield session
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration."""
+        """Bring the schema to the newest migration; servers starting at once take
+        turns (PostgreSQL advisory lock), so the first migrates and the others find
+        the schema current."""
         from virtfleet.db import migrate
 
-        migrate.upgrade(self)
+        if not self.is_postgresql:
+            migrate.upgrade(self)
+            return
+        with self.engine.connect() as conn:
+            conn.execute(_TAKE_SESSION_LOCK, {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                migrate.upgrade(self)
+            finally:
+                conn.execute(_RELEASE_SESSION_LOCK, {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
