@@ -11,6 +11,7 @@ from tests.placement.conftest import add_provider
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
+from virtfleet.placement import allocations_db
 from virtfleet.placement import exceptions as exc
 from virtfleet.placement.service import PlacementService
 from virtfleet.placement.types import ConsumerRequest, Inventory, TypeUsage
@@ -185,3 +186,71 @@ def test_sixteen_threads_race_for_the_last_units(db: Database) -> None:
     for service in services:
         node = service.snapshot().node(rp.uuid)
         assert node is not None and node.slots["VCPU"].used == 100
+
+
+def test_delete_burst_from_several_servers_never_conflicts(db: Database) -> None:
+    """200 deletes at once through four services (as four servers) on one database:
+    none fails, every provider ends empty."""
+    setup = PlacementService(db)
+    providers = [add_provider(setup, f"cn{i}", {"VCPU": 100}) for i in range(8)]
+    consumers = [str(uuid.uuid4()) for _ in range(200)]
+    for i, consumer in enumerate(consumers):
+        rp = providers[i % len(providers)]
+        setup.replace_allocations(consumer, {rp.uuid: {"VCPU": 1}}, "p", "u", None)
+    services = [PlacementService(db) for _ in range(4)]
+    failures: list[Exception] = []
+    barrier = threading.Barrier(16)
+
+    def delete(index: int) -> None:
+        barrier.wait()
+        for consumer in consumers[index::16]:
+            try:
+                services[index % 4].delete_allocations(consumer)
+            except Exception as error:  # collected: the test asserts there are none
+                failures.append(error)
+
+    threads = [threading.Thread(target=delete, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    for rp in providers:
+        assert setup.provider_usages(rp.uuid)[1] == {"VCPU": 0}
+
+
+def test_a_write_that_loses_a_provider_race_runs_again(
+    svc: PlacementService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rp = add_provider(svc, "cn", {"VCPU": 8})
+    svc.replace_allocations(C1, {rp.uuid: {"VCPU": 2}}, "p", "u", None)
+    finish = allocations_db._Batch.finish
+    calls: list[int] = []
+
+    def lose_every_first_try(batch: allocations_db._Batch) -> None:
+        calls.append(1)
+        if len(calls) % 2 == 1:
+            raise exc.ProviderRaced("provider changed (test)")
+        finish(batch)
+
+    monkeypatch.setattr(allocations_db._Batch, "finish", lose_every_first_try)
+    svc.replace_allocations(C2, {rp.uuid: {"VCPU": 1}}, "p", "u", None)
+    svc.delete_allocations(C1)
+    assert len(calls) == 4  # each write lost once, then ran again
+    assert svc.provider_usages(rp.uuid)[1] == {"VCPU": 1}
+
+
+def test_a_write_that_always_loses_surfaces_as_concurrent_update(
+    svc: PlacementService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rp = add_provider(svc, "cn", {"VCPU": 8})
+    svc.replace_allocations(C1, {rp.uuid: {"VCPU": 2}}, "p", "u", None)
+
+    def always_lose(batch: allocations_db._Batch) -> None:
+        raise exc.ProviderRaced("provider changed (test)")
+
+    monkeypatch.setattr(allocations_db._Batch, "finish", always_lose)
+    with pytest.raises(errors.ConcurrentUpdate):
+        svc.delete_allocations(C1)
+    monkeypatch.undo()
+    assert svc.provider_usages(rp.uuid)[1] == {"VCPU": 2}  # rolled back each time

@@ -13,10 +13,13 @@ import contextlib
 import functools
 import os
 import pathlib
+import random
+import time
 import uuid
 from collections.abc import Iterator
 
 import sqlalchemy
+import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from support.ci import unavailable
@@ -61,8 +64,7 @@ def postgresql_database() -> Iterator[str]:
     name = f"vftest_{uuid.uuid4().hex[:16]}"
     admin = sqlalchemy.create_engine(postgresql_admin_url(), isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        _create(admin, name)
         try:
             yield (
                 make_url(postgresql_admin_url())
@@ -74,6 +76,20 @@ def postgresql_database() -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+def _create(admin: sqlalchemy.Engine, name: str) -> None:
+    """CREATE DATABASE, again after a moment when another run's CREATE DATABASE held
+    the template ("source database ... is being accessed by other users")."""
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            return
+        except sqlalchemy.exc.DBAPIError as exc:
+            if "being accessed by other users" not in str(exc) or attempt == 19:
+                raise
+            time.sleep(0.1 + random.random() * 0.2)
 
 
 @contextlib.contextmanager

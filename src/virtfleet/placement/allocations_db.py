@@ -27,6 +27,7 @@ from virtfleet.placement.exceptions import (
     Conflict,
     InvalidInput,
     NotFound,
+    ProviderRaced,
 )
 from virtfleet.placement.providers_db import normalize_uuid
 from virtfleet.placement.types import (
@@ -127,7 +128,7 @@ class _Batch:
                 {"b_id": row.id, "b_generation": row.generation, "b_next": row.generation + 1},
             )
             if bumped.rowcount != 1:
-                raise ConcurrentUpdate(
+                raise ProviderRaced(
                     "resource provider generation conflict: another process updated the "
                     "provider; re-read it and retry"
                 )

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from virtfleet.db.engine import Database
 from virtfleet.placement import allocations_db
+from virtfleet.placement.exceptions import RACE_RETRIES, ProviderRaced
 from virtfleet.placement.types import ConsumerRequest
 
 #: Most claims committed by one transaction.
@@ -61,7 +62,17 @@ class ClaimWriter:
 
     def replace(self, requests: Mapping[str, ConsumerRequest]) -> None:
         """Replace the allocations of the consumers in ``requests``, all or nothing;
-        returns once committed, or raises what the write raised."""
+        returns once committed, or raises what the write raised. A claim that lost a
+        provider race (:class:`ProviderRaced`) is queued again, as it was."""
+        for attempt in range(1, RACE_RETRIES + 1):
+            try:
+                self._replace_once(requests)
+                return
+            except ProviderRaced:
+                if attempt == RACE_RETRIES:
+                    raise
+
+    def _replace_once(self, requests: Mapping[str, ConsumerRequest]) -> None:
         claim = _Claim(requests)
         with self._lock:
             self._queue.append(claim)

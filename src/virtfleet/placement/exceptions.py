@@ -52,5 +52,15 @@ class ConcurrentUpdate(errors.ConcurrentUpdate):
         self.code = code
 
 
+class ProviderRaced(ConcurrentUpdate):
+    """A provider changed between this transaction's read and its guarded write (another
+    writer got in between). Nothing the caller sent was stale, so the write is run
+    again as it is; it surfaces only after :data:`RACE_RETRIES` such losses."""
+
+
+#: Attempts of one write that keeps losing provider races before the 409 surfaces.
+RACE_RETRIES = 5
+
+
 def provider_not_found(uuid: str) -> NotFound:
     return NotFound(f"No resource provider with uuid {uuid} found", RESOURCE_PROVIDER_NOT_FOUND)

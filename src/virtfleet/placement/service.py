@@ -33,7 +33,12 @@ from virtfleet.placement import (
 )
 from virtfleet.placement.claims import ClaimWriter
 from virtfleet.placement.dbutil import RESOURCE_CLASSES, TRAITS
-from virtfleet.placement.exceptions import QUERYPARAM_BAD_VALUE, InvalidInput
+from virtfleet.placement.exceptions import (
+    QUERYPARAM_BAD_VALUE,
+    RACE_RETRIES,
+    InvalidInput,
+    ProviderRaced,
+)
 from virtfleet.placement.memo import FirstCandidates
 from virtfleet.placement.query import query_names
 from virtfleet.placement.snapshot import Node, Snapshot, TraitBits
@@ -148,8 +153,16 @@ class PlacementService:
                 del self._gaps[change_id]
 
     def _write(self, action: Callable[[Connection], T]) -> T:
-        with self.db.write() as conn:
-            result = action(conn)
+        """Run ``action`` in a write transaction; again, in a new one, when it lost a
+        provider race (see :class:`ProviderRaced`)."""
+        for attempt in range(1, RACE_RETRIES + 1):
+            try:
+                with self.db.write() as conn:
+                    result = action(conn)
+                break
+            except ProviderRaced:
+                if attempt == RACE_RETRIES:
+                    raise
         self._after_write()
         return result
 
