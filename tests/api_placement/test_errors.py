@@ -81,9 +81,9 @@ def test_codes_are_the_published_strings() -> None:
 
 
 def test_every_route_answers_a_bad_version_with_406(client: Client) -> None:
-    from virtfleet.api.placement.handler import ROUTES
+    from virtfleet.api.placement.routes import ROUTES
 
-    for method, template, _ in ROUTES:
+    for method, template, _, _ in ROUTES:
         path = template.format(uuid=CN1, resource_class="VCPU", name="CUSTOM_X", consumer_uuid=CN1)
         reply = client.request(method, path, version="1.99")
         assert reply.status == 406, (method, path)

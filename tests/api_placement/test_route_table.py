@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import virtfleet.api.placement as placement_api
-from virtfleet.api.placement.handler import ROUTES
+from support.route_tables import check_route_table
+from virtfleet.api.placement.routes import ROUTES
 from virtfleet.api.wsgi import Router
 from virtfleet.placement.service import PlacementService
 
@@ -38,14 +41,18 @@ def test_public_surface_is_make_app(service: PlacementService) -> None:
 
 def test_route_table_matches_the_reference() -> None:
     served: dict[str, set[str]] = {}
-    for method, path, _ in ROUTES:
+    for method, path, _, _ in ROUTES:
         assert method not in served.get(path, set()), f"duplicate route {method} {path}"
         served.setdefault(path, set()).add(method)
     assert served == EXPECTED
 
 
+def test_every_route_has_a_handler_a_policy_and_is_reachable() -> None:
+    check_route_table(ROUTES, re.compile(r"placement(:[a-z_]+)+"))
+
+
 def test_every_handler_says_what_it_does() -> None:
-    for method, path, handler in ROUTES:
+    for method, path, handler, _ in ROUTES:
         assert handler.__doc__, f"{method} {path} handler has no docstring"
 
 

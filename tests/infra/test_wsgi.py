@@ -13,6 +13,7 @@ from virtfleet.api.wsgi import (
     Microversion,
     PrefixDispatcher,
     Request,
+    Route,
     Router,
     VersionPolicy,
     json_response,
@@ -46,10 +47,10 @@ POLICY = VersionPolicy(
 )
 APP = Router(
     [
-        ("GET", "/things/{name}", echo),
-        ("POST", "/things", body),
-        ("GET", "/boom", boom),
-        ("GET", "/missing", missing),
+        Route("GET", "/things/{name}", echo, "test:things:show"),
+        Route("POST", "/things", body, "test:things:create"),
+        Route("GET", "/boom", boom, "test:boom"),
+        Route("GET", "/missing", missing, "test:missing"),
     ],
     render,
     POLICY,

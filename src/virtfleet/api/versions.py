@@ -6,7 +6,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.wsgi import HTTPError, Request, Router, json_response
+from virtfleet.api.wsgi import HTTPError, Request, Route, Router, json_response
 
 # (service type, path prefix, current version, description)
 SERVICES: tuple[tuple[str, str, str, str], ...] = (
@@ -41,7 +41,7 @@ def _render_error(req: Request, error: HTTPError) -> webob.Response:
 
 def make_root_app() -> Router:
     """A WSGI app serving the root document at ``/`` (404 JSON elsewhere)."""
-    return Router([("GET", "/", _root)], _render_error)
+    return Router([Route("GET", "/", _root, "virtfleet:root")], _render_error)
 
 
 # --------------------------------------------------------------------------- identity
@@ -77,4 +77,10 @@ def make_identity_stub_app() -> Router:
     def show(req: Request) -> webob.Response:
         return json_response({"version": identity_version(req)})
 
-    return Router([("GET", "/", index), ("GET", "/v3", show)], _render_error)
+    return Router(
+        [
+            Route("GET", "/", index, "identity:versions:index"),
+            Route("GET", "/v3", show, "identity:versions:show"),
+        ],
+        _render_error,
+    )

@@ -1,13 +1,18 @@
 """A small WSGI toolkit shared by the three APIs: one route table per API, JSON
 helpers, microversion parsing, and errors that each API renders in its own format.
 
-Handlers have the signature ``handler(req: Request, **path_params) -> Response`` and
-raise :class:`HTTPError` (or a :mod:`virtfleet.errors` exception, which the API's
-error mapper turns into one). Nothing here knows which API it serves.
+Every API has the same shape: a ``routes.py`` whose ``ROUTES`` rows are
+:class:`Route` (method, path template, handler, policy rule name), handlers in
+``handlers/<resource>.py`` that take the API's dependencies first
+(``handler(deps, req, **path_params) -> Response``), bound with :func:`bind` and served
+by a :class:`Router`. Handlers raise :class:`HTTPError` (or a :mod:`virtfleet.errors`
+exception, which the API's error mapper turns into one). Nothing here knows which API
+it serves.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -16,7 +21,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import webob
 
@@ -240,12 +245,44 @@ class VersionPolicy:
 # ---------------------------------------------------------------------------- routing
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
+    """One row of an API's route table.
+
+    ``policy`` names the policy rule that guards the route in Nova / Glance /
+    Placement style (``os_compute_api:servers:create``, ``get_image``,
+    ``placement:resource_providers:list``); the router records it in the WSGI
+    environment as ``virtfleet.policy`` for whatever enforces it. Version documents
+    carry a rule name too (their default allows anyone).
+    """
+
     method: str
-    template: str
+    path: str
     handler: Handler
+    policy: str
+
+
+def bind(routes: Iterable[Route], *deps: Any) -> list[Route]:
+    """The route table with each handler given the API's dependencies first."""
+    return [route._replace(handler=functools.partial(route.handler, *deps)) for route in routes]
+
+
+POLICY_ENVIRON_KEY = "virtfleet.policy"
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    """A :class:`Route` with its path template compiled to a regex."""
+
+    route: Route
     pattern: re.Pattern[str] = field(compare=False)
+
+    @property
+    def method(self) -> str:
+        return self.route.method
+
+    @property
+    def template(self) -> str:
+        return self.route.path
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -263,7 +300,7 @@ class ErrorRenderer(Protocol):
 
 
 class Router:
-    """One API's route table: ``(method, path template, handler)`` rows.
+    """One API's route table: :class:`Route` rows (method, path, handler, policy).
 
     Unknown paths are 404, known paths with another method 405 (with ``Allow``);
     :mod:`virtfleet.errors` exceptions map to 400/404/409; anything else is logged and
@@ -272,13 +309,13 @@ class Router:
 
     def __init__(
         self,
-        routes: Iterable[tuple[str, str, Handler]],
+        routes: Iterable[Route],
         render_error: ErrorRenderer,
         versions: VersionPolicy | None = None,
         unversioned: Sequence[str] = ("/",),
         streaming: Sequence[str] = (),
     ) -> None:
-        self.routes = [Route(m, t, h, _compile(t)) for m, t, h in routes]
+        self.routes = [CompiledRoute(Route(*route), _compile(route[1])) for route in routes]
         self.render_error = render_error
         self.versions = versions
         self.unversioned = set(unversioned)
@@ -300,39 +337,46 @@ class Router:
         result: Iterable[bytes] = resp(environ, start_response)
         return result
 
-    def dispatch(self, req: Request) -> webob.Response:
-        _check_utf8(req)
-        path = req.path_info or "/"
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route serving ``method path`` and its path parameters (HEAD is served
+        by GET); 405 with ``Allow`` for a known path, 404 otherwise."""
         allowed: list[str] = []
-        for route in self.routes:
-            match = route.pattern.match(path)
-            if not match:
+        for compiled in self.routes:
+            found = compiled.pattern.match(path)
+            if not found:
                 continue
-            if route.method != req.method and not (req.method == "HEAD" and route.method == "GET"):
-                allowed.append(route.method)
+            if compiled.method != method and not (method == "HEAD" and compiled.method == "GET"):
+                allowed.append(compiled.method)
                 continue
-            if route.template not in self.streaming:
-                _bound_body(req)
-            if self.versions and path not in self.unversioned:
-                req.environ["virtfleet.microversion"] = self.versions.negotiate(req.headers)
-            try:
-                return route.handler(req, **match.groupdict())
-            except HTTPError:
-                raise
-            except errors.VirtfleetError as exc:
-                raise to_http_error(exc) from exc
-            except Exception as exc:  # a bug: keep the process up, say so, log it
-                import logging
-
-                logging.getLogger(__name__).exception("unexpected error in %s %s", req.method, path)
-                raise HTTPError(500, f"Unexpected error: {type(exc).__name__}") from exc
+            return compiled.route, found.groupdict()
         if allowed:
             raise HTTPError(
                 405,
-                f"The method {req.method} is not allowed for {path}.",
+                f"The method {method} is not allowed for {path}.",
                 headers={"Allow": ", ".join(sorted(set(allowed)))},
             )
         raise HTTPError(404, f"The resource could not be found: {path}.")
+
+    def dispatch(self, req: Request) -> webob.Response:
+        _check_utf8(req)
+        path = req.path_info or "/"
+        route, params = self.match(req.method, path)
+        req.environ[POLICY_ENVIRON_KEY] = route.policy
+        if route.path not in self.streaming:
+            _bound_body(req)
+        if self.versions and path not in self.unversioned:
+            req.environ["virtfleet.microversion"] = self.versions.negotiate(req.headers)
+        try:
+            return route.handler(req, **params)
+        except HTTPError:
+            raise
+        except errors.VirtfleetError as exc:
+            raise to_http_error(exc) from exc
+        except Exception as exc:  # a bug: keep the process up, say so, log it
+            import logging
+
+            logging.getLogger(__name__).exception("unexpected error in %s %s", req.method, path)
+            raise HTTPError(500, f"Unexpected error: {type(exc).__name__}") from exc
 
 
 def _bound_body(req: Request) -> None:

@@ -1,5 +1,6 @@
-"""The Compute API route table (mounted at ``/compute``): version documents and the
-``/v2.1`` resources. Paths with a project id after ``/v2.1`` are accepted too."""
+"""The Compute API as a WSGI app (mounted at ``/compute``): the route table of
+``routes.py`` bound to the :class:`ComputeDeps`. Paths with a project id after
+``/v2.1`` are accepted too; request bodies must be JSON."""
 
 from __future__ import annotations
 
@@ -11,14 +12,8 @@ import webob
 
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.errors import render_error
-from virtfleet.api.compute.explain import ExplainHandlers
-from virtfleet.api.compute.flavors import FlavorHandlers
-from virtfleet.api.compute.hypervisors import HypervisorHandlers
-from virtfleet.api.compute.migrations import MigrationHandlers
-from virtfleet.api.compute.misc import MiscHandlers
-from virtfleet.api.compute.server_actions import ActionHandlers
-from virtfleet.api.compute.servers import ServerHandlers
-from virtfleet.api.compute.versions import POLICY, version_entry
+from virtfleet.api.compute.routes import ROUTES, V
+from virtfleet.api.compute.versions import POLICY
 from virtfleet.api.wsgi import (
     Handler,
     HTTPError,
@@ -26,21 +21,10 @@ from virtfleet.api.wsgi import (
     Router,
     StartResponse,
     WSGIEnviron,
-    json_response,
+    bind,
 )
 
-V = "/v2.1"
 PROJECT_SEGMENT = re.compile(r"^/v2\.1/(?:[0-9a-f]{32}|[0-9a-f-]{36})(?=/|$)")
-
-
-def versions_index(req: Request) -> webob.Response:
-    return json_response({"versions": [version_entry(req)]})
-
-
-def version_show(req: Request) -> webob.Response:
-    return json_response({"version": version_entry(req)})
-
-
 JSON_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json"})
 
 
@@ -60,61 +44,14 @@ def json_only(handler: Handler) -> Handler:
     return wrapped
 
 
-def routes(deps: ComputeDeps) -> list[tuple[str, str, Handler]]:
-    flavors = FlavorHandlers(deps)
-    server = ServerHandlers(deps)
-    actions = ActionHandlers(deps)
-    hypervisors = HypervisorHandlers(deps)
-    misc = MiscHandlers(deps)
-    explain = ExplainHandlers(deps)
-    migrations = MigrationHandlers(deps, actions.action)  # os-migrateLive, then the rest
-    server_migration = f"{V}/servers/{{server_id}}/migrations/{{migration_id}}"
-    specs = f"{V}/flavors/{{flavor_id}}/os-extra_specs"
-    return [
-        ("GET", "/", versions_index),
-        ("GET", V, version_show),
-        ("GET", f"{V}/flavors", flavors.index),
-        ("POST", f"{V}/flavors", flavors.create),
-        ("GET", f"{V}/flavors/detail", flavors.detail),
-        ("GET", f"{V}/flavors/{{flavor_id}}", flavors.show),
-        ("PUT", f"{V}/flavors/{{flavor_id}}", flavors.update),
-        ("DELETE", f"{V}/flavors/{{flavor_id}}", flavors.delete),
-        ("GET", specs, flavors.list_specs),
-        ("POST", specs, flavors.create_specs),
-        ("GET", f"{specs}/{{key}}", flavors.show_spec),
-        ("PUT", f"{specs}/{{key}}", flavors.update_spec),
-        ("DELETE", f"{specs}/{{key}}", flavors.delete_spec),
-        ("GET", f"{V}/servers", server.index),
-        ("POST", f"{V}/servers", server.create),
-        ("GET", f"{V}/servers/detail", server.detail),
-        ("GET", f"{V}/servers/{{server_id}}", server.show),
-        ("DELETE", f"{V}/servers/{{server_id}}", server.delete),
-        ("POST", f"{V}/servers/{{server_id}}/action", migrations.action),
-        ("GET", f"{V}/servers/{{server_id}}/migrations", migrations.server_index),
-        ("GET", server_migration, migrations.server_show),
-        ("DELETE", server_migration, migrations.abort),
-        ("POST", f"{server_migration}/action", migrations.migration_action),
-        ("GET", f"{V}/os-migrations", migrations.index),
-        ("GET", f"{V}/servers/{{server_id}}/os-domain-xml", server.domain_xml),
-        ("GET", f"{V}/os-hypervisors", hypervisors.index),
-        ("GET", f"{V}/os-hypervisors/detail", hypervisors.detail),
-        ("GET", f"{V}/os-hypervisors/{{hypervisor_id}}", hypervisors.show),
-        ("GET", f"{V}/os-hypervisors/{{hypervisor_id}}/uptime", hypervisors.uptime),
-        ("GET", f"{V}/limits", misc.limits),
-        ("GET", f"{V}/os-availability-zone", misc.availability_zones),
-        ("GET", f"{V}/os-availability-zone/detail", misc.availability_zones),
-        ("GET", f"{V}/os-keypairs", misc.keypairs),
-        ("GET", f"{V}/extensions", misc.extensions),
-        ("GET", f"{V}/os-aggregates", misc.aggregates),
-        ("POST", f"{V}/os-scheduler-explain", explain.explain),
-    ]
-
-
 class ComputeApp:
     """The Compute API as a WSGI app: strips a project id segment, then routes."""
 
     def __init__(self, deps: ComputeDeps) -> None:
-        table = [(m, t, json_only(h) if m in ("POST", "PUT") else h) for m, t, h in routes(deps)]
+        table = [
+            r._replace(handler=json_only(r.handler)) if r.method in ("POST", "PUT") else r
+            for r in bind(ROUTES, deps)
+        ]
         self.router = Router(table, render_error, POLICY, unversioned=("/", V, f"{V}/"))
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:

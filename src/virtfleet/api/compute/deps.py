@@ -7,17 +7,18 @@ server's task state. ``get_console_output`` and ``get_domain_xml`` answer synchr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol, cast
 
 from oslo_config import cfg
 
 from virtfleet.db.engine import Database
+from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
 from virtfleet.placement.service import PlacementService
-
-if TYPE_CHECKING:
-    from virtfleet.api.compute.explain import SchedulerAPI
+from virtfleet.scheduler.explain import Explanation
+from virtfleet.scheduler.resource_request import RequestSpec
 
 
 class ConductorAPI(Protocol):
@@ -38,6 +39,40 @@ class ConductorAPI(Protocol):
     def get_domain_xml(self, uuid: str) -> str: ...
 
 
+class LiveMigrationWorkflows(Protocol):
+    """The conductor's live-migration workflows (``Conductor.live_migrations``)."""
+
+    def start(
+        self, instance_uuid: str, host: str | None, block_migration: bool | str, force: bool
+    ) -> Migration: ...
+    def abort(self, instance_uuid: str, migration_id: int) -> None: ...
+    def force_complete(self, instance_uuid: str, migration_id: int) -> None: ...
+
+
+class _HasLiveMigrations(Protocol):
+    live_migrations: LiveMigrationWorkflows
+
+
+class Selected(Protocol):
+    """A chosen host as the scheduler returns it."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
+
+
+class SchedulerAPI(Protocol):
+    """What os-scheduler-explain needs of :class:`virtfleet.scheduler.manager.Scheduler`."""
+
+    def select_destinations(
+        self, spec: RequestSpec, max_results: int | None = None
+    ) -> Sequence[Selected]: ...
+
+    def explain(self, spec: RequestSpec) -> Explanation: ...
+
+
 @dataclass(frozen=True)
 class ComputeDeps:
     """Dependencies of :func:`virtfleet.api.compute.make_compute_app`."""
@@ -50,3 +85,8 @@ class ComputeDeps:
     conf: cfg.ConfigOpts | None = None
     # For os-scheduler-explain (a dry run of the scheduler).
     scheduler: SchedulerAPI | None = None
+
+    @property
+    def live_migrations(self) -> LiveMigrationWorkflows:
+        """The conductor's live-migration workflows."""
+        return cast(_HasLiveMigrations, self.conductor).live_migrations

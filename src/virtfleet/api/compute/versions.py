@@ -1,10 +1,13 @@
-"""Compute API microversions: the range this API honours and what each version
-changes in the responses it serves. Every behaviour switch in the handlers and views
-names one of the versions below (``VERSIONS`` is the single list to update)."""
+"""Compute API microversions: the one list of versions that change something
+virtfleet serves, each with a one-line comment, and the gate handlers and views use.
+
+The API advertises every version from the first to the last here; a version that is
+not listed (e.g. 2.48) changes nothing virtfleet implements, and :func:`at_least`
+refuses it so that a typo cannot silently change responses. The version documents
+are ``handlers/versions.py``.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from virtfleet.api.wsgi import Microversion, Request, VersionPolicy
 
@@ -42,7 +45,6 @@ VERSIONS: tuple[tuple[str, str], ...] = (
 
 MIN_VERSION = VERSIONS[0][0]
 MAX_VERSION = VERSIONS[-1][0]
-LATEST_CHANGE_DATE = "2013-07-23T11:33:21Z"
 
 POLICY = VersionPolicy(
     service_type="compute",
@@ -59,21 +61,3 @@ def at_least(req: Request, version: str) -> bool:
     if version not in KNOWN:  # a typo here would silently change responses
         raise ValueError(f"microversion {version} is not in VERSIONS")
     return bool(req.microversion.matches(version))
-
-
-def version_entry(req: Request) -> dict[str, Any]:
-    """The v2.1 entry of the version documents."""
-    return {
-        "id": "v2.1",
-        "status": "CURRENT",
-        "version": MAX_VERSION,
-        "min_version": MIN_VERSION,
-        "updated": LATEST_CHANGE_DATE,
-        "links": [{"rel": "self", "href": f"{req.host_url}{req.script_name}/v2.1/"}],
-        "media-types": [
-            {
-                "base": "application/json",
-                "type": "application/vnd.openstack.compute+json;version=2.1",
-            }
-        ],
-    }

@@ -11,7 +11,7 @@ import webob
 
 from virtfleet.api.image.errors import render_error
 from virtfleet.api.image.views import image_schema, image_view, images_schema
-from virtfleet.api.wsgi import Handler, HTTPError, Request, Router, json_response
+from virtfleet.api.wsgi import Handler, HTTPError, Request, Route, Router, json_response
 from virtfleet.image.service import Forbidden, ImageService
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
@@ -31,22 +31,22 @@ class ImageDeps(Protocol):
 def make_image_app(deps: ImageDeps) -> Router:
     """The Image API as a WSGI app."""
     api = _ImageAPI(deps.images)
-    routes: list[tuple[str, str, Handler]] = [
-        ("GET", "/", api.versions_choice),
-        ("GET", "/versions", api.versions),
-        ("GET", "/v2", api.versions),
-        ("GET", "/v2/images", api.list_images),
-        ("POST", "/v2/images", api.create_image),
-        ("GET", "/v2/images/{image_id}", api.show_image),
-        ("PATCH", "/v2/images/{image_id}", api.update_image),
-        ("DELETE", "/v2/images/{image_id}", api.delete_image),
-        ("PUT", DATA_ROUTE, api.upload),
-        ("GET", "/v2/images/{image_id}/file", api.download),
-        ("GET", "/v2/schemas/image", api.schema),
-        ("GET", "/v2/schemas/images", api.schemas),
+    routes = [
+        Route("GET", "/", api.versions_choice, "get_versions"),
+        Route("GET", "/versions", api.versions, "get_versions"),
+        Route("GET", "/v2", api.versions, "get_versions"),
+        Route("GET", "/v2/images", api.list_images, "get_images"),
+        Route("POST", "/v2/images", api.create_image, "add_image"),
+        Route("GET", "/v2/images/{image_id}", api.show_image, "get_image"),
+        Route("PATCH", "/v2/images/{image_id}", api.update_image, "modify_image"),
+        Route("DELETE", "/v2/images/{image_id}", api.delete_image, "delete_image"),
+        Route("PUT", DATA_ROUTE, api.upload, "upload_image"),
+        Route("GET", "/v2/images/{image_id}/file", api.download, "download_image"),
+        Route("GET", "/v2/schemas/image", api.schema, "get_schema"),
+        Route("GET", "/v2/schemas/images", api.schemas, "get_schema"),
     ]
     return Router(
-        [(m, t, _forbidden_is_403(h)) for m, t, h in routes],
+        [r._replace(handler=_forbidden_is_403(r.handler)) for r in routes],
         render_error,
         streaming=(DATA_ROUTE,),  # the image service bounds uploads ([image] options)
     )

@@ -5,7 +5,7 @@
 
     app = PrefixDispatcher({"placement": make_app(PlacementService(db))}, root=...)
 
-Layout: ``handler.py`` is the one route table, ``microversion.py`` the one version
+Layout: ``routes.py`` is the one route table, ``microversion.py`` the one version
 list, ``schemas/`` the request schemas per version, ``handlers/`` one module per
 resource, ``views.py`` the response shapes, ``errors.py`` the error body and codes.
 """

@@ -1,0 +1,95 @@
+"""``POST /v2.1/os-scheduler-explain`` (admin only): where a flavor + image would go.
+
+A dry run of the scheduler for a boot request, without claiming anything: the best
+hosts with their weights and, per constraint (resource, trait, filter), how many hosts
+it excludes and which. ``virtfleet explain`` prints it.
+
+Body: ``{"explain": {"flavorRef": ID, "imageRef": ID, "host": NAME?, "limit": N?}}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.boot_checks import check_boot, scheduler_flavor
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import flavors, images
+from virtfleet.scheduler.resource_request import RequestSpec
+
+FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
+DEFAULT_LIMIT = 5
+MAX_LIMIT = 1000
+
+
+def explain(deps: ComputeDeps, req: Request) -> webob.Response:
+    """POST /os-scheduler-explain: the hosts a boot would get, and why not others."""
+    common.require_admin(req, "os_compute_api:os-scheduler-explain")
+    scheduler = deps.scheduler
+    if scheduler is None:
+        raise HTTPError(501, "This deployment has no scheduler to explain with.")
+    body = _body(req.json_body_or_400())
+    spec = _spec(deps, req, body)
+    limit = _limit(body.get("limit", DEFAULT_LIMIT))
+    try:
+        chosen = scheduler.select_destinations(spec, limit)
+    except errors.NoValidHost:
+        chosen = ()
+    explanation = scheduler.explain(spec)
+    return json_response(
+        {
+            "explanation": explanation.as_dict()
+            | {
+                "details": explanation.details(),
+                "hosts": [{"host": s.host, "weight": round(s.weight, 4)} for s in chosen],
+            }
+        }
+    )
+
+
+def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
+    flavor_ref = common.ref_id(common.string("flavorRef", body.get("flavorRef")))
+    image_ref = common.ref_id(common.string("imageRef", body.get("imageRef")))
+    try:
+        flavor = flavors.get(deps.db, flavor_ref)
+    except errors.NotFound:
+        raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
+    try:
+        image = images.get(deps.db, image_ref)
+    except errors.NotFound:
+        raise HTTPError(400, f"Image {image_ref} could not be found (imageRef).") from None
+    check_boot(flavor, image, deps.conf)
+    host = body.get("host")
+    if host is not None:
+        host = common.string("host", host)
+    return RequestSpec(
+        instance_uuid=str(uuid.uuid4()),
+        project_id=common.project_id(req),
+        user_id=common.user_id(req),
+        flavor=scheduler_flavor(flavor),
+        image_properties=dict(image.properties),
+        requested_host=host,
+    )
+
+
+def _body(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("explain"), dict):
+        raise HTTPError(400, 'The body must be {"explain": {"flavorRef": ..., "imageRef": ...}}.')
+    body: dict[str, Any] = raw["explain"]
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise HTTPError(
+            400, f"Unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}."
+        )
+    return body
+
+
+def _limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise HTTPError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, not {value!r}.")
+    return value

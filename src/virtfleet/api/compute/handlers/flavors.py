@@ -1,0 +1,165 @@
+"""Flavors (``/flavors``): list, detail, show, and create, update, delete (admin)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import webob
+
+from virtfleet.api.compute import common
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views.flavors import flavor_view
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import flavors
+
+CREATE_FIELDS = frozenset(
+    {
+        "name",
+        "ram",
+        "vcpus",
+        "disk",
+        "id",
+        "swap",
+        "rxtx_factor",
+        "OS-FLV-EXT-DATA:ephemeral",
+        "os-flavor-access:is_public",
+        "description",
+    }
+)
+SPEC_KEY = re.compile(r"[\w.:\- ]{1,255}")
+
+
+def index(deps: ComputeDeps, req: Request) -> webob.Response:
+    """GET /flavors: id, name and links of the flavors the caller may see."""
+    return _list(deps, req, detail=False)
+
+
+def detail(deps: ComputeDeps, req: Request) -> webob.Response:
+    """GET /flavors/detail: the flavors the caller may see, in full."""
+    return _list(deps, req, detail=True)
+
+
+def _list(deps: ComputeDeps, req: Request, detail: bool) -> webob.Response:
+    found = flavors.list_flavors(deps.db, is_public=_is_public_filter(req))
+    if "minRam" in req.GET:
+        min_ram = common.integer("minRam", req.GET["minRam"], 0)
+        found = [f for f in found if f.memory_mb >= min_ram]
+    if "minDisk" in req.GET:
+        min_disk = common.integer("minDisk", req.GET["minDisk"], 0)
+        found = [f for f in found if f.root_gb >= min_disk]
+    marker = req.GET.get("marker")
+    if marker is not None:
+        ids = [f.id for f in found]
+        if marker not in ids:
+            raise HTTPError(400, f"marker [{marker}] not found")
+        found = found[ids.index(marker) + 1 :]
+    if "limit" in req.GET:
+        found = found[: common.integer("limit", req.GET["limit"], 0)]
+    return json_response({"flavors": [flavor_view(req, f, detail) for f in found]})
+
+
+def show(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
+    """GET /flavors/{id}: one flavor in full."""
+    return json_response({"flavor": flavor_view(req, flavors.get(deps.db, flavor_id))})
+
+
+def create(deps: ComputeDeps, req: Request) -> webob.Response:
+    """POST /flavors (admin): a new flavor; 409 when the name or id is taken."""
+    common.require_admin(req, "os_compute_api:os-flavor-manage:create")
+    body = common.object_body(req, "flavor")
+    allowed = CREATE_FIELDS if at_least(req, "2.55") else CREATE_FIELDS - {"description"}
+    common.reject_unknown("flavor", body, allowed)
+    if "name" not in body or "ram" not in body or "vcpus" not in body:
+        raise HTTPError(400, "Invalid input for flavor: 'name', 'ram' and 'vcpus' are required.")
+    flavor_id = body.get("id")
+    if flavor_id is not None:
+        if isinstance(flavor_id, bool) or not isinstance(flavor_id, str | int):
+            raise HTTPError(
+                400,
+                f"Invalid input for field/attribute id. Value: "
+                f"{flavor_id!r}. Expected a string or integer.",
+            )
+        flavor_id = common.string("id", str(flavor_id))
+        if not SPEC_KEY.fullmatch(flavor_id):
+            raise HTTPError(
+                400,
+                f"Invalid flavor id {flavor_id!r}: use letters, digits, "
+                "'_', '-', '.', ':' and spaces.",
+            )
+    description = body.get("description")
+    if description is not None:
+        description = common.string("description", description, 65535, allow_empty=True)
+    flavor = flavors.create(
+        deps.db,
+        name=common.string("name", body["name"]).strip(),
+        memory_mb=common.integer("ram", body["ram"], 1, common.MAX_INT),
+        vcpus=common.integer("vcpus", body["vcpus"], 1, common.MAX_INT),
+        root_gb=common.integer("disk", body.get("disk", 0), 0, common.MAX_INT),
+        ephemeral_gb=common.integer(
+            "OS-FLV-EXT-DATA:ephemeral",
+            body.get("OS-FLV-EXT-DATA:ephemeral", 0),
+            0,
+            common.MAX_INT,
+        ),
+        swap=common.integer("swap", body.get("swap") or 0, 0, common.MAX_INT),
+        rxtx_factor=_rxtx(body.get("rxtx_factor", 1.0)),
+        is_public=common.boolean(
+            "os-flavor-access:is_public", body.get("os-flavor-access:is_public", True)
+        ),
+        description=description,
+        flavor_id=flavor_id,
+    )
+    return json_response({"flavor": flavor_view(req, flavor)})
+
+
+def update(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
+    """PUT /flavors/{id} (admin, 2.55): change the flavor's description."""
+    common.require_admin(req, "os_compute_api:os-flavor-manage:update")
+    if not at_least(req, "2.55"):
+        raise HTTPError(405, "Updating a flavor needs microversion 2.55 or later.")
+    body = common.object_body(req, "flavor")
+    common.reject_unknown("flavor", body, frozenset({"description"}))
+    if "description" not in body:
+        raise HTTPError(400, "Invalid input for flavor: 'description' is required.")
+    description = body["description"]
+    if description is not None:
+        description = common.string("description", description, 65535, allow_empty=True)
+    flavor = flavors.update_description(deps.db, flavor_id, description)
+    return json_response({"flavor": flavor_view(req, flavor)})
+
+
+def delete(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
+    """DELETE /flavors/{id} (admin)."""
+    common.require_admin(req, "os_compute_api:os-flavor-manage:delete")
+    flavors.delete(deps.db, flavor_id)
+    return json_response(None, status=202)
+
+
+def _is_public_filter(req: Request) -> bool | None:
+    value = req.GET.get("is_public")
+    if value is None:
+        return None if common.is_admin(req) else True
+    if value.lower() == "none":
+        return None
+    return common.boolean("is_public", value)
+
+
+def _rxtx(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise HTTPError(400, f"Invalid input for field/attribute rxtx_factor. Value: {value!r}.")
+    try:
+        factor = float(value)
+    except ValueError:
+        raise HTTPError(
+            400, f"Invalid input for field/attribute rxtx_factor. Value: {value!r}."
+        ) from None
+    if not math.isfinite(factor) or factor <= 0:
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute rxtx_factor. Value: {value!r}. "
+            "Expected a finite number > 0.",
+        )
+    return factor

@@ -1,0 +1,136 @@
+"""Server actions (``POST /servers/{id}/action``): the dispatcher that runs the one
+action named in the body, and the power and console actions. ``routes.SERVER_ACTIONS``
+is the table of actions with their policy rules (``os-migrateLive`` lives with the
+other migration handlers in ``server_migrations``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import webob
+
+from virtfleet.api.compute import common
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
+from virtfleet.db import servers
+from virtfleet.db.servers import Server
+
+REBOOT_TYPES = ("HARD", "SOFT")
+
+#: ``handler(deps, req, server_id, argument)``: one server action.
+ActionHandler = Callable[[ComputeDeps, Request, str, Any], webob.Response]
+
+
+class ServerAction(NamedTuple):
+    """One row of the server action table: the body key, its handler, its policy rule."""
+
+    name: str
+    handler: ActionHandler
+    policy: str
+
+
+def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]:
+    """The ``POST /servers/{id}/action`` handler over ``actions``."""
+    by_name = {action.name: action for action in actions}
+
+    def action(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
+        """POST /servers/{id}/action: run the one action named in the body (the
+        action's own policy rule replaces the route's in the environment)."""
+        body = req.json_body_or_400()
+        if not isinstance(body, dict) or len(body) != 1:
+            raise HTTPError(
+                400,
+                "Invalid action body: expected an object with exactly one action name as its key.",
+            )
+        name, argument = next(iter(body.items()))
+        found = by_name.get(name)
+        if found is None:
+            raise HTTPError(
+                400, f"There is no such action: {name} (supported: {', '.join(by_name)})."
+            )
+        req.environ[POLICY_ENVIRON_KEY] = found.policy
+        return found.handler(deps, req, server_id, argument)
+
+    return action
+
+
+def _acting_on(
+    deps: ComputeDeps, req: Request, server_id: str, name: str, vm_states: tuple[str, ...]
+) -> Server:
+    """The server, when ``name`` may run on it now; 409 naming its state otherwise."""
+    server = common.visible_server(req, deps.db, server_id)
+    if server.vm_state not in vm_states or server.task_state is not None:
+        raise HTTPError(
+            409,
+            f"Cannot '{name}' instance {server_id} while it is in "
+            f"vm_state {server.vm_state}, task_state {server.task_state}.",
+        )
+    if not server.host:
+        raise HTTPError(409, f"Cannot '{name}' instance {server_id}: it is not on a host.")
+    return server
+
+
+def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
+    """``os-stop``: power the guest off (SHUTOFF)."""
+    _acting_on(deps, req, server_id, "os-stop", ("active", "error"))
+    servers.update(deps.db, server_id, task_state="powering-off")
+    deps.conductor.stop_server(server_id)
+    return json_response(None, status=202)
+
+
+def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
+    """``os-start``: power a stopped guest on (ACTIVE)."""
+    _acting_on(deps, req, server_id, "os-start", ("stopped",))
+    servers.update(deps.db, server_id, task_state="powering-on")
+    deps.conductor.start_server(server_id)
+    return json_response(None, status=202)
+
+
+def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
+    """``reboot`` ``{"type": "SOFT"|"HARD"}``: a soft reboot needs a running guest."""
+    server = _acting_on(deps, req, server_id, "reboot", ("active", "stopped", "error"))
+    hard = _reboot_type(argument) == "HARD"
+    if not hard and server.vm_state != "active":
+        raise HTTPError(
+            409,
+            f"Cannot soft 'reboot' instance {server_id} while it is in "
+            f"vm_state {server.vm_state}; use a HARD reboot.",
+        )
+    servers.update(deps.db, server_id, task_state="rebooting_hard" if hard else "rebooting")
+    deps.conductor.reboot_server(server_id, hard=hard)
+    return json_response(None, status=202)
+
+
+def console_output(
+    deps: ComputeDeps, req: Request, server_id: str, argument: Any
+) -> webob.Response:
+    """``os-getConsoleOutput`` ``{"length": N}``: the last N lines of the serial log."""
+    _acting_on(
+        deps,
+        req,
+        server_id,
+        "os-getConsoleOutput",
+        ("active", "stopped", "error", "paused", "suspended"),
+    )
+    output = deps.conductor.get_console_output(server_id, _console_length(argument))
+    return json_response({"output": output})
+
+
+def _reboot_type(body: Any) -> str:
+    kind = body.get("type") if isinstance(body, dict) else None
+    if not isinstance(kind, str) or kind.upper() not in REBOOT_TYPES:
+        raise HTTPError(400, f"Invalid input for reboot: type {kind!r} must be HARD or SOFT.")
+    return kind.upper()
+
+
+def _console_length(body: Any) -> int | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise HTTPError(400, "Invalid input for os-getConsoleOutput: expected an object.")
+    length = body.get("length")
+    if length is None:
+        return None
+    number = common.integer("length", length, -1)
+    return None if number == -1 else number

@@ -1,0 +1,172 @@
+"""A server's live migrations.
+
+    POST   /servers/{id}/action  {"os-migrateLive": {"host", "block_migration", "force"}}
+    GET    /servers/{id}/migrations[/{mid}]            in-progress live migrations (2.23)
+    DELETE /servers/{id}/migrations/{mid}              abort (2.24)
+    POST   /servers/{id}/migrations/{mid}/action       {"force_complete": null} (2.22)
+
+Field sets per microversion follow Nova; the workflow is the conductor's
+``live_migrations``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views.migrations import server_migration_view
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import hosts, servers
+from virtfleet.db import migration_records as records
+from virtfleet.db.migration_records import Migration
+
+MIGRATE_LIVE = "os-migrateLive"
+LIVE_MIGRATABLE_VM_STATES = ("active", "paused")
+MIGRATING = "migrating"
+
+
+def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
+    """``os-migrateLive``: move a running server to another host (the scheduler's
+    choice, or ``host``) without stopping it."""
+    common.require_admin(req, f"os_compute_api:os-migrate-server:{MIGRATE_LIVE}")
+    host, block, force = parse_migrate_live(req, argument)
+    server = common.visible_server(req, deps.db, server_id)
+    if server.vm_state not in LIVE_MIGRATABLE_VM_STATES or server.task_state is not None:
+        raise HTTPError(
+            409,
+            f"Cannot '{MIGRATE_LIVE}' instance {server_id} while it is in "
+            f"vm_state {server.vm_state}, task_state {server.task_state}.",
+        )
+    if not server.host:
+        raise HTTPError(409, f"Cannot '{MIGRATE_LIVE}' instance {server_id}: it is not on a host.")
+    if host is not None:
+        try:
+            hosts.get_host_by_name(deps.db, host)
+        except errors.NotFound:
+            raise HTTPError(400, f"Compute host {host} could not be found.") from None
+        if host == server.host:
+            raise HTTPError(
+                400, f"Unable to migrate instance ({server_id}) to current host ({host})."
+            )
+    servers.update(deps.db, server_id, task_state=MIGRATING)
+    try:
+        deps.live_migrations.start(server_id, host, block, force)
+    except Exception:
+        servers.update(deps.db, server_id, task_state=None)
+        raise
+    return json_response(None, status=202)
+
+
+def index(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
+    """GET /servers/{id}/migrations (2.23): the server's in-progress live migrations."""
+    items = _live(deps, req, server_id)
+    return json_response({"migrations": [server_migration_view(req, m) for m in items]})
+
+
+def show(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> webob.Response:
+    """GET /servers/{id}/migrations/{mid} (2.23): one in-progress live migration."""
+    wanted = common.integer("migration_id", migration_id, 1)
+    for m in _live(deps, req, server_id):
+        if m.id == wanted:
+            return json_response({"migration": server_migration_view(req, m)})
+    raise HTTPError(
+        404, f"In-progress live migration {migration_id} is not found for server {server_id}."
+    )
+
+
+def abort(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> webob.Response:
+    """DELETE /servers/{id}/migrations/{mid} (2.24): cancel and roll back."""
+    if not at_least(req, "2.24"):
+        raise HTTPError(404, "Aborting a migration needs microversion 2.24 or later.")
+    common.require_admin(req, "os_compute_api:servers:migrations:delete")
+    migration = _migration_of(deps, req, server_id, migration_id)
+    if migration.status in (records.QUEUED, records.PREPARING) and not at_least(req, "2.65"):
+        raise HTTPError(
+            409,
+            f"Migration {migration.id} is {migration.status}; aborting it "
+            "before it runs needs microversion 2.65 or later.",
+        )
+    deps.live_migrations.abort(server_id, migration.id)
+    return json_response(None, status=202)
+
+
+def action(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> webob.Response:
+    """POST /servers/{id}/migrations/{mid}/action ``{"force_complete": null}`` (2.22)."""
+    if not at_least(req, "2.22"):
+        raise HTTPError(404, "Forcing a migration to complete needs microversion 2.22.")
+    common.require_admin(req, "os_compute_api:servers:migrations:force_complete")
+    body = req.json_body_or_400()
+    if not isinstance(body, dict) or set(body) != {"force_complete"}:
+        raise HTTPError(400, 'Invalid input: the body must be {"force_complete": null}.')
+    migration = _migration_of(deps, req, server_id, migration_id)
+    deps.live_migrations.force_complete(server_id, migration.id)
+    return json_response(None, status=202)
+
+
+def _live(deps: ComputeDeps, req: Request, server_id: str) -> list[Migration]:
+    if not at_least(req, "2.23"):
+        raise HTTPError(404, "Server migrations need microversion 2.23 or later.")
+    common.require_admin(req, "os_compute_api:servers:migrations:index")
+    common.visible_server(req, deps.db, server_id)
+    return records.list_migrations(
+        deps.db,
+        instance_uuid=server_id,
+        migration_type=records.LIVE_MIGRATION,
+        in_progress=True,
+    )
+
+
+def _migration_of(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> Migration:
+    common.visible_server(req, deps.db, server_id)
+    try:
+        migration = records.get(deps.db, common.integer("migration_id", migration_id, 1))
+    except errors.NotFound:
+        migration = None
+    if migration is None or migration.instance_uuid != server_id:
+        raise HTTPError(404, f"Migration {migration_id} for server {server_id} not found.")
+    if migration.migration_type != records.LIVE_MIGRATION:
+        raise HTTPError(400, f"Migration {migration_id} is not a live migration.")
+    if not migration.in_progress:
+        raise HTTPError(409, f"Migration {migration_id} is {migration.status}, not in progress.")
+    return migration
+
+
+def block_migration_value(req: Request, value: Any) -> bool | str:
+    """``"auto"`` (2.25+) or a boolean."""
+    if value == "auto" and at_least(req, "2.25"):
+        return "auto"
+    if isinstance(value, str) and value.lower() == "auto":
+        raise HTTPError(
+            400,
+            "Invalid input for field/attribute block_migration: 'auto' "
+            "needs microversion 2.25 or later.",
+        )
+    return common.boolean("block_migration", value)
+
+
+def parse_migrate_live(req: Request, argument: Any) -> tuple[str | None, bool | str, bool]:
+    """(host, block_migration, force) of an ``os-migrateLive`` body; 400 otherwise."""
+    if not isinstance(argument, dict):
+        raise HTTPError(400, f"Invalid input for {MIGRATE_LIVE}: expected an object.")
+    allowed = {"host", "block_migration"}
+    allowed |= {"force"} if at_least(req, "2.30") else set()
+    allowed |= set() if at_least(req, "2.25") else {"disk_over_commit"}
+    common.reject_unknown(MIGRATE_LIVE, argument, frozenset(allowed))
+    for required in ("host", "block_migration"):
+        if required not in argument:
+            raise HTTPError(
+                400, f"Invalid input for {MIGRATE_LIVE}: '{required}' is a required property."
+            )
+    host = argument["host"]
+    if host is not None:
+        host = common.string("host", host)
+    block = block_migration_value(req, argument["block_migration"])
+    force = common.boolean("force", argument.get("force", False))
+    if force and host is None:
+        raise HTTPError(400, "Invalid input for os-migrateLive: force needs a host.")
+    return host, block, force

@@ -1,0 +1,277 @@
+"""Servers (``/servers``): list, detail, show, create, delete."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import webob
+
+from virtfleet import errors
+from virtfleet.api.compute import common
+from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
+from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.name_filter import name_matcher
+from virtfleet.api.compute.views.servers import detail_view, status, summary_view
+from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import flavors, images, servers
+from virtfleet.db.servers import Server
+
+LOG = logging.getLogger(__name__)
+
+# Accepted in a create body; the ones virtfleet does not implement are ignored when
+# empty/default and refused otherwise (see _check_unsupported).
+CREATE_FIELDS = frozenset(
+    {
+        "name",
+        "flavorRef",
+        "imageRef",
+        "metadata",
+        "networks",
+        "min_count",
+        "max_count",
+        "return_reservation_id",
+        "key_name",
+        "security_groups",
+        "availability_zone",
+        "user_data",
+        "config_drive",
+        "description",
+        "OS-DCF:diskConfig",
+        "block_device_mapping_v2",
+        "accessIPv4",
+        "accessIPv6",
+        "adminPass",
+        "tags",
+        "hostname",
+    }
+)
+MAX_METADATA_ITEMS = 128
+
+# Fields virtfleet does not implement, accepted only when they ask for nothing.
+IGNORED_WHEN_TRIVIAL: dict[str, Callable[[Any], bool]] = {
+    "security_groups": lambda v: v in (None, []) or v == [{"name": "default"}],
+    "user_data": lambda v: not v,
+    "config_drive": lambda v: v in (None, "", False),
+    "description": lambda v: v is None,
+    "accessIPv4": lambda v: not v,
+    "accessIPv6": lambda v: not v,
+    "adminPass": lambda v: not v,
+    "tags": lambda v: not v,
+    "hostname": lambda v: not v,
+    "return_reservation_id": lambda v: v in (None, False),
+}
+
+
+def index(deps: ComputeDeps, req: Request) -> webob.Response:
+    """GET /servers: id, name and links of the caller's servers (filters, paging)."""
+    found = _filtered(deps, req)
+    body: dict[str, Any] = {"servers": [summary_view(req, s) for s in found]}
+    return json_response(_with_next(req, body, found))
+
+
+def detail(deps: ComputeDeps, req: Request) -> webob.Response:
+    """GET /servers/detail: the caller's servers in full (filters, paging)."""
+    found = _filtered(deps, req)
+    body: dict[str, Any] = {"servers": [detail_view(req, s) for s in found]}
+    return json_response(_with_next(req, body, found))
+
+
+def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
+    """GET /servers/{id}: one server in full."""
+    server = common.visible_server(req, deps.db, server_id)
+    return json_response({"server": detail_view(req, server, show=True)})
+
+
+def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
+    params = req.GET
+    admin = common.is_admin(req)
+    found = servers.list_servers(deps.db, host=params.get("host") if admin else None)
+    if not admin:
+        found = [s for s in found if s.project_id == common.project_id(req)]
+    if "name" in params:
+        matches = name_matcher(params["name"])
+        found = [s for s in found if matches(s.name)]
+    if "status" in params:
+        wanted = {v.upper() for v in params.getall("status")}
+        found = [s for s in found if status(s) in wanted]
+    if "flavor" in params:
+        found = [s for s in found if str(s.flavor.get("id")) == params["flavor"]]
+    if "image" in params:
+        found = [s for s in found if s.image_ref == common.ref_id(params["image"])]
+    marker = params.get("marker")
+    if marker is not None:
+        ids = [s.uuid for s in found]
+        if marker not in ids:
+            raise HTTPError(400, f"marker [{marker}] not found")
+        found = found[ids.index(marker) + 1 :]
+    if "limit" in params:
+        found = found[: common.integer("limit", params["limit"], 0)]
+    return found
+
+
+def _with_next(req: Request, body: dict[str, Any], found: list[Server]) -> dict[str, Any]:
+    if "limit" in req.GET and found and len(found) == int(req.GET["limit"]):
+        href = f"{req.host_url}{req.script_name}{req.path_info}?limit={req.GET['limit']}"
+        body["servers_links"] = [{"rel": "next", "href": f"{href}&marker={found[-1].uuid}"}]
+    return body
+
+
+def create(deps: ComputeDeps, req: Request) -> webob.Response:
+    """POST /servers: accept a boot (checked here) and hand it to the conductor."""
+    body = common.object_body(req, "server")
+    common.reject_unknown("server", body, CREATE_FIELDS)
+    _check_unsupported(body)
+    name = common.string("name", body.get("name"))
+    metadata = _metadata(body.get("metadata", {}))
+    flavor_ref = common.string("flavorRef", body.get("flavorRef"))
+    image_ref = body.get("imageRef") or _image_from_block_devices(body)
+    if not image_ref:
+        raise HTTPError(
+            400,
+            "imageRef is required: virtfleet boots servers from images "
+            "(booting from volumes is not supported).",
+        )
+    image_id = common.ref_id(common.string("imageRef", image_ref))
+    try:
+        flavor = flavors.get(deps.db, common.ref_id(flavor_ref))
+    except errors.NotFound:
+        raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
+    try:
+        image = images.get(deps.db, image_id)
+    except errors.NotFound:
+        raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
+    guest = check_boot(flavor, image, deps.conf)
+    server = servers.create(
+        deps.db,
+        name=name,
+        flavor=flavor.snapshot(),
+        image_ref=image.id,
+        image=image_snapshot(image),
+        guest_request=guest,
+        project_id=common.project_id(req),
+        user_id=common.user_id(req),
+        metadata=metadata,
+    )
+    try:
+        deps.conductor.build_server(server.uuid)
+    except errors.VirtfleetError as exc:
+        LOG.warning("handing server %s to the conductor failed: %s", server.uuid, exc)
+        servers.update(deps.db, server.uuid, vm_state="error", task_state=None)
+        servers.set_fault(deps.db, server.uuid, f"Build could not start: {exc.message}")
+    server_links = common.links(req, "servers", server.uuid)
+    created = {
+        "id": server.uuid,
+        "links": server_links,
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}],
+    }
+    headers = {"Location": server_links[0]["href"]}
+    return json_response({"server": created}, status=202, headers=headers)
+
+
+def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
+    """DELETE /servers/{id}: mark the server deleting and hand it to the conductor."""
+    server = common.visible_server(req, deps.db, server_id)
+    if server.task_state != "deleting":
+        servers.update(deps.db, server_id, task_state="deleting")
+    deps.conductor.delete_server(server_id)
+    return json_response(None, status=204)
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute metadata. Value: {value!r}. "
+            "Expected an object of strings.",
+        )
+    if len(value) > MAX_METADATA_ITEMS:
+        raise HTTPError(
+            403, f"Quota exceeded for metadata items: at most {MAX_METADATA_ITEMS} are allowed."
+        )
+    for key, item in value.items():
+        common.string(f"metadata key {key!r}", key)
+        common.string(f"metadata[{key!r}]", item, allow_empty=True)
+    return dict(value)
+
+
+def _check_unsupported(body: dict[str, Any]) -> None:
+    """Fields we accept only in their trivial form (one server, no volumes, ...)."""
+    for count_field in ("min_count", "max_count"):
+        if count_field in body and common.integer(count_field, body[count_field], 1) != 1:
+            raise HTTPError(
+                400,
+                f"{count_field}={body[count_field]} is not supported: "
+                "virtfleet creates one server per request.",
+            )
+    networks = body.get("networks")
+    if networks not in (None, "auto", "none", []):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute networks. Value: {networks!r}. virtfleet "
+            "has no networks: use 'auto' or 'none'.",
+        )
+    for name, value in body.items():
+        is_trivial = IGNORED_WHEN_TRIVIAL.get(name)
+        if is_trivial is not None and not is_trivial(value):
+            raise HTTPError(
+                400,
+                f"{name}={value!r} is not supported: virtfleet would have to ignore it.",
+            )
+    _check_block_devices(body.get("block_device_mapping_v2"), body.get("imageRef"))
+    zone = body.get("availability_zone")
+    if zone not in (None, "", "nova"):
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute availability_zone: zone {zone!r} does not "
+            "exist; the only zone is 'nova'.",
+        )
+    if body.get("key_name"):
+        raise HTTPError(
+            400,
+            f"Invalid key_name provided: key pair {body['key_name']!r} "
+            "does not exist (virtfleet has no key pairs).",
+        )
+
+
+def _is_local_image_boot(mapping: Any) -> bool:
+    return (
+        isinstance(mapping, dict)
+        and mapping.get("source_type") == "image"
+        and mapping.get("destination_type", "local") == "local"
+        and str(mapping.get("boot_index", 0)) == "0"
+        and isinstance(mapping.get("uuid"), str)
+    )
+
+
+def _check_block_devices(mappings: Any, image_ref: Any) -> None:
+    """Only the mapping the CLI sends for an image boot (one local disk from the
+    image) is accepted; volumes and extra disks are refused."""
+    if not mappings:
+        return
+    if (
+        not isinstance(mappings, list)
+        or len(mappings) != 1
+        or not _is_local_image_boot(mappings[0])
+    ):
+        raise HTTPError(
+            400,
+            "block_device_mapping_v2 is not supported beyond one local "
+            "root disk from the image (source_type image, destination_type "
+            "local, boot_index 0): virtfleet boots servers from images only.",
+        )
+    if image_ref and mappings[0]["uuid"] != common.ref_id(str(image_ref)):
+        raise HTTPError(
+            400,
+            f"block_device_mapping_v2 boots image {mappings[0]['uuid']} "
+            f"but imageRef is {image_ref}; they must name the same image.",
+        )
+
+
+def _image_from_block_devices(body: dict[str, Any]) -> str | None:
+    mappings = body.get("block_device_mapping_v2")
+    if isinstance(mappings, list) and mappings and _is_local_image_boot(mappings[0]):
+        return str(mappings[0]["uuid"])
+    return None

@@ -1,0 +1,110 @@
+"""The Compute API's one route table (paths under ``/compute``) and its one server
+action table (the body keys of ``POST /servers/{id}/action``).
+
+Every row names its handler and the policy rule that guards it, with Nova's rule
+names (``os_compute_api:<resource>:<action>``). The action route's rule is refined
+per action: the dispatcher records the action's own rule.
+"""
+
+from __future__ import annotations
+
+from virtfleet.api.compute.handlers import (
+    aggregates,
+    availability_zones,
+    domain_xml,
+    explain,
+    extensions,
+    extra_specs,
+    flavors,
+    hypervisors,
+    keypairs,
+    limits,
+    migrations,
+    server_actions,
+    server_migrations,
+    servers,
+    versions,
+)
+from virtfleet.api.compute.handlers.server_actions import ServerAction
+from virtfleet.api.wsgi import Route
+
+V = "/v2.1"
+FLAVOR = f"{V}/flavors/{{flavor_id}}"
+SPECS = f"{FLAVOR}/os-extra_specs"
+SERVER = f"{V}/servers/{{server_id}}"
+SERVER_MIGRATION = f"{SERVER}/migrations/{{migration_id}}"
+HYPERVISOR = f"{V}/os-hypervisors/{{hypervisor_id}}"
+API = "os_compute_api"
+
+SERVER_ACTIONS = (
+    ServerAction("os-stop", server_actions.stop, f"{API}:servers:stop"),
+    ServerAction("os-start", server_actions.start, f"{API}:servers:start"),
+    ServerAction("reboot", server_actions.reboot, f"{API}:servers:reboot"),
+    ServerAction("os-getConsoleOutput", server_actions.console_output, f"{API}:os-console-output"),
+    ServerAction(
+        "os-migrateLive", server_migrations.migrate_live, f"{API}:os-migrate-server:migrate_live"
+    ),
+)
+
+ROUTES = (
+    Route("GET", "/", versions.index, f"{API}:versions:index"),
+    Route("GET", V, versions.show, f"{API}:versions:show"),
+    Route("GET", f"{V}/flavors", flavors.index, f"{API}:flavors:index"),
+    Route("POST", f"{V}/flavors", flavors.create, f"{API}:os-flavor-manage:create"),
+    Route("GET", f"{V}/flavors/detail", flavors.detail, f"{API}:flavors:detail"),
+    Route("GET", FLAVOR, flavors.show, f"{API}:flavors:show"),
+    Route("PUT", FLAVOR, flavors.update, f"{API}:os-flavor-manage:update"),
+    Route("DELETE", FLAVOR, flavors.delete, f"{API}:os-flavor-manage:delete"),
+    Route("GET", SPECS, extra_specs.index, f"{API}:os-flavor-extra-specs:index"),
+    Route("POST", SPECS, extra_specs.create, f"{API}:os-flavor-extra-specs:create"),
+    Route("GET", f"{SPECS}/{{key}}", extra_specs.show, f"{API}:os-flavor-extra-specs:show"),
+    Route("PUT", f"{SPECS}/{{key}}", extra_specs.update, f"{API}:os-flavor-extra-specs:update"),
+    Route("DELETE", f"{SPECS}/{{key}}", extra_specs.delete, f"{API}:os-flavor-extra-specs:delete"),
+    Route("GET", f"{V}/servers", servers.index, f"{API}:servers:index"),
+    Route("POST", f"{V}/servers", servers.create, f"{API}:servers:create"),
+    Route("GET", f"{V}/servers/detail", servers.detail, f"{API}:servers:detail"),
+    Route("GET", SERVER, servers.show, f"{API}:servers:show"),
+    Route("DELETE", SERVER, servers.delete, f"{API}:servers:delete"),
+    Route(
+        "POST",
+        f"{SERVER}/action",
+        server_actions.dispatcher(SERVER_ACTIONS),
+        f"{API}:servers:action",
+    ),
+    Route(
+        "GET", f"{SERVER}/migrations", server_migrations.index, f"{API}:servers:migrations:index"
+    ),
+    Route("GET", SERVER_MIGRATION, server_migrations.show, f"{API}:servers:migrations:show"),
+    Route("DELETE", SERVER_MIGRATION, server_migrations.abort, f"{API}:servers:migrations:delete"),
+    Route(
+        "POST",
+        f"{SERVER_MIGRATION}/action",
+        server_migrations.action,
+        f"{API}:servers:migrations:force_complete",
+    ),
+    Route("GET", f"{V}/os-migrations", migrations.index, f"{API}:os-migrations:index"),
+    Route("GET", f"{SERVER}/os-domain-xml", domain_xml.show, f"{API}:os-domain-xml"),
+    Route("GET", f"{V}/os-hypervisors", hypervisors.index, f"{API}:os-hypervisors:list"),
+    Route(
+        "GET", f"{V}/os-hypervisors/detail", hypervisors.detail, f"{API}:os-hypervisors:list-detail"
+    ),
+    Route("GET", HYPERVISOR, hypervisors.show, f"{API}:os-hypervisors:show"),
+    Route("GET", f"{HYPERVISOR}/uptime", hypervisors.uptime, f"{API}:os-hypervisors:uptime"),
+    Route("GET", f"{V}/limits", limits.index, f"{API}:limits"),
+    Route(
+        "GET",
+        f"{V}/os-availability-zone",
+        availability_zones.index,
+        f"{API}:os-availability-zone:list",
+    ),
+    Route(
+        "GET",
+        f"{V}/os-availability-zone/detail",
+        availability_zones.index,
+        f"{API}:os-availability-zone:detail",
+    ),
+    Route("GET", f"{V}/os-keypairs", keypairs.index, f"{API}:os-keypairs:index"),
+    Route("GET", f"{V}/extensions", extensions.index, f"{API}:extensions"),
+    Route("GET", f"{V}/os-aggregates", aggregates.index, f"{API}:os-aggregates:index"),
+    Route("POST", f"{V}/os-scheduler-explain", explain.explain, f"{API}:os-scheduler-explain"),
+)

@@ -1,0 +1,1 @@
+"""How Compute API resources look per microversion, one module per resource."""
