@@ -1,4 +1,10 @@
-"""The Image API v2 subset, mounted at ``/image``: :func:`make_image_app`."""
+"""The Image API v2 subset, mounted at ``/image``: :func:`make_image_app`.
+
+Layout (as the Placement and Compute APIs): ``routes.py`` is the one route table,
+``versions.py`` the one version list, ``handlers/`` one module per resource,
+``schemas/`` the request body schemas, ``views.py`` the response shapes, ``errors.py``
+the error body.
+"""
 
 from __future__ import annotations
 

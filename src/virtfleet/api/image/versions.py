@@ -1,0 +1,19 @@
+"""Image API versions: the one list of the versions the version documents advertise,
+newest first, each with a one-line comment on what it changes in what virtfleet serves
+(images, image data, schemas). The Image API has no microversion header: a client
+picks a version from the documents and every path is under ``/v2``."""
+
+from __future__ import annotations
+
+VERSIONS: tuple[tuple[str, str], ...] = (
+    ("2.9", "nothing virtfleet serves changes (CURRENT: the version clients pick)"),
+    ("2.8", "nothing virtfleet serves changes"),
+    ("2.7", "image: os_hidden, os_hash_algo and os_hash_value shown"),
+    ("2.6", "nothing virtfleet serves changes"),
+    ("2.5", "nothing virtfleet serves changes"),
+    ("2.4", "nothing virtfleet serves changes"),
+    ("2.3", "nothing virtfleet serves changes"),
+    ("2.2", "nothing virtfleet serves changes"),
+    ("2.1", "nothing virtfleet serves changes"),
+    ("2.0", "images (create, list, show, JSON-patch update, delete), data, schemas"),
+)
