@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 
@@ -25,34 +23,18 @@ from virtfleet.agent.mdev import config as mdev_config
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.mdev.host import VgpuHost
 from virtfleet.agent.migration import LiveMigrationEndpoint
+from virtfleet.agent.report import NestedProviderInfo
 from virtfleet.agent.rpcapi import COMPUTE_TOPIC, ComputeClient, ConductorClient
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import HostReportReceipt
 from virtfleet.rpc import Transport
+from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.libvirt.slices import SliceHost
-from virtfleet.virt.libvirt.slices.host import SliceDriver
-from virtfleet.virt.types import GuestSpec, HostInfo
 
 LOG = logging.getLogger(__name__)
-
-
-class Driver(Protocol):
-    """The part of LibvirtDriver the agent uses."""
-
-    def discover(self) -> HostInfo: ...
-    def spawn(self, spec: GuestSpec) -> None: ...
-    def destroy(self, instance_uuid: str, remove_files: bool = ...) -> None: ...
-    def power_off(self, instance_uuid: str) -> None: ...
-    def power_on(self, instance_uuid: str) -> None: ...
-    def reboot(self, instance_uuid: str, hard: bool = ...) -> None: ...
-    def get_power_state(self, instance_uuid: str) -> str: ...
-    def get_domain_xml(self, instance_uuid: str) -> str: ...
-    def get_console_output(self, instance_uuid: str) -> str: ...
-    def list_instance_uuids(self) -> list[str]: ...
-    def register_lifecycle_callback(self, callback: Callable[[str, str], None]) -> None: ...
 
 
 class AgentEndpoint(LiveMigrationEndpoint):
@@ -66,8 +48,7 @@ class AgentEndpoint(LiveMigrationEndpoint):
     def spawn(self, instance: InstanceSpec) -> None:
         spec = to_guest_spec(self._agent.conf, instance)
         if self._agent.slices:  # a slice host: the guest is its slice's template
-            driver = cast(SliceDriver, self._agent.driver)
-            self._agent.slices.spawn(driver, spec, instance.allocations)
+            self._agent.slices.spawn(self._agent.driver, spec, instance.allocations)
             return
         vgpus = self._agent.vgpus
         picker = vgpus.assign(instance.allocations) if vgpus is not None else None
@@ -145,7 +126,7 @@ class ComputeAgent:
         self,
         conf: cfg.ConfigOpts,
         host_name: str,
-        driver: Driver,
+        driver: ComputeDriver,
         transport: Transport,
         mdev_claims: MdevClaimStore | None = None,
     ) -> None:
@@ -198,10 +179,10 @@ class ComputeAgent:
         returns the conductor's reply to the report."""
         info = self.driver.discover()
         if self.slices is None:  # a bad [libvirt] slice_spec stops the agent here
-            self.slices = SliceHost.load(self.conf, self.host, cast(SliceDriver, self.driver))
+            self.slices = SliceHost.load(self.conf, self.host, self.driver)
         if self.vgpus is None:
             self._load_vgpus()
-        nested: list[Any] = list(self.slices.providers())  # NestedProviderInfo shapes
+        nested: list[NestedProviderInfo] = list(self.slices.providers())
         if self.vgpus is not None:
             nested.extend(gpu.as_nested() for gpu in self.vgpus.providers())
         report = host_report.build_report(
@@ -280,7 +261,7 @@ class ComputeAgent:
         if not mdev_config.enabled_types(self.conf):
             return
         vgpus = VgpuHost(
-            cast(Any, self.driver).connection,
+            self.driver.connection,
             self.conf,
             self.host,
             self._mdev_claims or MdevClaimStore.local(self.conf, self.host),

@@ -22,15 +22,15 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 import libvirt
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import GuestWhereabouts, MigrationProgress
+from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt import migration as policy
-from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.guest import CONSOLE_LOG
 from virtfleet.virt.libvirt.host import instances_path
 
@@ -90,8 +90,8 @@ class LiveMigrationEndpoint:
     _agent: ComputeAgent
 
     @property
-    def _driver(self) -> LibvirtDriver:
-        return cast(LibvirtDriver, self._agent.driver)
+    def _driver(self) -> ComputeDriver:
+        return self._agent.driver
 
     @property
     def _hooks(self) -> MigrationHooks:

@@ -24,12 +24,17 @@ from virtfleet.virt.types import HostInfo
 
 
 class NestedProviderInfo(Protocol):
-    """A child provider as discovery describes it."""
+    """A child provider as discovery describes it (slices, GPUs); an inventory is a
+    total, a mapping of placement fields, or an object with those attributes."""
 
-    name: str
-    parent_name: str | None
-    inventories: Mapping[str, Any]
-    traits: Iterable[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def parent_name(self) -> str | None: ...
+    @property
+    def inventories(self) -> Mapping[str, object]: ...
+    @property
+    def traits(self) -> Iterable[str]: ...
 
 
 def version_int(version: object) -> int:

@@ -11,12 +11,12 @@ API subset (CONTRIBUTING.md, "Hypervisor connections").
 from __future__ import annotations
 
 import functools
-from typing import Any
 from urllib.parse import urlparse
 
 import libvirt
 
 from virtfleet.errors import HypervisorError, NotFound
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.sim.fleet import Fleet, default_fleet
 from virtfleet.virt.sim.registry import hypervisor_for
 
@@ -44,7 +44,7 @@ def _drop_libvirt_error(_ctx: object, _err: object) -> None:
     """libvirt-python prints every error to stderr; callers get them as exceptions."""
 
 
-def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
+def open_connection(uri: str, fleet: Fleet | None = None) -> Connection:
     """A connection for ``uri``; raises ``HypervisorError`` (with the libvirt code) or
     ``NotFound`` (a ``sim://`` host not in the fleet)."""
     if is_simulated(uri):
@@ -54,9 +54,10 @@ def open_connection(uri: str, fleet: Fleet | None = None) -> Any:
         return hypervisor_for(fleet or shared_sample_fleet(), name).connect(f"sim://{name}")
     libvirt.registerErrorHandler(_drop_libvirt_error, None)
     try:
-        return libvirt.open(uri)
+        conn: Connection = libvirt.open(uri)  # libvirt-python is untyped: its virConnect
     except libvirt.libvirtError as exc:
         raise HypervisorError(
             f"cannot connect to {uri}: {exc.get_error_message() or exc}",
             code=exc.get_error_code(),
         ) from exc
+    return conn

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid as uuid_lib
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
 
 import libvirt
 from lxml import etree
@@ -18,6 +17,7 @@ from lxml import etree
 from virtfleet import errors
 from virtfleet.agent.mdev import naming
 from virtfleet.agent.mdev.providers import GpuProvider, active_mdevs
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.libvirt.mdev import MediatedDevice, mdev_create_xml
 
 MDEV_ADDRESS = "devices/hostdev[@type='mdev']/source/address"
@@ -29,7 +29,7 @@ def guest_mdev_uuids(domain_xml: str) -> tuple[str, ...]:
     return tuple(str(a.get("uuid")) for a in root.iterfind(MDEV_ADDRESS) if a.get("uuid"))
 
 
-def mdevs_in_use(conn: Any) -> dict[str, str]:
+def mdevs_in_use(conn: Connection) -> dict[str, str]:
     """mdev uuid -> uuid of the defined domain that attaches it."""
     used: dict[str, str] = {}
     for domain in conn.listAllDomains(0):
@@ -62,7 +62,7 @@ class MdevPicker:
     """Takes free mdevs of a GPU's type (or creates them); remembers what it created
     so a failed spawn can remove exactly those."""
 
-    def __init__(self, conn: Any, unavailable: Collection[str]) -> None:
+    def __init__(self, conn: Connection, unavailable: Collection[str]) -> None:
         self._conn = conn
         self._unavailable = set(unavailable)
         self._existing: tuple[MediatedDevice, ...] = active_mdevs(conn)
@@ -104,7 +104,7 @@ class MdevPicker:
         self.created = []
 
 
-def remove_mdevs(conn: Any, uuids: Collection[str]) -> None:
+def remove_mdevs(conn: Connection, uuids: Collection[str]) -> None:
     """Stop the transient mdevs ``uuids`` (already gone ones are fine)."""
     wanted = set(uuids)
     for mdev in active_mdevs(conn):
@@ -116,7 +116,7 @@ def remove_mdevs(conn: Any, uuids: Collection[str]) -> None:
 
 
 def assign_for_allocation(
-    conn: Any,
+    conn: Connection,
     gpus: Sequence[GpuProvider],
     allocations: Mapping[str, Mapping[str, int]] | None,
     held: Callable[[], Collection[str]],

@@ -12,7 +12,6 @@ import datetime
 import logging
 import threading
 from collections.abc import Collection, Mapping
-from typing import Any
 
 from lxml import etree
 from oslo_config import cfg
@@ -29,6 +28,7 @@ from virtfleet.agent.mdev.assign import (
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.mdev.providers import GpuProvider, active_mdevs, gpu_providers
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.virt.hypervisor import Connection
 
 LOG = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ def plan_targets(
 class VgpuHost:
     """The mdev side of one agent."""
 
-    def __init__(self, conn: Any, conf: cfg.ConfigOpts, host: str, store: MdevClaimStore) -> None:
+    def __init__(
+        self, conn: Connection, conf: cfg.ConfigOpts, host: str, store: MdevClaimStore
+    ) -> None:
         self.conn = conn
         self.conf = conf
         self.host = host

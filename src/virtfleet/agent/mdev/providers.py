@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
 
 import libvirt
 from oslo_config import cfg
 
 from virtfleet.agent.mdev import config, naming
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.libvirt.mdev import MediatedDevice, mdev_parents, mediated_devices
 
 
@@ -24,7 +24,7 @@ class NestedGpu:
 
     name: str
     parent_name: str | None
-    inventories: Mapping[str, Any]
+    inventories: Mapping[str, int]
     traits: frozenset[str]
 
 
@@ -51,7 +51,7 @@ class GpuProvider:
         return None  # the compute node
 
     @property
-    def inventories(self) -> Mapping[str, Any]:
+    def inventories(self) -> Mapping[str, int]:
         return {naming.VGPU: self.total}
 
     @property
@@ -62,7 +62,7 @@ class GpuProvider:
         return NestedGpu(self.name, self.parent_name, self.inventories, self.traits)
 
 
-def active_mdevs(conn: Any) -> tuple[MediatedDevice, ...]:
+def active_mdevs(conn: Connection) -> tuple[MediatedDevice, ...]:
     """Existing mdevs that are started (defined-only ones hold nothing)."""
     flags = (
         libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV
@@ -72,7 +72,7 @@ def active_mdevs(conn: Any) -> tuple[MediatedDevice, ...]:
     return tuple(m for m in mediated_devices(conn) if m.device in active)
 
 
-def gpu_providers(conn: Any, conf: cfg.ConfigOpts, host: str) -> list[GpuProvider]:
+def gpu_providers(conn: Connection, conf: cfg.ConfigOpts, host: str) -> list[GpuProvider]:
     """The GPU providers of ``host`` under ``conf`` (none when no type is enabled)."""
     enabled = config.enabled_types(conf)
     if not enabled:

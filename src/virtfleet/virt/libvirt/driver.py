@@ -14,13 +14,15 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 import libvirt
 from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.virt.driver import LifecycleCallback
+from virtfleet.virt.hypervisor import Connection, Domain
 from virtfleet.virt.libvirt import config, guest, host, migration, settle
 from virtfleet.virt.libvirt.images import ImageTool, QemuImg
 from virtfleet.virt.types import GuestSpec, HostInfo
@@ -57,7 +59,8 @@ UNSUPPORTED_CODES = frozenset(
 )
 """Codes meaning "this call/flag is not available here": fall back to a plainer call."""
 
-LifecycleCallback = Callable[[str, str], None]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def hypervisor_error(what: str, exc: BaseException) -> errors.HypervisorError:
@@ -86,7 +89,9 @@ def _code(exc: libvirt.libvirtError) -> int:
 class LibvirtDriver:
     """Spawns, destroys and powers guests on one hypervisor connection."""
 
-    def __init__(self, conn: Any, conf: cfg.ConfigOpts, images: ImageTool | None = None) -> None:
+    def __init__(
+        self, conn: Connection, conf: cfg.ConfigOpts, images: ImageTool | None = None
+    ) -> None:
         self._conn = conn
         self._conf = conf
         self._images: ImageTool = images or QemuImg()
@@ -154,14 +159,14 @@ class LibvirtDriver:
                 raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
 
-    def _wait_settled(self, domain: Any, console_log: str | None) -> None:
+    def _wait_settled(self, domain: Domain, console_log: str | None) -> None:
         """A guest that stops within ``[libvirt] spawn_settle_seconds`` fails the spawn."""
         seconds = float(self._conf.libvirt.spawn_settle_seconds)
         if seconds > 0:
             settle.wait_settled(domain, seconds, console_log)
 
     @property
-    def connection(self) -> Any:
+    def connection(self) -> Connection:
         """The hypervisor connection (slices read the host's PCI devices through it)."""
         return self._conn
 
@@ -220,9 +225,7 @@ class LibvirtDriver:
 
     def get_domain_xml(self, instance_uuid: str) -> str:
         """The live domain XML."""
-        return str(
-            self._call(f"get XML of {instance_uuid}", self._lookup(instance_uuid).XMLDesc, 0)
-        )
+        return self._call(f"get XML of {instance_uuid}", self._lookup(instance_uuid).XMLDesc, 0)
 
     def get_console_output(self, instance_uuid: str, max_bytes: int = CONSOLE_TAIL_BYTES) -> str:
         """The last ``max_bytes`` of the guest's console log ("" before any output)."""
@@ -289,7 +292,7 @@ class LibvirtDriver:
 
     # -- helpers ----------------------------------------------------------------------
     def _on_lifecycle_event(
-        self, _conn: Any, domain: Any, event: int, detail: int, _opaque: Any
+        self, _conn: Connection, domain: Domain, event: int, detail: int, _opaque: object
     ) -> None:
         if migration.is_migration_event(event, detail):  # the conductor follows moves
             return
@@ -304,15 +307,15 @@ class LibvirtDriver:
                 LOG.exception("lifecycle callback failed for %s", uuid)
 
     @staticmethod
-    def _call(what: str, func: Callable[..., Any], *args: Any) -> Any:
+    def _call(what: str, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call libvirt; a domain that vanished meanwhile is NotFound, the rest
         HypervisorError."""
         try:
-            return func(*args)
+            return func(*args, **kwargs)
         except libvirt.libvirtError as exc:
             raise libvirt_failure(what, exc) from exc
 
-    def _find(self, instance_uuid: str) -> Any | None:
+    def _find(self, instance_uuid: str) -> Domain | None:
         """The domain, or None when libvirt has no such domain."""
         try:
             return self._conn.lookupByUUIDString(instance_uuid)
@@ -321,13 +324,13 @@ class LibvirtDriver:
                 return None
             raise hypervisor_error(f"look up {instance_uuid}", exc) from exc
 
-    def _lookup(self, instance_uuid: str) -> Any:
+    def _lookup(self, instance_uuid: str) -> Domain:
         domain = self._find(instance_uuid)
         if domain is None:
             raise errors.NotFound(f"instance {instance_uuid} is not on this host")
         return domain
 
-    def _files(self, domain: Any) -> tuple[str | None, str | None]:
+    def _files(self, domain: Domain) -> tuple[str | None, str | None]:
         """Instance dir and console log recorded in the domain's metadata."""
         xml = self._call("get XML", domain.XMLDesc, 0)
         meta = config.Domain.parse(xml).instance
@@ -350,7 +353,7 @@ class LibvirtDriver:
             pass
 
     @staticmethod
-    def _stop(domain: Any) -> None:
+    def _stop(domain: Domain) -> None:
         """Destroy a running domain; one that already stopped is fine."""
         try:
             if domain.isActive():
@@ -375,7 +378,7 @@ class LibvirtDriver:
             LOG.warning("not removing %s: not an instance directory", instance_dir)
 
     @staticmethod
-    def _undefine(domain: Any) -> None:
+    def _undefine(domain: Domain) -> None:
         flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         try:
             domain.undefineFlags(flags)

@@ -6,12 +6,12 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import libvirt
 from oslo_config import cfg
 
 from virtfleet.virt import arch
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.libvirt import config
 from virtfleet.virt.libvirt.traits import TraitFacts, host_traits
 from virtfleet.virt.types import HostInfo, NumaCell
@@ -69,7 +69,7 @@ def numa_cells(caps: config.Capabilities) -> tuple[NumaCell, ...]:
 
 
 def domain_capabilities(
-    conn: Any, offer: GuestOffer, virt_type: str
+    conn: Connection, offer: GuestOffer, virt_type: str
 ) -> config.DomainCapabilities | None:
     """``getDomainCapabilities`` for an arch's default machine, None when unavailable."""
     if not hasattr(conn, "getDomainCapabilities"):
@@ -84,7 +84,7 @@ def domain_capabilities(
     return config.DomainCapabilities.parse(xml)
 
 
-def disk_gb(conn: Any, conf: cfg.ConfigOpts) -> int:
+def disk_gb(conn: Connection, conf: cfg.ConfigOpts) -> int:
     """Simulated disk when the connection has one, else free GiB under instances_path."""
     if hasattr(conn, "getSimDiskGB"):
         return int(conn.getSimDiskGB())
@@ -95,7 +95,7 @@ def disk_gb(conn: Any, conf: cfg.ConfigOpts) -> int:
     return stat.f_bavail * stat.f_frsize // GiB
 
 
-def discover(conn: Any, conf: cfg.ConfigOpts) -> HostInfo:
+def discover(conn: Connection, conf: cfg.ConfigOpts) -> HostInfo:
     """Ask the connection what the host is and can run."""
     caps = config.Capabilities.parse(conn.getCapabilities())
     host_cpu = caps.host.cpu if caps.host and caps.host.cpu else config.capabilities.HostCpu()
@@ -161,7 +161,7 @@ def discover(conn: Any, conf: cfg.ConfigOpts) -> HostInfo:
 
 
 def _probe_domain_capabilities(
-    conn: Any,
+    conn: Connection,
     offers: Mapping[str, GuestOffer],
     host_arch: str,
     virt_type: str,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
 import libvirt
 
+from virtfleet.virt.hypervisor import Connection, NodeDevice
 from virtfleet.virt.libvirt import config
 from virtfleet.virt.libvirt.config.nodedev import MdevType, NodeDevCapability
 
@@ -50,11 +50,11 @@ def pci_address(cap: NodeDevCapability) -> str:
     return f"{cap.domain or 0:04x}:{cap.bus or 0:02x}:{cap.slot or 0:02x}.{cap.function or 0:x}"
 
 
-def _describe(device: Any) -> config.NodeDevice:
+def _describe(device: NodeDevice) -> config.NodeDevice:
     return config.NodeDevice.parse(device.XMLDesc(0))
 
 
-def mdev_parents(conn: Any, enabled_types: Collection[str] = ()) -> tuple[MdevParent, ...]:
+def mdev_parents(conn: Connection, enabled_types: Collection[str] = ()) -> tuple[MdevParent, ...]:
     """Parents offering mdev types (only ``enabled_types`` when given), by PCI address."""
     parents = []
     for device in conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES):
@@ -73,7 +73,7 @@ def mdev_parents(conn: Any, enabled_types: Collection[str] = ()) -> tuple[MdevPa
     return tuple(sorted(parents, key=lambda p: p.pci_address))
 
 
-def mediated_devices(conn: Any) -> tuple[MediatedDevice, ...]:
+def mediated_devices(conn: Connection) -> tuple[MediatedDevice, ...]:
     """Every existing mdev, by UUID."""
     found = []
     for device in conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV):

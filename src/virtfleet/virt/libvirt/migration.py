@@ -16,13 +16,14 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import libvirt
 from lxml import etree
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.virt.hypervisor import Connection, Domain, MigrationParams
 
 LOG = logging.getLogger(__name__)
 
@@ -111,11 +112,11 @@ def migration_flags(data: LibvirtLiveMigrateData) -> int:
     return int(flags)
 
 
-def migration_params(data: LibvirtLiveMigrateData, dest_xml: str | None) -> dict[str, Any]:
+def migration_params(data: LibvirtLiveMigrateData, dest_xml: str | None) -> MigrationParams:
     """``migrateToURI3`` parameters: the data URI, bandwidth and destination XML. A
     block migration streamed over a unix socket copies the disks (NBD) over a socket
     of their own beside it, as libvirt requires."""
-    params: dict[str, Any] = {}
+    params: MigrationParams = {}
     if data.data_uri:
         params[libvirt.VIR_MIGRATE_PARAM_URI] = data.data_uri
         if data.block_migration and data.data_uri.startswith("unix://"):
@@ -134,7 +135,7 @@ def disks_uri(data_uri: str) -> str:
 
 
 def destination_xml(
-    domain: Any, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None
+    domain: Domain, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None
 ) -> str | None:
     """The XML for the destination when ``rewrite`` changes something, else None (the
     source's own definition migrates as it is)."""
@@ -145,7 +146,9 @@ def destination_xml(
     return None if rewritten == source_xml else rewritten
 
 
-def migrate(domain: Any, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None = None) -> None:
+def migrate(
+    domain: Domain, data: LibvirtLiveMigrateData, rewrite: XmlRewrite | None = None
+) -> None:
     """Run the migration to ``data.dest_uri``; returns once the guest runs there.
     Raises HypervisorError (code VIR_ERR_OPERATION_ABORTED when aborted)."""
     if not data.dest_uri:
@@ -195,7 +198,21 @@ def relocate_xml(xml: str, old_dir: str, new_dir: str) -> str:
     return str(etree.tostring(root, encoding="unicode"))
 
 
-def qemu_img_info(path: str) -> dict[str, Any]:
+#: What :func:`local_disks` reads of ``qemu-img info --output=json``.
+QemuImgInfo = TypedDict(
+    "QemuImgInfo",
+    {
+        "format": str,
+        "virtual-size": int,
+        "full-backing-filename": str,
+        "backing-filename": str,
+        "backing-filename-format": str,
+    },
+    total=False,
+)
+
+
+def qemu_img_info(path: str) -> QemuImgInfo:
     """``qemu-img info`` of one file (format guessed by qemu-img; HypervisorError)."""
     try:
         out = subprocess.run(
@@ -207,12 +224,12 @@ def qemu_img_info(path: str) -> dict[str, Any]:
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise errors.HypervisorError(f"cannot inspect disk {path}: {exc}") from exc
-    info: dict[str, Any] = json.loads(out)
+    info: QemuImgInfo = json.loads(out)
     return info
 
 
 def local_disks(
-    domain_xml: str, instance_dir: str, info: Callable[[str], dict[str, Any]] = qemu_img_info
+    domain_xml: str, instance_dir: str, info: Callable[[str], QemuImgInfo] = qemu_img_info
 ) -> list[dict[str, str | None]]:
     """The guest's file disks inside its instance directory (what a block migration
     must recreate on the destination): path, format, virtual size, backing file."""
@@ -291,7 +308,7 @@ def may_remove_source_files(data: LibvirtLiveMigrateData) -> str | None:
     return directory
 
 
-def progress(domain: Any) -> Progress:
+def progress(domain: Domain) -> Progress:
     """The running job's bytes (zeros when no job runs)."""
     try:
         stats = domain.jobStats(0)
@@ -315,7 +332,7 @@ def progress(domain: Any) -> Progress:
     )
 
 
-def job_active(domain: Any) -> bool:
+def job_active(domain: Domain) -> bool:
     """Whether a job (an outgoing or incoming migration) runs on the domain now."""
     try:
         stats = domain.jobStats(0)
@@ -326,7 +343,7 @@ def job_active(domain: Any) -> bool:
     return bool(int(stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE)) != libvirt.VIR_DOMAIN_JOB_NONE)
 
 
-def abort(domain: Any) -> None:
+def abort(domain: Domain) -> None:
     """Cancel the running migration job (Conflict when none runs)."""
     try:
         domain.abortJob()
@@ -336,7 +353,7 @@ def abort(domain: Any) -> None:
         raise errors.HypervisorError(str(exc.get_error_message()), exc.get_error_code()) from exc
 
 
-def force_complete(domain: Any) -> None:
+def force_complete(domain: Domain) -> None:
     """Let a running migration finish now: suspend the guest on the source, so it no
     longer dirties memory and the copy converges in one last pass; the destination
     resumes it (event resumed/migrated). Never post-copy: migrations here never start
@@ -365,14 +382,14 @@ def force_complete(domain: Any) -> None:
         ) from exc
 
 
-def _domain_name(domain: Any) -> str:
+def _domain_name(domain: Domain) -> str:
     try:
         return str(domain.name())
     except libvirt.libvirtError:
         return "the guest"
 
 
-def cleanup_destination(conn: Any, instance_uuid: str, instance_dir: str | None) -> None:
+def cleanup_destination(conn: Connection, instance_uuid: str, instance_dir: str | None) -> None:
     """After a failed migration: remove the guest's domain here (it never ran here for
     good), and its files when ``instance_dir`` is given (not shared with the source)."""
     try:

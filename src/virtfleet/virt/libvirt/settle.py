@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 import libvirt
 
 from virtfleet import errors
+from virtfleet.virt.hypervisor import Domain
 
 POLL_SECONDS = 0.1
 CONSOLE_TAIL_LINES = 3
@@ -70,7 +70,7 @@ def console_tail(path: str | None) -> str:
 
 
 def wait_settled(
-    domain: Any,
+    domain: Domain,
     seconds: float,
     console_log: str | None,
     clock: Callable[[], float] = time.monotonic,

@@ -9,7 +9,6 @@ simulated host from a real one. Errors are real ``libvirt.libvirtError`` objects
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import libvirt
 
@@ -83,7 +82,7 @@ class SimConnection:
     def getHostname(self) -> str:  # noqa: N802  # libvirt-python's name
         return self._hv.profile.name
 
-    def getInfo(self) -> list[Any]:  # noqa: N802  # libvirt-python's name
+    def getInfo(self) -> list[str | int]:  # noqa: N802  # libvirt-python's name
         """``[arch, memory MiB, cpus, MHz, NUMA nodes, sockets, cores, threads]``."""
         profile = self._hv.profile
         cells = len(profile.numa)
@@ -159,7 +158,7 @@ class SimConnection:
         self,
         dom: SimDomain | None,
         eventID: int,  # noqa: N803  # libvirt-python's name
-        cb: Callable[..., Any],
+        cb: Callable[..., object],
         opaque: object,
     ) -> int:
         return self._hv.add_listener(self, dom.UUIDString() if dom else None, eventID, cb, opaque)

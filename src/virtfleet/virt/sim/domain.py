@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import libvirt
 
+from virtfleet.virt.hypervisor import MigrationParams
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.hypervisor import DomainRecord
 
@@ -232,7 +233,7 @@ class SimDomain:
             )
 
     def migrateToURI3(  # noqa: N802  # libvirt-python's name
-        self, dconnuri: str, params: dict[str, Any], flags: int = 0
+        self, dconnuri: str, params: MigrationParams, flags: int = 0
     ) -> int:
         from virtfleet.virt.sim.migration import migrate
 

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import libvirt
 
@@ -120,7 +120,7 @@ class _Listener:
     connection: SimConnection
     domain_uuid: str | None
     event_id: int
-    callback: Callable[..., Any]
+    callback: Callable[..., object]
     opaque: object
 
 
@@ -456,7 +456,7 @@ class SimHypervisor:
         connection: SimConnection,
         domain_uuid: str | None,
         event_id: int,
-        callback: Callable[..., Any],
+        callback: Callable[..., object],
         opaque: object,
     ) -> int:
         with self._lock:

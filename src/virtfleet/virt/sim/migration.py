@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 from urllib.parse import urlparse
 
 import libvirt
 from lxml import etree
 
 from virtfleet.errors import NotFound
+from virtfleet.virt.hypervisor import MigrationParams
 from virtfleet.virt.sim.domxml import DomainDef, parse_domain
 from virtfleet.virt.sim.errors import libvirt_error
-from virtfleet.virt.sim.hypervisor import DomainRecord, MigrationJob, SimHypervisor
+from virtfleet.virt.sim.hypervisor import DomainRecord, Event, MigrationJob, SimHypervisor
 from virtfleet.virt.sim.profile import Version
 from virtfleet.virt.sim.startcheck import check_start
 
@@ -37,7 +37,9 @@ _STEP = 0.01  # seconds between progress updates
 BLOCK_COPY_FLAGS = libvirt.VIR_MIGRATE_NON_SHARED_INC | libvirt.VIR_MIGRATE_NON_SHARED_DISK
 
 
-def migrate(source: SimHypervisor, uuid: str, uri: str, params: dict[str, Any], flags: int) -> None:
+def migrate(
+    source: SimHypervisor, uuid: str, uri: str, params: MigrationParams, flags: int
+) -> None:
     """Move running domain ``uuid`` from ``source`` to the host named by ``uri``."""
     destination = _destination(source, uri)
     job, xml = _begin(source, destination, uuid, params, flags)
@@ -94,7 +96,7 @@ def _begin(
     source: SimHypervisor,
     destination: SimHypervisor,
     uuid: str,
-    params: dict[str, Any],
+    params: MigrationParams,
     flags: int,
 ) -> tuple[MigrationJob, str]:
     with source.locked():
@@ -159,7 +161,7 @@ def _prepare(
     destination: SimHypervisor,
     uuid: str,
     xml: str,
-    params: dict[str, Any],
+    params: MigrationParams,
     flags: int = 0,
 ) -> DomainRecord:
     with destination.locked():
@@ -294,7 +296,7 @@ def _pause_source(source: SimHypervisor, uuid: str) -> bool:
         return True
 
 
-def _resume_source(source: SimHypervisor, uuid: str, events: list[Any]) -> None:
+def _resume_source(source: SimHypervisor, uuid: str, events: list[Event]) -> None:
     """A migration that failed after the pause leaves the guest running on the source."""
     try:
         record = source.record(uuid)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import libvirt
 from lxml import etree
 
 from virtfleet.errors import ConfigError
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.libvirt import config
 from virtfleet.virt.libvirt.mdev import pci_address
 from virtfleet.virt.types import HostInfo
@@ -123,7 +123,7 @@ def _pci(label: str, address: etree._Element) -> str:
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
-def host_facts(conn: Any, info: HostInfo) -> HostFacts:
+def host_facts(conn: Connection, info: HostInfo) -> HostFacts:
     """CPUs and cells from discovery, PCI devices from the node device list."""
     if info.numa_cells:
         cpus = frozenset(cpu for cell in info.numa_cells for cpu in cell.cpus)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.virt.hypervisor import Connection
 from virtfleet.virt.libvirt.slices import domain as slice_domain
 from virtfleet.virt.libvirt.slices.holdings import (
     HostFacts,
@@ -26,7 +27,7 @@ from virtfleet.virt.libvirt.slices.holdings import (
 )
 from virtfleet.virt.libvirt.slices.render import RenderContext, render, sample_context
 from virtfleet.virt.libvirt.slices.spec import Slice, parse_specs
-from virtfleet.virt.libvirt.slices.tree import SliceTree, slice_of_allocation
+from virtfleet.virt.libvirt.slices.tree import SliceProvider, SliceTree, slice_of_allocation
 from virtfleet.virt.types import GuestSpec, HostInfo
 
 
@@ -34,7 +35,7 @@ class SliceDriver(Protocol):
     """What slices need of :class:`~virtfleet.virt.libvirt.driver.LibvirtDriver`."""
 
     @property
-    def connection(self) -> Any: ...
+    def connection(self) -> Connection: ...
     def host_info(self) -> HostInfo: ...
     def list_instance_uuids(self) -> list[str]: ...
     def get_domain_xml(self, instance_uuid: str) -> str: ...
@@ -121,7 +122,7 @@ class SliceHost:
         check_in_use(tree, slices_in_use(driver))
         return cls(host, tree)
 
-    def providers(self) -> list[Any]:
+    def providers(self) -> list[SliceProvider]:
         """The nested providers the host reports (one per slice)."""
         return list(self.tree.providers())
 
