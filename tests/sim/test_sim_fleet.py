@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -141,10 +142,14 @@ def test_numa_alone_determines_cpus_and_memory() -> None:
 
 
 BAD_HOSTS = [
-    ("memory_mb: lots", "host 'kvm-3': field 'memory_mb': expected a positive integer, got 'lots'"),
-    ("memory_mb: 0", "field 'memory_mb': expected a positive integer, got 0"),
-    ("cpus: true", "field 'cpus': expected a positive integer, got True"),
-    ("disk_gb: -5", "field 'disk_gb': expected a positive integer, got -5"),
+    (
+        "memory_mb: lots",
+        "host 'kvm-3': field 'memory_mb': expected a positive integer from 1 to 2147483647, "
+        "got 'lots'",
+    ),
+    ("memory_mb: 0", "field 'memory_mb': expected a positive integer from 1 to 2147483647, got 0"),
+    ("cpus: true", "field 'cpus': expected a positive integer from 1 to 8192, got True"),
+    ("disk_gb: -5", "field 'disk_gb': expected a positive integer from 1 to 2147483647, got -5"),
     ("memroy_mb: 4", "host 'kvm-3': unknown field 'memroy_mb'; known: name, arch"),
     ("virt_type: xen", "field 'virt_type': expected one of kvm, qemu, got 'xen'"),
     ("arch: vax", "host 'kvm-3': field 'arch': unknown architecture 'vax'; known: "),
@@ -180,7 +185,8 @@ BAD_HOSTS = [
     ),
     (
         "gpus: [{address: '0000:81:00.0', mdev_types: {nvidia-1: {available: 0}}}]",
-        "gpu 0: mdev type 'nvidia-1': expected a positive integer 'available', got 0",
+        "gpu 0: mdev type 'nvidia-1': expected a positive integer 'available' from 1 to 4096, "
+        "got 0",
     ),
     (
         "gpus: [{address: '0000:81:00.0', mdev_types: {nvidia-1: {available: 1, x: 1}}}]",
@@ -219,7 +225,31 @@ BAD_HOSTS = [
     ("config: {nova: {x: 1}}", "field 'config': unknown option group 'nova'"),
     ("config: {libvirt: {cpu_mod: x}}", "field 'config': unknown option [libvirt] cpu_mod"),
     ("config: {libvirt: 3}", "field 'config': group 'libvirt': expected a mapping"),
-    ("count: 0", "host 'kvm-3': field 'count': expected a positive integer, got 0"),
+    ("count: 0", "host 'kvm-3': field 'count': expected a positive integer from 1 to 10000, got 0"),
+    # bounds (issue 21): each once made start-up hang or fail without a message
+    ("cpus: 100000000000", "field 'cpus': expected a positive integer from 1 to 8192, got 1000"),
+    ("count: 100000000", "field 'count': expected a positive integer from 1 to 10000, got 1000"),
+    (
+        "memory_mb: 4294967296",
+        f"field 'memory_mb': expected a positive integer from 1 to {2**31 - 1}",
+    ),
+    ("numa: [{cpus: '0-99999', memory_mb: 1}]", "cell 0: CPU 99999 in '0-99999' is not below 8192"),
+    ("numa: [{cpus: [0, 9000], memory_mb: 1}]", "cell 0: CPU numbers must be below 8192"),
+    ("name: " + "h" * 64, "expected a host name ([A-Za-z0-9._-], at most 63 characters), got 'hhh"),
+    (
+        "gpus: [{address: '0000:81:00.0', mdev_types: {nvidia-1: {available: 100000}}}]",
+        "'available' from 1 to 4096, got 100000",
+    ),
+    (
+        "config: {DEFAULT: {data_dir: /elsewhere}}",
+        "field 'config': option [DEFAULT] data_dir cannot be set per host",
+    ),
+    ("config: {database: {connection: 'sqlite://'}}", "option [database] connection cannot be set"),
+    ("config: {api: {listen: '0.0.0.0:1'}}", "option [api] listen cannot be set per host"),
+    (
+        "slices: [{name: a, resource_class: CUSTOM_A, template_file: /}]",
+        "slice 'a': template_file '/' is a directory; expected a Jinja2 template file",
+    ),
 ]
 
 
@@ -259,6 +289,11 @@ BAD_FILES = [
         "hosts: [{name: h, count: 2, arch: x86_64}, {name: h-2, arch: x86_64}]",
         "host 'h-2': duplicate host name",
     ),
+    (
+        "hosts: [{name: a, count: 6000, arch: x86_64}, {name: b, count: 6000, arch: x86_64}]",
+        "host #2: the fleet passes 10000 hosts (with 'count'); a fleet file may describe at most",
+    ),
+    ("hosts: " + "[" * 100_000 + "]" * 100_000, "YAML nested too deeply"),
 ]
 
 
@@ -267,6 +302,15 @@ def test_bad_file_is_refused_with_a_clear_message(text: str, message: str) -> No
     with pytest.raises(ConfigError) as excinfo:
         load_fleet(text)
     assert message in str(excinfo.value)
+
+
+def test_every_refusal_is_fast() -> None:
+    """The bounds are checked before any work they bound (each once hung start-up)."""
+    for fields, _ in BAD_HOSTS[-12:]:
+        start = time.monotonic()
+        with pytest.raises(ConfigError):
+            load_fleet(fleet_text(fields), source="fleet.yaml")
+        assert time.monotonic() - start < 1.0, fields
 
 
 def test_unreadable_path_names_the_file(tmp_path: Path) -> None:

@@ -19,16 +19,15 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.api.request_gate import RequestGate
+from virtfleet.conf.api import listen_address
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (IPv6 as ``[::1]:8774``) -> (host, port); ConfigError otherwise."""
-    host, sep, port = str(value).rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise errors.ConfigError(
-            f"[api] listen: expected HOST:PORT with a port from 0 to 65535, got {value!r}"
-        )
-    return (host.strip("[]") or "127.0.0.1", int(port))
+    """``HOST:PORT`` -> (host, port); ConfigError naming ``[api] listen`` otherwise."""
+    try:
+        return listen_address(value)
+    except ValueError as exc:
+        raise errors.ConfigError(f"[api] listen: {exc}") from None
 
 
 class _GatedServer(wsgi.Server):

@@ -20,6 +20,7 @@ from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.agent_process import AgentProcess, resolve_target
 from virtfleet.broker import redact
+from virtfleet.cli.config import warn_unknown_options
 from virtfleet.server_process import ServerProcess
 from virtfleet.virt.sim.fleet import Fleet, load_fleet
 
@@ -33,7 +34,9 @@ config_option = click.option(
 
 
 def load_conf(config_files: Sequence[str], **overrides: Any) -> cfg.ConfigOpts:
-    """The configuration, or a ClickException naming the file and option."""
+    """The configuration, or a ClickException naming the file and option; a warning
+    for each unknown section or option."""
+    warn_unknown_options(config_files)
     try:
         return vconf.make_conf(config_files=config_files, **overrides)
     except errors.ConfigError as exc:

@@ -14,6 +14,7 @@ import click
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.cli import clouds
+from virtfleet.cli.config import warn_unknown_options
 from virtfleet.control_plane import EmbeddedCloud
 from virtfleet.virt.sim.fleet import Fleet, default_fleet, load_fleet
 
@@ -76,6 +77,7 @@ def build_cloud(
         overrides["api__listen"] = listen
     if data_dir:
         overrides["data_dir"] = str(data_dir)
+    warn_unknown_options(config_files)
     try:
         conf = vconf.make_conf(config_files=config_files, **overrides)
         fleet: Fleet | None
@@ -88,7 +90,9 @@ def build_cloud(
     except errors.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # oslo.config errors name the file and option
-        raise click.ClickException(f"configuration: {exc}") from None
+        raise click.ClickException(
+            f"configuration: {type(exc).__name__}: {exc}" if str(exc) else repr(exc)
+        ) from None
     return EmbeddedCloud(conf, fleet, libvirt_uris=libvirt_uris, config_files=config_files)
 
 
@@ -100,6 +104,9 @@ def running(cloud: EmbeddedCloud, clouds_yaml: pathlib.Path | None) -> Iterator[
     except (errors.VirtfleetError, OSError) as exc:
         cloud.stop()
         raise click.ClickException(f"could not start: {exc}") from None
+    except Exception as exc:  # a bug: one line, not a traceback
+        cloud.stop()
+        raise click.ClickException(f"could not start: {type(exc).__name__}: {exc}") from None
     try:
         path = clouds_yaml or clouds.default_path()
         clouds.write_entry(path, cloud.endpoint)

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.conf import (
     api,
+    check,
     compute,
     database,
     devices,
@@ -32,8 +33,30 @@ def make_conf(
     """Return a new ConfigOpts with every virtfleet option registered and parsed.
 
     ``overrides`` are ``group__option=value`` pairs (``DEFAULT`` options by plain name),
-    which is handy for tests and for command-line flags.
+    which is handy for tests and for command-line flags. ConfigError naming the file,
+    line, option and expected form of the first bad value.
     """
+    conf = _parse(config_files, args, overrides)
+    problems = value_problems(conf, config_files)
+    if problems:
+        raise errors.ConfigError(problems[0])
+    return conf
+
+
+def check_files(config_files: Sequence[str]) -> list[str]:
+    """Every problem of ``config_files`` read together: unknown sections and options,
+    then every bad value (one line each, ``FILE:LINE: ...``)."""
+    found = [str(finding) for finding in unknown_options(config_files)]
+    try:
+        conf = _parse(config_files, (), {})
+    except errors.ConfigError as exc:
+        return [*found, str(exc)]
+    return found + value_problems(conf, config_files)
+
+
+def _parse(
+    config_files: Sequence[str], args: Sequence[str], overrides: dict[str, object]
+) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     for group in _GROUPS:
         group.register(conf)
@@ -43,21 +66,50 @@ def make_conf(
             group_name, _, name = key.rpartition("__")
             conf.set_override(name, value, group=group_name or None)
     except (cfg.Error, ValueError) as exc:
-        raise errors.ConfigError(f"configuration: {exc}") from None
-    _check_values(conf)
+        raise errors.ConfigError(f"configuration: {exc or type(exc).__name__}") from None
     return conf
 
 
-def _check_values(conf: cfg.ConfigOpts) -> None:
-    """Read every option once, so a bad value fails at start, naming file and option."""
+def value_problems(conf: cfg.ConfigOpts, config_files: Sequence[str]) -> list[str]:
+    """Read every option once, so a bad value fails at start, naming file, line,
+    option and the expected form; then the checks across options of each group."""
+    problems = []
     for group_name, opts in list_opts():
         group = conf[group_name] if group_name else conf
         for opt in opts:
             try:
                 getattr(group, opt.dest)
             except (cfg.Error, ValueError) as exc:
-                where = f"[{group_name or 'DEFAULT'}] {opt.dest}"
-                raise errors.ConfigError(f"configuration: {where}: {exc}") from None
+                section = group_name or "DEFAULT"
+                setting = check.locate(config_files, section, opt.dest)
+                if setting is None:
+                    problem = str(exc)
+                else:
+                    problem = f"expected {check.expected_form(opt)}, got {setting.value!r}"
+                where = _where(config_files, section, opt.dest)
+                problems.append(f"{where}[{section}] {opt.dest}: {problem}")
+    if problems:  # the checks across options read them again
+        return problems
+    for module in _GROUPS:
+        group_check = getattr(module, "check", None)
+        if group_check is None:
+            continue
+        try:
+            group_check(conf)
+        except check.OptionValueError as exc:
+            problems.append(f"{_where(config_files, exc.section, exc.option)}{exc}")
+    return problems
+
+
+def _where(config_files: Sequence[str], section: str, option: str) -> str:
+    """``file:line: `` of the setting in force, or ``configuration: ``."""
+    found = check.locate(config_files, section, option)
+    return f"{found.file}:{found.line}: " if found else "configuration: "
+
+
+def unknown_options(config_files: Sequence[str]) -> list[check.Finding]:
+    """Sections and options of ``config_files`` that no one registers (typos)."""
+    return check.unknown_options(config_files, check.known_options(list_opts))
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:

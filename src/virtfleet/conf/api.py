@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from virtfleet.conf.check import OptionValueError
+
 GROUP = "api"
 
 OPTS: list[cfg.Opt] = [
@@ -49,6 +51,23 @@ OPTS: list[cfg.Opt] = [
         "data, and that an idle kept-alive connection stays open.",
     ),
 ]
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (IPv6 as ``[::1]:8774``) -> (host, port); ValueError naming the
+    expected form otherwise."""
+    host, sep, port = str(value).rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT with a port from 0 to 65535, got {value!r}")
+    return (host.strip("[]") or "127.0.0.1", int(port))
+
+
+def check(conf: cfg.ConfigOpts) -> None:
+    """Checks beyond each option's type (OptionValueError)."""
+    try:
+        listen_address(conf.api.listen)
+    except ValueError as exc:
+        raise OptionValueError(GROUP, "listen", str(exc)) from None
 
 
 def register(conf: cfg.ConfigOpts) -> None:

@@ -20,6 +20,7 @@ generation bumps, state transitions) never races another server; reads run in
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import threading
 from collections.abc import Iterator
@@ -27,7 +28,10 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
+
+from virtfleet import errors
 
 _IMMEDIATE = "virtfleet_immediate"
 _TAKE_WRITER_TURN = text("SELECT pg_advisory_xact_lock(:key)")
@@ -69,7 +73,14 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 30
             kwargs["pool_pre_ping"] = True  # a restarted database must not fail a request
-        self.engine: Engine = create_engine(url, **kwargs)
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise errors.ConfigError(
+                f"[database] connection: {exc} (expected an SQLAlchemy URL such as "
+                "sqlite:////var/lib/virtfleet/virtfleet.sqlite or "
+                "postgresql+psycopg://user:password@host/virtfleet)"
+            ) from None
         self._write_lock: threading.RLock | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -83,7 +94,13 @@ class Database:
         if url:
             return cls(url)
         path = pathlib.Path(data_dir).resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.ConfigError(
+                f"[DEFAULT] data_dir {str(path)!r}: cannot create the data directory: "
+                f"{exc.strerror}"
+            ) from None
         return cls(f"sqlite:///{path / 'virtfleet.sqlite'}")
 
     @contextlib.contextmanager
@@ -136,9 +153,10 @@ class Database:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration; servers starting at once take
         turns (PostgreSQL advisory lock), so the first migrates and the others find
-        the schema current."""
+        the schema current. ConfigError naming the database when it cannot be opened."""
         from virtfleet.db import migrate
 
+        self.check_connection()
         if not self.is_postgresql:
             migrate.upgrade(self)
             return
@@ -151,8 +169,32 @@ class Database:
                 conn.execute(_RELEASE_SESSION_LOCK, {"key": MIGRATION_LOCK_KEY})
                 conn.commit()
 
+    def check_connection(self) -> None:
+        """ConfigError naming the database and why when it cannot be opened."""
+        try:
+            with self.engine.connect():
+                pass
+        except DBAPIError as exc:
+            shown = self.engine.url.render_as_string(hide_password=True)
+            raise errors.ConfigError(
+                f"[database] connection {shown}: cannot open the database: "
+                f"{exc.orig}{_sqlite_hint(self.engine.url.database) if self.is_sqlite else ''}"
+            ) from None
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_hint(path: str | None) -> str:
+    """Why a SQLite file cannot be opened, when the file system says."""
+    if not path or path == ":memory:":
+        return ""
+    directory = pathlib.Path(path).parent
+    if not directory.is_dir():
+        return f" (directory {directory} does not exist)"
+    if not os.access(directory, os.W_OK):
+        return f" (directory {directory} is not writable)"
+    return ""
 
 
 def _configure_sqlite(engine: Engine) -> None:

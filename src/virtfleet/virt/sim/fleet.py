@@ -60,6 +60,10 @@ from virtfleet.virt.sim.fleet_fields import (
 )
 from virtfleet.virt.sim.profile import HostProfile
 
+#: Most hosts one fleet file may describe (``count`` included), and its size in bytes.
+MAX_FLEET_HOSTS = 10_000
+MAX_FLEET_FILE_BYTES = 16 << 20
+
 _TOP_LEVEL = ("version", "defaults", "hosts")
 
 __all__ = ["Fleet", "HostProfile", "default_fleet", "load_fleet"]
@@ -97,20 +101,34 @@ class Fleet:
 def load_fleet(path_or_text: str | Path, *, source: str | None = None) -> Fleet:
     """Parse and validate a fleet file (a path, or YAML text)."""
     base_dir: Path | None = None
-    if isinstance(path_or_text, Path) or (
-        "\n" not in path_or_text and Path(path_or_text).is_file()
-    ):
+    if isinstance(path_or_text, Path) or _names_a_file(path_or_text):
         path = Path(path_or_text)
         try:
+            if path.stat().st_size > MAX_FLEET_FILE_BYTES:
+                raise ConfigError(
+                    f"fleet file {path}: {path.stat().st_size} bytes; a fleet file may "
+                    f"have at most {MAX_FLEET_FILE_BYTES}"
+                )
             text = path.read_text()
         except OSError as exc:
             raise ConfigError(f"fleet file {path}: cannot read: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"fleet file {path}: not UTF-8 text: {exc.reason}") from None
         source = source or str(path)
         base_dir = path.resolve().parent
     else:
         text = str(path_or_text)
         source = source or "<text>"
     return _parse(text, source, base_dir)
+
+
+def _names_a_file(text: str) -> bool:
+    if "\n" in text:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # too long a name, a NUL byte: YAML text
+        return False
 
 
 def default_fleet() -> Fleet:
@@ -130,6 +148,8 @@ def _parse(text: str, source: str, base_dir: Path | None) -> Fleet:
         raise ConfigError(f"{prefix}: YAML syntax error{where}: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{prefix}: YAML syntax error: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{prefix}: YAML nested too deeply") from None
     if not isinstance(document, dict):
         hint = " (no such file?)" if isinstance(document, str) else ""
         raise ConfigError(f"{prefix}: expected a mapping with 'hosts', got {show(document)}{hint}")
@@ -146,6 +166,11 @@ def _parse(text: str, source: str, base_dir: Path | None) -> Fleet:
     hosts: list[HostProfile] = []
     for index, entry in enumerate(entries, start=1):
         hosts.extend(_host_entries(prefix, index, entry, defaults, base_dir))
+        if len(hosts) > MAX_FLEET_HOSTS:
+            raise ConfigError(
+                f"{prefix}: host #{index}: the fleet passes {MAX_FLEET_HOSTS} hosts (with "
+                f"'count'); a fleet file may describe at most {MAX_FLEET_HOSTS}"
+            )
     seen: set[str] = set()
     for host in hosts:
         if host.name in seen:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from virtfleet import conf as virtfleet_conf
+from virtfleet.virt.libvirt.slices.spec import MAX_SLICES, template_file_problem
 from virtfleet.virt.sim import machines
 from virtfleet.virt.sim.profile import (
     DEFAULT_LIBVIRT_VERSION,
@@ -74,7 +75,27 @@ _VENDOR_BY_PREFIX = (("EPYC", "AMD"), ("Opteron", "AMD"), ("Dhyana", "Hygon"), (
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _RESOURCE_CLASS = re.compile(r"^CUSTOM_[A-Z0-9_]+$")
+_CPUSET = re.compile(r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*")
 _MDEV_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+# Bounds on what one fleet file may ask for (docs/limits.md): generous for real
+# hardware, small enough that no value can make start-up hang or run out of memory.
+MAX_HOST_CPUS = 8192
+MAX_AMOUNT = 2**31 - 1  # placement's limit on an inventory amount (MiB, GiB)
+MAX_NUMA_CELLS = 1024
+MAX_GPUS = 256
+MAX_MDEVS_PER_TYPE = 4096
+MAX_COUNT = 10_000
+MAX_NAME_CHARS = 63
+# Options a host's ``config:`` may not set: embedded agents share them with the
+# control plane (or virtfleet sets them per host itself).
+SHARED_OPTIONS = {
+    "DEFAULT": ("data_dir", "host", "transport_url"),
+    "database": ("connection",),
+    "api": ("*",),
+    "libvirt": ("connection_uri",),
+}
 
 
 class FieldError(Exception):
@@ -95,8 +116,11 @@ class Context:
 def _name(value: object, _: Context) -> str:
     if value is None:
         raise FieldError("required")
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise FieldError(f"expected a host name ([A-Za-z0-9._-]), got {show(value)}")
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > MAX_NAME_CHARS:
+        raise FieldError(
+            f"expected a host name ([A-Za-z0-9._-], at most {MAX_NAME_CHARS} characters), "
+            f"got {show(value)}"
+        )
     return value
 
 
@@ -151,9 +175,9 @@ def _version(default: Version) -> Callable[[object, Context], Version]:
     return parse
 
 
-def _positive(value: object, what: str = "a positive integer") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise FieldError(f"expected {what}, got {show(value)}")
+def _positive(value: object, what: str = "a positive integer", maximum: int = MAX_AMOUNT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+        raise FieldError(f"expected {what} from 1 to {maximum}, got {show(value)}")
     return value
 
 
@@ -166,7 +190,7 @@ def _positive_or(default: int) -> Callable[[object, Context], int]:
 
 def _cpus(value: object, context: Context) -> int:
     if value is not None:
-        return _positive(value)
+        return _positive(value, maximum=MAX_HOST_CPUS)
     cells = context.entry.get("numa")
     if isinstance(cells, list):
         try:
@@ -196,11 +220,19 @@ def _cpuset(value: object) -> tuple[int, ...]:
         isinstance(cpu, int) and not isinstance(cpu, bool) and cpu >= 0 for cpu in value
     ):
         cpus = list(value)
-    elif isinstance(value, str) and re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", value):
+        if any(cpu >= MAX_HOST_CPUS for cpu in cpus):
+            raise FieldError(f"CPU numbers must be below {MAX_HOST_CPUS}, got {show(value)}")
+    elif isinstance(value, str) and re.fullmatch(
+        r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*", value
+    ):
         cpus = []
         for part in value.split(","):
             low, _, high = part.partition("-")
+            if int(high or low) >= MAX_HOST_CPUS:
+                raise FieldError(f"CPU {high or low} in {show(value)} is not below {MAX_HOST_CPUS}")
             cpus.extend(range(int(low), int(high or low) + 1))
+            if len(cpus) > MAX_HOST_CPUS:
+                raise FieldError(f"CPU list {show(value)} has more than {MAX_HOST_CPUS} CPUs")
     else:
         raise FieldError(f"expected a CPU list like [0, 1] or '0-7', got {show(value)}")
     if not cpus or len(set(cpus)) != len(cpus):
@@ -213,6 +245,8 @@ def _numa(value: object, context: Context) -> tuple[NumaCell, ...]:
         return ()
     if not isinstance(value, list) or not value:
         raise FieldError(f"expected a non-empty list of cells, got {show(value)}")
+    if len(value) > MAX_NUMA_CELLS:
+        raise FieldError(f"{len(value)} cells; a host may have at most {MAX_NUMA_CELLS}")
     cells = []
     for index, cell in enumerate(value):
         if not isinstance(cell, dict):
@@ -260,6 +294,8 @@ def _gpus(value: object, _: Context) -> tuple[Gpu, ...]:
         return ()
     if not isinstance(value, list):
         raise FieldError(f"expected a list of GPUs, got {show(value)}")
+    if len(value) > MAX_GPUS:
+        raise FieldError(f"{len(value)} GPUs; a host may have at most {MAX_GPUS}")
     gpus: list[Gpu] = []
     for index, item in enumerate(value):
         try:
@@ -283,7 +319,11 @@ def _gpu(item: object) -> Gpu:
     if not isinstance(address, str) or not _PCI_ADDRESS.match(address):
         raise FieldError(f"address: expected a PCI address like '0000:81:00.0', got {address!r}")
     numa_node = item.get("numa_node", 0)
-    if isinstance(numa_node, bool) or not isinstance(numa_node, int) or numa_node < 0:
+    if (
+        isinstance(numa_node, bool)
+        or not isinstance(numa_node, int)
+        or not 0 <= numa_node < MAX_NUMA_CELLS
+    ):
         raise FieldError(f"numa_node: expected a cell number, got {show(numa_node)}")
     types = item.get("mdev_types") or {}
     if not isinstance(types, dict):
@@ -308,7 +348,9 @@ def _mdev_type(type_id: object, spec: object) -> MdevType:
     if unknown:
         raise FieldError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     try:
-        available = _positive(spec.get("available"), "a positive integer 'available'")
+        available = _positive(
+            spec.get("available"), "a positive integer 'available'", MAX_MDEVS_PER_TYPE
+        )
     except FieldError as exc:
         raise FieldError(f"{where}: {exc}") from None
     return MdevType(
@@ -324,6 +366,8 @@ def _slices(value: object, context: Context) -> tuple[SliceSpec, ...]:
         return ()
     if not isinstance(value, list):
         raise FieldError(f"expected a list of slices, got {show(value)}")
+    if len(value) > MAX_SLICES:
+        raise FieldError(f"{len(value)} slices; a host may have at most {MAX_SLICES}")
     slices = [_slice(index, item, context) for index, item in enumerate(value)]
     names = [spec.name for spec in slices]
     for spec in slices:
@@ -379,8 +423,9 @@ def _template_path(label: str, value: object, base_dir: Path | None) -> str:
     path = Path(value)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if not path.is_file():
-        raise FieldError(f"{label}: template_file {str(path)!r} does not exist")
+    problem = template_file_problem(path)
+    if problem is not None:
+        raise FieldError(f"{label}: template_file {str(path)!r} {problem}")
     return str(path)
 
 
@@ -401,6 +446,13 @@ def _config(value: object, _: Context) -> dict[str, dict[str, Any]]:
         for option in options:
             if option not in known[group]:
                 raise FieldError(f"unknown option [{group}] {option}")
+            shared = SHARED_OPTIONS.get(group, ())
+            if option in shared or "*" in shared:
+                raise FieldError(
+                    f"option [{group}] {option} cannot be set per host: the embedded "
+                    "control plane and its agents share it (set it in virtfleet.conf "
+                    "or on the command line instead)"
+                )
         result[group] = dict(options)
     return result
 
@@ -409,7 +461,7 @@ def count_range(value: object) -> range | None:
     if value is None:
         return None
     try:
-        return range(1, _positive(value) + 1)
+        return range(1, _positive(value, maximum=MAX_COUNT) + 1)
     except FieldError as exc:
         raise FieldError(f"field 'count': {exc}") from None
 
@@ -484,7 +536,7 @@ def _ranges(cpus: list[int]) -> str:
 def show(value: object) -> str:
     """A value as the operator wrote it, for messages."""
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
     if value is None:
         return "nothing"
     if isinstance(value, (list, dict)):

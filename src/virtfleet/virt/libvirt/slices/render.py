@@ -1,4 +1,5 @@
-"""Rendering slice templates: sandboxed Jinja2, strict undefined, every value escaped.
+"""Rendering slice templates: sandboxed Jinja2, strict undefined, every value escaped,
+bounded in time and output size (:mod:`~virtfleet.virt.libvirt.slices.bounded`).
 
 The template context (documented for operators in ``docs/slices.md``):
 
@@ -30,10 +31,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
 from virtfleet.errors import ConfigError
+from virtfleet.virt.libvirt.slices.bounded import (
+    BoundedSandbox,
+    TemplateBoundError,
+    render_bounded,
+)
 
 SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
 
@@ -90,7 +95,7 @@ def sample_context(slice_name: str, resource_class: str) -> RenderContext:
     )
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=True,
     keep_trailing_newline=True,
@@ -106,7 +111,9 @@ def render(label: str, template_text: str, context: RenderContext) -> etree._Ele
     domain."""
     try:
         template = _ENV.from_string(template_text)
-        text = template.render(context.as_dict())
+        text = render_bounded(template.generate(context.as_dict()))
+    except TemplateBoundError as exc:
+        raise ConfigError(f"{label}: template does not render: {exc}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
             f"{label}: template does not compile (line {exc.lineno}): {exc.message}"

@@ -23,6 +23,10 @@ from virtfleet.errors import ConfigError
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 RESOURCE_CLASS = re.compile(r"^CUSTOM_[A-Z0-9_]+$")
 KEYS = frozenset({"name", "resource_class", "template_file", "template", "conflict_parent"})
+#: Most slice_spec lines (slices) one host may configure.
+MAX_SLICES = 1024
+#: Most characters of one slice_spec line, and of one template.
+MAX_SPEC_CHARS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ def parse_specs(lines: Sequence[str], base_dir: Path | None = None) -> tuple[Sli
 
     Relative ``template_file`` paths are taken from ``base_dir`` (else the current
     directory)."""
+    if len(lines) > MAX_SLICES:
+        raise ConfigError(
+            f"slice_spec: {len(lines)} entries; a host may have at most {MAX_SLICES} slices"
+        )
     slices = tuple(_parse_line(i, line, base_dir) for i, line in enumerate(lines, start=1))
     check_tree(slices)
     return slices
@@ -70,10 +78,19 @@ def check_tree(slices: Iterable[Slice]) -> None:
 
 def _parse_line(index: int, line: str, base_dir: Path | None) -> Slice:
     label = f"slice_spec entry {index}"
+    if len(line) > MAX_SPEC_CHARS:
+        raise ConfigError(
+            f"{label}: {len(line)} characters; an entry may have at most {MAX_SPEC_CHARS}"
+        )
     try:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{label}: not a JSON object: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{label}: not a JSON object: nested too deeply; expected one flat object "
+            '{"name": ..., "resource_class": ..., "template_file": ...}'
+        ) from None
     if not isinstance(item, dict):
         raise ConfigError(f"{label}: expected a JSON object, got {type(item).__name__}")
     name = item.get("name")
@@ -109,9 +126,24 @@ def _template(label: str, item: dict[str, object], base_dir: Path | None) -> tup
     path = Path(file)
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
+    problem = template_file_problem(path)
+    if problem is not None:
+        raise ConfigError(f"{label}: template_file {str(path)!r} {problem}")
     try:
         return path.read_text(encoding="utf-8"), str(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{label}: template_file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{label}: template_file {str(path)!r} cannot be read: {exc}") from None
+
+
+def template_file_problem(path: Path) -> str | None:
+    """What keeps ``path`` from being a template file, or None (it may still be
+    unreadable)."""
+    if path.is_dir():
+        return "is a directory; expected a Jinja2 template file"
+    if not path.exists():
+        return "does not exist"
+    if not path.is_file():
+        return "is not a regular file; expected a Jinja2 template file"
+    if path.stat().st_size > MAX_SPEC_CHARS:
+        return f"has {path.stat().st_size} bytes; a template may have at most {MAX_SPEC_CHARS}"
+    return None
