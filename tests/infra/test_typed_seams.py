@@ -13,8 +13,11 @@ import virtfleet
 
 PACKAGE = pathlib.Path(virtfleet.__file__).parent
 
-#: The RPC seam: typed clients, the endpoints they call, and the objects that travel.
+#: The RPC seam: the transport, typed clients, the endpoints they call, and the
+#: objects that travel.
 RPC_SEAM = (
+    "rpc/transport.py",
+    "rpc/oslo.py",
     "agent/rpcapi.py",
     "agent/manager.py",
     "agent/migration.py",

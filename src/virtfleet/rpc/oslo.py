@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Protocol
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -34,18 +35,36 @@ def _register_library_opts(conf: cfg.ConfigOpts) -> None:
                 conf.register_opt(opt, group=group)
 
 
+class _RPCServer(Protocol):
+    """The part of oslo.messaging's RPC server used here (the library is untyped)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def wait(self) -> None: ...
+
+
+class _RPCClient(Protocol):
+    """The part of oslo.messaging's RPC client used here."""
+
+    def call(self, ctxt: dict[str, object], method: str, **kwargs: object) -> object: ...
+    def cast(self, ctxt: dict[str, object], method: str, **kwargs: object) -> None: ...
+
+
+Reply = dict[str, object]  # {"ok": result} or {"error": error primitive}
+
+
 class _Endpoint:
     """Wraps an endpoint so its exceptions cross the wire as virtfleet errors."""
 
     def __init__(self, target: object) -> None:
         self._target = target
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Callable[..., Reply]:
         func = getattr(self._target, name)
         if name.startswith("_") or not callable(func):
             raise AttributeError(name)
 
-        def wrapped(ctxt: dict[str, Any], **kwargs: Any) -> Any:
+        def wrapped(ctxt: dict[str, object], **kwargs: object) -> Reply:
             try:
                 return {"ok": func(**kwargs)}
             except Exception as exc:
@@ -66,7 +85,7 @@ class OsloTransport:
         _register_library_opts(self._conf)
         self._transport = messaging.get_rpc_transport(self._conf, url=url)
         self._serializer = Serializer()
-        self._servers: dict[tuple[str, str], Any] = {}
+        self._servers: dict[tuple[str, str], _RPCServer] = {}
         self._lock = threading.Lock()
         # virtfleet's option when given virtfleet's ConfigOpts (NoSuchOptError is an
         # AttributeError, so a library-only ConfigOpts falls back to the default).
@@ -74,7 +93,7 @@ class OsloTransport:
 
     def serve(self, topic: str, server: str, endpoint: object) -> None:
         target = messaging.Target(topic=topic, server=server)
-        rpc_server = messaging.get_rpc_server(
+        rpc_server: _RPCServer = messaging.get_rpc_server(
             self._transport,
             target,
             [_Endpoint(endpoint)],
@@ -91,11 +110,12 @@ class OsloTransport:
             rpc_server.stop()
             rpc_server.wait()
 
-    def _client(self, topic: str, server: str, timeout: float | None = None) -> Any:
+    def _client(self, topic: str, server: str, timeout: float | None = None) -> _RPCClient:
         target = messaging.Target(topic=topic, server=server)
-        return messaging.get_rpc_client(
+        client: _RPCClient = messaging.get_rpc_client(
             self._transport, target, serializer=self._serializer, timeout=timeout or self._timeout
         )
+        return client
 
     def call(
         self,
@@ -104,19 +124,23 @@ class OsloTransport:
         method: str,
         timeout: float | None = None,
         version_cap: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
+        **kwargs: object,
+    ) -> object:
         try:
             reply = self._client(topic, server, timeout).call({}, method, **kwargs)
         except messaging.MessagingTimeout:
             raise errors.RPCError(f"{topic}.{server} did not answer {method} in time") from None
         except messaging.MessagingException as exc:
             raise errors.RPCError(f"{topic}.{server}.{method}: {exc}") from None
+        if not isinstance(reply, dict) or not ("ok" in reply or "error" in reply):
+            raise errors.RPCError(f"{topic}.{server}.{method}: malformed reply {reply!r}")
         if "error" in reply:
-            raise error_from_primitive(reply["error"])
-        return reply["ok"]
+            error = reply["error"]
+            raise error_from_primitive(error if isinstance(error, dict) else {})
+        result: object = reply["ok"]
+        return result
 
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
+    def cast(self, topic: str, server: str, method: str, **kwargs: object) -> None:
         self._client(topic, server).cast({}, method, **kwargs)
 
     def close(self) -> None:

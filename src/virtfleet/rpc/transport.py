@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Protocol
+
+from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.base import Serializer
@@ -31,12 +33,12 @@ class Transport(Protocol):
         method: str,
         timeout: float | None = None,
         version_cap: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
+        **kwargs: object,
+    ) -> object:
         """Call and wait for the result; remote errors come back as the same
         :mod:`virtfleet.errors` class, anything else as :class:`~virtfleet.errors.RPCError`."""
 
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
+    def cast(self, topic: str, server: str, method: str, **kwargs: object) -> None:
         """Fire and forget."""
 
     def close(self) -> None:
@@ -59,22 +61,25 @@ _ERRORS: dict[str, type[errors.VirtfleetError]] = {
 }
 
 
-def error_to_primitive(exc: BaseException) -> dict[str, Any]:
+def error_to_primitive(exc: BaseException) -> dict[str, str | int | None]:
     """How a remote exception travels."""
+    code = getattr(exc, "code", None)
     return {
         "class": type(exc).__name__ if type(exc).__name__ in _ERRORS else "RPCError",
         "message": str(exc)
         if isinstance(exc, errors.VirtfleetError)
         else f"{type(exc).__name__}: {exc}",
-        "code": getattr(exc, "code", None),
+        "code": code if isinstance(code, int) else None,
     }
 
 
-def error_from_primitive(data: dict[str, Any]) -> errors.VirtfleetError:
-    cls = _ERRORS.get(data.get("class", ""), errors.RPCError)
+def error_from_primitive(data: Mapping[str, object]) -> errors.VirtfleetError:
+    """The exception a remote error primitive stands for (RPCError when unknown)."""
+    cls = _ERRORS.get(str(data.get("class", "")), errors.RPCError)
+    message, code = str(data.get("message", "")), data.get("code")
     if cls is errors.HypervisorError:
-        return errors.HypervisorError(data["message"], code=data.get("code"))
-    return cls(data["message"])
+        return errors.HypervisorError(message, code=code if isinstance(code, int) else None)
+    return cls(message)
 
 
 class LocalTransport:
@@ -95,18 +100,19 @@ class LocalTransport:
         with self._lock:
             self._endpoints.pop((topic, server), None)
 
-    def _wire(self, value: Any, version_cap: str | None = None) -> Any:
+    def _wire(self, value: object, version_cap: str | None = None) -> object:
         prim = self._serializer.serialize_entity(None, value)
-        return self._serializer.deserialize_entity(None, json.loads(json.dumps(prim)))
+        back: object = self._serializer.deserialize_entity(None, json.loads(json.dumps(prim)))
+        return back
 
-    def _method(self, topic: str, server: str, method: str) -> Callable[..., Any]:
+    def _method(self, topic: str, server: str, method: str) -> Callable[..., object]:
         with self._lock:
             endpoint = self._endpoints.get((topic, server))
         if endpoint is None:
             raise errors.RPCError(f"no agent is serving {topic}.{server} (is it running?)")
         if method.startswith("_") or not callable(getattr(endpoint, method, None)):
             raise errors.RPCError(f"{topic}.{server} has no method {method!r}")
-        func: Callable[..., Any] = getattr(endpoint, method)
+        func: Callable[..., object] = getattr(endpoint, method)
         return func
 
     def call(
@@ -116,8 +122,8 @@ class LocalTransport:
         method: str,
         timeout: float | None = None,
         version_cap: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
+        **kwargs: object,
+    ) -> object:
         func = self._method(topic, server, method)
         args = {k: self._wire(v) for k, v in kwargs.items()}
         try:
@@ -128,7 +134,7 @@ class LocalTransport:
             raise error_from_primitive(error_to_primitive(exc)) from None
         return self._wire(result)
 
-    def cast(self, topic: str, server: str, method: str, **kwargs: Any) -> None:
+    def cast(self, topic: str, server: str, method: str, **kwargs: object) -> None:
         func = self._method(topic, server, method)
         args = {k: self._wire(v) for k, v in kwargs.items()}
 
@@ -144,7 +150,7 @@ class LocalTransport:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-def get_transport(url: str, conf: Any = None) -> Transport:
+def get_transport(url: str, conf: cfg.ConfigOpts | None = None) -> Transport:
     """The transport for ``url``: ``local://`` in-process, anything else oslo.messaging."""
     if url.startswith("local:"):
         return LocalTransport()
