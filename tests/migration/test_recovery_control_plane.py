@@ -116,6 +116,7 @@ def stop_mid_migration(site: Site, at_method: str) -> tuple[servers.Server, reco
     migration = old.conductor.live_migrations.start(server.uuid, "b", "auto", False)
     assert site.stopping.stopped.wait(10), f"the migration never reached {at_method}"
     site.transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)  # the process is gone
+    old.conductor.membership.stop()  # and so is its heartbeat: its work may be taken over
     return server, migration
 
 

@@ -24,6 +24,7 @@ def make_app(control: ControlPlane) -> PrefixDispatcher:
         images=control.images,
         conf=control.conf,
         scheduler=control.scheduler,
+        owner=control.conductor.name,
     )
     return PrefixDispatcher(
         {

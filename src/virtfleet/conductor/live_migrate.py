@@ -75,8 +75,12 @@ class LiveMigrations:
         scheduler: MigrationScheduler,
         transport: Transport,
         submit: Submit,
+        owner: str | None = None,
+        alive: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self._conf = conf
+        self._owner = owner  # the control server this process is (records' owner)
+        self._alive = alive or (lambda: frozenset())
         self._db = db
         self._placement = placement
         self._scheduler = scheduler
@@ -105,6 +109,7 @@ class LiveMigrations:
             dest_compute=host,
             project_id=server.project_id,
             user_id=server.user_id,
+            owner=self._owner,
         )
         if force:
             LOG.info("migration %s: force given; the destination is still checked", migration.id)
@@ -500,14 +505,20 @@ class LiveMigrations:
     # ------------------------------------------------------------------ recovery
 
     def orphans(self) -> list[records.Migration]:
-        """Migrations in a non-final state that no workflow of this process drives
-        (their workflow died with an earlier control plane), oldest first."""
+        """Migrations in a non-final state whose workflow died, oldest first: owned by
+        no live server (a dead server's, or from before owners were recorded) and
+        driven by no workflow of this process. A live server's migrations are never
+        orphans."""
         with self._lock:
             active = set(self._active)
         found = records.list_migrations(
             self._db, in_progress=True, migration_type=records.LIVE_MIGRATION
         )
-        return [m for m in reversed(found) if m.id not in active]
+        candidates = [m for m in reversed(found) if m.id not in active and m.owner != self._owner]
+        if not any(m.owner is not None for m in candidates):
+            return candidates
+        alive = self._alive()
+        return [m for m in candidates if m.owner is None or m.owner not in alive]
 
     def in_progress(self, instance_uuid: str) -> bool:
         """Whether the server has a migration record in a non-final state."""
@@ -557,6 +568,10 @@ class LiveMigrations:
         if action == recovery.WAIT:
             LOG.info("migration %s of %s was interrupted: waiting for it", migration.id, uuid)
             return action
+        if self._owner is not None and not records.take_over(
+            self._db, migration.id, migration.owner, self._owner
+        ):
+            return recovery.WAIT  # another server took it over first
         LOG.warning("migration %s of %s was interrupted: %s", migration.id, uuid, action)
         try:
             server = servers.get(self._db, uuid)

@@ -29,7 +29,8 @@ from virtfleet.conductor import boot, mdev_reaper, orphans
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.live_migrate import LiveMigrations, MigrationPlacement, MigrationScheduler
-from virtfleet.db import hosts, mdev_claims, servers
+from virtfleet.conductor.membership import Membership
+from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.objects.host_report import HostReport
@@ -97,6 +98,14 @@ class Conductor:
             threading.Lock
         )
         self._serving = False
+        self.name = control_servers.new_name()  # this start's name among the servers
+        self.membership = Membership(
+            db,
+            self.name,
+            conf.conductor.heartbeat_interval,
+            conf.conductor.dead_after,
+            after_beat=self.take_over_dead_work,
+        )
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
         self.live_migrations = LiveMigrations(  # os-migrateLive, os-migrations
@@ -106,6 +115,8 @@ class Conductor:
             cast(MigrationScheduler, scheduler),
             transport,
             self._submit,
+            owner=self.name,
+            alive=self.membership.alive,
         )
 
     # ----------------------------------------------------------------- lifecycle
@@ -114,6 +125,7 @@ class Conductor:
         """Serve the ``conductor`` topic; watch for hosts that stop reporting and for
         servers whose workflow died (see :meth:`recover_stuck_servers`)."""
         self._stopping.clear()
+        self.membership.start()
         self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
         self._serving = True
         down_after = self._conf.compute.host_down_after
@@ -135,6 +147,7 @@ class Conductor:
             self._watchdog.join(timeout=10)
             self._watchdog = None
         self._pool.shutdown(wait=True)
+        self.membership.stop()
 
     def mark_silent_hosts_down(self) -> list[str]:
         """Mark down every up host whose agent has not reported for
@@ -158,10 +171,12 @@ class Conductor:
             stuck_after = 2.0 * self._conf.rpc_response_timeout
         cutoff = utcnow() - datetime.timedelta(seconds=stuck_after)
         handled = []
-        for server in servers.list_servers(self._db):
+        for server in servers.in_progress(self._db):
             action = st.stuck_task_recovery(server.vm_state, server.task_state)
             if action is None or server.updated_at > cutoff:
                 continue
+            if server.owner not in (None, self.name):
+                continue  # a live server's work, or a dead one's (take_over_dead_work)
             LOG.warning(
                 "server %s stuck in %s/%s since %s: %s",
                 server.uuid, server.vm_state, server.task_state, server.updated_at, action,
@@ -182,6 +197,72 @@ class Conductor:
                     servers.update(self._db, server.uuid, task_state=None)
             handled.append(server.uuid)
         return handled
+
+    def take_over_dead_work(self) -> list[str]:
+        """Take over the tasks of servers that missed their heartbeats: a build is
+        finished (the guest already runs on its host) or run again from scheduling, a
+        delete is done again, a power task is cleared; their live migrations are
+        finished or rolled back (:meth:`recover_interrupted_migrations`). Work of live
+        servers is never touched; when this server's own heartbeat is late it takes
+        nothing (it may look dead to the others). Returns the servers taken over."""
+        alive = self.membership.alive()
+        if self.name not in alive:
+            return []
+        taken = []
+        for server in servers.in_progress(self._db):
+            owner = server.owner
+            if owner is None or owner in alive or server.task_state == st.MIGRATING:
+                continue
+            if not servers.take_over(self._db, server.uuid, owner, self.name):
+                continue  # another server took it first
+            action = st.stuck_task_recovery(server.vm_state, server.task_state)
+            LOG.warning("server %s: its task %s/%s belonged to %s, which is dead: %s",
+                        server.uuid, server.vm_state, server.task_state, owner, action)  # fmt: skip
+            if action == "fail_build":
+                self._submit(server.uuid, self._resume_build, "build taken over")
+            elif action == "delete":
+                self._submit(server.uuid, self._delete, "delete taken over")
+            else:
+                servers.update(self._db, server.uuid, task_state=None)
+            taken.append(server.uuid)
+        if any(m.owner is not None for m in self.live_migrations.orphans()):
+            self.recover_interrupted_migrations()
+        return taken
+
+    def _resume_build(self, uuid: str) -> None:
+        """Finish a dead server's build: done when its guest already runs on the host
+        it chose, else cleaned up there and built again from scheduling; ERROR with
+        the reason when that host cannot be asked."""
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        if server.vm_state != st.BUILDING:
+            return
+        if server.host:
+            try:
+                state = self.compute.get_power_state(server.host, uuid)
+            except errors.NotFound:
+                state = None
+            except errors.VirtfleetError as exc:
+                LOG.warning(
+                    "build of %s taken over: %s cannot be asked: %s", uuid, server.host, exc
+                )
+                self._fail_build(uuid, [], None, 500, interrupted=True)
+                return
+            if state == "running":
+                servers.update(
+                    self._db,
+                    uuid,
+                    vm_state=st.ACTIVE,
+                    task_state=None,
+                    power_state=int(st.PowerState.RUNNING),
+                    launched_at=utcnow(),
+                )
+                return
+            if state is not None:
+                self._cleanup_host(server.host, uuid)
+        self._build(uuid)
 
     def recover_interrupted_migrations(self) -> dict[int, str]:
         """Finish or roll back live migrations whose workflow died with an earlier

@@ -15,6 +15,7 @@ from virtfleet.conf import (
     api,
     check,
     compute,
+    conductor,
     database,
     devices,
     image,
@@ -24,7 +25,7 @@ from virtfleet.conf import (
     scheduler,
 )
 
-_GROUPS = (api, compute, database, devices, image, libvirt, placement, rpc, scheduler)
+_GROUPS = (api, compute, conductor, database, devices, image, libvirt, placement, rpc, scheduler)
 
 
 def make_conf(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy import update as sqlalchemy_update
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
@@ -27,6 +28,7 @@ LIVE_MIGRATION = "live-migration"
 UPDATABLE = frozenset(
     {
         "status",
+        "owner",
         "dest_compute",
         "dest_node",
         "dest_host",
@@ -64,6 +66,7 @@ class Migration:
     error: str | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    owner: str | None = None  # the control server driving it
 
     @property
     def in_progress(self) -> bool:
@@ -90,6 +93,7 @@ def create(
     user_id: str,
     dest_compute: str | None = None,
     migration_uuid: str | None = None,
+    owner: str | None = None,
 ) -> Migration:
     """A new live migration record in status ``queued``."""
     now = utcnow()
@@ -106,6 +110,7 @@ def create(
         user_id=user_id,
         created_at=now,
         updated_at=now,
+        owner=owner,
     )
     with db.session() as session:
         session.add(row)
@@ -182,3 +187,19 @@ def list_migrations(
         query = query.where(MigrationRow.user_id == user_id)
     with db.read_session() as session:
         return [_record(row) for row in session.scalars(query)]
+
+
+def take_over(db: Database, migration_id: int, dead_owner: str | None, new_owner: str) -> bool:
+    """Make ``new_owner`` the owner of the migration if ``dead_owner`` still owns it
+    (None: nobody); False when another server took it first."""
+    with db.write() as conn:
+        owner = MigrationRow.owner
+        done = conn.execute(
+            sqlalchemy_update(MigrationRow)
+            .where(
+                MigrationRow.id == migration_id,
+                owner.is_(None) if dead_owner is None else owner == dead_owner,
+            )
+            .values(owner=new_owner)
+        )
+        return done.rowcount == 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sqlalchemy_update
 from sqlalchemy.orm import Session
 
 from virtfleet import errors
@@ -42,6 +43,7 @@ class Server:
     updated_at: datetime.datetime
     launched_at: datetime.datetime | None = None
     deleted_at: datetime.datetime | None = None
+    owner: str | None = None  # the control server driving the current task
 
 
 # Fields :func:`update` may change (``metadata`` maps onto the ``metadata_`` column).
@@ -58,6 +60,7 @@ UPDATABLE = frozenset(
         "launched_at",
         "flavor",
         "image",
+        "owner",
     }
 )
 
@@ -83,6 +86,7 @@ def _record(row: ServerRow) -> Server:
         updated_at=row.updated_at,
         launched_at=row.launched_at,
         deleted_at=row.deleted_at,
+        owner=row.owner,
     )
 
 
@@ -105,6 +109,7 @@ def create(
     user_id: str,
     metadata: Mapping[str, str] | None = None,
     server_uuid: str | None = None,
+    owner: str | None = None,
 ) -> Server:
     """A new server in vm_state building / task_state scheduling, with the guest
     request the Compute API resolved from its flavor and image."""
@@ -124,6 +129,7 @@ def create(
         metadata_=dict(metadata or {}),
         created_at=now,
         updated_at=now,
+        owner=owner,
     )
     with db.session() as session:
         session.add(row)
@@ -196,3 +202,26 @@ def delete(db: Database, server_uuid: str) -> Server:
         row.updated_at = now
         session.flush()
         return _record(row)
+
+
+def in_progress(db: Database) -> list[Server]:
+    """Servers with a task under way (``task_state`` set), oldest change first."""
+    with db.read_session() as session:
+        query = (
+            select(ServerRow)
+            .where(ServerRow.deleted_at.is_(None), ServerRow.task_state.is_not(None))
+            .order_by(ServerRow.updated_at, ServerRow.uuid)
+        )
+        return [_record(row) for row in session.scalars(query)]
+
+
+def take_over(db: Database, server_uuid: str, dead_owner: str, new_owner: str) -> bool:
+    """Make ``new_owner`` the owner of the server's task if ``dead_owner`` still owns
+    it; False when another server took it first (or it changed)."""
+    with db.write() as conn:
+        done = conn.execute(
+            sqlalchemy_update(ServerRow)
+            .where(ServerRow.uuid == server_uuid, ServerRow.owner == dead_owner)
+            .values(owner=new_owner, updated_at=utcnow())
+        )
+        return done.rowcount == 1

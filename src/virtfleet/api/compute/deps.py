@@ -85,6 +85,9 @@ class ComputeDeps:
     conf: cfg.ConfigOpts | None = None
     # For os-scheduler-explain (a dry run of the scheduler).
     scheduler: SchedulerAPI | None = None
+    # The control server whose conductor runs this API's workflows: recorded as the
+    # owner of every task the API starts (see virtfleet.conductor.membership).
+    owner: str | None = None
 
     @property
     def live_migrations(self) -> LiveMigrationWorkflows:

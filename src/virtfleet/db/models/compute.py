@@ -74,3 +74,5 @@ class Server(Base):
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     launched_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None, index=True)
+    # the control server (control_servers.name) whose workflow drives the current task
+    owner: Mapped[str | None] = mapped_column(String(255), default=None)

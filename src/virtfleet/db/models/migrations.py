@@ -36,3 +36,5 @@ class Migration(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    # the control server (control_servers.name) whose workflow drives the migration
+    owner: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)

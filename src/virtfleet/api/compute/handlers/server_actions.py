@@ -74,7 +74,7 @@ def _acting_on(
 def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-stop``: power the guest off (SHUTOFF)."""
     _acting_on(deps, req, server_id, "os-stop", ("active", "error"))
-    servers.update(deps.db, server_id, task_state="powering-off")
+    servers.update(deps.db, server_id, task_state="powering-off", owner=deps.owner)
     deps.conductor.stop_server(server_id)
     return json_response(None, status=202)
 
@@ -82,7 +82,7 @@ def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webo
 def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-start``: power a stopped guest on (ACTIVE)."""
     _acting_on(deps, req, server_id, "os-start", ("stopped",))
-    servers.update(deps.db, server_id, task_state="powering-on")
+    servers.update(deps.db, server_id, task_state="powering-on", owner=deps.owner)
     deps.conductor.start_server(server_id)
     return json_response(None, status=202)
 
@@ -97,7 +97,8 @@ def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
             f"Cannot soft 'reboot' instance {server_id} while it is in "
             f"vm_state {server.vm_state}; use a HARD reboot.",
         )
-    servers.update(deps.db, server_id, task_state="rebooting_hard" if hard else "rebooting")
+    task_state = "rebooting_hard" if hard else "rebooting"
+    servers.update(deps.db, server_id, task_state=task_state, owner=deps.owner)
     deps.conductor.reboot_server(server_id, hard=hard)
     return json_response(None, status=202)
 

@@ -53,7 +53,7 @@ def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
             raise HTTPError(
                 400, f"Unable to migrate instance ({server_id}) to current host ({host})."
             )
-    servers.update(deps.db, server_id, task_state=MIGRATING)
+    servers.update(deps.db, server_id, task_state=MIGRATING, owner=deps.owner)
     try:
         deps.live_migrations.start(server_id, host, block, force)
     except Exception:

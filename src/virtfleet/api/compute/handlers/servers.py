@@ -153,6 +153,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         project_id=common.project_id(req),
         user_id=common.user_id(req),
         metadata=metadata,
+        owner=deps.owner,
     )
     try:
         deps.conductor.build_server(server.uuid)
@@ -175,7 +176,7 @@ def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """DELETE /servers/{id}: mark the server deleting and hand it to the conductor."""
     server = common.visible_server(req, deps.db, server_id)
     if server.task_state != "deleting":
-        servers.update(deps.db, server_id, task_state="deleting")
+        servers.update(deps.db, server_id, task_state="deleting", owner=deps.owner)
     deps.conductor.delete_server(server_id)
     return json_response(None, status=204)
 
