@@ -113,3 +113,24 @@ def test_local_arguments_are_copied_as_on_the_wire() -> None:
     assert seen == [original]
     assert seen[0] is not original
     transport.close()
+
+
+class _ForeignClient:
+    """An oslo.messaging client whose server is not a virtfleet endpoint."""
+
+    def call(self, ctxt: dict[str, object], method: str, **kwargs: object) -> object:
+        return ["not", "an", "ok-or-error", "reply"]
+
+
+def test_oslo_reply_that_is_neither_ok_nor_error_is_rpc_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from virtfleet.rpc.oslo import OsloTransport
+
+    transport = OsloTransport("fake://")
+    monkeypatch.setattr(transport, "_client", lambda *args: _ForeignClient())
+    try:
+        with pytest.raises(errors.RPCError, match=r"compute\.host-1\.add: malformed reply"):
+            transport.call("compute", "host-1", "add", a=1, b=2)
+    finally:
+        transport.close()
