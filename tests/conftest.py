@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from support.databases import BACKENDS
+#: Fixtures shared by every directory: databases and clouds (tests/support/plugin.py).
+pytest_plugins = ["support.plugin"]
 
 
 @functools.cache
@@ -40,16 +41,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.usefixtures("_libvirt_required"))
             else:
                 item.add_marker(pytest.mark.skip(reason="no libvirtd at qemu:///system"))
-
-
-@pytest.fixture(
-    params=[pytest.param(backend, marks=getattr(pytest.mark, backend)) for backend in BACKENDS]
-)
-def db_backend(request: pytest.FixtureRequest) -> str:
-    """The database backend of a database-backed test: each runs on SQLite and on real
-    PostgreSQL (``-m "not postgresql"`` for SQLite only); see support.databases."""
-    backend: str = request.param
-    return backend
 
 
 @pytest.fixture

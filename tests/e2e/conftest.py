@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from support.cloud import Cloud, start_cloud, start_real_cloud
-
-StartCloud = Callable[..., Cloud]
+from support.cloud import Cloud, StartCloud, start_cloud, start_real_cloud
 
 
 @pytest.fixture

@@ -76,6 +76,10 @@ hosts:
 """
 
 
+#: Starts a cloud: ``start(tmp, fleet_text, *extra)`` (e.g. a second one on the same data dir).
+StartCloud = Callable[..., "Cloud"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

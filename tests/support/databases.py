@@ -23,7 +23,9 @@ import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from support.ci import unavailable
+from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
+from virtfleet.db.models import metadata
 
 #: The backends a database-backed test runs on (``db_backend`` fixture parameters).
 BACKENDS = ("sqlite", "postgresql")
@@ -114,3 +116,10 @@ def fresh_database(backend: str, directory: pathlib.Path, name: str = "test") ->
             yield db
         finally:
             db.dispose()
+
+
+def sqlite_database(path: pathlib.Path) -> Database:
+    """A SQLite database at ``path`` with every table of every model module."""
+    database = Database(f"sqlite:///{path}")
+    Base.metadata.create_all(database.engine, tables=list(metadata().tables.values()))
+    return database

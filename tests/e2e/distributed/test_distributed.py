@@ -1,0 +1,94 @@
+"""Distributed mode with real processes: a `virtfleet server`, two `virtfleet agent`s of
+simulated hosts, RabbitMQ between them, and the Compute API driving it all."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.distributed import Deployment, wait_for
+from virtfleet.cli.apiclient import APIError, Client
+
+pytestmark = pytest.mark.slow
+
+HOSTS = ("node-1", "node-2")
+
+
+def host_states(client: Client) -> dict[str, str]:
+    return {h["hypervisor_hostname"]: h["state"] for h in client.hypervisors()}
+
+
+def wait_states(client: Client, want: dict[str, str], timeout: float = 30.0) -> None:
+    def matches() -> bool:
+        states = host_states(client)
+        return all(states.get(host) == state for host, state in want.items())
+
+    wait_for(f"hosts {want}", matches, timeout)
+
+
+def used_resources(client: Client) -> dict[str, dict[str, int]]:
+    """Placement usages of every provider that uses anything."""
+    used = {}
+    for rp in client.request("GET", "/placement/resource_providers")["resource_providers"]:
+        usages = client.request("GET", f"/placement/resource_providers/{rp['uuid']}/usages")
+        nonzero = {rc: n for rc, n in usages["usages"].items() if n}
+        if nonzero:
+            used[rp["name"]] = nonzero
+    return used
+
+
+def gone(client: Client, server_id: str) -> bool:
+    try:
+        client.server(server_id)
+    except APIError as exc:
+        return exc.status == 404
+    return False
+
+
+def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
+    # Agents first: they keep retrying their first report until a server answers.
+    agents = {host: deployment.agent(host).start() for host in HOSTS}
+    server = deployment.server().start()
+    client = Client(deployment.endpoint, timeout=10)
+    wait_for("the server's HTTP API", lambda: client.hypervisors() is not None, timeout=40)
+    wait_states(client, dict.fromkeys(HOSTS, "up"), timeout=40)
+
+    flavor = client.create_flavor("m1.tiny", 1, 512, 1)["id"]
+    image = client.create_image("disk", b"\0" * 1024, {"hw_architecture": "x86_64"})
+    server_id = client.boot("vm-1", flavor, image)
+    booted = client.wait_server(server_id, timeout=30)
+    assert booted["status"] == "ACTIVE", booted.get("fault")
+    host = booted["OS-EXT-SRV-ATTR:host"]
+    assert host in HOSTS
+    assert used_resources(client) == {host: {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}
+
+    # The agent stops cleanly on SIGTERM, and its host goes down once it is silent.
+    assert agents[host].terminate() == 0
+    assert f"virtfleet agent {host} stopped." in agents[host].output()
+    other = next(h for h in HOSTS if h != host)
+    wait_states(client, {host: "down", other: "up"}, timeout=20)
+
+    # Deleting a server on a down host still frees everything it held.
+    client.compute("DELETE", f"/servers/{server_id}")
+    wait_for("the server to be deleted", lambda: gone(client, server_id), timeout=30)
+    assert client.request("GET", f"/placement/allocations/{server_id}")["allocations"] == {}
+    assert used_resources(client) == {}
+
+    # A restarted agent reports its host again.
+    agents[host].start()
+    wait_states(client, {host: "up"}, timeout=30)
+
+    # A restarted server keeps its state, and the agents keep reporting to it.
+    assert server.terminate() == 0
+    assert "virtfleet server stopped." in server.output()
+    server.start()
+    wait_for("the restarted server's API", lambda: client.hypervisors() is not None, timeout=40)
+    flavors = client.compute("GET", "/flavors")["flavors"]
+    assert [f["name"] for f in flavors] == ["m1.tiny"]
+    wait_states(client, dict.fromkeys(HOSTS, "up"), timeout=30)
+
+    daemons = (*agents.values(), server)
+    for daemon in daemons:
+        daemon.send_term()
+    assert [daemon.terminate() for daemon in daemons] == [0, 0, 0]
+    # (The agents log their failed periodic reports while the server was away.)
+    assert "Traceback" not in server.output()

@@ -1,0 +1,30 @@
+"""Fixtures of the emulation tests: one in-process cloud per module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.emulation_cloud import EmulationCloud, start
+
+
+@pytest.fixture(scope="module")
+def emulation_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulationCloud]:
+    running = start(tmp_path_factory.mktemp("emulation"))
+    try:
+        yield running
+    finally:
+        running.embedded.stop()
+
+
+@pytest.fixture
+def cloud(emulation_cloud: EmulationCloud) -> Iterator[EmulationCloud]:
+    """The module's cloud, with every server deleted after the test."""
+    yield emulation_cloud
+    emulation_cloud.delete_all_servers()
+
+
+@pytest.fixture(scope="module")
+def flavor_id(emulation_cloud: EmulationCloud) -> str:
+    return str(emulation_cloud.api.create_flavor("emu.1g", 1, 1024, 1)["id"])
