@@ -67,7 +67,7 @@ def test_config_check_exits_non_zero_on_typos(tmp_path: pathlib.Path) -> None:
 
 
 def test_config_check_passes_a_clean_file(tmp_path: pathlib.Path) -> None:
-    sample = pathlib.Path(__file__).parents[2] / "etc" / "virtfleet.conf.sample"
+    sample = pathlib.Path(__file__).parents[3] / "etc" / "virtfleet.conf.sample"
     good = write(tmp_path, "[api]\nlisten = 0.0.0.0:8774\n")
     result, _ = run("config", "check", str(sample), good)
     assert result.exit_code == 0, result.output
