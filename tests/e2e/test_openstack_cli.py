@@ -7,7 +7,7 @@ import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from support.cloud import Cloud, StartCloud
+    from conftest import Cloud, StartCloud
 
 
 def provider_uuid(cloud: Cloud, name: str) -> str:
