@@ -146,8 +146,13 @@ def _parse(text: str, source: str, base_dir: Path | None) -> Fleet:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{prefix}: YAML syntax error{where}: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(
+            f"{prefix}: not YAML text: {exc.reason} (character #x{exc.character:04x} at "
+            f"position {exc.position})"
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{prefix}: YAML syntax error: {exc}") from exc
+        raise ConfigError(f"{prefix}: YAML syntax error: {' '.join(str(exc).split())}") from exc
     except RecursionError:
         raise ConfigError(f"{prefix}: YAML nested too deeply") from None
     if not isinstance(document, dict):

@@ -25,15 +25,15 @@ LABEL = "slice_spec 's'"
         (
             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
             "{% endfor %}<domain/>",
-            "rendering took more than 1 s",
+            "rendering took more than 0.5 s",
         ),
         (
             "{% macro spin() %}{% for i in range(100000) %}{% endfor %}{% endmacro %}"
             "{% for i in range(100000) %}{{ spin() }}{% endfor %}<domain/>",
-            "rendering took more than 1 s",
+            "rendering took more than 0.5 s",
         ),
         (
-            "<domain>{% for i in range(100000) %}{{ 'x' * 40 }}{% endfor %}</domain>",
+            "<domain>{% for i in range(100000) %}{{ 'x' * 4000 }}{% endfor %}</domain>",
             f"output passed {MAX_OUTPUT_CHARS} characters",
         ),
         ("<domain>{{ 'x' * 10000000000 }}</domain>", "'*' would make 10000000000 items"),
@@ -55,7 +55,7 @@ def test_unbounded_template_is_stopped_within_a_second(template: str, named: str
     message = str(excinfo.value)
     assert message.startswith(f"{LABEL}: template does not render: ")
     assert named in message and "\n" not in message
-    assert took < 1.5, f"{took:.2f} s"
+    assert took < 1.0, f"{took:.2f} s"
 
 
 def test_bounded_template_still_renders() -> None:

@@ -31,7 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 #: Most characters a rendered template (a libvirt domain, a few KiB) may have.
 MAX_OUTPUT_CHARS = 1 << 20
 #: Most seconds a template may take to render (real ones take about a millisecond).
-MAX_RENDER_SECONDS = 1.0
+MAX_RENDER_SECONDS = 0.5
 #: The largest exponent ``**`` accepts.
 MAX_EXPONENT = 64
 
