@@ -6,6 +6,8 @@ ids, query strings, microversions, media types and bodies. On every example:
 - a refused request (4xx) changes nothing in the database or placement;
 - a small request is answered within :data:`TIME_BOUND` seconds.
 
+(Only Nova's own 501 for a hypervisor without uptime is allowed, in Nova's format.)
+
 The route list comes from the route tables themselves, and a test checks that the
 running cloud serves exactly these, so a new route is fuzzed without being listed.
 Budget: ``VIRTFLEET_FUZZ_ROUTE_EXAMPLES`` per route (default 8; CI); a longer hunt:
@@ -34,7 +36,11 @@ from virtfleet.api.compute import routes as compute_routes
 from virtfleet.api.image import routes as image_routes
 from virtfleet.api.placement import routes as placement_routes
 
-TIME_BOUND = 2.0
+#: Generous for a loaded CI machine: unloaded, every fuzzed request takes < 50 ms.
+TIME_BOUND = 3.0
+#: 5xx answers the imitated API gives on purpose: Nova answers 501 for a hypervisor
+#: whose driver does not report its uptime (os-hypervisors/{id}/uptime).
+DOCUMENTED_5XX = {("GET", "/compute/v2.1/os-hypervisors/{hypervisor_id}/uptime"): 501}
 EXAMPLES = int(os.environ.get("VIRTFLEET_FUZZ_ROUTE_EXAMPLES", "8"))
 FORMATTED_APIS = ("compute", "image", "placement")
 
@@ -127,7 +133,10 @@ def test_route_invariants(cloud: FuzzCloud, row: RouteRow, data: st.DataObject) 
         content_type=request["content_type"] or None,
     )
     took = time.monotonic() - start
-    error_message(reply, path)  # never 5xx; a 4xx in the API's format
+    if DOCUMENTED_5XX.get((row.method, row.template)) == reply.status:
+        assert b"notImplemented" in reply.body, reply.body
+    else:
+        error_message(reply, path)  # never 5xx; a 4xx in the API's format
     assert took < TIME_BOUND, f"{row}: {took:.2f} s"
     if reply.status >= 400:
         assert fingerprint(cloud) == before, f"{row} refused ({reply.status}) but changed state"
