@@ -123,6 +123,7 @@ def test_the_fuzzed_routes_are_the_served_routes(cloud: FuzzCloud) -> None:
 def test_route_invariants(cloud: FuzzCloud, row: RouteRow, data: st.DataObject) -> None:
     request = data.draw(requests(row))
     path = row.path(cloud, **request["given"])
+    settle(cloud)  # work accepted earlier (here or by another test) has finished
     before = fingerprint(cloud)
     start = time.monotonic()
     reply = cloud.call(
