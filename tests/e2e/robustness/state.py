@@ -14,7 +14,7 @@ from virtfleet.db.base import Base
 
 #: Written by the agents' periodic reports and the change log, not by requests.
 BACKGROUND_TABLES = frozenset({"compute_nodes", "placement_changes"})
-BACKGROUND_COLUMNS = frozenset({"updated_at", "power_state"})
+BACKGROUND_COLUMNS = frozenset({"updated_at", "power_state", "heartbeat_at"})
 
 
 def fingerprint(cloud: FuzzCloud) -> str:
