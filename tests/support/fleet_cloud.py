@@ -15,6 +15,7 @@ from webob import Request
 
 from support.embedded import EmbeddedView, start_embedded
 from support.fleets import kvm_fleet
+from support.guest import with_guest_request
 from support.openstack_cli import CLI
 from virtfleet.scheduler import FlavorSpec, RequestSpec
 
@@ -160,23 +161,27 @@ class FleetCloud(EmbeddedView):
         self, specs: dict[str, str], image: dict[str, str] | None = None, ram: int = 1024
     ) -> set[str]:
         """Every host the real scheduler lets a request through to (unlimited pass)."""
-        spec = RequestSpec(
-            instance_uuid="",
-            project_id="p",
-            user_id="u",
-            flavor=FlavorSpec(vcpus=1, memory_mb=ram, root_gb=1, extra_specs=specs),
-            image_properties=dict(image or {}),
+        spec = with_guest_request(
+            RequestSpec(
+                instance_uuid="",
+                project_id="p",
+                user_id="u",
+                flavor=FlavorSpec(vcpus=1, memory_mb=ram, root_gb=1, extra_specs=specs),
+                image_properties=dict(image or {}),
+            )
         )
         attempt = self.control.scheduler.attempt(spec, unlimited=True)
         return {candidate.host.host for _, candidate in attempt.ranked}
 
     def rejections(self, specs: dict[str, str]) -> dict[str, str]:
         """Host -> the filter reason that turned it down (placement's candidates only)."""
-        spec = RequestSpec(
-            instance_uuid="",
-            project_id="p",
-            user_id="u",
-            flavor=FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1, extra_specs=specs),
+        spec = with_guest_request(
+            RequestSpec(
+                instance_uuid="",
+                project_id="p",
+                user_id="u",
+                flavor=FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1, extra_specs=specs),
+            )
         )
         attempt = self.control.scheduler.attempt(spec, unlimited=True)
         return {r.host: r.reason for r in attempt.rejections}

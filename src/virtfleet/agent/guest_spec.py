@@ -39,4 +39,5 @@ def to_guest_spec(conf: cfg.ConfigOpts, instance: InstanceSpec) -> GuestSpec:
         instance_dir=str(instance_dir),
         console_log_path=str(instance_dir / CONSOLE_LOG),
         metadata=dict(instance.metadata),
+        guest=instance.guest_request,
     )

@@ -21,6 +21,7 @@ from typing import Any
 from virtfleet.bench.stats import median, ms, percentile
 from virtfleet.conf import make_conf
 from virtfleet.db.engine import Database
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.manager import Scheduler
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
@@ -28,6 +29,8 @@ from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 CONCURRENCY = (1, 8, 32)
 FLAVOR = FlavorSpec(vcpus=2, memory_mb=4096, root_gb=20)
 IMAGE = {"hw_architecture": "x86_64"}
+#: What the Compute API resolves for IMAGE: a native x86_64 guest.
+GUEST = GuestRequest(arch="x86_64", native_arch="x86_64")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def make_scheduler(db: Database, placement: PlacementService) -> Scheduler:
 
 
 def boot_spec() -> RequestSpec:
-    return RequestSpec(str(uuid.uuid4()), "bench-boots", "bench-user", FLAVOR, IMAGE)
+    return RequestSpec(str(uuid.uuid4()), "bench-boots", "bench-user", FLAVOR, IMAGE, guest=GUEST)
 
 
 def run(scheduler: Scheduler, boots: int, concurrency: int) -> SchedulingResult:

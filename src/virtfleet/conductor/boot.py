@@ -1,5 +1,6 @@
 """Pure pieces of the boot workflow: a server's snapshots -> the scheduler's
-RequestSpec, and server + chosen host + image files -> the agent's InstanceSpec."""
+RequestSpec, and server + chosen host + image files -> the agent's InstanceSpec. Both
+carry the server's guest request as the Compute API resolved it."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def request_spec(server: Server, ignore_hosts: frozenset[str] = frozenset()) -> 
         user_id=server.user_id,
         flavor=flavor_spec(server),
         image_properties=image_properties(server),
+        guest=server.guest_request,
         ignore_hosts=ignore_hosts,
     )
 
@@ -131,4 +133,5 @@ def instance_spec(
         kernel_cmdline=files.cmdline,
         metadata={str(k): str(v) for k, v in server.metadata.items()},
         allocations={rp: dict(res) for rp, res in allocations.items()},
+        guest_request=server.guest_request,
     )

@@ -313,6 +313,7 @@ class LiveMigrations:
             user_id=base.user_id,
             flavor=base.flavor,
             image_properties=base.image_properties,
+            guest=base.guest,
             ignore_hosts=base.ignore_hosts,
             requested_host=host,
         )

@@ -23,6 +23,9 @@ from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.image_properties import PROPERTIES_BY_NAME
 
 VGPU = "VGPU"
+#: The image properties that name the guest architecture (for messages downstream).
+NATIVE_ARCH_PROPERTY = "hw_architecture"
+EMULATION_ARCH_PROPERTY = "hw_emulation_architecture"
 _RESOURCES = re.compile(r"resources[A-Za-z0-9_-]*:(?P<name>[^:]+)")
 
 
@@ -45,8 +48,8 @@ class BootPair:
 def resolve_guest_request(pair: BootPair, canonicalize_arch: Callable[[str], str]) -> GuestRequest:
     """The guest request of ``pair``; InvalidInput names what is wrong."""
     mode, bits = _maxphysaddr(pair)
-    native_arch = _arch(pair, "hw_architecture", canonicalize_arch)
-    emulation_arch = _arch(pair, "hw_emulation_architecture", canonicalize_arch)
+    native_arch = _arch(pair, NATIVE_ARCH_PROPERTY, canonicalize_arch)
+    emulation_arch = _arch(pair, EMULATION_ARCH_PROPERTY, canonicalize_arch)
     guest_arch = emulation_arch or native_arch
     extra_spec_table.check_maxphysaddr_arch(mode, guest_arch, _where(pair))
     slices, vgpus = _resources(pair.extra_specs)
@@ -126,4 +129,9 @@ def _resources(extra_specs: Mapping[str, str]) -> tuple[dict[str, int], int]:
     return custom, vgpus
 
 
-__all__ = ["BootPair", "resolve_guest_request"]
+__all__ = [
+    "EMULATION_ARCH_PROPERTY",
+    "NATIVE_ARCH_PROPERTY",
+    "BootPair",
+    "resolve_guest_request",
+]

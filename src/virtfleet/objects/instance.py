@@ -3,16 +3,21 @@
 An :class:`InstanceSpec` is resolved on the control plane: the flavor and image
 snapshots of the server, the paths of the image data (and kernel/ramdisk for direct
 kernel boot) as the image store knows them, and the placement allocation the
-scheduler claimed (so nested resources such as slices can be mapped to devices).
-The agent turns it into the driver's ``GuestSpec``, adding its own instance paths.
+scheduler claimed (so nested resources such as slices can be mapped to devices), and
+the server's :class:`~virtfleet.objects.guest_request.GuestRequest` as the Compute API
+resolved it. The agent turns it into the driver's ``GuestSpec``, adding its own
+instance paths.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from oslo_versionedobjects import fields
 
 from virtfleet.objects.base import register
 from virtfleet.objects.defaults import DefaultedObject
+from virtfleet.objects.guest_request import GuestRequest
 
 
 @register
@@ -20,7 +25,8 @@ class InstanceSpec(DefaultedObject):
     """A guest to spawn on one host."""
 
     # Version 1.0: initial version
-    VERSION = "1.0"
+    # Version 1.1: guest_request (the guest facts resolved by the Compute API)
+    VERSION = "1.1"
 
     fields = {
         "uuid": fields.UUIDField(),
@@ -41,7 +47,12 @@ class InstanceSpec(DefaultedObject):
         "allocations": fields.Field(
             fields.Dict(fields.Dict(fields.Integer())), nullable=True, default=None
         ),
+        # 1.1
+        "guest_request": fields.ObjectField("GuestRequest"),
     }
+
+    # InstanceSpec version -> the GuestRequest version it carries
+    obj_relationships = {"guest_request": [("1.1", "1.0")]}
 
     uuid: str
     name: str
@@ -59,3 +70,10 @@ class InstanceSpec(DefaultedObject):
     kernel_cmdline: str | None
     metadata: dict[str, str]
     allocations: dict[str, dict[str, int]] | None
+    guest_request: GuestRequest
+
+    def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        target = tuple(int(part) for part in target_version.split("."))
+        if target < (1, 1):  # a 1.0 agent still reads the guest facts from the raw maps
+            primitive.pop("guest_request", None)

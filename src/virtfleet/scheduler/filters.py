@@ -97,14 +97,14 @@ class RequestedHostFilter:
 
 class ArchFilter:
     """The host runs the guest architecture (natively or under TCG) and offers the
-    machine type for it: ``hw_machine_type``, else the architecture's default (the
+    machine type for it: the requested one, else the architecture's default (the
     driver refuses a machine the host does not list, so the scheduler does too)."""
 
     name = "arch"
 
     def prepare(self, spec: RequestSpec) -> HostCheck | None:
-        arch = guest.guest_arch(spec)
-        requested_machine = spec.image_property("hw_machine_type")
+        arch = spec.guest.arch
+        requested_machine = spec.guest.machine_type
         if arch is None and requested_machine is None:
             return None  # the host's own arch and default machine
 
@@ -131,7 +131,7 @@ class MaxPhysAddrFilter:
     name = "maxphysaddr"
 
     def prepare(self, spec: RequestSpec) -> HostCheck | None:
-        wanted = guest.maxphysaddr(spec)
+        wanted = spec.guest.maxphysaddr
         if wanted is None or wanted.mode != "emulate" or wanted.bits is None:
             return None
         bits = wanted.bits
@@ -189,6 +189,7 @@ def request_signature(spec: RequestSpec) -> Hashable:
     return (
         repr(spec.flavor),
         repr(sorted(spec.image_properties.items(), key=lambda item: item[0])),
+        spec.guest,
         spec.ignore_hosts,
         spec.requested_host,
     )

@@ -31,7 +31,6 @@ from virtfleet.placement.types import (
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
 from virtfleet.scheduler import filters as filter_lib
-from virtfleet.scheduler import guest as guest_lib
 from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler import weighers as weigher_lib
 from virtfleet.scheduler.candidates import Allocations
@@ -175,7 +174,7 @@ class Scheduler:
         not already ask for that; None otherwise."""
         if self._multipliers.get(weigher_lib.NativeArchWeigher.name, 0.0) <= 0:
             return None
-        arch = guest_lib.guest_arch(spec)
+        arch = spec.guest.arch
         trait = virt_arch.hw_arch_trait(arch) if arch is not None else None
         if trait is None or trait in constraints.root_required:
             return None

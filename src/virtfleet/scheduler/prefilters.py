@@ -7,6 +7,7 @@ os-traits trait is an :class:`~virtfleet.errors.InvalidInput` (HTTP 400 at boot)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Protocol
@@ -15,28 +16,37 @@ import os_traits
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.scheduler import guest
+from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.guest_resolution import EMULATION_ARCH_PROPERTY, NATIVE_ARCH_PROPERTY
 from virtfleet.scheduler.constraints import Constraints
 from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.virt import arch as virt_arch
 
-#: Image property -> prefix of the trait its (upper-cased) value names.
+#: Image property -> prefix of the trait its (upper-cased) value names. The guest
+#: architecture's traits come from the resolved guest request (:data:`ARCH_TRAITS`).
 IMAGE_PROPERTY_TRAIT_PREFIXES: dict[str, str] = {
-    "hw_architecture": "HW_ARCH_",
-    "hw_emulation_architecture": "COMPUTE_ARCH_",
     "hw_disk_bus": "COMPUTE_STORAGE_BUS_",
     "hw_cdrom_bus": "COMPUTE_STORAGE_BUS_",
     "hw_video_model": "COMPUTE_GRAPHICS_MODEL_",
     "hw_vif_model": "COMPUTE_NET_VIF_MODEL_",
 }
 
-_ARCH_PROPERTIES = frozenset({"hw_architecture", "hw_emulation_architecture"})
 
-#: Arch trait prefix -> the arch table's trait for a canonical name (os-traits spelling).
-_ARCH_TRAITS: dict[str, Callable[[str], str | None]] = {
-    "HW_ARCH_": virt_arch.hw_arch_trait,
-    "COMPUTE_ARCH_": virt_arch.compute_arch_trait,
-}
+@dataclasses.dataclass(frozen=True)
+class ArchTrait:
+    """How one arch of the guest request becomes a trait: the image property it came
+    from (for messages), the trait prefix and the arch table's trait for a name."""
+
+    prop: str
+    prefix: str
+    trait: Callable[[str], str | None]
+
+
+#: Native arch (``hw_architecture``) -> HW_ARCH_*; emulated arch -> COMPUTE_ARCH_*.
+NATIVE_ARCH_TRAIT = ArchTrait(NATIVE_ARCH_PROPERTY, "HW_ARCH_", virt_arch.hw_arch_trait)
+EMULATED_ARCH_TRAIT = ArchTrait(
+    EMULATION_ARCH_PROPERTY, "COMPUTE_ARCH_", virt_arch.compute_arch_trait
+)
 
 #: maxphysaddr mode -> the trait a host reports when it supports the mode.
 MAXPHYSADDR_TRAITS: dict[str, str] = {
@@ -60,32 +70,51 @@ def _standard_traits() -> frozenset[str]:
     return frozenset(os_traits.get_traits())
 
 
+def _unknown_trait(prop: str, value: str, trait: str, valid: list[str]) -> errors.InvalidInput:
+    return errors.InvalidInput(
+        f"Invalid image property {prop}={value!r}: no host can report it (os-traits has "
+        f"no trait {trait}); values with a trait: {', '.join(sorted(valid))}."
+    )
+
+
 def trait_for_property(prop: str, value: str) -> str:
-    """The trait an image property value requires; InvalidInput when none exists."""
+    """The trait a device image property value requires; InvalidInput when none exists."""
     prefix = IMAGE_PROPERTY_TRAIT_PREFIXES[prop]
-    if prop in _ARCH_PROPERTIES:
-        arch_trait = _ARCH_TRAITS[prefix]
-        arch = guest.canonical_arch(prop, value)
-        trait = arch_trait(arch) or prefix + arch.upper()
-        valid = [name for name in virt_arch.ARCHES if arch_trait(name)]
-    else:
-        trait = prefix + value.upper().replace("-", "_")
-        valid = [t.removeprefix(prefix).lower() for t in _standard_traits() if t.startswith(prefix)]
+    trait = prefix + value.upper().replace("-", "_")
     if trait not in _standard_traits():
-        raise errors.InvalidInput(
-            f"Invalid image property {prop}={value!r}: no host can report it (os-traits has "
-            f"no trait {trait}); values with a trait: {', '.join(sorted(valid))}."
-        )
+        valid = [t.removeprefix(prefix).lower() for t in _standard_traits() if t.startswith(prefix)]
+        raise _unknown_trait(prop, value, trait, valid)
     return trait
 
 
+def trait_for_arch(kind: ArchTrait, arch: str) -> str:
+    """The trait a (canonical) guest request arch requires; InvalidInput when none
+    exists."""
+    trait = kind.trait(arch) or kind.prefix + arch.upper()
+    if trait not in _standard_traits():
+        valid = [name for name in virt_arch.ARCHES if kind.trait(name)]
+        raise _unknown_trait(kind.prop, arch, trait, valid)
+    return trait
+
+
+def arch_traits(guest: GuestRequest) -> list[str]:
+    """The traits the guest request's architectures require, native first."""
+    traits = []
+    if guest.native_arch is not None:
+        traits.append(trait_for_arch(NATIVE_ARCH_TRAIT, guest.native_arch))
+    if guest.emulated and guest.arch is not None:
+        traits.append(trait_for_arch(EMULATED_ARCH_TRAIT, guest.arch))
+    return traits
+
+
 class ImageMetadataPrefilter:
-    """Image properties -> required traits on the host's root provider."""
+    """The guest's architectures and the image's device properties -> required traits
+    on the host's root provider."""
 
     name = "image_metadata"
 
     def apply(self, spec: RequestSpec, constraints: Constraints) -> Constraints:
-        traits = [
+        traits = arch_traits(spec.guest) + [
             trait_for_property(prop, value)
             for prop in IMAGE_PROPERTY_TRAIT_PREFIXES
             if (value := spec.image_property(prop)) is not None
@@ -94,12 +123,12 @@ class ImageMetadataPrefilter:
 
 
 class MaxPhysAddrPrefilter:
-    """maxphysaddr mode (flavor or image) -> COMPUTE_ADDRESS_SPACE_* on the root."""
+    """The guest's maxphysaddr mode -> COMPUTE_ADDRESS_SPACE_* on the root."""
 
     name = "maxphysaddr"
 
     def apply(self, spec: RequestSpec, constraints: Constraints) -> Constraints:
-        wanted = guest.maxphysaddr(spec)
+        wanted = spec.guest.maxphysaddr
         if wanted is None:
             return constraints
         return constraints.require_on_root(MAXPHYSADDR_TRAITS[wanted.mode])

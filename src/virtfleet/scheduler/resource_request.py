@@ -28,6 +28,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects import extra_specs as extra_spec_table
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
 
 if TYPE_CHECKING:
@@ -55,13 +56,18 @@ class FlavorSpec:
 
 @dataclasses.dataclass(frozen=True)
 class RequestSpec:
-    """One boot (or move) request: what to place, for whom, and where not to."""
+    """One boot (or move) request: what to place, for whom, and where not to.
+
+    ``guest`` carries the guest facts (arch, machine type, maxphysaddr, ...) as the
+    Compute API resolved them; ``image_properties`` are read only for the device
+    traits (disk, CD-ROM, video and NIC models)."""
 
     instance_uuid: str
     project_id: str
     user_id: str
     flavor: FlavorSpec
     image_properties: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    guest: GuestRequest = dataclasses.field(default_factory=GuestRequest)
     ignore_hosts: frozenset[str] = frozenset()
     requested_host: str | None = None
     num_instances: int = 1

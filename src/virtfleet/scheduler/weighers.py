@@ -61,7 +61,7 @@ class NativeArchWeigher:
     default_multiplier = 10.0
 
     def prepare(self, spec: RequestSpec) -> Score | None:
-        arch = guest.guest_arch(spec)
+        arch = spec.guest.arch
         if arch is None:
             return None
         return lambda c: 1.0 if guest.runs_natively(c.host.cpu_info, arch) else 0.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from virtfleet.objects.guest_request import GuestRequest
+
 
 @dataclass(frozen=True)
 class NumaCell:
@@ -58,7 +60,10 @@ class HostInfo:
 class GuestSpec:
     """What the agent asks the driver to boot: flavor, image and files, already resolved.
 
-    ``extra_specs`` are the flavor's, ``image_properties`` the image's (string values).
+    ``guest`` holds the guest facts (arch, machine type, firmware, maxphysaddr, ...) as
+    the Compute API resolved them; ``extra_specs`` are the flavor's and
+    ``image_properties`` the image's (string values), read for the device models and
+    handed to slice templates.
     ``image_path`` is a local qcow2/raw file (``image_format``); ``kernel_path`` with an
     optional ``ramdisk_path`` and ``cmdline`` asks for direct kernel boot. ``instance_dir``
     and ``console_log_path`` default to ``<instances_path>/<uuid>`` and a file in it.
@@ -83,3 +88,4 @@ class GuestSpec:
     console_log_path: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     mdev_uuids: tuple[str, ...] = ()
+    guest: GuestRequest = field(default_factory=GuestRequest)

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from support.emulation_cloud import ARM_ROOM, EmulationCloud, api_error, wait_until
+from support.guest import with_guest_request
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
 
 
@@ -73,12 +74,14 @@ def test_architecture_and_emulation_architecture_require_both_traits(
     cloud: EmulationCloud, flavor_id: str
 ) -> None:
     props = {"hw_architecture": "x86_64", "hw_emulation_architecture": "aarch64"}
-    spec = RequestSpec(
-        instance_uuid="00000000-0000-4000-8000-000000000001",
-        project_id="p",
-        user_id="u",
-        flavor=FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1),
-        image_properties=props,
+    spec = with_guest_request(
+        RequestSpec(
+            instance_uuid="00000000-0000-4000-8000-000000000001",
+            project_id="p",
+            user_id="u",
+            flavor=FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1),
+            image_properties=props,
+        )
     )
     required = request_constraints(spec, cloud.control.conf).required_traits()
     assert {frozenset({"HW_ARCH_X86_64"}), frozenset({"COMPUTE_ARCH_AARCH64"})} <= set(required)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from support.fake_driver import FakeDriver
+from support.guest import guest_request
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.agent.manager import ComputeAgent, tail_lines
@@ -81,6 +82,7 @@ def spec() -> InstanceSpec:
         kernel_cmdline=None,
         metadata={},
         allocations=None,
+        guest_request=guest_request({"hw_architecture": "x86_64"}),
     )
 
 

@@ -23,6 +23,7 @@ from virtfleet.agent.rpcapi import (
     ConductorClient,
 )
 from virtfleet.conductor.manager import ConductorEndpoint
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.host_report import HostCPUInfo, HostReport, ReportedProvider
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -135,6 +136,7 @@ def instance_spec() -> InstanceSpec:
         image_path="/data/images/x",
         image_format="raw",
         allocations={"rp-1": {"VCPU": 2}},
+        guest_request=GuestRequest(arch="aarch64", emulated=True, firmware="uefi"),
     )
 
 

@@ -7,9 +7,12 @@ import threading
 import time
 from typing import Any, cast
 
+from support.guest import guest_request
 from virtfleet import errors
 from virtfleet.bench import scheduling
+from virtfleet.conf import make_conf
 from virtfleet.scheduler.manager import Scheduler
+from virtfleet.scheduler.resource_request import request_constraints
 
 
 class _FlakyScheduler:
@@ -57,3 +60,10 @@ def test_cpu_time_per_boot_and_load_average_are_recorded() -> None:
     assert len(shown["load_average"]) == 3
     failed = scheduling.run(cast(Scheduler, _FlakyScheduler()), boots=3, concurrency=1)
     assert failed.as_dict()["cpu_ms_per_boot"] is not None  # 2 of 3 succeeded
+
+
+def test_the_benchmark_boot_asks_for_an_x86_64_host_as_the_compute_api_would() -> None:
+
+    spec = scheduling.boot_spec()
+    assert spec.guest == guest_request(scheduling.IMAGE)
+    assert "HW_ARCH_X86_64" in request_constraints(spec, make_conf()).root_required

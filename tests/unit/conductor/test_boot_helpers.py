@@ -84,6 +84,17 @@ def test_request_spec_from_snapshots() -> None:
     assert spec.flavor.extra_specs == {"hw:maxphysaddr_bits": "42"}
     assert spec.image_properties == {"hw_architecture": "x86_64"}  # None values dropped
     assert spec.ignore_hosts == frozenset({"bad-host"})
+    assert spec.guest == server().guest_request  # as stored, not re-derived
+
+
+def test_the_stored_guest_request_wins_over_the_raw_snapshots() -> None:
+    """Downstream reads the request the API resolved, even where the snapshots would
+    say otherwise (they are kept for the device properties and slice templates)."""
+    stored = GuestRequest(arch="s390x", emulated=True)
+    pinned = server(guest_request=stored)
+    assert boot.request_spec(pinned).guest == stored
+    files = boot.ImageFiles(image_path="/i")
+    assert boot.instance_spec(pinned, files, {}).guest_request == stored
 
 
 def test_image_files_of_a_disk_image(tmp_path: pathlib.Path) -> None:
@@ -134,3 +145,4 @@ def test_instance_spec_carries_everything_the_agent_needs() -> None:
     assert (spec.kernel_path, spec.kernel_cmdline) == (None, "quiet")
     assert spec.metadata == {"role": "<web>"}
     assert spec.allocations == {"rp": {"VCPU": 2}}
+    assert spec.guest_request == server().guest_request

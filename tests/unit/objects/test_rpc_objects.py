@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import virtfleet.objects.rpc_results  # noqa: F401  registers the RPC result objects
-from virtfleet.objects import guest_request  # noqa: F401  # registers GuestRequest, GuestNic
 from virtfleet.objects.base import VirtfleetObjectRegistry
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.host_report import (
     HostCPUInfo,
     HostReport,
@@ -49,7 +49,7 @@ EXPECTED_FINGERPRINTS = {
     "OrphanDomain": "1.0-8e3c8914483c39fe22dda6476bf62355",
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.0-8b139f69e8f1a786fa0b68db93b8b8f6",
-    "InstanceSpec": "1.0-d62186a6628a32738766f16ac93b7767",
+    "InstanceSpec": "1.1-455badc0f6f2d786219c676ad3960080",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
     "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
 }
@@ -122,6 +122,9 @@ def make_instance() -> InstanceSpec:
         kernel_cmdline=None,
         metadata={"owner": "<alice & bob>"},
         allocations={"rp-1": {"VCPU": 2, "MEMORY_MB": 2048}},
+        guest_request=GuestRequest(
+            arch="aarch64", emulated=True, maxphysaddr_mode="emulate", maxphysaddr_bits=42
+        ),
     )
 
 
@@ -215,3 +218,12 @@ def test_unset_fields_take_their_defaults() -> None:
 def test_negative_inventory_is_refused() -> None:
     with pytest.raises(ValueError):
         ReportedInventory(total=-1)
+
+
+def test_instance_spec_carries_the_guest_request_and_drops_it_for_a_1_0_agent() -> None:
+    spec = make_instance()
+    current = spec.obj_to_primitive()["virtfleet_object.data"]
+    assert current["guest_request"]["virtfleet_object.data"]["arch"] == "aarch64"
+    old = spec.obj_to_primitive(target_version="1.0")["virtfleet_object.data"]
+    assert "guest_request" not in old
+    assert old["image_properties"] == {"hw_emulation_architecture": "aarch64"}  # what 1.0 reads

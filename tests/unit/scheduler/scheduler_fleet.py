@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from support.guest import guest_request
 from virtfleet.db import hosts as host_db
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
@@ -137,9 +138,11 @@ def boot_request(
     image: Mapping[str, object] | None = None,
     **kwargs: Any,
 ) -> RequestSpec:
-    """A boot request for ``instance`` (``extra_specs=`` for the flavor)."""
+    """A boot request for ``instance`` (``extra_specs=`` for the flavor), with the
+    guest request the Compute API would resolve."""
     extra_specs = kwargs.pop("extra_specs", {})
     flavor = FlavorSpec(vcpus, memory_mb, root_gb, extra_specs=extra_specs)
+    kwargs.setdefault("guest", guest_request(image, extra_specs, memory_mb))
     return RequestSpec(uid(instance), "project", "user", flavor, dict(image or {}), **kwargs)
 
 

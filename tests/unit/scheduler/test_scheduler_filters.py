@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from support.guest import guest_request
 from virtfleet.db.hosts import HostRecord
 from virtfleet.scheduler import filters
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
@@ -53,6 +54,7 @@ def request(image: dict[str, object] | None = None, **kwargs: Any) -> RequestSpe
         "user",
         FlavorSpec(vcpus=1, memory_mb=1024, extra_specs=extra_specs),
         image_properties=image or {},
+        guest=guest_request(image, extra_specs),
         **kwargs,
     )
 

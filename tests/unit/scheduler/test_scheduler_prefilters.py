@@ -1,4 +1,6 @@
-"""Image properties and maxphysaddr settings -> required root traits."""
+"""The guest request's architectures and maxphysaddr mode, and the image's device
+properties -> required root traits. Guest requests are resolved from image properties
+and extra specs as the Compute API does (tests.support.guest)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ from collections.abc import Mapping
 
 import pytest
 
+from support.guest import guest_request
 from virtfleet import errors
 from virtfleet.conf import make_conf
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
 
 CONF = make_conf()
@@ -20,8 +24,27 @@ def root_traits(image: Mapping[str, object] | None = None, /, **extra_specs: str
         "user",
         FlavorSpec(vcpus=1, memory_mb=1024, root_gb=1, extra_specs=extra_specs),
         image_properties=image or {},
+        guest=guest_request(image, extra_specs),
     )
     return request_constraints(spec, CONF).root_required
+
+
+def guest_traits(guest: GuestRequest, image: Mapping[str, object] | None = None) -> frozenset[str]:
+    flavor = FlavorSpec(vcpus=1, memory_mb=1024)
+    spec = RequestSpec("i", "p", "u", flavor, image_properties=image or {}, guest=guest)
+    return request_constraints(spec, CONF).root_required
+
+
+def test_the_prefilters_read_the_guest_request_not_the_raw_properties() -> None:
+    raw = {"hw_architecture": "x86_64", "hw_maxphysaddr_mode": "passthrough"}
+    assert guest_traits(GuestRequest(), raw) == frozenset()
+    emulated = GuestRequest(arch="s390x", emulated=True, maxphysaddr_mode="passthrough")
+    assert guest_traits(emulated, raw) == {
+        "COMPUTE_ARCH_S390X",
+        "COMPUTE_ADDRESS_SPACE_PASSTHROUGH",
+    }
+    native = GuestRequest(arch="aarch64", native_arch="aarch64")
+    assert guest_traits(native) == {"HW_ARCH_AARCH64"}
 
 
 @pytest.mark.parametrize(
@@ -103,31 +126,3 @@ def test_maxphysaddr_flavor_and_image_agreeing_is_fine() -> None:
     image = {"hw_maxphysaddr_mode": "emulate", "hw_maxphysaddr_bits": "42"}
     specs = {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"}
     assert root_traits(image, **specs) == {"COMPUTE_ADDRESS_SPACE_EMULATED"}
-
-
-@pytest.mark.parametrize(
-    ("image", "specs", "fragment"),
-    [
-        ({"hw_maxphysaddr_mode": "passthrough"}, {"hw:maxphysaddr_mode": "emulate"}, "disagree"),
-        (
-            {"hw_maxphysaddr_bits": "40"},
-            {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"},
-            "disagree",
-        ),
-        ({}, {"hw:maxphysaddr_mode": "emulate"}, "requires maxphysaddr bits"),
-        ({}, {"hw:maxphysaddr_mode": "passthrough", "hw:maxphysaddr_bits": "40"}, "not allowed"),
-        ({}, {"hw:maxphysaddr_mode": "sometimes"}, "emulate, passthrough"),
-        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "60"}, "32 to 52"),
-        ({}, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "20"}, "32 to 52"),
-        (
-            {"hw_emulation_architecture": "aarch64"},
-            {"hw:maxphysaddr_mode": "passthrough"},
-            "only supported for x86",
-        ),
-    ],
-)
-def test_bad_maxphysaddr_requests_are_invalid_input(
-    image: dict[str, object], specs: dict[str, str], fragment: str
-) -> None:
-    with pytest.raises(errors.InvalidInput, match=fragment):
-        root_traits(image, **specs)

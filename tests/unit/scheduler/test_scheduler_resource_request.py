@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.guest import guest_request
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.placement.types import RequestGroup
@@ -128,6 +129,7 @@ def test_build_query_passes_limit_groups_and_root_traits() -> None:
         "user",
         flavor(**{"resources1:VGPU": "1"}),
         image_properties={"hw_emulation_architecture": "arm64"},
+        guest=guest_request({"hw_emulation_architecture": "arm64"}),
     )
     query = build_query(spec, conf)
     assert query.limit == 7
@@ -140,9 +142,8 @@ def test_build_query_passes_limit_groups_and_root_traits() -> None:
 
 def test_build_query_without_image_prefilter_requires_no_arch_trait() -> None:
     conf = make_conf(scheduler__image_metadata_prefilter=False)
-    spec = RequestSpec(
-        "i", "p", "u", flavor(), image_properties={"hw_emulation_architecture": "aarch64"}
-    )
+    guest = guest_request({"hw_emulation_architecture": "aarch64"})
+    spec = RequestSpec("i", "p", "u", flavor(), guest=guest)
     assert build_query(spec, conf).root_required == frozenset()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from support.guest import guest_request
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.db.hosts import HostRecord
@@ -43,7 +44,8 @@ def candidate(name: str, free_ram: int, free_vcpu: int = 4, **host: Any) -> weig
 
 
 def spec(image: dict[str, object] | None = None) -> RequestSpec:
-    return RequestSpec("i", "p", "u", FlavorSpec(1, 512), image_properties=image or {})
+    guest = guest_request(image)
+    return RequestSpec("i", "p", "u", FlavorSpec(1, 512), image_properties=image or {}, guest=guest)
 
 
 def order(ranked: list[tuple[float, weighers.HostCandidate]]) -> list[str]:

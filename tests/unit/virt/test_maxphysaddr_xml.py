@@ -8,6 +8,7 @@ import pathlib
 import pytest
 from lxml import etree
 
+from support.guest import with_guest
 from virtfleet import errors
 from virtfleet.control_plane import agent_conf
 from virtfleet.virt.connection import open_connection
@@ -80,13 +81,15 @@ def request(mode: str | None, source: str) -> dict[str, str]:
 
 def cpu_xml(host: str, mode: str | None, source: str, tmp_path: pathlib.Path) -> str:
     wanted = request(mode, source)
-    spec = GuestSpec(
-        instance_uuid="6c1d4e0e-7f44-4c7e-9a51-0b1f6b1d2a01",
-        name="guest",
-        vcpus=1,
-        memory_mb=2048,
-        extra_specs=wanted if source == "flavor" else {},
-        image_properties=wanted if source == "image" else {},
+    spec = with_guest(
+        GuestSpec(
+            instance_uuid="6c1d4e0e-7f44-4c7e-9a51-0b1f6b1d2a01",
+            name="guest",
+            vcpus=1,
+            memory_mb=2048,
+            extra_specs=wanted if source == "flavor" else {},
+            image_properties=wanted if source == "image" else {},
+        )
     )
     xml = guest.build_domain(driver(host, tmp_path).build(spec)).to_xml()
     cpu = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True)).find("cpu")
@@ -122,13 +125,15 @@ def test_passthrough_is_refused_by_the_driver_without_host_passthrough(
 
 def test_the_domain_the_simulated_host_defines_keeps_it(tmp_path: pathlib.Path) -> None:
     """Spawned on a simulated host, the live XML (XMLDesc) still has the element."""
-    spec = GuestSpec(
-        instance_uuid="6c1d4e0e-7f44-4c7e-9a51-0b1f6b1d2a02",
-        name="guest",
-        vcpus=1,
-        memory_mb=2048,
-        extra_specs=request("emulate", "flavor"),
-        instance_dir=str(tmp_path / "inst"),
+    spec = with_guest(
+        GuestSpec(
+            instance_uuid="6c1d4e0e-7f44-4c7e-9a51-0b1f6b1d2a02",
+            name="guest",
+            vcpus=1,
+            memory_mb=2048,
+            extra_specs=request("emulate", "flavor"),
+            instance_dir=str(tmp_path / "inst"),
+        )
     )
     on = driver("host-model", tmp_path)
     on.spawn(spec)

@@ -11,6 +11,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from support.guest import with_guest
 from support.virt_payloads import write_payload
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -50,7 +51,7 @@ def guest_spec(tmp_path: Path, arch: str, **changes: Any) -> GuestSpec:
         kernel_path=str(write_payload(arch, tmp_path)),
     )  # fmt: skip
     values.update(changes)
-    return GuestSpec(**values)
+    return with_guest(GuestSpec(**values))
 
 
 def test_discovery_shape(driver: LibvirtDriver) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from support.guest import with_guest
 from support.virt_fakes import FakeConnection, libvirt_error
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -57,7 +58,7 @@ def spec(tmp_path: Path, uuid: str = UUID, **changes: object) -> GuestSpec:
         console_log_path=str(tmp_path / "instances" / uuid / "console.log"),
     )  # fmt: skip
     values.update(changes)
-    return GuestSpec(**values)  # type: ignore[arg-type]
+    return with_guest(GuestSpec(**values))  # type: ignore[arg-type]
 
 
 def test_spawn_defines_and_starts(
@@ -309,7 +310,7 @@ def test_relative_data_dir_gives_absolute_guest_paths(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     driver = LibvirtDriver(conn, make_conf(data_dir="rel", libvirt__virt_type="qemu", **NO_SETTLE))
-    driver.spawn(GuestSpec(instance_uuid=UUID, name="vm", vcpus=1, memory_mb=64))
+    driver.spawn(with_guest(GuestSpec(instance_uuid=UUID, name="vm", vcpus=1, memory_mb=64)))
     domain = config.Domain.parse(driver.get_domain_xml(UUID))
     assert domain.devices is not None and domain.devices.consoles[0].source is not None
     assert domain.devices.consoles[0].source.path == str(

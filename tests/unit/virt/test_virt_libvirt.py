@@ -14,6 +14,7 @@ import libvirt
 import pytest
 
 from support.ci import unavailable
+from support.guest import with_guest
 from support.virt_payloads import write_payload
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -51,7 +52,7 @@ def guest_spec(tmp_path: Path, arch: str, **changes: Any) -> GuestSpec:
     if "kernel_path" not in changes:
         values["kernel_path"] = str(write_payload(arch, tmp_path))
     values.update(changes)
-    return GuestSpec(**values)
+    return with_guest(GuestSpec(**values))
 
 
 def assert_gone(driver: LibvirtDriver, conn: Any, spec: GuestSpec, tmp_path: Path) -> None:

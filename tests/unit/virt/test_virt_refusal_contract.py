@@ -12,6 +12,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from support.guest import with_guest
 from support.virt_payloads import write_payload
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -38,11 +39,11 @@ def test_a_machine_without_pci_refuses_the_guest_at_define(conn: Any, tmp_path: 
     conf = make_conf(data_dir=str(tmp_path), libvirt__virt_type="qemu")
     driver = LibvirtDriver(conn, conf)
     instance = str(uuid.uuid4())
-    spec = GuestSpec(
+    spec = with_guest(GuestSpec(
         instance_uuid=instance, name="isapc", vcpus=1, memory_mb=64,
         image_properties={"hw_architecture": "x86_64", "hw_machine_type": "isapc"},
         kernel_path=str(write_payload("x86_64", tmp_path)),
-    )  # fmt: skip
+    ))  # fmt: skip
     with pytest.raises(errors.HypervisorError) as caught:
         driver.spawn(spec)
     assert caught.value.code == libvirt.VIR_ERR_XML_ERROR

@@ -15,6 +15,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from support.guest import with_guest
 from support.virt_payloads import write_payload
 from virtfleet import errors
 from virtfleet.conf import make_conf
@@ -139,21 +140,21 @@ def test_guest_dying_at_start_fails_the_spawn_and_leaves_nothing(
     instance = str(uuid.uuid4())
     instance_dir = tmp_path / "instances" / instance
     if kind == "sim":
-        spec = GuestSpec(
+        spec = with_guest(GuestSpec(
             instance_uuid=instance, name="dies", vcpus=1, memory_mb=128,
             image_properties={"hw_architecture": "x86_64"},
             kernel_path=str(write_payload("x86_64", tmp_path)),
-        )  # fmt: skip
+        ))  # fmt: skip
         _crash_when_running(conn, f"vf-{instance}")
         expected = ["shut off (crashed)"]
     else:  # s390x firmware: no IPL record on a blank disk -> disabled wait -> crashed
         blank = tmp_path / "blank.raw"
         subprocess.run(["qemu-img", "create", "-f", "raw", str(blank), "1M"], check=True)
-        spec = GuestSpec(
+        spec = with_guest(GuestSpec(
             instance_uuid=instance, name="dies", vcpus=1, memory_mb=128, root_gb=1,
             image_properties={"hw_emulation_architecture": "s390x"},
             image_path=str(blank), image_format="raw",
-        )  # fmt: skip
+        ))  # fmt: skip
         # caught while QEMU reports the panic, or after libvirt destroyed the domain
         expected = ["crashed (guest panicked); last", "shut off (crashed); last"]
     with pytest.raises(errors.HypervisorError) as caught:

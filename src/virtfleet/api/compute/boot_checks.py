@@ -74,10 +74,13 @@ def scheduler_flavor(flavor: Flavor) -> FlavorSpec:
     )
 
 
-def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> None:
+def check_request(
+    flavor: Flavor, image: Image, guest: GuestRequest, conf: cfg.ConfigOpts | None
+) -> None:
     """The scheduler's own request builder accepts the pair: request groups with
     resources, known same_subtree suffixes and, with ``conf``, every enabled
-    prefilter (image properties that no host trait can match are refused)."""
+    prefilter (architectures and image properties that no host trait can match are
+    refused)."""
     flavor_spec = scheduler_flavor(flavor)
     if conf is None:
         flavor_constraints(flavor_spec)
@@ -88,6 +91,7 @@ def check_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None) -> 
         user_id="",
         flavor=flavor_spec,
         image_properties=dict(image.properties),
+        guest=guest,
     )
     request_constraints(spec, conf)
 
@@ -110,7 +114,7 @@ def check_boot(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None)
     for check in CHECKS:
         check(flavor, image)
     guest = guest_request(flavor, image)
-    check_request(flavor, image, conf)
+    check_request(flavor, image, guest, conf)
     return guest
 
 

@@ -1,7 +1,8 @@
-"""Guest builders: flavor + image + host -> one policy decision -> domain XML objects.
+"""Guest builders: guest request + host -> one policy decision -> domain XML objects.
 
-:func:`resolve` makes every choice once (guest arch, domain type, machine, CPU,
-firmware, buses, console) into a :class:`ResolvedGuest`; :func:`build_domain` maps that
+:func:`resolve` makes every host-dependent choice once (domain type, the machine and
+firmware the guest request leaves open, CPU, buses, console) into a
+:class:`ResolvedGuest`; :func:`build_domain` maps that
 decision onto :mod:`virtfleet.virt.libvirt.config` objects without deciding anything.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.objects.guest_request import MaxPhysAddr
 from virtfleet.virt import arch
 from virtfleet.virt.libvirt import config, requests
 from virtfleet.virt.libvirt.host import instances_path
@@ -22,7 +24,6 @@ from virtfleet.virt.types import GuestSpec, HostInfo
 DOMAIN_NAME_PREFIX = "vf-"
 CONSOLE_LOG = "console.log"
 DISK_FILE = "disk"
-FIRMWARE_TYPES = ("bios", "uefi")
 IMAGE_FORMATS = ("qcow2", "raw")
 X86_ARCHES = ("x86_64", "i686")
 DISK_DEV_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd"}
@@ -41,7 +42,7 @@ class CpuChoice:
 
     mode: str | None
     model: str | None = None
-    maxphysaddr: requests.MaxPhysAddrRequest | None = None
+    maxphysaddr: MaxPhysAddr | None = None
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,8 @@ def resolve(
 
 
 def _guest_arch(spec: GuestSpec, host: HostInfo) -> str:
-    """hw_emulation_architecture, else hw_architecture, else the host's arch."""
-    props = spec.image_properties
-    requested = props.get("hw_emulation_architecture") or props.get("hw_architecture")
-    guest_arch = arch.canonicalize(requested) if requested else host.arch
+    """The guest request's arch, else the host's."""
+    guest_arch = spec.guest.arch or host.arch
     if guest_arch not in host.runnable_arches:
         raise errors.InvalidInput(
             f"host {host.hostname} cannot run {guest_arch} guests; it runs: "
@@ -142,8 +141,9 @@ def _guest_arch(spec: GuestSpec, host: HostInfo) -> str:
 
 
 def _machine(spec: GuestSpec, host: HostInfo, guest_arch: str) -> str:
-    """hw_machine_type, else the arch default; either must be offered for the arch."""
-    machine = spec.image_properties.get("hw_machine_type") or arch.get(guest_arch).machine
+    """The requested machine type, else the arch default; either must be offered for
+    the arch."""
+    machine = spec.guest.machine_type or arch.get(guest_arch).machine
     offered = host.machine_types.get(guest_arch, ())
     if machine not in offered:
         raise errors.InvalidInput(
@@ -155,7 +155,7 @@ def _machine(spec: GuestSpec, host: HostInfo, guest_arch: str) -> str:
 
 def _firmware(spec: GuestSpec, host: HostInfo, guest_arch: str) -> str | None:
     """UEFI when asked for, or by default for arches that prefer it (not for kernel boot)."""
-    requested = requests.choice(spec, "hw_firmware_type", FIRMWARE_TYPES)
+    requested = spec.guest.firmware
     has_uefi = guest_arch in host.uefi_arches
     if requested == "uefi":
         if not has_uefi:
@@ -184,7 +184,7 @@ def _cmdline(spec: GuestSpec, row: arch.ArchInfo) -> str | None:
 
 def _cpu(spec: GuestSpec, host: HostInfo, row: arch.ArchInfo, domain_type: str) -> CpuChoice:
     """Host CPU mode for KVM guests, the arch's safe model under TCG; maxphysaddr."""
-    phys = requests.maxphysaddr(spec)
+    phys = spec.guest.maxphysaddr
     if domain_type == "kvm":
         mode = None if host.cpu_mode == "none" else host.cpu_mode
         model = None
@@ -199,7 +199,7 @@ def _cpu(spec: GuestSpec, host: HostInfo, row: arch.ArchInfo, domain_type: str) 
 
 
 def _check_maxphysaddr(
-    phys: requests.MaxPhysAddrRequest,
+    phys: MaxPhysAddr,
     spec: GuestSpec,
     host: HostInfo,
     row: arch.ArchInfo,

@@ -360,6 +360,23 @@ def test_flavor_and_image_conflicts_are_400(
     assert fragment in reply.json["badRequest"]["message"]
 
 
+def test_the_guest_request_is_resolved_at_boot_and_stored_unchanged(world: Apps) -> None:
+    set_specs(world, {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "42"})
+    set_image_props(world, {"hw_machine_type": "q35", "hw_firmware_type": "bios"})
+    server_id = boot(world.compute())["id"]
+    expected = GuestRequest(
+        arch="x86_64",  # the image's hw_architecture
+        native_arch="x86_64",
+        machine_type="q35",
+        firmware="bios",
+        maxphysaddr_mode="emulate",
+        maxphysaddr_bits=42,
+    )
+    assert servers.get(world.db, server_id).guest_request == expected
+    set_image_props(world, {"hw_machine_type": "pc"})  # later image edits change nothing
+    assert servers.get(world.db, server_id).guest_request == expected
+
+
 def test_image_bigger_than_flavor_disk_is_400(world: Apps) -> None:
     world.compute().post(
         "/v2.1/flavors", {"flavor": {"name": "tiny", "id": "t", "ram": 64, "vcpus": 1, "disk": 1}}

@@ -12,6 +12,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from support.guest import with_guest
 from virtfleet import errors
 from virtfleet.virt.libvirt import config, guest
 from virtfleet.virt.libvirt.driver import LibvirtDriver
@@ -55,7 +56,7 @@ def spec_for(arch: str, tmp_path: Path, **changes: Any) -> GuestSpec:
         "kernel_path": str(idle_kernel(arch, tmp_path)) if arch in ("x86_64", "aarch64") else None,
     }
     values.update(changes)
-    return GuestSpec(**values)
+    return with_guest(GuestSpec(**values))
 
 
 def no_domain(conn: Any, instance_uuid: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.guest import with_guest
 from virtfleet.conf import make_conf
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
@@ -49,10 +50,10 @@ def test_discovery_matches_the_fleet_file(host: str, fleet: Fleet, tmp_path: Pat
 def test_guests_of_every_arch_boot_on_kvm_1(arch: str, kvm_driver: LibvirtDriver) -> None:
     instance = str(uuid.uuid4())
     properties = {} if arch == "x86_64" else {"hw_emulation_architecture": arch}
-    spec = GuestSpec(
+    spec = with_guest(GuestSpec(
         instance_uuid=instance, name=f"g-{arch}", vcpus=1, memory_mb=256,
         image_properties=properties,
-    )  # fmt: skip
+    ))  # fmt: skip
     kvm_driver.spawn(spec)
     assert kvm_driver.get_power_state(instance) == "running"
     kvm_driver.destroy(instance)

@@ -63,7 +63,7 @@ def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
         image = images.get(deps.db, image_ref)
     except errors.NotFound:
         raise HTTPError(400, f"Image {image_ref} could not be found (imageRef).") from None
-    check_boot(flavor, image, deps.conf)
+    guest = check_boot(flavor, image, deps.conf)
     host = body.get("host")
     if host is not None:
         host = common.string("host", host)
@@ -73,6 +73,7 @@ def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
         user_id=common.user_id(req),
         flavor=scheduler_flavor(flavor),
         image_properties=dict(image.properties),
+        guest=guest,
         requested_host=host,
     )
 
