@@ -25,6 +25,8 @@ from virtfleet.api.listener import HttpListener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService, UploadLimits
+from virtfleet.network.physnets import parse_physical_networks
+from virtfleet.network.service import NetworkService
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc import Transport, get_transport
 from virtfleet.scheduler.manager import Scheduler
@@ -50,6 +52,9 @@ class ControlPlane:
             self.db,
             self.data_dir / "images",
             limits=UploadLimits(conf.image.image_size_cap, conf.image.project_storage_quota),
+        )
+        self.networks = NetworkService(
+            self.db, parse_physical_networks(conf.network.physical_networks)
         )
         self.scheduler = Scheduler(conf, self.db, self.placement)
         self.transport = transport

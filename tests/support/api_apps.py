@@ -17,12 +17,14 @@ import webob
 from support.wsgi_client import RequestVerbs
 from virtfleet.api.compute import ComputeDeps, make_compute_app
 from virtfleet.api.image import make_image_app
+from virtfleet.api.network import make_network_app
 from virtfleet.conf import make_conf
 from virtfleet.db import servers
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 from virtfleet.db.models import metadata
 from virtfleet.image.service import ImageService
+from virtfleet.network.service import NetworkService
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -152,7 +154,7 @@ class Client(RequestVerbs[Reply]):
 
 @dataclass
 class Apps:
-    """A compute app and an image app over one database."""
+    """The compute, image and networking apps over one database."""
 
     db: Database
     conductor: RecordingConductor
@@ -160,6 +162,8 @@ class Apps:
     images: ImageService
     compute_app: WSGIApp
     image_app: WSGIApp
+    networks: NetworkService
+    network_app: WSGIApp
 
     def compute(self, version: str | None = "latest") -> Client:
         headers = {"OpenStack-API-Version": f"compute {version}"} if version else {}
@@ -167,6 +171,11 @@ class Apps:
 
     def image(self) -> Client:
         return Client(self.image_app, "/image")
+
+    def network(self, project: str | None = None) -> Client:
+        """A networking client; with ``project``, a member (not admin) of it."""
+        headers = {"X-Project-Id": project, "X-Roles": "member"} if project else {}
+        return Client(self.network_app, "/networking", headers)
 
 
 def make_apps(tmp_path: pathlib.Path) -> Apps:
@@ -181,4 +190,14 @@ def make_apps(tmp_path: pathlib.Path) -> Apps:
         images=images,
         conf=make_conf(),
     )
-    return Apps(db, conductor, placement, images, make_compute_app(deps), make_image_app(deps))
+    networks = NetworkService(db, {"physnet1": "br-phys1", "physnet2": "eth9"})
+    return Apps(
+        db,
+        conductor,
+        placement,
+        images,
+        make_compute_app(deps),
+        make_image_app(deps),
+        networks,
+        make_network_app(networks),
+    )

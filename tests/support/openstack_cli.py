@@ -30,6 +30,7 @@ def _dispatch(apps: Apps) -> Any:
         mounts = (
             ("/compute", apps.compute_app),
             ("/image", apps.image_app),
+            ("/networking", apps.network_app),
             ("/identity", IDENTITY),
         )
         for prefix, target in mounts:
@@ -121,6 +122,7 @@ def serve(apps: Apps, tmp_path: pathlib.Path) -> Iterator[CLI]:
         "    auth_type: none\n"
         f"    compute_endpoint_override: {base}/compute/v2.1\n"
         f"    image_endpoint_override: {base}/image\n"
+        f"    network_endpoint_override: {base}/networking\n"
         f"    identity_endpoint_override: {base}/identity/v3\n"
     )
     try:

@@ -1,4 +1,5 @@
-"""The one WSGI application: `/compute`, `/image` and `/placement` on one listener."""
+"""The one WSGI application: `/compute`, `/image`, `/networking` and `/placement` on one
+listener."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from virtfleet.api import versions
 from virtfleet.api.compute import make_compute_app
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.image import make_image_app
+from virtfleet.api.network import make_network_app
 from virtfleet.api.placement import make_app as make_placement_app
 from virtfleet.api.wsgi import PrefixDispatcher
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def make_app(control: ControlPlane) -> PrefixDispatcher:
-    """Mount the three APIs of one control plane under their devstack-style prefixes."""
+    """Mount the APIs of one control plane under their devstack-style prefixes."""
     deps = ComputeDeps(
         db=control.db,
         placement=control.placement,
@@ -30,6 +32,7 @@ def make_app(control: ControlPlane) -> PrefixDispatcher:
         {
             "compute": make_compute_app(deps),
             "image": make_image_app(deps),
+            "networking": make_network_app(control.networks),
             "placement": make_placement_app(control.placement),
             "identity": versions.make_identity_stub_app(),
         },

@@ -12,6 +12,7 @@ from virtfleet.api.wsgi import HTTPError, Request, Route, Router, json_response
 SERVICES: tuple[tuple[str, str, str, str], ...] = (
     ("compute", "/compute", "v2.1", "OpenStack Compute API subset (servers, flavors)"),
     ("image", "/image", "v2", "OpenStack Image API v2 subset (images and their data)"),
+    ("network", "/networking", "v2.0", "OpenStack Networking API v2.0 subset (networks, ports)"),
     ("placement", "/placement", "1.0", "OpenStack Placement API"),
 )
 

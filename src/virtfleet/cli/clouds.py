@@ -18,7 +18,7 @@ def default_path() -> pathlib.Path:
 
 
 def cloud_entry(endpoint: str) -> dict[str, Any]:
-    """A no-auth cloud with the three endpoints overridden."""
+    """A no-auth cloud with every API's endpoint overridden."""
     return {
         "auth_type": "none",
         # osc-placement asks the session (not *_endpoint_override) for its endpoint;
@@ -26,6 +26,7 @@ def cloud_entry(endpoint: str) -> dict[str, Any]:
         "auth": {"endpoint": f"{endpoint}/placement"},
         "compute_endpoint_override": f"{endpoint}/compute/v2.1",
         "image_endpoint_override": f"{endpoint}/image",
+        "network_endpoint_override": f"{endpoint}/networking",
         "placement_endpoint_override": f"{endpoint}/placement",
         # Version discovery only: some commands build an Identity client first.
         "identity_endpoint_override": f"{endpoint}/identity",

@@ -20,12 +20,25 @@ from virtfleet.conf import (
     devices,
     image,
     libvirt,
+    network,
     placement,
     rpc,
     scheduler,
 )
 
-_GROUPS = (api, compute, conductor, database, devices, image, libvirt, placement, rpc, scheduler)
+_GROUPS = (
+    api,
+    compute,
+    conductor,
+    database,
+    devices,
+    image,
+    libvirt,
+    network,
+    placement,
+    rpc,
+    scheduler,
+)
 
 
 def make_conf(

@@ -19,6 +19,7 @@ def metadata() -> MetaData:
         image,
         mdev_claims,
         migrations,
+        network,
         placement,
     )
 

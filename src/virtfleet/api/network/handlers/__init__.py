@@ -1,0 +1,1 @@
+"""Networking API handlers, one module per resource."""

@@ -1,0 +1,91 @@
+"""The real ``openstack`` CLI against the Networking app served over HTTP:
+network, subnet, port, security group and rule create/list/show/delete, and a
+refused request's message reaching the user."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from support.api_apps import Apps
+from support.openstack_cli import serve
+
+pytestmark = pytest.mark.slow
+
+
+def test_network_subnet_port_security_group_lifecycle(apps: Apps, tmp_path: pathlib.Path) -> None:
+    with serve(apps, tmp_path) as cli:
+        outputs, stderr = cli.session(
+            "network create --provider-network-type vlan --provider-physical-network physnet2"
+            " --provider-segment 101 vlan101 -f json",
+            "network create blue -f json",
+            "subnet create --network blue --subnet-range 192.0.2.0/24"
+            " --dns-nameserver 192.0.2.53 --allocation-pool start=192.0.2.10,end=192.0.2.50"
+            " blue-v4 -f json",
+            "subnet create --network blue --ip-version 6 --subnet-range 2001:db8:5::/64"
+            " blue-v6 -f json",
+            "security group create web -f json",
+            "security group rule create --ingress --protocol tcp --dst-port 22"
+            " --remote-ip 198.51.100.0/24 web -f json",
+            "port create --network blue --fixed-ip subnet=blue-v4,ip-address=192.0.2.20"
+            " --mac-address fa:16:3e:12:34:56 --security-group web p1 -f json",
+            "port show p1 -f json",
+            "network list -f json",
+            "subnet list -f json",
+            "port list -f json",
+            "security group list -f json",
+            "network show blue -f json",
+        )
+        assert len(outputs) == 13, stderr
+        vlan, blue, v4, v6, web, ssh, port, shown, nets, subnets, ports, groups, blue_shown = (
+            outputs
+        )
+        assert (vlan["provider:network_type"], vlan["provider:segmentation_id"]) == ("vlan", 101)
+        assert blue["provider:network_type"] == "vxlan"
+        assert v4["allocation_pools"] == [{"start": "192.0.2.10", "end": "192.0.2.50"}]
+        assert v4["dns_nameservers"] == ["192.0.2.53"] and v4["gateway_ip"] == "192.0.2.1"
+        assert v6["ip_version"] == 6
+        assert ssh["port_range_min"] == 22 and ssh["remote_ip_prefix"] == "198.51.100.0/24"
+        assert port["mac_address"] == "fa:16:3e:12:34:56"
+        assert port["fixed_ips"][0]["ip_address"] == "192.0.2.20"
+        assert shown["security_group_ids"] == [web["id"]]
+        assert {n["Name"] for n in nets} == {"vlan101", "blue"}
+        assert {s["Name"] for s in subnets} == {"blue-v4", "blue-v6"}
+        assert [p["Name"] for p in ports] == ["p1"]
+        assert {g["Name"] for g in groups} == {"default", "web"}
+        assert sorted(blue_shown["subnets"]) == sorted([v4["id"], v6["id"]])
+
+        refused = cli.run(
+            "port",
+            "create",
+            "--network",
+            "blue",
+            "--mac-address",
+            "fa:16:3e:12:34:56",
+            "p2",
+            check=False,
+        )
+        assert refused.returncode == 1
+        assert "fa:16:3e:12:34:56 is in use" in refused.stderr
+        overlap = cli.run(
+            "subnet",
+            "create",
+            "--network",
+            "blue",
+            "--subnet-range",
+            "192.0.2.128/25",
+            "x",
+            check=False,
+        )
+        assert "overlaps with another subnet" in overlap.stderr
+
+        _, stderr = cli.session(
+            "port delete p1",
+            "security group delete web",
+            "subnet delete blue-v4",
+            "subnet delete blue-v6",
+            "network delete blue vlan101",
+        )
+        assert cli.json("network", "list") == [], stderr
+        assert cli.json("port", "list") == []
