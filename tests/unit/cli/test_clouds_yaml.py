@@ -20,6 +20,7 @@ def test_entry_added_and_other_clouds_kept(tmp_path: pathlib.Path) -> None:
     assert entry["auth_type"] == "none"
     assert entry["compute_endpoint_override"] == "http://127.0.0.1:9999/compute/v2.1"
     assert entry["image_endpoint_override"] == "http://127.0.0.1:9999/image"
+    assert entry["network_endpoint_override"] == "http://127.0.0.1:9999/networking"
     assert entry["placement_endpoint_override"] == "http://127.0.0.1:9999/placement"
 
 

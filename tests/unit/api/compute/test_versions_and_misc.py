@@ -82,12 +82,13 @@ def test_zones_keypairs_extensions(apps: Apps) -> None:
     assert c.get("/v2.1/os-aggregates").json == {"aggregates": []}
 
 
-def test_root_document_lists_the_three_services() -> None:
+def test_root_document_lists_the_services() -> None:
     reply = Client(make_root_app(), "").get("/")
     services = {s["type"]: s["links"][0]["href"] for s in reply.json["services"]}
     assert services == {
         "compute": "http://localhost/compute/",
         "image": "http://localhost/image/",
+        "network": "http://localhost/networking/",
         "placement": "http://localhost/placement/",
     }
     assert Client(make_root_app(), "").get("/nope").status == 404
