@@ -8,7 +8,8 @@
 Modules: ``manager`` (:class:`Conductor`: boot, delete, power actions, console, XML,
 events, silent hosts, stuck servers), ``host_reports`` (a report -> compute node row
 and placement tree), ``provider_tree`` and ``boot`` (pure planning helpers),
-``states`` (Nova's state vocabulary and the decisions about it).
+``states`` (Nova's state vocabulary and the decisions about it), ``moves`` (a guest
+moving between hosts: the shared move steps and live migration built from them).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeCli
 from virtfleet.conductor import boot, mdev_reaper, orphans
 from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
-from virtfleet.conductor.live_migrate import LiveMigrations, MigrationPlacement, MigrationScheduler
 from virtfleet.conductor.membership import Membership
+from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow

@@ -22,8 +22,8 @@ from support.transports import HangingTransport
 from support.vgpu_cloud import make_vgpu_cloud
 from virtfleet import conf as vconf
 from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
-from virtfleet.conductor import live_migrate_recovery as recovery
 from virtfleet.conductor.manager import Conductor, ConductorEndpoint
+from virtfleet.conductor.moves import recovery
 from virtfleet.db import mdev_claims, servers
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database

@@ -18,7 +18,7 @@ from virtfleet import errors
 from virtfleet.agent.mdev.assign import guest_mdev_uuids, mdevs_in_use
 from virtfleet.agent.mdev.host import VgpuHost, rewrite_mdev_uuids, unsupported_types
 from virtfleet.agent.mdev.providers import GpuProvider
-from virtfleet.conductor.mdev_policy import pinned_refusal
+from virtfleet.conductor.moves.mdev import pinned_refusal
 from virtfleet.db import mdev_claims
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database

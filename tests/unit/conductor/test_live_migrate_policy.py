@@ -7,7 +7,7 @@ import libvirt
 import pytest
 
 from virtfleet import errors
-from virtfleet.conductor import live_migrate_policy as policy
+from virtfleet.conductor.moves import policy
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.libvirt import migration
 

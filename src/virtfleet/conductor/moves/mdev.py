@@ -1,4 +1,5 @@
-"""Conductor-side rules for live-migrating guests with mediated devices.
+"""Moving guests with mediated devices: the conductor's rules and the destination's
+mdev claim.
 
 - An agent pinned by ``[upgrade_levels] compute`` to an object version older than the
   first :class:`LibvirtLiveMigrateData` that carries mdevs (1.1) is refused as a
@@ -9,10 +10,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from oslo_config import cfg
 from oslo_versionedobjects import exception as ovo_exc
 
+from virtfleet import errors
+from virtfleet.conductor.moves.services import Services
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.scheduler.manager import Selection
 
 MDEV_VERSION = (1, 1)
 
@@ -45,3 +51,27 @@ def pinned_refusal(conf: cfg.ConfigOpts, data: LibvirtLiveMigrateData) -> str | 
         f"([upgrade_levels] compute), which cannot live-migrate a guest with mediated "
         f"devices: {reason}"
     )
+
+
+def claim(
+    svc: Services, data: LibvirtLiveMigrateData, selection: Selection
+) -> LibvirtLiveMigrateData:
+    """A guest with mdevs: refuse a destination pinned below mdev support, else have it
+    claim same-type mdevs now (InvalidInput or the agent's error refuses the host)."""
+    if not data.has_mdevs:
+        return data
+    refusal = pinned_refusal(svc.conf, data)
+    if refusal:
+        raise errors.InvalidInput(refusal)
+    return svc.agents.claim_live_migration_mdevs(
+        data.dest_host,
+        data,
+        allocations={rp: dict(r) for rp, r in selection.allocation_request.items()},
+    )
+
+
+def release(svc: Services, data: LibvirtLiveMigrateData) -> None:
+    """Give back the destination's mdev claim of this migration (best effort)."""
+    if data.has_mdevs:
+        with contextlib.suppress(errors.VirtfleetError):
+            svc.agents.release_live_migration_mdevs(data.dest_host, data)

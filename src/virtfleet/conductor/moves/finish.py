@@ -1,0 +1,70 @@
+"""Finish a move or roll it back; either way the record and the server's task end.
+
+- :func:`complete`: the guest runs on the destination: the destination's part, the
+  allocation handed over to the instance, the record ``completed``, the server on
+  the destination, then the source's clean-up;
+- :func:`roll_back`: undo on the destination, then :func:`end` with the failure;
+- :func:`end`: release the migration's claim, record the status and reason, end the
+  server's task (the guest stays where it was).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from virtfleet import errors
+from virtfleet.conductor.moves import claim
+from virtfleet.conductor.moves.flow import MoveFlow
+from virtfleet.conductor.moves.services import Services
+from virtfleet.conductor.moves.tracking import MoveTracker
+from virtfleet.db import migration_records as records
+from virtfleet.db import servers
+
+LOG = logging.getLogger(__name__)
+
+DataT = TypeVar("DataT")
+
+
+def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_node: str) -> None:
+    """The guest runs on ``dest``: move the allocation, the server and the record there,
+    then let both agents clean up."""
+    move = flow.move
+    flow.finish_at_destination(data)
+    claim.hand_over(svc.placement, move.server, move.migration)
+    current = records.get(svc.db, move.migration.id)
+    records.update(
+        svc.db,
+        move.migration.id,
+        status=records.COMPLETED,
+        memory_processed=current.memory_total or current.memory_processed,
+        memory_remaining=0,
+        disk_remaining=0,
+    )
+    servers.update(svc.db, move.server.uuid, **flow.arrived(dest, dest_node))
+    flow.finish_at_source(data)
+
+
+def roll_back(
+    flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker, data: DataT, exc: BaseException
+) -> None:
+    """Undo at the destination, release the migration's claim, end the task."""
+    migration = flow.move.migration
+    LOG.warning("migration %s of %s failed: %s", migration.id, migration.instance_uuid, exc)
+    flow.roll_back(data)
+    end(svc, tracker, migration, flow.failure_status(exc), str(exc))
+
+
+def end(
+    svc: Services, tracker: MoveTracker, migration: records.Migration, status: str, message: str
+) -> None:
+    """Release the migration's claim and finish the record and the server's task
+    (the guest stays where it was)."""
+    claim.release(svc.scheduler, migration)
+    records.update(svc.db, migration.id, status=status, error=message)
+    tracker.forget_cancel(migration.id)
+    try:
+        servers.update(svc.db, migration.instance_uuid, task_state=None)
+    except errors.NotFound:
+        return
+    LOG.info("migration %s ended %s: %s", migration.id, status, message)

@@ -1,0 +1,62 @@
+"""Run a move: the one sequence of shared steps every :class:`MoveFlow` goes through
+(choose and claim a destination, prepare, transfer, then finish or roll back)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from virtfleet import errors
+from virtfleet.conductor.moves import finish, prepare, retry
+from virtfleet.conductor.moves.flow import MoveFlow
+from virtfleet.conductor.moves.policy import MigrationCancelled
+from virtfleet.conductor.moves.services import Services
+from virtfleet.conductor.moves.tracking import MoveTracker
+from virtfleet.db import migration_records as records
+from virtfleet.scheduler.manager import Selection
+
+LOG = logging.getLogger(__name__)
+
+DataT = TypeVar("DataT")
+
+
+def run_move(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None:
+    """Run the whole move; every outcome ends the server's task and the record."""
+    migration = flow.move.migration
+    try:
+        tracker.check_cancelled(migration.id)
+        records.update(svc.db, migration.id, status=records.PREPARING)
+        flow.begin()
+        selection, data = retry.choose_destination(flow, svc, tracker)
+    except errors.VirtfleetError as exc:
+        cancelled = isinstance(exc, MigrationCancelled)
+        finish.end(
+            svc, tracker, migration, records.CANCELLED if cancelled else records.ERROR, str(exc)
+        )
+        return
+    try:
+        _move_to(flow, svc, tracker, selection, data)
+    except Exception as exc:  # after the guest moved or while undoing: never hang
+        LOG.exception("migration %s: unexpected failure", migration.id)
+        finish.end(svc, tracker, migration, records.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _move_to(
+    flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker, selection: Selection, data: DataT
+) -> None:
+    """Prepare and transfer to the claimed destination, then finish or roll back."""
+    migration = flow.move.migration
+    dest = selection.host
+    dest_node = prepare.record_destination(svc.db, migration, selection)
+    try:
+        data = flow.prepare(data)
+        prepare.mark_running(svc.db, tracker, migration)
+        flow.transfer(data)
+    except errors.VirtfleetError as exc:
+        if not flow.landed(data):
+            finish.roll_back(flow, svc, tracker, data, exc)
+            return
+        LOG.warning(
+            "migration %s: %s, but the guest runs on %s: completing", migration.id, exc, dest
+        )
+    finish.complete(flow, svc, data, dest, dest_node)
