@@ -23,6 +23,19 @@ import pytest
             },
         ),
         ("virtfleet.conductor", {"Conductor", "HostReporter", "ReportOutcome"}),
+        (
+            "virtfleet.conductor.moves",
+            {
+                "LiveMigrationFlow",
+                "LiveMigrations",
+                "MigrationPlacement",
+                "MigrationScheduler",
+                "Move",
+                "MoveFlow",
+                "Services",
+                "run_move",
+            },
+        ),
     ],
 )
 def test_all_is_exactly_the_public_surface(package: str, names: set[str]) -> None:
