@@ -21,6 +21,7 @@ from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.api.app import make_app
+from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.listener import HttpListener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
@@ -61,7 +62,18 @@ class ControlPlane:
         self.conductor = Conductor(
             conf, self.db, self.placement, self.scheduler, transport, self.images
         )
-        self.app = make_app(self)
+        self.app = make_app(
+            ComputeDeps(
+                db=self.db,
+                placement=self.placement,
+                conductor=self.conductor,
+                images=self.images,
+                conf=conf,
+                scheduler=self.scheduler,
+                owner=self.conductor.name,
+            ),
+            self.networks,
+        )
 
     def start(self) -> None:
         self.conductor.start()

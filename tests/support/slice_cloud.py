@@ -12,16 +12,18 @@ import time
 import wsgiref.simple_server
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from support.control import ControlServices, start_control, start_sim_agent
 from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.api.app import make_app
+from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid
+from virtfleet.network.physnets import parse_physical_networks
+from virtfleet.network.service import NetworkService
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.slices import provider_uuid
 from virtfleet.virt.sim import Fleet, load_fleet
@@ -166,15 +168,19 @@ class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
 def serve_api(cloud: SliceCloud) -> Iterator[str]:
     """The cloud's HTTP APIs (compute, image, placement) on a free local port; yields
     the endpoint."""
-    control = SimpleNamespace(
-        db=cloud.db,
-        placement=cloud.placement,
-        conductor=cloud.conductor,
-        images=cloud.images,
-        scheduler=cloud.scheduler,
-        conf=vconf.make_conf(),
+    conf = vconf.make_conf()
+    app = make_app(
+        ComputeDeps(
+            db=cloud.db,
+            placement=cloud.placement,
+            conductor=cloud.conductor,
+            images=cloud.images,
+            conf=conf,
+            scheduler=cloud.scheduler,
+            owner=cloud.conductor.name,
+        ),
+        NetworkService(cloud.db, parse_physical_networks(conf.network.physical_networks)),
     )
-    app = make_app(cast(Any, control))
     server = wsgiref.simple_server.make_server("127.0.0.1", 0, app, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -42,6 +42,8 @@ class AgentEndpoint(LiveMigrationEndpoint):
     live-migration ones of :class:`LiveMigrationEndpoint`), each the counterpart of
     :class:`~virtfleet.agent.rpcapi.ComputeClient`'s (without its ``host``)."""
 
+    _agent: ComputeAgent
+
     def __init__(self, agent: ComputeAgent) -> None:
         self._agent = agent
 

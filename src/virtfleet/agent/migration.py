@@ -22,9 +22,10 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import libvirt
+from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -35,9 +36,6 @@ from virtfleet.virt.libvirt.guest import CONSOLE_LOG
 from virtfleet.virt.libvirt.host import instances_path
 
 SHARED_TEST_PREFIX = ".vf-shared-test-"
-
-if TYPE_CHECKING:
-    from virtfleet.agent.manager import ComputeAgent
 
 LOG = logging.getLogger(__name__)
 
@@ -83,11 +81,25 @@ class NoMdevHooks:
 DEFAULT_HOOKS = NoMdevHooks()
 
 
+class MigratingAgent(Protocol):
+    """What the live-migration methods use of the agent they serve in (the
+    :class:`~virtfleet.agent.manager.ComputeAgent`)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def conf(self) -> cfg.ConfigOpts: ...
+
+    @property
+    def driver(self) -> ComputeDriver: ...
+
+
 class LiveMigrationEndpoint:
     """Live-migration RPC methods of the agent (mixed into ``AgentEndpoint``); the
     conductor calls them through :class:`~virtfleet.agent.rpcapi.ComputeClient`."""
 
-    _agent: ComputeAgent
+    _agent: MigratingAgent
 
     @property
     def _driver(self) -> ComputeDriver:

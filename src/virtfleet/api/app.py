@@ -3,8 +3,6 @@ listener."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from virtfleet.api import versions
 from virtfleet.api.compute import make_compute_app
 from virtfleet.api.compute.deps import ComputeDeps
@@ -12,28 +10,18 @@ from virtfleet.api.image import make_image_app
 from virtfleet.api.network import make_network_app
 from virtfleet.api.placement import make_app as make_placement_app
 from virtfleet.api.wsgi import PrefixDispatcher
-
-if TYPE_CHECKING:
-    from virtfleet.control_plane import ControlPlane
+from virtfleet.network.service import NetworkService
 
 
-def make_app(control: ControlPlane) -> PrefixDispatcher:
-    """Mount the APIs of one control plane under their devstack-style prefixes."""
-    deps = ComputeDeps(
-        db=control.db,
-        placement=control.placement,
-        conductor=control.conductor,
-        images=control.images,
-        conf=control.conf,
-        scheduler=control.scheduler,
-        owner=control.conductor.name,
-    )
+def make_app(deps: ComputeDeps, networks: NetworkService) -> PrefixDispatcher:
+    """Mount the APIs of one control plane (its services in ``deps`` and
+    ``networks``) under their devstack-style prefixes."""
     return PrefixDispatcher(
         {
             "compute": make_compute_app(deps),
             "image": make_image_app(deps),
-            "networking": make_network_app(control.networks),
-            "placement": make_placement_app(control.placement),
+            "networking": make_network_app(networks),
+            "placement": make_placement_app(deps.placement),
             "identity": versions.make_identity_stub_app(),
         },
         root=versions.make_root_app(),

@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from virtfleet import errors
+from virtfleet.db import migrate
 
 _IMMEDIATE = "virtfleet_immediate"
 _TAKE_WRITER_TURN = text("SELECT pg_advisory_xact_lock(:key)")
@@ -154,17 +155,15 @@ class Database:
         """Bring the schema to the newest migration; servers starting at once take
         turns (PostgreSQL advisory lock), so the first migrates and the others find
         the schema current. ConfigError naming the database when it cannot be opened."""
-        from virtfleet.db import migrate
-
         self.check_connection()
         if not self.is_postgresql:
-            migrate.upgrade(self)
+            migrate.upgrade(self.engine)
             return
         with self.engine.connect() as conn:
             conn.execute(_TAKE_SESSION_LOCK, {"key": MIGRATION_LOCK_KEY})
             conn.commit()
             try:
-                migrate.upgrade(self)
+                migrate.upgrade(self.engine)
             finally:
                 conn.execute(_RELEASE_SESSION_LOCK, {"key": MIGRATION_LOCK_KEY})
                 conn.commit()

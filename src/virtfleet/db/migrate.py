@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import pathlib
-from typing import TYPE_CHECKING
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
-
-if TYPE_CHECKING:
-    from virtfleet.db.engine import Database
 
 MIGRATIONS = pathlib.Path(__file__).parent / "migrations"
 
 
-def alembic_config(db: Database) -> Config:
+def alembic_config(engine: sqlalchemy.Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = db.engine
+    cfg.attributes["engine"] = engine
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply all migrations up to ``revision``."""
-    command.upgrade(alembic_config(db), revision)
+def upgrade(engine: sqlalchemy.Engine, revision: str = "head") -> None:
+    """Apply all migrations up to ``revision`` on ``engine``'s database."""
+    command.upgrade(alembic_config(engine), revision)
 
 
 def head_revision() -> str:

@@ -8,6 +8,7 @@ still serialises every argument and result to JSON primitives exactly as the wir
 
 from __future__ import annotations
 
-from virtfleet.rpc.transport import Transport, get_transport
+from virtfleet.rpc.connect import get_transport
+from virtfleet.rpc.transport import Transport
 
 __all__ = ["Transport", "get_transport"]

@@ -9,8 +9,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from oslo_config import cfg
-
 from virtfleet import errors
 from virtfleet.objects.base import Serializer
 
@@ -148,12 +146,3 @@ class LocalTransport:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
-
-
-def get_transport(url: str, conf: cfg.ConfigOpts | None = None) -> Transport:
-    """The transport for ``url``: ``local://`` in-process, anything else oslo.messaging."""
-    if url.startswith("local:"):
-        return LocalTransport()
-    from virtfleet.rpc.oslo import OsloTransport
-
-    return OsloTransport(url, conf)

@@ -2,7 +2,8 @@
 
 Public surface (everything else is an implementation module):
 
-- :class:`RequestSpec`, :class:`FlavorSpec` and :func:`build_query` (``request``);
+- :class:`RequestSpec`, :class:`FlavorSpec` (``resource_request``) and :func:`build_query`
+  (``prefilters``);
 - :class:`Scheduler` with ``select_destinations``, ``schedule_and_claim``, ``claim``,
   ``unclaim`` and ``explain``; :class:`Selection` (``manager``);
 - :class:`Explanation` and :class:`Exclusion` (``explain``);
@@ -15,8 +16,8 @@ from __future__ import annotations
 from virtfleet.scheduler.explain import Exclusion, Explanation
 from virtfleet.scheduler.filters import FILTERS, Status
 from virtfleet.scheduler.manager import Scheduler, Selection
-from virtfleet.scheduler.prefilters import PREFILTERS
-from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, build_query
+from virtfleet.scheduler.prefilters import PREFILTERS, build_query
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 from virtfleet.scheduler.weighers import WEIGHERS
 
 __all__ = [

@@ -36,7 +36,8 @@ from virtfleet.scheduler import weighers as weigher_lib
 from virtfleet.scheduler.candidates import Allocations
 from virtfleet.scheduler.constraints import Constraints, to_candidate_query
 from virtfleet.scheduler.host_cache import HostCache
-from virtfleet.scheduler.resource_request import RequestSpec, request_constraints
+from virtfleet.scheduler.prefilters import request_constraints
+from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.virt import arch as virt_arch
 
 LOG = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.guest_resolution import EMULATION_ARCH_PROPERTY, NATIVE_ARCH_PROPERTY
-from virtfleet.scheduler.constraints import Constraints
-from virtfleet.scheduler.resource_request import RequestSpec
+from virtfleet.placement.types import CandidateQuery
+from virtfleet.scheduler.constraints import Constraints, to_candidate_query
+from virtfleet.scheduler.resource_request import RequestSpec, flavor_constraints
 from virtfleet.virt import arch as virt_arch
 
 #: Image property -> prefix of the trait its (upper-cased) value names. The guest
@@ -151,3 +152,16 @@ def enabled(conf: cfg.ConfigOpts) -> list[Prefilter]:
         for name, prefilter in PREFILTERS.items()
         if name not in OPTIONAL or getattr(conf.scheduler, OPTIONAL[name])
     ]
+
+
+def request_constraints(spec: RequestSpec, conf: cfg.ConfigOpts) -> Constraints:
+    """The flavor's constraints narrowed by every enabled prefilter."""
+    constraints = flavor_constraints(spec.flavor)
+    for prefilter in enabled(conf):
+        constraints = prefilter.apply(spec, constraints)
+    return constraints
+
+
+def build_query(spec: RequestSpec, conf: cfg.ConfigOpts) -> CandidateQuery:
+    """Placement's allocation-candidate query for ``spec``."""
+    return to_candidate_query(request_constraints(spec, conf), conf.scheduler.max_placement_results)

@@ -22,17 +22,11 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects import extra_specs as extra_spec_table
 from virtfleet.objects.guest_request import GuestRequest
-from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group, to_candidate_query
-
-if TYPE_CHECKING:
-    from virtfleet.placement.types import CandidateQuery
+from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group
 
 _RESOURCES = re.compile(r"resources(?P<suffix>[A-Za-z0-9_-]*):(?P<name>[^:]+)")
 _TRAIT = re.compile(r"trait(?P<suffix>[A-Za-z0-9_-]*):(?P<name>[^:]+)")
@@ -153,21 +147,6 @@ def _parse_same_subtree(value: str, resources: Mapping[str, object]) -> frozense
             + "."
         )
     return suffixes
-
-
-def request_constraints(spec: RequestSpec, conf: cfg.ConfigOpts) -> Constraints:
-    """The flavor's constraints narrowed by every enabled prefilter."""
-    from virtfleet.scheduler import prefilters
-
-    constraints = flavor_constraints(spec.flavor)
-    for prefilter in prefilters.enabled(conf):
-        constraints = prefilter.apply(spec, constraints)
-    return constraints
-
-
-def build_query(spec: RequestSpec, conf: cfg.ConfigOpts) -> CandidateQuery:
-    """Placement's allocation-candidate query for ``spec``."""
-    return to_candidate_query(request_constraints(spec, conf), conf.scheduler.max_placement_results)
 
 
 def describe(constraints: Constraints) -> str:

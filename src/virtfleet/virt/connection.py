@@ -17,6 +17,7 @@ import libvirt
 
 from virtfleet.errors import HypervisorError, NotFound
 from virtfleet.virt.hypervisor import Connection
+from virtfleet.virt.sim.connection import SimConnection
 from virtfleet.virt.sim.fleet import Fleet, default_fleet
 from virtfleet.virt.sim.registry import hypervisor_for
 
@@ -51,7 +52,7 @@ def open_connection(uri: str, fleet: Fleet | None = None) -> Connection:
         name = sim_host_name(uri)
         if not name:
             raise NotFound(f"{uri}: a simulated host URI is sim://HOST")
-        return hypervisor_for(fleet or shared_sample_fleet(), name).connect(f"sim://{name}")
+        return SimConnection(hypervisor_for(fleet or shared_sample_fleet(), name), f"sim://{name}")
     libvirt.registerErrorHandler(_drop_libvirt_error, None)
     try:
         conn: Connection = libvirt.open(uri)  # libvirt-python is untyped: its virConnect

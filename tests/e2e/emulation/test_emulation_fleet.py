@@ -11,7 +11,8 @@ from lxml import etree
 
 from support.emulation_cloud import ARM_ROOM, EmulationCloud, api_error, wait_until
 from support.guest import with_guest_request
-from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
+from virtfleet.scheduler.prefilters import request_constraints
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 
 def domain_facts(xml: str) -> dict[str, str | None]:

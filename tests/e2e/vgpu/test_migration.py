@@ -29,6 +29,7 @@ from virtfleet.db.engine import Database
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.libvirt.mdev import mdev_create_xml
 from virtfleet.virt.libvirt.migration import migration_flags
+from virtfleet.virt.sim.connection import SimConnection
 
 VGPU_FLAVOR = {"resources:VGPU": "1", f"trait:{TRAIT}": "required"}
 
@@ -107,7 +108,7 @@ def test_abort_releases_the_claim(cloud: Any) -> None:
 def lifecycle_events(cloud: Any, host: str) -> list[tuple[int, int]]:
     """(event, detail) of every lifecycle event on ``host`` from now on."""
     seen: list[tuple[int, int]] = []
-    cloud.hypervisor(host).connect().domainEventRegisterAny(
+    SimConnection(cloud.hypervisor(host)).domainEventRegisterAny(
         None,
         libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
         lambda c, d, event, detail, o: seen.append((event, detail)),

@@ -218,7 +218,7 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
 
 
 def test_agent_over_oslo_messaging_fake_transport(tmp_path: pathlib.Path) -> None:
-    from virtfleet.rpc.transport import get_transport
+    from virtfleet.rpc import get_transport
 
     transport = get_transport("fake://")
     conductor = RecordingConductor()

@@ -12,7 +12,7 @@ from virtfleet import errors
 from virtfleet.bench import scheduling
 from virtfleet.conf import make_conf
 from virtfleet.scheduler.manager import Scheduler
-from virtfleet.scheduler.resource_request import request_constraints
+from virtfleet.scheduler.prefilters import request_constraints
 
 
 class _FlakyScheduler:

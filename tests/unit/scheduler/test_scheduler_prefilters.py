@@ -12,7 +12,8 @@ from support.guest import guest_request
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.objects.guest_request import GuestRequest
-from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, request_constraints
+from virtfleet.scheduler.prefilters import request_constraints
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 CONF = make_conf()
 

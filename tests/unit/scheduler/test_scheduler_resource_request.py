@@ -9,10 +9,10 @@ from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.placement.types import RequestGroup
 from virtfleet.scheduler.constraints import Group
+from virtfleet.scheduler.prefilters import build_query
 from virtfleet.scheduler.resource_request import (
     FlavorSpec,
     RequestSpec,
-    build_query,
     describe,
     flavor_constraints,
 )

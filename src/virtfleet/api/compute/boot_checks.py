@@ -16,12 +16,8 @@ from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.guest_resolution import BootPair, resolve_guest_request
-from virtfleet.scheduler.resource_request import (
-    FlavorSpec,
-    RequestSpec,
-    flavor_constraints,
-    request_constraints,
-)
+from virtfleet.scheduler.prefilters import request_constraints
+from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, flavor_constraints
 from virtfleet.virt import arch as virt_arch
 
 GIB = 1 << 30

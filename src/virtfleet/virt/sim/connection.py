@@ -32,10 +32,11 @@ _LIST_FILTERS: tuple[tuple[int, Callable[[DomainRecord], bool]], ...] = (
 class SimConnection:
     """A ``virConnect`` look-alike for one simulated host."""
 
-    def __init__(self, hypervisor: SimHypervisor, uri: str) -> None:
+    def __init__(self, hypervisor: SimHypervisor, uri: str | None = None) -> None:
+        """A new connection to ``hypervisor`` (what ``open_connection('sim://…')`` returns)."""
         self.hypervisor = hypervisor
         self._fleet = hypervisor.fleet  # keeps the fleet (and migration peers) alive
-        self._uri = uri
+        self._uri = uri or f"sim://{hypervisor.profile.name}"
         self._closed = False
 
     def __repr__(self) -> str:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from virtfleet.virt.sim.connection import SimConnection
+from virtfleet.virt.sim.hypervisor import HostView
 
 
 class SimNodeDevice:
     """A ``virNodeDevice`` look-alike, by name; state lives in the hypervisor."""
 
-    def __init__(self, connection: SimConnection, name: str) -> None:
+    def __init__(self, connection: HostView, name: str) -> None:
         self._conn = connection
         self._name = name
 

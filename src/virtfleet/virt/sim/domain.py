@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import libvirt
 
 from virtfleet.virt.hypervisor import MigrationParams
 from virtfleet.virt.sim.errors import libvirt_error
-from virtfleet.virt.sim.hypervisor import DomainRecord
-
-if TYPE_CHECKING:
-    from virtfleet.virt.sim.connection import SimConnection
+from virtfleet.virt.sim.hypervisor import DomainRecord, HostView
+from virtfleet.virt.sim.migration import migrate
 
 
 class SimDomain:
@@ -21,7 +18,7 @@ class SimDomain:
     Like a ``virDomainPtr`` it remembers its name, so ``name()`` works even after the
     domain is gone (e.g. in an "undefined" event callback)."""
 
-    def __init__(self, connection: SimConnection, uuid: str, name: str) -> None:
+    def __init__(self, connection: HostView, uuid: str, name: str) -> None:
         self._conn = connection
         self._uuid = uuid
         self._name = name
@@ -38,7 +35,7 @@ class SimDomain:
     def _record(self) -> DomainRecord:
         return self._conn.hypervisor_checked().record(self._uuid)
 
-    def connect(self) -> SimConnection:
+    def connect(self) -> HostView:
         return self._conn
 
     def name(self) -> str:
@@ -235,7 +232,5 @@ class SimDomain:
     def migrateToURI3(  # noqa: N802  # libvirt-python's name
         self, dconnuri: str, params: MigrationParams, flags: int = 0
     ) -> int:
-        from virtfleet.virt.sim.migration import migrate
-
         migrate(self._conn.hypervisor_checked(), self._uuid, dconnuri, params or {}, flags)
         return 0

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import libvirt
 
@@ -31,7 +31,6 @@ from virtfleet.virt.sim.profile import HostProfile
 from virtfleet.virt.sim.startcheck import check_start
 
 if TYPE_CHECKING:
-    from virtfleet.virt.sim.connection import SimConnection
     from virtfleet.virt.sim.fleet import Fleet
 
 LOG = logging.getLogger(__name__)
@@ -115,9 +114,25 @@ class DomainRecord:
         return bool(self.state != libvirt.VIR_DOMAIN_SHUTOFF)
 
 
+class HostView(Protocol):
+    """A connection as the hypervisor and the domain and device handles see it
+    (:class:`~virtfleet.virt.sim.connection.SimConnection`, which opens one)."""
+
+    @property
+    def hypervisor(self) -> SimHypervisor: ...
+
+    def hypervisor_checked(self) -> SimHypervisor:
+        """The hypervisor; raises ``VIR_ERR_INVALID_CONN`` once the connection is closed."""
+        ...
+
+    def domain_handle(self, uuid: str, name: str) -> object:
+        """The domain handle an event callback receives."""
+        ...
+
+
 @dataclass(frozen=True)
 class _Listener:
-    connection: SimConnection
+    connection: HostView
     domain_uuid: str | None
     event_id: int
     callback: Callable[..., object]
@@ -158,12 +173,6 @@ class SimHypervisor:
         return self._fleet() if self._fleet is not None else None
 
     # ---- connections -----------------------------------------------------------------
-
-    def connect(self, uri: str | None = None) -> SimConnection:
-        """A new connection to this host (what ``open_connection('sim://…')`` returns)."""
-        from virtfleet.virt.sim.connection import SimConnection
-
-        return SimConnection(self, uri or f"sim://{self.profile.name}")
 
     @contextmanager
     def locked(self) -> Iterator[list[Event]]:
@@ -453,7 +462,7 @@ class SimHypervisor:
 
     def add_listener(
         self,
-        connection: SimConnection,
+        connection: HostView,
         domain_uuid: str | None,
         event_id: int,
         callback: Callable[..., object],
@@ -475,7 +484,7 @@ class SimHypervisor:
                     libvirt.VIR_FROM_NONE,
                 )
 
-    def remove_listeners_of(self, connection: SimConnection) -> None:
+    def remove_listeners_of(self, connection: HostView) -> None:
         with self._lock:
             for callback_id, listener in list(self._listeners.items()):
                 if listener.connection is connection:

@@ -28,6 +28,7 @@ from virtfleet.virt.sim.domxml import DomainDef, parse_domain
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.hypervisor import DomainRecord, Event, MigrationJob, SimHypervisor
 from virtfleet.virt.sim.profile import Version
+from virtfleet.virt.sim.registry import hypervisor_for
 from virtfleet.virt.sim.startcheck import check_start
 
 # Both sides need these for a guest with mdevs (libvirt's VFIO migration support).
@@ -59,8 +60,6 @@ def migrate(
 
 
 def _destination(source: SimHypervisor, uri: str) -> SimHypervisor:
-    from virtfleet.virt.sim.registry import hypervisor_for
-
     parsed = urlparse(uri)
     name = parsed.netloc or parsed.path.strip("/")
     if parsed.scheme != "sim" or not name:

@@ -326,7 +326,7 @@ def test_vgpu_migration_needs_new_enough_libvirt_and_qemu() -> None:
           - {name: old-qemu, qemu_version: "8.0.0"}
         """
     )
-    source = hypervisor_for(fleet, "new").connect()
+    source = SimConnection(hypervisor_for(fleet, "new"))
     source.nodeDeviceCreateXML(mdev_device_xml("pci_0000_3b_00_0", uuid=SRC_MDEV), 0)
     dom = running_guest(source, devices=mdev_hostdev(SRC_MDEV))
     for target, version in (("old-libvirt", "8.5.0"), ("old-qemu", "8.0.0")):
@@ -345,7 +345,7 @@ def test_pci_passthrough_guest_cannot_migrate(connect: Callable[[str], SimConnec
 def test_standalone_hypervisor_has_nowhere_to_migrate(fleet: Fleet) -> None:
     from virtfleet.virt.sim import SimHypervisor
 
-    conn = SimHypervisor(fleet.host("kvm-1")).connect()
+    conn = SimConnection(SimHypervisor(fleet.host("kvm-1")))
     dom = running_guest(conn)
     error = error_of(lambda: dom.migrateToURI3("sim://kvm-2", {}, MOVE))
     assert error.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED

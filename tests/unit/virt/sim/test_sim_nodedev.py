@@ -200,7 +200,7 @@ def test_old_libvirt_names_mdevs_by_uuid_alone() -> None:
             gpus: [{address: "0000:3b:00.0", mdev_types: {nvidia-222: {available: 2}}}]
         """
     )
-    conn = hypervisor_for(fleet, "old").connect()
+    conn = SimConnection(hypervisor_for(fleet, "old"))
     mdev = conn.nodeDeviceCreateXML(mdev_device_xml(GPU, uuid=UUID), 0)
     assert mdev.name() == "mdev_3627463d_b7f0_4fea_b468_f1da537d301b"
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from virtfleet.virt.sim import hypervisor_for, load_fleet
+from virtfleet.virt.sim.connection import SimConnection
 from virtfleet.virt.sim.machines import QEMU_RELEASES, arch_info
 
 VERSIONED = re.compile(r"^(pc-q35|pc-i440fx|virt|pseries|s390-ccw-virtio)-(\d+)\.(\d+)$")
@@ -43,6 +44,6 @@ def test_any_numa_layout_is_reported_as_written(cell_sizes: list[int]) -> None:
     fleet = load_fleet("hosts:\n  - name: h\n    arch: x86_64\n    numa:\n" + "\n".join(cells))
     host = fleet.host("h")
     assert host.cpus == sum(cell_sizes) and host.memory_mb == 1024 * len(cell_sizes)
-    caps = etree.fromstring(hypervisor_for(fleet, "h").connect().getCapabilities().encode())
+    caps = etree.fromstring(SimConnection(hypervisor_for(fleet, "h")).getCapabilities().encode())
     reported = [int(c.get("num")) for c in caps.iterfind("host/topology/cells/cell/cpus")]
     assert reported == cell_sizes
