@@ -1,0 +1,49 @@
+"""The audit finds every disagreement between servers, placement and the hosts."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+
+from support.harness import Cloud, make_cloud
+from virtfleet.conductor.audit import audit
+from virtfleet.db import servers
+from virtfleet.db.engine import Database
+
+
+@pytest.fixture
+def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Cloud]:
+    built = make_cloud(tmp_path, db)
+    yield built
+    built.stop()
+
+
+def guests(cloud: Cloud) -> dict[str, list[str]]:
+    return {host: cloud.domains(host) for host in cloud.drivers}
+
+
+def test_balanced_books_have_no_findings(cloud: Cloud) -> None:
+    cloud.boot()
+    cloud.boot(vcpus=2, memory_mb=1024)
+    failed = cloud.boot(memory_mb=10**6)  # no host fits: ERROR with a fault
+    assert failed.vm_state == "error"
+    assert audit(cloud.db, cloud.placement, guests(cloud)) == []
+
+
+def test_each_disagreement_is_one_line(cloud: Cloud) -> None:
+    stuck = cloud.boot()
+    servers.update(cloud.db, stuck.uuid, task_state="spawning")
+    leaked = cloud.boot()
+    servers.delete(cloud.db, leaked.uuid)  # row gone, allocation and guest left
+    unbacked = cloud.boot()
+    cloud.placement.delete_allocations(unbacked.uuid)
+    silent = cloud.boot()
+    servers.set_fault(cloud.db, silent.uuid, "", vm_state="error")
+    found = audit(cloud.db, cloud.placement, guests(cloud))
+    assert f"server {stuck.uuid}: still active/spawning" in found
+    assert any(f"consumer {leaked.uuid} is no live server" in line for line in found)
+    assert f"host big: guest {leaked.uuid} is no server of this host" in found
+    assert f"server {unbacked.uuid} on big: allocations on []" in found
+    assert f"server {silent.uuid}: ERROR without a fault saying why" in found
