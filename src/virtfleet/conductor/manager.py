@@ -94,6 +94,8 @@ class Conductor:
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "conductor")
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._pending_lock = threading.Lock()
+        # servers with a workflow queued or running here (never "stuck": just waiting)
+        self._busy: collections.Counter[str] = collections.Counter()
         self._server_locks: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
             threading.Lock
         )
@@ -177,6 +179,8 @@ class Conductor:
                 continue
             if server.owner not in (None, self.name):
                 continue  # a live server's work, or a dead one's (take_over_dead_work)
+            if self._has_workflow(server.uuid):
+                continue  # queued or running here: slow, not stuck
             LOG.warning(
                 "server %s stuck in %s/%s since %s: %s",
                 server.uuid, server.vm_state, server.task_state, server.updated_at, action,
@@ -323,14 +327,24 @@ class Conductor:
                 except Exception:
                     LOG.exception("%s of server %s failed", what, uuid)
 
+        with self._pending_lock:
+            self._busy[uuid] += 1
         future = self._pool.submit(run)
         with self._pending_lock:
             self._pending.add(future)
-        future.add_done_callback(self._forget)
+        future.add_done_callback(lambda done: self._forget(done, uuid))
 
-    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+    def _forget(self, future: concurrent.futures.Future[None], uuid: str) -> None:
         with self._pending_lock:
             self._pending.discard(future)
+            self._busy[uuid] -= 1
+            if self._busy[uuid] <= 0:
+                del self._busy[uuid]
+
+    def _has_workflow(self, uuid: str) -> bool:
+        """Whether a workflow of server ``uuid`` is queued or running in this process."""
+        with self._pending_lock:
+            return uuid in self._busy
 
     @contextlib.contextmanager
     def _locked(self, uuid: str) -> Iterator[None]:

@@ -1,8 +1,9 @@
 """This server's place among the control servers sharing one database: it registers
 under a name unique to this start, beats its heart every ``[conductor]
-heartbeat_interval`` seconds, and after each beat runs a check (the conductor's
-take-over of dead servers' work). A server is alive while its last heartbeat is
-younger than ``[conductor] dead_after``."""
+heartbeat_interval`` seconds, and as often, on a thread of its own, runs a check
+(the conductor's take-over of dead servers' work), so a long check never delays a
+beat. A server is alive while its last heartbeat is younger than ``[conductor]
+dead_after``."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class Membership:
         name: str,
         interval: float,
         dead_after: float,
-        after_beat: Callable[[], object] = lambda: None,
+        after_beat: Callable[[], object] = lambda: None,  # the check
     ) -> None:
         self._db = db
         self.name = name
@@ -33,21 +34,27 @@ class Membership:
         self.dead_after = dead_after
         self._after_beat = after_beat
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Register and start beating (and checking after each beat)."""
+        """Register, start beating and checking."""
         control_servers.register(self._db, self.name)
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._every, args=(self.beat,), name="heartbeat", daemon=True),
+            threading.Thread(
+                target=self._every, args=(self._after_beat,), name="takeover", daemon=True
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop beating and leave: this server's work is done, none to take over."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
         try:
             control_servers.leave(self._db, self.name)
         except Exception:  # the database may be gone: peers see the heartbeat age
@@ -58,13 +65,12 @@ class Membership:
         return control_servers.live(self._db, self.dead_after)
 
     def beat(self) -> None:
-        """One heartbeat, then the check."""
+        """One heartbeat."""
         control_servers.heartbeat(self._db, self.name)
-        self._after_beat()
 
-    def _run(self) -> None:
+    def _every(self, action: Callable[[], object]) -> None:
         while not self._stopping.wait(self.interval):
             try:
-                self.beat()
-            except Exception:  # a passing database error must not stop the heartbeat
-                LOG.exception("heartbeat of %s failed", self.name)
+                action()
+            except Exception:  # a passing database error must not stop the loop
+                LOG.exception("%s of %s failed", threading.current_thread().name, self.name)

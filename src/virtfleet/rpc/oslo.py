@@ -90,9 +90,18 @@ class OsloTransport:
         # virtfleet's option when given virtfleet's ConfigOpts (NoSuchOptError is an
         # AttributeError, so a library-only ConfigOpts falls back to the default).
         self._timeout = int(getattr(conf, "rpc_response_timeout", 60))
+        # RabbitMQ queues are named after the topic alone, whatever the exchange: two
+        # clouds on one broker with different control_exchange would share the queue
+        # of every topic (conductor, compute.HOST) and take each other's work. Topics
+        # carry the exchange, so each cloud's queues are its own.
+        self._exchange = str(self._conf.control_exchange)
+
+    def queue_topic(self, topic: str) -> str:
+        """The broker-side topic of virtfleet's ``topic`` (qualified by the exchange)."""
+        return f"{self._exchange}.{topic}"
 
     def serve(self, topic: str, server: str, endpoint: object) -> None:
-        target = messaging.Target(topic=topic, server=server)
+        target = messaging.Target(topic=self.queue_topic(topic), server=server)
         rpc_server: _RPCServer = messaging.get_rpc_server(
             self._transport,
             target,
@@ -111,7 +120,7 @@ class OsloTransport:
             rpc_server.wait()
 
     def _client(self, topic: str, server: str, timeout: float | None = None) -> _RPCClient:
-        target = messaging.Target(topic=topic, server=server)
+        target = messaging.Target(topic=self.queue_topic(topic), server=server)
         client: _RPCClient = messaging.get_rpc_client(
             self._transport, target, serializer=self._serializer, timeout=timeout or self._timeout
         )

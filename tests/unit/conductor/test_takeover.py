@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import pathlib
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -133,3 +134,16 @@ def test_a_clean_stop_leaves_the_members(cloud: Cloud) -> None:
     cloud.conductor.stop()
     assert name not in control_servers.members(cloud.db)
     cloud.conductor.start()  # the fixture stops it again
+
+
+def test_a_workflow_queued_here_is_slow_not_stuck(cloud: Cloud) -> None:
+    """The watchdog's old rule (no progress for a while) never fails a build whose
+    workflow is still queued or running in this process (a busy server)."""
+    uuid = cloud.create_server()
+    owned(cloud, uuid, cloud.conductor.name)
+    release = threading.Event()
+    cloud.conductor._submit(uuid, lambda _uuid: release.wait(10), "a slow workflow")
+    assert cloud.conductor.recover_stuck_servers(stuck_after=0) == []
+    release.set()
+    cloud.conductor.drain(10)
+    assert cloud.conductor.recover_stuck_servers(stuck_after=0) == [uuid]

@@ -1,0 +1,98 @@
+"""Several `virtfleet server`s on one real PostgreSQL database and RabbitMQ, agents of
+simulated hosts, and what a test needs to audit them from outside: the database,
+placement, and each agent's guests asked over RPC."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from support.distributed import Daemon, Deployment, free_port, wait_for
+from virtfleet import conf as vconf
+from virtfleet.agent.rpcapi import ComputeClient
+from virtfleet.cli.apiclient import Client
+from virtfleet.conductor.audit import audit
+from virtfleet.db.engine import Database
+from virtfleet.placement.service import PlacementService
+from virtfleet.rpc import get_transport
+
+#: Heartbeats and the age that makes a server dead, short so a test sees a take-over
+#: in seconds (the defaults are 2 s and 20 s).
+HEARTBEAT = 0.5
+DEAD_AFTER = 4.0
+
+
+@dataclass
+class ScaleOut:
+    """A deployment of several servers sharing ``database`` (and a data_dir for the
+    image store: image data still reaches agents as a server path)."""
+
+    base: Deployment
+    database: str
+    hosts: int = 4
+    ports: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        config = self.base.config
+        config.write_text(
+            config.read_text().replace(
+                "[api]\n", f"[database]\nconnection = {self.database}\n[api]\n"
+            )
+            + f"[conductor]\nheartbeat_interval = {HEARTBEAT}\ndead_after = {DEAD_AFTER}\n"
+        )
+        self.base.fleet.write_text(
+            "hosts:\n"
+            "  - name: node\n"
+            f"    count: {self.hosts}\n"
+            "    arch: x86_64\n"
+            "    cpus: 64\n"
+            "    memory_mb: 262144\n"
+            "    disk_gb: 4000\n"
+        )
+
+    @property
+    def host_names(self) -> list[str]:
+        return [f"node-{i}" for i in range(1, self.hosts + 1)]
+
+    def server(self) -> tuple[Daemon, Client]:
+        """A new server on its own port (not started) and a client of it."""
+        port = free_port()
+        self.ports.append(port)
+        daemon = self.base._daemon(
+            ["server", "--config", str(self.base.config), "--listen", f"127.0.0.1:{port}"],
+            f"server-{len(self.ports)}",
+        )
+        return daemon, Client(f"http://127.0.0.1:{port}", timeout=30)
+
+    def agents(self) -> list[Daemon]:
+        return [self.base.agent(host).start() for host in self.host_names]
+
+    def wait_hosts_up(self, client: Client, timeout: float = 60) -> None:
+        def all_up() -> bool:
+            states = {h["hypervisor_hostname"]: h["state"] for h in client.hypervisors()}
+            return all(states.get(host) == "up" for host in self.host_names)
+
+        wait_for("every host up", all_up, timeout)
+
+    @contextlib.contextmanager
+    def books(self) -> Iterator[tuple[Database, PlacementService]]:
+        db = Database(self.database)
+        try:
+            yield db, PlacementService(db)
+        finally:
+            db.dispose()
+
+    def guests(self) -> dict[str, list[str]]:
+        """Each agent's guests, as the agent itself reports them over RPC."""
+        conf = vconf.make_conf(config_files=[str(self.base.config)])
+        transport = get_transport(conf.transport_url, conf)
+        try:
+            client = ComputeClient(transport, timeout=10)
+            return {host: client.list_instance_uuids(host) for host in self.host_names}
+        finally:
+            transport.close()
+
+    def audit(self) -> list[str]:
+        with self.books() as (db, placement):
+            return audit(db, placement, self.guests())
