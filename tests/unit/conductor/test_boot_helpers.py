@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import pathlib
-from typing import Any
+import types
+from typing import Any, cast
 
 import pytest
 
 from virtfleet import errors
 from virtfleet.conductor import boot
+from virtfleet.conductor.moves import destination
+from virtfleet.db import migration_records as records
 from virtfleet.db.servers import Server
 from virtfleet.objects.guest_request import GuestRequest
 
@@ -95,6 +98,16 @@ def test_the_stored_guest_request_wins_over_the_raw_snapshots() -> None:
     assert boot.request_spec(pinned).guest == stored
     files = boot.ImageFiles(image_path="/i")
     assert boot.instance_spec(pinned, files, {}).guest_request == stored
+
+
+def test_a_live_migration_asks_for_the_guest_the_server_was_booted_with() -> None:
+    stored = GuestRequest(arch="aarch64", emulated=True, machine_type="virt")
+    migration = cast(records.Migration, types.SimpleNamespace(uuid="mig-1"))
+    spec = destination.held_by_migration(
+        server(host="src", guest_request=stored), migration, None, frozenset({"bad"})
+    )
+    assert spec.guest == stored
+    assert (spec.instance_uuid, spec.ignore_hosts) == ("mig-1", frozenset({"src", "bad"}))
 
 
 def test_image_files_of_a_disk_image(tmp_path: pathlib.Path) -> None:
