@@ -7,7 +7,7 @@ import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from conftest import Cloud, StartCloud
+    from support.cloud import Cloud, StartCloud
 
 
 def provider_uuid(cloud: Cloud, name: str) -> str:
