@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from support.embedded import EmbeddedView, start_embedded
+from support.clouds import EmbeddedView, start_embedded
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.db import hosts
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from webob import Request
 
-from support.embedded import EmbeddedView, start_embedded
+from support.clouds import EmbeddedView, start_embedded
 from support.fleets import kvm_fleet
 from support.guest import with_guest_request
 from support.openstack_cli import CLI

@@ -12,7 +12,7 @@ from typing import Any
 
 import webob
 
-from support.embedded import start_embedded
+from support.clouds import start_embedded
 from virtfleet.control_plane import EmbeddedCloud
 
 FLEET = """

@@ -7,7 +7,7 @@ import pathlib
 import time
 from typing import Any
 
-from support.embedded import start_embedded
+from support.clouds import start_embedded
 from support.fleet_cloud import FleetCloud, Reply
 from support.fleets import kvm_fleet
 from support.openstack_cli import CLI

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from support.embedded import start_embedded
+from support.clouds import start_embedded
 from support.fleets import kvm_fleet
 from support.migration_cloud import MigrationCloud
 from support.openstack_cli import CLI

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from support.embedded import start_embedded
+from support.clouds import start_embedded
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.cli.main import cli
 from virtfleet.control_plane import EmbeddedCloud

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.embedded import start_embedded
+from support.clouds import start_embedded
 from support.fleet_cloud import FleetCloud
 from support.openstack_cli import CLI
 from virtfleet.db import hosts as host_records
