@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tests (the scaffolding itself is in tests/support/cloud.py)."""
+"""Fixtures of the end-to-end tests that start `virtfleet up` as a process
+(support/cloud.py); ``libvirt_cloud`` and the other kinds are in support/plugin.py."""
 
 from __future__ import annotations
 
@@ -26,14 +27,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 def cloud_starter_module() -> StartCloud:
     """Module-scoped twin of ``cloud_starter``."""
     return start_cloud
-
-
-@pytest.fixture(scope="module")
-def real_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    """One real-host cloud per test module."""
-    cloud = start_real_cloud(tmp_path_factory.mktemp("real"))
-    yield cloud
-    cloud.stop()
 
 
 @pytest.fixture(scope="module")

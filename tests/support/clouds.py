@@ -1,18 +1,98 @@
-"""An in-process embedded cloud on a fleet file, for tests that drive the APIs."""
+"""The one family of test clouds. Every test that starts a cloud gets it from here,
+through the fixtures of support/plugin.py or these functions:
+
+- **embedded simulated**: :func:`start_embedded` (control plane, one agent per simulated
+  host of a fleet file and the HTTP listener, in this process); :class:`EmbeddedView`
+  looks behind its APIs. Scenario helpers (fleet_cloud, migration_cloud, orphan_cloud,
+  emulation_cloud, fuzz_cloud) build on it with their fleets and seeds.
+- **embedded real libvirt**: :func:`support.cloud.start_real_cloud` (``virtfleet up
+  --libvirt qemu:///system`` as a process) -- fixture ``libvirt_cloud``.
+- **distributed**: :class:`support.distributed.Deployment` (``virtfleet server`` and
+  ``virtfleet agent`` processes over RabbitMQ) -- fixture ``distributed_cloud``.
+- below HTTP, for conductor-level scenarios: :func:`support.control.start_control`
+  (harness, slice_cloud and vgpu_cloud build on it).
+
+A variant of a kind is a :class:`Variant` (today: the database backend); the
+``cloud_variant`` fixture picks it and a directory can parametrise it, e.g.
+``@pytest.mark.parametrize("cloud_variant", VARIANTS, indirect=True)``. A new variant
+(identity mode, ...) is a new field here and one more conf override in
+:meth:`Variant.conf_overrides`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
+from support.databases import BACKENDS, database_url
 from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.cli import clouds
 from virtfleet.cli.apiclient import Client
 from virtfleet.control_plane import ControlPlane, EmbeddedCloud
 from virtfleet.virt.sim import SimHypervisor, hypervisor_for, load_fleet
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a cloud of any kind is set up beyond its fleet: ``database`` is one of
+    support.databases.BACKENDS (``sqlite``: a file in the data directory)."""
+
+    database: str = "sqlite"
+
+    def __post_init__(self) -> None:
+        if self.database not in BACKENDS:
+            raise ValueError(f"unknown database backend {self.database!r}; known: {BACKENDS}")
+
+    @property
+    def id(self) -> str:
+        return self.database
+
+    @contextlib.contextmanager
+    def conf_overrides(self, tmp: pathlib.Path) -> Iterator[dict[str, Any]]:
+        """The configuration options of this variant (``make_conf`` keywords), valid
+        until the context ends (a PostgreSQL database is dropped then)."""
+        if self.database == "sqlite":
+            yield {}
+            return
+        with database_url(self.database, tmp, "cloud") as url:
+            yield {"database__connection": url}
+
+
+#: Every variant, as parameters marked with their backend (``-m "not postgresql"``):
+#: ``@pytest.mark.parametrize("cloud_variant", VARIANTS, indirect=True)``.
+VARIANTS = [
+    pytest.param(Variant(database=backend), marks=getattr(pytest.mark, backend), id=backend)
+    for backend in BACKENDS
+]
+
+
+@contextlib.contextmanager
+def embedded_cloud(
+    tmp: pathlib.Path,
+    fleet_text: str,
+    hosts: int,
+    variant: Variant = Variant(),
+    source: str = "fleet.yaml",
+    **overrides: Any,
+) -> Iterator[EmbeddedView]:
+    """An embedded simulated cloud of ``variant`` for the ``with`` block (see
+    :func:`start_embedded`; its clouds.yaml is ``tmp/clouds.yaml``); stopped, and its
+    database dropped, afterwards."""
+    with variant.conf_overrides(tmp) as variant_overrides:
+        embedded, _ = start_embedded(
+            tmp, fleet_text, source, hosts, **variant_overrides, **overrides
+        )
+        try:
+            yield EmbeddedView(embedded)
+        finally:
+            embedded.stop()
 
 
 def start_embedded(
@@ -49,6 +129,15 @@ class EmbeddedView:
     """A running embedded cloud of simulated hosts and ways to look behind its APIs."""
 
     embedded: EmbeddedCloud
+
+    @property
+    def endpoint(self) -> str:
+        return self.embedded.endpoint
+
+    @property
+    def client(self) -> Client:
+        """A Compute/Image/Placement API client of this cloud."""
+        return Client(self.endpoint)
 
     @property
     def control(self) -> ControlPlane:

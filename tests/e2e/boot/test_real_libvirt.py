@@ -15,12 +15,12 @@ pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def cloud(real_cloud: Cloud) -> Cloud:
-    real_cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "debian-x86_64")
-    real_cloud.openstack(
+def cloud(libvirt_cloud: Cloud) -> Cloud:
+    libvirt_cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "debian-x86_64")
+    libvirt_cloud.openstack(
         "flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "real.tiny"
     )
-    return real_cloud
+    return libvirt_cloud
 
 
 def test_real_guest_lifecycle(cloud: Cloud) -> None:

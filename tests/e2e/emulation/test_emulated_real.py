@@ -60,10 +60,10 @@ def _make_guest_image(cloud: Cloud, arch: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cloud(real_cloud: Cloud) -> Cloud:
-    real_cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1",
+def cloud(libvirt_cloud: Cloud) -> Cloud:
+    libvirt_cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1",
                          "emu.tiny")  # fmt: skip
-    return real_cloud
+    return libvirt_cloud
 
 
 def console_log(cloud: Cloud, server: str) -> str:

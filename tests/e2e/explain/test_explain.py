@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from support.clouds import start_embedded
+from support.plugin import StartSimCloud
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.cli.main import cli
 from virtfleet.control_plane import EmbeddedCloud
@@ -25,18 +24,14 @@ hosts:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedCloud, Client]]:
-    tmp = tmp_path_factory.mktemp("explain")
-    embedded, _ = start_embedded(tmp, FLEET, "explain-fleet.yaml", 2)
-    client = Client(embedded.endpoint)
+def cloud(start_sim_cloud: StartSimCloud) -> tuple[EmbeddedCloud, Client]:
+    view = start_sim_cloud(FLEET, hosts=2)
+    client = view.client
     client.create_flavor("small", 2, 2048, 10)
     client.create_flavor("huge", 64, 2048, 10)
     client.create_image("arm-image", b"x" * 512, {"hw_architecture": "aarch64"})
     client.create_image("s390x-image", b"x" * 512, {"hw_architecture": "s390x"})
-    try:
-        yield embedded, client
-    finally:
-        embedded.stop()
+    return view.embedded, client
 
 
 def run(endpoint: str, *args: str) -> Any:

@@ -49,9 +49,9 @@ def qemu_command_line(uuid: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cloud(real_cloud: Cloud) -> Cloud:
-    real_cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "mpa-debian")
-    return real_cloud
+def cloud(libvirt_cloud: Cloud) -> Cloud:
+    libvirt_cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "mpa-debian")
+    return libvirt_cloud
 
 
 def api_get(cloud: Cloud, path: str) -> Any:
