@@ -34,6 +34,7 @@ from virtfleet.scheduler.manager import Scheduler
 from virtfleet.virt import event_loop
 from virtfleet.virt.connection import is_simulated, open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.sim import registry
 from virtfleet.virt.sim.agentconf import conf_overrides
 from virtfleet.virt.sim.fleet import Fleet
 
@@ -75,8 +76,10 @@ class ControlPlane:
             self.networks,
         )
 
-    def start(self) -> None:
-        self.conductor.start()
+    def start(self, recover: bool = True) -> None:
+        """Start the conductor; ``recover=False`` defers recovering dead servers'
+        work until :meth:`Conductor.start_recovery` (agents in the same process)."""
+        self.conductor.start(recover=recover)
 
     def stop(self) -> None:
         self.conductor.stop()
@@ -128,7 +131,9 @@ class EmbeddedCloud:
     def start(self) -> None:
         transport = get_transport(self.conf.transport_url, self.conf)
         self.control = ControlPlane(self.conf, transport)
-        self.control.start()
+        if self.fleet is not None:  # simulated guests outlive a restart, as real ones do
+            registry.persist_fleet(self.fleet, self.control.data_dir / "sim-hosts")
+        self.control.start(recover=False)
         for name, uri, overrides in self._hosts():
             # Embedded agents share the control plane's data directory and database, so
             # the conductor's reaper sees their mdev claims.
@@ -139,6 +144,7 @@ class EmbeddedCloud:
             )
             agent.start()
             self.agents.append(agent)
+        self.control.conductor.start_recovery()  # every host's agent now answers
         self._http = HttpListener(self.control.app, self.conf.api)
         self._http.start()
 

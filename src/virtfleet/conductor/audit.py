@@ -10,7 +10,9 @@ an empty list means the books balance:
 - every provider's usage is the sum of its consumers, and every consumer is a live
   server or a live migration still under way (nothing leaked);
 - each host's guests (as its agent reports them) are exactly the servers the database
-  puts there.
+  puts there;
+- every mdev claim belongs to a live server, and (when given) every instance
+  directory to a live server with a host (nothing leaked on disk).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from virtfleet.conductor import states as st
-from virtfleet.db import hosts, migration_records, servers
+from virtfleet.db import hosts, mdev_claims, migration_records, servers
 from virtfleet.db.engine import Database
 from virtfleet.placement.service import PlacementService
 
@@ -27,9 +29,11 @@ def audit(
     db: Database,
     placement: PlacementService,
     guests_by_host: Mapping[str, Collection[str]] | None = None,
+    instance_dirs: Collection[str] | None = None,
 ) -> list[str]:
-    """Every disagreement between servers, placement and (when given) the hosts'
-    guests, one line each; empty when they all agree."""
+    """Every disagreement between servers, placement, mdev claims and (when given)
+    the hosts' guests and the instance directories (by instance uuid), one line
+    each; empty when they all agree."""
     problems: list[str] = []
     live = servers.list_servers(db)
     by_uuid = {s.uuid: s for s in live}
@@ -49,6 +53,16 @@ def audit(
         for consumer in held:
             if consumer not in by_uuid and consumer not in moving:
                 problems.append(f"provider {host}: consumer {consumer} is no live server")
+    for claim in mdev_claims.list_claims(db):
+        if claim.instance_uuid not in by_uuid:
+            problems.append(
+                f"mdev claim {claim.mdev_uuid} on {claim.host}: {claim.instance_uuid} is no "
+                "live server"
+            )
+    for uuid in sorted(instance_dirs or ()):
+        owner = by_uuid.get(uuid)
+        if owner is None or not owner.host:
+            problems.append(f"instance directory {uuid}: no live server with a host")
     if guests_by_host is not None:
         for host, guests in sorted(guests_by_host.items()):
             expected = {s.uuid for s in live if s.host == host}

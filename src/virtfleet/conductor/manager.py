@@ -109,6 +109,7 @@ class Conductor:
             after_beat=self.take_over_dead_work,
         )
         self._stopping = threading.Event()
+        self._recovering = threading.Event()
         self._watchdog: threading.Thread | None = None
         self.live_migrations = LiveMigrations(  # os-migrateLive, os-migrations
             conf,
@@ -123,9 +124,14 @@ class Conductor:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> None:
+    def start(self, recover: bool = True) -> None:
         """Serve the ``conductor`` topic; watch for hosts that stop reporting and for
-        servers whose workflow died (see :meth:`recover_stuck_servers`)."""
+        servers whose workflow died (see :meth:`recover_stuck_servers`). With
+        ``recover=False`` that recovery waits for :meth:`start_recovery` (the embedded
+        cloud starts its agents first: a host whose agent is not serving yet cannot be
+        asked where a guest is, and its builds would be failed without clean-up)."""
+        if recover:
+            self._recovering.set()
         self._stopping.clear()
         self.membership.start()
         self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
@@ -209,6 +215,8 @@ class Conductor:
         finished or rolled back (:meth:`recover_interrupted_migrations`). Work of live
         servers is never touched; when this server's own heartbeat is late it takes
         nothing (it may look dead to the others). Returns the servers taken over."""
+        if not self._recovering.is_set():
+            return []
         alive = self.membership.alive()
         if self.name not in alive:
             return []
@@ -301,7 +309,14 @@ class Conductor:
             LOG.warning("released stale mdev claims of migration %s", migration)
         return reaped
 
+    def start_recovery(self) -> None:
+        """Begin recovering the work of dead servers (see :meth:`start`)."""
+        self._recovering.set()
+
     def _watch(self, interval: float) -> None:
+        while not self._recovering.is_set():
+            if self._stopping.wait(0.1):
+                return
         while True:
             try:
                 self.mark_silent_hosts_down()

@@ -9,7 +9,7 @@ import pytest
 
 from support.harness import Cloud, make_cloud
 from virtfleet.conductor.audit import audit
-from virtfleet.db import servers
+from virtfleet.db import mdev_claims, servers
 from virtfleet.db.engine import Database
 
 
@@ -47,3 +47,30 @@ def test_each_disagreement_is_one_line(cloud: Cloud) -> None:
     assert f"host big: guest {leaked.uuid} is no server of this host" in found
     assert f"server {unbacked.uuid} on big: allocations on []" in found
     assert f"server {silent.uuid}: ERROR without a fault saying why" in found
+
+
+SOURCE_MDEV = "0b7e3c1e-3333-4b5c-9d3e-5f6a7b8c9d0e"
+TARGET_MDEV = "0b7e3c1e-4444-4b5c-9d3e-5f6a7b8c9d0e"
+
+
+def test_leaked_instance_directories_and_mdev_claims_are_named(cloud: Cloud) -> None:
+    """What the kill -9 test found once: directories of interrupted builds."""
+    kept = cloud.boot()
+    failed = cloud.boot(memory_mb=10**6)
+    ghost = "0b7e3c1e-1111-4b5c-9d3e-5f6a7b8c9d0e"
+    mdev_claims.claim(
+        cloud.db,
+        host="big",
+        instance_uuid=ghost,
+        migration_uuid="0b7e3c1e-2222-4b5c-9d3e-5f6a7b8c9d0e",
+        target_mdevs={SOURCE_MDEV: TARGET_MDEV},
+        source_mdev_types={SOURCE_MDEV: "nvidia-222"},
+    )
+    found = audit(
+        cloud.db, cloud.placement, guests(cloud), instance_dirs=[kept.uuid, failed.uuid, ghost]
+    )
+    assert found == [
+        f"mdev claim {TARGET_MDEV} on big: {ghost} is no live server",
+        f"instance directory {ghost}: no live server with a host",
+        f"instance directory {failed.uuid}: no live server with a host",
+    ]

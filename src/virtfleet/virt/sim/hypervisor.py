@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import pathlib
 import threading
 import time
 import weakref
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import libvirt
 
-from virtfleet.virt.sim import capabilities
+from virtfleet.virt.sim import capabilities, persistence
 from virtfleet.virt.sim.domxml import DomainDef, live_xml, parse_domain
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.events import DISPATCHER
@@ -163,6 +164,7 @@ class SimHypervisor:
         self._faults: dict[str, _Fault] = {}
         self._ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._state_file: pathlib.Path | None = None
 
     def __repr__(self) -> str:
         return f"SimHypervisor({self.profile.name!r})"
@@ -174,13 +176,29 @@ class SimHypervisor:
 
     # ---- connections -----------------------------------------------------------------
 
+    def persist_to(self, path: pathlib.Path) -> int:
+        """Keep this host's domains in ``path`` from now on (see
+        :mod:`~virtfleet.virt.sim.persistence`), first loading what it holds;
+        returns how many domains were loaded."""
+        with self._lock:
+            loaded = persistence.restore(self, path)
+            self._state_file = path
+            persistence.write(path, persistence.snapshot(list(self._domains.values())))
+        return loaded
+
     @contextmanager
     def locked(self) -> Iterator[list[Event]]:
-        """Hold the state lock; events appended to the yielded list fire afterwards."""
+        """Hold the state lock; events appended to the yielded list fire afterwards
+        (and a state file, when there is one, is written first)."""
         events: list[Event] = []
         try:
             with self._lock:
-                yield events
+                try:
+                    yield events
+                finally:
+                    if events and self._state_file is not None:
+                        state = persistence.snapshot(list(self._domains.values()))
+                        persistence.write(self._state_file, state)
         finally:  # what happened before a failure still happened
             self._deliver(events)
 

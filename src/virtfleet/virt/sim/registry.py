@@ -7,6 +7,7 @@ destination); a different fleet object, even from the same file, is a separate w
 
 from __future__ import annotations
 
+import pathlib
 import threading
 import weakref
 
@@ -32,3 +33,12 @@ def hypervisor_for(fleet: Fleet, name: str) -> SimHypervisor:
 def hypervisors(fleet: Fleet) -> list[SimHypervisor]:
     """Every host of ``fleet``, in file order (created on first use)."""
     return [hypervisor_for(fleet, name) for name in fleet.names]
+
+
+def persist_fleet(fleet: Fleet, directory: pathlib.Path) -> int:
+    """Keep every host's domains in ``directory/<host>.json`` (loading what is there
+    first): simulated guests outlive the process, as real ones outlive virtfleet.
+    Returns how many domains were loaded."""
+    return sum(
+        host.persist_to(directory / f"{host.profile.name}.json") for host in hypervisors(fleet)
+    )
