@@ -179,12 +179,39 @@ class SimHypervisor:
     def persist_to(self, path: pathlib.Path) -> int:
         """Keep this host's domains in ``path`` from now on (see
         :mod:`~virtfleet.virt.sim.persistence`), first loading what it holds;
-        returns how many domains were loaded."""
+        returns how many domains were loaded. A saved domain this host's profile no
+        longer accepts (the fleet file changed) is logged and left out."""
+        loaded = 0
         with self._lock:
-            loaded = persistence.restore(self, path)
+            for saved in persistence.read(path):
+                try:
+                    definition = parse_domain(saved.xml, self.profile)
+                except libvirt.libvirtError as exc:
+                    LOG.warning("simulated host %s: dropping a saved domain: %s",
+                                self.profile.name, exc)  # fmt: skip
+                    continue
+                record = DomainRecord(definition, saved.persistent, saved.state, saved.reason)
+                if record.active:
+                    record.domain_id, record.started = next(self._ids), time.monotonic()
+                self._domains[definition.uuid] = record
+                loaded += 1
             self._state_file = path
-            persistence.write(path, persistence.snapshot(list(self._domains.values())))
+            persistence.write(path, self._saved())
         return loaded
+
+    def _saved(self) -> list[persistence.SavedDomain]:
+        saved = []
+        for record in self._domains.values():
+            entry = persistence.saved_form(
+                (record.pending or record.definition).xml,
+                record.persistent,
+                record.state,
+                record.reason,
+                migrating_out=record.job is not None,
+            )
+            if entry is not None:
+                saved.append(entry)
+        return saved
 
     @contextmanager
     def locked(self) -> Iterator[list[Event]]:
@@ -197,8 +224,7 @@ class SimHypervisor:
                     yield events
                 finally:
                     if events and self._state_file is not None:
-                        state = persistence.snapshot(list(self._domains.values()))
-                        persistence.write(self._state_file, state)
+                        persistence.write(self._state_file, self._saved())
         finally:  # what happened before a failure still happened
             self._deliver(events)
 

@@ -16,82 +16,57 @@ import json
 import logging
 import os
 import pathlib
-import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
 
 import libvirt
-
-from virtfleet.virt.sim.domxml import parse_domain
-
-if TYPE_CHECKING:
-    from virtfleet.virt.sim.hypervisor import DomainRecord, SimHypervisor
 
 LOG = logging.getLogger(__name__)
 VERSION = 1
 
 
-def snapshot(records: list[DomainRecord]) -> dict[str, Any]:
-    """The part of a host's state that survives a crash of its client."""
-    domains = []
-    for record in records:
-        if not record.persistent and record.state == libvirt.VIR_DOMAIN_PAUSED:
-            continue  # an incoming migration: aborted with its job
-        state, reason = record.state, record.reason
-        if state == libvirt.VIR_DOMAIN_PAUSED and record.job is not None:
-            state, reason = (
-                libvirt.VIR_DOMAIN_RUNNING,
-                libvirt.VIR_DOMAIN_RUNNING_MIGRATION_CANCELED,
-            )
-        domains.append(
-            {
-                "xml": (record.pending or record.definition).xml,
-                "persistent": record.persistent,
-                "state": state,
-                "reason": reason,
-            }
-        )
-    return {"version": VERSION, "domains": domains}
+@dataclass(frozen=True)
+class SavedDomain:
+    """One domain as the state file keeps it."""
+
+    xml: str
+    persistent: bool
+    state: int
+    reason: int
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state != libvirt.VIR_DOMAIN_SHUTOFF)
 
 
-def write(path: pathlib.Path, state: dict[str, Any]) -> None:
+def saved_form(
+    xml: str, persistent: bool, state: int, reason: int, migrating_out: bool
+) -> SavedDomain | None:
+    """What survives of a domain when its client dies now (None: nothing)."""
+    if not persistent and state == libvirt.VIR_DOMAIN_PAUSED and not migrating_out:
+        return None  # an incoming migration: aborted with its job
+    if state == libvirt.VIR_DOMAIN_PAUSED and migrating_out:
+        state = libvirt.VIR_DOMAIN_RUNNING  # the aborted job resumes it
+        reason = libvirt.VIR_DOMAIN_RUNNING_MIGRATION_CANCELED
+    return SavedDomain(xml, persistent, state, reason)
+
+
+def write(path: pathlib.Path, domains: list[SavedDomain]) -> None:
     """Replace the state file atomically (a crash leaves the old or the new one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(state))
+    partial.write_text(json.dumps({"version": VERSION, "domains": [asdict(d) for d in domains]}))
     os.replace(partial, path)
 
 
-def restore(hypervisor: SimHypervisor, path: pathlib.Path) -> int:
-    """Load the domains of ``path`` into ``hypervisor``; returns how many. A domain
-    the host's profile no longer accepts is logged and left out."""
-    from virtfleet.virt.sim.hypervisor import DomainRecord
-
+def read(path: pathlib.Path) -> list[SavedDomain]:
+    """The domains of a state file (none when it is missing or unreadable); a
+    transient domain that was not running is gone."""
     try:
         state = json.loads(path.read_text())
+        entries = [SavedDomain(**entry) for entry in state.get("domains", [])]
     except FileNotFoundError:
-        return 0
-    except (OSError, ValueError) as exc:
-        LOG.warning("simulated host %s: state file %s unreadable (%s): starting empty",
-                    hypervisor.profile.name, path, exc)  # fmt: skip
-        return 0
-    restored = 0
-    for entry in state.get("domains", []):
-        try:
-            definition = parse_domain(entry["xml"], hypervisor.profile)
-        except Exception as exc:  # the fleet file changed since: skip, say so
-            LOG.warning("simulated host %s: dropping a saved domain: %s",
-                        hypervisor.profile.name, exc)  # fmt: skip
-            continue
-        record = DomainRecord(
-            definition,
-            persistent=bool(entry.get("persistent", True)),
-            state=int(entry.get("state", libvirt.VIR_DOMAIN_SHUTOFF)),
-            reason=int(entry.get("reason", 0)),
-        )
-        if record.active:
-            record.domain_id, record.started = hypervisor.next_id(), time.monotonic()
-        elif not record.persistent:
-            continue  # a transient domain that stopped is gone
-        hypervisor.install(record)
-        restored += 1
-    return restored
+        return []
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        LOG.warning("simulated host state file %s unreadable (%s): starting empty", path, exc)
+        return []
+    return [entry for entry in entries if entry.persistent or entry.active]
