@@ -15,7 +15,7 @@ from support.virt_fakes import FakeConnection
 from virtfleet import errors
 from virtfleet.conf import make_conf
 from virtfleet.objects.guest_request import GuestRequest
-from virtfleet.virt.libvirt import config, guest, host, requests
+from virtfleet.virt.libvirt import config, device_properties, guest, host
 from virtfleet.virt.types import GuestSpec, HostInfo
 
 UUID = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -499,4 +499,4 @@ def test_kvm_falls_back_to_qemu_when_libvirt_offers_no_kvm(tmp_path: Path) -> No
 )
 def test_bits_needed_for_ram(memory_mb: int, bits: int) -> None:
     """Up to 2 GiB RAM sits below 4 GiB; beyond, the top is RAM + 2 GiB (PCI hole)."""
-    assert requests.bits_needed_for_ram(memory_mb) == bits
+    assert device_properties.bits_needed_for_ram(memory_mb) == bits

@@ -17,7 +17,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.objects.guest_request import MaxPhysAddr
 from virtfleet.virt import arch
-from virtfleet.virt.libvirt import config, requests
+from virtfleet.virt.libvirt import config, device_properties
 from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.types import GuestSpec, HostInfo
 
@@ -98,8 +98,11 @@ def resolve(
     )
     machine = _machine(spec, host, guest_arch)
     firmware = _firmware(spec, host, guest_arch)
-    disk_bus = requests.choice(spec, "hw_disk_bus", row.disk_buses, guest_arch) or row.disk_buses[0]
-    video = requests.choice(spec, "hw_video_model", row.video_models, guest_arch)
+    disk_bus = (
+        device_properties.choice(spec, "hw_disk_bus", row.disk_buses, guest_arch)
+        or row.disk_buses[0]
+    )
+    video = device_properties.choice(spec, "hw_video_model", row.video_models, guest_arch)
     video_model = None if video in (None, "none") else video
     tables = not row.tables_need_uefi or firmware == "efi"
     instance_dir = spec.instance_dir or os.path.join(instances_path(conf), spec.instance_uuid)
@@ -120,7 +123,7 @@ def resolve(
         features=tuple(f for f in row.features if f != "acpi" or tables),
         timers=row.timers,
         smbios=row.smbios and tables,
-        rng_model=requests.choice(spec, "hw_rng_model", RNG_MODELS),
+        rng_model=device_properties.choice(spec, "hw_rng_model", RNG_MODELS),
         kernel_cmdline=_cmdline(spec, row),
         instance_dir=instance_dir,
         disk_path=os.path.join(instance_dir, DISK_FILE) if spec.image_path else None,
@@ -219,7 +222,7 @@ def _check_maxphysaddr(
         )
     if phys.bits is None:
         return
-    needed = requests.bits_needed_for_ram(spec.memory_mb)
+    needed = device_properties.bits_needed_for_ram(spec.memory_mb)
     if phys.bits < needed:
         raise errors.InvalidInput(
             f"hw:maxphysaddr_bits={phys.bits} cannot address {spec.memory_mb} MiB of RAM; "
