@@ -94,8 +94,10 @@ def test_abort_cancels_and_rolls_back(cloud: MigrationCloud, server: str) -> Non
     assert cloud.server(server)["status"] == "MIGRATING"
     shown = cloud.versioned("GET", f"/compute/v2.1/servers/{server}/migrations/{live['id']}")
     assert shown.status == 200 and shown.body["migration"]["uuid"] == live["uuid"]
-    # while it runs, the migration holds the destination's resources
-    assert set(cloud.allocation_hosts(str(live["uuid"]))) == {"b"}
+    # while it runs (as in Nova) the migration holds the source's resources and the
+    # server the destination's
+    assert cloud.allocation_hosts(str(live["uuid"])) == before
+    assert cloud.allocation_hosts(server) == {"b": before["a"]}
     aborted = cloud.versioned("DELETE", f"/compute/v2.1/servers/{server}/migrations/{live['id']}")
     assert aborted.status == 202, aborted.body
     done = cloud.wait_idle(server)

@@ -146,7 +146,9 @@ def test_new_control_plane_rolls_back_a_migration_that_never_copied(site: Site) 
     server, migration = stop_mid_migration(site, "pre_live_migration")
     old = site.control
     assert old is not None
-    assert allocation_hosts(old, migration.uuid) == {"b"}  # the destination was claimed
+    # the destination was claimed: the server holds it, the migration the source
+    assert allocation_hosts(old, server.uuid) == {"b"}
+    assert allocation_hosts(old, migration.uuid) == {"a"}
     new = site.start_control(site.transport)
     assert wait_for(lambda: not records.get(new.db, migration.id).in_progress, 30)
     # The record ends first; the server's task state is cleared in the next write.

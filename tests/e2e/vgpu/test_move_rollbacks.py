@@ -19,9 +19,9 @@ from support.migrate_helpers import migrate
 from support.vgpu_cloud import make_vgpu_cloud
 from virtfleet import errors
 from virtfleet.agent.rpcapi import ComputeClient
+from virtfleet.conductor.moves import claim
 from virtfleet.db import mdev_claims, servers
 from virtfleet.db.engine import Database
-from virtfleet.scheduler.manager import Scheduler
 
 
 @pytest.fixture
@@ -51,13 +51,13 @@ def fail_after(method: str, message: str) -> Callable[..., Any]:
     return failing
 
 
-def lose_claim(self: Scheduler, spec: Any, selection: Any) -> Any:
+def lose_claim(placement: Any, server: Any, migration: Any, selection: Any) -> Any:
     raise errors.Conflict("injected: a concurrent boot took it")
 
 
-#: step -> (class to patch, its method, the replacement, the record's status, words of
+#: step -> (class or module to patch, its method, the replacement, the record's status, words of
 #: the reason); the transfer fails in the simulated hypervisor instead.
-FAILURES: dict[str, tuple[type[Any], str, Callable[..., Any], str, str]] = {
+FAILURES: dict[str, tuple[Any, str, Callable[..., Any], str, str]] = {
     "destination check": (
         ComputeClient,
         "check_can_live_migrate_destination",
@@ -80,7 +80,7 @@ FAILURES: dict[str, tuple[type[Any], str, Callable[..., Any], str, str]] = {
         "{dest}: injected: no mdev on {dest}",
     ),
     "placement claim": (
-        Scheduler,
+        claim,
         "claim",
         lose_claim,
         "error",
@@ -104,12 +104,18 @@ def boot_vgpu_guest(cloud: Any) -> tuple[servers.Server, str, str]:
     return server, server.host, "vgpu-2" if server.host == "vgpu-1" else "vgpu-1"
 
 
+def held(cloud: Any, consumer: str) -> dict[str, dict[str, int]]:
+    """Provider -> resources the consumer holds."""
+    found = cloud.placement.get_consumer_allocations(consumer).allocations
+    return {rp: dict(a.resources) for rp, a in found.items()}
+
+
 @pytest.mark.parametrize("step", STEPS)
 def test_a_failure_at_each_step_leaves_nothing_behind(
     cloud: Any, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     server, source, dest = boot_vgpu_guest(cloud)
-    before = cloud.placement.get_consumer_allocations(server.uuid).allocations
+    before = held(cloud, server.uuid)
     if step == "transfer":
         cloud.hypervisor(source).inject_migration_failure("perform")
         status, reason = "failed", ""
@@ -123,7 +129,7 @@ def test_a_failure_at_each_step_leaves_nothing_behind(
     assert ended.error and reason.format(source=source, dest=dest) in ended.error, ended.error
     kept = servers.get(cloud.db, server.uuid)
     assert (kept.host, kept.vm_state, kept.task_state) == (source, "active", None)
-    assert cloud.placement.get_consumer_allocations(server.uuid).allocations == before
+    assert held(cloud, server.uuid) == before
     assert cloud.placement.get_consumer_allocations(ended.uuid).allocations == {}
     assert mdev_claims.list_claims(cloud.db) == []
     assert (vgpu_used(cloud, source), vgpu_used(cloud, dest)) == (1, 0)

@@ -1,6 +1,7 @@
 """The shared move steps as units, on fakes: candidates and their refusals, the
-choice of a destination (check, claim, next one with the reason), the hand-over of
-the migration's allocation, and the cancel flags."""
+choice of a destination (check, claim, next one with the reason), the claim as Nova
+holds it (instance: destination, migration: source) with its confirm and give-back,
+and the cancel flags."""
 
 from __future__ import annotations
 
@@ -37,12 +38,11 @@ def spec_for(refused: frozenset[str]) -> RequestSpec:
 
 
 class FakeScheduler:
-    """Offers ``hosts`` minus the ignored ones; claims fail for hosts in ``taken``."""
+    """Offers ``hosts`` minus the ignored ones."""
 
-    def __init__(self, hosts: list[str], taken: frozenset[str] = frozenset()) -> None:
-        self.hosts, self.taken = hosts, taken
+    def __init__(self, hosts: list[str]) -> None:
+        self.hosts = hosts
         self.asked: list[frozenset[str]] = []
-        self.claimed: list[str] = []
         self.unclaimed: list[str] = []
 
     def select_destinations(
@@ -54,14 +54,40 @@ class FakeScheduler:
             raise errors.NoValidHost("0 hosts fit")
         return offered[:max_results]
 
-    def claim(self, spec: RequestSpec, chosen: Selection) -> Selection:
-        if chosen.host in self.taken:
-            raise errors.Conflict("generation changed")
-        self.claimed.append(chosen.host)
-        return chosen
-
     def unclaim(self, instance_uuid: str) -> None:
         self.unclaimed.append(instance_uuid)
+
+
+@dataclasses.dataclass
+class FakePlacement:
+    """Consumers' allocations; the first ``races`` writes lose to a concurrent one, and
+    writes that put anything on a provider in ``full`` are over capacity."""
+
+    held: dict[str, dict[str, dict[str, int]]]
+    races: int = 0
+    full: frozenset[str] = frozenset()
+    writes: list[dict[str, ConsumerRequest]] = dataclasses.field(default_factory=list)
+
+    def get_consumer_allocations(self, consumer_uuid: str) -> ConsumerAllocations:
+        found = self.held.get(consumer_uuid, {})
+        return ConsumerAllocations(
+            consumer_uuid,
+            {rp: ProviderAllocation(res, 1) for rp, res in found.items()},
+            "p" if found else None,
+            "u" if found else None,
+            3 if found else None,
+            None,
+        )
+
+    def replace_many(self, requests: dict[str, ConsumerRequest]) -> None:
+        if self.races:
+            self.races -= 1
+            raise errors.ConcurrentUpdate("consumer generation changed")
+        if any(rp in self.full for r in requests.values() for rp in r.allocations):
+            raise errors.Conflict("over capacity")
+        self.writes.append(requests)
+        for consumer, request in requests.items():
+            self.held[consumer] = {rp: dict(r) for rp, r in request.allocations.items()}
 
 
 # ----------------------------------------------------------------- candidates
@@ -113,8 +139,7 @@ class FakeFlow:
     """Checks refuse the hosts in ``refused``; records what it was asked."""
 
     def __init__(self, refused: dict[str, str]) -> None:
-        migration = types.SimpleNamespace(id=7, uuid=MIGRATION)
-        server = types.SimpleNamespace(uuid=SERVER, host="a")
+        server, migration = moving()
         self._move = Move(
             cast(records.Migration, migration), cast(servers.Server, server), requested_host=None
         )
@@ -139,30 +164,34 @@ class FakeFlow:
         self.released.append(data)
 
 
-def services(scheduler: FakeScheduler, max_attempts: int = 3) -> Services:
-    conf = vconf.make_conf(scheduler__max_attempts=max_attempts)
-    return Services(conf, cast(Any, None), cast(Any, None), scheduler, cast(Any, None))
+def services(scheduler: FakeScheduler, placement: FakePlacement | None = None) -> Services:
+    conf = vconf.make_conf(scheduler__max_attempts=3)
+    placement = placement or FakePlacement({})
+    return Services(conf, cast(Any, None), placement, scheduler, cast(Any, None))
 
 
 def test_choose_takes_the_first_candidate_that_passes_and_claims() -> None:
-    scheduler = FakeScheduler(["b", "c", "d"], taken=frozenset({"c"}))
+    placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-c"}))
     flow = FakeFlow({"b": "destination too old"})
-    chosen, data = retry.choose_destination(cast(Any, flow), services(scheduler), MoveTracker())
+    svc = services(FakeScheduler(["b", "c", "d"]), placement)
+    chosen, data = retry.choose_destination(cast(Any, flow), svc, MoveTracker())
     assert (chosen.host, data) == ("d", "data for d")
     assert flow.checked == ["b", "c", "d"]
     assert flow.released == ["data for c"]  # its device claims, once the claim was lost
-    assert scheduler.claimed == ["d"]
+    assert placement.held == {SERVER: {"rp-d": {"VCPU": 1}}, MIGRATION: {"rp-a": {"VCPU": 1}}}
 
 
 def test_choose_gives_up_with_every_reason() -> None:
-    scheduler = FakeScheduler(["b", "c"], taken=frozenset({"c"}))
+    placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-c"}))
     flow = FakeFlow({"b": "destination too old"})
     with pytest.raises(errors.NoValidHost) as raised:
-        retry.choose_destination(cast(Any, flow), services(scheduler), MoveTracker())
+        retry.choose_destination(
+            cast(Any, flow), services(FakeScheduler(["b", "c"]), placement), MoveTracker()
+        )
     assert "b: destination too old" in raised.value.message
-    assert "c: lost the claim to a concurrent request (generation changed)" in raised.value.message
+    assert "c: lost the claim to a concurrent request (over capacity)" in raised.value.message
     assert raised.value.message.endswith("no further host: 0 hosts fit")
-    assert scheduler.claimed == []
+    assert placement.writes == [] and placement.held == {SERVER: {"rp-a": {"VCPU": 1}}}
 
 
 def test_choose_stops_when_the_move_was_aborted() -> None:
@@ -177,70 +206,65 @@ def test_choose_stops_when_the_move_was_aborted() -> None:
 # ----------------------------------------------------------------- claim
 
 
-@dataclasses.dataclass
-class FakePlacement:
-    """Two consumers' allocations; the first ``races`` writes lose to a concurrent one."""
-
-    held: dict[str, dict[str, dict[str, int]]]
-    races: int = 0
-    writes: list[dict[str, ConsumerRequest]] = dataclasses.field(default_factory=list)
-
-    def get_consumer_allocations(self, consumer_uuid: str) -> ConsumerAllocations:
-        found = self.held.get(consumer_uuid, {})
-        return ConsumerAllocations(
-            consumer_uuid,
-            {rp: ProviderAllocation(res, 1) for rp, res in found.items()},
-            "p" if found else None,
-            "u" if found else None,
-            3 if found else None,
-            None,
-        )
-
-    def replace_many(self, requests: dict[str, ConsumerRequest]) -> None:
-        if self.races:
-            self.races -= 1
-            raise errors.ConcurrentUpdate("consumer generation changed")
-        self.writes.append(requests)
-        for consumer, request in requests.items():
-            self.held[consumer] = {rp: dict(r) for rp, r in request.allocations.items()}
-
-
 def moving() -> tuple[servers.Server, records.Migration]:
     server = types.SimpleNamespace(uuid=SERVER, project_id="p", user_id="u")
-    migration = types.SimpleNamespace(id=7, uuid=MIGRATION)
+    migration = types.SimpleNamespace(
+        id=7, uuid=MIGRATION, instance_uuid=SERVER, project_id="p", user_id="u"
+    )
     return cast(servers.Server, server), cast(records.Migration, migration)
 
 
-def test_hand_over_gives_the_instance_what_the_migration_held_in_one_write() -> None:
+def test_claim_swaps_in_one_write_instance_to_destination_migration_to_source() -> None:
+    placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, races=2)
+    claimed = claim.claim(cast(MigrationPlacement, placement), *moving(), selection("b"))
+    assert claimed.host == "b"
+    assert placement.held == {SERVER: {"rp-b": {"VCPU": 1}}, MIGRATION: {"rp-a": {"VCPU": 1}}}
+    (write,) = placement.writes
+    assert write[SERVER].consumer_generation == 3 and write[MIGRATION].consumer_generation is None
+
+
+def test_claim_tries_the_alternates_on_the_host_then_conflicts() -> None:
+    offered = dataclasses.replace(selection("b"), alternates=({"rp-b2": {"VCPU": 1}},))
+    placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-b"}))
+    claimed = claim.claim(cast(MigrationPlacement, placement), *moving(), offered)
+    assert claimed.allocation_request == {"rp-b2": {"VCPU": 1}} and claimed.alternates == ()
+    placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-b", "rp-b2"}))
+    with pytest.raises(errors.Conflict, match="over capacity"):
+        claim.claim(cast(MigrationPlacement, placement), *moving(), offered)
+    assert placement.held == {SERVER: {"rp-a": {"VCPU": 1}}}
+
+
+def test_give_back_returns_the_source_to_the_instance_in_one_write() -> None:
     placement = FakePlacement(
-        {SERVER: {"rp-a": {"VCPU": 1}}, MIGRATION: {"rp-b": {"VCPU": 1}}}, races=2
+        {SERVER: {"rp-b": {"VCPU": 1}}, MIGRATION: {"rp-a": {"VCPU": 1}}}, races=2
     )
-    claim.hand_over(cast(MigrationPlacement, placement), *moving())
-    assert placement.held == {SERVER: {"rp-b": {"VCPU": 1}}, MIGRATION: {}}
+    claim.give_back(cast(MigrationPlacement, placement), moving()[1])
+    assert placement.held == {SERVER: {"rp-a": {"VCPU": 1}}, MIGRATION: {}}
     (write,) = placement.writes
     assert write[SERVER].consumer_generation == 3 and write[MIGRATION].allocations == {}
 
 
-def test_hand_over_without_a_claim_keeps_the_instances_allocation() -> None:
+def test_give_back_without_a_claim_keeps_the_instances_allocation() -> None:
     placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}})
-    claim.hand_over(cast(MigrationPlacement, placement), *moving())
+    claim.give_back(cast(MigrationPlacement, placement), moving()[1])
     assert placement.held == {SERVER: {"rp-a": {"VCPU": 1}}} and placement.writes == []
 
 
-def test_hand_over_that_keeps_losing_is_a_conflict() -> None:
+def test_give_back_that_keeps_losing_is_a_conflict() -> None:
     placement = FakePlacement(
-        {SERVER: {"rp-a": {"VCPU": 1}}, MIGRATION: {"rp-b": {"VCPU": 1}}},
-        races=claim.HAND_OVER_ATTEMPTS,
+        {SERVER: {"rp-b": {"VCPU": 1}}, MIGRATION: {"rp-a": {"VCPU": 1}}},
+        races=claim.WRITE_ATTEMPTS,
     )
-    with pytest.raises(errors.Conflict, match=f"could not move the allocation of {SERVER}"):
-        claim.hand_over(cast(MigrationPlacement, placement), *moving())
-    assert placement.held[MIGRATION] == {"rp-b": {"VCPU": 1}}  # nothing half-written
+    with pytest.raises(errors.Conflict, match=f"could not give {SERVER} its allocation back"):
+        claim.give_back(cast(MigrationPlacement, placement), moving()[1])
+    assert placement.held[MIGRATION] == {"rp-a": {"VCPU": 1}}  # nothing half-written
 
 
-def test_release_drops_the_migrations_consumer() -> None:
+def test_confirm_and_release_drop_the_migrations_consumer() -> None:
     scheduler = FakeScheduler([])
+    claim.confirm(scheduler, moving()[1])
     claim.release(scheduler, moving()[1])
-    assert scheduler.unclaimed == [MIGRATION]
+    assert scheduler.unclaimed == [MIGRATION, MIGRATION]
 
 
 # ----------------------------------------------------------------- tracking

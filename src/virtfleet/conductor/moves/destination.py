@@ -1,5 +1,5 @@
 """Pick destination candidates: the scheduler, asked with the move's constraints (the
-server's boot request, never the source, held by the migration), or the one host
+server's boot request, never the source, asked for by the migration), or the one host
 the user forced, which the scheduler checks the same way."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def held_by_migration(
     host: str | None,
     refused: frozenset[str] = frozenset(),
 ) -> RequestSpec:
-    """The boot request of ``server``, held by the migration (its uuid is the placement
+    """The boot request of ``server`` asked for by the migration (its uuid the request's
     consumer), never on the source nor on a ``refused`` host; ``host`` forces one."""
     assert server.host is not None
     base = boot.request_spec(server, refused | {server.host})

@@ -1,11 +1,12 @@
 """Finish a move or roll it back; either way the record and the server's task end.
 
 - :func:`complete`: the guest runs on the destination: the destination's part, the
-  allocation handed over to the instance, the record ``completed``, the server on
+  migration's (source) allocation dropped, the record ``completed``, the server on
   the destination, then the source's clean-up;
 - :func:`roll_back`: undo on the destination, then :func:`end` with the failure;
-- :func:`end`: release the migration's claim, record the status and reason, end the
-  server's task (the guest stays where it was).
+- :func:`end`: the instance's source allocation given back (the migration's
+  released), the status and reason recorded, the server's task ended (the guest
+  stays where it was).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ DataT = TypeVar("DataT")
 
 
 def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_node: str) -> None:
-    """The guest runs on ``dest``: move the allocation, the server and the record there,
-    then let both agents clean up."""
+    """The guest runs on ``dest``: drop the source's allocation, move the server and the
+    record there, then let both agents clean up."""
     move = flow.move
     flow.finish_at_destination(data)
-    claim.hand_over(svc.placement, move.server, move.migration)
+    claim.confirm(svc.scheduler, move.migration)
     current = records.get(svc.db, move.migration.id)
     records.update(
         svc.db,
@@ -58,8 +59,14 @@ def roll_back(
 def end(
     svc: Services, tracker: MoveTracker, migration: records.Migration, status: str, message: str
 ) -> None:
-    """Release the migration's claim and finish the record and the server's task
-    (the guest stays where it was)."""
+    """Give the instance its source allocation back, finish the record and the server's
+    task (the guest stays where it was)."""
+    try:
+        servers.get(svc.db, migration.instance_uuid)
+    except errors.NotFound:
+        pass  # the server is gone: nothing to give back to
+    else:
+        claim.give_back(svc.placement, migration)
     claim.release(svc.scheduler, migration)
     records.update(svc.db, migration.id, status=status, error=message)
     tracker.forget_cancel(migration.id)

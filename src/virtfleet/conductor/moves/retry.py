@@ -36,7 +36,7 @@ def choose_destination(
             refusals.add(selection.host, exc.message)
             continue
         try:
-            claimed = claim.claim(svc.scheduler, flow.spec_for(frozenset()), selection)
+            claimed = claim.claim(svc.placement, move.server, move.migration, selection)
         except errors.Conflict as exc:
             flow.release(data)
             refusals.add(selection.host, f"lost the claim to a concurrent request ({exc})")

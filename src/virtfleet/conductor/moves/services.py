@@ -21,12 +21,11 @@ Submit = Callable[[str, Callable[[str], None], str], None]
 
 
 class MigrationScheduler(Protocol):
-    """The scheduler as moves use it: candidates, and the claim on one of them."""
+    """The scheduler as moves use it: candidates, and dropping a consumer's allocation."""
 
     def select_destinations(
         self, spec: RequestSpec, max_results: int | None = None
     ) -> list[Selection]: ...
-    def claim(self, spec: RequestSpec, selection: Selection) -> Selection: ...
     def unclaim(self, instance_uuid: str) -> None: ...
 
 
