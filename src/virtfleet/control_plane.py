@@ -27,6 +27,7 @@ from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService, UploadLimits
 from virtfleet.network.physnets import parse_physical_networks
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.network.service import NetworkService
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc import Transport, get_transport
@@ -61,7 +62,13 @@ class ControlPlane:
         self.scheduler = Scheduler(conf, self.db, self.placement)
         self.transport = transport
         self.conductor = Conductor(
-            conf, self.db, self.placement, self.scheduler, transport, self.images
+            conf,
+            self.db,
+            self.placement,
+            self.scheduler,
+            transport,
+            self.images,
+            networks=ServerPorts(self.networks),
         )
         self.app = make_app(
             ComputeDeps(
@@ -72,6 +79,7 @@ class ControlPlane:
                 conf=conf,
                 scheduler=self.scheduler,
                 owner=self.conductor.name,
+                networks=ServerPorts(self.networks),
             ),
             self.networks,
         )

@@ -24,6 +24,7 @@ from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 from virtfleet.db.models import metadata
 from virtfleet.image.service import ImageService
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.network.service import NetworkService
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -183,14 +184,15 @@ def make_apps(tmp_path: pathlib.Path) -> Apps:
     conductor = RecordingConductor(db)
     placement = FakePlacement()
     images = ImageService(db, tmp_path / "images")
+    networks = NetworkService(db, {"physnet1": "br-phys1", "physnet2": "eth9"})
     deps = ComputeDeps(
         db=db,
         placement=placement,  # type: ignore[arg-type]  # a stand-in with provider_usages
         conductor=conductor,
         images=images,
         conf=make_conf(),
+        networks=ServerPorts(networks),
     )
-    networks = NetworkService(db, {"physnet1": "br-phys1", "physnet2": "eth9"})
     return Apps(
         db,
         conductor,

@@ -23,8 +23,10 @@ from virtfleet.agent.mdev import config as mdev_config
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.mdev.host import VgpuHost
 from virtfleet.agent.migration import LiveMigrationEndpoint
+from virtfleet.agent.network.plugging import HostNetwork, RecordingHostNetwork
 from virtfleet.agent.report import NestedProviderInfo
 from virtfleet.agent.rpcapi import COMPUTE_TOPIC, ComputeClient, ConductorClient
+from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
@@ -33,6 +35,7 @@ from virtfleet.rpc import Transport
 from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.libvirt.slices import SliceHost
+from virtfleet.virt.types import GuestSpec
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +52,17 @@ class AgentEndpoint(LiveMigrationEndpoint):
 
     def spawn(self, instance: InstanceSpec) -> None:
         spec = to_guest_spec(self._agent.conf, instance)
+        network = self._agent.network
+        if instance.vifs:  # ports plugged before the guest starts, unplugged if it does not
+            nics = network.plug(instance.uuid, instance.vifs)
+            spec = dataclasses.replace(spec, interfaces=tuple(nics))
+        try:
+            self._spawn(spec, instance)
+        except Exception:
+            network.unplug(instance.uuid)
+            raise
+
+    def _spawn(self, spec: GuestSpec, instance: InstanceSpec) -> None:
         if self._agent.slices:  # a slice host: the guest is its slice's template
             self._agent.slices.spawn(self._agent.driver, spec, instance.allocations)
             return
@@ -88,6 +102,7 @@ class AgentEndpoint(LiveMigrationEndpoint):
 
     def destroy(self, instance_uuid: str) -> None:
         self._agent.driver.destroy(instance_uuid)
+        self._agent.network.unplug(instance_uuid)
 
     def power_off(self, instance_uuid: str) -> None:
         self._agent.driver.power_off(instance_uuid)
@@ -131,8 +146,12 @@ class ComputeAgent:
         driver: ComputeDriver,
         transport: Transport,
         mdev_claims: MdevClaimStore | None = None,
+        network: HostNetwork | None = None,
     ) -> None:
         self.conf = conf
+        self.network: HostNetwork = network or RecordingHostNetwork(
+            parse_physical_networks(conf.network.physical_networks)
+        )
         self.host = host_name
         self.driver = driver
         self._transport = transport

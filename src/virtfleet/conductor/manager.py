@@ -33,6 +33,7 @@ from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, Migrat
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.rpc_results import HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
@@ -83,12 +84,14 @@ class Conductor:
         transport: Transport,
         images: boot.Images,
         workers: int = 8,
+        networks: ServerPorts | None = None,
     ) -> None:
         self._conf = conf
         self._db = db
         self._scheduler = scheduler
         self._transport = transport
         self._images = images
+        self._networks = networks  # None: servers have no ports
         self.reporter = HostReporter(db, placement)
         self.compute = ComputeClient(transport, timeout=conf.rpc_response_timeout)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "conductor")
@@ -482,6 +485,8 @@ class Conductor:
                 self._db, uuid, task_state=st.SPAWNING, host=host, node=node.hypervisor_hostname
             )
             spec = boot.instance_spec(server, files, selection.allocation_request)
+            if self._networks is not None:
+                spec.vifs = self._networks.bind(uuid, host)
             self.compute.spawn(host, spec)
         except errors.VirtfleetError as exc:
             LOG.warning("spawning %s on %s failed: %s", uuid, host, exc)
@@ -497,9 +502,12 @@ class Conductor:
                 power_state=int(st.PowerState.RUNNING),
                 launched_at=utcnow(),
             )
+            if self._networks is not None:
+                self._networks.set_status(uuid, "ACTIVE")
         except errors.NotFound:  # deleted while spawning: undo everything
             self._cleanup_host(host, uuid)
             self._scheduler.unclaim(uuid)
+            self._release_ports(server)
         return None
 
     def _cleanup_host(self, host: str, uuid: str) -> None:
@@ -523,6 +531,8 @@ class Conductor:
         interrupted: bool = False,
     ) -> None:
         self._scheduler.unclaim(uuid)
+        with contextlib.suppress(errors.NotFound):
+            self._release_ports(servers.get(self._db, uuid))
         message = (
             st.BUILD_INTERRUPTED if interrupted else st.build_failure_message(failures, no_host)
         )
@@ -569,7 +579,15 @@ class Conductor:
                 servers.set_fault(self._db, uuid, message, 500, vm_state=st.ERROR, task_state=None)
                 return
         self._scheduler.unclaim(uuid)
+        self._release_ports(server)
         servers.delete(self._db, uuid)
+
+    def _release_ports(self, server: servers.Server) -> None:
+        """Delete the ports the boot made, unbind the ones the user passed in."""
+        if self._networks is None:
+            return
+        keep = [nic.port_id for nic in server.guest_request.nics if nic.port_id]
+        self._networks.release(server.uuid, keep)
 
     def _release_mdev_claims(self, uuid: str) -> None:
         """Drop the mdev claims any migration of server ``uuid`` holds."""

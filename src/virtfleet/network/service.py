@@ -38,7 +38,8 @@ class NetworkService:
         self.db = db
         self.physical_networks = dict(physical_networks)
 
-    def _write(self, work: Callable[[Session], T]) -> T:
+    def transaction(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction, run again after a lost unique-key race."""
         for attempt in range(RETRIES):
             try:
                 with self.db.session() as session:
@@ -72,7 +73,7 @@ class NetworkService:
             security_groups.ensure_default(session, row.project_id)
             return networks.network_record(session, row)
 
-        return self._write(work)
+        return self.transaction(work)
 
     def update_network(
         self, caller: Caller, network_id: str, body: Mapping[str, Any]
@@ -81,10 +82,10 @@ class NetworkService:
             row = networks.update_network(session, caller, network_id, body)
             return networks.network_record(session, row)
 
-        return self._write(work)
+        return self.transaction(work)
 
     def delete_network(self, caller: Caller, network_id: str) -> None:
-        self._write(lambda session: networks.delete_network(session, caller, network_id))
+        self.transaction(lambda session: networks.delete_network(session, caller, network_id))
 
     # ------------------------------------------------------------------- subnets
 
@@ -99,21 +100,21 @@ class NetworkService:
             return networks.subnet_record(networks.visible_subnet(session, caller, subnet_id))
 
     def create_subnet(self, caller: Caller, body: Mapping[str, Any]) -> SubnetRecord:
-        return self._write(
+        return self.transaction(
             lambda session: networks.subnet_record(networks.create_subnet(session, caller, body))
         )
 
     def update_subnet(
         self, caller: Caller, subnet_id: str, body: Mapping[str, Any]
     ) -> SubnetRecord:
-        return self._write(
+        return self.transaction(
             lambda session: networks.subnet_record(
                 networks.update_subnet(session, caller, subnet_id, body)
             )
         )
 
     def delete_subnet(self, caller: Caller, subnet_id: str) -> None:
-        self._write(lambda session: networks.delete_subnet(session, caller, subnet_id))
+        self.transaction(lambda session: networks.delete_subnet(session, caller, subnet_id))
 
     # --------------------------------------------------------------------- ports
 
@@ -134,25 +135,27 @@ class NetworkService:
             return ports.port_record(session, ports.visible_port(session, caller, port_id))
 
     def create_port(self, caller: Caller, body: Mapping[str, Any]) -> PortRecord:
-        return self._write(
+        return self.transaction(
             lambda session: ports.port_record(session, ports.create_port(session, caller, body))
         )
 
     def update_port(self, caller: Caller, port_id: str, body: Mapping[str, Any]) -> PortRecord:
-        return self._write(
+        return self.transaction(
             lambda session: ports.port_record(
                 session, ports.update_port(session, caller, port_id, body)
             )
         )
 
     def delete_port(self, caller: Caller, port_id: str) -> None:
-        self._write(lambda session: ports.delete_port(session, caller, port_id))
+        self.transaction(lambda session: ports.delete_port(session, caller, port_id))
 
     # ----------------------------------------------------------- security groups
 
     def list_security_groups(self, caller: Caller) -> list[SecurityGroupRecord]:
         if not caller.is_admin:
-            self._write(lambda session: security_groups.ensure_default(session, caller.project_id))
+            self.transaction(
+                lambda session: security_groups.ensure_default(session, caller.project_id)
+            )
         with self.db.read_session() as session:
             rows = session.scalars(
                 select(m.SecurityGroup).order_by(m.SecurityGroup.created_at)
@@ -169,7 +172,7 @@ class NetworkService:
             return security_groups.group_record(session, row)
 
     def create_security_group(self, caller: Caller, body: Mapping[str, Any]) -> SecurityGroupRecord:
-        return self._write(
+        return self.transaction(
             lambda session: security_groups.group_record(
                 session, security_groups.create_group(session, caller, body)
             )
@@ -178,14 +181,14 @@ class NetworkService:
     def update_security_group(
         self, caller: Caller, group_id: str, body: Mapping[str, Any]
     ) -> SecurityGroupRecord:
-        return self._write(
+        return self.transaction(
             lambda session: security_groups.group_record(
                 session, security_groups.update_group(session, caller, group_id, body)
             )
         )
 
     def delete_security_group(self, caller: Caller, group_id: str) -> None:
-        self._write(lambda session: security_groups.delete_group(session, caller, group_id))
+        self.transaction(lambda session: security_groups.delete_group(session, caller, group_id))
 
     def list_rules(self, caller: Caller) -> list[RuleRecord]:
         return [rule for g in self.list_security_groups(caller) for rule in g.rules]
@@ -197,7 +200,7 @@ class NetworkService:
             )
 
     def create_rule(self, caller: Caller, body: Mapping[str, Any]) -> RuleRecord:
-        return self._write(
+        return self.transaction(
             lambda session: security_groups.rule_record(
                 security_groups.create_rule(session, caller, body)
             )
@@ -207,7 +210,9 @@ class NetworkService:
         def work(session: Session) -> None:
             session.delete(security_groups.visible_rule(session, caller, rule_id))
 
-        self._write(work)
+        self.transaction(work)
 
     def ensure_default_security_group(self, project_id: str) -> str:
-        return self._write(lambda session: security_groups.ensure_default(session, project_id).id)
+        return self.transaction(
+            lambda session: security_groups.ensure_default(session, project_id).id
+        )

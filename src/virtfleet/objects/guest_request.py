@@ -68,8 +68,8 @@ class _Frozen(DefaultedObject):
 
 @register
 class GuestNic(_Frozen):
-    """Room for a guest network interface (networks are not implemented yet: no boot
-    request carries NICs so far)."""
+    """One network interface the boot asked for (``networks`` of the server create):
+    a network (optionally with a fixed IP) or an existing port."""
 
     # Version 1.0: initial version
     VERSION = "1.0"
@@ -97,8 +97,8 @@ class GuestRequest(_Frozen):
     ``firmware`` is ``bios``, ``uefi`` or None (the arch's preference).
     ``slice_request`` holds the custom resource classes the flavor asks for (slices are
     nested providers of custom classes) with their total amounts; ``vgpus`` the VGPU
-    units (mediated devices). ``nics`` and ``config_drive`` are room for the coming
-    networks and guest-access work: nothing sets them yet.
+    units (mediated devices). ``nics`` are the interfaces the boot asked for, in
+    order; ``config_drive`` is room for the guest-access work.
     """
 
     # Version 1.0: initial version
@@ -118,6 +118,9 @@ class GuestRequest(_Frozen):
         "config_drive": fields.BooleanField(default=False),
     }
 
+    # GuestRequest version -> the GuestNic version its nics carry
+    obj_relationships = {"nics": [("1.0", "1.0")]}
+
     arch: str | None
     emulated: bool
     native_arch: str | None
@@ -129,6 +132,11 @@ class GuestRequest(_Frozen):
     vgpus: int
     nics: list[GuestNic]
     config_drive: bool
+
+    def with_nics(self, nics: list[GuestNic]) -> GuestRequest:
+        """This request asking for ``nics``."""
+        values = {name: getattr(self, name) for name in self.fields if self.obj_attr_is_set(name)}
+        return GuestRequest(**{**values, "nics": nics})
 
     @property
     def maxphysaddr(self) -> MaxPhysAddr | None:

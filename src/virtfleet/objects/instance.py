@@ -18,6 +18,7 @@ from oslo_versionedobjects import fields
 from virtfleet.objects.base import register
 from virtfleet.objects.defaults import DefaultedObject
 from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.vif import GuestVif
 
 
 @register
@@ -26,7 +27,8 @@ class InstanceSpec(DefaultedObject):
 
     # Version 1.0: initial version
     # Version 1.1: guest_request (the guest facts resolved by the Compute API)
-    VERSION = "1.1"
+    # Version 1.2: vifs (the guest's bound ports)
+    VERSION = "1.2"
 
     fields = {
         "uuid": fields.UUIDField(),
@@ -49,10 +51,12 @@ class InstanceSpec(DefaultedObject):
         ),
         # 1.1
         "guest_request": fields.ObjectField("GuestRequest"),
+        # 1.2
+        "vifs": fields.ListOfObjectsField("GuestVif", default=[]),
     }
 
     # InstanceSpec version -> the GuestRequest version it carries
-    obj_relationships = {"guest_request": [("1.1", "1.0")]}
+    obj_relationships = {"guest_request": [("1.1", "1.0")], "vifs": [("1.2", "1.0")]}
 
     uuid: str
     name: str
@@ -71,9 +75,12 @@ class InstanceSpec(DefaultedObject):
     metadata: dict[str, str]
     allocations: dict[str, dict[str, int]] | None
     guest_request: GuestRequest
+    vifs: list[GuestVif]
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
         target = tuple(int(part) for part in target_version.split("."))
         if target < (1, 1):  # a 1.0 agent still reads the guest facts from the raw maps
             primitive.pop("guest_request", None)
+        if target < (1, 2):  # a 1.1 agent cannot plug ports: the guest boots without
+            primitive.pop("vifs", None)

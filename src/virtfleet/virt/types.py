@@ -57,6 +57,18 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class GuestInterface:
+    """One guest NIC on a host bridge: ``<interface type='bridge'>`` with the port's
+    MAC, the host-side device ``tap`` and the network's ``mtu``."""
+
+    port_id: str
+    mac_address: str
+    bridge: str
+    tap: str
+    mtu: int = 1500
+
+
+@dataclass(frozen=True)
 class GuestSpec:
     """What the agent asks the driver to boot: flavor, image and files, already resolved.
 
@@ -67,7 +79,8 @@ class GuestSpec:
     ``image_path`` is a local qcow2/raw file (``image_format``); ``kernel_path`` with an
     optional ``ramdisk_path`` and ``cmdline`` asks for direct kernel boot. ``instance_dir``
     and ``console_log_path`` default to ``<instances_path>/<uuid>`` and a file in it.
-    ``mdev_uuids`` are mediated devices already created for this guest.
+    ``mdev_uuids`` are mediated devices already created for this guest; ``interfaces``
+    its NICs, in order, on bridges the agent has plugged.
     """
 
     instance_uuid: str
@@ -89,3 +102,4 @@ class GuestSpec:
     metadata: Mapping[str, str] = field(default_factory=dict)
     mdev_uuids: tuple[str, ...] = ()
     guest: GuestRequest = field(default_factory=GuestRequest)
+    interfaces: tuple[GuestInterface, ...] = ()

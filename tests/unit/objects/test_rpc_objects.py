@@ -3,6 +3,7 @@ validation, and fingerprints that fail when fields change without a version bump
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from typing import Any
@@ -19,6 +20,7 @@ from virtfleet.objects.host_report import (
     ReportedProvider,
 )
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc.transport import LocalTransport
 
 
@@ -49,7 +51,8 @@ EXPECTED_FINGERPRINTS = {
     "OrphanDomain": "1.0-8e3c8914483c39fe22dda6476bf62355",
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.0-8b139f69e8f1a786fa0b68db93b8b8f6",
-    "InstanceSpec": "1.1-455badc0f6f2d786219c676ad3960080",
+    "GuestVif": "1.0-c8a2e41afdf165f29a4bafa1e57930eb",
+    "InstanceSpec": "1.2-e8e3ee0a5c108b4fb2155a0d99f207c8",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
     "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
 }
@@ -227,3 +230,23 @@ def test_instance_spec_carries_the_guest_request_and_drops_it_for_a_1_0_agent() 
     old = spec.obj_to_primitive(target_version="1.0")["virtfleet_object.data"]
     assert "guest_request" not in old
     assert old["image_properties"] == {"hw_emulation_architecture": "aarch64"}  # what 1.0 reads
+
+
+def test_instance_spec_carries_vifs_and_drops_them_for_a_1_1_agent() -> None:
+    vif = GuestVif(
+        port_id="p1",
+        network_id="n1",
+        mac_address="fa:16:3e:00:00:01",
+        mtu=1450,
+        network_type="vxlan",
+        segmentation_id=7,
+        fixed_ips=["192.0.2.5"],
+        security_group_ids=["sg"],
+    )
+    spec = make_instance()
+    spec.vifs = [vif]
+    received = InstanceSpec.obj_from_primitive(json.loads(json.dumps(spec.obj_to_primitive())))
+    assert received.vifs[0].mac_address == "fa:16:3e:00:00:01"
+    assert received.vifs[0].physical_network is None and received.vifs[0].segmentation_id == 7
+    old = spec.obj_to_primitive(target_version="1.1")["virtfleet_object.data"]
+    assert "vifs" not in old and "guest_request" in old

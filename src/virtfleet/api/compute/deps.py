@@ -16,6 +16,7 @@ from oslo_config import cfg
 from virtfleet.db.engine import Database
 from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.explain import Explanation
 from virtfleet.scheduler.resource_request import RequestSpec
@@ -88,6 +89,8 @@ class ComputeDeps:
     # The control server whose conductor runs this API's workflows: recorded as the
     # owner of every task the API starts (see virtfleet.conductor.membership).
     owner: str | None = None
+    # Servers' ports (boots with networks, addresses); None: no networking.
+    networks: ServerPorts | None = None
 
     @property
     def live_migrations(self) -> LiveMigrationWorkflows:

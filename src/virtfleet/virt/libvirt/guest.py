@@ -19,7 +19,7 @@ from virtfleet.objects.guest_request import MaxPhysAddr
 from virtfleet.virt import arch
 from virtfleet.virt.libvirt import config, device_properties
 from virtfleet.virt.libvirt.host import instances_path
-from virtfleet.virt.types import GuestSpec, HostInfo
+from virtfleet.virt.types import GuestInterface, GuestSpec, HostInfo
 
 DOMAIN_NAME_PREFIX = "vf-"
 CONSOLE_LOG = "console.log"
@@ -58,6 +58,7 @@ class ResolvedGuest:
     cpu: CpuChoice
     firmware: str | None  # "efi", or None for the machine's default (BIOS / bare)
     disk_bus: str
+    vif_model: str
     cdrom_bus: str
     video_model: str | None
     input_bus: str | None
@@ -116,6 +117,8 @@ def resolve(
         cpu=_cpu(spec, host, row, domain_type),
         firmware=firmware,
         disk_bus=disk_bus,
+        vif_model=requests.choice(spec, "hw_vif_model", row.vif_models, guest_arch)
+        or row.vif_models[0],
         cdrom_bus=_cdrom_bus(row, machine),
         video_model=video_model,
         input_bus=row.input_bus if video_model else None,
@@ -334,6 +337,7 @@ def _devices(guest: ResolvedGuest) -> config.Devices:
     return config.Devices(
         emulator=guest.emulator,
         disks=[_root_disk(guest)] if guest.disk_path else [],
+        interfaces=[_interface(nic, guest.vif_model) for nic in guest.spec.interfaces],
         serials=_serials(guest),
         consoles=[_console(guest)],
         inputs=[config.Input(type="tablet", bus=guest.input_bus)] if guest.input_bus else [],
@@ -341,6 +345,17 @@ def _devices(guest: ResolvedGuest) -> config.Devices:
         hostdevs=mdev_hostdevs(guest.spec.mdev_uuids),
         memballoon=config.MemBalloon(model="virtio"),
         rngs=[_rng(guest.rng_model)] if guest.rng_model else [],
+    )
+
+
+def _interface(nic: GuestInterface, model: str) -> config.Interface:
+    return config.Interface(
+        type="bridge",
+        mac=config.Mac(address=nic.mac_address),
+        source=config.InterfaceSource(bridge=nic.bridge),
+        target=config.InterfaceTarget(dev=nic.tap),
+        model=config.ModelType(type=model),
+        mtu=config.Mtu(size=nic.mtu),
     )
 
 

@@ -206,7 +206,22 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
         (
             {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "networks": [{"uuid": "n"}]},
             400,
-            "has no networks",
+            "Network n could not be found",
+        ),
+        (
+            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "networks": [{"port": "p"}]},
+            400,
+            "Port p could not be found",
+        ),
+        (
+            {
+                "name": "vm",
+                "flavorRef": "f1",
+                "imageRef": IMG,
+                "networks": [{"uuid": "n", "fixed_ip": "1.2.3"}],
+            },
+            400,
+            "Invalid fixed IP address (1.2.3)",
         ),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "user_data": "IyE="}, 400, "user_data"),
         (

@@ -89,3 +89,41 @@ def test_network_subnet_port_security_group_lifecycle(apps: Apps, tmp_path: path
         )
         assert cli.json("network", "list") == [], stderr
         assert cli.json("port", "list") == []
+
+
+def test_server_create_with_nic_network_and_port(apps: Apps, tmp_path: pathlib.Path) -> None:
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\1" * 65536)
+    with serve(apps, tmp_path) as cli:
+        outputs, stderr = cli.session(
+            "network create blue -f json",
+            "subnet create --network blue --subnet-range 192.0.2.0/24 blue-v4 -f json",
+            "port create --network blue mine -f json",
+            "flavor create --vcpus 1 --ram 512 --disk 1 small -f json",
+            "image create --disk-format raw --container-format bare"
+            f" --file {disk} --property hw_architecture=x86_64 img -f json",
+            "server create --flavor small --image img"
+            " --nic net-id=blue,v4-fixed-ip=192.0.2.40 --network blue --port mine vm -f json",
+            "server show vm -f json",
+            "port list --server vm -f json",
+        )
+        assert len(outputs) == 8, stderr
+        port = outputs[2]
+        shown, listed = outputs[6], outputs[7]
+        addresses = shown["addresses"]["blue"]
+        assert "192.0.2.40" in addresses and port["fixed_ips"][0]["ip_address"] in addresses
+        assert len(addresses) == 3
+        assert len(listed) == 3 and {p["ID"] for p in listed} >= {port["id"]}
+        taken = cli.run(
+            "server",
+            "create",
+            "--flavor",
+            "small",
+            "--image",
+            "img",
+            "--nic",
+            "net-id=blue,v4-fixed-ip=192.0.2.40",
+            "vm2",
+            check=False,
+        )
+        assert taken.returncode == 1 and "192.0.2.40 is in use" in taken.stderr

@@ -17,6 +17,8 @@ from virtfleet.api.compute.views.servers import detail_view, status, summary_vie
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors, images, servers
 from virtfleet.db.servers import Server
+from virtfleet.network.records import Caller
+from virtfleet.network.server_ports import nic_requests
 
 LOG = logging.getLogger(__name__)
 
@@ -74,14 +76,17 @@ def index(deps: ComputeDeps, req: Request) -> webob.Response:
 def detail(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /servers/detail: the caller's servers in full (filters, paging)."""
     found = _filtered(deps, req)
-    body: dict[str, Any] = {"servers": [detail_view(req, s) for s in found]}
+    body: dict[str, Any] = {
+        "servers": [detail_view(req, s, addresses=_addresses(deps, s)) for s in found]
+    }
     return json_response(_with_next(req, body, found))
 
 
 def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """GET /servers/{id}: one server in full."""
     server = common.visible_server(req, deps.db, server_id)
-    return json_response({"server": detail_view(req, server, show=True)})
+    shown = detail_view(req, server, show=True, addresses=_addresses(deps, server))
+    return json_response({"server": shown})
 
 
 def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
@@ -122,7 +127,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     """POST /servers: accept a boot (checked here) and hand it to the conductor."""
     body = common.object_body(req, "server")
     common.reject_unknown("server", body, CREATE_FIELDS)
-    _check_unsupported(body)
+    _check_unsupported(body, deps.networks is not None)
     name = common.string("name", body.get("name"))
     metadata = _metadata(body.get("metadata", {}))
     flavor_ref = common.string("flavorRef", body.get("flavorRef"))
@@ -143,6 +148,9 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     except errors.NotFound:
         raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
     guest = check_boot(flavor, image, deps.conf)
+    caller = Caller(common.project_id(req), common.is_admin(req))
+    if deps.networks is not None:
+        guest = guest.with_nics(nic_requests(deps.networks.service, caller, body.get("networks")))
     server = servers.create(
         deps.db,
         name=name,
@@ -155,6 +163,12 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         metadata=metadata,
         owner=deps.owner,
     )
+    if deps.networks is not None:
+        try:
+            deps.networks.allocate(caller, server.uuid, guest.nics)
+        except errors.VirtfleetError:
+            servers.delete(deps.db, server.uuid)
+            raise
     try:
         deps.conductor.build_server(server.uuid)
     except errors.VirtfleetError as exc:
@@ -198,7 +212,7 @@ def _metadata(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _check_unsupported(body: dict[str, Any]) -> None:
+def _check_unsupported(body: dict[str, Any], networking: bool) -> None:
     """Fields we accept only in their trivial form (one server, no volumes, ...)."""
     for count_field in ("min_count", "max_count"):
         if count_field in body and common.integer(count_field, body[count_field], 1) != 1:
@@ -208,7 +222,7 @@ def _check_unsupported(body: dict[str, Any]) -> None:
                 "virtfleet creates one server per request.",
             )
     networks = body.get("networks")
-    if networks not in (None, "auto", "none", []):
+    if not networking and networks not in (None, "auto", "none", []):
         raise HTTPError(
             400,
             f"Invalid input for field/attribute networks. Value: {networks!r}. virtfleet "
@@ -276,3 +290,20 @@ def _image_from_block_devices(body: dict[str, Any]) -> str | None:
     if isinstance(mappings, list) and mappings and _is_local_image_boot(mappings[0]):
         return str(mappings[0]["uuid"])
     return None
+
+
+def _addresses(deps: ComputeDeps, server: Server) -> dict[str, list[dict[str, Any]]]:
+    """``addresses``: the fixed IPs of the server's ports, by network name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if deps.networks is None:
+        return found
+    for address in deps.networks.addresses(server.uuid):
+        found.setdefault(address.network_name, []).append(
+            {
+                "version": address.version,
+                "addr": address.address,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": address.mac_address,
+            }
+        )
+    return found

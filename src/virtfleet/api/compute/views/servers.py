@@ -83,8 +83,14 @@ def image_view(req: Request, server: Server) -> dict[str, Any] | str:
     }
 
 
-def detail_view(req: Request, server: Server, show: bool = False) -> dict[str, Any]:
-    """The full server body (``show`` adds what only GET /servers/{id} returns)."""
+def detail_view(
+    req: Request,
+    server: Server,
+    show: bool = False,
+    addresses: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The full server body (``show`` adds what only GET /servers/{id} returns);
+    ``addresses`` the server's fixed IPs by network name."""
     server_status = status(server)
     body: dict[str, Any] = {
         **summary_view(req, server),
@@ -97,7 +103,7 @@ def detail_view(req: Request, server: Server, show: bool = False) -> dict[str, A
         "flavor": flavor_view(req, server),
         "created": common.timestamp(server.created_at),
         "updated": common.timestamp(server.updated_at),
-        "addresses": {},
+        "addresses": addresses or {},
         "accessIPv4": "",
         "accessIPv6": "",
         "OS-DCF:diskConfig": "MANUAL",

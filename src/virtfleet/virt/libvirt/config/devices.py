@@ -88,14 +88,32 @@ class ModelType(Element):
 
 
 @dataclass(kw_only=True)
+class InterfaceTarget(Element):
+    """``<target dev='tap...'/>``: the host-side device name."""
+
+    TAG = "target"
+    dev: str | None = attr()
+
+
+@dataclass(kw_only=True)
+class Mtu(Element):
+    """``<mtu size='1450'/>``."""
+
+    TAG = "mtu"
+    size: int | None = attr(codec=INT)
+
+
+@dataclass(kw_only=True)
 class Interface(Element):
-    """``<interface type='user|network'>``, minimal."""
+    """``<interface type='bridge|network|user'>``."""
 
     TAG = "interface"
     type: str | None = attr()
     mac: Mac | None = child(Mac)
     source: InterfaceSource | None = child(InterfaceSource)
+    target: InterfaceTarget | None = child(InterfaceTarget)
     model: ModelType | None = child(ModelType)
+    mtu: Mtu | None = child(Mtu)
 
 
 @dataclass(kw_only=True)

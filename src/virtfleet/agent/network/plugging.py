@@ -1,0 +1,87 @@
+"""Plugging a guest's ports on its host, before the guest starts, and unplugging them
+after it is gone.
+
+:class:`RecordingHostNetwork` is what simulated hosts use: it records the bridges, the
+taps on them and each port's security groups, without touching the machine."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from virtfleet.agent.network.naming import bridge_name, tap_name
+from virtfleet.objects.vif import GuestVif
+from virtfleet.virt.types import GuestInterface
+
+
+class HostNetwork(Protocol):
+    """What the agent asks of its host's networking."""
+
+    def plug(self, instance_uuid: str, vifs: Sequence[GuestVif]) -> list[GuestInterface]: ...
+
+    def unplug(self, instance_uuid: str) -> None: ...
+
+
+def interfaces(
+    vifs: Sequence[GuestVif], physical_networks: Mapping[str, str]
+) -> list[GuestInterface]:
+    """The guest's NICs for ``vifs`` on this host."""
+    return [
+        GuestInterface(
+            port_id=vif.port_id,
+            mac_address=vif.mac_address,
+            bridge=bridge_name(vif, physical_networks),
+            tap=tap_name(vif.port_id),
+            mtu=vif.mtu,
+        )
+        for vif in vifs
+    ]
+
+
+@dataclass
+class PluggedPort:
+    instance_uuid: str
+    vif: GuestVif
+    interface: GuestInterface
+
+
+@dataclass
+class RecordingHostNetwork:
+    """A simulated host's networking: what would be plumbed, recorded."""
+
+    physical_networks: Mapping[str, str] = field(default_factory=dict)
+    ports: dict[str, PluggedPort] = field(default_factory=dict)  # by port id
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def plug(self, instance_uuid: str, vifs: Sequence[GuestVif]) -> list[GuestInterface]:
+        nics = interfaces(vifs, self.physical_networks)
+        with self._lock:
+            for vif, nic in zip(vifs, nics, strict=True):
+                self.ports[vif.port_id] = PluggedPort(instance_uuid, vif, nic)
+        return nics
+
+    def unplug(self, instance_uuid: str) -> None:
+        with self._lock:
+            for port_id in [p for p, v in self.ports.items() if v.instance_uuid == instance_uuid]:
+                del self.ports[port_id]
+
+    @property
+    def bridges(self) -> dict[str, set[str]]:
+        """Bridge -> taps on it (a bridge exists while a port uses it)."""
+        found: dict[str, set[str]] = {}
+        with self._lock:
+            for port in self.ports.values():
+                found.setdefault(port.interface.bridge, set()).add(port.interface.tap)
+        return found
+
+    @property
+    def rules(self) -> dict[str, list[str]]:
+        """Tap -> security groups filtering it (ports with port security on)."""
+        with self._lock:
+            return {
+                p.interface.tap: list(p.vif.security_group_ids)
+                for p in self.ports.values()
+                if p.vif.port_security
+            }
