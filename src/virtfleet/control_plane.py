@@ -20,6 +20,7 @@ from oslo_config import cfg
 from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
+from virtfleet.agent.network.host import host_network
 from virtfleet.api.app import make_app
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.listener import HttpListener
@@ -116,7 +117,8 @@ def build_agent(
         event_loop.ensure_running()  # before the connection opens, or no events
     agent_cfg = agent_conf(config_files, overrides)
     driver = LibvirtDriver(open_connection(uri, fleet), agent_cfg)
-    return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims)
+    network = host_network(agent_cfg, simulated=is_simulated(uri))
+    return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims, network)
 
 
 @dataclass

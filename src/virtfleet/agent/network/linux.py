@@ -1,0 +1,165 @@
+"""Plugging ports on a real Linux host with ``ip``: one bridge per network (a flat
+network uses the bridge its physical network names, or a bridge holding that
+interface), a VXLAN device on the bridge of a project network when the host has a
+tunnel address, a VLAN sub-interface on the bridge of a vlan network. Bridges and
+devices a plug made are removed when the last port on them is unplugged.
+
+A kernel without 802.1Q (no ``/proc/net/vlan``: module 8021q not loaded or not
+built) cannot carry vlan networks: plugging a port of one is refused, naming why."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from virtfleet import errors
+from virtfleet.agent.network.naming import BRIDGE_PREFIX
+from virtfleet.agent.network.plugging import interfaces
+from virtfleet.objects.vif import GuestVif
+from virtfleet.virt.types import GuestInterface
+
+VXLAN_PORT = 4789
+VLAN_PROC = pathlib.Path("/proc/net/vlan")
+
+#: Runs ``ip`` with the given arguments; returns its output, raises on failure.
+IpRunner = Callable[..., str]
+
+
+def run_ip(*args: str, netns: str | None = None) -> str:
+    """``ip [-n NETNS] ARGS``; HypervisorError with ip's message when it fails."""
+    command = ["ip", *(("-n", netns) if netns else ()), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        raise errors.HypervisorError(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def vxlan_name(vni: int) -> str:
+    return f"vfvx-{vni}"
+
+
+def vlan_name(parent: str, vlan: int) -> str:
+    return f"{parent[:10]}.{vlan}"
+
+
+@dataclass
+class LinuxBridgeNetwork:
+    """A real host's networking (``netns``: run every command in that network
+    namespace, as the tests do)."""
+
+    physical_networks: Mapping[str, str]
+    tunnel_address: str | None = None
+    netns: str | None = None
+    vlan_proc: pathlib.Path = VLAN_PROC
+    _ports: dict[str, tuple[str, GuestVif, GuestInterface]] = field(default_factory=dict)
+    _made: dict[str, list[str]] = field(default_factory=dict)  # bridge -> devices we made
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _ip(self, *args: str) -> str:
+        return run_ip(*args, netns=self.netns)
+
+    def _exists(self, device: str) -> bool:
+        try:
+            self._ip("link", "show", "dev", device)
+        except errors.HypervisorError:
+            return False
+        return True
+
+    def _is_bridge(self, device: str) -> bool:
+        return "bridge" in self._ip("-d", "link", "show", "dev", device).split()
+
+    def plug(self, instance_uuid: str, vifs: Sequence[GuestVif]) -> list[GuestInterface]:
+        nics = interfaces(vifs, self.physical_networks)
+        with self._lock:
+            for vif, nic in zip(vifs, nics, strict=True):
+                self._ensure(vif, nic.bridge)
+                self._ports[vif.port_id] = (instance_uuid, vif, nic)
+        return nics
+
+    def unplug(self, instance_uuid: str) -> None:
+        with self._lock:
+            for port_id, (owner, _, _) in list(self._ports.items()):
+                if owner == instance_uuid:
+                    del self._ports[port_id]
+            in_use = {nic.bridge for _, _, nic in self._ports.values()}
+            for bridge in [b for b in self._made if b not in in_use]:
+                for device in reversed(self._made.pop(bridge)):
+                    if self._exists(device):
+                        self._ip("link", "del", "dev", device)
+
+    def _ensure(self, vif: GuestVif, bridge: str) -> None:
+        if vif.network_type == "vlan":
+            self._check_vlan_support(vif)
+        if bridge in self._made or (self._exists(bridge) and vif.network_type != "flat"):
+            return
+        made: list[str] = []
+        try:
+            if vif.network_type == "flat":
+                self._flat(bridge, made)
+            else:
+                self._bridge(bridge, vif.mtu, made)
+                if vif.network_type == "vxlan" and self.tunnel_address:
+                    self._vxlan(bridge, vif, made)
+                elif vif.network_type == "vlan":
+                    self._vlan(bridge, vif, made)
+        except errors.VirtfleetError:
+            for device in reversed(made):
+                if self._exists(device):
+                    self._ip("link", "del", "dev", device)
+            raise
+        if made:
+            self._made[bridge] = made
+
+    def _check_vlan_support(self, vif: GuestVif) -> None:
+        if not self.vlan_proc.exists():
+            raise errors.HypervisorError(
+                f"port {vif.port_id} is on vlan network {vif.network_id} (VLAN "
+                f"{vif.segmentation_id}), but this host's kernel has no 802.1Q VLAN support "
+                f"({self.vlan_proc} is missing: load module 8021q)"
+            )
+
+    def _bridge(self, bridge: str, mtu: int, made: list[str]) -> None:
+        self._ip("link", "add", "name", bridge, "type", "bridge")
+        made.append(bridge)
+        self._ip("link", "set", "dev", bridge, "mtu", str(mtu), "up")
+
+    def _flat(self, device: str, made: list[str]) -> None:
+        """A flat network's device: a bridge is used as it is (it must exist); an
+        interface is put on a new bridge of its own."""
+        if not self._exists(device):
+            raise errors.HypervisorError(
+                f"[network] physical_networks names {device!r}, which does not exist here"
+            )
+        if self._is_bridge(device):
+            return
+        raise errors.HypervisorError(
+            f"[network] physical_networks names {device!r}, an interface, not a bridge: "
+            "flat networks need a bridge (enslave the interface to one and name that)"
+        )
+
+    def _vxlan(self, bridge: str, vif: GuestVif, made: list[str]) -> None:
+        assert vif.segmentation_id is not None and self.tunnel_address is not None
+        name = vxlan_name(vif.segmentation_id)
+        self._ip(
+            "link", "add", name, "type", "vxlan", "id", str(vif.segmentation_id),
+            "local", self.tunnel_address, "dstport", str(VXLAN_PORT),
+        )  # fmt: skip
+        made.append(name)
+        self._ip("link", "set", "dev", name, "master", bridge, "mtu", str(vif.mtu), "up")
+
+    def _vlan(self, bridge: str, vif: GuestVif, made: list[str]) -> None:
+        assert vif.segmentation_id is not None
+        parent = self.physical_networks[vif.physical_network or ""]
+        name = vlan_name(parent, vif.segmentation_id)
+        self._ip(
+            "link", "add", "link", parent, "name", name, "type", "vlan",
+            "id", str(vif.segmentation_id),
+        )  # fmt: skip
+        made.append(name)
+        self._ip("link", "set", "dev", name, "master", bridge, "up")
+
+
+__all__ = ["BRIDGE_PREFIX", "LinuxBridgeNetwork", "run_ip"]
