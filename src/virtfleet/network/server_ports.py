@@ -73,7 +73,9 @@ def nic_requests(service: NetworkService, caller: Caller, requested: Any) -> lis
             try:
                 ipaddress.ip_address(fixed_ip)
             except ValueError:
-                raise errors.BadRequest(f"Invalid fixed IP address ({fixed_ip})") from None
+                raise errors.BadRequest(
+                    f"Invalid fixed IP address ({fixed_ip}) in networks."
+                ) from None
         nics.append(GuestNic(network_id=network, fixed_ip=fixed_ip))
     return nics
 
@@ -97,7 +99,7 @@ class ServerPorts:
                     networks.visible_network(session, caller, nic.network_id)
                 except errors.NetworkNotFound:
                     raise errors.BadRequest(
-                        f"Network {nic.network_id} could not be found."
+                        f"Network {nic.network_id} could not be found (networks)."
                     ) from None
                 body: dict[str, Any] = {
                     "network_id": nic.network_id,
@@ -172,7 +174,7 @@ def _take_over(session: Session, caller: Caller, port_id: str, server_uuid: str)
     try:
         row = ports.visible_port(session, caller, port_id)
     except errors.PortNotFound:
-        raise errors.BadRequest(f"Port {port_id} could not be found.") from None
+        raise errors.BadRequest(f"Port {port_id} could not be found (networks).") from None
     if row.device_id:
         raise errors.InUse(f"Port {port_id} is still in use (by {row.device_id}).")
     row.device_id = server_uuid
