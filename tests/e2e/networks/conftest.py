@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.embedded import start_embedded
 
+from support.clouds import start_embedded
 from support.emulation_cloud import FLEET, HOSTS, EmulationCloud
 from virtfleet.cli.apiclient import Client
 
