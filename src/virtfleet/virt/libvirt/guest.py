@@ -117,7 +117,7 @@ def resolve(
         cpu=_cpu(spec, host, row, domain_type),
         firmware=firmware,
         disk_bus=disk_bus,
-        vif_model=requests.choice(spec, "hw_vif_model", row.vif_models, guest_arch)
+        vif_model=device_properties.choice(spec, "hw_vif_model", row.vif_models, guest_arch)
         or row.vif_models[0],
         cdrom_bus=_cdrom_bus(row, machine),
         video_model=video_model,
