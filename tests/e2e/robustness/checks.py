@@ -41,6 +41,8 @@ def error_message(reply: Reply, path: str) -> str | None:
         message = _image_message(body, reply.status)
     elif api == "placement":
         message = _placement_message(body, reply.status)
+    elif api == "networking":
+        message = _network_message(body)
     else:
         raise AssertionError(f"no error format known for {path}")
     assert isinstance(message, str) and message.strip(), body
@@ -58,6 +60,12 @@ def _image_message(body: Any, status: int) -> Any:
     assert str(body["code"]).startswith(f"{status} "), body
     assert body["title"], body
     return body["message"]
+
+
+def _network_message(body: Any) -> Any:
+    fault = body["NeutronError"]
+    assert fault["type"], body
+    return fault["message"]
 
 
 def _placement_message(body: Any, status: int) -> Any:

@@ -25,6 +25,13 @@ FIXED = {
 }
 
 
+class _WithDefault(dict[str, str]):
+    """Path parameters without a seeded object get a well-formed id of nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return "00000000-0000-4000-8000-000000000000"
+
+
 @dataclass(frozen=True)
 class RouteRow:
     api: str  # the mount prefix: compute, image, placement, identity
@@ -36,7 +43,7 @@ class RouteRow:
         values = {name: str(getattr(cloud, attr)) for name, attr in SEEDED.items()}
         values.update(FIXED)
         values.update(given)
-        return self.template.format(**values)
+        return self.template.format_map(_WithDefault(values))
 
     def __str__(self) -> str:
         return f"{self.method} {self.template}"

@@ -16,7 +16,7 @@ from support.fuzz_cloud import FuzzCloud, Reply, _boot
 from virtfleet.api.wsgi import MAX_JSON_BODY_BYTES
 
 C = "/compute/v2.1"
-FORMATTED_APIS = ("compute", "image", "placement")
+FORMATTED_APIS = ("compute", "image", "networking", "placement")
 
 
 def test_oversized_body_is_413_on_every_route(cloud: FuzzCloud) -> None:

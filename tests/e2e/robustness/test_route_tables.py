@@ -1,8 +1,9 @@
-"""Every route of the Compute, Image and Placement route tables, fuzzed: random path
+"""Every route of the Compute, Image, Networking and Placement route tables, fuzzed: random path
 ids, query strings, microversions, media types and bodies. On every example:
 
 - never a 5xx, and a 4xx carries the imitated API's error body (Nova's
-  ``{"badRequest": {...}}``, Placement's ``errors[]``, Glance's);
+  ``{"badRequest": {...}}``, Placement's ``errors[]``, Glance's, Neutron's
+  ``{"NeutronError": {...}}``);
 - a refused request (4xx) changes nothing in the database or placement;
 - a small request is answered within :data:`TIME_BOUND` seconds.
 
@@ -34,6 +35,7 @@ from tests.e2e.robustness.strategies import QUERY_VALUES, VALUES
 from support.fuzz_cloud import FuzzCloud
 from virtfleet.api.compute import routes as compute_routes
 from virtfleet.api.image import routes as image_routes
+from virtfleet.api.network import routes as network_routes
 from virtfleet.api.placement import routes as placement_routes
 
 #: Generous for a loaded CI machine: unloaded, every fuzzed request takes < 50 ms.
@@ -42,7 +44,7 @@ TIME_BOUND = 3.0
 #: whose driver does not report its uptime (os-hypervisors/{id}/uptime).
 DOCUMENTED_5XX = {("GET", "/compute/v2.1/os-hypervisors/{hypervisor_id}/uptime"): 501}
 EXAMPLES = int(os.environ.get("VIRTFLEET_FUZZ_ROUTE_EXAMPLES", "8"))
-FORMATTED_APIS = ("compute", "image", "placement")
+FORMATTED_APIS = ("compute", "image", "networking", "placement")
 
 
 def static_rows() -> list[RouteRow]:
@@ -50,6 +52,7 @@ def static_rows() -> list[RouteRow]:
         "compute": (compute_routes.ROUTES, ()),
         "image": (image_routes.ROUTES, image_routes.STREAMING),
         "placement": (placement_routes.ROUTES, ()),
+        "networking": (network_routes.ROUTES, ()),
     }
     return [
         RouteRow(api, r.method, f"/{api}{r.path}".rstrip("/") or f"/{api}", r.path in streaming)
@@ -69,6 +72,7 @@ VERSIONS = {
     "compute": st.sampled_from(["compute latest", "compute 2.1", "compute 2.60", "compute 2.x"]),
     "placement": st.sampled_from(["placement latest", "placement 1.0", "placement 1.20"]),
     "image": st.just(""),
+    "networking": st.just(""),
 }
 MEDIA_TYPES = st.sampled_from(
     [
