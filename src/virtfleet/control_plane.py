@@ -18,14 +18,19 @@ from typing import Any
 from oslo_config import cfg
 
 from virtfleet import conf as vconf
+from virtfleet import errors
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.network.host import host_network
-from virtfleet.api.app import make_app
+from virtfleet.api.app import make_app, protect_app
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.listener import HttpListener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
+from virtfleet.identity import authtoken, catalog
+from virtfleet.identity.embedded import EmbeddedKeystone
+from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER, KeystoneLayout
+from virtfleet.identity.session import password_session
 from virtfleet.image.service import ImageService, UploadLimits
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.server_ports import ServerPorts
@@ -71,19 +76,18 @@ class ControlPlane:
             self.images,
             networks=ServerPorts(self.networks),
         )
-        self.app = make_app(
-            ComputeDeps(
-                db=self.db,
-                placement=self.placement,
-                conductor=self.conductor,
-                images=self.images,
-                conf=conf,
-                scheduler=self.scheduler,
-                owner=self.conductor.name,
-                networks=ServerPorts(self.networks),
-            ),
-            self.networks,
+        deps = ComputeDeps(
+            db=self.db,
+            placement=self.placement,
+            conductor=self.conductor,
+            images=self.images,
+            conf=conf,
+            scheduler=self.scheduler,
+            owner=self.conductor.name,
+            networks=ServerPorts(self.networks),
         )
+        self.apis = make_app(deps, self.networks)  # the APIs by prefix
+        self.app = protect_app(self.apis, conf)  # authenticated, authorized
 
     def start(self, recover: bool = True) -> None:
         """Start the conductor; ``recover=False`` defers recovering dead servers'
@@ -131,6 +135,7 @@ class EmbeddedCloud:
     config_files: Sequence[str] = ()
     control: ControlPlane | None = None
     agents: list[ComputeAgent] = field(default_factory=list)
+    keystone: EmbeddedKeystone | None = None
     _http: HttpListener | None = None
 
     @property
@@ -139,6 +144,8 @@ class EmbeddedCloud:
         return self._http.endpoint
 
     def start(self) -> None:
+        if self.conf.api.auth_strategy == "keystone" and self.conf.identity.embedded:
+            self._start_keystone()
         transport = get_transport(self.conf.transport_url, self.conf)
         self.control = ControlPlane(self.conf, transport)
         if self.fleet is not None:  # simulated guests outlive a restart, as real ones do
@@ -157,6 +164,36 @@ class EmbeddedCloud:
         self.control.conductor.start_recovery()  # every host's agent now answers
         self._http = HttpListener(self.control.app, self.conf.api)
         self._http.start()
+        if self.keystone is not None:
+            self._register_catalog(self.keystone)
+
+    def _start_keystone(self) -> None:
+        """Start the embedded Keystone and point ``[keystone_authtoken]`` at it."""
+        identity = self.conf.identity
+        data_dir = pathlib.Path(self.conf.data_dir).resolve()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # as the database would say, before Keystone tries
+            raise errors.ConfigError(
+                f"[DEFAULT] data_dir {str(data_dir)!r}: cannot create the data directory: "
+                f"{exc.strerror}"
+            ) from None
+        layout = KeystoneLayout.in_data_dir(data_dir)
+        self.keystone = EmbeddedKeystone(
+            layout, identity.listen, identity.region, identity.start_timeout
+        )
+        self.keystone.start()
+        authtoken.use_keystone(
+            self.conf, self.keystone.auth_url, self.keystone.layout.service_password()
+        )
+
+    def _register_catalog(self, keystone: EmbeddedKeystone) -> None:
+        session = password_session(
+            keystone.auth_url, ADMIN_USER, keystone.layout.admin_password(), ADMIN_PROJECT
+        )
+        admin = catalog.IdentityAdmin(session, keystone.auth_url)
+        urls = catalog.service_urls(keystone.auth_url, self.endpoint)
+        catalog.register(admin, keystone.layout.service_password(), urls, self.conf.identity.region)
 
     def _hosts(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
         if self.fleet is not None:
@@ -180,3 +217,5 @@ class EmbeddedCloud:
         if self.control is not None:
             self.control.stop()
             self.control.transport.close()
+        if self.keystone is not None:
+            self.keystone.stop()

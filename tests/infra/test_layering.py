@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(("conductor", "scheduler"), 5),
     **dict.fromkeys(("placement", "agent", "image", "network"), 4),
     "virt": 3,
-    **dict.fromkeys(("objects", "db", "rpc"), 2),
+    **dict.fromkeys(("objects", "db", "rpc", "identity"), 2),
     **dict.fromkeys(("errors", "conf", "data", "__main__"), 1),
 }
 

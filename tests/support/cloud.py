@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from support import keystone
+
 VENV_BIN = pathlib.Path(sys.executable).parent
 GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
 REAL_HOST_CONF = "[libvirt]\nvirt_type = qemu\n"  # nested KVM here runs no guest code
@@ -145,9 +147,11 @@ class Cloud:
         return rows
 
     def virtfleet(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run the ``virtfleet`` command against this cloud (``--endpoint`` added)."""
+        """Run the ``virtfleet`` command against this cloud (``--endpoint`` added), as
+        the admin of its clouds.yaml."""
         return subprocess.run(
             [str(VENV_BIN / "virtfleet"), *args, "--endpoint", self.endpoint],
+            env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml)},
             capture_output=True,
             text=True,
             timeout=120,
@@ -207,14 +211,20 @@ class Cloud:
 
 
 def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra: str) -> Cloud:
-    """`virtfleet up` on ``fleet_text`` (None: no simulated hosts) plus ``extra`` args."""
-    fleet_args: list[str] = []
+    """`virtfleet up` on ``fleet_text`` (None: no simulated hosts) plus ``extra`` args,
+    with its embedded Keystone (a copy of the session's bootstrapped one, on a free
+    port)."""
+    keystone.seed(tmp / "data")
+    identity_conf = tmp / "identity.conf"
+    identity_conf.write_text(keystone.IDENTITY_CONF)
+    fleet_args: list[str] = ["--config", str(identity_conf)]
     if fleet_text is not None:
         fleet = tmp / "fleet.yaml"
         fleet.write_text(fleet_text)
-        fleet_args = ["--fleet", str(fleet)]
+        fleet_args += ["--fleet", str(fleet)]
     port = free_port()
     log = tmp / "virtfleet.log"
+    (tmp / "clouds.yaml").unlink(missing_ok=True)  # written again once this one is up
     cloud = Cloud(
         process=subprocess.Popen(
             [
@@ -239,7 +249,7 @@ def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra:
         data_dir=tmp / "data",
         log=log,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if cloud.process.poll() is not None:
             raise AssertionError(f"virtfleet up exited early:\n{log.read_text()}")

@@ -102,17 +102,19 @@ def start_embedded(
     delay, plus ``overrides``), write its clouds.yaml, and wait until ``hosts`` hosts
     have reported (the cloud is stopped again when it does not get there). Returns the
     cloud and the clouds.yaml path."""
-    conf = vconf.make_conf(
-        data_dir=str(tmp / "data"),
-        api__listen="127.0.0.1:0",
-        scheduler__host_cache_seconds=0,
-        **overrides,
-    )
+    settings: dict[str, Any] = {
+        "data_dir": str(tmp / "data"),
+        "api__listen": "127.0.0.1:0",
+        # These clouds do not test identity (tests/e2e/identity does).
+        "api__auth_strategy": "noauth",
+        "scheduler__host_cache_seconds": 0,
+    }
+    conf = vconf.make_conf(**{**settings, **overrides})
     embedded = EmbeddedCloud(conf, load_fleet(fleet_text, source=source))
     try:
         embedded.start()
         clouds_yaml = tmp / "clouds.yaml"
-        clouds.write_entry(clouds_yaml, embedded.endpoint)
+        clouds.write_entry(clouds_yaml, clouds.noauth_entry(embedded.endpoint))
         client = Client(embedded.endpoint)
         deadline = time.monotonic() + 30
         while len(client.hypervisors()) < hosts:

@@ -133,6 +133,7 @@ class Deployment:
             "rpc_response_timeout = 3\n"
             f"data_dir = {self.root / 'server'}\n"
             "[api]\n"
+            "auth_strategy = noauth\n"  # not an identity test
             f"listen = 127.0.0.1:{self.port}\n"
             "[compute]\n"
             "host_down_after = 3\n"

@@ -168,7 +168,7 @@ class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
 def serve_api(cloud: SliceCloud) -> Iterator[str]:
     """The cloud's HTTP APIs (compute, image, placement) on a free local port; yields
     the endpoint."""
-    conf = vconf.make_conf()
+    conf = vconf.make_conf(api__auth_strategy="noauth")  # not an identity test
     app = make_app(
         ComputeDeps(
             db=cloud.db,

@@ -267,6 +267,18 @@ def bind(routes: Iterable[Route], *deps: Any) -> list[Route]:
 
 
 POLICY_ENVIRON_KEY = "virtfleet.policy"
+#: Where the application keeps its authorizer (see :func:`enforce`).
+AUTHORIZER_ENVIRON_KEY = "virtfleet.authorizer"
+
+
+def enforce(req: Request, rule: str) -> None:
+    """Record ``rule`` as the request's policy rule and check it with the application's
+    authorizer (a 403 :class:`HTTPError` when the caller does not pass it). An API app
+    built on its own, without the application around it, has no authorizer."""
+    req.environ[POLICY_ENVIRON_KEY] = rule
+    authorize = req.environ.get(AUTHORIZER_ENVIRON_KEY)
+    if authorize is not None:
+        authorize(req, rule)
 
 
 @dataclass(frozen=True)
@@ -361,7 +373,7 @@ class Router:
         _check_utf8(req)
         path = req.path_info or "/"
         route, params = self.match(req.method, path)
-        req.environ[POLICY_ENVIRON_KEY] = route.policy
+        enforce(req, route.policy)
         if route.path not in self.streaming:
             _bound_body(req)
         if self.versions and path not in self.unversioned:

@@ -6,6 +6,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 COMPUTE_VERSION = "compute 2.60"
@@ -21,11 +22,18 @@ class APIError(Exception):
 
 
 class Client:
-    """Compute, Image and Placement calls against one endpoint (``http://host:port``)."""
+    """Compute, Image and Placement calls against one endpoint (``http://host:port``);
+    ``token`` gives the Keystone token each request carries (none: unauthenticated)."""
 
-    def __init__(self, endpoint: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        timeout: float = 30.0,
+        token: Callable[[], str] | None = None,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.token = token
 
     def request(
         self,
@@ -40,6 +48,8 @@ class Client:
         req.add_header("Accept", "application/json")
         if body is not None:
             req.add_header("Content-Type", "application/json")
+        if self.token is not None:
+            req.add_header("X-Auth-Token", self.token())
         for key, value in (headers or {}).items():
             req.add_header(key, value)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from virtfleet.cli.apiclient import APIError, Client
-from virtfleet.cli.up import build_cloud, fleet_option, running, wait_for_signal
+from virtfleet.cli.up import admin_client, build_cloud, fleet_option, running, wait_for_signal
 
 DISK = b"\0" * (1 << 20)  # a 1 MiB raw disk; simulated hosts never read it
 
@@ -167,7 +167,7 @@ def demo(
     cloud = build_cloud(fleet_file, libvirt_uris, config_files, listen, data_dir)
     with running(cloud, clouds_yaml) as live:
         click.echo(f"virtfleet is up at {live.endpoint}; data in {data_dir}")
-        run_tour(Client(live.endpoint))
+        run_tour(admin_client(live))
         if exit_after:
             return
         click.echo("\nStill serving. Try:  openstack --os-cloud virtfleet server list")

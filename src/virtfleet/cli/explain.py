@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from virtfleet.cli.apiclient import APIError, Client
-from virtfleet.cli.target import endpoint_option, resolve_endpoint
+from virtfleet.cli.target import endpoint_option, resolve_client
 
 
 @click.command()
@@ -19,7 +19,7 @@ from virtfleet.cli.target import endpoint_option, resolve_endpoint
 @click.option("--limit", default=5, show_default=True, help="How many fitting hosts to list.")
 def explain(endpoint: str | None, flavor: str, image: str, host: str | None, limit: int) -> None:
     """Explain where FLAVOR + IMAGE would boot: the best hosts, and what excludes the rest."""
-    client = Client(resolve_endpoint(endpoint))
+    client = resolve_client(endpoint)
     body: dict[str, Any] = {
         "flavorRef": _flavor_id(client, flavor),
         "imageRef": _image_id(client, image),

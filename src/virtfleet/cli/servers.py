@@ -7,8 +7,8 @@ from __future__ import annotations
 import click
 
 from virtfleet.cli import daemons
-from virtfleet.cli.apiclient import APIError, Client
-from virtfleet.cli.target import endpoint_option, find_server, resolve_endpoint
+from virtfleet.cli.apiclient import APIError
+from virtfleet.cli.target import endpoint_option, find_server, resolve_client
 
 
 @click.group(invoke_without_command=True)
@@ -34,7 +34,7 @@ def server(
 @click.argument("name_or_id")
 def server_xml(endpoint: str | None, name_or_id: str) -> None:
     """Print the libvirt domain XML a server really runs with, from its host."""
-    client = Client(resolve_endpoint(endpoint))
+    client = resolve_client(endpoint)
     found = find_server(client, name_or_id)
     try:
         body = client.compute("GET", f"/servers/{found['id']}/os-domain-xml")

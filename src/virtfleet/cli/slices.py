@@ -14,7 +14,7 @@ import click
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.cli.apiclient import APIError, Client
-from virtfleet.cli.target import endpoint_option, resolve_endpoint
+from virtfleet.cli.target import endpoint_option, resolve_client
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt import host as libvirt_host
 from virtfleet.virt.libvirt.slices import host_facts, load_tree
@@ -76,7 +76,7 @@ def validate(
 def show(endpoint: str | None, host: str) -> None:
     """Show which slices of HOST are free, used, taken with a larger slice, or
     blocked (an ancestor of a slice in use), and by which guest."""
-    client = Client(resolve_endpoint(endpoint))
+    client = resolve_client(endpoint)
     try:
         providers = _host_tree(client, host)
         names = _guest_names(client, {c for p in providers for c in p.consumers})

@@ -13,9 +13,13 @@ import click
 
 from virtfleet import conf as vconf
 from virtfleet import errors
+from virtfleet.api.auth import is_noauth
 from virtfleet.cli import clouds
+from virtfleet.cli.apiclient import Client
 from virtfleet.cli.config import warn_unknown_options
 from virtfleet.control_plane import EmbeddedCloud
+from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER
+from virtfleet.identity.session import password_session
 from virtfleet.virt.sim.fleet import Fleet, default_fleet, load_fleet
 
 
@@ -109,12 +113,40 @@ def running(cloud: EmbeddedCloud, clouds_yaml: pathlib.Path | None) -> Iterator[
         raise click.ClickException(f"could not start: {type(exc).__name__}: {exc}") from None
     try:
         path = clouds_yaml or clouds.default_path()
-        clouds.write_entry(path, cloud.endpoint)
-        if cloud.control is not None:
-            clouds.write_entry(cloud.control.data_dir / "clouds.yaml", cloud.endpoint)
+        entry = cloud_entry(cloud)
+        if entry is not None:
+            clouds.write_entry(path, entry)
+            if cloud.control is not None:
+                clouds.write_entry(cloud.control.data_dir / "clouds.yaml", entry)
         yield cloud
     finally:
         cloud.stop()
+
+
+def cloud_entry(cloud: EmbeddedCloud) -> dict[str, Any] | None:
+    """The admin's password entry for the embedded Keystone; the unauthenticated
+    entry in the test mode; None with an external Keystone (its users are not ours)."""
+    keystone = cloud.keystone
+    if keystone is None:
+        return clouds.noauth_entry(cloud.endpoint) if is_noauth(cloud.conf) else None
+    return clouds.password_entry(
+        keystone.auth_url,
+        ADMIN_USER,
+        keystone.layout.admin_password(),
+        ADMIN_PROJECT,
+        cloud.conf.identity.region,
+    )
+
+
+def admin_client(cloud: EmbeddedCloud) -> Client:
+    """A client of the running cloud's APIs as its admin user."""
+    keystone = cloud.keystone
+    if keystone is None:
+        return Client(cloud.endpoint)
+    session = password_session(
+        keystone.auth_url, ADMIN_USER, keystone.layout.admin_password(), ADMIN_PROJECT
+    )
+    return Client(cloud.endpoint, token=lambda: str(session.get_token()))
 
 
 def wait_for_signal() -> None:

@@ -50,6 +50,20 @@ OPTS: list[cfg.Opt] = [
         help="Seconds a read of a larger request body (e.g. image data) may wait for "
         "data, and that an idle kept-alive connection stays open.",
     ),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="keystone",
+        choices=[
+            ("keystone", "every request needs a valid Keystone token (keystonemiddleware)"),
+            ("noauth", "no authentication at all: for tests only, never on a network"),
+        ],
+        help="How the APIs authenticate requests. 'keystone' validates the token of every "
+        "request (401 without one) against the Keystone of [keystone_authtoken] (`virtfleet "
+        "up` embeds one and configures this itself). 'noauth' trusts the caller's "
+        "X-Roles / X-Project-Id headers and makes anyone without them an administrator: "
+        "it exists for tests that do not test identity, and the server logs a warning "
+        "when it starts with it.",
+    ),
 ]
 
 

@@ -163,10 +163,15 @@ class ImageService:
         filters: Mapping[str, str] | None = None,
         limit: int | None = None,
         marker: str | None = None,
+        visible: Callable[[images.Image], bool] | None = None,
     ) -> list[images.Image]:
-        """Images matching every filter (base attributes, ``tag``, or properties),
-        newest first, after ``marker``, at most ``limit``."""
-        result = [i for i in images.list_images(self.db) if _matches(i, filters or {})]
+        """Images matching every filter (base attributes, ``tag``, or properties) that
+        ``visible`` lets the caller see, newest first, after ``marker``, at most ``limit``."""
+        result = [
+            i
+            for i in images.list_images(self.db)
+            if _matches(i, filters or {}) and (visible is None or visible(i))
+        ]
         if marker is not None:
             ids = [i.id for i in result]
             if marker not in ids:

@@ -134,10 +134,6 @@ def test_restart_keeps_state_and_ctrl_c_stops_cleanly(
 
 
 def test_virtfleet_server_xml_prints_the_live_domain(cloud: Cloud, tmp_path: pathlib.Path) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
     disk = tmp_path / "x.img"
     disk.write_bytes(b"\0" * 4096)
     cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "xml.tiny")
@@ -145,22 +141,40 @@ def test_virtfleet_server_xml_prints_the_live_domain(cloud: Cloud, tmp_path: pat
     server = cloud.openstack_json(
         "server", "create", "--flavor", "xml.tiny", "--image", "xml-img", "--wait", "xml-vm"
     )
-    virtfleet = str(Path(sys.executable).parent / "virtfleet")
-    shown = subprocess.run(
-        [virtfleet, "server", "xml", "--endpoint", cloud.endpoint, "xml-vm"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    shown = cloud.virtfleet("server", "xml", "xml-vm")
     assert shown.returncode == 0, shown.stderr
     assert f"<uuid>{server['id']}</uuid>" in shown.stdout
     assert shown.stdout.lstrip().startswith("<domain")
-    missing = subprocess.run(
-        [virtfleet, "server", "xml", "--endpoint", cloud.endpoint, "no-such-vm"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    missing = cloud.virtfleet("server", "xml", "no-such-vm")
     assert missing.returncode == 1
     assert "no server named or with ID 'no-such-vm'" in missing.stderr
     cloud.openstack("server", "delete", "--wait", "xml-vm")
+
+
+def test_clouds_yaml_is_password_auth_with_the_catalog_and_nothing_else(cloud: Cloud) -> None:
+    import stat
+    import urllib.error
+    import urllib.request
+
+    import yaml
+
+    assert stat.S_IMODE(cloud.clouds_yaml.stat().st_mode) == 0o600
+    entry = yaml.safe_load(cloud.clouds_yaml.read_text())["clouds"]["virtfleet"]
+    assert entry["auth_type"] == "password"
+    assert not [key for key in entry if "endpoint" in key] and "endpoint" not in entry["auth"]
+    catalog = cloud.openstack_json("catalog", "list")
+    assert sorted(service["Type"] for service in catalog) == [
+        "compute",
+        "identity",
+        "image",
+        "network",
+        "placement",
+    ]
+    # found in the catalog (no override), answered by the Networking API
+    assert isinstance(cloud.openstack_json("network", "list"), list)
+    try:
+        urllib.request.urlopen(f"{cloud.endpoint}/compute/v2.1/servers", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    else:
+        raise AssertionError("an anonymous request was served")

@@ -6,8 +6,10 @@ import pathlib
 import re
 import socket
 
+import yaml
 from click.testing import CliRunner
 
+from support import keystone
 from virtfleet.cli.main import cli
 
 
@@ -18,11 +20,16 @@ def free_port() -> int:
 
 
 def test_demo_tour_on_the_sample_fleet(tmp_path: pathlib.Path) -> None:
+    keystone.seed(tmp_path / "data")  # the session's bootstrapped Keystone, copied
+    identity_conf = tmp_path / "identity.conf"
+    identity_conf.write_text(keystone.IDENTITY_CONF)  # on a free port
     result = CliRunner().invoke(
         cli,
         [
             "demo",
             "--exit",
+            "--config",
+            str(identity_conf),
             "--listen",
             f"127.0.0.1:{free_port()}",
             "--data-dir",
@@ -45,4 +52,5 @@ def test_demo_tour_on_the_sample_fleet(tmp_path: pathlib.Path) -> None:
     assert "8192 MiB of RAM needs at least 34 physical address bits" in out
     # the unplaceable request is explained
     assert re.search(r"too-big\s+ERROR: No valid host .* lack capacity \(MEMORY_MB\)", out)
-    assert "virtfleet" in (tmp_path / "clouds.yaml").read_text()
+    entry = yaml.safe_load((tmp_path / "clouds.yaml").read_text())["clouds"]["virtfleet"]
+    assert entry["auth_type"] == "password"  # the tour ran as the embedded Keystone's admin

@@ -61,8 +61,7 @@ def routers(app: PrefixDispatcher) -> dict[str, Router]:
 
 def route_rows(cloud: FuzzCloud) -> list[RouteRow]:
     assert cloud.embedded.control is not None
-    app = cloud.embedded.control.app
-    assert isinstance(app, PrefixDispatcher)
+    app = cloud.embedded.control.apis
     rows = []
     for prefix, router in routers(app).items():
         for route in router.routes:

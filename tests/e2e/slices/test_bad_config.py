@@ -125,10 +125,13 @@ def config_file(tmp: pathlib.Path, slice_entries: list[dict[str, Any]]) -> pathl
 
 
 def run_up(tmp: pathlib.Path, *args: str) -> tuple[int, str]:
+    noauth = tmp / "noauth.conf"  # not an identity test: no Keystone to bootstrap
+    noauth.write_text("[api]\nauth_strategy = noauth\n")
     result = CliRunner().invoke(
         up,
         [
             *args,
+            "--config", str(noauth),
             "--data-dir", str(tmp / "data"),
             "--listen", "127.0.0.1:0",
             "--clouds-yaml", str(tmp / "clouds.yaml"),

@@ -50,7 +50,7 @@ def test_the_placement_api_shows_used_blocked_and_free_slices(
     alpha = cloud.boot({f"resources:{SLICE_1}": "1"}, "alpha")
     beta = cloud.boot({f"resources:{SLICE_4}": "1"}, "beta")
     clouds_yaml = tmp_path / "clouds.yaml"
-    clouds.write_entry(clouds_yaml, endpoint)
+    clouds.write_entry(clouds_yaml, clouds.noauth_entry(endpoint))
     cli = CLI(clouds_yaml, [])
 
     tree = cli.json("resource", "provider", "list", "--in-tree", root_uuid())

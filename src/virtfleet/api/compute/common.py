@@ -6,36 +6,24 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from virtfleet import errors
+from virtfleet.api import caller
 from virtfleet.api.wsgi import HTTPError, Request
-from virtfleet.db import servers
+from virtfleet.db import images, servers
 from virtfleet.db.engine import Database
+from virtfleet.db.images import Image
 from virtfleet.db.servers import Server
+from virtfleet.image.visibility import Viewer
 
-# Without authentication (auth_type none) every caller is an administrator, unless an
-# upstream proxy says otherwise in X-Roles.
-ADMIN_ROLE = "admin"
-DEFAULT_PROJECT = "admin"
-DEFAULT_USER = "admin"
-
-
-def is_admin(req: Request) -> bool:
-    roles = req.headers.get("X-Roles")
-    if roles is None:
-        return True
-    return ADMIN_ROLE in {r.strip().lower() for r in roles.split(",")}
+# Who calls (project, user, admin) is the policy's business: virtfleet.api.caller.
+is_admin = caller.is_admin
+project_id = caller.project_id
+user_id = caller.user_id
 
 
-def require_admin(req: Request, what: str) -> None:
-    if not is_admin(req):
-        raise HTTPError(403, f"Policy doesn't allow {what} to be performed.")
-
-
-def project_id(req: Request) -> str:
-    return req.headers.get("X-Project-Id") or DEFAULT_PROJECT
-
-
-def user_id(req: Request) -> str:
-    return req.headers.get("X-User-Id") or DEFAULT_USER
+def require_admin(req: Request, rule: str) -> None:
+    """403 unless the caller passes ``rule`` (an admin-only rule by default)."""
+    caller.authorize(req, rule)
 
 
 def visible_server(req: Request, db: Database, server_id: str) -> Server:
@@ -45,6 +33,19 @@ def visible_server(req: Request, db: Database, server_id: str) -> Server:
     if not is_admin(req) and server.project_id != project_id(req):
         raise HTTPError(404, f"Instance {server_id} could not be found.")
     return server
+
+
+def visible_image(req: Request, db: Database, image_id: str) -> Image:
+    """The image a boot refers to, if the caller's project may use it (400 naming
+    ``imageRef`` otherwise, as for a missing one)."""
+    try:
+        image = images.get(db, image_id)
+    except errors.NotFound:
+        image = None
+    viewer = Viewer(project_id(req), is_admin(req))
+    if image is None or not viewer.sees(image):
+        raise HTTPError(400, f"Image {image_id} could not be found (imageRef).")
+    return image
 
 
 def links(req: Request, collection: str, item_id: str) -> list[dict[str, str]]:

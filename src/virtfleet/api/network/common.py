@@ -8,19 +8,14 @@ from typing import Any
 
 import webob
 
+from virtfleet.api import caller as calling
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.network.records import Caller
 
-# Without authentication every caller is an administrator unless a proxy says
-# otherwise in X-Roles (as the Compute API decides).
-ADMIN_ROLE = "admin"
-DEFAULT_PROJECT = "admin"
-
 
 def caller(req: Request) -> Caller:
-    roles = req.headers.get("X-Roles")
-    admin = roles is None or ADMIN_ROLE in {r.strip().lower() for r in roles.split(",")}
-    return Caller(project_id=req.headers.get("X-Project-Id") or DEFAULT_PROJECT, is_admin=admin)
+    """The caller's project and admin-ness, as the policy sees them."""
+    return Caller(project_id=calling.project_id(req), is_admin=calling.is_admin(req))
 
 
 def resource_body(req: Request, resource: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from virtfleet.api.compute import common
 from virtfleet.api.compute.boot_checks import check_boot, scheduler_flavor
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.wsgi import HTTPError, Request, json_response
-from virtfleet.db import flavors, images
+from virtfleet.db import flavors
 from virtfleet.scheduler.resource_request import RequestSpec
 
 FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
@@ -59,10 +59,7 @@ def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
         flavor = flavors.get(deps.db, flavor_ref)
     except errors.NotFound:
         raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
-    try:
-        image = images.get(deps.db, image_ref)
-    except errors.NotFound:
-        raise HTTPError(400, f"Image {image_ref} could not be found (imageRef).") from None
+    image = common.visible_image(req, deps.db, image_ref)
     guest = check_boot(flavor, image, deps.conf)
     host = body.get("host")
     if host is not None:

@@ -12,7 +12,7 @@ import webob
 
 from virtfleet.api.compute import common
 from virtfleet.api.compute.deps import ComputeDeps
-from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
+from virtfleet.api.wsgi import HTTPError, Request, enforce, json_response
 from virtfleet.db import servers
 from virtfleet.db.servers import Server
 
@@ -49,7 +49,7 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
             raise HTTPError(
                 400, f"There is no such action: {name} (supported: {', '.join(by_name)})."
             )
-        req.environ[POLICY_ENVIRON_KEY] = found.policy
+        enforce(req, found.policy)
         return found.handler(deps, req, server_id, argument)
 
     return action

@@ -33,7 +33,7 @@ MIGRATING = "migrating"
 def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-migrateLive``: move a running server to another host (the scheduler's
     choice, or ``host``) without stopping it."""
-    common.require_admin(req, f"os_compute_api:os-migrate-server:{MIGRATE_LIVE}")
+    common.require_admin(req, "os_compute_api:os-migrate-server:migrate_live")
     host, block, force = parse_migrate_live(req, argument)
     server = common.visible_server(req, deps.db, server_id)
     if server.vm_state not in LIVE_MIGRATABLE_VM_STATES or server.task_state is not None:

@@ -9,13 +9,14 @@ from typing import Any
 import webob
 
 from virtfleet import errors
+from virtfleet.api import caller
 from virtfleet.api.compute import common
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.name_filter import name_matcher
 from virtfleet.api.compute.views.servers import detail_view, status, summary_view
-from virtfleet.api.wsgi import HTTPError, Request, json_response
-from virtfleet.db import flavors, images, servers
+from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
+from virtfleet.db import flavors, servers
 from virtfleet.db.servers import Server
 from virtfleet.network.records import Caller
 from virtfleet.network.server_ports import nic_requests
@@ -89,11 +90,26 @@ def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     return json_response({"server": shown})
 
 
+def _all_projects(req: Request) -> bool:
+    """``all_tenants`` (``openstack server list --all-projects``): every project's
+    servers, for those who pass ``...:get_all_tenants`` (403 otherwise, as in Nova)."""
+    value = req.GET.get("all_tenants")
+    if value is None or value.lower() in ("0", "false", "off", "no"):
+        return False
+    listing = str(req.environ.get(POLICY_ENVIRON_KEY, "os_compute_api:servers:index"))
+    caller.authorize(req, f"{listing}:get_all_tenants")
+    return True
+
+
 def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
     params = req.GET
     admin = common.is_admin(req)
     found = servers.list_servers(deps.db, host=params.get("host") if admin else None)
-    if not admin:
+    if _all_projects(req):
+        wanted = params.get("project_id") or params.get("tenant_id")
+        if wanted:
+            found = [s for s in found if s.project_id == wanted]
+    else:
         found = [s for s in found if s.project_id == common.project_id(req)]
     if "name" in params:
         matches = name_matcher(params["name"])
@@ -143,10 +159,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         flavor = flavors.get(deps.db, common.ref_id(flavor_ref))
     except errors.NotFound:
         raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
-    try:
-        image = images.get(deps.db, image_id)
-    except errors.NotFound:
-        raise HTTPError(400, f"Image {image_id} could not be found (imageRef).") from None
+    image = common.visible_image(req, deps.db, image_id)
     guest = check_boot(flavor, image, deps.conf)
     caller = Caller(common.project_id(req), common.is_admin(req))
     if deps.networks is not None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import webob
 
+from virtfleet.api.image import access
 from virtfleet.api.wsgi import Request, json_response
 from virtfleet.image.service import ImageService
 
@@ -15,12 +16,14 @@ UPLOAD_CHUNK = 64 * 1024
 
 def upload(images: ImageService, req: Request, image_id: str) -> webob.Response:
     """PUT /v2/images/{id}/file: store the body as the image's data (image active)."""
+    access.owned(images, req, image_id)
     images.upload(image_id, _body_chunks(req), declared_size=req.content_length)
     return json_response(None, status=204)
 
 
 def download(images: ImageService, req: Request, image_id: str) -> webob.Response:
     """GET /v2/images/{id}/file: the data (204 when there is none), with its MD5."""
+    access.seen(images, req, image_id)
     image, data = images.download(image_id)
     if data is None:
         return json_response(None, status=204)

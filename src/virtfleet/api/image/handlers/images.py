@@ -7,6 +7,7 @@ from typing import Any
 
 import webob
 
+from virtfleet.api.image import access
 from virtfleet.api.image.schemas import images as schema
 from virtfleet.api.image.views import image_view
 from virtfleet.api.validation import validate
@@ -25,7 +26,10 @@ def index(images: ImageService, req: Request) -> webob.Response:
     for ignored in IGNORED_PARAMS:
         params.pop(ignored, None)
     limit = _limit(limit_text)
-    found = images.list(params, limit=limit, marker=marker)
+    who, requested = access.viewer(req), params.get("visibility")
+    found = images.list(
+        params, limit=limit, marker=marker, visible=lambda i: who.lists(i, requested)
+    )
     body: dict[str, Any] = {
         "images": [image_view(i) for i in found],
         "first": "/v2/images",
@@ -45,6 +49,7 @@ def create(images: ImageService, req: Request) -> webob.Response:
         )
     body = req.json_body_or_400()
     validate(body, schema.CREATE_V2)
+    access.check_visibility_change(req, body.get("visibility"))
     image = images.create(body, owner=req.headers.get("X-Project-Id"))
     return json_response(
         image_view(image),
@@ -55,7 +60,7 @@ def create(images: ImageService, req: Request) -> webob.Response:
 
 def show(images: ImageService, req: Request, image_id: str) -> webob.Response:
     """GET /v2/images/{id}: one image."""
-    return json_response(image_view(images.get(image_id)))
+    return json_response(image_view(access.seen(images, req, image_id)))
 
 
 def update(images: ImageService, req: Request, image_id: str) -> webob.Response:
@@ -69,11 +74,16 @@ def update(images: ImageService, req: Request, image_id: str) -> webob.Response:
         )
     patch = req.json_body_or_400()
     validate(patch, schema.UPDATE_V2)
+    access.owned(images, req, image_id)
+    for operation in patch:
+        if isinstance(operation, dict) and operation.get("path") == "/visibility":
+            access.check_visibility_change(req, operation.get("value"))
     return json_response(image_view(images.update(image_id, patch)))
 
 
 def delete(images: ImageService, req: Request, image_id: str) -> webob.Response:
     """DELETE /v2/images/{id}: the image and its data (403 when protected)."""
+    access.owned(images, req, image_id)
     images.delete(image_id)
     return json_response(None, status=204)
 

@@ -1,0 +1,166 @@
+"""The Compute API's rules, with Nova's names (``os_compute_api:...``)."""
+
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from virtfleet.api.policy.personas import (
+    ADMIN,
+    ANYONE,
+    PROJECT_MEMBER_OR_ADMIN,
+    PROJECT_READER_OR_ADMIN,
+)
+
+API = "os_compute_api"
+SCOPE = ["project"]
+
+
+def _rule(
+    name: str, check: str, description: str, *operations: tuple[str, str]
+) -> policy.RuleDefault:
+    return policy.DocumentedRuleDefault(
+        name=f"{API}:{name}",
+        check_str=check,
+        description=description,
+        operations=[{"method": m, "path": p} for m, p in operations],
+        scope_types=SCOPE,
+    )
+
+
+S = "/servers/{server_id}"
+M = f"{S}/migrations/{{migration_id}}"
+H = "/os-hypervisors/{hypervisor_id}"
+F = "/flavors/{flavor_id}"
+X = f"{F}/os-extra_specs"
+
+RULES = [
+    _rule("versions:index", ANYONE, "List API versions.", ("GET", "/")),
+    _rule("versions:show", ANYONE, "Show the v2.1 version document.", ("GET", "/v2.1")),
+    _rule("flavors:index", ANYONE, "List flavors.", ("GET", "/flavors")),
+    _rule("flavors:detail", ANYONE, "List flavors with details.", ("GET", "/flavors/detail")),
+    _rule("flavors:show", ANYONE, "Show a flavor.", ("GET", F)),
+    _rule("os-flavor-manage:create", ADMIN, "Create a flavor.", ("POST", "/flavors")),
+    _rule("os-flavor-manage:update", ADMIN, "Update a flavor's description.", ("PUT", F)),
+    _rule("os-flavor-manage:delete", ADMIN, "Delete a flavor.", ("DELETE", F)),
+    _rule("os-flavor-extra-specs:index", PROJECT_READER_OR_ADMIN, "List extra specs.", ("GET", X)),
+    _rule(
+        "os-flavor-extra-specs:show",
+        PROJECT_READER_OR_ADMIN,
+        "Show an extra spec.",
+        ("GET", f"{X}/{{key}}"),
+    ),
+    _rule("os-flavor-extra-specs:create", ADMIN, "Set extra specs.", ("POST", X)),
+    _rule("os-flavor-extra-specs:update", ADMIN, "Update an extra spec.", ("PUT", f"{X}/{{key}}")),
+    _rule(
+        "os-flavor-extra-specs:delete", ADMIN, "Delete an extra spec.", ("DELETE", f"{X}/{{key}}")
+    ),
+    _rule(
+        "servers:index", PROJECT_READER_OR_ADMIN, "List the project's servers.", ("GET", "/servers")
+    ),
+    _rule(
+        "servers:detail",
+        PROJECT_READER_OR_ADMIN,
+        "List the project's servers with details.",
+        ("GET", "/servers/detail"),
+    ),
+    _rule(
+        "servers:index:get_all_tenants",
+        ADMIN,
+        "List every project's servers (all_tenants).",
+        ("GET", "/servers?all_tenants"),
+    ),
+    _rule(
+        "servers:detail:get_all_tenants",
+        ADMIN,
+        "List every project's servers with details.",
+        ("GET", "/servers/detail?all_tenants"),
+    ),
+    _rule("servers:show", PROJECT_READER_OR_ADMIN, "Show a server.", ("GET", S)),
+    _rule(
+        "servers:show:host_status",
+        ADMIN,
+        "See the host of a server (OS-EXT-SRV-ATTR:host).",
+        ("GET", S),
+    ),
+    _rule("servers:create", PROJECT_MEMBER_OR_ADMIN, "Create a server.", ("POST", "/servers")),
+    _rule("servers:delete", PROJECT_MEMBER_OR_ADMIN, "Delete a server.", ("DELETE", S)),
+    _rule(
+        "servers:action",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Run a server action (each action has its own rule too).",
+        ("POST", f"{S}/action"),
+    ),
+    _rule(
+        "servers:stop", PROJECT_MEMBER_OR_ADMIN, "Stop a server.", ("POST", f"{S}/action (os-stop)")
+    ),
+    _rule(
+        "servers:start",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Start a server.",
+        ("POST", f"{S}/action (os-start)"),
+    ),
+    _rule(
+        "servers:reboot",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Reboot a server.",
+        ("POST", f"{S}/action (reboot)"),
+    ),
+    _rule(
+        "os-console-output",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Read a server's console log.",
+        ("POST", f"{S}/action (os-getConsoleOutput)"),
+    ),
+    _rule(
+        "os-migrate-server:migrate_live",
+        ADMIN,
+        "Live-migrate a server.",
+        ("POST", f"{S}/action (os-migrateLive)"),
+    ),
+    _rule(
+        "servers:migrations:index", ADMIN, "List a server's migrations.", ("GET", f"{S}/migrations")
+    ),
+    _rule("servers:migrations:show", ADMIN, "Show a server's migration.", ("GET", M)),
+    _rule("servers:migrations:delete", ADMIN, "Abort a live migration.", ("DELETE", M)),
+    _rule(
+        "servers:migrations:force_complete",
+        ADMIN,
+        "Force a live migration to complete.",
+        ("POST", f"{M}/action"),
+    ),
+    _rule("os-migrations:index", ADMIN, "List migrations.", ("GET", "/os-migrations")),
+    _rule(
+        "os-domain-xml", ADMIN, "Read a server's libvirt domain XML.", ("GET", f"{S}/os-domain-xml")
+    ),
+    _rule("os-hypervisors:list", ADMIN, "List hypervisors.", ("GET", "/os-hypervisors")),
+    _rule(
+        "os-hypervisors:list-detail",
+        ADMIN,
+        "List hypervisors with details.",
+        ("GET", "/os-hypervisors/detail"),
+    ),
+    _rule("os-hypervisors:show", ADMIN, "Show a hypervisor.", ("GET", H)),
+    _rule("os-hypervisors:uptime", ADMIN, "Show a hypervisor's uptime.", ("GET", f"{H}/uptime")),
+    _rule("limits", ANYONE, "Show the project's limits.", ("GET", "/limits")),
+    _rule(
+        "os-availability-zone:list",
+        ANYONE,
+        "List availability zones.",
+        ("GET", "/os-availability-zone"),
+    ),
+    _rule(
+        "os-availability-zone:detail",
+        ADMIN,
+        "List availability zones with their hosts.",
+        ("GET", "/os-availability-zone/detail"),
+    ),
+    _rule("os-keypairs:index", PROJECT_READER_OR_ADMIN, "List keypairs.", ("GET", "/os-keypairs")),
+    _rule("extensions", ANYONE, "List API extensions.", ("GET", "/extensions")),
+    _rule("os-aggregates:index", ADMIN, "List host aggregates.", ("GET", "/os-aggregates")),
+    _rule(
+        "os-scheduler-explain",
+        ADMIN,
+        "Explain where a boot would go (virtfleet).",
+        ("POST", "/os-scheduler-explain"),
+    ),
+]

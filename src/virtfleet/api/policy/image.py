@@ -1,0 +1,74 @@
+"""The Image API's rules, with Glance's names.
+
+Like Glance, the rules decide who may call an operation at all; which images a caller
+sees (visibility public / community / shared with members / private to the owner) is
+decided by the Image API itself, and another project's private image is a 404.
+"""
+
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from virtfleet.api.policy.personas import (
+    ADMIN,
+    ANYONE,
+    PROJECT_MEMBER_OR_ADMIN,
+    PROJECT_READER_OR_ADMIN,
+)
+
+SCOPE = ["project"]
+IMAGE = "/v2/images/{image_id}"
+
+
+def _rule(name: str, check: str, description: str, method: str, path: str) -> policy.RuleDefault:
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=check,
+        description=description,
+        operations=[{"method": method, "path": path}],
+        scope_types=SCOPE,
+    )
+
+
+RULES = [
+    _rule("get_versions", ANYONE, "List Image API versions.", "GET", "/versions"),
+    _rule("get_schema", ANYONE, "Read the image schema.", "GET", "/v2/schemas/image"),
+    _rule("get_schemas", ANYONE, "Read the image list schema.", "GET", "/v2/schemas/images"),
+    _rule(
+        "get_images",
+        PROJECT_READER_OR_ADMIN,
+        "List the images the project can see.",
+        "GET",
+        "/v2/images",
+    ),
+    _rule("get_image", PROJECT_READER_OR_ADMIN, "Show an image the project can see.", "GET", IMAGE),
+    _rule(
+        "add_image",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Create an image owned by the project.",
+        "POST",
+        "/v2/images",
+    ),
+    _rule(
+        "modify_image", PROJECT_MEMBER_OR_ADMIN, "Update an image the project owns.", "PATCH", IMAGE
+    ),
+    _rule(
+        "delete_image",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Delete an image the project owns.",
+        "DELETE",
+        IMAGE,
+    ),
+    _rule(
+        "upload_image", PROJECT_MEMBER_OR_ADMIN, "Upload an image's data.", "PUT", f"{IMAGE}/file"
+    ),
+    _rule(
+        "download_image",
+        PROJECT_READER_OR_ADMIN,
+        "Download an image's data.",
+        "GET",
+        f"{IMAGE}/file",
+    ),
+    _rule("publicize_image", ADMIN, "Make an image public (visibility=public).", "PATCH", IMAGE),
+    _rule("communitize_image", PROJECT_MEMBER_OR_ADMIN, "Make an image community.", "PATCH", IMAGE),
+]
