@@ -70,6 +70,7 @@ def crash_mid_migration(cloud: Any, at_method: str) -> tuple[Any, records.Migrat
     migration = migrate(cloud, server.uuid, dest, wait=False)
     assert dying.stopped.wait(10), f"the migration never called {at_method}"
     cloud.transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)  # the process is gone
+    old.membership.stop()  # and so is its heartbeat: its work may be taken over
     return server, migration, source, dest
 
 
