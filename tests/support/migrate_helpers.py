@@ -32,10 +32,16 @@ def start_slow_migration(
 ) -> tuple[servers.Server, str, records.Migration]:
     """Boot a guest with ``extra_specs`` (it lands on vgpu-1 or vgpu-2) and start its
     live migration to the other of the two, made to take ``seconds``; returns the
-    server, the destination and the migration once it runs."""
+    server, the destination and the migration once its libvirt job runs (the record
+    says ``running`` just before the source is asked to start the job)."""
     server = cloud.boot(**extra_specs)
     dest = "vgpu-2" if server.host == "vgpu-1" else "vgpu-1"
     cloud.hypervisor(server.host).migration_duration = seconds
     started = migrate(cloud, server.uuid, dest, wait=False)
     wait_running(cloud, started.id)
+    deadline = time.monotonic() + 10
+    source = cloud.hypervisor(server.host)
+    while source.record(server.uuid).job is None and records.get(cloud.db, started.id).in_progress:
+        assert time.monotonic() < deadline, "the migration job never started"
+        time.sleep(0.01)
     return server, dest, started
