@@ -28,6 +28,7 @@ import libvirt
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.agent.network.plugging import HostNetwork
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import GuestWhereabouts, MigrationProgress
 from virtfleet.virt.driver import ComputeDriver
@@ -93,6 +94,9 @@ class MigratingAgent(Protocol):
 
     @property
     def driver(self) -> ComputeDriver: ...
+
+    @property
+    def network(self) -> HostNetwork: ...
 
 
 class LiveMigrationEndpoint:
@@ -207,6 +211,12 @@ class LiveMigrationEndpoint:
                 f"host {self._agent.host} has no mdev for {', '.join(missing)} of "
                 f"{data.instance_uuid}"
             )
+        if data.vifs:  # the guest's bridges and ports exist here before it arrives
+            try:
+                self._agent.network.plug(data.instance_uuid, data.vifs)
+            except Exception:
+                self._hooks.release(data, "destination", succeeded=False)
+                raise
         return data
 
     def post_live_migration_at_destination(self, data: LibvirtLiveMigrateData) -> str:
@@ -218,6 +228,7 @@ class LiveMigrationEndpoint:
         """Undo everything the migration left here (domain, claims, and files only
         in a directory this migration prepared, never shared ones); safe to call
         whatever happened before."""
+        self._agent.network.unplug(data.instance_uuid)
         try:
             directory = self._driver.instance_dir(data.instance_uuid)
             prepared = os.path.exists(
@@ -272,7 +283,8 @@ class LiveMigrationEndpoint:
 
     def post_live_migration_at_source(self, data: LibvirtLiveMigrateData) -> None:
         """The guest left: drop its files here when they were not shared, and the
-        source side's claims."""
+        source side's claims (and its ports here)."""
+        self._agent.network.unplug(data.instance_uuid)
         try:
             directory = policy.may_remove_source_files(data)
             if directory:

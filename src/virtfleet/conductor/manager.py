@@ -123,6 +123,7 @@ class Conductor:
             self._submit,
             owner=self.name,
             alive=self.membership.alive,
+            networks=networks,
         )
 
     # ----------------------------------------------------------------- lifecycle

@@ -16,6 +16,7 @@ from oslo_versionedobjects import fields
 
 from virtfleet.objects.base import register
 from virtfleet.objects.defaults import DefaultedObject
+from virtfleet.objects.vif import GuestVif
 
 MDEV_FIELDS = ("source_mdev_types", "target_mdevs", "dst_supports_mdev_live_migration")
 BLOCK_FIELDS = ("dest_instance_dir", "local_disks", "full_disk_copy")
@@ -28,7 +29,8 @@ class LibvirtLiveMigrateData(DefaultedObject):
     # Version 1.0: initial version (generic live migration)
     # Version 1.1: source_mdev_types, target_mdevs, dst_supports_mdev_live_migration
     # Version 1.2: dest_instance_dir, local_disks, full_disk_copy (block migration)
-    VERSION = "1.2"
+    # Version 1.3: vifs (the guest's ports, plugged on the destination before it arrives)
+    VERSION = "1.3"
 
     fields = {
         "migration_uuid": fields.UUIDField(),
@@ -60,7 +62,12 @@ class LibvirtLiveMigrateData(DefaultedObject):
         "local_disks": fields.ListOfDictOfNullableStringsField(default=[]),
         # the destination lacks a disk's backing file: copy whole disks (NON_SHARED_DISK)
         "full_disk_copy": fields.BooleanField(default=False),
+        # 1.3: the guest's ports (filled by the conductor before pre_live_migration)
+        "vifs": fields.ListOfObjectsField("GuestVif", default=[]),
     }
+
+    # LibvirtLiveMigrateData version -> the GuestVif version its vifs carry
+    obj_relationships = {"vifs": [("1.3", "1.0")]}
 
     migration_uuid: str
     instance_uuid: str
@@ -82,6 +89,7 @@ class LibvirtLiveMigrateData(DefaultedObject):
     dest_instance_dir: str | None
     local_disks: list[dict[str, str | None]]
     full_disk_copy: bool
+    vifs: list[GuestVif]
 
     @property
     def has_mdevs(self) -> bool:
@@ -89,8 +97,16 @@ class LibvirtLiveMigrateData(DefaultedObject):
         return bool(self.obj_attr_is_set("source_mdev_types") and self.source_mdev_types)
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
-        super().obj_make_compatible(primitive, target_version)
         target = tuple(int(part) for part in target_version.split("."))
+        if target < (1, 3) and self.obj_attr_is_set("vifs") and self.vifs:
+            raise ovo_exc.ObjectActionError(
+                action="obj_make_compatible",
+                reason=f"LibvirtLiveMigrateData {target_version} cannot carry ports: "
+                "the peer is too old to plug a guest's network on the destination",
+            )
+        super().obj_make_compatible(primitive, target_version)
+        if target < (1, 3):
+            primitive.pop("vifs", None)
         if target < (1, 2):  # a 1.1 peer keeps the guest's path and copies increments
             for name in BLOCK_FIELDS:
                 primitive.pop(name, None)

@@ -205,3 +205,61 @@ def test_concurrent_boots_get_distinct_addresses_and_leave_nothing(
     finally:
         cloud.delete_all_servers()
         delete_networks(cloud)
+
+
+def test_live_migration_plugs_the_destination_and_moves_the_binding(
+    cloud: EmulationCloud, flavor_id: str
+) -> None:
+    net = network(cloud, "moving", "192.0.2.0/24")
+    try:
+        image = cloud.image("moving", hw_architecture="x86_64")
+        server = cloud.api.wait_server(boot(cloud, image, flavor_id, [{"uuid": net}], "mover"))
+        source = server["OS-EXT-SRV-ATTR:host"]
+        dest = "x86-plain" if source == "x86-emu" else "x86-emu"
+        address = server["addresses"]["moving"][0]["addr"]
+        (port,) = ports_of(cloud, server["id"])
+        tap = "tap" + port.id[:11]
+
+        # A destination that cannot plug refuses: the guest and its port stay put.
+        dest_agent = cloud.agent(dest)
+        recorded = dest_agent.network
+
+        class Refusing:
+            def plug(self, *_: Any) -> Any:
+                raise RuntimeError("no bridge for you")
+
+            def unplug(self, uuid: str) -> None:
+                recorded.unplug(uuid)
+
+        dest_agent.network = Refusing()  # type: ignore[assignment]
+        try:
+            cloud.api.compute(
+                "POST",
+                f"/servers/{server['id']}/action",
+                {"os-migrateLive": {"host": dest, "block_migration": "auto"}},
+            )
+            wait_until(lambda: cloud.api.server(server["id"])["OS-EXT-STS:task_state"] is None)
+        finally:
+            dest_agent.network = recorded
+        stayed = cloud.api.server(server["id"])
+        assert stayed["OS-EXT-SRV-ATTR:host"] == source
+        assert ports_of(cloud, server["id"])[0].binding_host_id == source
+        assert tap in cloud.agent(source).network.bridges["vfbr-" + net[:10]]  # type: ignore[attr-defined]
+        assert cloud.agent(dest).network.bridges == {}  # type: ignore[attr-defined]
+
+        cloud.api.compute(
+            "POST",
+            f"/servers/{server['id']}/action",
+            {"os-migrateLive": {"host": dest, "block_migration": "auto"}},
+        )
+        wait_until(lambda: cloud.api.server(server["id"])["OS-EXT-SRV-ATTR:host"] == dest)
+        wait_until(lambda: cloud.api.server(server["id"])["OS-EXT-STS:task_state"] is None)
+        moved = cloud.api.server(server["id"])
+        assert moved["addresses"]["moving"][0]["addr"] == address
+        (bound,) = ports_of(cloud, server["id"])
+        assert (bound.binding_host_id, bound.status) == (dest, "ACTIVE")
+        assert cloud.agent(dest).network.bridges == {"vfbr-" + net[:10]: {tap}}  # type: ignore[attr-defined]
+        wait_until(lambda: cloud.agent(source).network.bridges == {})  # type: ignore[attr-defined]
+    finally:
+        cloud.delete_all_servers()
+        delete_networks(cloud)

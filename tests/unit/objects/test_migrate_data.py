@@ -17,7 +17,7 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.rpc.transport import LocalTransport
 
 # Bump VERSION (history line + obj_make_compatible) and then this hash together.
-EXPECTED_FINGERPRINT = "1.2-9bd9bb4161eec5eac370105a1c4ac79a"
+EXPECTED_FINGERPRINT = "1.3-8b24f53e938c34f47c8d04a2f244eb06"
 VERSIONS = ("1.0", "1.1", "1.2")
 DISK = {
     "path": "/srv/instances/disk",
@@ -190,3 +190,24 @@ def test_round_trip_through_rpc_with_a_peer_pinned_to_each_version(version: str)
 def test_is_registered_in_virtfleets_namespace() -> None:
     assert issubclass(LibvirtLiveMigrateData, ovo_base.VersionedObject)
     assert "LibvirtLiveMigrateData" in VirtfleetObjectRegistry.obj_classes()
+
+
+def test_vifs_travel_to_the_destination_and_a_1_2_peer_cannot_take_them() -> None:
+    from oslo_versionedobjects import exception as ovo_exc
+
+    from virtfleet.objects.vif import GuestVif
+
+    data = LibvirtLiveMigrateData(
+        migration_uuid="0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44",
+        instance_uuid="1f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44",
+        source_host="a",
+        dest_host="b",
+    )
+    assert "vifs" not in data.obj_to_primitive("1.2")["virtfleet_object.data"]
+    data.vifs = [
+        GuestVif(port_id="p", network_id="n", mac_address="fa:16:3e:00:00:02", network_type="vxlan")
+    ]
+    back = LibvirtLiveMigrateData.obj_from_primitive(wire(data.obj_to_primitive()))
+    assert back.vifs[0].mac_address == "fa:16:3e:00:00:02"
+    with pytest.raises(ovo_exc.ObjectActionError, match="cannot carry ports"):
+        data.obj_to_primitive("1.2")

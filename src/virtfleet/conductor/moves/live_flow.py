@@ -84,6 +84,9 @@ class LiveMigrationFlow:
         mdev.release(self._svc, data)
 
     def prepare(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
+        """The destination prepares (and plugs the guest's ports) before it arrives."""
+        if self._svc.networks is not None:
+            data.vifs = self._svc.networks.vifs(data.instance_uuid)
         return self._svc.agents.pre_live_migration(data.dest_host, data)
 
     def transfer(self, data: LibvirtLiveMigrateData) -> None:
@@ -121,6 +124,10 @@ class LiveMigrationFlow:
         return policy.failure_status(exc, self._tracker.is_cancelled(self._move.migration_id))
 
     def finish_at_destination(self, data: LibvirtLiveMigrateData) -> None:
+        """The guest runs on the destination: its ports' binding moves there."""
+        if self._svc.networks is not None:
+            self._svc.networks.bind(data.instance_uuid, data.dest_host)
+            self._svc.networks.set_status(data.instance_uuid, "ACTIVE")
         try:
             self._svc.agents.post_live_migration_at_destination(data.dest_host, data)
         except errors.VirtfleetError as exc:

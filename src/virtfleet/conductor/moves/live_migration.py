@@ -29,6 +29,7 @@ from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
 from virtfleet.db.engine import Database
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.rpc import Transport
 
 LOG = logging.getLogger(__name__)
@@ -47,10 +48,11 @@ class LiveMigrations:
         submit: Submit,
         owner: str | None = None,
         alive: Callable[[], frozenset[str]] | None = None,
+        networks: ServerPorts | None = None,
     ) -> None:
         self._conf = conf
         self._owner = owner  # the control server this process is (records' owner)
-        self._svc = Services.build(conf, db, placement, scheduler, transport)
+        self._svc = Services.build(conf, db, placement, scheduler, transport, networks)
         self._submit = submit
         self._tracker = MoveTracker()
         self._recovery = recovery.Recovery(self._svc, self._tracker, owner, alive)

@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from virtfleet.agent.rpcapi import ComputeClient
 from virtfleet.db.engine import Database
+from virtfleet.network.server_ports import ServerPorts
 from virtfleet.placement.types import ConsumerAllocations, ConsumerRequest
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
@@ -45,6 +46,7 @@ class Services:
     placement: MigrationPlacement
     scheduler: MigrationScheduler
     agents: ComputeClient
+    networks: ServerPorts | None = None  # the guests' ports; None: no networking
 
     @classmethod
     def build(
@@ -54,7 +56,8 @@ class Services:
         placement: MigrationPlacement,
         scheduler: MigrationScheduler,
         transport: Transport,
+        networks: ServerPorts | None = None,
     ) -> Services:
         """Services whose agent calls wait ``[DEFAULT] rpc_response_timeout``."""
         agents = ComputeClient(transport, timeout=conf.rpc_response_timeout)
-        return cls(conf, db, placement, scheduler, agents)
+        return cls(conf, db, placement, scheduler, agents, networks)
