@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(("cli", "api", "bench", "control_plane", "server_process"), 6),
     **dict.fromkeys(("agent_process", "broker"), 6),
     **dict.fromkeys(("conductor", "scheduler"), 5),
-    **dict.fromkeys(("placement", "agent", "image", "network"), 4),
+    **dict.fromkeys(("placement", "agent", "image", "network", "servers"), 4),
     "virt": 3,
     **dict.fromkeys(("objects", "db", "rpc", "identity"), 2),
     **dict.fromkeys(("errors", "conf", "data", "__main__"), 1),

@@ -17,7 +17,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 from sqlalchemy import inspect
@@ -26,7 +26,6 @@ from virtfleet import errors
 from virtfleet.agent.orphans import Orphan
 from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
 from virtfleet.conductor import boot, mdev_reaper, orphans
-from virtfleet.conductor import states as st
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.membership import Membership
 from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
@@ -39,6 +38,8 @@ from virtfleet.objects.rpc_results import HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
+from virtfleet.servers import service
+from virtfleet.servers import states as st
 
 LOG = logging.getLogger(__name__)
 
@@ -206,9 +207,9 @@ class Conductor:
                     if self.live_migrations.in_progress(server.uuid):
                         continue  # recover_interrupted_migrations finishes or undoes it
                     if not self.live_migrations.settle_completed(server.uuid):
-                        servers.update(self._db, server.uuid, task_state=None)
+                        self._transition(server.uuid, "clear_stuck_task")
                 else:
-                    servers.update(self._db, server.uuid, task_state=None)
+                    self._transition(server.uuid, "clear_stuck_task")
             handled.append(server.uuid)
         return handled
 
@@ -239,7 +240,7 @@ class Conductor:
             elif action == "delete":
                 self._submit(server.uuid, self._delete, "delete taken over")
             else:
-                servers.update(self._db, server.uuid, task_state=None)
+                self._transition(server.uuid, "clear_stuck_task")
             taken.append(server.uuid)
         if any(m.owner is not None for m in self.live_migrations.orphans()):
             self.recover_interrupted_migrations()
@@ -267,11 +268,9 @@ class Conductor:
                 self._fail_build(uuid, [], None, 500, interrupted=True)
                 return
             if state == "running":
-                servers.update(
-                    self._db,
+                self._transition(
                     uuid,
-                    vm_state=st.ACTIVE,
-                    task_state=None,
+                    "build_done",
                     power_state=int(st.PowerState.RUNNING),
                     launched_at=utcnow(),
                 )
@@ -432,7 +431,12 @@ class Conductor:
             updates = st.after_power_event(
                 server.vm_state, server.task_state, st.power_state_of(state)
             )
-            if any(getattr(server, name) != value for name, value in updates.items()):
+            decided = updates.pop("vm_state", None)
+            if decided is not None:
+                transition = st.POWER_EVENT_TRANSITIONS[decided]
+                if self._transition(instance_uuid, transition, **updates) is not None:
+                    return
+            if server.power_state != updates["power_state"]:
                 servers.update(self._db, instance_uuid, **updates)
 
     # -------------------------------------------------------------- workflows
@@ -455,7 +459,8 @@ class Conductor:
         no_host: str | None = None
         code = 500
         while True:
-            servers.update(self._db, uuid, task_state=st.SCHEDULING, host=None, node=None)
+            if self._transition(uuid, "schedule", host=None, node=None) is None:
+                return  # deleted meanwhile: the delete cleans up
             try:
                 spec = boot.request_spec(server, frozenset(tried))
                 selection = self._scheduler.schedule_and_claim(spec)
@@ -482,9 +487,9 @@ class Conductor:
         uuid, host = server.uuid, selection.host
         try:
             node = hosts.get_host_by_uuid(self._db, selection.compute_node_uuid)
-            servers.update(
-                self._db, uuid, task_state=st.SPAWNING, host=host, node=node.hypervisor_hostname
-            )
+            if self._transition(uuid, "spawn", host=host, node=node.hypervisor_hostname) is None:
+                self._scheduler.unclaim(uuid)  # deleted meanwhile: the delete does the rest
+                return None
             spec = boot.instance_spec(server, files, selection.allocation_request)
             if self._networks is not None:
                 spec.vifs = self._networks.bind(uuid, host)
@@ -495,11 +500,10 @@ class Conductor:
             self._scheduler.unclaim(uuid)
             return exc.message
         try:
-            servers.update(
+            service.request(
                 self._db,
                 uuid,
-                vm_state=st.ACTIVE,
-                task_state=None,
+                "build_done",
                 power_state=int(st.PowerState.RUNNING),
                 launched_at=utcnow(),
             )
@@ -509,6 +513,8 @@ class Conductor:
             self._cleanup_host(host, uuid)
             self._scheduler.unclaim(uuid)
             self._release_ports(server)
+        except service.InvalidServerState as exc:  # a delete was asked for meanwhile
+            LOG.info("server %s built but not made active: %s", uuid, exc)
         return None
 
     def _cleanup_host(self, host: str, uuid: str) -> None:
@@ -537,20 +543,10 @@ class Conductor:
         message = (
             st.BUILD_INTERRUPTED if interrupted else st.build_failure_message(failures, no_host)
         )
-        try:
-            servers.set_fault(
-                self._db,
-                uuid,
-                message,
-                code,
-                st.build_failure_details(failures, no_host),
-                vm_state=st.ERROR,
-                task_state=None,
-                host=None,
-                node=None,
-            )
-        except errors.NotFound:
-            return
+        details = st.build_failure_details(failures, no_host)
+        fault = servers.fault(message, code, details)
+        with contextlib.suppress(errors.NotFound):
+            self._transition(uuid, "build_failed", fault=fault, host=None, node=None)
 
     def _delete(self, uuid: str) -> None:
         try:
@@ -576,8 +572,8 @@ class Conductor:
                     "server %s: host %s unreachable, deleting anyway: %s", uuid, server.host, exc
                 )
             except errors.VirtfleetError as exc:
-                message = f"Delete failed on {server.host}: {exc}"
-                servers.set_fault(self._db, uuid, message, 500, vm_state=st.ERROR, task_state=None)
+                fault = servers.fault(f"Delete failed on {server.host}: {exc}")
+                self._transition(uuid, "delete_failed", fault=fault)
                 return
         self._scheduler.unclaim(uuid)
         self._release_ports(server)
@@ -607,9 +603,10 @@ class Conductor:
         except errors.NotFound:
             return
         if not server.host:
-            servers.update(self._db, uuid, task_state=None)
+            self._transition(uuid, "power_failed")
             return
-        servers.update(self._db, uuid, task_state=action.task_state)
+        if self._transition(uuid, action.begin, resume=True) is None:
+            return  # the server changed (e.g. a delete was asked for): not ours to do
         try:
             if action_name.startswith("reboot"):
                 self.compute.reboot(server.host, uuid, hard=action_name == "reboot_hard")
@@ -619,12 +616,18 @@ class Conductor:
                 self.compute.power_on(server.host, uuid)
         except errors.VirtfleetError as exc:
             LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
-            servers.set_fault(self._db, uuid, f"{action_name} failed: {exc}", 500, task_state=None)
+            fault = servers.fault(f"{action_name} failed: {exc}")
+            self._transition(uuid, "power_failed", fault=fault)
             return
-        servers.update(
-            self._db,
-            uuid,
-            vm_state=action.vm_state,
-            task_state=None,
-            power_state=int(action.power_state),
-        )
+        self._transition(uuid, action.done, power_state=int(action.power_state))
+
+    def _transition(
+        self, uuid: str, transition: str, resume: bool = False, **fields: Any
+    ) -> servers.Server | None:
+        """Apply a transition of the servers service; None (logged) when the server's
+        state no longer allows it, e.g. a delete was asked for meanwhile."""
+        try:
+            return service.request(self._db, uuid, transition, resume=resume, **fields)
+        except service.InvalidServerState as exc:
+            LOG.info("server %s: %s not applied: %s", uuid, transition, exc)
+            return None

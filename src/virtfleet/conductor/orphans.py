@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from virtfleet import errors
 from virtfleet.agent.orphans import Orphan
-from virtfleet.conductor import states as st
 from virtfleet.db import hosts, servers
 from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database
+from virtfleet.servers import states as st
 
 
 def find_orphans(db: Database, host: str, instance_uuids: list[str]) -> list[Orphan]:

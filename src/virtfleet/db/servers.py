@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,14 @@ def list_servers(db: Database, host: str | None = None, read_deleted: bool = Fal
 
 def update(db: Database, server_uuid: str, **fields: Any) -> Server:
     """Change fields (see :data:`UPDATABLE`); ``updated_at`` follows."""
+    return update_if(db, server_uuid, lambda server: None, **fields)
+
+
+def update_if(
+    db: Database, server_uuid: str, check: Callable[[Server], None], **fields: Any
+) -> Server:
+    """:func:`update` once ``check`` (which raises to refuse) passed on the server as
+    it is now, in the same write transaction (no other writer runs in between)."""
     unknown = set(fields) - UPDATABLE
     if unknown:
         raise errors.InvalidInput(
@@ -164,6 +172,7 @@ def update(db: Database, server_uuid: str, **fields: Any) -> Server:
         )
     with db.session() as session:
         row = _row(session, server_uuid)
+        check(_record(row))
         for name, value in fields.items():
             setattr(row, "metadata_" if name == "metadata" else name, value)
         row.updated_at = utcnow()
@@ -182,13 +191,17 @@ def set_fault(
     """Record why the server failed (shown by the API while it is in ERROR), with any
     other ``fields`` (e.g. ``vm_state="error"``) in the same transaction, so that no
     reader sees ERROR without its fault."""
-    fault = {
+    return update(db, server_uuid, **fields, fault=fault(message, code, details))
+
+
+def fault(message: str, code: int = 500, details: str = "") -> dict[str, Any]:
+    """A fault record (the ``fault`` field) saying why a server failed, dated now."""
+    return {
         "code": code,
         "message": message,
         "details": details,
         "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    return update(db, server_uuid, **fields, fault=fault)
 
 
 def delete(db: Database, server_uuid: str) -> Server:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from virtfleet.conductor import states as st
-from virtfleet.conductor.states import PowerState
+from virtfleet.servers import states as st
+from virtfleet.servers.states import PowerState
 
 
 @pytest.mark.parametrize(
@@ -48,10 +48,12 @@ def test_after_power_event(
 
 
 def test_power_actions_table() -> None:
-    assert st.POWER_ACTIONS["power_off"] == st.PowerAction("powering-off", "stopped", 4)
-    assert st.POWER_ACTIONS["power_on"] == st.PowerAction("powering-on", "active", 1)
-    assert st.POWER_ACTIONS["reboot_hard"].task_state == "rebooting_hard"
-    assert st.POWER_ACTIONS["reboot_soft"].task_state == "rebooting"
+    assert st.POWER_ACTIONS["power_off"] == st.PowerAction("stop", "stop_done", 4)
+    assert st.POWER_ACTIONS["power_on"] == st.PowerAction("start", "start_done", 1)
+    hard, soft = st.POWER_ACTIONS["reboot_hard"], st.POWER_ACTIONS["reboot_soft"]
+    assert st.TRANSITIONS[hard.begin].task_state == "rebooting_hard"
+    assert st.TRANSITIONS[soft.begin].task_state == "rebooting"
+    assert st.TRANSITIONS["stop_done"].vm_state == "stopped"
 
 
 @pytest.mark.parametrize(
@@ -85,6 +87,7 @@ def test_failure_details_list_every_host() -> None:
         ("active", None, None),
         ("active", "deleting", "delete"),
         ("error", "deleting", "delete"),
+        ("building", "deleting", "delete"),
         ("active", "powering-off", "clear_task"),
         ("stopped", "powering-on", "clear_task"),
         ("active", "rebooting_hard", "clear_task"),

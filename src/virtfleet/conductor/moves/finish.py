@@ -6,13 +6,14 @@
 - :func:`roll_back`: undo on the destination, then :func:`end` with the failure;
 - :func:`end`: the instance's source allocation given back (the migration's
   released), the status and reason recorded, the server's task ended (the guest
-  stays where it was).
+  stays where it was);
+- :func:`settle`: the end of the server's task through the servers service.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from virtfleet import errors
 from virtfleet.conductor.moves import claim
@@ -21,6 +22,8 @@ from virtfleet.conductor.moves.services import Services
 from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
+from virtfleet.db.engine import Database
+from virtfleet.servers import service
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_
         memory_remaining=0,
         disk_remaining=0,
     )
-    servers.update(svc.db, move.server.uuid, **flow.arrived(dest, dest_node))
+    settle(svc.db, move.server.uuid, **flow.arrived(dest, dest_node))
     flow.finish_at_source(data)
 
 
@@ -71,7 +74,19 @@ def end(
     records.update(svc.db, migration.id, status=status, error=message)
     tracker.forget_cancel(migration.id)
     try:
-        servers.update(svc.db, migration.instance_uuid, task_state=None)
+        settle(svc.db, migration.instance_uuid)
     except errors.NotFound:
         return
     LOG.info("migration %s ended %s: %s", migration.id, status, message)
+
+
+def settle(db: Database, instance_uuid: str, **where: Any) -> None:
+    """End the server's migrating task (transition ``migration_ended``) and record
+    ``where`` the guest now runs; when the task is no longer ``migrating`` (e.g. a
+    delete was asked for meanwhile) only ``where`` is written."""
+    try:
+        service.request(db, instance_uuid, "migration_ended", **where)
+    except service.InvalidServerState as exc:
+        LOG.info("server %s: %s", instance_uuid, exc)
+        if where:
+            servers.update(db, instance_uuid, **where)

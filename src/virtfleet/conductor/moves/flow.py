@@ -81,5 +81,6 @@ class MoveFlow(Protocol[DataT]):
         ...
 
     def arrived(self, dest: str, dest_node: str) -> dict[str, Any]:
-        """The server's fields once the move finished."""
+        """Where the server is once the move finished (host, node, power state); the
+        end of its task is the ``migration_ended`` transition."""
         ...

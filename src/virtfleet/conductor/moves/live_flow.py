@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from virtfleet import errors
-from virtfleet.conductor import states as st
 from virtfleet.conductor.moves import destination, mdev, policy, storage, transfer
 from virtfleet.conductor.moves.move import Move
 from virtfleet.conductor.moves.services import Services
@@ -22,6 +21,7 @@ from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
+from virtfleet.servers import states as st
 from virtfleet.virt.libvirt.migration import resolve_block_migration
 
 LOG = logging.getLogger(__name__)
@@ -150,6 +150,5 @@ class LiveMigrationFlow:
         return {
             "host": dest,
             "node": dest_node,
-            "task_state": None,
             "power_state": int(st.PowerState.RUNNING),
         }

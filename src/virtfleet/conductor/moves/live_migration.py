@@ -64,7 +64,7 @@ class LiveMigrations:
         self, instance_uuid: str, host: str | None, block_migration: bool | str, force: bool
     ) -> records.Migration:
         """Record a queued migration and run it in the background. The caller has set
-        the server's task_state to ``migrating``."""
+        the server's task_state to ``migrating`` (transition ``live_migrate``)."""
         db = self._svc.db
         server = servers.get(db, instance_uuid)
         if not server.host:

@@ -22,7 +22,6 @@ import logging
 from collections.abc import Callable
 
 from virtfleet import errors
-from virtfleet.conductor import states as st
 from virtfleet.conductor.moves import finish, storage
 from virtfleet.conductor.moves.live_flow import LiveMigrationFlow
 from virtfleet.conductor.moves.move import Move
@@ -31,6 +30,7 @@ from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.servers import states as st
 
 LOG = logging.getLogger(__name__)
 
@@ -137,14 +137,15 @@ class Recovery:
         if server.host == last.source_compute:
             LOG.warning("migration %s had completed: %s moves to %s", last.id, instance_uuid,
                         last.dest_compute)  # fmt: skip
-            servers.update(
+            finish.settle(
                 db,
                 instance_uuid,
                 host=last.dest_compute,
                 node=last.dest_node or last.dest_compute,
                 power_state=int(st.PowerState.RUNNING),
             )
-        servers.update(db, instance_uuid, task_state=None)
+        else:
+            finish.settle(db, instance_uuid)
         return True
 
     def recover(self, migration_id: int) -> str:

@@ -9,17 +9,14 @@ import logging
 import time
 
 from virtfleet import errors
-from virtfleet.conductor import states as st
 from virtfleet.conductor.moves import policy
 from virtfleet.conductor.moves.services import Services
 from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
-from virtfleet.db import servers
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.servers import service
 
 LOG = logging.getLogger(__name__)
-
-MIGRATING = st.MIGRATING  # the server's task_state while it moves
 
 
 def live_transfer(
@@ -59,6 +56,6 @@ def record_progress(
     try:
         progress = svc.agents.live_migration_progress(data.source_host, data.instance_uuid)
         records.update(svc.db, migration.id, **policy.progress_fields(progress.as_dict()))
-        servers.update(svc.db, data.instance_uuid, task_state=MIGRATING)
+        service.request(svc.db, data.instance_uuid, "migration_progress")
     except errors.VirtfleetError as exc:
         LOG.debug("migration %s: no progress: %s", migration.id, exc)

@@ -1,5 +1,6 @@
 """Server actions (``POST /servers/{id}/action``): the dispatcher that runs the one
-action named in the body, and the power and console actions. ``routes.SERVER_ACTIONS``
+action named in the body, and the power and console actions (which the servers
+service allows or refuses with a 409 naming the server's state). ``routes.SERVER_ACTIONS``
 is the table of actions with their policy rules (``os-migrateLive`` lives with the
 other migration handlers in ``server_migrations``)."""
 
@@ -13,8 +14,7 @@ import webob
 from virtfleet.api.compute import common
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.wsgi import HTTPError, Request, enforce, json_response
-from virtfleet.db import servers
-from virtfleet.db.servers import Server
+from virtfleet.servers import service
 
 REBOOT_TYPES = ("HARD", "SOFT")
 
@@ -55,50 +55,27 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
     return action
 
 
-def _acting_on(
-    deps: ComputeDeps, req: Request, server_id: str, name: str, vm_states: tuple[str, ...]
-) -> Server:
-    """The server, when ``name`` may run on it now; 409 naming its state otherwise."""
-    server = common.visible_server(req, deps.db, server_id)
-    if server.vm_state not in vm_states or server.task_state is not None:
-        raise HTTPError(
-            409,
-            f"Cannot '{name}' instance {server_id} while it is in "
-            f"vm_state {server.vm_state}, task_state {server.task_state}.",
-        )
-    if not server.host:
-        raise HTTPError(409, f"Cannot '{name}' instance {server_id}: it is not on a host.")
-    return server
-
-
 def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-stop``: power the guest off (SHUTOFF)."""
-    _acting_on(deps, req, server_id, "os-stop", ("active", "error"))
-    servers.update(deps.db, server_id, task_state="powering-off", owner=deps.owner)
+    common.visible_server(req, deps.db, server_id)
+    service.request(deps.db, server_id, "stop", owner=deps.owner)
     deps.conductor.stop_server(server_id)
     return json_response(None, status=202)
 
 
 def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-start``: power a stopped guest on (ACTIVE)."""
-    _acting_on(deps, req, server_id, "os-start", ("stopped",))
-    servers.update(deps.db, server_id, task_state="powering-on", owner=deps.owner)
+    common.visible_server(req, deps.db, server_id)
+    service.request(deps.db, server_id, "start", owner=deps.owner)
     deps.conductor.start_server(server_id)
     return json_response(None, status=202)
 
 
 def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``reboot`` ``{"type": "SOFT"|"HARD"}``: a soft reboot needs a running guest."""
-    server = _acting_on(deps, req, server_id, "reboot", ("active", "stopped", "error"))
+    service.check(common.visible_server(req, deps.db, server_id), "reboot_hard")
     hard = _reboot_type(argument) == "HARD"
-    if not hard and server.vm_state != "active":
-        raise HTTPError(
-            409,
-            f"Cannot soft 'reboot' instance {server_id} while it is in "
-            f"vm_state {server.vm_state}; use a HARD reboot.",
-        )
-    task_state = "rebooting_hard" if hard else "rebooting"
-    servers.update(deps.db, server_id, task_state=task_state, owner=deps.owner)
+    service.request(deps.db, server_id, "reboot_hard" if hard else "reboot_soft", owner=deps.owner)
     deps.conductor.reboot_server(server_id, hard=hard)
     return json_response(None, status=202)
 
@@ -107,13 +84,7 @@ def console_output(
     deps: ComputeDeps, req: Request, server_id: str, argument: Any
 ) -> webob.Response:
     """``os-getConsoleOutput`` ``{"length": N}``: the last N lines of the serial log."""
-    _acting_on(
-        deps,
-        req,
-        server_id,
-        "os-getConsoleOutput",
-        ("active", "stopped", "error", "paused", "suspended"),
-    )
+    service.check(common.visible_server(req, deps.db, server_id), "console_output")
     output = deps.conductor.get_console_output(server_id, _console_length(argument))
     return json_response({"output": output})
 

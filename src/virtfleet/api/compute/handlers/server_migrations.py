@@ -11,6 +11,7 @@ Field sets per microversion follow Nova; the workflow is the conductor's
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import webob
@@ -21,13 +22,12 @@ from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views.migrations import server_migration_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
-from virtfleet.db import hosts, servers
+from virtfleet.db import hosts
 from virtfleet.db import migration_records as records
 from virtfleet.db.migration_records import Migration
+from virtfleet.servers import service
 
 MIGRATE_LIVE = "os-migrateLive"
-LIVE_MIGRATABLE_VM_STATES = ("active", "paused")
-MIGRATING = "migrating"
 
 
 def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
@@ -36,14 +36,7 @@ def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
     common.require_admin(req, "os_compute_api:os-migrate-server:migrate_live")
     host, block, force = parse_migrate_live(req, argument)
     server = common.visible_server(req, deps.db, server_id)
-    if server.vm_state not in LIVE_MIGRATABLE_VM_STATES or server.task_state is not None:
-        raise HTTPError(
-            409,
-            f"Cannot '{MIGRATE_LIVE}' instance {server_id} while it is in "
-            f"vm_state {server.vm_state}, task_state {server.task_state}.",
-        )
-    if not server.host:
-        raise HTTPError(409, f"Cannot '{MIGRATE_LIVE}' instance {server_id}: it is not on a host.")
+    service.check(server, "live_migrate")
     if host is not None:
         try:
             hosts.get_host_by_name(deps.db, host)
@@ -53,11 +46,12 @@ def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
             raise HTTPError(
                 400, f"Unable to migrate instance ({server_id}) to current host ({host})."
             )
-    servers.update(deps.db, server_id, task_state=MIGRATING, owner=deps.owner)
+    service.request(deps.db, server_id, "live_migrate", owner=deps.owner)
     try:
         deps.live_migrations.start(server_id, host, block, force)
     except Exception:
-        servers.update(deps.db, server_id, task_state=None)
+        with contextlib.suppress(service.InvalidServerState):
+            service.request(deps.db, server_id, "migration_ended")
         raise
     return json_response(None, status=202)
 

@@ -20,6 +20,7 @@ from virtfleet.db import flavors, servers
 from virtfleet.db.servers import Server
 from virtfleet.network.records import Caller
 from virtfleet.network.server_ports import nic_requests
+from virtfleet.servers import service
 
 LOG = logging.getLogger(__name__)
 
@@ -186,8 +187,12 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         deps.conductor.build_server(server.uuid)
     except errors.VirtfleetError as exc:
         LOG.warning("handing server %s to the conductor failed: %s", server.uuid, exc)
-        servers.update(deps.db, server.uuid, vm_state="error", task_state=None)
-        servers.set_fault(deps.db, server.uuid, f"Build could not start: {exc.message}")
+        service.request(
+            deps.db,
+            server.uuid,
+            "build_failed",
+            fault=servers.fault(f"Build could not start: {exc.message}"),
+        )
     server_links = common.links(req, "servers", server.uuid)
     created = {
         "id": server.uuid,
@@ -202,8 +207,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
 def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """DELETE /servers/{id}: mark the server deleting and hand it to the conductor."""
     server = common.visible_server(req, deps.db, server_id)
-    if server.task_state != "deleting":
-        servers.update(deps.db, server_id, task_state="deleting", owner=deps.owner)
+    if server.task_state != "deleting":  # a delete asked for again keeps its owner
+        service.request(deps.db, server_id, "delete", owner=deps.owner)
     deps.conductor.delete_server(server_id)
     return json_response(None, status=204)
 

@@ -1,0 +1,275 @@
+"""Server states in Nova's vocabulary, the one table of their transitions, and the
+pure decisions about them.
+
+``vm_state`` is where a server is, ``task_state`` what is being done to it,
+``power_state`` what the hypervisor last said (Nova's integers). Every change of
+``vm_state`` or ``task_state`` after a server is created is a row of
+:data:`TRANSITIONS` (which states it may start from, what it writes), applied by
+:mod:`virtfleet.servers.service`; orchestration code asks the functions here what to
+do, it never decides inline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+# vm_state
+BUILDING = "building"
+ACTIVE = "active"
+STOPPED = "stopped"
+PAUSED = "paused"
+SUSPENDED = "suspended"
+ERROR = "error"
+DELETED = "deleted"
+
+# task_state
+SCHEDULING = "scheduling"
+SPAWNING = "spawning"
+POWERING_OFF = "powering-off"
+POWERING_ON = "powering-on"
+REBOOTING = "rebooting"
+REBOOTING_HARD = "rebooting_hard"
+DELETING = "deleting"
+MIGRATING = "migrating"
+
+
+class PowerState(enum.IntEnum):
+    """Nova's power_state values."""
+
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7
+
+
+#: The driver's power-state words (libvirt domain states) -> Nova's integers.
+DRIVER_POWER_STATES: dict[str, PowerState] = {
+    "nostate": PowerState.NOSTATE,
+    "running": PowerState.RUNNING,
+    "blocked": PowerState.RUNNING,
+    "paused": PowerState.PAUSED,
+    "shutdown": PowerState.SHUTDOWN,
+    "shutoff": PowerState.SHUTDOWN,
+    "crashed": PowerState.CRASHED,
+    "pmsuspended": PowerState.SUSPENDED,
+    "suspended": PowerState.SUSPENDED,
+}
+
+
+def power_state_of(driver_state: str) -> PowerState:
+    """Nova's power state for a driver state word (unknown words: NOSTATE)."""
+    return DRIVER_POWER_STATES.get(driver_state.lower(), PowerState.NOSTATE)
+
+
+def after_power_event(vm_state: str, task_state: str | None, power: PowerState) -> dict[str, Any]:
+    """What to write when the hypervisor reports ``power`` on its own.
+
+    The power state is always recorded. While a task runs, that task decides the
+    vm_state; otherwise a guest that stopped or crashed makes an active server
+    stopped (SHUTOFF), and one that runs again makes a stopped server active."""
+    updates: dict[str, Any] = {"power_state": int(power)}
+    if task_state is not None:
+        return updates
+    if vm_state == ACTIVE and power in (PowerState.SHUTDOWN, PowerState.CRASHED):
+        updates["vm_state"] = STOPPED
+    elif vm_state == STOPPED and power == PowerState.RUNNING:
+        updates["vm_state"] = ACTIVE
+    return updates
+
+
+#: The transition a power event asks for, by the vm_state it decides on.
+POWER_EVENT_TRANSITIONS = {STOPPED: "guest_stopped", ACTIVE: "guest_running"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerAction:
+    """A power action: the transitions that begin and end it, and the power state
+    once it worked."""
+
+    begin: str
+    done: str
+    power_state: PowerState
+
+
+POWER_ACTIONS: dict[str, PowerAction] = {
+    "power_off": PowerAction("stop", "stop_done", PowerState.SHUTDOWN),
+    "power_on": PowerAction("start", "start_done", PowerState.RUNNING),
+    "reboot_hard": PowerAction("reboot_hard", "reboot_done", PowerState.RUNNING),
+    "reboot_soft": PowerAction("reboot_soft", "reboot_done", PowerState.RUNNING),
+}
+
+
+# ----------------------------------------------------------------- transitions
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """One row of the state machine: from which states ``action`` may run, and what
+    it writes. A refused transition is a 409 naming the current state (Nova's
+    "Cannot 'X' instance ... while it is in vm_state Y")."""
+
+    action: str  # as the 409 names it, e.g. "os-stop"
+    vm_states: frozenset[str]  # allowed from
+    task_states: frozenset[str | None]  # allowed from (None: no task running)
+    vm_state: str | None = None  # written (None: unchanged)
+    task_state: str | None = None  # written (always: None ends the task)
+    needs_host: bool = False  # refused while the server is on no host
+    writes: bool = True  # False: a check only (the action changes no state)
+    # A narrower rule checked after the others: (vm_states, message when outside).
+    narrower: tuple[frozenset[str], str] | None = None
+
+
+EVERY_VM_STATE = frozenset({BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR})
+EVERY_TASK_STATE: frozenset[str | None] = frozenset(
+    {None, SCHEDULING, SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD,
+     DELETING, MIGRATING}
+)  # fmt: skip
+NO_TASK: frozenset[str | None] = frozenset({None})
+POWER_TASKS: frozenset[str | None] = frozenset(
+    {POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD}
+)
+
+#: Every state change after create, by name. The Compute API begins tasks (first
+#: group); the conductor moves them on and ends them. A delete outranks any task, and
+#: no other transition starts from ``deleting``: work that ends after a delete was
+#: asked for leaves the server to the delete.
+TRANSITIONS: dict[str, Transition] = {
+    # Compute API
+    "stop": Transition("os-stop", frozenset({ACTIVE, ERROR}), NO_TASK,
+                       task_state=POWERING_OFF, needs_host=True),
+    "start": Transition("os-start", frozenset({STOPPED}), NO_TASK,
+                        task_state=POWERING_ON, needs_host=True),
+    "reboot_hard": Transition("reboot", frozenset({ACTIVE, STOPPED, ERROR}), NO_TASK,
+                              task_state=REBOOTING_HARD, needs_host=True),
+    "reboot_soft": Transition(
+        "reboot", frozenset({ACTIVE, STOPPED, ERROR}), NO_TASK,
+        task_state=REBOOTING, needs_host=True,
+        narrower=(frozenset({ACTIVE}), "Cannot soft 'reboot' instance {uuid} while it is "
+                  "in vm_state {vm_state}; use a HARD reboot."),
+    ),
+    "console_output": Transition("os-getConsoleOutput",
+                                 frozenset({ACTIVE, STOPPED, ERROR, PAUSED, SUSPENDED}),
+                                 NO_TASK, needs_host=True, writes=False),
+    "live_migrate": Transition("os-migrateLive", frozenset({ACTIVE, PAUSED}), NO_TASK,
+                               task_state=MIGRATING, needs_host=True),
+    "delete": Transition("delete", EVERY_VM_STATE, EVERY_TASK_STATE, task_state=DELETING),
+    # conductor: boot
+    "schedule": Transition("build", frozenset({BUILDING}), frozenset({SCHEDULING, SPAWNING}),
+                           task_state=SCHEDULING),
+    "spawn": Transition("build", frozenset({BUILDING}), frozenset({SCHEDULING}),
+                        task_state=SPAWNING),
+    "build_done": Transition("build", frozenset({BUILDING}), frozenset({SPAWNING}),
+                             vm_state=ACTIVE),
+    "build_failed": Transition("build", frozenset({BUILDING}), EVERY_TASK_STATE,
+                               vm_state=ERROR),
+    # conductor: delete (its success soft-deletes the row: db.servers.delete)
+    "delete_failed": Transition("delete", EVERY_VM_STATE, frozenset({DELETING}),
+                                vm_state=ERROR),
+    # conductor: power actions and what the hypervisor reports on its own
+    "stop_done": Transition("os-stop", frozenset({ACTIVE, ERROR}), frozenset({POWERING_OFF}),
+                            vm_state=STOPPED),
+    "start_done": Transition("os-start", frozenset({STOPPED}), frozenset({POWERING_ON}),
+                             vm_state=ACTIVE),
+    "reboot_done": Transition("reboot", frozenset({ACTIVE, STOPPED, ERROR}),
+                              frozenset({REBOOTING, REBOOTING_HARD}), vm_state=ACTIVE),
+    "power_failed": Transition("power action", EVERY_VM_STATE, POWER_TASKS),
+    "guest_stopped": Transition("power event", frozenset({ACTIVE}), NO_TASK,
+                                vm_state=STOPPED),
+    "guest_running": Transition("power event", frozenset({STOPPED}), NO_TASK,
+                                vm_state=ACTIVE),
+    # conductor: live migration (progress keeps the task fresh for stuck recovery)
+    "migration_progress": Transition("os-migrateLive", EVERY_VM_STATE,
+                                     frozenset({MIGRATING}), task_state=MIGRATING),
+    "migration_ended": Transition("os-migrateLive", EVERY_VM_STATE, frozenset({MIGRATING})),
+    # conductor: recovery of a task whose workflow died
+    "clear_stuck_task": Transition("recovery", EVERY_VM_STATE, EVERY_TASK_STATE - NO_TASK),
+}  # fmt: skip
+
+GENERIC_REFUSAL = (
+    "Cannot '{action}' instance {uuid} while it is in vm_state {vm_state}, task_state {task_state}."
+)
+NO_HOST_REFUSAL = "Cannot '{action}' instance {uuid}: it is not on a host."
+
+
+def refusal(
+    name: str, uuid: str, vm_state: str, task_state: str | None, host: str | None
+) -> str | None:
+    """Why transition ``name`` may not run on a server in this state (None: it may)."""
+    row = TRANSITIONS[name]
+    facts = {"action": row.action, "uuid": uuid, "vm_state": vm_state, "task_state": task_state}
+    if vm_state not in row.vm_states or task_state not in row.task_states:
+        return GENERIC_REFUSAL.format(**facts)
+    if row.needs_host and not host:
+        return NO_HOST_REFUSAL.format(**facts)
+    if row.narrower is not None and vm_state not in row.narrower[0]:
+        return row.narrower[1].format(**facts)
+    return None
+
+
+def writes(name: str) -> dict[str, Any]:
+    """The state fields transition ``name`` writes."""
+    row = TRANSITIONS[name]
+    if not row.writes:
+        return {}
+    fields: dict[str, Any] = {"task_state": row.task_state}
+    if row.vm_state is not None:
+        fields["vm_state"] = row.vm_state
+    return fields
+
+
+def should_retry_build(attempts_made: int, max_attempts: int) -> bool:
+    """Whether a boot that failed on a host may try another one."""
+    return attempts_made < max_attempts
+
+
+BUILD_INTERRUPTED = "Build was interrupted: the control plane stopped while building the server."
+
+
+def build_failure_message(failures: list[tuple[str, str]], no_host_reason: str | None) -> str:
+    """The fault message of a boot that ended in ERROR.
+
+    With no hypervisor failure, the scheduler's explanation; otherwise the last
+    hypervisor's own message (the most specific thing we know), naming the host."""
+    if not failures:
+        return no_host_reason or "No valid host was found."
+    host, message = failures[-1]
+    if len(failures) == 1:
+        return f"Build failed on host {host}: {message}"
+    tried = ", ".join(h for h, _ in failures)
+    return f"Build failed on {len(failures)} hosts ({tried}); last error on {host}: {message}"
+
+
+def build_failure_details(failures: list[tuple[str, str]], no_host_reason: str | None) -> str:
+    """Every host's error (and why no further host was tried), one per line."""
+    lines = [f"{host}: {message}" for host, message in failures]
+    if failures and no_host_reason:
+        lines.append(f"no further host: {no_host_reason}")
+    return "\n".join(lines)
+
+
+#: What to do with a server whose task made no progress for too long (its workflow
+#: died with the process that ran it): by task state.
+STUCK_TASK_RECOVERY: dict[str, str] = {
+    SCHEDULING: "fail_build",
+    SPAWNING: "fail_build",
+    DELETING: "delete",
+    POWERING_OFF: "clear_task",
+    POWERING_ON: "clear_task",
+    REBOOTING: "clear_task",
+    REBOOTING_HARD: "clear_task",
+    MIGRATING: "recover_migration",  # the migration's own recovery finishes or undoes it
+}
+
+
+def stuck_task_recovery(vm_state: str, task_state: str | None) -> str | None:
+    """``fail_build``, ``delete``, ``clear_task``, ``recover_migration`` or None
+    (nothing to recover)."""
+    if task_state is None:
+        return None
+    if vm_state == BUILDING and task_state != DELETING:  # a delete outranks the build
+        return "fail_build"
+    return STUCK_TASK_RECOVERY.get(task_state, "clear_task")
