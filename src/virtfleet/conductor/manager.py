@@ -17,7 +17,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from oslo_config import cfg
 from sqlalchemy import inspect
@@ -622,7 +622,7 @@ class Conductor:
         self._transition(uuid, action.done, power_state=int(action.power_state))
 
     def _transition(
-        self, uuid: str, transition: str, resume: bool = False, **fields: Any
+        self, uuid: str, transition: str, resume: bool = False, **fields: object
     ) -> servers.Server | None:
         """Apply a transition of the servers service; None (logged) when the server's
         state no longer allows it, e.g. a delete was asked for meanwhile."""
