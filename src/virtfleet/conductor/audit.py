@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from virtfleet.conductor import states as st
 from virtfleet.db import hosts, mdev_claims, migration_records, servers
 from virtfleet.db.engine import Database
 from virtfleet.placement.service import PlacementService
+from virtfleet.servers import states as st
 
 
 def audit(
