@@ -5,11 +5,16 @@ failed boot, a port the user passed in kept (unbound)."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
+from support.clouds import start_embedded
 from support.emulation_cloud import EmulationCloud, api_error, wait_until
+from virtfleet.cli.apiclient import Client
 from virtfleet.network.records import Caller
 
 ADMIN = Caller("admin", is_admin=True)
@@ -263,3 +268,46 @@ def test_live_migration_plugs_the_destination_and_moves_the_binding(
     finally:
         cloud.delete_all_servers()
         delete_networks(cloud)
+
+
+WIDE_FLEET = """
+defaults:
+  libvirt_version: "9.0.0"
+  qemu_version: "8.2.0"
+  disk_gb: 1000
+  arch: x86_64
+  cpus: 64
+  memory_mb: 65536
+hosts:
+  - name: wide-a
+  - name: wide-b
+  - name: wide-c
+  - name: wide-d
+"""
+
+
+@pytest.mark.slow
+def test_200_concurrent_boots_on_one_subnet(tmp_path: pathlib.Path) -> None:
+    """The issue's scale check: 200 boots at once on one subnet (four simulated hosts)
+    get 200 distinct addresses; after deleting them all the subnet holds no address
+    and no port is left."""
+    embedded, _ = start_embedded(tmp_path, WIDE_FLEET, "wide-fleet", 4)
+    cloud = EmulationCloud(embedded, Client(embedded.endpoint))
+    try:
+        tiny = cloud.api.create_flavor("net.200", 1, 32, 1)["id"]
+        net = network(cloud, "two-hundred", "198.51.100.0/24")
+        image = cloud.image("two-hundred", hw_architecture="x86_64")
+        with ThreadPoolExecutor(32) as pool:
+            ids = list(
+                pool.map(lambda i: boot(cloud, image, tiny, [{"uuid": net}], f"s{i}"), range(200))
+            )
+        servers = [cloud.api.wait_server(i, timeout=300) for i in ids]
+        faults = {s.get("fault", {}).get("message") for s in servers if s["status"] != "ACTIVE"}
+        assert not faults, faults
+        assert len({s["addresses"]["two-hundred"][0]["addr"] for s in servers}) == 200
+        cloud.delete_all_servers()
+        wait_until(lambda: not all_ports(cloud), timeout=120)
+        subnet_id = cloud.control.networks.get_network(ADMIN, net).subnet_ids[0]
+        cloud.control.networks.delete_subnet(ADMIN, subnet_id)  # 409 if an address were held
+    finally:
+        embedded.stop()
