@@ -171,6 +171,7 @@ class ComputeAgent:
         self.refresh()
         self._transport.serve(COMPUTE_TOPIC, self.host, AgentEndpoint(self))
         self._serving = True
+        self.report_guests()  # now that the conductor can ask back about them
         if not self._listening:  # the driver has no way to unregister
             self.driver.register_lifecycle_callback(self._on_lifecycle_event)
             self._listening = True
@@ -196,8 +197,9 @@ class ComputeAgent:
 
     def refresh(self) -> HostReportReceipt:
         """Discover the host and report it, then tell the conductor the power state of
-        every guest here (so changes missed while the agent was away are seen);
-        returns the conductor's reply to the report."""
+        every guest here and which guests there are (so changes missed while the
+        agent was away are seen: a stopped guest's server turns SHUTOFF, a gone one's
+        ERROR); returns the conductor's reply to the report."""
         info = self.driver.discover()
         if self.slices is None:  # a bad [libvirt] slice_spec stops the agent here
             self.slices = SliceHost.load(self.conf, self.host, self.driver)
@@ -212,9 +214,19 @@ class ComputeAgent:
         reply = self._conductor.report_host(report)
         self.last_report = report
         self.sync_power_states()
+        if self._serving:  # at start, once serving (the conductor asks back)
+            self.report_guests()
         self.reap_mdev_claims()
         self.reap_orphans()
         return reply
+
+    def report_guests(self) -> list[str]:
+        """Tell the conductor which guests this host has, so servers recorded here
+        whose guest is gone are marked (see :mod:`virtfleet.conductor.reconcile`);
+        returns them."""
+        guests = sorted(self.driver.list_instance_uuids())
+        self._conductor.guests_on_host(self.host, guests)
+        return guests
 
     def reap_orphans(self) -> list[str]:
         """Deal with the domains here that should not be (their server was deleted

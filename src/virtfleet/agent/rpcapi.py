@@ -47,6 +47,11 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "HostReportReceipt, orphan_domains -> [OrphanDomain], live_migration_progress "
         "-> MigrationProgress, live_migration_whereabouts -> GuestWhereabouts",
     ),
+    (
+        "1.2",
+        "guests_on_host (a cast): an agent lists its guests on start and at every "
+        "report, and the conductor marks the servers recorded there whose guest is gone",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -231,4 +236,15 @@ class ConductorClient:
             host=host,
             instance_uuid=instance_uuid,
             state=state,
+        )
+
+    def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
+        """A cast: ``host`` has these guests; the conductor marks the servers recorded
+        there whose guest it lacks."""
+        self._transport.cast(
+            CONDUCTOR_TOPIC,
+            CONDUCTOR_SERVER,
+            "guests_on_host",
+            host=host,
+            instance_uuids=instance_uuids,
         )

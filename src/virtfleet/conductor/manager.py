@@ -25,7 +25,7 @@ from sqlalchemy import inspect
 from virtfleet import errors
 from virtfleet.agent.orphans import Orphan
 from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeClient
-from virtfleet.conductor import boot, mdev_reaper, orphans
+from virtfleet.conductor import boot, mdev_reaper, orphans, reconcile
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.membership import Membership
 from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
@@ -71,6 +71,9 @@ class ConductorEndpoint:
 
     def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[OrphanDomain]:
         return [o.as_object() for o in self._conductor.orphan_domains(host, instance_uuids)]
+
+    def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
+        self._conductor.reconcile_guests(host, instance_uuids)
 
 
 class Conductor:
@@ -428,16 +431,70 @@ class Conductor:
                     host,
                     exc,
                 )
-            updates = st.after_power_event(
-                server.vm_state, server.task_state, st.power_state_of(state)
+            self._apply_power_state(server, state)
+
+    def _apply_power_state(self, server: servers.Server, state: str) -> None:
+        """Record the hypervisor's ``state`` of the guest (the caller holds the lock):
+        a settled server follows it (SHUTOFF/ACTIVE), any other keeps its vm_state."""
+        updates = st.after_power_event(server.vm_state, server.task_state, st.power_state_of(state))
+        decided = updates.pop("vm_state", None)
+        if decided is not None:
+            transition = st.POWER_EVENT_TRANSITIONS[decided]
+            if self._transition(server.uuid, transition, **updates) is not None:
+                return
+        if server.power_state != updates["power_state"]:
+            servers.update(self._db, server.uuid, **updates)
+
+    def reconcile_guests(self, host: str, instance_uuids: list[str]) -> list[str]:
+        """``host`` has the guests ``instance_uuids``: mark the settled servers recorded
+        there whose guest it lacks (see :mod:`virtfleet.conductor.reconcile`); returns
+        the uuids marked ERROR."""
+        marked: list[str] = []
+        for candidate in reconcile.missing_guests(self._db, host, instance_uuids):
+            if self._mark_if_gone(host, candidate.uuid):
+                marked.append(candidate.uuid)
+        return marked
+
+    def _mark_if_gone(self, host: str, uuid: str) -> bool:
+        """Ask ``host`` about the guest once more and, if it is gone, put its server in
+        ERROR without host or allocations; a guest found after all has its power
+        state applied. True when marked."""
+        with self._locked(uuid):
+            try:
+                server = servers.get(self._db, uuid)
+            except errors.NotFound:
+                return False
+            if server.host != host or not reconcile.is_settled(server):
+                return False  # a workflow started meanwhile: it decides
+            try:
+                state = self.compute.get_power_state(host, uuid)
+            except errors.NotFound:
+                state = None
+            except errors.VirtfleetError as exc:  # asked again at the next report
+                LOG.info("cannot ask %s about the guest of %s: %s", host, uuid, exc)
+                return False
+            if state is not None:  # the list was stale: the power event path decides
+                self._apply_power_state(server, state)
+                return False
+            message = reconcile.gone_message(host)
+            marked = self._transition(  # refused if a task started meanwhile (any server)
+                uuid,
+                reconcile.GUEST_GONE,
+                fault=servers.fault(
+                    message,
+                    500,
+                    f"the agent of {host} does not list the guest and its hypervisor has "
+                    f"no such domain (it was {server.vm_state})",
+                ),
+                power_state=int(st.PowerState.NOSTATE),
+                host=None,
+                node=None,
             )
-            decided = updates.pop("vm_state", None)
-            if decided is not None:
-                transition = st.POWER_EVENT_TRANSITIONS[decided]
-                if self._transition(instance_uuid, transition, **updates) is not None:
-                    return
-            if server.power_state != updates["power_state"]:
-                servers.update(self._db, instance_uuid, **updates)
+            if marked is None:
+                return False
+            LOG.warning("server %s: %s; marked ERROR", uuid, message)
+            self._scheduler.unclaim(uuid)
+            return True
 
     # -------------------------------------------------------------- workflows
 

@@ -181,6 +181,9 @@ TRANSITIONS: dict[str, Transition] = {
                                 vm_state=STOPPED),
     "guest_running": Transition("power event", frozenset({STOPPED}), NO_TASK,
                                 vm_state=ACTIVE),
+    # conductor: the host's agent lists no such guest and its hypervisor has none
+    "guest_gone": Transition("reconcile", frozenset({ACTIVE, STOPPED}), NO_TASK,
+                             vm_state=ERROR),
     # conductor: live migration (progress keeps the task fresh for stuck recovery)
     "migration_progress": Transition("os-migrateLive", EVERY_VM_STATE,
                                      frozenset({MIGRATING}), task_state=MIGRATING),

@@ -27,6 +27,7 @@ class RecordingConductor:
     def __init__(self) -> None:
         self.reports: list[HostReport] = []
         self.events: list[tuple[str, str, str]] = []
+        self.guest_lists: list[tuple[str, list[str]]] = []
         self.event_seen = threading.Event()
         self.reported = threading.Event()
 
@@ -38,6 +39,9 @@ class RecordingConductor:
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         self.events.append((host, instance_uuid, state))
         self.event_seen.set()
+
+    def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
+        self.guest_lists.append((host, instance_uuids))
 
 
 @pytest.fixture
@@ -235,3 +239,20 @@ def test_agent_over_oslo_messaging_fake_transport(tmp_path: pathlib.Path) -> Non
     finally:
         agent.stop()
         transport.close()
+
+
+def test_the_guests_are_listed_to_the_conductor_once_serving_and_at_every_refresh(
+    tmp_path: pathlib.Path, transport: LocalTransport, conductor: RecordingConductor
+) -> None:
+    agent, driver = make_agent(tmp_path, transport)
+    driver.states = {"b": "running", "a": "shutoff"}
+    agent.refresh()  # not serving yet: the conductor could not ask back
+    assert not wait_until(lambda: bool(conductor.guest_lists), timeout=0.3)
+    agent.start()
+    try:
+        assert wait_until(lambda: conductor.guest_lists == [("kvm-1", ["a", "b"])])
+        del driver.states["a"]
+        agent.refresh()
+        assert wait_until(lambda: conductor.guest_lists[-1:] == [("kvm-1", ["b"])])
+    finally:
+        agent.stop()

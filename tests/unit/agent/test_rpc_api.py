@@ -206,6 +206,7 @@ CONDUCTOR_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
         [OrphanDomain(uuid=UUID, reason="elsewhere", recorded_host="kvm-2")],
     ),
     "live_migrations_ended": ({"migration_uuids": [UUID, OTHER]}, [OTHER]),
+    "guests_on_host": ({"host": "kvm-1", "instance_uuids": [UUID, OTHER]}, None),
     "instance_power_state_changed": (
         {"host": "kvm-1", "instance_uuid": UUID, "state": "shutoff"},
         None,

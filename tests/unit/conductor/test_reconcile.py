@@ -1,0 +1,86 @@
+"""The conductor's side of reconciliation: which servers a host's guest list leaves
+out, and what it does about each after asking the host once more."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+from unittest import mock
+
+import pytest
+
+from support.harness import Cloud, make_cloud
+from virtfleet.conductor import reconcile
+from virtfleet.db import servers
+from virtfleet.db.engine import Database
+from virtfleet.db.servers import Server
+from virtfleet.servers import states as st
+
+
+@pytest.fixture
+def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Cloud]:
+    built = make_cloud(tmp_path, db)
+    yield built
+    built.stop()
+
+
+def test_only_settled_servers_of_the_host_left_out_of_its_list_are_candidates(
+    cloud: Cloud,
+) -> None:
+    listed, unlisted, busy = cloud.boot(), cloud.boot(), cloud.boot()
+    assert {listed.host, unlisted.host, busy.host} == {"big"}
+    servers.update(cloud.db, busy.uuid, task_state=st.POWERING_OFF)
+    found = reconcile.missing_guests(cloud.db, "big", [listed.uuid])
+    assert [s.uuid for s in found] == [unlisted.uuid]
+    assert reconcile.missing_guests(cloud.db, "small", []) == []
+
+
+def test_a_guest_the_stale_list_missed_is_asked_about_and_kept(cloud: Cloud) -> None:
+    """The list was taken before the guest was spawned: the host has it after all."""
+    server = cloud.boot()
+    assert cloud.conductor.reconcile_guests("big", []) == []
+    assert servers.get(cloud.db, server.uuid).vm_state == st.ACTIVE
+    cloud.drivers["big"].power_off(server.uuid)
+    assert cloud.conductor.reconcile_guests("big", []) == []
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.fault) == (st.STOPPED, None)  # its state, applied
+
+
+def test_a_gone_guest_turns_error_without_host_or_allocation(cloud: Cloud) -> None:
+    server = cloud.boot()
+    cloud.drivers["big"].destroy(server.uuid)
+    assert cloud.conductor.reconcile_guests("big", cloud.domains("big")) == [server.uuid]
+    after = servers.get(cloud.db, server.uuid)
+    assert after.vm_state == st.ERROR and after.task_state is None
+    assert after.fault is not None
+    assert after.fault["message"] == "guest domain not found on host big"
+    assert (after.host, after.node) == (None, None)
+    assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
+    assert cloud.conductor.reconcile_guests("big", []) == []  # marked once
+
+
+def test_a_host_that_cannot_be_asked_marks_nothing(cloud: Cloud) -> None:
+    server = cloud.boot()
+    cloud.agents["big"].stop()  # stops serving compute.big: the question goes unanswered
+    cloud.conductor.compute = cloud.conductor.compute.with_timeout(0.2)
+    assert cloud.conductor.reconcile_guests("big", []) == []
+    assert servers.get(cloud.db, server.uuid).vm_state == st.ACTIVE
+
+
+def test_a_task_started_before_the_mark_wins(cloud: Cloud) -> None:
+    """Another server may begin a task between the check and the write: the mark is
+    a transition, refused then, and nothing is released."""
+    server = cloud.boot()
+    cloud.drivers["big"].destroy(server.uuid)
+    real_get = servers.get
+
+    def then_a_delete_begins(db: Database, uuid: str, read_deleted: bool = False) -> Server:
+        found = real_get(db, uuid, read_deleted)
+        servers.update(db, uuid, task_state=st.DELETING)
+        return found
+
+    with mock.patch.object(servers, "get", then_a_delete_begins):
+        assert cloud.conductor.reconcile_guests("big", []) == []
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.task_state, after.fault) == (st.ACTIVE, st.DELETING, None)
+    assert cloud.placement.get_consumer_allocations(server.uuid).allocations != {}
