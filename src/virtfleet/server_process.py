@@ -13,11 +13,25 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from virtfleet import errors
+from virtfleet.api.auth import is_noauth
 from virtfleet.api.listener import HttpListener
 from virtfleet.broker import check_transport_url, open_transport
 from virtfleet.control_plane import ControlPlane
 
 LOG = logging.getLogger(__name__)
+
+
+def check_keystone_settings(conf: cfg.ConfigOpts) -> None:
+    """``ConfigError`` when the APIs are to validate tokens but ``[keystone_authtoken]``
+    does not say how (every request would fail instead of the start)."""
+    if is_noauth(conf) or conf.keystone_authtoken.auth_type:
+        return
+    raise errors.ConfigError(
+        "[keystone_authtoken] auth_type is not set: `virtfleet server` validates every "
+        "request's token against a Keystone; configure [keystone_authtoken] (see "
+        "docs/identity.md) or, for tests only, [api] auth_strategy = noauth"
+    )
 
 
 class ServerProcess:
@@ -41,6 +55,7 @@ class ServerProcess:
         check_transport_url(self.conf.transport_url)
         transport = open_transport(self.conf.transport_url, self.conf)
         try:
+            check_keystone_settings(self.conf)
             self.control = ControlPlane(self.conf, transport)
         except BaseException:
             transport.close()

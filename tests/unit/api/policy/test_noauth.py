@@ -34,3 +34,12 @@ def test_an_unknown_strategy_is_refused_naming_the_option(tmp_path: pathlib.Path
     config.write_text("[api]\nauth_strategy = trust-me\n")
     with pytest.raises(errors.ConfigError, match=r"\[api\] auth_strategy.*trust-me"):
         vconf.make_conf(config_files=[str(config)])
+
+
+def test_a_server_without_keystone_settings_refuses_to_start() -> None:
+    from virtfleet.server_process import check_keystone_settings
+
+    with pytest.raises(errors.ConfigError, match=r"\[keystone_authtoken\] auth_type is not set"):
+        check_keystone_settings(vconf.make_conf())
+    check_keystone_settings(vconf.make_conf(api__auth_strategy="noauth"))
+    check_keystone_settings(vconf.make_conf(keystone_authtoken__auth_type="password"))
