@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from typing import Any
 
 from virtfleet import errors
@@ -61,15 +60,6 @@ def timestamp(value: datetime.datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def object_body(req: Request, root: str) -> dict[str, Any]:
-    """``body[root]`` of a JSON object body; 400 naming what is missing."""
-    body = req.json_body_or_400()
-    if not isinstance(body, dict) or not isinstance(body.get(root), dict):
-        raise HTTPError(400, f"Invalid input: the body must be an object with a '{root}' object.")
-    value: dict[str, Any] = body[root]
-    return value
-
-
 #: Upper bound of an integer field without one of its own (a signed 64-bit column).
 INT64_MAX = 2**63 - 1
 #: Nova's bound for flavor sizes (ram, vcpus, disk, ephemeral, swap).
@@ -121,16 +111,6 @@ def boolean(name: str, value: Any) -> bool:
     raise HTTPError(
         400, f"Invalid input for field/attribute {name}. Value: {value!r}. Expected a boolean."
     )
-
-
-def reject_unknown(name: str, body: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise HTTPError(
-            400,
-            f"Invalid input for {name}: additional properties are not "
-            f"allowed ({', '.join(repr(u) for u in unknown)} unexpected).",
-        )
 
 
 def ref_id(value: str) -> str:

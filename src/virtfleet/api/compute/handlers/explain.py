@@ -18,13 +18,13 @@ from virtfleet import errors
 from virtfleet.api.compute import common
 from virtfleet.api.compute.boot_checks import check_boot, scheduler_flavor
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.schemas import explain as schema
+from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors
 from virtfleet.scheduler.resource_request import RequestSpec
 
-FIELDS = frozenset({"flavorRef", "imageRef", "host", "limit"})
 DEFAULT_LIMIT = 5
-MAX_LIMIT = 1000
 
 
 def explain(deps: ComputeDeps, req: Request) -> webob.Response:
@@ -33,9 +33,11 @@ def explain(deps: ComputeDeps, req: Request) -> webob.Response:
     scheduler = deps.scheduler
     if scheduler is None:
         raise HTTPError(501, "This deployment has no scheduler to explain with.")
-    body = _body(req.json_body_or_400())
+    raw = req.json_body_or_400()
+    validate_body(req, raw, schema.EXPLAIN)
+    body: dict[str, Any] = raw["explain"]
     spec = _spec(deps, req, body)
-    limit = _limit(body.get("limit", DEFAULT_LIMIT))
+    limit = int(body.get("limit", DEFAULT_LIMIT))
     try:
         chosen = scheduler.select_destinations(spec, limit)
     except errors.NoValidHost:
@@ -53,8 +55,8 @@ def explain(deps: ComputeDeps, req: Request) -> webob.Response:
 
 
 def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
-    flavor_ref = common.ref_id(common.string("flavorRef", body.get("flavorRef")))
-    image_ref = common.ref_id(common.string("imageRef", body.get("imageRef")))
+    flavor_ref = common.ref_id(body["flavorRef"])
+    image_ref = common.ref_id(body["imageRef"])
     try:
         flavor = flavors.get(deps.db, flavor_ref)
     except errors.NotFound:
@@ -62,8 +64,6 @@ def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
     image = common.visible_image(req, deps.db, image_ref)
     guest = check_boot(flavor, image, deps.conf)
     host = body.get("host")
-    if host is not None:
-        host = common.string("host", host)
     return RequestSpec(
         instance_uuid=str(uuid.uuid4()),
         project_id=common.project_id(req),
@@ -73,21 +73,3 @@ def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
         guest=guest,
         requested_host=host,
     )
-
-
-def _body(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict) or not isinstance(raw.get("explain"), dict):
-        raise HTTPError(400, 'The body must be {"explain": {"flavorRef": ..., "imageRef": ...}}.')
-    body: dict[str, Any] = raw["explain"]
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise HTTPError(
-            400, f"Unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}."
-        )
-    return body
-
-
-def _limit(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
-        raise HTTPError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, not {value!r}.")
-    return value

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import webob
 
 from virtfleet.api.compute import common
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.schemas import flavor as schema
+from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views.flavors import flavor_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import flavors
-
-CREATE_FIELDS = frozenset(
-    {
-        "name",
-        "ram",
-        "vcpus",
-        "disk",
-        "id",
-        "swap",
-        "rxtx_factor",
-        "OS-FLV-EXT-DATA:ephemeral",
-        "os-flavor-access:is_public",
-        "description",
-    }
-)
-SPEC_KEY = re.compile(r"[\w.:\- ]{1,255}")
 
 
 def index(deps: ComputeDeps, req: Request) -> webob.Response:
@@ -69,32 +54,13 @@ def show(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
 def create(deps: ComputeDeps, req: Request) -> webob.Response:
     """POST /flavors (admin): a new flavor; 409 when the name or id is taken."""
     common.require_admin(req, "os_compute_api:os-flavor-manage:create")
-    body = common.object_body(req, "flavor")
-    allowed = CREATE_FIELDS if at_least(req, "2.55") else CREATE_FIELDS - {"description"}
-    common.reject_unknown("flavor", body, allowed)
-    if "name" not in body or "ram" not in body or "vcpus" not in body:
-        raise HTTPError(400, "Invalid input for flavor: 'name', 'ram' and 'vcpus' are required.")
+    raw = req.json_body_or_400()
+    validate_body(req, raw, schema.CREATE)
+    body: dict[str, Any] = raw["flavor"]
     flavor_id = body.get("id")
-    if flavor_id is not None:
-        if isinstance(flavor_id, bool) or not isinstance(flavor_id, str | int):
-            raise HTTPError(
-                400,
-                f"Invalid input for field/attribute id. Value: "
-                f"{flavor_id!r}. Expected a string or integer.",
-            )
-        flavor_id = common.string("id", str(flavor_id))
-        if not SPEC_KEY.fullmatch(flavor_id):
-            raise HTTPError(
-                400,
-                f"Invalid flavor id {flavor_id!r}: use letters, digits, "
-                "'_', '-', '.', ':' and spaces.",
-            )
-    description = body.get("description")
-    if description is not None:
-        description = common.string("description", description, 65535, allow_empty=True)
     flavor = flavors.create(
         deps.db,
-        name=common.string("name", body["name"]).strip(),
+        name=body["name"].strip(),
         memory_mb=common.integer("ram", body["ram"], 1, common.MAX_INT),
         vcpus=common.integer("vcpus", body["vcpus"], 1, common.MAX_INT),
         root_gb=common.integer("disk", body.get("disk", 0), 0, common.MAX_INT),
@@ -109,8 +75,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         is_public=common.boolean(
             "os-flavor-access:is_public", body.get("os-flavor-access:is_public", True)
         ),
-        description=description,
-        flavor_id=flavor_id,
+        description=body.get("description"),
+        flavor_id=None if flavor_id is None else str(flavor_id),
     )
     return json_response({"flavor": flavor_view(req, flavor)})
 
@@ -120,14 +86,9 @@ def update(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
     common.require_admin(req, "os_compute_api:os-flavor-manage:update")
     if not at_least(req, "2.55"):
         raise HTTPError(405, "Updating a flavor needs microversion 2.55 or later.")
-    body = common.object_body(req, "flavor")
-    common.reject_unknown("flavor", body, frozenset({"description"}))
-    if "description" not in body:
-        raise HTTPError(400, "Invalid input for flavor: 'description' is required.")
-    description = body["description"]
-    if description is not None:
-        description = common.string("description", description, 65535, allow_empty=True)
-    flavor = flavors.update_description(deps.db, flavor_id, description)
+    body = req.json_body_or_400()
+    validate_body(req, body, schema.UPDATE)
+    flavor = flavors.update_description(deps.db, flavor_id, body["flavor"]["description"])
     return json_response({"flavor": flavor_view(req, flavor)})
 
 
@@ -148,8 +109,7 @@ def _is_public_filter(req: Request) -> bool | None:
 
 
 def _rxtx(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise HTTPError(400, f"Invalid input for field/attribute rxtx_factor. Value: {value!r}.")
+    """The factor of a number or numeric string (the schema checked the type)."""
     try:
         factor = float(value)
     except ValueError:

@@ -13,10 +13,10 @@ import webob
 
 from virtfleet.api.compute import common
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.schemas import server_action as schema
+from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.wsgi import HTTPError, Request, enforce, json_response
 from virtfleet.servers import service
-
-REBOOT_TYPES = ("HARD", "SOFT")
 
 #: ``handler(deps, req, server_id, argument)``: one server action.
 ActionHandler = Callable[[ComputeDeps, Request, str, Any], webob.Response]
@@ -38,11 +38,7 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
         """POST /servers/{id}/action: run the one action named in the body (the
         action's own policy rule replaces the route's in the environment)."""
         body = req.json_body_or_400()
-        if not isinstance(body, dict) or len(body) != 1:
-            raise HTTPError(
-                400,
-                "Invalid action body: expected an object with exactly one action name as its key.",
-            )
+        validate_body(req, body, schema.ACTION)
         name, argument = next(iter(body.items()))
         found = by_name.get(name)
         if found is None:
@@ -57,6 +53,7 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
 
 def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-stop``: power the guest off (SHUTOFF)."""
+    validate_body(req, argument, schema.STOP)
     common.visible_server(req, deps.db, server_id)
     service.request(deps.db, server_id, "stop", owner=deps.owner)
     deps.conductor.stop_server(server_id)
@@ -65,6 +62,7 @@ def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webo
 
 def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-start``: power a stopped guest on (ACTIVE)."""
+    validate_body(req, argument, schema.START)
     common.visible_server(req, deps.db, server_id)
     service.request(deps.db, server_id, "start", owner=deps.owner)
     deps.conductor.start_server(server_id)
@@ -74,7 +72,8 @@ def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> web
 def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``reboot`` ``{"type": "SOFT"|"HARD"}``: a soft reboot needs a running guest."""
     service.check(common.visible_server(req, deps.db, server_id), "reboot_hard")
-    hard = _reboot_type(argument) == "HARD"
+    validate_body(req, argument, schema.REBOOT)
+    hard = argument["type"].upper() == "HARD"
     service.request(deps.db, server_id, "reboot_hard" if hard else "reboot_soft", owner=deps.owner)
     deps.conductor.reboot_server(server_id, hard=hard)
     return json_response(None, status=202)
@@ -85,23 +84,14 @@ def console_output(
 ) -> webob.Response:
     """``os-getConsoleOutput`` ``{"length": N}``: the last N lines of the serial log."""
     service.check(common.visible_server(req, deps.db, server_id), "console_output")
+    validate_body(req, argument, schema.CONSOLE_OUTPUT)
     output = deps.conductor.get_console_output(server_id, _console_length(argument))
     return json_response({"output": output})
 
 
-def _reboot_type(body: Any) -> str:
-    kind = body.get("type") if isinstance(body, dict) else None
-    if not isinstance(kind, str) or kind.upper() not in REBOOT_TYPES:
-        raise HTTPError(400, f"Invalid input for reboot: type {kind!r} must be HARD or SOFT.")
-    return kind.upper()
-
-
-def _console_length(body: Any) -> int | None:
-    if body is None:
-        return None
-    if not isinstance(body, dict):
-        raise HTTPError(400, "Invalid input for os-getConsoleOutput: expected an object.")
-    length = body.get("length")
+def _console_length(body: dict[str, Any] | None) -> int | None:
+    """The lines asked for (None: all); the schema checked the body."""
+    length = None if body is None else body.get("length")
     if length is None:
         return None
     number = common.integer("length", length, -1)

@@ -19,6 +19,8 @@ import webob
 from virtfleet import errors
 from virtfleet.api.compute import common
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.schemas import server_action as schema
+from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views.migrations import server_migration_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
@@ -94,9 +96,7 @@ def action(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -
     if not at_least(req, "2.22"):
         raise HTTPError(404, "Forcing a migration to complete needs microversion 2.22.")
     common.require_admin(req, "os_compute_api:servers:migrations:force_complete")
-    body = req.json_body_or_400()
-    if not isinstance(body, dict) or set(body) != {"force_complete"}:
-        raise HTTPError(400, 'Invalid input: the body must be {"force_complete": null}.')
+    validate_body(req, req.json_body_or_400(), schema.FORCE_COMPLETE)
     migration = _migration_of(deps, req, server_id, migration_id)
     deps.live_migrations.force_complete(server_id, migration.id)
     return json_response(None, status=202)
@@ -130,36 +130,12 @@ def _migration_of(deps: ComputeDeps, req: Request, server_id: str, migration_id:
     return migration
 
 
-def block_migration_value(req: Request, value: Any) -> bool | str:
-    """``"auto"`` (2.25+) or a boolean."""
-    if value == "auto" and at_least(req, "2.25"):
-        return "auto"
-    if isinstance(value, str) and value.lower() == "auto":
-        raise HTTPError(
-            400,
-            "Invalid input for field/attribute block_migration: 'auto' "
-            "needs microversion 2.25 or later.",
-        )
-    return common.boolean("block_migration", value)
-
-
 def parse_migrate_live(req: Request, argument: Any) -> tuple[str | None, bool | str, bool]:
     """(host, block_migration, force) of an ``os-migrateLive`` body; 400 otherwise."""
-    if not isinstance(argument, dict):
-        raise HTTPError(400, f"Invalid input for {MIGRATE_LIVE}: expected an object.")
-    allowed = {"host", "block_migration"}
-    allowed |= {"force"} if at_least(req, "2.30") else set()
-    allowed |= set() if at_least(req, "2.25") else {"disk_over_commit"}
-    common.reject_unknown(MIGRATE_LIVE, argument, frozenset(allowed))
-    for required in ("host", "block_migration"):
-        if required not in argument:
-            raise HTTPError(
-                400, f"Invalid input for {MIGRATE_LIVE}: '{required}' is a required property."
-            )
+    validate_body(req, argument, schema.MIGRATE_LIVE)
     host = argument["host"]
-    if host is not None:
-        host = common.string("host", host)
-    block = block_migration_value(req, argument["block_migration"])
+    value = argument["block_migration"]
+    block = "auto" if value == "auto" else common.boolean("block_migration", value)
     force = common.boolean("force", argument.get("force", False))
     if force and host is None:
         raise HTTPError(400, "Invalid input for os-migrateLive: force needs a host.")

@@ -14,6 +14,8 @@ from virtfleet.api.compute import common
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.name_filter import name_matcher
+from virtfleet.api.compute.schemas import server as schema
+from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.views.servers import detail_view, status, summary_view
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
 from virtfleet.db import flavors, servers
@@ -24,33 +26,6 @@ from virtfleet.servers import service
 
 LOG = logging.getLogger(__name__)
 
-# Accepted in a create body; the ones virtfleet does not implement are ignored when
-# empty/default and refused otherwise (see _check_unsupported).
-CREATE_FIELDS = frozenset(
-    {
-        "name",
-        "flavorRef",
-        "imageRef",
-        "metadata",
-        "networks",
-        "min_count",
-        "max_count",
-        "return_reservation_id",
-        "key_name",
-        "security_groups",
-        "availability_zone",
-        "user_data",
-        "config_drive",
-        "description",
-        "OS-DCF:diskConfig",
-        "block_device_mapping_v2",
-        "accessIPv4",
-        "accessIPv6",
-        "adminPass",
-        "tags",
-        "hostname",
-    }
-)
 MAX_METADATA_ITEMS = 128
 
 # Fields virtfleet does not implement, accepted only when they ask for nothing.
@@ -142,12 +117,13 @@ def _with_next(req: Request, body: dict[str, Any], found: list[Server]) -> dict[
 
 def create(deps: ComputeDeps, req: Request) -> webob.Response:
     """POST /servers: accept a boot (checked here) and hand it to the conductor."""
-    body = common.object_body(req, "server")
-    common.reject_unknown("server", body, CREATE_FIELDS)
+    raw = req.json_body_or_400()
+    validate_body(req, raw, schema.CREATE)
+    body: dict[str, Any] = raw["server"]
     _check_unsupported(body, deps.networks is not None)
-    name = common.string("name", body.get("name"))
+    name: str = body["name"]
     metadata = _metadata(body.get("metadata", {}))
-    flavor_ref = common.string("flavorRef", body.get("flavorRef"))
+    flavor_ref: str = body["flavorRef"]
     image_ref = body.get("imageRef") or _image_from_block_devices(body)
     if not image_ref:
         raise HTTPError(
@@ -213,20 +189,14 @@ def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     return json_response(None, status=204)
 
 
-def _metadata(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise HTTPError(
-            400,
-            f"Invalid input for field/attribute metadata. Value: {value!r}. "
-            "Expected an object of strings.",
-        )
+def _metadata(value: dict[str, str]) -> dict[str, str]:
+    """The metadata within quota, its keys non-blank (the schema checked the values)."""
     if len(value) > MAX_METADATA_ITEMS:
         raise HTTPError(
             403, f"Quota exceeded for metadata items: at most {MAX_METADATA_ITEMS} are allowed."
         )
-    for key, item in value.items():
+    for key in value:
         common.string(f"metadata key {key!r}", key)
-        common.string(f"metadata[{key!r}]", item, allow_empty=True)
     return dict(value)
 
 

@@ -1,0 +1,20 @@
+"""Which schema table checks each Compute route's body (method, path template)."""
+
+from __future__ import annotations
+
+from virtfleet.api.compute.schemas import Versioned, explain, flavor, server, server_action
+
+V = "/v2.1"
+FLAVOR = f"{V}/flavors/{{flavor_id}}"
+SERVER = f"{V}/servers/{{server_id}}"
+
+BODIES: dict[tuple[str, str], Versioned] = {
+    ("POST", f"{V}/flavors"): flavor.CREATE,
+    ("PUT", FLAVOR): flavor.UPDATE,
+    ("POST", f"{FLAVOR}/os-extra_specs"): flavor.SPECS_CREATE,
+    ("PUT", f"{FLAVOR}/os-extra_specs/{{key}}"): flavor.SPECS_UPDATE,
+    ("POST", f"{V}/servers"): server.CREATE,
+    ("POST", f"{SERVER}/action"): server_action.ACTION,
+    ("POST", f"{SERVER}/migrations/{{migration_id}}/action"): server_action.FORCE_COMPLETE,
+    ("POST", f"{V}/os-scheduler-explain"): explain.EXPLAIN,
+}

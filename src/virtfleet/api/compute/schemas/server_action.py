@@ -1,0 +1,135 @@
+"""Schemas for ``POST /servers/{id}/action``: the envelope and each action's argument."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from virtfleet.api.compute.schemas import Versioned
+from virtfleet.api.compute.schemas.fields import (
+    BOOLEAN_STRING,
+    boolean,
+    integer,
+    nullable,
+    string,
+    unknown_message,
+)
+
+_ONE_ACTION = "Invalid action body: expected an object with exactly one action name as its key."
+# The envelope: one action name (the dispatcher answers for names it does not know).
+ACTION_V2_1: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "x-messages": {"type": _ONE_ACTION, "minProperties": _ONE_ACTION, "maxProperties": _ONE_ACTION},
+}
+ACTION: Versioned = (("2.1", ACTION_V2_1),)
+
+# os-stop, os-start: the argument (null in Nova's clients) is not looked at.
+STOP_V2_1: dict[str, Any] = {}
+STOP: Versioned = (("2.1", STOP_V2_1),)
+START_V2_1: dict[str, Any] = {}
+START: Versioned = (("2.1", START_V2_1),)
+
+_REBOOT_TYPE = "Invalid input for reboot: type {value!r} must be HARD or SOFT."
+_NO_REBOOT_TYPE = "Invalid input for reboot: type None must be HARD or SOFT."
+REBOOT_V2_1: dict[str, Any] = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "pattern": "(?i)^(HARD|SOFT)\\Z",
+            "x-messages": {"type": _REBOOT_TYPE, "pattern": _REBOOT_TYPE},
+        }
+    },
+    "x-messages": {"type": _NO_REBOOT_TYPE, "required": _NO_REBOOT_TYPE},
+}
+REBOOT: Versioned = (("2.1", REBOOT_V2_1),)
+
+CONSOLE_OUTPUT_V2_1: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {"length": integer("length", -1, null=True)},
+    "x-messages": {"type": "Invalid input for os-getConsoleOutput: expected an object."},
+}
+CONSOLE_OUTPUT: Versioned = (("2.1", CONSOLE_OUTPUT_V2_1),)
+
+_MIGRATE = "os-migrateLive"
+_AUTO_TOO_EARLY = (
+    "Invalid input for field/attribute block_migration: 'auto' needs microversion 2.25 or later."
+)
+
+
+def _required(name: str) -> dict[str, Any]:
+    return {
+        "required": [name],
+        "x-messages": {
+            "required": f"Invalid input for {_MIGRATE}: {{names}} is a required property."
+        },
+    }
+
+
+# 2.1: host (null: the scheduler picks), block_migration, disk_over_commit (ignored).
+MIGRATE_LIVE_V2_1: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "allOf": [_required("host"), _required("block_migration")],
+    "properties": {
+        "host": nullable(string("host")),
+        "block_migration": {
+            "allOf": [
+                {
+                    "not": {"type": "string", "pattern": "(?i)^auto\\Z"},
+                    "x-messages": {"not": _AUTO_TOO_EARLY},
+                },
+                boolean("block_migration"),
+            ]
+        },
+        "disk_over_commit": {},
+    },
+    "x-messages": {
+        "type": f"Invalid input for {_MIGRATE}: expected an object.",
+        "additionalProperties": unknown_message(_MIGRATE),
+    },
+}
+
+# 2.25: block_migration may be "auto" (exactly); disk_over_commit is gone.
+MIGRATE_LIVE_V2_25 = copy.deepcopy(MIGRATE_LIVE_V2_1)
+del MIGRATE_LIVE_V2_25["properties"]["disk_over_commit"]
+_BLOCK = MIGRATE_LIVE_V2_25["properties"]["block_migration"]["allOf"]
+_BLOCK[0]["not"]["not"] = {"enum": ["auto"]}
+_BLOCK[1]["pattern"] = f"{BOOLEAN_STRING}|^auto\\Z"
+
+# 2.30: force (needs a host: the handler checks that pair).
+MIGRATE_LIVE_V2_30 = copy.deepcopy(MIGRATE_LIVE_V2_25)
+MIGRATE_LIVE_V2_30["properties"]["force"] = boolean("force")
+
+MIGRATE_LIVE: Versioned = (
+    ("2.30", MIGRATE_LIVE_V2_30),
+    ("2.25", MIGRATE_LIVE_V2_25),
+    ("2.1", MIGRATE_LIVE_V2_1),
+)
+
+# POST /servers/{id}/migrations/{mid}/action (2.22): {"force_complete": null}.
+_FORCE_COMPLETE = 'Invalid input: the body must be {{"force_complete": null}}.'
+FORCE_COMPLETE_V2_22: dict[str, Any] = {
+    "type": "object",
+    "required": ["force_complete"],
+    "properties": {"force_complete": {}},
+    "additionalProperties": False,
+    "x-messages": {
+        "type": _FORCE_COMPLETE,
+        "required": _FORCE_COMPLETE,
+        "additionalProperties": _FORCE_COMPLETE,
+    },
+}
+FORCE_COMPLETE: Versioned = (("2.22", FORCE_COMPLETE_V2_22),)
+
+#: Each server action's argument schemas, by the action's body key.
+ACTIONS: dict[str, Versioned] = {
+    "os-stop": STOP,
+    "os-start": START,
+    "reboot": REBOOT,
+    "os-getConsoleOutput": CONSOLE_OUTPUT,
+    "os-migrateLive": MIGRATE_LIVE,
+}
