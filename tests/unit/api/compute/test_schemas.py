@@ -134,3 +134,16 @@ def test_explain_messages() -> None:
     assert _message([], explain.EXPLAIN_V2_1) == (
         'The body must be {"explain": {"flavorRef": ..., "imageRef": ...}}.'
     )
+
+
+@pytest.mark.parametrize("swap", [False, 0, "", [], {}, None, 5, "5"])
+def test_flavor_swap_falsy_means_none(swap: Any) -> None:
+    validate({"flavor": {"name": "f", "ram": 1, "vcpus": 1, "swap": swap}}, flavor.CREATE_V2_1)
+
+
+@pytest.mark.parametrize("swap", [True, [1], 1.5])
+def test_flavor_swap_other_values_are_refused(swap: Any) -> None:
+    body = {"flavor": {"name": "f", "ram": 1, "vcpus": 1, "swap": swap}}
+    assert _message(body, flavor.CREATE_V2_1) == (
+        f"Invalid input for field/attribute swap. Value: {swap!r}. Expected an integer."
+    )

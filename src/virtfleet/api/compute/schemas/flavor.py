@@ -41,6 +41,12 @@ RXTX_FACTOR: dict[str, Any] = {
     "x-messages": {"type": "Invalid input for field/attribute rxtx_factor. Value: {value!r}."},
 }
 
+# A falsy swap (Nova's old "", null, false, ...) means none; else an integer.
+SWAP: dict[str, Any] = {
+    "anyOf": [{"enum": [False, 0, "", [], {}, None]}, integer("swap", 0, MAX_INT)],
+    "x-messages": {"anyOf": invalid("swap", "Expected an integer.")},
+}
+
 _FLAVOR_V2_1: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -52,7 +58,7 @@ _FLAVOR_V2_1: dict[str, Any] = {
         "vcpus": integer("vcpus", 1, MAX_INT),
         "disk": integer("disk", 0, MAX_INT),
         "OS-FLV-EXT-DATA:ephemeral": integer("OS-FLV-EXT-DATA:ephemeral", 0, MAX_INT),
-        "swap": integer("swap", 0, MAX_INT, null=True),
+        "swap": SWAP,
         "rxtx_factor": RXTX_FACTOR,
         "os-flavor-access:is_public": boolean("os-flavor-access:is_public"),
     },
