@@ -9,22 +9,16 @@ from virtfleet.api.policy.personas import (
     ANYONE,
     PROJECT_MEMBER_OR_ADMIN,
     PROJECT_READER_OR_ADMIN,
+    documented,
 )
 
 API = "os_compute_api"
-SCOPE = ["project"]
 
 
 def _rule(
     name: str, check: str, description: str, *operations: tuple[str, str]
 ) -> policy.RuleDefault:
-    return policy.DocumentedRuleDefault(
-        name=f"{API}:{name}",
-        check_str=check,
-        description=description,
-        operations=[{"method": m, "path": p} for m, p in operations],
-        scope_types=SCOPE,
-    )
+    return documented(f"{API}:{name}", check, description, *operations)
 
 
 S = "/servers/{server_id}"

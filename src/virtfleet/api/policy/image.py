@@ -14,20 +14,14 @@ from virtfleet.api.policy.personas import (
     ANYONE,
     PROJECT_MEMBER_OR_ADMIN,
     PROJECT_READER_OR_ADMIN,
+    documented,
 )
 
-SCOPE = ["project"]
 IMAGE = "/v2/images/{image_id}"
 
 
 def _rule(name: str, check: str, description: str, method: str, path: str) -> policy.RuleDefault:
-    return policy.DocumentedRuleDefault(
-        name=name,
-        check_str=check,
-        description=description,
-        operations=[{"method": method, "path": path}],
-        scope_types=SCOPE,
-    )
+    return documented(name, check, description, (method, path))
 
 
 RULES = [

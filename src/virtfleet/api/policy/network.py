@@ -10,9 +10,9 @@ from virtfleet.api.policy.personas import (
     ANYONE,
     PROJECT_MEMBER_OR_ADMIN,
     PROJECT_READER_OR_ADMIN,
+    documented,
 )
 
-SCOPE = ["project"]
 V2 = "/v2.0"
 RESOURCES = {
     "network": f"{V2}/networks",
@@ -24,13 +24,7 @@ RESOURCES = {
 
 
 def _rule(name: str, check: str, description: str, method: str, path: str) -> policy.RuleDefault:
-    return policy.DocumentedRuleDefault(
-        name=name,
-        check_str=check,
-        description=description,
-        operations=[{"method": method, "path": path}],
-        scope_types=SCOPE,
-    )
+    return documented(name, check, description, (method, path))
 
 
 RULES = [

@@ -16,6 +16,21 @@ PROJECT_READER_OR_ADMIN = "rule:project_reader_or_admin"
 PROJECT_MEMBER_OR_ADMIN = "rule:project_member_or_admin"
 ANYONE = "@"
 
+
+def documented(
+    name: str, check: str, description: str, *operations: tuple[str, str]
+) -> policy.RuleDefault:
+    """A project-scoped rule named ``name`` guarding ``operations`` ((method, path) pairs),
+    as the policy generators list it."""
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=check,
+        description=description,
+        operations=[{"method": method, "path": path} for method, path in operations],
+        scope_types=["project"],
+    )
+
+
 RULES = [
     policy.RuleDefault("context_is_admin", "role:admin", "An administrator of the cloud."),
     policy.RuleDefault("service_api", "role:service", "Another service (a service user's token)."),

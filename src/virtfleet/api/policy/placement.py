@@ -3,11 +3,8 @@ is for admins and services (Nova's scheduler, virtfleet's own agents), as in Pla
 
 from __future__ import annotations
 
-from oslo_policy import policy
+from virtfleet.api.policy.personas import ADMIN_OR_SERVICE, ANYONE, documented
 
-from virtfleet.api.policy.personas import ADMIN_OR_SERVICE, ANYONE
-
-SCOPE = ["project"]
 RP = "/resource_providers/{uuid}"
 
 #: (rule name, method, path, description)
@@ -147,21 +144,9 @@ _OPERATIONS = (
 )
 
 RULES = [
-    policy.DocumentedRuleDefault(
-        name="placement:root",
-        check_str=ANYONE,
-        description="The root document (versions).",
-        operations=[{"method": "GET", "path": "/"}],
-        scope_types=SCOPE,
-    ),
+    documented("placement:root", ANYONE, "The root document (versions).", ("GET", "/")),
     *(
-        policy.DocumentedRuleDefault(
-            name=name,
-            check_str=ADMIN_OR_SERVICE,
-            description=description,
-            operations=[{"method": method, "path": path}],
-            scope_types=SCOPE,
-        )
+        documented(name, ADMIN_OR_SERVICE, description, (method, path))
         for name, method, path, description in _OPERATIONS
     ),
 ]
