@@ -123,6 +123,10 @@ class Cloud:
     def openstack_json(self, *args: str) -> Any:
         return json.loads(self.openstack(*args, "-f", "json").stdout)
 
+    def token(self) -> str:
+        """A Keystone token of the clouds.yaml user, for requests made without the CLI."""
+        return self.openstack("token", "issue", "-f", "value", "-c", "id").stdout.strip()
+
     def wait_status(self, server: str, wanted: str, timeout: float = 90) -> dict[str, Any]:
         """Poll `server show` until the status is ``wanted`` (or time runs out)."""
         deadline = time.monotonic() + timeout

@@ -41,6 +41,10 @@ CONFIG = """\
 [DEFAULT]
 rpc_response_timeout = 3
 
+[api]
+# Crash consistency, not identity, is under test: the explicit unauthenticated mode.
+auth_strategy = noauth
+
 [conductor]
 heartbeat_interval = 0.5
 dead_after = 2

@@ -55,7 +55,8 @@ def cloud(libvirt_cloud: Cloud) -> Cloud:
 
 
 def api_get(cloud: Cloud, path: str) -> Any:
-    with urllib.request.urlopen(cloud.endpoint + path, timeout=30) as reply:
+    request = urllib.request.Request(cloud.endpoint + path, headers={"X-Auth-Token": cloud.token()})
+    with urllib.request.urlopen(request, timeout=30) as reply:
         return json.loads(reply.read())
 
 

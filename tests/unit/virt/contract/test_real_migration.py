@@ -20,6 +20,7 @@ import libvirt
 import pytest
 
 from virtfleet.agent.migration import LiveMigrationEndpoint
+from virtfleet.agent.network.plugging import RecordingHostNetwork
 from virtfleet.conf import make_conf
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.connection import open_connection
@@ -293,7 +294,9 @@ class PatternedImages:
 def endpoint(driver: Any, conf: Any, host: str) -> LiveMigrationEndpoint:
     """The agent's live-migration RPC methods over ``driver`` (no mdev hooks)."""
     served = LiveMigrationEndpoint()
-    served._agent = SimpleNamespace(driver=driver, conf=conf, host=host)  # type: ignore[assignment]  # the endpoint reads these four only
+    served._agent = SimpleNamespace(  # type: ignore[assignment]  # the endpoint reads these only
+        driver=driver, conf=conf, host=host, network=RecordingHostNetwork()
+    )
     return served
 
 
