@@ -79,9 +79,11 @@ class Daemon:
     log: pathlib.Path
     proc: subprocess.Popen[bytes] | None = None
     runs: int = field(default=0)
+    term_sent: bool = field(default=False)
 
     def start(self) -> Daemon:
         self.runs += 1
+        self.term_sent = False
         with self.log.open("ab") as out:
             out.write(f"--- run {self.runs}\n".encode())
             out.flush()
@@ -94,11 +96,15 @@ class Daemon:
         return self.log.read_text()
 
     def send_term(self) -> None:
+        """SIGTERM, once per run: a second one could land while Python finalizes, after
+        it has put the default handler back, and kill the process (exit -15)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        if not self.term_sent:
+            self.proc.send_signal(signal.SIGTERM)
+            self.term_sent = True
 
     def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM (again, harmless) and wait; the exit status."""
+        """SIGTERM (unless already sent) and wait; the exit status."""
         assert self.proc is not None
         self.send_term()
         try:
