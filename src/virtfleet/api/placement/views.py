@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from virtfleet.api.placement.microversion import since
-from virtfleet.api.placement.util import app_url
+from virtfleet.api.placement.responses import app_url
 from virtfleet.api.wsgi import Request
 from virtfleet.placement.types import Inventory, Provider
 

@@ -6,7 +6,7 @@ import json
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import responses
 from virtfleet.api.wsgi import Microversion, Request
 
 
@@ -18,10 +18,10 @@ def _request(version: str) -> Request:
 
 def test_large_parts_are_split_and_small_ones_kept() -> None:
     big = b"[" + b", ".join([b'"%d"' % i for i in range(200_000)]) + b"]"
-    assert len(big) > 3 * util.WRITE_PIECE
+    assert len(big) > 3 * responses.WRITE_PIECE
     parts = [b'{"a": ', big, b', "b": "x"}']
-    pieces = list(util._pieces(parts))
-    assert max(len(p) for p in pieces) <= util.WRITE_PIECE
+    pieces = list(responses._pieces(parts))
+    assert max(len(p) for p in pieces) <= responses.WRITE_PIECE
     assert pieces[0] == parts[0] and pieces[-1] == parts[-1]
     assert len(pieces) > 4
     assert b"".join(pieces) == b"".join(parts)
@@ -29,7 +29,7 @@ def test_large_parts_are_split_and_small_ones_kept() -> None:
 
 def test_encoded_response_has_the_whole_body_and_its_length() -> None:
     parts = [b'{"x": [', b", ".join([b"1"] * 300_000), b"]}"]
-    resp = util.respond_encoded(_request("1.39"), parts)
+    resp = responses.respond_encoded(_request("1.39"), parts)
     body = b"".join(resp.app_iter)
     assert resp.status_int == 200
     assert resp.content_length == len(body) == sum(len(p) for p in parts)
@@ -39,9 +39,9 @@ def test_encoded_response_has_the_whole_body_and_its_length() -> None:
 
 def test_joined_in_pieces_is_the_join_in_bounded_pieces() -> None:
     items = [b'{"n": %d}' % i for i in range(100_000)]
-    pieces = util.joined_in_pieces(items)
+    pieces = responses.joined_in_pieces(items)
     assert len(pieces) > 2
-    assert all(len(p) <= util.WRITE_PIECE for p in pieces)
+    assert all(len(p) <= responses.WRITE_PIECE for p in pieces)
     assert b"".join(pieces) == b", ".join(items)
-    assert util.joined_in_pieces([b"a", b"b"]) == [b"a, b"]
-    assert util.joined_in_pieces([]) == []
+    assert responses.joined_in_pieces([b"a", b"b"]) == [b"a, b"]
+    assert responses.joined_in_pieces([]) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.views.servers import status
 from virtfleet.api.wsgi import HTTPError, Request, json_response
@@ -12,8 +12,8 @@ from virtfleet.api.wsgi import HTTPError, Request, json_response
 
 def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """GET /servers/{id}/os-domain-xml (admin): the guest's libvirt XML."""
-    common.require_admin(req, "os_compute_api:os-domain-xml")
-    server = common.visible_server(req, deps.db, server_id)
+    access.require_admin(req, "os_compute_api:os-domain-xml")
+    server = access.visible_server(req, deps.db, server_id)
     if not server.host:
         raise HTTPError(
             409,

@@ -15,7 +15,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.boot_checks import check_boot, scheduler_flavor
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import explain as schema
@@ -29,7 +29,7 @@ DEFAULT_LIMIT = 5
 
 def explain(deps: ComputeDeps, req: Request) -> webob.Response:
     """POST /os-scheduler-explain: the hosts a boot would get, and why not others."""
-    common.require_admin(req, "os_compute_api:os-scheduler-explain")
+    access.require_admin(req, "os_compute_api:os-scheduler-explain")
     scheduler = deps.scheduler
     if scheduler is None:
         raise HTTPError(501, "This deployment has no scheduler to explain with.")
@@ -55,19 +55,19 @@ def explain(deps: ComputeDeps, req: Request) -> webob.Response:
 
 
 def _spec(deps: ComputeDeps, req: Request, body: dict[str, Any]) -> RequestSpec:
-    flavor_ref = common.ref_id(body["flavorRef"])
-    image_ref = common.ref_id(body["imageRef"])
+    flavor_ref = field_checks.ref_id(body["flavorRef"])
+    image_ref = field_checks.ref_id(body["imageRef"])
     try:
         flavor = flavors.get(deps.db, flavor_ref)
     except errors.NotFound:
         raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
-    image = common.visible_image(req, deps.db, image_ref)
+    image = access.visible_image(req, deps.db, image_ref)
     guest = check_boot(flavor, image, deps.conf)
     host = body.get("host")
     return RequestSpec(
         instance_uuid=str(uuid.uuid4()),
-        project_id=common.project_id(req),
-        user_id=common.user_id(req),
+        project_id=access.project_id(req),
+        user_id=access.user_id(req),
         flavor=scheduler_flavor(flavor),
         image_properties=dict(image.properties),
         guest=guest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import flavor as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -21,7 +21,7 @@ def index(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
 
 def create(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
     """POST /flavors/{id}/os-extra_specs (admin): add or replace specs (validated)."""
-    common.require_admin(req, "os_compute_api:os-flavor-extra-specs:create")
+    access.require_admin(req, "os_compute_api:os-flavor-extra-specs:create")
     body = req.json_body_or_400()
     validate_body(req, body, schema.SPECS_CREATE)
     specs = _specs(body["extra_specs"])
@@ -39,7 +39,7 @@ def show(deps: ComputeDeps, req: Request, flavor_id: str, key: str) -> webob.Res
 
 def update(deps: ComputeDeps, req: Request, flavor_id: str, key: str) -> webob.Response:
     """PUT /flavors/{id}/os-extra_specs/{key} (admin): set one extra spec."""
-    common.require_admin(req, "os_compute_api:os-flavor-extra-specs:update")
+    access.require_admin(req, "os_compute_api:os-flavor-extra-specs:update")
     body = req.json_body_or_400()
     if isinstance(body, dict) and len(body) == 1 and key not in body:
         raise HTTPError(
@@ -54,7 +54,7 @@ def update(deps: ComputeDeps, req: Request, flavor_id: str, key: str) -> webob.R
 
 def delete(deps: ComputeDeps, req: Request, flavor_id: str, key: str) -> webob.Response:
     """DELETE /flavors/{id}/os-extra_specs/{key} (admin)."""
-    common.require_admin(req, "os_compute_api:os-flavor-extra-specs:delete")
+    access.require_admin(req, "os_compute_api:os-flavor-extra-specs:delete")
     flavors.delete_extra_spec(deps.db, flavor_id, key)
     return json_response(None, status=200)
 

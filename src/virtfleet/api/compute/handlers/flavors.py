@@ -7,7 +7,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import flavor as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -30,10 +30,10 @@ def detail(deps: ComputeDeps, req: Request) -> webob.Response:
 def _list(deps: ComputeDeps, req: Request, detail: bool) -> webob.Response:
     found = flavors.list_flavors(deps.db, is_public=_is_public_filter(req))
     if "minRam" in req.GET:
-        min_ram = common.integer("minRam", req.GET["minRam"], 0)
+        min_ram = field_checks.integer("minRam", req.GET["minRam"], 0)
         found = [f for f in found if f.memory_mb >= min_ram]
     if "minDisk" in req.GET:
-        min_disk = common.integer("minDisk", req.GET["minDisk"], 0)
+        min_disk = field_checks.integer("minDisk", req.GET["minDisk"], 0)
         found = [f for f in found if f.root_gb >= min_disk]
     marker = req.GET.get("marker")
     if marker is not None:
@@ -42,7 +42,7 @@ def _list(deps: ComputeDeps, req: Request, detail: bool) -> webob.Response:
             raise HTTPError(400, f"marker [{marker}] not found")
         found = found[ids.index(marker) + 1 :]
     if "limit" in req.GET:
-        found = found[: common.integer("limit", req.GET["limit"], 0)]
+        found = found[: field_checks.integer("limit", req.GET["limit"], 0)]
     return json_response({"flavors": [flavor_view(req, f, detail) for f in found]})
 
 
@@ -53,7 +53,7 @@ def show(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
 
 def create(deps: ComputeDeps, req: Request) -> webob.Response:
     """POST /flavors (admin): a new flavor; 409 when the name or id is taken."""
-    common.require_admin(req, "os_compute_api:os-flavor-manage:create")
+    access.require_admin(req, "os_compute_api:os-flavor-manage:create")
     raw = req.json_body_or_400()
     validate_body(req, raw, schema.CREATE)
     body: dict[str, Any] = raw["flavor"]
@@ -61,18 +61,18 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     flavor = flavors.create(
         deps.db,
         name=body["name"].strip(),
-        memory_mb=common.integer("ram", body["ram"], 1, common.MAX_INT),
-        vcpus=common.integer("vcpus", body["vcpus"], 1, common.MAX_INT),
-        root_gb=common.integer("disk", body.get("disk", 0), 0, common.MAX_INT),
-        ephemeral_gb=common.integer(
+        memory_mb=field_checks.integer("ram", body["ram"], 1, field_checks.MAX_INT),
+        vcpus=field_checks.integer("vcpus", body["vcpus"], 1, field_checks.MAX_INT),
+        root_gb=field_checks.integer("disk", body.get("disk", 0), 0, field_checks.MAX_INT),
+        ephemeral_gb=field_checks.integer(
             "OS-FLV-EXT-DATA:ephemeral",
             body.get("OS-FLV-EXT-DATA:ephemeral", 0),
             0,
-            common.MAX_INT,
+            field_checks.MAX_INT,
         ),
-        swap=common.integer("swap", body.get("swap") or 0, 0, common.MAX_INT),
+        swap=field_checks.integer("swap", body.get("swap") or 0, 0, field_checks.MAX_INT),
         rxtx_factor=_rxtx(body.get("rxtx_factor", 1.0)),
-        is_public=common.boolean(
+        is_public=field_checks.boolean(
             "os-flavor-access:is_public", body.get("os-flavor-access:is_public", True)
         ),
         description=body.get("description"),
@@ -83,7 +83,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
 
 def update(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
     """PUT /flavors/{id} (admin, 2.55): change the flavor's description."""
-    common.require_admin(req, "os_compute_api:os-flavor-manage:update")
+    access.require_admin(req, "os_compute_api:os-flavor-manage:update")
     if not at_least(req, "2.55"):
         raise HTTPError(405, "Updating a flavor needs microversion 2.55 or later.")
     body = req.json_body_or_400()
@@ -94,7 +94,7 @@ def update(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
 
 def delete(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
     """DELETE /flavors/{id} (admin)."""
-    common.require_admin(req, "os_compute_api:os-flavor-manage:delete")
+    access.require_admin(req, "os_compute_api:os-flavor-manage:delete")
     flavors.delete(deps.db, flavor_id)
     return json_response(None, status=202)
 
@@ -102,10 +102,10 @@ def delete(deps: ComputeDeps, req: Request, flavor_id: str) -> webob.Response:
 def _is_public_filter(req: Request) -> bool | None:
     value = req.GET.get("is_public")
     if value is None:
-        return None if common.is_admin(req) else True
+        return None if access.is_admin(req) else True
     if value.lower() == "none":
         return None
-    return common.boolean("is_public", value)
+    return field_checks.boolean("is_public", value)
 
 
 def _rxtx(value: Any) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.wsgi import HTTPError, Request, json_response
@@ -20,21 +20,21 @@ from virtfleet.db.hosts import HostRecord
 
 def index(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /os-hypervisors: id, name, state and status of every compute node."""
-    common.require_admin(req, "os_compute_api:os-hypervisors:list")
+    access.require_admin(req, "os_compute_api:os-hypervisors:list")
     found = _filtered(deps, req)
     return json_response({"hypervisors": [_summary(req, h) for h in found]})
 
 
 def detail(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /os-hypervisors/detail: every compute node with its capacity and usage."""
-    common.require_admin(req, "os_compute_api:os-hypervisors:list-detail")
+    access.require_admin(req, "os_compute_api:os-hypervisors:list-detail")
     found = _filtered(deps, req)
     return json_response({"hypervisors": [_detail(deps, req, h) for h in found]})
 
 
 def show(deps: ComputeDeps, req: Request, hypervisor_id: str) -> webob.Response:
     """GET /os-hypervisors/{id}: one compute node in detail."""
-    common.require_admin(req, "os_compute_api:os-hypervisors:show")
+    access.require_admin(req, "os_compute_api:os-hypervisors:show")
     host = _lookup(deps, req, hypervisor_id)
     body = _detail(deps, req, host)
     if at_least(req, "2.88"):
@@ -45,7 +45,7 @@ def show(deps: ComputeDeps, req: Request, hypervisor_id: str) -> webob.Response:
 def uptime(deps: ComputeDeps, req: Request, hypervisor_id: str) -> webob.Response:
     """Hosts do not report their uptime: 501, which ``openstack hypervisor show``
     (before 2.88) takes as "no uptime" - as Nova answers for such drivers."""
-    common.require_admin(req, "os_compute_api:os-hypervisors:uptime")
+    access.require_admin(req, "os_compute_api:os-hypervisors:uptime")
     if at_least(req, "2.88"):
         raise HTTPError(404, "The uptime API was removed in microversion 2.88.")
     host = _lookup(deps, req, hypervisor_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.wsgi import Request, json_response
@@ -15,7 +15,7 @@ UNLIMITED = -1
 
 def index(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /limits: absolute limits (unlimited quotas) with this project's usage."""
-    project = common.project_id(req)
+    project = access.project_id(req)
     mine = [s for s in servers.list_servers(deps.db) if s.project_id == project]
     absolute: dict[str, int] = {
         "maxServerMeta": 128,

@@ -7,7 +7,7 @@ import datetime
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views.migrations import migration_view
@@ -18,7 +18,7 @@ from virtfleet.db.migration_records import Migration
 
 def index(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /os-migrations: every migration, filtered (admin only)."""
-    common.require_admin(req, "os_compute_api:os-migrations:index")
+    access.require_admin(req, "os_compute_api:os-migrations:index")
     params = req.GET
     items = records.list_migrations(
         deps.db,
@@ -63,5 +63,5 @@ def _page(req: Request, items: list[Migration]) -> list[Migration]:
         items = items[position + 1 :]
     limit = req.GET.get("limit")
     if limit is not None:
-        items = items[: common.integer("limit", limit, 0)]
+        items = items[: field_checks.integer("limit", limit, 0)]
     return items

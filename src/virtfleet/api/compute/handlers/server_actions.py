@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import webob
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -54,7 +54,7 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
 def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-stop``: power the guest off (SHUTOFF)."""
     validate_body(req, argument, schema.STOP)
-    common.visible_server(req, deps.db, server_id)
+    access.visible_server(req, deps.db, server_id)
     service.request(deps.db, server_id, "stop", owner=deps.owner)
     deps.conductor.stop_server(server_id)
     return json_response(None, status=202)
@@ -63,7 +63,7 @@ def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webo
 def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-start``: power a stopped guest on (ACTIVE)."""
     validate_body(req, argument, schema.START)
-    common.visible_server(req, deps.db, server_id)
+    access.visible_server(req, deps.db, server_id)
     service.request(deps.db, server_id, "start", owner=deps.owner)
     deps.conductor.start_server(server_id)
     return json_response(None, status=202)
@@ -71,7 +71,7 @@ def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> web
 
 def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``reboot`` ``{"type": "SOFT"|"HARD"}``: a soft reboot needs a running guest."""
-    service.check(common.visible_server(req, deps.db, server_id), "reboot_hard")
+    service.check(access.visible_server(req, deps.db, server_id), "reboot_hard")
     validate_body(req, argument, schema.REBOOT)
     hard = argument["type"].upper() == "HARD"
     service.request(deps.db, server_id, "reboot_hard" if hard else "reboot_soft", owner=deps.owner)
@@ -83,7 +83,7 @@ def console_output(
     deps: ComputeDeps, req: Request, server_id: str, argument: Any
 ) -> webob.Response:
     """``os-getConsoleOutput`` ``{"length": N}``: the last N lines of the serial log."""
-    service.check(common.visible_server(req, deps.db, server_id), "console_output")
+    service.check(access.visible_server(req, deps.db, server_id), "console_output")
     validate_body(req, argument, schema.CONSOLE_OUTPUT)
     output = deps.conductor.get_console_output(server_id, _console_length(argument))
     return json_response({"output": output})
@@ -94,5 +94,5 @@ def _console_length(body: dict[str, Any] | None) -> int | None:
     length = None if body is None else body.get("length")
     if length is None:
         return None
-    number = common.integer("length", length, -1)
+    number = field_checks.integer("length", length, -1)
     return None if number == -1 else number

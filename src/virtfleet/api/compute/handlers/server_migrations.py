@@ -17,7 +17,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -35,9 +35,9 @@ MIGRATE_LIVE = "os-migrateLive"
 def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-migrateLive``: move a running server to another host (the scheduler's
     choice, or ``host``) without stopping it."""
-    common.require_admin(req, "os_compute_api:os-migrate-server:migrate_live")
+    access.require_admin(req, "os_compute_api:os-migrate-server:migrate_live")
     host, block, force = parse_migrate_live(req, argument)
-    server = common.visible_server(req, deps.db, server_id)
+    server = access.visible_server(req, deps.db, server_id)
     service.check(server, "live_migrate")
     if host is not None:
         try:
@@ -66,7 +66,7 @@ def index(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
 
 def show(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> webob.Response:
     """GET /servers/{id}/migrations/{mid} (2.23): one in-progress live migration."""
-    wanted = common.integer("migration_id", migration_id, 1)
+    wanted = field_checks.integer("migration_id", migration_id, 1)
     for m in _live(deps, req, server_id):
         if m.id == wanted:
             return json_response({"migration": server_migration_view(req, m)})
@@ -79,7 +79,7 @@ def abort(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) ->
     """DELETE /servers/{id}/migrations/{mid} (2.24): cancel and roll back."""
     if not at_least(req, "2.24"):
         raise HTTPError(404, "Aborting a migration needs microversion 2.24 or later.")
-    common.require_admin(req, "os_compute_api:servers:migrations:delete")
+    access.require_admin(req, "os_compute_api:servers:migrations:delete")
     migration = _migration_of(deps, req, server_id, migration_id)
     if migration.status in (records.QUEUED, records.PREPARING) and not at_least(req, "2.65"):
         raise HTTPError(
@@ -95,7 +95,7 @@ def action(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -
     """POST /servers/{id}/migrations/{mid}/action ``{"force_complete": null}`` (2.22)."""
     if not at_least(req, "2.22"):
         raise HTTPError(404, "Forcing a migration to complete needs microversion 2.22.")
-    common.require_admin(req, "os_compute_api:servers:migrations:force_complete")
+    access.require_admin(req, "os_compute_api:servers:migrations:force_complete")
     validate_body(req, req.json_body_or_400(), schema.FORCE_COMPLETE)
     migration = _migration_of(deps, req, server_id, migration_id)
     deps.live_migrations.force_complete(server_id, migration.id)
@@ -105,8 +105,8 @@ def action(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -
 def _live(deps: ComputeDeps, req: Request, server_id: str) -> list[Migration]:
     if not at_least(req, "2.23"):
         raise HTTPError(404, "Server migrations need microversion 2.23 or later.")
-    common.require_admin(req, "os_compute_api:servers:migrations:index")
-    common.visible_server(req, deps.db, server_id)
+    access.require_admin(req, "os_compute_api:servers:migrations:index")
+    access.visible_server(req, deps.db, server_id)
     return records.list_migrations(
         deps.db,
         instance_uuid=server_id,
@@ -116,9 +116,9 @@ def _live(deps: ComputeDeps, req: Request, server_id: str) -> list[Migration]:
 
 
 def _migration_of(deps: ComputeDeps, req: Request, server_id: str, migration_id: str) -> Migration:
-    common.visible_server(req, deps.db, server_id)
+    access.visible_server(req, deps.db, server_id)
     try:
-        migration = records.get(deps.db, common.integer("migration_id", migration_id, 1))
+        migration = records.get(deps.db, field_checks.integer("migration_id", migration_id, 1))
     except errors.NotFound:
         migration = None
     if migration is None or migration.instance_uuid != server_id:
@@ -135,8 +135,8 @@ def parse_migrate_live(req: Request, argument: Any) -> tuple[str | None, bool | 
     validate_body(req, argument, schema.MIGRATE_LIVE)
     host = argument["host"]
     value = argument["block_migration"]
-    block = "auto" if value == "auto" else common.boolean("block_migration", value)
-    force = common.boolean("force", argument.get("force", False))
+    block = "auto" if value == "auto" else field_checks.boolean("block_migration", value)
+    force = field_checks.boolean("force", argument.get("force", False))
     if force and host is None:
         raise HTTPError(400, "Invalid input for os-migrateLive: force needs a host.")
     return host, block, force

@@ -10,12 +10,13 @@ import webob
 
 from virtfleet import errors
 from virtfleet.api import caller
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.name_filter import name_matcher
 from virtfleet.api.compute.schemas import server as schema
 from virtfleet.api.compute.schemas import validate_body
+from virtfleet.api.compute.views import links
 from virtfleet.api.compute.views.servers import detail_view, status, summary_view
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
 from virtfleet.db import flavors, servers
@@ -61,7 +62,7 @@ def detail(deps: ComputeDeps, req: Request) -> webob.Response:
 
 def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """GET /servers/{id}: one server in full."""
-    server = common.visible_server(req, deps.db, server_id)
+    server = access.visible_server(req, deps.db, server_id)
     shown = detail_view(req, server, show=True, addresses=_addresses(deps, server))
     return json_response({"server": shown})
 
@@ -79,14 +80,14 @@ def _all_projects(req: Request) -> bool:
 
 def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
     params = req.GET
-    admin = common.is_admin(req)
+    admin = access.is_admin(req)
     found = servers.list_servers(deps.db, host=params.get("host") if admin else None)
     if _all_projects(req):
         wanted = params.get("project_id") or params.get("tenant_id")
         if wanted:
             found = [s for s in found if s.project_id == wanted]
     else:
-        found = [s for s in found if s.project_id == common.project_id(req)]
+        found = [s for s in found if s.project_id == access.project_id(req)]
     if "name" in params:
         matches = name_matcher(params["name"])
         found = [s for s in found if matches(s.name)]
@@ -96,7 +97,7 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
     if "flavor" in params:
         found = [s for s in found if str(s.flavor.get("id")) == params["flavor"]]
     if "image" in params:
-        found = [s for s in found if s.image_ref == common.ref_id(params["image"])]
+        found = [s for s in found if s.image_ref == field_checks.ref_id(params["image"])]
     marker = params.get("marker")
     if marker is not None:
         ids = [s.uuid for s in found]
@@ -104,7 +105,7 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
             raise HTTPError(400, f"marker [{marker}] not found")
         found = found[ids.index(marker) + 1 :]
     if "limit" in params:
-        found = found[: common.integer("limit", params["limit"], 0)]
+        found = found[: field_checks.integer("limit", params["limit"], 0)]
     return found
 
 
@@ -131,14 +132,14 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
             "imageRef is required: virtfleet boots servers from images "
             "(booting from volumes is not supported).",
         )
-    image_id = common.ref_id(common.string("imageRef", image_ref))
+    image_id = field_checks.ref_id(field_checks.string("imageRef", image_ref))
     try:
-        flavor = flavors.get(deps.db, common.ref_id(flavor_ref))
+        flavor = flavors.get(deps.db, field_checks.ref_id(flavor_ref))
     except errors.NotFound:
         raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
-    image = common.visible_image(req, deps.db, image_id)
+    image = access.visible_image(req, deps.db, image_id)
     guest = check_boot(flavor, image, deps.conf)
-    caller = Caller(common.project_id(req), common.is_admin(req))
+    caller = Caller(access.project_id(req), access.is_admin(req))
     if deps.networks is not None:
         guest = guest.with_nics(nic_requests(deps.networks.service, caller, body.get("networks")))
     server = servers.create(
@@ -148,8 +149,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         image_ref=image.id,
         image=image_snapshot(image),
         guest_request=guest,
-        project_id=common.project_id(req),
-        user_id=common.user_id(req),
+        project_id=access.project_id(req),
+        user_id=access.user_id(req),
         metadata=metadata,
         owner=deps.owner,
     )
@@ -169,7 +170,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
             "build_failed",
             fault=servers.fault(f"Build could not start: {exc.message}"),
         )
-    server_links = common.links(req, "servers", server.uuid)
+    server_links = links.links(req, "servers", server.uuid)
     created = {
         "id": server.uuid,
         "links": server_links,
@@ -182,7 +183,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
 
 def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """DELETE /servers/{id}: mark the server deleting and hand it to the conductor."""
-    server = common.visible_server(req, deps.db, server_id)
+    server = access.visible_server(req, deps.db, server_id)
     if server.task_state != "deleting":  # a delete asked for again keeps its owner
         service.request(deps.db, server_id, "delete", owner=deps.owner)
     deps.conductor.delete_server(server_id)
@@ -196,14 +197,14 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
             403, f"Quota exceeded for metadata items: at most {MAX_METADATA_ITEMS} are allowed."
         )
     for key in value:
-        common.string(f"metadata key {key!r}", key)
+        field_checks.string(f"metadata key {key!r}", key)
     return dict(value)
 
 
 def _check_unsupported(body: dict[str, Any], networking: bool) -> None:
     """Fields we accept only in their trivial form (one server, no volumes, ...)."""
     for count_field in ("min_count", "max_count"):
-        if count_field in body and common.integer(count_field, body[count_field], 1) != 1:
+        if count_field in body and field_checks.integer(count_field, body[count_field], 1) != 1:
             raise HTTPError(
                 400,
                 f"{count_field}={body[count_field]} is not supported: "
@@ -265,7 +266,7 @@ def _check_block_devices(mappings: Any, image_ref: Any) -> None:
             "root disk from the image (source_type image, destination_type "
             "local, boot_index 0): virtfleet boots servers from images only.",
         )
-    if image_ref and mappings[0]["uuid"] != common.ref_id(str(image_ref)):
+    if image_ref and mappings[0]["uuid"] != field_checks.ref_id(str(image_ref)):
         raise HTTPError(
             400,
             f"block_device_mapping_v2 boots image {mappings[0]['uuid']} "

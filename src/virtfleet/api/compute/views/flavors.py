@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from virtfleet.api.compute import common
 from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views import links
 from virtfleet.api.wsgi import Request
 from virtfleet.db.flavors import Flavor
 
@@ -14,7 +14,7 @@ def flavor_view(req: Request, flavor: Flavor, detail: bool = True) -> dict[str, 
     body: dict[str, Any] = {
         "id": flavor.id,
         "name": flavor.name,
-        "links": common.links(req, "flavors", flavor.id),
+        "links": links.links(req, "flavors", flavor.id),
     }
     if at_least(req, "2.55"):
         body["description"] = flavor.description

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from virtfleet.api.compute import common
 from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views import links, timestamps
 from virtfleet.api.wsgi import Request
 from virtfleet.db import migration_records as records
 from virtfleet.db.migration_records import Migration
@@ -37,13 +37,13 @@ def migration_view(req: Request, m: Migration) -> dict[str, Any]:
         **_endpoints(m),
         "old_instance_type_id": None,
         "new_instance_type_id": None,
-        "created_at": common.timestamp(m.created_at),
-        "updated_at": common.timestamp(m.updated_at),
+        "created_at": timestamps.timestamp(m.created_at),
+        "updated_at": timestamps.timestamp(m.updated_at),
     }
     if at_least(req, "2.23"):
         body["migration_type"] = m.migration_type
         if m.in_progress and m.migration_type == records.LIVE_MIGRATION:
-            body["links"] = common.links(req, f"servers/{m.instance_uuid}/migrations", str(m.id))
+            body["links"] = links.links(req, f"servers/{m.instance_uuid}/migrations", str(m.id))
     if at_least(req, "2.59"):
         body["uuid"] = m.uuid
     if at_least(req, "2.80"):
@@ -64,8 +64,8 @@ def server_migration_view(req: Request, m: Migration) -> dict[str, Any]:
         "disk_total_bytes": _bytes(m.disk_total),
         "disk_processed_bytes": _bytes(m.disk_processed),
         "disk_remaining_bytes": _bytes(m.disk_remaining),
-        "created_at": common.timestamp(m.created_at),
-        "updated_at": common.timestamp(m.updated_at),
+        "created_at": timestamps.timestamp(m.created_at),
+        "updated_at": timestamps.timestamp(m.updated_at),
     }
     if at_least(req, "2.59"):
         body["uuid"] = m.uuid

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from virtfleet.api.compute import common
+from virtfleet.api.compute import access
 from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views import links, timestamps
 from virtfleet.api.wsgi import Request
 from virtfleet.db.servers import Server
 from virtfleet.virt.libvirt.guest import domain_name
@@ -53,14 +54,14 @@ def summary_view(req: Request, server: Server) -> dict[str, Any]:
     return {
         "id": server.uuid,
         "name": server.name,
-        "links": common.links(req, "servers", server.uuid),
+        "links": links.links(req, "servers", server.uuid),
     }
 
 
 def flavor_view(req: Request, server: Server) -> dict[str, Any]:
     flavor = server.flavor
     if not at_least(req, "2.47"):
-        bookmark = common.links(req, "flavors", str(flavor.get("id")))[1]
+        bookmark = links.links(req, "flavors", str(flavor.get("id")))[1]
         return {"id": flavor.get("id"), "links": [bookmark]}
     return {
         "vcpus": flavor.get("vcpus"),
@@ -101,8 +102,8 @@ def detail_view(
         "hostId": host_id(server),
         "image": image_view(req, server),
         "flavor": flavor_view(req, server),
-        "created": common.timestamp(server.created_at),
-        "updated": common.timestamp(server.updated_at),
+        "created": timestamps.timestamp(server.created_at),
+        "updated": timestamps.timestamp(server.updated_at),
         "addresses": addresses or {},
         "accessIPv4": "",
         "accessIPv6": "",
@@ -110,8 +111,8 @@ def detail_view(
         "OS-EXT-AZ:availability_zone": "nova",
         "config_drive": "",
         "key_name": None,
-        "OS-SRV-USG:launched_at": common.timestamp(server.launched_at),
-        "OS-SRV-USG:terminated_at": common.timestamp(server.deleted_at),
+        "OS-SRV-USG:launched_at": timestamps.timestamp(server.launched_at),
+        "OS-SRV-USG:terminated_at": timestamps.timestamp(server.deleted_at),
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:power_state": server.power_state,
@@ -120,7 +121,7 @@ def detail_view(
     }
     if server_status in ("BUILD", "ACTIVE"):
         body["progress"] = 0
-    if common.is_admin(req):
+    if access.is_admin(req):
         body.update(
             {
                 "OS-EXT-SRV-ATTR:host": server.host,
@@ -146,7 +147,7 @@ def detail_view(
             )
     if server_status in ("ERROR", "DELETED") and server.fault:
         fault = dict(server.fault)
-        if not common.is_admin(req) and int(fault.get("code", 500)) >= 500:
+        if not access.is_admin(req) and int(fault.get("code", 500)) >= 500:
             fault.pop("details", None)
         body["fault"] = fault
     if at_least(req, "2.9"):

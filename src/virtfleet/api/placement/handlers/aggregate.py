@@ -6,7 +6,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import inputs, responses
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import aggregate as schema
 from virtfleet.api.wsgi import Request
@@ -24,7 +24,7 @@ def list_aggregates(svc: PlacementService, req: Request, uuid: str) -> webob.Res
     """GET .../aggregates."""
     require(req, "1.1")
     generation, aggregates = svc.get_provider_aggregates(uuid)
-    return util.respond(req, _body(req, generation, aggregates))
+    return responses.respond(req, _body(req, generation, aggregates))
 
 
 def replace_aggregates(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
@@ -32,10 +32,10 @@ def replace_aggregates(svc: PlacementService, req: Request, uuid: str) -> webob.
     provider generation (409 when stale)."""
     require(req, "1.1")
     if since(req, "1.19"):
-        data = util.body(req, schema.PUT_V1_19)
+        data = inputs.body(req, schema.PUT_V1_19)
         wanted = data["aggregates"]
         generation = svc.set_provider_aggregates(uuid, data["resource_provider_generation"], wanted)
     else:
-        wanted = util.body(req, schema.PUT_V1_1)
+        wanted = inputs.body(req, schema.PUT_V1_1)
         generation = svc.set_provider_aggregates(uuid, None, wanted)
-    return util.respond(req, _body(req, generation, set(wanted)))
+    return responses.respond(req, _body(req, generation, set(wanted)))

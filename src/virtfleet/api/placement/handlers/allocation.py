@@ -8,7 +8,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import inputs, responses
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import allocation as schema
 from virtfleet.api.wsgi import HTTPError, Request
@@ -55,7 +55,7 @@ def show_consumer(svc: PlacementService, req: Request, consumer_uuid: str) -> we
         body["consumer_generation"] = found.consumer_generation
     if found.allocations and since(req, "1.38"):
         body["consumer_type"] = found.consumer_type
-    return util.respond(req, body)
+    return responses.respond(req, body)
 
 
 def _wanted(req: Request, allocations: Any) -> dict[str, dict[str, int]]:
@@ -92,7 +92,7 @@ def _request(
 
 def replace_consumer(svc: PlacementService, req: Request, consumer_uuid: str) -> webob.Response:
     """PUT /allocations/{consumer_uuid}: replace all of the consumer's allocations."""
-    data = util.body(req, _pick(req, _PUT_SCHEMAS))
+    data = inputs.body(req, _pick(req, _PUT_SCHEMAS))
     wanted = _request(svc, req, consumer_uuid, data)
     svc.replace_allocations(
         consumer_uuid,
@@ -102,28 +102,28 @@ def replace_consumer(svc: PlacementService, req: Request, consumer_uuid: str) ->
         wanted.consumer_generation,
         consumer_type=wanted.consumer_type,
     )
-    return util.no_content()
+    return responses.no_content()
 
 
 def replace_many(svc: PlacementService, req: Request) -> webob.Response:
     """POST /allocations (1.13): several consumers at once, all or nothing."""
     require(req, "1.13")
-    data = util.body(req, _pick(req, _POST_SCHEMAS))
+    data = inputs.body(req, _pick(req, _POST_SCHEMAS))
     requests = {consumer: _request(svc, req, consumer, item) for consumer, item in data.items()}
     svc.replace_many(requests)
-    return util.no_content()
+    return responses.no_content()
 
 
 def delete_consumer(svc: PlacementService, req: Request, consumer_uuid: str) -> webob.Response:
     """DELETE /allocations/{consumer_uuid}: 404 when it has none."""
     svc.delete_allocations(consumer_uuid)
-    return util.no_content()
+    return responses.no_content()
 
 
 def list_provider_allocations(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """GET /resource_providers/{uuid}/allocations."""
     found = svc.get_provider_allocations(uuid)
-    return util.respond(
+    return responses.respond(
         req,
         {
             "allocations": {

@@ -8,7 +8,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import inputs, responses
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import allocation_candidate as schema
 from virtfleet.api.wsgi import Request
@@ -33,13 +33,13 @@ _SCHEMAS: tuple[tuple[str, dict[str, Any]], ...] = (
 def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
     """Allocation requests that satisfy the query, and summaries of their providers."""
     require(req, "1.10")
-    params = util.query_lists(req)
-    util.validate_query(params, next(s for version, s in _SCHEMAS if since(req, version)))
+    params = inputs.query_lists(req)
+    inputs.validate_query(params, next(s for version, s in _SCHEMAS if since(req, version)))
     mv = req.microversion
     query = parse_candidate_query(params, (mv.major, mv.minor))
     result = svc.allocation_candidates(query)
     if since(req, "1.34"):  # the current shape: joined from fragments each value keeps
-        return util.respond_encoded(req, _encoded(result))
+        return responses.respond_encoded(req, _encoded(result))
     requests = list(result.allocation_requests)
     summaries = dict(result.provider_summaries)
     if not since(req, "1.29"):
@@ -47,7 +47,7 @@ def list_candidates(svc: PlacementService, req: Request) -> webob.Response:
         used = {rp for r in requests for rp in r.allocations}
         summaries = {rp: s for rp, s in summaries.items() if rp in used}
     form = _Form.of(req, {rc for group in query.groups for rc in group.resources})
-    return util.respond(
+    return responses.respond(
         req,
         {
             "allocation_requests": [_request(form, r) for r in requests],
@@ -84,9 +84,9 @@ def _encoded(result: CandidatesResult) -> list[bytes]:
     summaries keep (reused by every answer until the tree changes)."""
     return [
         b'{"allocation_requests": [',
-        *util.joined_in_pieces([r.json for r in result.allocation_requests]),
+        *responses.joined_in_pieces([r.json for r in result.allocation_requests]),
         b'], "provider_summaries": {',
-        *util.joined_in_pieces([source.summaries_json() for source in result.summary_sources]),
+        *responses.joined_in_pieces([source.summaries_json() for source in result.summary_sources]),
         b"}}",
     ]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import util, views
+from virtfleet.api.placement import inputs, responses, views
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import inventory as schema
 from virtfleet.api.placement.schemas.common import MAX_INT
@@ -62,28 +62,28 @@ def _all(generation: int, inventories: Mapping[str, Inventory]) -> dict[str, Any
 def list_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """GET .../inventories."""
     generation, inventories = svc.get_inventories(uuid)
-    return util.respond(req, _all(generation, inventories))
+    return responses.respond(req, _all(generation, inventories))
 
 
 def replace_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """PUT .../inventories: the provider's whole inventory becomes the body's."""
-    data = util.body(req, schema.PUT_ALL)
+    data = inputs.body(req, schema.PUT_ALL)
     wanted = {rc: _inventory(req, uuid, rc, fields) for rc, fields in data["inventories"].items()}
     generation = svc.set_inventories(uuid, data["resource_provider_generation"], wanted)
-    return util.respond(req, _all(generation, wanted))
+    return responses.respond(req, _all(generation, wanted))
 
 
 def create_inventory(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """POST .../inventories: add one resource class (409 when it exists)."""
-    data = util.body(req, schema.POST_ONE)
+    data = inputs.body(req, schema.POST_ONE)
     rc = data["resource_class"]
     _, inventories = svc.get_inventories(uuid)
     if rc in inventories:
         raise HTTPError(409, f"Resource provider {uuid} already has an inventory of {rc}; use PUT.")
     wanted = _inventory(req, uuid, rc, data)
     generation = svc.set_inventory(uuid, data["resource_provider_generation"], rc, wanted)
-    location = util.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
-    return util.respond(req, _one(generation, wanted), status=201, location=location)
+    location = responses.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
+    return responses.respond(req, _one(generation, wanted), status=201, location=location)
 
 
 def show_inventory(
@@ -95,7 +95,7 @@ def show_inventory(
         raise HTTPError(
             404, f"No inventory of class {resource_class} for resource provider {uuid}."
         )
-    return util.respond(req, _one(generation, inventories[resource_class]))
+    return responses.respond(req, _one(generation, inventories[resource_class]))
 
 
 def update_inventory(
@@ -103,7 +103,7 @@ def update_inventory(
 ) -> webob.Response:
     """PUT .../inventories/{rc}: replace one resource class (400 when the provider
     has no inventory of it; POST adds one)."""
-    data = util.body(req, schema.PUT_ONE)
+    data = inputs.body(req, schema.PUT_ONE)
     wanted = _inventory(req, uuid, resource_class, data)
     _, inventories = svc.get_inventories(uuid)
     if resource_class not in inventories:
@@ -115,7 +115,7 @@ def update_inventory(
     generation = svc.set_inventory(
         uuid, data["resource_provider_generation"], resource_class, wanted
     )
-    return util.respond(req, _one(generation, wanted))
+    return responses.respond(req, _one(generation, wanted))
 
 
 def delete_inventory(
@@ -128,7 +128,7 @@ def delete_inventory(
             404, f"No inventory of class {resource_class} for resource provider {uuid}."
         )
     svc.delete_inventory(uuid, generation, resource_class)
-    return util.no_content()
+    return responses.no_content()
 
 
 def delete_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
@@ -136,4 +136,4 @@ def delete_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.
     require(req, "1.5")
     generation, _ = svc.get_inventories(uuid)
     svc.delete_inventories(uuid, generation)
-    return util.no_content()
+    return responses.no_content()

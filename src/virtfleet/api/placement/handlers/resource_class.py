@@ -6,7 +6,7 @@ import re
 
 import webob
 
-from virtfleet.api.placement import util, views
+from virtfleet.api.placement import inputs, responses, views
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import resource_class as schema
 from virtfleet.api.placement.schemas.common import CUSTOM_RESOURCE_CLASS
@@ -20,22 +20,24 @@ def list_classes(svc: PlacementService, req: Request) -> webob.Response:
     """GET /resource_classes: standard and custom classes."""
     require(req, "1.2")
     names = svc.list_resource_classes()
-    return util.respond(req, {"resource_classes": [views.resource_class(req, n) for n in names]})
+    return responses.respond(
+        req, {"resource_classes": [views.resource_class(req, n) for n in names]}
+    )
 
 
 def create_class(svc: PlacementService, req: Request) -> webob.Response:
     """POST /resource_classes: a new CUSTOM_ class (409 when it exists)."""
     require(req, "1.2")
-    data = util.body(req, schema.NAMED)
+    data = inputs.body(req, schema.NAMED)
     svc.create_resource_class(data["name"])
-    location = util.app_url(req, f"/resource_classes/{data['name']}")
-    return util.respond(req, None, status=201, location=location)
+    location = responses.app_url(req, f"/resource_classes/{data['name']}")
+    return responses.respond(req, None, status=201, location=location)
 
 
 def show_class(svc: PlacementService, req: Request, name: str) -> webob.Response:
     """GET /resource_classes/{name}."""
     require(req, "1.2")
-    return util.respond(req, views.resource_class(req, svc.get_resource_class(name)))
+    return responses.respond(req, views.resource_class(req, svc.get_resource_class(name)))
 
 
 def put_class(svc: PlacementService, req: Request, name: str) -> webob.Response:
@@ -43,7 +45,7 @@ def put_class(svc: PlacementService, req: Request, name: str) -> webob.Response:
     from 1.7 create-or-verify without a body (201 created, 204 existed)."""
     require(req, "1.2")
     if not since(req, "1.7"):
-        util.body(req, schema.NAMED)
+        inputs.body(req, schema.NAMED)
         svc.get_resource_class(name)
         raise HTTPError(
             400,
@@ -55,8 +57,8 @@ def put_class(svc: PlacementService, req: Request, name: str) -> webob.Response:
             400, f"The resource class {name} is invalid: must match ^CUSTOM_[A-Z0-9_]+$."
         )
     created = svc.ensure_resource_class(name)
-    resp = util.respond(req, None, status=201) if created else util.no_content()
-    resp.headers["Location"] = util.app_url(req, f"/resource_classes/{name}")
+    resp = responses.respond(req, None, status=201) if created else responses.no_content()
+    resp.headers["Location"] = responses.app_url(req, f"/resource_classes/{name}")
     return resp
 
 
@@ -64,4 +66,4 @@ def delete_class(svc: PlacementService, req: Request, name: str) -> webob.Respon
     """DELETE /resource_classes/{name}: custom classes without inventory only."""
     require(req, "1.2")
     svc.delete_resource_class(name)
-    return util.no_content()
+    return responses.no_content()

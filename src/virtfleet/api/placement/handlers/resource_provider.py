@@ -6,7 +6,7 @@ from typing import Any
 
 import webob
 
-from virtfleet.api.placement import errors, util, views
+from virtfleet.api.placement import errors, inputs, responses, views
 from virtfleet.api.placement.microversion import since
 from virtfleet.api.placement.schemas import resource_provider as schema
 from virtfleet.api.wsgi import HTTPError, Request
@@ -28,7 +28,7 @@ _LIST_SCHEMAS: tuple[tuple[str, dict[str, Any], frozenset[str]], ...] = (
 def list_providers(svc: PlacementService, req: Request) -> webob.Response:
     """GET /resource_providers with the filters of the request's version."""
     _, query_schema, repeatable = next(row for row in _LIST_SCHEMAS if since(req, row[0]))
-    params = util.query(req, query_schema, repeatable)
+    params = inputs.query(req, query_schema, repeatable)
     version = (req.microversion.major, req.microversion.minor)
     member_of: list[frozenset[str]] = []
     forbidden_aggregates: set[str] = set()
@@ -56,7 +56,9 @@ def list_providers(svc: PlacementService, req: Request) -> webob.Response:
         forbidden=frozenset(forbidden_traits),
         forbidden_aggregates=frozenset(forbidden_aggregates),
     )
-    return util.respond(req, {"resource_providers": [views.provider(req, p) for p in providers]})
+    return responses.respond(
+        req, {"resource_providers": [views.provider(req, p) for p in providers]}
+    )
 
 
 def _values(params: dict[str, Any], key: str) -> list[str]:
@@ -94,25 +96,25 @@ def _check_resource_classes_exist(svc: PlacementService, names: set[str]) -> Non
 
 def create_provider(svc: PlacementService, req: Request) -> webob.Response:
     """POST /resource_providers: 201 with a Location; from 1.20 also the body (200)."""
-    data = util.body(req, schema.POST_V1_14 if since(req, "1.14") else schema.POST_V1_0)
+    data = inputs.body(req, schema.POST_V1_14 if since(req, "1.14") else schema.POST_V1_0)
     rp = svc.create_provider(
         data["name"], uuid=data.get("uuid"), parent_uuid=data.get("parent_provider_uuid")
     )
     location = views.provider_url(req, rp.uuid)
     if since(req, "1.20"):
-        return util.respond(req, views.provider(req, rp), location=location)
-    return util.respond(req, None, status=201, location=location)
+        return responses.respond(req, views.provider(req, rp), location=location)
+    return responses.respond(req, None, status=201, location=location)
 
 
 def show_provider(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """GET /resource_providers/{uuid}."""
-    return util.respond(req, views.provider(req, svc.get_provider(uuid)))
+    return responses.respond(req, views.provider(req, svc.get_provider(uuid)))
 
 
 def update_provider(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """PUT /resource_providers/{uuid}: rename; from 1.14 set the parent, from 1.37
     change or remove it."""
-    data = util.body(req, schema.PUT_V1_14 if since(req, "1.14") else schema.PUT_V1_0)
+    data = inputs.body(req, schema.PUT_V1_14 if since(req, "1.14") else schema.PUT_V1_0)
     current = svc.get_provider(uuid)
     parent = data.get("parent_provider_uuid", current.parent_uuid)
     reparenting = current.parent_uuid is not None and parent != current.parent_uuid
@@ -123,10 +125,10 @@ def update_provider(svc: PlacementService, req: Request, uuid: str) -> webob.Res
             "allowed before microversion 1.37.",
         )
     rp = svc.update_provider(uuid, data["name"], parent, allow_reparent=since(req, "1.37"))
-    return util.respond(req, views.provider(req, rp))
+    return responses.respond(req, views.provider(req, rp))
 
 
 def delete_provider(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """DELETE /resource_providers/{uuid}: 409 while it has allocations or children."""
     svc.delete_provider(uuid)
-    return util.no_content()
+    return responses.no_content()

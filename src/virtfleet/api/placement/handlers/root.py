@@ -5,7 +5,7 @@ from __future__ import annotations
 import webob
 
 from virtfleet.api.placement.microversion import POLICY
-from virtfleet.api.placement.util import app_url
+from virtfleet.api.placement.responses import app_url
 from virtfleet.api.wsgi import Request, json_response
 from virtfleet.placement.service import PlacementService
 

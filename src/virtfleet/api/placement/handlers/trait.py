@@ -6,7 +6,7 @@ import re
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import inputs, responses
 from virtfleet.api.placement.microversion import require
 from virtfleet.api.placement.schemas import trait as schema
 from virtfleet.api.placement.schemas.common import CUSTOM_TRAIT
@@ -19,13 +19,13 @@ _CUSTOM = re.compile(CUSTOM_TRAIT["pattern"])
 def list_traits(svc: PlacementService, req: Request) -> webob.Response:
     """GET /traits?name=in:A,B|startswith:P&associated=true|false."""
     require(req, "1.6")
-    params = util.query(req, schema.LIST)
+    params = inputs.query(req, schema.LIST)
     associated = params.get("associated")
     names = svc.list_traits(
         name_filter=params.get("name"),
         associated=None if associated is None else associated == "true",
     )
-    return util.respond(req, {"traits": sorted(names)})
+    return responses.respond(req, {"traits": sorted(names)})
 
 
 def show_trait(svc: PlacementService, req: Request, name: str) -> webob.Response:
@@ -33,7 +33,7 @@ def show_trait(svc: PlacementService, req: Request, name: str) -> webob.Response
     require(req, "1.6")
     if name not in svc.list_traits(name_filter=f"in:{name}"):
         raise HTTPError(404, f"No such trait(s): {name}.")
-    return util.no_content()
+    return responses.no_content()
 
 
 def create_trait(svc: PlacementService, req: Request, name: str) -> webob.Response:
@@ -44,8 +44,8 @@ def create_trait(svc: PlacementService, req: Request, name: str) -> webob.Respon
             400, f"The trait {name} is invalid: custom traits must match ^CUSTOM_[A-Z0-9_]+$."
         )
     created = svc.ensure_trait(name)
-    location = util.app_url(req, f"/traits/{name}")
-    resp = util.no_content() if not created else util.respond(req, None, status=201)
+    location = responses.app_url(req, f"/traits/{name}")
+    resp = responses.no_content() if not created else responses.respond(req, None, status=201)
     resp.headers["Location"] = location
     return resp
 
@@ -54,23 +54,25 @@ def delete_trait(svc: PlacementService, req: Request, name: str) -> webob.Respon
     """DELETE /traits/{name}: custom, unused traits only."""
     require(req, "1.6")
     svc.delete_trait(name)
-    return util.no_content()
+    return responses.no_content()
 
 
 def list_provider_traits(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """GET /resource_providers/{uuid}/traits."""
     require(req, "1.6")
     generation, traits = svc.get_provider_traits(uuid)
-    return util.respond(req, {"traits": sorted(traits), "resource_provider_generation": generation})
+    return responses.respond(
+        req, {"traits": sorted(traits), "resource_provider_generation": generation}
+    )
 
 
 def replace_provider_traits(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """PUT /resource_providers/{uuid}/traits: 400 for unknown traits, 409 on a stale
     generation."""
     require(req, "1.6")
-    data = util.body(req, schema.PUT_PROVIDER_TRAITS)
+    data = inputs.body(req, schema.PUT_PROVIDER_TRAITS)
     generation = svc.set_provider_traits(uuid, data["resource_provider_generation"], data["traits"])
-    return util.respond(
+    return responses.respond(
         req, {"traits": sorted(data["traits"]), "resource_provider_generation": generation}
     )
 
@@ -80,4 +82,4 @@ def delete_provider_traits(svc: PlacementService, req: Request, uuid: str) -> we
     require(req, "1.6")
     generation, _ = svc.get_provider_traits(uuid)
     svc.delete_provider_traits(uuid, generation)
-    return util.no_content()
+    return responses.no_content()

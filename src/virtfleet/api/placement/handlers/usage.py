@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webob
 
-from virtfleet.api.placement import util
+from virtfleet.api.placement import inputs, responses
 from virtfleet.api.placement.microversion import require, since
 from virtfleet.api.placement.schemas import usage as schema
 from virtfleet.api.wsgi import Request
@@ -14,7 +14,7 @@ from virtfleet.placement.service import PlacementService
 def provider_usages(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """GET /resource_providers/{uuid}/usages: used amount per inventory class."""
     generation, usages = svc.provider_usages(uuid)
-    return util.respond(
+    return responses.respond(
         req, {"usages": dict(sorted(usages.items())), "resource_provider_generation": generation}
     )
 
@@ -24,12 +24,12 @@ def project_usages(svc: PlacementService, req: Request) -> webob.Response:
     with a consumer count, and filterable by ``consumer_type``."""
     require(req, "1.9")
     if not since(req, "1.38"):
-        params = util.query(req, schema.QUERY_V1_9)
+        params = inputs.query(req, schema.QUERY_V1_9)
         totals = svc.total_usages(params["project_id"], params.get("user_id"))
-        return util.respond(req, {"usages": dict(sorted(totals.items()))})
-    params = util.query(req, schema.QUERY_V1_38)
+        return responses.respond(req, {"usages": dict(sorted(totals.items()))})
+    params = inputs.query(req, schema.QUERY_V1_38)
     by_type = svc.usages(params["project_id"], params.get("user_id"), params.get("consumer_type"))
-    return util.respond(
+    return responses.respond(
         req,
         {
             "usages": {
