@@ -10,10 +10,14 @@ set -euo pipefail
 
 OUT=${VIRTFLEET_IMAGES:-/var/lib/virtfleet/guest-images}
 STATE=${VIRTFLEET_APT_STATE:-/var/tmp/virtfleet-apt}
-MIRROR=${VIRTFLEET_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${VIRTFLEET_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 HERE=$(cd "$(dirname "$0")" && pwd)
+# The machine's own Debian mirrors (its apt sources); deb.debian.org only if it has none.
+source "$HERE/lib/apt-mirrors.sh"
+MIRROR=${VIRTFLEET_DEBIAN_MIRROR:-$(debian_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SECURITY=${VIRTFLEET_DEBIAN_SECURITY:-$(debian_security_mirror)}
+SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # guest arch -> Debian arch, suite, kernel metapackage (riscv64 is a trixie arch)
 declare -A SOURCES=(

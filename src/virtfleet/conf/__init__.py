@@ -129,7 +129,9 @@ def _where(config_files: Sequence[str], section: str, option: str) -> str:
 
 def unknown_options(config_files: Sequence[str]) -> list[check.Finding]:
     """Sections and options of ``config_files`` that no one registers (typos)."""
-    return check.unknown_options(config_files, check.known_options(list_opts))
+    return check.unknown_options(
+        config_files, check.known_options(list_opts), devices.prefixed_groups()
+    )
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:

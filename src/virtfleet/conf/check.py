@@ -110,13 +110,23 @@ def known_options(
     return known
 
 
-def unknown_options(files: Iterable[str], known: dict[str, set[str]]) -> list[Finding]:
+def unknown_options(
+    files: Iterable[str],
+    known: dict[str, set[str]],
+    prefixed: dict[str, list[cfg.Opt]] | None = None,
+) -> list[Finding]:
     """A finding for each section and option of ``files`` that nothing registers,
-    with the closest known name when there is one."""
+    with the closest known name when there is one. ``prefixed``: groups whose names
+    are a prefix plus a value (``[mdev_<type>]``), prefix -> their options."""
     findings: list[Finding] = []
+    known = dict(known)
     for path in files:
         reported_sections: set[str] = set()
         for setting in settings(path):
+            if setting.section not in known:
+                for prefix, opts in (prefixed or {}).items():
+                    if setting.section.startswith(prefix) and len(setting.section) > len(prefix):
+                        known[setting.section] = {opt.dest for opt in opts}
             if setting.section not in known:
                 if setting.section not in reported_sections:
                     reported_sections.add(setting.section)

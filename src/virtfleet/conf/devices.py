@@ -5,6 +5,15 @@ from __future__ import annotations
 from oslo_config import cfg
 
 GROUP = "devices"
+#: Per mdev type, an optional ``[mdev_<type>]`` group (its name depends on the type).
+TYPE_GROUP_PREFIX = "mdev_"
+
+DEVICE_ADDRESSES = cfg.ListOpt(
+    "device_addresses",
+    default=[],
+    help="PCI addresses (dddd:bb:ss.f) of the GPUs that offer this mdev type; empty: "
+    "every GPU offering it that no other enabled type names.",
+)
 
 OPTS: list[cfg.Opt] = [
     cfg.ListOpt(
@@ -21,6 +30,16 @@ OPTS: list[cfg.Opt] = [
         "held is considered stale and released (at agent start).",
     ),
 ]
+
+
+def type_group(type_id: str) -> str:
+    """The ``[mdev_<type>]`` group of one mdev type."""
+    return f"{TYPE_GROUP_PREFIX}{type_id}"
+
+
+def prefixed_groups() -> dict[str, list[cfg.Opt]]:
+    """Groups named by a prefix plus a value: prefix -> their options."""
+    return {TYPE_GROUP_PREFIX: [DEVICE_ADDRESSES]}
 
 
 def register(conf: cfg.ConfigOpts) -> None:

@@ -189,3 +189,21 @@ def test_fleet_file_cases_are_one_line_within_a_second(
     assert result.output.startswith(f"Error: fleet file {fleet}: {line}")
     assert len(result.output.splitlines()) == 1
     assert took < 1.0
+
+
+def test_per_type_mdev_groups_are_known_and_their_options_checked(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "[devices]\nenabled_mdev_types = nvidia-35\n"
+        "[mdev_nvidia-35]\ndevice_addresses = 0000:af:00.0\n"
+        "[mdev_nvidia-36]\ndevice_adresses = 0000:b0:00.0\n"
+        "[mdev_]\ndevice_addresses = 0000:b1:00.0\n",
+    )
+    found = [str(f) for f in vconf.unknown_options([path])]
+    assert found == [
+        f"{path}:6: unknown option 'device_adresses' in [mdev_nvidia-36]"
+        " (did you mean 'device_addresses'?); it is ignored",
+        f"{path}:7: unknown section [mdev_]; its options are ignored",
+    ]

@@ -12,17 +12,9 @@ from collections.abc import Sequence
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.conf.devices import DEVICE_ADDRESSES, type_group
 
-DEVICE_ADDRESSES = cfg.ListOpt(
-    "device_addresses",
-    default=[],
-    help="PCI addresses (dddd:bb:ss.f) of the GPUs that offer this mdev type; empty: "
-    "every GPU offering it that no other enabled type names.",
-)
-
-
-def type_group(type_id: str) -> str:
-    return f"mdev_{type_id}"
+__all__ = ["DEVICE_ADDRESSES", "device_addresses", "enabled_types", "type_for_gpu", "type_group"]
 
 
 def enabled_types(conf: cfg.ConfigOpts) -> list[str]:
