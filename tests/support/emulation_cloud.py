@@ -7,7 +7,6 @@ KVM, no emulators, the most RAM so the RAM weigher alone would pick it) and ``ar
 
 from __future__ import annotations
 
-import pathlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from support.clouds import EmbeddedView, start_embedded
+from support.clouds import EmbeddedView, Recipe
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.db import hosts
 
@@ -42,13 +41,20 @@ hosts:
 """
 HOSTS = ("x86-emu", "x86-plain", "arm")
 ARM_ROOM = 2  # 1 GiB guests that fit on "arm" (2560 MiB - 512 MiB reserved)
+RECIPE = Recipe(
+    fleet=FLEET,
+    source="emulation-fleet",
+    conf={"compute__resource_provider_refresh_interval": 0},  # tests refresh explicitly
+)
 
 
 @dataclass
 class EmulationCloud(EmbeddedView):
     """The running cloud, its API client, and ways to look behind the API."""
 
-    api: Client
+    @property
+    def api(self) -> Client:
+        return self.client
 
     def traits(self, host: str) -> set[str]:
         uuid = hosts.get_host_by_name(self.control.db, host).uuid
@@ -97,15 +103,3 @@ def api_error(call: Callable[[], object]) -> APIError:
     with pytest.raises(APIError) as caught:
         call()
     return caught.value
-
-
-def start(tmp: pathlib.Path) -> EmulationCloud:
-    """Start the cloud on :data:`FLEET` with its data under ``tmp``."""
-    embedded, _ = start_embedded(
-        tmp,
-        FLEET,
-        "emulation-fleet",
-        len(HOSTS),
-        compute__resource_provider_refresh_interval=0,  # tests refresh explicitly
-    )
-    return EmulationCloud(embedded, Client(embedded.endpoint))

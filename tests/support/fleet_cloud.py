@@ -6,14 +6,13 @@ real ``openstack`` CLI (over HTTP, temporary clouds.yaml)."""
 from __future__ import annotations
 
 import json
-import pathlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from webob import Request
 
-from support.clouds import EmbeddedView, start_embedded
+from support.clouds import EmbeddedView, Recipe
 from support.fleets import kvm_fleet
 from support.guest import with_guest_request
 from support.openstack_cli import CLI
@@ -34,6 +33,7 @@ FLEET = kvm_fleet(
 )
 
 HOSTS = ("bits39", "bits46", "bits52", "old-libvirt", "passthrough", "no-bits")
+RECIPE = Recipe(fleet=FLEET, source="maxphysaddr-fleet.yaml")
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 
 
@@ -56,7 +56,11 @@ class Reply:
 
 @dataclass
 class FleetCloud(EmbeddedView):
-    cli: CLI
+    """An embedded cloud spoken to through its WSGI app and the ``openstack`` CLI."""
+
+    @property
+    def cli(self) -> CLI:
+        return CLI(self.clouds_yaml, [])
 
     def call(
         self,
@@ -185,8 +189,3 @@ class FleetCloud(EmbeddedView):
         )
         attempt = self.control.scheduler.attempt(spec, unlimited=True)
         return {r.host: r.reason for r in attempt.rejections}
-
-
-def start_fleet_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> FleetCloud:
-    embedded, clouds_yaml = start_embedded(tmp, fleet_text, "maxphysaddr-fleet.yaml", len(HOSTS))
-    return FleetCloud(embedded, CLI(clouds_yaml, []))

@@ -5,15 +5,13 @@ aim bad requests at."""
 from __future__ import annotations
 
 import json
-import pathlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import webob
 
-from support.clouds import start_embedded
-from virtfleet.control_plane import EmbeddedCloud
+from support.clouds import EmbeddedView, Recipe
 
 FLEET = """
 defaults: {arch: x86_64, virt_type: kvm, cpus: 8, memory_mb: 16384, disk_gb: 100}
@@ -22,6 +20,7 @@ hosts:
   - {name: fuzz-b}
 """
 HOSTS = ("fuzz-a", "fuzz-b")
+RECIPE = Recipe(fleet=FLEET, source="robustness-fleet.yaml")
 DEFAULT_HEADERS = {
     "compute": {"OpenStack-API-Version": "compute latest"},
     "placement": {"OpenStack-API-Version": "placement latest"},
@@ -39,10 +38,9 @@ class Reply:
 
 
 @dataclass
-class FuzzCloud:
-    """The running cloud and the ids of what it was seeded with."""
+class FuzzCloud(EmbeddedView):
+    """The running cloud and the ids of what :func:`seed` gave it."""
 
-    embedded: EmbeddedCloud
     flavor_id: str = ""
     image_id: str = ""
     server_id: str = ""  # ACTIVE, left alone (known-bad requests aim at it)
@@ -69,23 +67,12 @@ class FuzzCloud:
                 req.content_type = content_type
         for key, value in DEFAULT_HEADERS.get(path.lstrip("/").split("/")[0], {}).items():
             req.headers.setdefault(key, value)
-        assert self.embedded.control is not None
-        resp = req.get_response(self.embedded.control.app)
+        resp = req.get_response(self.control.app)
         return Reply(resp.status_int, dict(resp.headers), resp.body)
 
 
-def start(tmp: pathlib.Path) -> FuzzCloud:
-    embedded, _ = start_embedded(tmp, FLEET, "robustness-fleet.yaml", len(HOSTS))
-    cloud = FuzzCloud(embedded)
-    try:
-        _seed(cloud)
-    except BaseException:
-        embedded.stop()
-        raise
-    return cloud
-
-
-def _seed(cloud: FuzzCloud) -> None:
+def seed(cloud: FuzzCloud) -> None:
+    """A flavor, an image with data, two ACTIVE servers and a provider of its own."""
     flavor = cloud.call(
         "POST",
         "/compute/v2.1/flavors",

@@ -5,7 +5,6 @@ member each."""
 from __future__ import annotations
 
 import json
-import pathlib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -13,20 +12,17 @@ from typing import Any
 
 from keystoneauth1 import session as ks_session
 
-from support import keystone as test_keystone
-from virtfleet import conf as vconf
-from virtfleet.control_plane import EmbeddedCloud
-from virtfleet.identity import authtoken, catalog
-from virtfleet.identity.embedded import EmbeddedKeystone
-from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER
+from support.clouds import EmbeddedView, Recipe, admin_session
+from virtfleet.identity import catalog
 from virtfleet.identity.session import password_session
-from virtfleet.virt.sim import load_fleet
 
 FLEET = """
 hosts:
   - {name: kvm-a, arch: x86_64, virt_type: kvm, cpus: 8, memory_mb: 16384, disk_gb: 100}
 """
 MEMBER_PASSWORD = "member-password-0"
+RECIPE = Recipe(fleet=FLEET, source="identity-fleet.yaml", auth="keystone")
+MEMBERS = (("project-a", "member-a"), ("project-b", "member-b"))
 
 
 @dataclass
@@ -37,16 +33,11 @@ class Reply:
 
 
 @dataclass
-class IdentityCloud:
-    """The cloud, its Keystone, and sessions of the admin and of each project member."""
+class IdentityCloud(EmbeddedView):
+    """The cloud, its Keystone, and sessions of the admin and of each project member
+    (:func:`add_members`)."""
 
-    embedded: EmbeddedCloud
-    keystone: EmbeddedKeystone
-    sessions: dict[str, ks_session.Session]
-
-    @property
-    def endpoint(self) -> str:
-        return self.embedded.endpoint
+    sessions: dict[str, ks_session.Session] = field(default_factory=dict)
 
     def token(self, who: str) -> str:
         return str(self.sessions[who].get_token())
@@ -85,12 +76,6 @@ class IdentityCloud:
         return Reply(status, parsed, got)
 
 
-def _admin(keystone: EmbeddedKeystone) -> ks_session.Session:
-    return password_session(
-        keystone.auth_url, ADMIN_USER, keystone.layout.admin_password(), ADMIN_PROJECT
-    )
-
-
 def ensure_member(admin: catalog.IdentityAdmin, project: str, user: str) -> None:
     """Project ``project`` with user ``user`` holding the ``member`` role in it."""
     base = admin.base
@@ -116,28 +101,13 @@ def ensure_member(admin: catalog.IdentityAdmin, project: str, user: str) -> None
     session.put(f"{base}/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
 
-def start_identity_cloud(tmp: pathlib.Path) -> IdentityCloud:
-    """The cloud on ``tmp``, its catalog registered in the session's Keystone."""
-    keystone = test_keystone.running_keystone()
-    conf = vconf.make_conf(
-        data_dir=str(tmp / "data"),
-        api__listen="127.0.0.1:0",
-        identity__embedded=False,
-        scheduler__host_cache_seconds=0,
-    )
-    authtoken.use_keystone(conf, keystone.auth_url, keystone.layout.service_password())
-    embedded = EmbeddedCloud(conf, load_fleet(FLEET, source="identity-fleet.yaml"))
-    embedded.start()
-    try:
-        admin = catalog.IdentityAdmin(_admin(keystone), keystone.auth_url)
-        urls = catalog.service_urls(keystone.auth_url, embedded.endpoint)
-        catalog.register(admin, keystone.layout.service_password(), urls, "RegionOne")
-        for project, user in (("project-a", "member-a"), ("project-b", "member-b")):
-            ensure_member(admin, project, user)
-    except BaseException:
-        embedded.stop()
-        raise
-    sessions = {"admin": _admin(keystone)}
-    for project, user in (("project-a", "member-a"), ("project-b", "member-b")):
-        sessions[user] = password_session(keystone.auth_url, user, MEMBER_PASSWORD, project)
-    return IdentityCloud(embedded, keystone, sessions)
+def add_members(cloud: IdentityCloud) -> None:
+    """Two projects with a member each, and sessions of the admin and the members."""
+    assert cloud.keystone is not None, "an identity cloud's recipe has auth='keystone'"
+    keystone = cloud.keystone
+    admin = catalog.IdentityAdmin(admin_session(keystone), keystone.auth_url)
+    for project, user in MEMBERS:
+        ensure_member(admin, project, user)
+    cloud.sessions["admin"] = admin_session(keystone)
+    for project, user in MEMBERS:
+        cloud.sessions[user] = password_session(keystone.auth_url, user, MEMBER_PASSWORD, project)

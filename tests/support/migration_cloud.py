@@ -3,14 +3,12 @@ with helpers that speak the Compute API (WSGI calls into the real app)."""
 
 from __future__ import annotations
 
-import pathlib
 import time
 from typing import Any
 
-from support.clouds import start_embedded
+from support.clouds import Recipe
 from support.fleet_cloud import FleetCloud, Reply
 from support.fleets import kvm_fleet
-from support.openstack_cli import CLI
 from virtfleet.db import hosts
 
 # Servers boot on "a" (most free RAM); from there "b" is the better destination.
@@ -21,6 +19,11 @@ FLEET = kvm_fleet("""\
 """)
 HOSTS = ("a", "b", "c")
 MV = {"OpenStack-API-Version": "compute 2.80"}
+RECIPE = Recipe(
+    fleet=FLEET,
+    source="migration-fleet.yaml",
+    conf={"scheduler__max_attempts": 3, "libvirt__live_migration_progress_interval": 0.02},
+)
 
 
 class MigrationCloud(FleetCloud):
@@ -67,15 +70,3 @@ class MigrationCloud(FleetCloud):
         listed = self.versioned("GET", f"/compute/v2.1/os-migrations?instance_uuid={uuid}")
         assert listed.status == 200, listed.body
         return list(listed.body["migrations"])
-
-
-def start_cloud(tmp: pathlib.Path, fleet_text: str = FLEET) -> MigrationCloud:
-    embedded, clouds_yaml = start_embedded(
-        tmp,
-        fleet_text,
-        "migration-fleet.yaml",
-        len(HOSTS),
-        scheduler__max_attempts=3,
-        libvirt__live_migration_progress_interval=0.02,
-    )
-    return MigrationCloud(embedded, CLI(clouds_yaml, []))

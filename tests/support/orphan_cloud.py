@@ -14,11 +14,9 @@ from typing import Any
 
 from lxml import etree
 
-from support.clouds import start_embedded
+from support.clouds import Recipe
 from support.fleets import kvm_fleet
 from support.migration_cloud import MigrationCloud
-from support.openstack_cli import CLI
-from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.rpcapi import COMPUTE_TOPIC
 from virtfleet.db import hosts, servers
 from virtfleet.virt.libvirt.config.domain import METADATA_NS
@@ -33,6 +31,9 @@ FLEET = kvm_fleet(
 )
 HOSTS = ("a", "b", "c")
 VF = f"{{{METADATA_NS}}}"
+RECIPE = Recipe(
+    fleet=FLEET, source="orphans-fleet.yaml", conf={"compute__host_down_after": DOWN_AFTER}
+)
 
 
 class Unreachable:
@@ -56,9 +57,6 @@ class Unreachable:
 
 
 class OrphanCloud(MigrationCloud):
-    def agent(self, host: str) -> ComputeAgent:
-        return next(a for a in self.embedded.agents if a.host == host)
-
     def host_of(self, uuid: str) -> str:
         host = servers.get(self.control.db, uuid).host
         assert host, f"server {uuid} is on no host"
@@ -113,13 +111,6 @@ class OrphanCloud(MigrationCloud):
         conn = self.agent(host).driver.connection  # type: ignore[attr-defined]  # LibvirtDriver
         conn.defineXML(etree.tostring(root, encoding="unicode")).create()
         return new_uuid
-
-
-def start_cloud(tmp: pathlib.Path) -> OrphanCloud:
-    embedded, clouds_yaml = start_embedded(
-        tmp, FLEET, "orphans-fleet.yaml", len(HOSTS), compute__host_down_after=DOWN_AFTER
-    )
-    return OrphanCloud(embedded, CLI(clouds_yaml, []))
 
 
 def exists(path: pathlib.Path | str) -> bool:

@@ -2,7 +2,8 @@
 
 Clouds: ``start_sim_cloud`` (embedded, simulated hosts; of the module's
 ``cloud_variant``), ``libvirt_cloud`` (the real host), ``distributed_cloud`` (server and
-agent processes over RabbitMQ); see support/clouds.py for the family.
+agent processes over RabbitMQ); see support/clouds.py for the family and its
+:class:`~support.clouds.Recipe`.
 
 Databases: ``db`` is a SQLite file with every table; a directory whose tests must
 also run on PostgreSQL overrides it with ``db_on_each_backend`` (one line in its
@@ -13,21 +14,34 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol, overload
 
 import pytest
 
 from support.cloud import Cloud, start_real_cloud
-from support.clouds import EmbeddedView, Variant, embedded_cloud
+from support.clouds import EmbeddedView, Recipe, Variant, View, sim_cloud
 from support.databases import BACKENDS, fresh_database, require_postgresql, sqlite_database
 from support.distributed import BROKER_URL, Deployment, broker_problem, in_ci
 from virtfleet.db.base import Base
 from virtfleet.db.engine import Database
 from virtfleet.db.models import metadata
 
-#: ``start_sim_cloud(fleet_text, hosts, **conf_overrides)``
-StartSimCloud = Callable[..., EmbeddedView]
+
+class StartSimCloud(Protocol):
+    """``start_sim_cloud(recipe_or_fleet_text, hosts=None, view=EmbeddedView,
+    **conf_overrides)``: a fleet text is ``Recipe(fleet=text)``; ``hosts`` and the conf
+    overrides are added to the recipe; the cloud is seen through ``view``."""
+
+    @overload
+    def __call__(
+        self, fleet: str | Recipe, hosts: int | None = None, *, view: type[View], **conf: Any
+    ) -> View: ...
+
+    @overload
+    def __call__(
+        self, fleet: str | Recipe, hosts: int | None = None, **conf: Any
+    ) -> EmbeddedView: ...
 
 
 @pytest.fixture(
@@ -71,17 +85,24 @@ def cloud_variant(request: pytest.FixtureRequest) -> Variant:
 def start_sim_cloud(
     tmp_path_factory: pytest.TempPathFactory, cloud_variant: Variant
 ) -> Iterator[StartSimCloud]:
-    """Start embedded simulated clouds of the module's variant:
-    ``start_sim_cloud(fleet_text, hosts, **conf_overrides)``; all stop after the module."""
+    """Start embedded simulated clouds of the module's variant (see
+    :class:`StartSimCloud`); all stop after the module."""
     with contextlib.ExitStack() as stack:
 
-        def start(fleet_text: str, hosts: int, **overrides: Any) -> EmbeddedView:
+        def start(
+            fleet: str | Recipe,
+            hosts: int | None = None,
+            view: type[EmbeddedView] = EmbeddedView,
+            **conf: Any,
+        ) -> EmbeddedView:
+            recipe = fleet if isinstance(fleet, Recipe) else Recipe(fleet=fleet)
+            recipe = recipe.but(variant=cloud_variant, conf=conf)
+            if hosts is not None:
+                recipe = recipe.but(hosts=hosts)
             tmp = tmp_path_factory.mktemp("sim-cloud")
-            return stack.enter_context(
-                embedded_cloud(tmp, fleet_text, hosts, cloud_variant, **overrides)
-            )
+            return stack.enter_context(sim_cloud(tmp, recipe, view))
 
-        yield start
+        yield start  # type: ignore[misc]  # one implementation of both overloads
 
 
 @pytest.fixture(scope="module")

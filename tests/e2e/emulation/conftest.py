@@ -6,16 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.emulation_cloud import EmulationCloud, start
+from support.emulation_cloud import RECIPE, EmulationCloud
+from support.plugin import StartSimCloud
 
 
 @pytest.fixture(scope="module")
-def emulation_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulationCloud]:
-    running = start(tmp_path_factory.mktemp("emulation"))
-    try:
-        yield running
-    finally:
-        running.embedded.stop()
+def emulation_cloud(start_sim_cloud: StartSimCloud) -> EmulationCloud:
+    return start_sim_cloud(RECIPE, view=EmulationCloud)
 
 
 @pytest.fixture

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from support.identity_cloud import IdentityCloud, start_identity_cloud
+from support.identity_cloud import RECIPE, IdentityCloud, add_members
+from support.plugin import StartSimCloud
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityCloud]:
-    running = start_identity_cloud(tmp_path_factory.mktemp("identity"))
-    yield running
-    running.embedded.stop()
+def cloud(start_sim_cloud: StartSimCloud) -> IdentityCloud:
+    running = start_sim_cloud(RECIPE, view=IdentityCloud)
+    add_members(running)
+    return running

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from support.migration_cloud import MigrationCloud, start_cloud
+from support.migration_cloud import RECIPE, MigrationCloud
+from support.plugin import StartSimCloud
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigrationCloud]:
-    started = start_cloud(tmp_path_factory.mktemp("migration"))
+def cloud(start_sim_cloud: StartSimCloud) -> MigrationCloud:
+    started = start_sim_cloud(RECIPE, view=MigrationCloud)
     started.flavor("m1", ram=1024)
-    yield started
-    started.embedded.stop()
+    return started
 
 
 @pytest.fixture(scope="module")

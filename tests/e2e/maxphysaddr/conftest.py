@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from support.fleet_cloud import FleetCloud, start_fleet_cloud
+from support.fleet_cloud import RECIPE, FleetCloud
+from support.plugin import StartSimCloud
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetCloud]:
-    cloud = start_fleet_cloud(tmp_path_factory.mktemp("maxphysaddr"))
-    yield cloud
-    cloud.embedded.stop()
+def fleet(start_sim_cloud: StartSimCloud) -> FleetCloud:
+    return start_sim_cloud(RECIPE, view=FleetCloud)

@@ -5,14 +5,11 @@ is allocated or defined. The same host runs ``passthrough`` and plain guests."""
 
 from __future__ import annotations
 
-import pathlib
-from collections.abc import Iterator
-
 import pytest
 
-from support.clouds import start_embedded
+from support.clouds import Recipe
 from support.fleet_cloud import FleetCloud
-from support.openstack_cli import CLI
+from support.plugin import StartSimCloud
 from virtfleet.db import hosts as host_records
 
 NO_BITS_FLEET = """
@@ -29,11 +26,8 @@ hosts:
 
 
 @pytest.fixture(scope="module")
-def lone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetCloud]:
-    tmp: pathlib.Path = tmp_path_factory.mktemp("no-bits")
-    embedded, clouds_yaml = start_embedded(tmp, NO_BITS_FLEET, "no-bits.yaml", 1)
-    yield FleetCloud(embedded, CLI(clouds_yaml, []))
-    embedded.stop()
+def lone(start_sim_cloud: StartSimCloud) -> FleetCloud:
+    return start_sim_cloud(Recipe(fleet=NO_BITS_FLEET, source="no-bits.yaml"), view=FleetCloud)
 
 
 def test_the_host_has_the_trait_but_no_bits(lone: FleetCloud) -> None:

@@ -7,26 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.clouds import start_embedded
-from support.emulation_cloud import FLEET, HOSTS, EmulationCloud
-from virtfleet.cli.apiclient import Client
+from support.emulation_cloud import RECIPE, EmulationCloud
+from support.plugin import StartSimCloud
+
+#: The emulation fleet with a flat physical network.
+NETWORK_RECIPE = RECIPE.but(
+    source="network-fleet", conf={"network__physical_networks": ["physnet1:br-phys1"]}
+)
 
 
 @pytest.fixture(scope="module")
-def network_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulationCloud]:
-    embedded, _ = start_embedded(
-        tmp_path_factory.mktemp("networks"),
-        FLEET,
-        "network-fleet",
-        len(HOSTS),
-        compute__resource_provider_refresh_interval=0,
-        network__physical_networks=["physnet1:br-phys1"],
-    )
-    running = EmulationCloud(embedded, Client(embedded.endpoint))
-    try:
-        yield running
-    finally:
-        running.embedded.stop()
+def network_cloud(start_sim_cloud: StartSimCloud) -> EmulationCloud:
+    return start_sim_cloud(NETWORK_RECIPE, view=EmulationCloud)
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from support.clouds import start_embedded
+from support.clouds import Recipe, sim_cloud
 from support.emulation_cloud import EmulationCloud, api_error, wait_until
-from virtfleet.cli.apiclient import Client
 from virtfleet.network.records import Caller
 
 ADMIN = Caller("admin", is_admin=True)
@@ -291,9 +290,9 @@ def test_200_concurrent_boots_on_one_subnet(tmp_path: pathlib.Path) -> None:
     """The issue's scale check: 200 boots at once on one subnet (four simulated hosts)
     get 200 distinct addresses; after deleting them all the subnet holds no address
     and no port is left."""
-    embedded, _ = start_embedded(tmp_path, WIDE_FLEET, "wide-fleet", 4)
-    cloud = EmulationCloud(embedded, Client(embedded.endpoint))
-    try:
+    with sim_cloud(
+        tmp_path, Recipe(fleet=WIDE_FLEET, source="wide-fleet"), EmulationCloud
+    ) as cloud:
         tiny = cloud.api.create_flavor("net.200", 1, 32, 1)["id"]
         net = network(cloud, "two-hundred", "198.51.100.0/24")
         image = cloud.image("two-hundred", hw_architecture="x86_64")
@@ -309,5 +308,3 @@ def test_200_concurrent_boots_on_one_subnet(tmp_path: pathlib.Path) -> None:
         wait_until(lambda: not all_ports(cloud), timeout=120)
         subnet_id = cloud.control.networks.get_network(ADMIN, net).subnet_ids[0]
         cloud.control.networks.delete_subnet(ADMIN, subnet_id)  # 409 if an address were held
-    finally:
-        embedded.stop()

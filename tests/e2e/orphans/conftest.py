@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from support.orphan_cloud import OrphanCloud, start_cloud
+from support.orphan_cloud import RECIPE, OrphanCloud
+from support.plugin import StartSimCloud
 from virtfleet.db.engine import Database
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrphanCloud]:
-    started = start_cloud(tmp_path_factory.mktemp("orphans"))
+def cloud(start_sim_cloud: StartSimCloud) -> OrphanCloud:
+    started = start_sim_cloud(RECIPE, view=OrphanCloud)
     started.flavor("m1", ram=1024)
-    yield started
-    started.embedded.stop()
+    return started
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ with VGPU and the type trait through the Compute API, boot, then
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterator
 
 import pytest
 
 from support.fleets import kvm_fleet
-from support.migration_cloud import MigrationCloud, start_cloud
+from support.migration_cloud import RECIPE, MigrationCloud
+from support.plugin import StartSimCloud
 from virtfleet.agent.mdev import naming
 from virtfleet.agent.mdev.assign import guest_mdev_uuids
 
@@ -34,10 +34,8 @@ CLI_VERSION = ("--os-compute-api-version", "2.80")
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigrationCloud]:
-    started = start_cloud(tmp_path_factory.mktemp("vgpu"), FLEET)
-    yield started
-    started.embedded.stop()
+def cloud(start_sim_cloud: StartSimCloud) -> MigrationCloud:
+    return start_sim_cloud(RECIPE.but(fleet=FLEET), view=MigrationCloud)
 
 
 def vgpu_usage(cloud: MigrationCloud, host: str) -> int:
