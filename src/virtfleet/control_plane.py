@@ -24,6 +24,7 @@ from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.network.host import host_network
 from virtfleet.api.app import make_app, protect_app
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.console.proxy import ConsoleProxy
 from virtfleet.api.listener import HttpListener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
@@ -76,6 +77,7 @@ class ControlPlane:
             self.images,
             networks=ServerPorts(self.networks),
         )
+        self.console_proxy = ConsoleProxy(conf, self.db) if conf.console.enabled else None
         deps = ComputeDeps(
             db=self.db,
             placement=self.placement,
@@ -85,6 +87,7 @@ class ControlPlane:
             scheduler=self.scheduler,
             owner=self.conductor.name,
             networks=ServerPorts(self.networks),
+            consoles=self.console_proxy,
         )
         self.apis = make_app(deps, self.networks)  # the APIs by prefix
         self.app = protect_app(self.apis, conf)  # authenticated, authorized
@@ -93,8 +96,12 @@ class ControlPlane:
         """Start the conductor; ``recover=False`` defers recovering dead servers'
         work until :meth:`Conductor.start_recovery` (agents in the same process)."""
         self.conductor.start(recover=recover)
+        if self.console_proxy is not None:
+            self.console_proxy.start()
 
     def stop(self) -> None:
+        if self.console_proxy is not None:
+            self.console_proxy.stop()
         self.conductor.stop()
         self.db.dispose()
 

@@ -16,7 +16,7 @@ import threading
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.agent import orphans
+from virtfleet.agent import console_relay, orphans
 from virtfleet.agent import report as host_report
 from virtfleet.agent.guest_spec import to_guest_spec
 from virtfleet.agent.mdev import config as mdev_config
@@ -30,7 +30,7 @@ from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
-from virtfleet.objects.rpc_results import HostReportReceipt
+from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
 from virtfleet.rpc import Transport
 from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt.host import instances_path
@@ -122,6 +122,20 @@ class AgentEndpoint(LiveMigrationEndpoint):
     def get_console_output(self, instance_uuid: str, length: int | None = None) -> str:
         output = self._agent.driver.get_console_output(instance_uuid)
         return tail_lines(output, length)
+
+    def get_console(self, instance_uuid: str, kind: str) -> ConsoleEndpoint:
+        """Open a one-connection relay to console ``kind`` of the running guest
+        (Conflict when it is not running, InvalidInput when it has no such console)."""
+        driver = self._agent.driver
+        driver.check_console(instance_uuid, kind)
+        console = self._agent.conf.console
+        relay = console_relay.open_relay(
+            str(console.relay_address),
+            float(console.token_ttl),
+            lambda: driver.open_console(instance_uuid, kind),
+            f"{kind} console of {instance_uuid}",
+        )
+        return ConsoleEndpoint(kind=kind, host=relay.host, port=relay.port, secret=relay.secret)
 
     def list_instance_uuids(self) -> list[str]:
         return list(self._agent.driver.list_instance_uuids())

@@ -21,6 +21,7 @@ from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
+    ConsoleEndpoint,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -51,6 +52,11 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "1.2",
         "guests_on_host (a cast): an agent lists its guests on start and at every "
         "report, and the conductor marks the servers recorded there whose guest is gone",
+    ),
+    (
+        "1.3",
+        "get_console: the agent opens a one-connection relay to a guest's serial or VNC "
+        "console and answers a ConsoleEndpoint (address, port, secret) for the proxy",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -118,6 +124,11 @@ class ComputeClient:
     def get_console_output(self, host: str, instance_uuid: str, length: int | None = None) -> str:
         reply = self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
         return _expect(reply, str, "get_console_output")
+
+    def get_console(self, host: str, instance_uuid: str, kind: str) -> ConsoleEndpoint:
+        """A relay to console ``kind`` (serial, vnc) of the guest, for the proxy."""
+        reply = self._call(host, "get_console", instance_uuid=instance_uuid, kind=kind)
+        return _expect(reply, ConsoleEndpoint, "get_console")
 
     def list_instance_uuids(self, host: str) -> list[str]:
         return _expect_list(self._call(host, "list_instance_uuids"), str, "list_instance_uuids")

@@ -34,11 +34,11 @@ from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
-from virtfleet.objects.rpc_results import HostReportReceipt, OrphanDomain
+from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
-from virtfleet.servers import service
+from virtfleet.servers import console_tokens, service
 from virtfleet.servers import states as st
 
 LOG = logging.getLogger(__name__)
@@ -398,6 +398,10 @@ class Conductor:
         """The tail (``length`` lines, all when None) of the guest's console log."""
         return self.compute.get_console_output(self._host_of(uuid), uuid, length)
 
+    def get_console(self, uuid: str, kind: str) -> ConsoleEndpoint:
+        """A one-connection relay to console ``kind`` of the guest, opened by its agent."""
+        return self.compute.get_console(self._host_of(uuid), uuid, kind)
+
     def get_domain_xml(self, uuid: str) -> str:
         """The guest's live libvirt domain XML."""
         return self.compute.get_domain_xml(self._host_of(uuid), uuid)
@@ -634,6 +638,8 @@ class Conductor:
                 return
         self._scheduler.unclaim(uuid)
         self._release_ports(server)
+        if inspect(self._db.engine).has_table("console_auth_tokens"):
+            console_tokens.delete_for_instance(self._db, uuid)
         servers.delete(self._db, uuid)
 
     def _release_ports(self, server: servers.Server) -> None:

@@ -7,6 +7,8 @@
 * :class:`MigrationProgress` — ``compute.live_migration_progress``: bytes copied.
 * :class:`GuestWhereabouts` — ``compute.live_migration_whereabouts``: the guest's
   state on one host, for the recovery of an interrupted migration.
+* :class:`ConsoleEndpoint` — ``compute.get_console``: where the console proxy reaches
+  a guest's console (the agent's one-connection relay) and the secret it sends first.
 """
 
 from __future__ import annotations
@@ -98,3 +100,27 @@ class GuestWhereabouts(DefaultedObject):
 
     state: str | None
     job_active: bool
+
+
+CONSOLE_KINDS = ("serial", "vnc")
+
+
+@register
+class ConsoleEndpoint(DefaultedObject):
+    """A guest console's relay on its host: the proxy connects to ``host``:``port``
+    and sends ``secret`` and a newline first."""
+
+    # Version 1.0: initial version (RPC API 1.3)
+    VERSION = "1.0"
+
+    fields = {
+        "kind": fields.EnumField(valid_values=CONSOLE_KINDS),
+        "host": fields.StringField(),
+        "port": fields.IntegerField(),
+        "secret": fields.StringField(),
+    }
+
+    kind: str
+    host: str
+    port: int
+    secret: str

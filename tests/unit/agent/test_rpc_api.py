@@ -28,6 +28,7 @@ from virtfleet.objects.host_report import HostCPUInfo, HostReport, ReportedProvi
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
+    ConsoleEndpoint,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -165,6 +166,10 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "get_domain_xml": ({"instance_uuid": UUID}, "<domain type='kvm'/>"),
     "get_console_output": ({"instance_uuid": UUID, "length": 5}, "login:\n"),
     "list_instance_uuids": ({}, [UUID, OTHER]),
+    "get_console": (
+        {"instance_uuid": UUID, "kind": "serial"},
+        ConsoleEndpoint(kind="serial", host="192.0.2.5", port=40001, secret="ab" * 16),
+    ),
     "check_can_live_migrate_destination": (
         {"data": migrate_data(), "block_migration": "auto"},
         migrate_data(),

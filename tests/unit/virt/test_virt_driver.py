@@ -312,8 +312,8 @@ def test_relative_data_dir_gives_absolute_guest_paths(
     driver = LibvirtDriver(conn, make_conf(data_dir="rel", libvirt__virt_type="qemu", **NO_SETTLE))
     driver.spawn(with_guest(GuestSpec(instance_uuid=UUID, name="vm", vcpus=1, memory_mb=64)))
     domain = config.Domain.parse(driver.get_domain_xml(UUID))
-    assert domain.devices is not None and domain.devices.consoles[0].source is not None
-    assert domain.devices.consoles[0].source.path == str(
+    assert domain.devices is not None and domain.devices.consoles[0].log is not None
+    assert domain.devices.consoles[0].log.file == str(
         tmp_path / "rel" / "instances" / UUID / "console.log"
     )
     driver.destroy(UUID)

@@ -306,7 +306,29 @@ def test_common_parts() -> None:
     assert domain.devices.disks == []  # no image: diskless
     assert domain.devices.memballoon == config.MemBalloon(model="virtio")
     console = domain.devices.consoles[0]
-    assert console.source == config.CharSource(path=meta.console_log, append=True)
+    assert (console.type, console.source) == ("pty", None)  # the interactive serial console
+    assert console.log == config.CharLog(file=meta.console_log, append=True)
+    (serial,) = domain.devices.serials
+    assert (serial.type, serial.log) == ("pty", console.log)
+
+
+def test_graphics_vnc_with_video_and_agent_channel_on_request() -> None:
+    properties = {"hw_qemu_guest_agent": "yes", "hw_video_model": "virtio"}
+    domain = build(spec(image_properties=properties))
+    assert domain.devices is not None
+    vnc = config.Graphics(type="vnc", autoport=True, listen="127.0.0.1")
+    assert domain.devices.graphics == [vnc]
+    (channel,) = domain.devices.channels
+    assert channel.type == "unix" and channel.target is not None
+    assert channel.target.name == "org.qemu.guest_agent.0"
+    headless = build(spec(image_properties={"hw_video_model": "none"}))
+    assert headless.devices is not None
+    assert headless.devices.graphics == [] and headless.devices.channels == []
+
+
+def test_guest_agent_property_must_be_a_boolean() -> None:
+    with pytest.raises(errors.InvalidInput, match="hw_qemu_guest_agent='maybe' is not a boolean"):
+        build(spec(image_properties={"hw_qemu_guest_agent": "maybe"}))
 
 
 def test_root_disk_is_a_qcow2_overlay_in_the_instance_dir() -> None:

@@ -17,6 +17,7 @@ from virtfleet.db.engine import Database
 from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
 from virtfleet.network.server_ports import ServerPorts
+from virtfleet.objects.rpc_results import ConsoleEndpoint
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.explain import Explanation
 from virtfleet.scheduler.resource_request import RequestSpec
@@ -38,6 +39,18 @@ class ConductorAPI(Protocol):
     def get_console_output(self, uuid: str, length: int | None) -> str: ...
 
     def get_domain_xml(self, uuid: str) -> str: ...
+
+    def get_console(self, uuid: str, kind: str) -> ConsoleEndpoint: ...
+
+
+class ConsoleUrls(Protocol):
+    """The console proxy as the Compute API needs it (``api.console.proxy``): the URL
+    of a token, and how long tokens live."""
+
+    @property
+    def token_ttl(self) -> int: ...
+
+    def url(self, console_type: str, token: str) -> str: ...
 
 
 class LiveMigrationWorkflows(Protocol):
@@ -91,6 +104,8 @@ class ComputeDeps:
     owner: str | None = None
     # Servers' ports (boots with networks, addresses); None: no networking.
     networks: ServerPorts | None = None
+    # The console proxy handing out console URLs; None: consoles are unavailable.
+    consoles: ConsoleUrls | None = None
 
     @property
     def live_migrations(self) -> LiveMigrationWorkflows:

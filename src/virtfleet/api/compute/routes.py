@@ -11,6 +11,7 @@ from __future__ import annotations
 from virtfleet.api.compute.handlers import (
     aggregates,
     availability_zones,
+    consoles,
     domain_xml,
     explain,
     extensions,
@@ -41,6 +42,8 @@ SERVER_ACTIONS = (
     ServerAction("os-start", server_actions.start, f"{API}:servers:start"),
     ServerAction("reboot", server_actions.reboot, f"{API}:servers:reboot"),
     ServerAction("os-getConsoleOutput", server_actions.console_output, f"{API}:os-console-output"),
+    ServerAction("os-getVNCConsole", consoles.vnc_action, f"{API}:os-remote-consoles"),
+    ServerAction("os-getSerialConsole", consoles.serial_action, f"{API}:os-remote-consoles"),
     ServerAction(
         "os-migrateLive", server_migrations.migrate_live, f"{API}:os-migrate-server:migrate_live"
     ),
@@ -83,6 +86,13 @@ ROUTES = (
         f"{API}:servers:migrations:force_complete",
     ),
     Route("GET", f"{V}/os-migrations", migrations.index, f"{API}:os-migrations:index"),
+    Route("POST", f"{SERVER}/remote-consoles", consoles.create, f"{API}:os-remote-consoles"),
+    Route(
+        "GET",
+        f"{V}/os-console-auth-tokens/{{console_token}}",
+        consoles.show_token,
+        f"{API}:os-console-auth-tokens",
+    ),
     Route("GET", f"{SERVER}/os-domain-xml", domain_xml.show, f"{API}:os-domain-xml"),
     Route("GET", f"{V}/os-hypervisors", hypervisors.index, f"{API}:os-hypervisors:list"),
     Route(

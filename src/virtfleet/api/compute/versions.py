@@ -14,6 +14,8 @@ from virtfleet.api.wsgi import Microversion, Request, VersionPolicy
 VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.1", "base: flavors, extra specs, servers, actions, hypervisors, limits, AZs"),
     ("2.3", "server: OS-EXT-SRV-ATTR reservation_id, launch_index, hostname, kernel_id..."),
+    ("2.6", "POST /servers/{id}/remote-consoles; os-getVNCConsole/os-getSerialConsole gone"),
+    ("2.8", "remote consoles: protocol mks, type webmks (valid input, not served)"),
     ("2.9", "server: locked"),
     ("2.16", "server: host_status"),
     ("2.19", "server: description"),
@@ -24,6 +26,7 @@ VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.26", "server: tags"),
     ("2.28", "hypervisor: cpu_info is an object, not a JSON string"),
     ("2.30", "os-migrateLive: force"),
+    ("2.31", "os-console-auth-tokens: tokens of every console type"),
     ("2.36", "limits: network quotas (security groups, floating IPs) no longer shown"),
     ("2.37", "server create: networks 'auto' / 'none' (accepted, ignored)"),
     ("2.39", "limits: maxImageMeta no longer shown"),

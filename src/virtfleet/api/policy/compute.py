@@ -106,6 +106,20 @@ RULES = [
         ("POST", f"{S}/action (os-getConsoleOutput)"),
     ),
     _rule(
+        "os-remote-consoles",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Get a console URL (serial websocket or noVNC) of a server.",
+        ("POST", f"{S}/remote-consoles"),
+        ("POST", f"{S}/action (os-getVNCConsole)"),
+        ("POST", f"{S}/action (os-getSerialConsole)"),
+    ),
+    _rule(
+        "os-console-auth-tokens",
+        ADMIN,
+        "Show what a console token opens (instance, relay host and port).",
+        ("GET", "/os-console-auth-tokens/{console_token}"),
+    ),
+    _rule(
         "os-migrate-server:migrate_live",
         ADMIN,
         "Live-migrate a server.",

@@ -14,6 +14,7 @@ def metadata() -> MetaData:
     from virtfleet.db.base import Base
     from virtfleet.db.models import (  # noqa: F401
         compute,
+        console_tokens,
         control_servers,
         hosts,
         image,

@@ -23,7 +23,7 @@ from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.driver import LifecycleCallback
 from virtfleet.virt.hypervisor import Connection, Domain
-from virtfleet.virt.libvirt import config, guest, host, migration, settle
+from virtfleet.virt.libvirt import config, console, guest, host, migration, settle
 from virtfleet.virt.libvirt.images import ImageTool, QemuImg
 from virtfleet.virt.types import GuestSpec, HostInfo
 
@@ -235,6 +235,27 @@ class LibvirtDriver:
         with open(console_log, "rb") as handle:
             handle.seek(max(0, os.path.getsize(console_log) - max_bytes))
             return handle.read().decode("utf-8", errors="replace")
+
+    def check_console(self, instance_uuid: str, kind: str) -> None:
+        """Conflict unless the guest runs; InvalidInput when it lacks console ``kind``
+        (``serial`` or ``vnc``)."""
+        domain = self._lookup(instance_uuid)
+        if not self._call(f"console of {instance_uuid}", domain.isActive):
+            raise errors.Conflict(f"instance {instance_uuid} is not running")
+        console.has_console(domain, self.get_domain_xml(instance_uuid), kind)
+
+    def open_console(self, instance_uuid: str, kind: str) -> console.Channel:
+        """A byte channel to console ``kind`` of the running guest."""
+        self.check_console(instance_uuid, kind)
+        domain = self._lookup(instance_uuid)
+        try:
+            return console.open_channel(domain, self.get_domain_xml(instance_uuid), kind)
+        except libvirt.libvirtError as exc:
+            raise libvirt_failure(f"open {kind} console of {instance_uuid}", exc) from exc
+        except OSError as exc:
+            raise errors.HypervisorError(
+                f"open {kind} console of {instance_uuid}: {exc.strerror or exc}"
+            ) from exc
 
     def list_instance_uuids(self) -> list[str]:
         """UUIDs of the guests virtfleet manages on this host (by domain name)."""

@@ -63,6 +63,8 @@ class ResolvedGuest:
     video_model: str | None
     input_bus: str | None
     console_target: str
+    vnc_listen: str | None  # None: no graphical console (no video device)
+    guest_agent: bool  # the QEMU guest agent's virtio-serial channel
     features: tuple[str, ...]
     timers: tuple[tuple[str, str, str], ...]
     smbios: bool
@@ -123,6 +125,8 @@ def resolve(
         video_model=video_model,
         input_bus=row.input_bus if video_model else None,
         console_target=row.console_target,
+        vnc_listen=str(conf.console.vnc_listen) if video_model else None,
+        guest_agent=_guest_agent(spec),
         features=tuple(f for f in row.features if f != "acpi" or tables),
         timers=row.timers,
         smbios=row.smbios and tables,
@@ -179,6 +183,20 @@ def _cdrom_bus(row: arch.ArchInfo, machine: str) -> str:
     if row.name in X86_ARCHES and "q35" not in machine:
         return "ide"
     return row.cdrom_bus
+
+
+def _guest_agent(spec: GuestSpec) -> bool:
+    """Image property ``hw_qemu_guest_agent`` (yes/no, true/false)."""
+    value = spec.image_properties.get("hw_qemu_guest_agent")
+    if value is None:
+        return False
+    if value.lower() in ("yes", "true", "1", "on"):
+        return True
+    if value.lower() in ("no", "false", "0", "off"):
+        return False
+    raise errors.InvalidInput(
+        f"image property hw_qemu_guest_agent={value!r} is not a boolean (yes or no)"
+    )
 
 
 def _cmdline(spec: GuestSpec, row: arch.ArchInfo) -> str | None:
@@ -340,7 +358,9 @@ def _devices(guest: ResolvedGuest) -> config.Devices:
         interfaces=[_interface(nic, guest.vif_model) for nic in guest.spec.interfaces],
         serials=_serials(guest),
         consoles=[_console(guest)],
+        channels=[_agent_channel()] if guest.guest_agent else [],
         inputs=[config.Input(type="tablet", bus=guest.input_bus)] if guest.input_bus else [],
+        graphics=[_vnc(guest.vnc_listen)] if guest.vnc_listen else [],
         videos=[_video(guest.video_model)] if guest.video_model else [],
         hostdevs=mdev_hostdevs(guest.spec.mdev_uuids),
         memballoon=config.MemBalloon(model="virtio"),
@@ -374,17 +394,38 @@ def _log_source(guest: ResolvedGuest) -> config.CharSource:
 
 
 def _serials(guest: ResolvedGuest) -> list[config.Serial]:
-    """A serial port backs the console, except where the console is its own device."""
+    """A serial port backs the console, except where the console is its own device.
+    It is a pty (the interactive serial console) whose output QEMU also logs."""
     if guest.console_target != "serial":
         return []
-    return [config.Serial(type="file", source=_log_source(guest), target=config.CharTarget(port=0))]
+    return [config.Serial(type="pty", log=_log(guest), target=config.CharTarget(port=0))]
 
 
 def _console(guest: ResolvedGuest) -> config.Console:
-    return config.Console(
-        type="file",
-        source=_log_source(guest),
-        target=config.CharTarget(type=guest.console_target, port=0),
+    """The console: the serial port again (pty, logged), or its own file-backed
+    device where the arch's console is not a serial port."""
+    target = config.CharTarget(type=guest.console_target, port=0)
+    if guest.console_target == "serial":
+        return config.Console(type="pty", log=_log(guest), target=target)
+    return config.Console(type="file", source=_log_source(guest), target=target)
+
+
+def _log(guest: ResolvedGuest) -> config.CharLog:
+    return config.CharLog(file=guest.console_log_path, append=True)
+
+
+def _vnc(listen: str) -> config.Graphics:
+    """QEMU's VNC server on a port libvirt picks, on ``[console] vnc_listen``."""
+    return config.Graphics(type="vnc", autoport=True, listen=listen)
+
+
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+def _agent_channel() -> config.Channel:
+    """The virtio-serial port the QEMU guest agent talks on (libvirt makes the socket)."""
+    return config.Channel(
+        type="unix", target=config.ChannelTarget(type="virtio", name=AGENT_CHANNEL)
     )
 
 

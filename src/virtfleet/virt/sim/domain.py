@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import libvirt
 
 from virtfleet.virt.hypervisor import MigrationParams
+from virtfleet.virt.sim import console
 from virtfleet.virt.sim.errors import libvirt_error
 from virtfleet.virt.sim.hypervisor import DomainRecord, HostView
 from virtfleet.virt.sim.migration import migrate
@@ -110,6 +112,14 @@ class SimDomain:
 
     def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802  # libvirt-python's name
         return self.shutdown()
+
+    def openSimConsole(self, kind: str) -> socket.socket:  # noqa: N802  # as getSimDiskGB
+        """A simulated console of the running guest (simulator only): ``serial`` or
+        ``vnc``; the driver uses it where a real guest has a pty or a VNC port."""
+        hv = self._conn.hypervisor_checked()
+        with hv.locked():
+            hv.require_active(self._record())
+        return console.open_console(kind, self._name)
 
     def reset(self, flags: int = 0) -> int:
         hv = self._conn.hypervisor_checked()

@@ -118,6 +118,9 @@ class DomainDef:
     log_files: tuple[str, ...] = ()  # file-backed serial/console sources (opened at start)
 
 
+VNC_BASE_PORT = 5900
+
+
 def _unsupported(detail: str) -> libvirt.libvirtError:
     return libvirt_error(libvirt.VIR_ERR_CONFIG_UNSUPPORTED, detail)
 
@@ -234,13 +237,19 @@ def _require_pci_bus(root: etree._Element, machine: str) -> None:
 
 
 def _log_files(root: etree._Element) -> tuple[str, ...]:
-    """Paths of ``<serial|console type='file'><source path=...>`` (no duplicates)."""
+    """Paths of ``<serial|console type='file'><source path=...>`` and of character
+    devices' ``<log file=...>`` (no duplicates)."""
     sources = [
         source.get("path")
         for tag in ("serial", "console")
         for source in root.iterfind(f"devices/{tag}[@type='file']/source")
     ]
-    return tuple(dict.fromkeys(p for p in sources if p))
+    logs = [
+        log.get("file")
+        for tag in ("serial", "console")
+        for log in root.iterfind(f"devices/{tag}/log")
+    ]
+    return tuple(dict.fromkeys(p for p in sources + logs if p))
 
 
 def _memory_kib(root: etree._Element) -> int:
@@ -447,7 +456,11 @@ def _normalise(
 
 
 def live_xml(definition: DomainDef, domain_id: int) -> str:
-    """The running form of a domain's XML: the inactive one plus its ``id``."""
+    """The running form of a domain's XML: the inactive one plus its ``id`` and, as
+    libvirt fills them in, the port of an autoport VNC server (5900 + id)."""
     root = etree.fromstring(definition.xml.encode())
     root.set("id", str(domain_id))
+    for graphics in root.iterfind("devices/graphics[@type='vnc']"):
+        if graphics.get("autoport") == "yes":
+            graphics.set("port", str(VNC_BASE_PORT + domain_id))
     return etree.tostring(root, encoding="unicode", pretty_print=True)

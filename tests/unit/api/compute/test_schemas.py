@@ -18,6 +18,7 @@ from virtfleet.api.wsgi import HTTPError, Microversion
 FIRST_VERSION = {
     ("PUT", "/v2.1/flavors/{flavor_id}"): "2.55",
     ("POST", "/v2.1/servers/{server_id}/migrations/{migration_id}/action"): "2.22",
+    ("POST", "/v2.1/servers/{server_id}/remote-consoles"): "2.6",
 }
 BODY_METHODS = ("POST", "PUT", "PATCH")
 

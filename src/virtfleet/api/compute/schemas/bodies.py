@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from virtfleet.api.compute.schemas import Versioned, explain, flavor, server, server_action
+from virtfleet.api.compute.schemas import (
+    Versioned,
+    console,
+    explain,
+    flavor,
+    server,
+    server_action,
+)
 
 V = "/v2.1"
 FLAVOR = f"{V}/flavors/{{flavor_id}}"
@@ -15,6 +22,7 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("PUT", f"{FLAVOR}/os-extra_specs/{{key}}"): flavor.SPECS_UPDATE,
     ("POST", f"{V}/servers"): server.CREATE,
     ("POST", f"{SERVER}/action"): server_action.ACTION,
+    ("POST", f"{SERVER}/remote-consoles"): console.REMOTE_CONSOLE,
     ("POST", f"{SERVER}/migrations/{{migration_id}}/action"): server_action.FORCE_COMPLETE,
     ("POST", f"{V}/os-scheduler-explain"): explain.EXPLAIN,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from virtfleet.api.compute.schemas import Versioned
+from virtfleet.api.compute.schemas import Versioned, console
 from virtfleet.api.compute.schemas.fields import (
     BOOLEAN_STRING,
     boolean,
@@ -132,4 +132,6 @@ ACTIONS: dict[str, Versioned] = {
     "reboot": REBOOT,
     "os-getConsoleOutput": CONSOLE_OUTPUT,
     "os-migrateLive": MIGRATE_LIVE,
+    "os-getVNCConsole": console.VNC_CONSOLE,
+    "os-getSerialConsole": console.SERIAL_CONSOLE,
 }

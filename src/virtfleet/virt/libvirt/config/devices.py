@@ -135,23 +135,65 @@ class CharTarget(Element):
 
 
 @dataclass(kw_only=True)
+class CharLog(Element):
+    """``<log file='/path/console.log' append='on'/>``: a copy of a character device's
+    output (QEMU's chardev ``logfile``)."""
+
+    TAG = "log"
+    file: str | None = attr()
+    append: bool | None = attr(codec=ONOFF)
+
+
+@dataclass(kw_only=True)
 class Serial(Element):
-    """``<serial type='file'>``."""
+    """``<serial type='file|pty'>`` (a pty's ``source path`` is in the live XML)."""
 
     TAG = "serial"
     type: str | None = attr()
     source: CharSource | None = child(CharSource)
+    log: CharLog | None = child(CharLog)
     target: CharTarget | None = child(CharTarget)
 
 
 @dataclass(kw_only=True)
 class Console(Element):
-    """``<console type='file'>`` (same shape as a serial port)."""
+    """``<console type='file|pty'>`` (same shape as a serial port)."""
 
     TAG = "console"
     type: str | None = attr()
     source: CharSource | None = child(CharSource)
+    log: CharLog | None = child(CharLog)
     target: CharTarget | None = child(CharTarget)
+
+
+@dataclass(kw_only=True)
+class ChannelTarget(Element):
+    """``<target type='virtio' name='org.qemu.guest_agent.0'/>``."""
+
+    TAG = "target"
+    type: str | None = attr()
+    name: str | None = attr()
+
+
+@dataclass(kw_only=True)
+class Channel(Element):
+    """``<channel type='unix'>``: a virtio-serial port (the QEMU guest agent's)."""
+
+    TAG = "channel"
+    type: str | None = attr()
+    target: ChannelTarget | None = child(ChannelTarget)
+
+
+@dataclass(kw_only=True)
+class Graphics(Element):
+    """``<graphics type='vnc' autoport='yes' listen='127.0.0.1'/>``; the port libvirt
+    picked is in the live XML."""
+
+    TAG = "graphics"
+    type: str | None = attr()
+    port: int | None = attr(codec=INT)
+    autoport: bool | None = attr(codec=YESNO)
+    listen: str | None = attr()
 
 
 @dataclass(kw_only=True)
@@ -251,7 +293,9 @@ class Devices(Element):
     interfaces: list[Interface] = children(Interface)
     serials: list[Serial] = children(Serial)
     consoles: list[Console] = children(Console)
+    channels: list[Channel] = children(Channel)
     inputs: list[Input] = children(Input)
+    graphics: list[Graphics] = children(Graphics)
     videos: list[Video] = children(Video)
     hostdevs: list[Hostdev] = children(Hostdev)
     memballoon: MemBalloon | None = child(MemBalloon)
