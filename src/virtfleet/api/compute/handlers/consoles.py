@@ -16,7 +16,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import common, versions
+from virtfleet.api.compute import access, versions
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import Versioned, validate_body
 from virtfleet.api.compute.schemas import console as schema
@@ -35,7 +35,7 @@ def create(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     "type"}}`` -> the console's URL."""
     if not versions.at_least(req, "2.6"):
         raise HTTPError(404, "Remote consoles need microversion 2.6 or later.")
-    server = common.visible_server(req, deps.db, server_id)
+    server = access.visible_server(req, deps.db, server_id)
     body = req.json_body_or_400()
     validate_body(req, body, schema.REMOTE_CONSOLE)
     protocol, console_type = body["remote_console"]["protocol"], body["remote_console"]["type"]
@@ -69,7 +69,7 @@ def _action(
             f"{name} is not available from microversion 2.6 on: use "
             "POST /servers/{server_id}/remote-consoles.",
         )
-    server = common.visible_server(req, deps.db, server_id)
+    server = access.visible_server(req, deps.db, server_id)
     validate_body(req, argument, table)
     console_type = argument["type"]
     url = _console_url(deps, server, PROTOCOL_OF_TYPE[console_type], console_type)
@@ -111,7 +111,7 @@ def _console_url(deps: ComputeDeps, server: Server, protocol: str, console_type:
 def show_token(deps: ComputeDeps, req: Request, console_token: str) -> webob.Response:
     """GET /os-console-auth-tokens/{token} (admin): what a live token opens. Before
     2.31 only rdp-html5 tokens could be shown (virtfleet hands out none)."""
-    common.require_admin(req, "os_compute_api:os-console-auth-tokens")
+    access.require_admin(req, "os_compute_api:os-console-auth-tokens")
     found = console_tokens.show(deps.db, console_token)
     if not versions.at_least(req, "2.31") and found.console_type != "rdp-html5":
         raise HTTPError(
