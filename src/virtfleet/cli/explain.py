@@ -37,6 +37,11 @@ def explain(endpoint: str | None, flavor: str, image: str, host: str | None, lim
         click.echo("Best hosts:")
         for rank, chosen in enumerate(explanation["hosts"], 1):
             click.echo(f"  {rank}. {chosen['host']} (weight {chosen['weight']})")
+            for part in chosen.get("weighers", []):
+                share, raw = part["weight"], part["raw"]
+                click.echo(f"       {part['weigher']:<12} {share:+.4f}  (score {raw:g})")
+    if explanation.get("ranking_note"):
+        click.echo(f"Note: {explanation['ranking_note']}.")
 
 
 def _flavor_id(client: Client, name_or_id: str) -> str:

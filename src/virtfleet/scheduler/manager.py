@@ -244,6 +244,17 @@ class Scheduler:
             raise self._no_valid_host(spec, attempt)
         return attempt.selections(max_results)
 
+    def weighed_destinations(
+        self, spec: RequestSpec, max_results: int | None = None
+    ) -> list[tuple[Selection, list[weigher_lib.WeigherScore]]]:
+        """:meth:`select_destinations` with each host's weight taken apart by weigher
+        (normalised across every host that fits), to explain why the first won."""
+        attempt = self.attempt(spec)
+        if not attempt.ranked:
+            raise self._no_valid_host(spec, attempt)
+        per_host = weigher_lib.scores(spec, [c for _, c in attempt.ranked], self._multipliers)
+        return list(zip(attempt.selections(max_results), per_host, strict=False))
+
     def claim(self, spec: RequestSpec, selection: Selection) -> Selection:
         """Make the selected host's allocation (the selection's, else one of its
         alternates) the instance's only allocation — replacing one it already holds,

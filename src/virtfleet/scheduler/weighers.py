@@ -10,7 +10,7 @@ that runs the guest natively beats one that emulates it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from oslo_config import cfg
@@ -114,11 +114,21 @@ def multipliers(conf: cfg.ConfigOpts) -> dict[str, float]:
     return result
 
 
-def weigh(
+@dataclasses.dataclass(frozen=True)
+class WeigherScore:
+    """One weigher's view of one host: its raw score (free MB, 1/0 for native...) and
+    the share of the host's weight it gave (normalised across hosts, times the multiplier)."""
+
+    weigher: str
+    raw: float
+    weight: float
+
+
+def _columns(
     spec: RequestSpec, candidates: Sequence[HostCandidate], factors: Mapping[str, float]
-) -> list[tuple[float, HostCandidate]]:
-    """``(weight, candidate)`` pairs, heaviest first (ties by host name)."""
-    totals = [0.0] * len(candidates)
+) -> Iterator[tuple[str, list[float], list[float]]]:
+    """Per weigher that counts: its name, raw scores and weights, one per candidate.
+    A weigher whose raw scores are all equal gives every candidate 0."""
     for name, weigher in WEIGHERS.items():
         factor = factors.get(name, weigher.default_multiplier)
         score = weigher.prepare(spec) if factor else None
@@ -127,10 +137,29 @@ def weigh(
         values = list(map(score, candidates))
         low, high = min(values, default=0.0), max(values, default=0.0)
         if high == low:
-            continue  # normalised, every candidate scores 0
+            yield name, values, [0.0] * len(values)
+            continue
         scale = factor / (high - low)
-        totals = [
-            total + (value - low) * scale for total, value in zip(totals, values, strict=True)
-        ]
+        yield name, values, [(value - low) * scale for value in values]
+
+
+def weigh(
+    spec: RequestSpec, candidates: Sequence[HostCandidate], factors: Mapping[str, float]
+) -> list[tuple[float, HostCandidate]]:
+    """``(weight, candidate)`` pairs, heaviest first (ties by host name)."""
+    totals = [0.0] * len(candidates)
+    for _, _, weights in _columns(spec, candidates, factors):
+        totals = [total + w for total, w in zip(totals, weights, strict=True)]
     ranked = sorted(zip(totals, candidates, strict=True), key=lambda p: (-p[0], p[1].host.host))
     return ranked
+
+
+def scores(
+    spec: RequestSpec, candidates: Sequence[HostCandidate], factors: Mapping[str, float]
+) -> list[list[WeigherScore]]:
+    """Each candidate's weight taken apart by weigher (for explanations)."""
+    per_host: list[list[WeigherScore]] = [[] for _ in candidates]
+    for name, values, weights in _columns(spec, candidates, factors):
+        for host_scores, raw, weight in zip(per_host, values, weights, strict=True):
+            host_scores.append(WeigherScore(name, raw, weight))
+    return per_host

@@ -21,6 +21,7 @@ from virtfleet.objects.rpc_results import ConsoleEndpoint
 from virtfleet.placement.service import PlacementService
 from virtfleet.scheduler.explain import Explanation
 from virtfleet.scheduler.resource_request import RequestSpec
+from virtfleet.scheduler.weighers import WeigherScore
 
 
 class ConductorAPI(Protocol):
@@ -80,9 +81,9 @@ class Selected(Protocol):
 class SchedulerAPI(Protocol):
     """What os-scheduler-explain needs of :class:`virtfleet.scheduler.manager.Scheduler`."""
 
-    def select_destinations(
+    def weighed_destinations(
         self, spec: RequestSpec, max_results: int | None = None
-    ) -> Sequence[Selected]: ...
+    ) -> Sequence[tuple[Selected, Sequence[WeigherScore]]]: ...
 
     def explain(self, spec: RequestSpec) -> Explanation: ...
 
