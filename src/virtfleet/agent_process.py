@@ -19,6 +19,7 @@ from typing import Any
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.agent.image_download import source_from_conf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.broker import check_transport_url, open_transport
 from virtfleet.control_plane import build_agent
@@ -74,55 +75,80 @@ def resolve_target(
     return AgentTarget(profile.name, f"sim://{profile.name}", conf_overrides(profile), fleet)
 
 
+def fleet_targets(conf: cfg.ConfigOpts, fleet: Fleet, hosts: Sequence[str]) -> list[AgentTarget]:
+    """The targets of several hosts of ``fleet`` (every host when ``hosts`` is empty),
+    for one process running the agents of many simulated hosts."""
+    return [resolve_target(conf, fleet, host) for host in (hosts or fleet.names)]
+
+
 class AgentProcess:
-    """The agent of ``target``, configured by ``config_files`` (plus the target's own
-    overrides), on the transport of ``conf``."""
+    """The agents of ``targets`` (usually one; many simulated hosts may share a
+    process), configured by ``config_files`` (plus each target's own overrides), on
+    one transport of ``conf``."""
 
     def __init__(
-        self, conf: cfg.ConfigOpts, config_files: Sequence[str], target: AgentTarget
+        self,
+        conf: cfg.ConfigOpts,
+        config_files: Sequence[str],
+        targets: AgentTarget | Sequence[AgentTarget],
     ) -> None:
         self.conf = conf
         self.config_files = tuple(config_files)
-        self.target = target
-        self.agent: ComputeAgent | None = None
+        self.targets = [targets] if isinstance(targets, AgentTarget) else list(targets)
+        self.target = self.targets[0]
+        self.agents: list[ComputeAgent] = []
         self._transport: Transport | None = None
 
+    @property
+    def agent(self) -> ComputeAgent | None:
+        return self.agents[0] if self.agents else None
+
     def start(self, stopping: threading.Event | None = None) -> bool:
-        """Check the broker, connect to the hypervisor, and report the host, retrying
-        the report until a server answers. Returns False when ``stopping`` was set
-        before the agent came up."""
+        """Check the broker, connect to the hypervisors, and report the hosts, retrying
+        a report until a server answers. Returns False when ``stopping`` was set
+        before the agents came up."""
         stopping = stopping or threading.Event()
         check_transport_url(self.conf.transport_url)
         self._transport = open_transport(self.conf.transport_url, self.conf)
+        shared = len(self.targets) > 1  # one image cache per host under one instances path
         try:
-            self.agent = build_agent(
-                self.target.name,
-                self.target.uri,
-                self.target.overrides,
-                self.config_files,
-                self.target.fleet,
-                self._transport,
-            )
-            while not stopping.is_set():
-                try:
-                    self.agent.start()
-                    return True
-                except errors.RPCError as exc:  # no server yet, or it is restarting
-                    LOG.warning(
-                        "host %s: no server took the report (%s); retrying in %ss",
-                        self.target.name, exc, FIRST_REPORT_RETRY,
-                    )  # fmt: skip
-                    stopping.wait(FIRST_REPORT_RETRY)
-            return False
+            for target in self.targets:
+                agent = build_agent(
+                    target.name,
+                    target.uri,
+                    target.overrides,
+                    self.config_files,
+                    target.fleet,
+                    self._transport,
+                    image_source=source_from_conf(self.conf) if shared else None,
+                )
+                self.agents.append(agent)
+                if not self._first_report(agent, target, stopping):
+                    return False
+            return True
         except BaseException:
             self.stop()
             raise
 
+    @staticmethod
+    def _first_report(agent: ComputeAgent, target: AgentTarget, stopping: threading.Event) -> bool:
+        while not stopping.is_set():
+            try:
+                agent.start()
+                return True
+            except errors.RPCError as exc:  # no server yet, or it is restarting
+                LOG.warning(
+                    "host %s: no server took the report (%s); retrying in %ss",
+                    target.name, exc, FIRST_REPORT_RETRY,
+                )  # fmt: skip
+                stopping.wait(FIRST_REPORT_RETRY)
+        return False
+
     def stop(self) -> None:
         """Stop serving and reporting, and leave the broker (idempotent)."""
-        if self.agent is not None:
-            self.agent.stop()
-            self.agent = None
+        for agent in self.agents:
+            agent.stop()
+        self.agents = []
         if self._transport is not None:
             transport, self._transport = self._transport, None
             transport.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,8 @@ from oslo_config import cfg
 
 from virtfleet import conf as vconf
 from virtfleet import errors
+from virtfleet.agent import image_cache
+from virtfleet.agent.image_cache import ImageSource
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.network.host import host_network
@@ -120,16 +122,41 @@ def build_agent(
     fleet: Fleet | None,
     transport: Transport,
     mdev_claims: MdevClaimStore | None = None,
+    image_source: ImageSource | None = None,
 ) -> ComputeAgent:
     """An (unstarted) agent for host ``name`` at ``uri`` (``sim://`` hosts come from
     ``fleet``), configured by ``config_files`` plus ``overrides``; ``mdev_claims``
-    defaults to a store in the agent's own data directory."""
+    defaults to a store in the agent's own data directory. Image data comes from
+    ``image_source`` into a cache of this host's own (default: the Image API over
+    HTTP, ``[glance]``, into ``<instances path>/_base``)."""
     if not is_simulated(uri):
         event_loop.ensure_running()  # before the connection opens, or no events
     agent_cfg = agent_conf(config_files, overrides)
     driver = LibvirtDriver(open_connection(uri, fleet), agent_cfg)
     network = host_network(agent_cfg, simulated=is_simulated(uri))
-    return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims, network)
+    images = None
+    if image_source is not None:  # agents of one process share an instances path
+        images = image_cache.from_conf(
+            agent_cfg, image_source, image_cache.cache_dir(agent_cfg) / name
+        )
+    return ComputeAgent(agent_cfg, name, driver, transport, mdev_claims, network, images)
+
+
+class ImageServiceSource:
+    """Image data read from the image service of the same process (embedded agents:
+    `virtfleet up` has no second process to reach over HTTP)."""
+
+    def __init__(self, images: ImageService) -> None:
+        self.images = images
+
+    def chunks(self, image_id: str) -> Iterator[bytes]:
+        try:
+            image, data = self.images.download(image_id)
+        except errors.NotFound as exc:  # the image, or its data
+            raise errors.ImageDataError(f"image {image_id}: {exc}") from None
+        if data is None:
+            raise errors.ImageDataError(f"image {image_id} has no data (status {image.status})")
+        yield from data
 
 
 @dataclass
@@ -163,8 +190,9 @@ class EmbeddedCloud:
             # the conductor's reaper sees their mdev claims.
             overrides = {"data_dir": self.conf.data_dir, **overrides}
             claims = MdevClaimStore(self.control.db, name)
+            source = ImageServiceSource(self.control.images)
             agent = build_agent(
-                name, uri, overrides, self.config_files, self.fleet, transport, claims
+                name, uri, overrides, self.config_files, self.fleet, transport, claims, source
             )
             agent.start()
             self.agents.append(agent)

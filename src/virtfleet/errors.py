@@ -73,5 +73,10 @@ class HypervisorError(VirtfleetError):
         self.code = code
 
 
+class ImageDataError(VirtfleetError):
+    """An image's data could not be fetched from the Image API, or what arrived does
+    not match the size and digests recorded at upload."""
+
+
 class RPCError(VirtfleetError):
     """A remote call failed, timed out, or the remote side raised."""

@@ -12,10 +12,12 @@ from typing import Any
 from oslo_config import cfg
 
 from virtfleet import conf as vconf
+from virtfleet.agent import image_cache
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.conductor.manager import Conductor
+from virtfleet.control_plane import ImageServiceSource
 from virtfleet.db import servers
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
@@ -134,9 +136,14 @@ def start_sim_agent(
     conf: cfg.ConfigOpts,
     transport: LocalTransport,
     claims: MdevClaimStore | None = None,
+    images: ImageService | None = None,
 ) -> tuple[ComputeAgent, LibvirtDriver]:
-    """Start the agent of simulated host ``host`` with ``conf``; it and its driver."""
+    """Start the agent of simulated host ``host`` with ``conf``; it and its driver. Its
+    image data comes from ``images`` (the image service of the test's control plane)."""
     driver = LibvirtDriver(open_connection(f"sim://{host}", fleet), conf, FakeImageTool())
-    agent = ComputeAgent(conf, host, driver, transport, claims)
+    cache = None
+    if images is not None:
+        cache = image_cache.from_conf(conf, ImageServiceSource(images))
+    agent = ComputeAgent(conf, host, driver, transport, claims, images=cache)
     agent.start()
     return agent, driver

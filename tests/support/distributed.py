@@ -77,6 +77,7 @@ class Daemon:
 
     args: list[str]
     log: pathlib.Path
+    prefix: list[str] = field(default_factory=list)  # e.g. a mount namespace to run in
     proc: subprocess.Popen[bytes] | None = None
     runs: int = field(default=0)
     term_sent: bool = field(default=False)
@@ -88,7 +89,7 @@ class Daemon:
             out.write(f"--- run {self.runs}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(
-                [VIRTFLEET, "-v", *self.args], stdout=out, stderr=subprocess.STDOUT
+                [*self.prefix, VIRTFLEET, "-v", *self.args], stdout=out, stderr=subprocess.STDOUT
             )
         return self
 
@@ -144,7 +145,10 @@ class Deployment:
             "[compute]\n"
             "host_down_after = 3\n"
             "resource_provider_refresh_interval = 1\n"
+            "[glance]\n"  # image data over HTTP from the server's Image API
+            f"api_servers = {self.endpoint}/image\n"
         )
+        self.server_dir.mkdir(parents=True, exist_ok=True)
         self.fleet = self.root / "fleet.yaml"
         self.fleet.write_text(
             "hosts:\n"
@@ -160,6 +164,15 @@ class Deployment:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def server_dir(self) -> pathlib.Path:
+        """The servers' data directory (database, image store): agents never see it."""
+        return self.root / "server"
+
+    def image_cache(self, host: str) -> pathlib.Path:
+        """Where ``host``'s agent keeps the image data it fetched."""
+        return self.root / host / "instances" / "_base"
+
     def server(self) -> Daemon:
         return self._daemon(["server", "--config", str(self.config)], "server")
 
@@ -167,12 +180,33 @@ class Deployment:
         conf = self.root / f"{host}.conf"  # the agent's own data dir (instances, claims)
         conf.write_text(f"[DEFAULT]\ndata_dir = {self.root / host}\n")
         args = ["agent", "--config", str(self.config), "--config", str(conf)]
-        return self._daemon([*args, "--fleet", str(self.fleet), "--host", host], host)
+        daemon = self._daemon([*args, "--fleet", str(self.fleet), "--host", host], host)
+        daemon.prefix = hidden(self.server_dir)
+        return daemon
+
+    def all_agents(self) -> Daemon:
+        """One agent process for every host of the fleet file."""
+        conf = self.root / "agents.conf"
+        conf.write_text(f"[DEFAULT]\ndata_dir = {self.root / 'agents'}\n")
+        args = ["agent", "--config", str(self.config), "--config", str(conf)]
+        daemon = self._daemon([*args, "--fleet", str(self.fleet), "--all-hosts"], "agents")
+        daemon.prefix = hidden(self.server_dir)
+        return daemon
 
     def _daemon(self, args: list[str], name: str) -> Daemon:
         daemon = Daemon(args, self.root / f"{name}.log")
         self.daemons.append(daemon)
         return daemon
+
+
+def hidden(directory: pathlib.Path) -> list[str]:
+    """A command prefix that runs the command in its own mount namespace with an empty
+    tmpfs over ``directory``: an agent started so cannot read the servers' files (it
+    must fetch image data over HTTP). Nothing when not root (no namespaces then)."""
+    if os.geteuid() != 0:
+        return []
+    script = 'mount -t tmpfs -o size=1m virtfleet-hidden "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(directory)]
 
 
 def wait_for(what: str, check: object, timeout: float = 30.0, interval: float = 0.2) -> object:

@@ -125,5 +125,7 @@ def make_cloud(tmp_path: pathlib.Path, db: Database, fleet_text: str = FLEET) ->
     drivers: dict[str, LibvirtDriver] = {}
     for name in fleet.names:
         conf = sim_agent_conf(tmp_path / "agents" / name, name)
-        agents[name], drivers[name] = start_sim_agent(fleet, name, conf, control.transport)
+        agents[name], drivers[name] = start_sim_agent(
+            fleet, name, conf, control.transport, images=control.images
+        )
     return Cloud(**vars(control), fleet=fleet, agents=agents, drivers=drivers, tmp_path=tmp_path)

@@ -5,6 +5,7 @@ placement, and each agent's guests asked over RPC."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,35 +22,57 @@ from virtfleet.rpc import get_transport
 #: in seconds (the defaults are 2 s and 20 s).
 HEARTBEAT = 0.5
 DEAD_AFTER = 4.0
+MAX_SERVERS = 3
 
 
 @dataclass
 class ScaleOut:
-    """A deployment of several servers sharing ``database`` (and a data_dir for the
-    image store: image data still reaches agents as a server path)."""
+    """A deployment of up to ``MAX_SERVERS`` servers sharing ``database`` (and a data_dir
+    for the image store; agents fetch image data from any server's Image API)."""
 
     base: Deployment
     database: str
     hosts: int = 4
     ports: list[int] = field(default_factory=list)
+    started: int = 0
+    #: With a value: every host's agent in one process (a simulated live migration
+    #: reaches its destination only there), each with its own instances path, and a
+    #: migration's memory copy taking this many seconds.
+    migration_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        self.ports = [free_port() for _ in range(MAX_SERVERS)]
         config = self.base.config
-        config.write_text(
-            config.read_text().replace(
-                "[api]\n", f"[database]\nconnection = {self.database}\n[api]\n"
-            )
-            + f"[conductor]\nheartbeat_interval = {HEARTBEAT}\ndead_after = {DEAD_AFTER}\n"
+        image_apis = ",".join(f"http://127.0.0.1:{port}/image" for port in self.ports)
+        text = config.read_text().replace(
+            "[api]\n", f"[database]\nconnection = {self.database}\n[api]\n"
         )
-        self.base.fleet.write_text(
-            "hosts:\n"
-            "  - name: node\n"
-            f"    count: {self.hosts}\n"
+        text = re.sub(r"api_servers = .*\n", f"api_servers = {image_apis}\n", text)
+        config.write_text(
+            text + f"[conductor]\nheartbeat_interval = {HEARTBEAT}\ndead_after = {DEAD_AFTER}\n"
+        )
+        if self.migration_seconds is None:
+            self.base.fleet.write_text(
+                "hosts:\n"
+                "  - name: node\n"
+                f"    count: {self.hosts}\n"
+                "    arch: x86_64\n"
+                "    cpus: 64\n"
+                "    memory_mb: 262144\n"
+                "    disk_gb: 4000\n"
+            )
+            return
+        entries = "".join(
+            f"  - name: {host}\n"
             "    arch: x86_64\n"
             "    cpus: 64\n"
             "    memory_mb: 262144\n"
             "    disk_gb: 4000\n"
+            f"    migration_seconds: {self.migration_seconds}\n"
+            f"    config: {{libvirt: {{instances_path: {self.base.root / host / 'instances'}}}}}\n"
+            for host in self.host_names
         )
+        self.base.fleet.write_text("hosts:\n" + entries)
 
     @property
     def host_names(self) -> list[str]:
@@ -57,15 +80,17 @@ class ScaleOut:
 
     def server(self) -> tuple[Daemon, Client]:
         """A new server on its own port (not started) and a client of it."""
-        port = free_port()
-        self.ports.append(port)
+        port = self.ports[self.started]
+        self.started += 1
         daemon = self.base._daemon(
             ["server", "--config", str(self.base.config), "--listen", f"127.0.0.1:{port}"],
-            f"server-{len(self.ports)}",
+            f"server-{self.started}",
         )
         return daemon, Client(f"http://127.0.0.1:{port}", timeout=30)
 
     def agents(self) -> list[Daemon]:
+        if self.migration_seconds is not None:
+            return [self.base.all_agents().start()]
         return [self.base.agent(host).start() for host in self.host_names]
 
     def wait_hosts_up(self, client: Client, timeout: float = 60) -> None:

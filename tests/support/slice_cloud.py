@@ -154,8 +154,9 @@ def make_slice_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = No
     fleet = load_fleet(text or fleet_text(), source="slice-fleet.yaml")
     control = start_control(tmp_path, db)
     agent, driver = start_sim_agent(
-        fleet, HOST, agent_conf(fleet, tmp_path / "agent"), control.transport
-    )
+        fleet, HOST, agent_conf(fleet, tmp_path / "agent"), control.transport,
+        images=control.images,
+    )  # fmt: skip
     return SliceCloud(**vars(control), fleet=fleet, agent=agent, driver=driver)
 
 

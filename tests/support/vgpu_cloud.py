@@ -94,6 +94,8 @@ def restart_agent(
     )
     local = getattr(cloud, "local_claims", False)
     store = MdevClaimStore.local(conf, name) if local else MdevClaimStore(cloud.db, name)
-    agent, driver = start_sim_agent(cloud.fleet, name, conf, cloud.transport, store)
+    agent, driver = start_sim_agent(
+        cloud.fleet, name, conf, cloud.transport, store, images=cloud.images
+    )
     cloud.agents[name], cloud.drivers[name] = agent, driver
     return agent

@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.agent import console_relay, orphans
+from virtfleet.agent import console_relay, image_cache, image_download, orphans
 from virtfleet.agent import report as host_report
 from virtfleet.agent.guest_spec import to_guest_spec
+from virtfleet.agent.image_cache import ImageCache
 from virtfleet.agent.mdev import config as mdev_config
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.mdev.host import VgpuHost
@@ -51,15 +53,16 @@ class AgentEndpoint(LiveMigrationEndpoint):
         self._agent = agent
 
     def spawn(self, instance: InstanceSpec) -> None:
-        spec = to_guest_spec(self._agent.conf, instance)
+        spec = self._agent.with_image_files(to_guest_spec(self._agent.conf, instance), instance)
         network = self._agent.network
-        if instance.vifs:  # ports plugged before the guest starts, unplugged if it does not
-            nics = network.plug(instance.uuid, instance.vifs)
-            spec = dataclasses.replace(spec, interfaces=tuple(nics))
         try:
+            if instance.vifs:  # ports plugged before the guest starts, unplugged if not
+                nics = network.plug(instance.uuid, instance.vifs)
+                spec = dataclasses.replace(spec, interfaces=tuple(nics))
             self._spawn(spec, instance)
         except Exception:
             network.unplug(instance.uuid)
+            self._agent.images.release(instance.uuid)
             raise
 
     def _spawn(self, spec: GuestSpec, instance: InstanceSpec) -> None:
@@ -103,6 +106,7 @@ class AgentEndpoint(LiveMigrationEndpoint):
     def destroy(self, instance_uuid: str) -> None:
         self._agent.driver.destroy(instance_uuid)
         self._agent.network.unplug(instance_uuid)
+        self._agent.images.release(instance_uuid)
 
     def power_off(self, instance_uuid: str) -> None:
         self._agent.driver.power_off(instance_uuid)
@@ -161,8 +165,11 @@ class ComputeAgent:
         transport: Transport,
         mdev_claims: MdevClaimStore | None = None,
         network: HostNetwork | None = None,
+        images: ImageCache | None = None,
     ) -> None:
         self.conf = conf
+        self.images = images or image_cache.from_conf(conf, image_download.source_from_conf(conf))
+        self._cache_cleaned_at = 0.0
         self.network: HostNetwork = network or RecordingHostNetwork(
             parse_physical_networks(conf.network.physical_networks)
         )
@@ -232,7 +239,35 @@ class ComputeAgent:
             self.report_guests()
         self.reap_mdev_claims()
         self.reap_orphans()
+        self.clean_image_cache()
         return reply
+
+    def with_image_files(self, spec: GuestSpec, instance: InstanceSpec) -> GuestSpec:
+        """``spec`` with the local files of the instance's image data, fetched into this
+        host's image cache (verified) when not there yet. An instance from a conductor
+        older than InstanceSpec 1.3 names the files itself."""
+        wanted = (instance.image_data, instance.kernel_data, instance.ramdisk_data)
+        if not any(wanted):
+            return spec
+        image, kernel, ramdisk = self.images.prepare(instance.uuid, wanted)
+        return dataclasses.replace(
+            spec,
+            image_path=image,
+            image_format=instance.image_data.disk_format if instance.image_data else "qcow2",
+            kernel_path=kernel,
+            ramdisk_path=ramdisk,
+        )
+
+    def clean_image_cache(self, force: bool = False) -> list[str]:
+        """Every ``[image_cache] manager_interval`` seconds (or now with ``force``):
+        forget the image users gone from this host and remove the cached images
+        unused for long enough; returns the removed image ids."""
+        interval = self.conf.image_cache.manager_interval
+        now = time.monotonic()
+        if not force and (not interval or now - self._cache_cleaned_at < interval):
+            return []
+        self._cache_cleaned_at = now
+        return self.images.cleanup(self.driver.list_instance_uuids())
 
     def report_guests(self) -> list[str]:
         """Tell the conductor which guests this host has, so servers recorded here

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
+import tempfile
 
 import click
 
+from virtfleet import errors
+from virtfleet.bench import boots as e2e_boots
+from virtfleet.bench import clouds as e2e_clouds
 from virtfleet.bench import openstack, report, runner, shapes
 from virtfleet.placement.service import DEFAULT_MAX_CANDIDATES
 
@@ -144,6 +149,103 @@ def placement(
     except openstack.PlacementUnavailableError as exc:
         raise click.ClickException(f"OpenStack Placement is unavailable: {exc}") from exc
     if json_file is not None:
+        click.echo(f"wrote {json_file}")
+
+
+def _setups(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:
+    setups = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        if part == "embedded":
+            setups.append(0)
+        elif part.isdigit() and 1 <= int(part) <= 8:
+            setups.append(int(part))
+        else:
+            raise click.BadParameter(
+                f"{part!r} is not a setup: use 'embedded' or a number of servers from 1 to 8"
+            )
+    if not setups:
+        raise click.BadParameter("name at least one setup, e.g. embedded,1,3")
+    return setups
+
+
+@bench.command("boots")
+@click.option(
+    "--setups",
+    default="embedded,1,3",
+    show_default=True,
+    callback=_setups,
+    help="Comma-separated: 'embedded' (virtfleet up, SQLite) and numbers of servers "
+    "(PostgreSQL + RabbitMQ).",
+)
+@click.option("--hosts", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--boots", default=300, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Most seconds each burst (boots, deletes) may take.",
+)
+@click.option(
+    "--database-url",
+    envvar="VIRTFLEET_BENCH_POSTGRESQL",
+    default="postgresql+psycopg://virtfleet:virtfleet@127.0.0.1:5432/virtfleet",
+    show_default=True,
+    help="PostgreSQL account that may create databases (a scratch one per setup).",
+)
+@click.option(
+    "--transport-url",
+    envvar="VIRTFLEET_BENCH_RABBIT",
+    default="rabbit://virtfleet:virtfleet@127.0.0.1:5672/",
+    show_default=True,
+    help="RabbitMQ for the distributed setups.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=None,
+    help="Data and logs go here (default: a temporary directory, removed).",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Also write the results here.",
+)
+def boots_command(
+    setups: list[int],
+    hosts: int,
+    boots: int,
+    concurrency: int,
+    timeout: float,
+    database_url: str,
+    transport_url: str,
+    workdir: pathlib.Path | None,
+    json_file: pathlib.Path | None,
+) -> None:
+    """POST /servers to ACTIVE and DELETE to gone, end to end over HTTP, on simulated
+    hosts: throughput and p50/p99 latency per setup."""
+    results: list[e2e_boots.Result] = []
+    with contextlib.ExitStack() as stack:
+        root = workdir or pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for servers in setups:
+            setup = e2e_clouds.Setup(servers, hosts, database_url, transport_url)
+            click.echo(f"{setup.name}: starting {hosts} simulated hosts ...")
+            try:
+                with e2e_clouds.running(setup, root / f"setup-{servers}", 300) as cloud:
+                    result = e2e_boots.run(
+                        cloud.endpoints, boots, concurrency, timeout, setup.name, servers, hosts
+                    )
+            except (RuntimeError, errors.VirtfleetError) as exc:
+                raise click.ClickException(f"{setup.name}: {exc}") from None
+            results.append(result)
+            click.echo(e2e_boots.table([result]))
+    click.echo(e2e_boots.table(results))
+    for line in e2e_boots.against_targets(results):
+        click.echo(line)
+    if json_file is not None:
+        json_file.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
         click.echo(f"wrote {json_file}")
 
 

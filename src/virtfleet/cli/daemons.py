@@ -18,7 +18,7 @@ from oslo_config import cfg
 
 from virtfleet import conf as vconf
 from virtfleet import errors
-from virtfleet.agent_process import AgentProcess, resolve_target
+from virtfleet.agent_process import AgentProcess, fleet_targets, resolve_target
 from virtfleet.broker import redact
 from virtfleet.cli.config import warn_unknown_options
 from virtfleet.server_process import ServerProcess
@@ -88,7 +88,16 @@ def run_server(config_files: Sequence[str], listen: str | None, data_dir: str | 
     type=click.Path(dir_okay=False, path_type=pathlib.Path),
     help="Fleet file: run the agent of one of its simulated hosts (see --host).",
 )
-@click.option("--host", "host_name", metavar="NAME", help="The fleet host this agent drives.")
+@click.option(
+    "--host",
+    "host_names",
+    metavar="NAME",
+    multiple=True,
+    help="The fleet host this agent drives (repeatable: one process for several hosts).",
+)
+@click.option(
+    "--all-hosts", is_flag=True, help="Drive every host of the fleet file from this process."
+)
 @click.option(
     "--libvirt",
     "libvirt_uri",
@@ -98,19 +107,30 @@ def run_server(config_files: Sequence[str], listen: str | None, data_dir: str | 
 def agent(
     config_files: tuple[str, ...],
     fleet_file: pathlib.Path | None,
-    host_name: str | None,
+    host_names: tuple[str, ...],
+    all_hosts: bool,
     libvirt_uri: str | None,
 ) -> None:
-    """Run one hypervisor's agent; it reaches the servers over [DEFAULT] transport_url."""
+    """Run one hypervisor's agent (or the agents of several simulated hosts); it
+    reaches the servers over [DEFAULT] transport_url."""
     conf = load_conf(config_files)
     try:
         fleet: Fleet | None = load_fleet(fleet_file) if fleet_file is not None else None
-        target = resolve_target(conf, fleet, host_name, libvirt_uri)
+        if (all_hosts or len(host_names) > 1) and fleet is None:
+            raise errors.ConfigError("several hosts (--all-hosts, --host twice) need --fleet")
+        if all_hosts or len(host_names) > 1:
+            assert fleet is not None
+            targets = fleet_targets(conf, fleet, () if all_hosts else host_names)
+        else:
+            host = host_names[0] if host_names else None
+            targets = [resolve_target(conf, fleet, host, libvirt_uri)]
     except errors.VirtfleetError as exc:
         raise click.ClickException(str(exc)) from None
     stopping = stop_on_signals()
-    process = AgentProcess(conf, config_files, target)
-    what = f"virtfleet agent {target.name}"
+    process = AgentProcess(conf, config_files, targets)
+    target = targets[0]
+    names = target.name if len(targets) == 1 else f"{target.name} (+{len(targets) - 1} hosts)"
+    what = f"virtfleet agent {names}"
     started = _start_or_exit(what, lambda: process.start(stopping), process.stop)
     if started:
         click.echo(f"{what} is up ({target.uri}); RPC via {redact(conf.transport_url)}")

@@ -1,16 +1,16 @@
 """Pure pieces of the boot workflow: a server's snapshots -> the scheduler's
-RequestSpec, and server + chosen host + image files -> the agent's InstanceSpec. Both
+RequestSpec, and server + chosen host + image data -> the agent's InstanceSpec. Both
 carry the server's guest request as the Compute API resolved it."""
 
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from virtfleet import errors
 from virtfleet.db.servers import Server
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
@@ -53,44 +53,57 @@ def request_spec(server: Server, ignore_hosts: frozenset[str] = frozenset()) -> 
 
 @dataclasses.dataclass(frozen=True)
 class ImageFiles:
-    """Where the agent finds the image's data (and kernel/ramdisk for direct boot)."""
+    """Which image data the agent fetches (from the Image API) for the guest: its disk
+    image, and the kernel and ramdisk images for direct boot."""
 
-    image_path: str | None = None
-    image_format: str = "qcow2"
-    kernel_path: str | None = None
-    ramdisk_path: str | None = None
+    image: ImageData | None = None
+    kernel: ImageData | None = None
+    ramdisk: ImageData | None = None
     cmdline: str | None = None
+
+    @property
+    def image_format(self) -> str:
+        return self.image.disk_format if self.image is not None else "qcow2"
 
 
 class ImageRecord(Protocol):
     id: str
     status: str
     disk_format: str | None
+    size: int | None
+    checksum: str | None
+    os_hash_algo: str | None
+    os_hash_value: str | None
 
 
 class Images(Protocol):
-    """The part of the image service the conductor reads (records and their files)."""
-
-    store: Any
+    """The part of the image service the conductor reads (image records)."""
 
     def get(self, image_id: str) -> Any: ...
 
 
-def _data_path(images: Images, image_id: str, role: str) -> str:
-    image: ImageRecord = images.get(image_id)
+def _data(images: Images, image_id: str, role: str) -> ImageData:
+    try:
+        image: ImageRecord = images.get(image_id)
+    except errors.NotFound:
+        raise errors.InvalidInput(f"{role} image {image_id} no longer exists") from None
     if image.status != "active":
         raise errors.InvalidInput(f"{role} image {image_id} has no data (status {image.status})")
-    path = pathlib.Path(images.store.path(image_id))
-    if not path.is_file():
-        raise errors.InvalidInput(f"{role} image {image_id}: data file {path} is missing")
-    return str(path.resolve())
+    return ImageData(
+        image_id=image.id,
+        size=int(image.size or 0),
+        checksum=image.checksum,
+        os_hash_algo=image.os_hash_algo,
+        os_hash_value=image.os_hash_value,
+        disk_format=DISK_FORMATS.get(image.disk_format or "", "qcow2"),
+    )
 
 
 def image_files(images: Images, server: Server) -> ImageFiles:
-    """The files of the server's image: its data (when it has any), the kernel and
-    ramdisk images named by ``kernel_id``/``ramdisk_id``, and ``os_command_line``.
+    """The image data of the server's boot: its image's (when it has any), the kernel
+    and ramdisk images named by ``kernel_id``/``ramdisk_id``, and ``os_command_line``.
 
-    InvalidInput when an image or file the boot needs is gone."""
+    InvalidInput when an image the boot needs is gone or has no data."""
     props = image_properties(server)
     image_id = server.image_ref
     try:
@@ -99,14 +112,13 @@ def image_files(images: Images, server: Server) -> ImageFiles:
         raise errors.InvalidInput(f"image {image_id} of the server no longer exists") from None
     kernel_id = props.get("kernel_id")
     ramdisk_id = props.get("ramdisk_id")
-    image_path = None
+    data = None
     if image.status == "active" or not kernel_id:
-        image_path = _data_path(images, image_id, "boot")
+        data = _data(images, image_id, "boot")
     return ImageFiles(
-        image_path=image_path,
-        image_format=DISK_FORMATS.get(image.disk_format or "", "qcow2"),
-        kernel_path=_data_path(images, kernel_id, "kernel") if kernel_id else None,
-        ramdisk_path=_data_path(images, ramdisk_id, "ramdisk") if ramdisk_id else None,
+        image=data,
+        kernel=_data(images, kernel_id, "kernel") if kernel_id else None,
+        ramdisk=_data(images, ramdisk_id, "ramdisk") if ramdisk_id else None,
         cmdline=props.get("os_command_line"),
     )
 
@@ -126,10 +138,10 @@ def instance_spec(
         extra_specs=dict(flavor.extra_specs),
         image_id=server.image_ref or None,
         image_properties=image_properties(server),
-        image_path=files.image_path,
         image_format=files.image_format,
-        kernel_path=files.kernel_path,
-        ramdisk_path=files.ramdisk_path,
+        image_data=files.image,
+        kernel_data=files.kernel,
+        ramdisk_data=files.ramdisk,
         kernel_cmdline=files.cmdline,
         metadata={str(k): str(v) for k, v in server.metadata.items()},
         allocations={rp: dict(res) for rp, res in allocations.items()},

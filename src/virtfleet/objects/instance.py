@@ -1,8 +1,10 @@
 """What the conductor asks an agent to build (RPC ``compute.spawn``).
 
 An :class:`InstanceSpec` is resolved on the control plane: the flavor and image
-snapshots of the server, the paths of the image data (and kernel/ramdisk for direct
-kernel boot) as the image store knows them, and the placement allocation the
+snapshots of the server, which image data the guest needs (its disk image, and
+kernel/ramdisk for direct kernel boot: :class:`~virtfleet.objects.image_data.ImageData`,
+fetched by the agent from the Image API and verified against the digests recorded at
+upload), and the placement allocation the
 scheduler claimed (so nested resources such as slices can be mapped to devices), and
 the server's :class:`~virtfleet.objects.guest_request.GuestRequest` as the Compute API
 resolved it. The agent turns it into the driver's ``GuestSpec``, adding its own
@@ -18,6 +20,7 @@ from oslo_versionedobjects import fields
 from virtfleet.objects.base import register
 from virtfleet.objects.defaults import DefaultedObject
 from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.vif import GuestVif
 
 
@@ -28,7 +31,9 @@ class InstanceSpec(DefaultedObject):
     # Version 1.0: initial version
     # Version 1.1: guest_request (the guest facts resolved by the Compute API)
     # Version 1.2: vifs (the guest's bound ports)
-    VERSION = "1.2"
+    # Version 1.3: image_data, kernel_data, ramdisk_data (fetched over HTTP by the
+    #              agent; the *_path fields, server-local paths, are no longer set)
+    VERSION = "1.3"
 
     fields = {
         "uuid": fields.UUIDField(),
@@ -53,10 +58,20 @@ class InstanceSpec(DefaultedObject):
         "guest_request": fields.ObjectField("GuestRequest"),
         # 1.2
         "vifs": fields.ListOfObjectsField("GuestVif", default=[]),
+        # 1.3
+        "image_data": fields.ObjectField("ImageData", nullable=True, default=None),
+        "kernel_data": fields.ObjectField("ImageData", nullable=True, default=None),
+        "ramdisk_data": fields.ObjectField("ImageData", nullable=True, default=None),
     }
 
     # InstanceSpec version -> the GuestRequest version it carries
-    obj_relationships = {"guest_request": [("1.1", "1.0")], "vifs": [("1.2", "1.0")]}
+    obj_relationships = {
+        "guest_request": [("1.1", "1.0")],
+        "vifs": [("1.2", "1.0")],
+        "image_data": [("1.3", "1.0")],
+        "kernel_data": [("1.3", "1.0")],
+        "ramdisk_data": [("1.3", "1.0")],
+    }
 
     uuid: str
     name: str
@@ -76,6 +91,9 @@ class InstanceSpec(DefaultedObject):
     allocations: dict[str, dict[str, int]] | None
     guest_request: GuestRequest
     vifs: list[GuestVif]
+    image_data: ImageData | None
+    kernel_data: ImageData | None
+    ramdisk_data: ImageData | None
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
@@ -84,3 +102,6 @@ class InstanceSpec(DefaultedObject):
             primitive.pop("guest_request", None)
         if target < (1, 2):  # a 1.1 agent cannot plug ports: the guest boots without
             primitive.pop("vifs", None)
+        if target < (1, 3):  # a 1.2 agent reads server paths: it cannot fetch image data
+            for name in ("image_data", "kernel_data", "ramdisk_data"):
+                primitive.pop(name, None)

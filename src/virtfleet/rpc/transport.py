@@ -53,6 +53,7 @@ _ERRORS: dict[str, type[errors.VirtfleetError]] = {
         errors.ConcurrentUpdate,
         errors.NoValidHost,
         errors.HypervisorError,
+        errors.ImageDataError,
         errors.RPCError,
         errors.VirtfleetError,
     )

@@ -19,9 +19,11 @@ from support.ci import unavailable
 from support.control import guest_request_of
 from support.harness import wait_for
 from virtfleet import conf as vconf
+from virtfleet.agent import image_cache
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.api.compute.boot_checks import image_snapshot
 from virtfleet.conductor.manager import Conductor
+from virtfleet.control_plane import ImageServiceSource
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.image.service import ImageService
@@ -72,7 +74,8 @@ class Stack:
         )
         self.conductor.start()
         self.driver = LibvirtDriver(self.conn, conf)
-        self.agent = ComputeAgent(conf, "local", self.driver, self.transport)
+        images = image_cache.from_conf(conf, ImageServiceSource(self.images))
+        self.agent = ComputeAgent(conf, "local", self.driver, self.transport, images=images)
         self.agent.start()
 
     def image(self, kernel: bytes, initrd: bytes | None) -> str:

@@ -1,5 +1,7 @@
 """Distributed mode with real processes: a `virtfleet server`, two `virtfleet agent`s of
-simulated hosts, RabbitMQ between them, and the Compute API driving it all."""
+simulated hosts, RabbitMQ between them, and the Compute API driving it all. The agents
+share no directory with the server (each runs with the server's data directory hidden)
+and fetch image data over HTTP."""
 
 from __future__ import annotations
 
@@ -49,8 +51,8 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
     agents = {host: deployment.agent(host).start() for host in HOSTS}
     server = deployment.server().start()
     client = Client(deployment.endpoint, timeout=10)
-    wait_for("the server's HTTP API", lambda: client.hypervisors() is not None, timeout=40)
-    wait_states(client, dict.fromkeys(HOSTS, "up"), timeout=40)
+    wait_for("the server's HTTP API", lambda: client.hypervisors() is not None, timeout=120)
+    wait_states(client, dict.fromkeys(HOSTS, "up"), timeout=90)
 
     flavor = client.create_flavor("m1.tiny", 1, 512, 1)["id"]
     image = client.create_image("disk", b"\0" * 1024, {"hw_architecture": "x86_64"})
@@ -60,6 +62,9 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
     host = booted["OS-EXT-SRV-ATTR:host"]
     assert host in HOSTS
     assert used_resources(client) == {host: {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}
+    # The agent (whose view of the server's data directory is an empty tmpfs) fetched
+    # the image over HTTP into its own cache.
+    assert (deployment.image_cache(host) / image).read_bytes() == b"\0" * 1024
 
     # The agent stops cleanly on SIGTERM, and its host goes down once it is silent.
     assert agents[host].terminate() == 0

@@ -162,3 +162,86 @@ def test_kill_one_of_two_servers_in_a_boot_storm(scaleout: ScaleOut) -> None:
     with scaleout.books() as (_db, placement):
         for rp in placement.list_providers():
             assert not any(placement.provider_usages(rp.uuid)[1].values())
+
+
+#: Seconds a simulated live migration copies memory: long enough that the migrations
+#: the killed server started are still running when it dies.
+MIGRATION_SECONDS = 5.0
+MIGRATING_GUESTS = 24
+#: Every migration ends within: the victim found dead, then a recovery per migration
+#: (asking both agents) after its memory copy; slack for a shared CI machine.
+MIGRATION_BOUND = DEAD_AFTER + HEARTBEAT + MIGRATION_SECONDS + 75
+FINAL = {"completed", "error", "failed", "cancelled"}
+
+
+@pytest.fixture
+def migrating(deployment: Deployment) -> Iterator[ScaleOut]:
+    with postgresql_database() as url:
+        yield ScaleOut(deployment, url, migration_seconds=MIGRATION_SECONDS)
+        for daemon in deployment.daemons:
+            daemon.kill()
+
+
+def live_migrations(client: Client, ids: set[str]) -> dict[str, dict[str, object]]:
+    """The live migration of each server in ``ids`` (the newest when several)."""
+    found: dict[str, dict[str, object]] = {}
+    for migration in client.compute("GET", "/os-migrations")["migrations"]:
+        server = str(migration["instance_uuid"])
+        if server not in ids or migration.get("migration_type") != "live-migration":
+            continue
+        if server not in found or int(migration["id"]) > int(str(found[server]["id"])):
+            found[server] = migration
+    return found
+
+
+def test_kill_one_of_two_servers_with_live_migrations_in_flight(migrating: ScaleOut) -> None:
+    (_a, b), (client_a, client_b) = start_two(migrating)
+    flavor = client_a.create_flavor("m1.tiny", 1, 128, 1)["id"]
+    image = client_a.create_image("disk", b"\0" * 4096, {"hw_architecture": "x86_64"})
+    ids = [client_a.boot(f"vm-{i}", flavor, image) for i in range(MIGRATING_GUESTS)]
+    assert set(settle(client_a, ids, 120).values()) == {"ACTIVE"}
+    source = {i: client_a.server(i)["OS-EXT-SRV-ATTR:host"] for i in ids}
+
+    # Half the migrations through each server; then the second one dies mid-copy.
+    started_by: dict[str, str] = {}
+    body = {"os-migrateLive": {"host": None, "block_migration": "auto"}}
+    for n, server_id in enumerate(ids):
+        client, name = ((client_a, "a"), (client_b, "b"))[n % 2]
+        client.compute("POST", f"/servers/{server_id}/action", body)
+        started_by[server_id] = name
+    in_flight = live_migrations(client_a, set(ids))
+    running = [i for i, m in in_flight.items() if m["status"] not in FINAL and started_by[i] == "b"]
+    b.kill()  # type: ignore[attr-defined]  # SIGKILL with its migrations copying memory
+    killed_at = time.monotonic()
+    assert running, "no migration of the killed server was in flight when it died"
+
+    def all_ended() -> dict[str, dict[str, object]] | None:
+        found = live_migrations(client_a, set(ids))
+        ended = len(found) == len(ids) and all(m["status"] in FINAL for m in found.values())
+        return found if ended else None
+
+    ended = wait_for("every live migration ended", all_ended, MIGRATION_BOUND, interval=0.5)
+    assert isinstance(ended, dict)
+    settled_in = time.monotonic() - killed_at
+    statuses = settle(client_a, ids, 30)
+    assert set(statuses.values()) == {"ACTIVE"}, statuses
+
+    # The survivor's own migrations ran as if nothing happened.
+    for server_id in (i for i in ids if started_by[i] == "a"):
+        assert ended[server_id]["status"] == "completed", ended[server_id]
+        assert client_a.server(server_id)["OS-EXT-SRV-ATTR:host"] != source[server_id]
+    # The victim's were finished or rolled back: the guest is where its server says.
+    outcome = {i: str(ended[i]["status"]) for i in ids if started_by[i] == "b"}
+    for server_id, status in outcome.items():
+        host = client_a.server(server_id)["OS-EXT-SRV-ATTR:host"]
+        assert (host != source[server_id]) == (status == "completed"), (server_id, status)
+
+    # The books: usage per provider = the flavors of its servers, guests where the
+    # database says, and no migration still holding an allocation.
+    assert clean_audit(migrating) == []
+    with migrating.books() as (_db, placement):
+        for migration in ended.values():
+            assert not placement.get_consumer_allocations(str(migration["uuid"])).allocations
+    print(f"{len(ids)} live migrations, {len(running)} of the killed server's in flight: all "
+          f"ended {settled_in:.1f}s after the kill; the killed server's: "
+          f"{sorted(outcome.values())}")  # fmt: skip

@@ -24,7 +24,7 @@ from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC
 from virtfleet.api.compute.boot_checks import image_snapshot
-from virtfleet.control_plane import ControlPlane, build_agent
+from virtfleet.control_plane import ControlPlane, ImageServiceSource, build_agent
 from virtfleet.db import flavors, hosts, servers
 from virtfleet.db import migration_records as records
 from virtfleet.rpc.transport import LocalTransport
@@ -60,7 +60,7 @@ class Site:
             claims = MdevClaimStore(self.control.db, profile.name)
             agent = build_agent(
                 profile.name, f"sim://{profile.name}", overrides, (), self.fleet,
-                self.transport, claims,
+                self.transport, claims, ImageServiceSource(self.control.images),
             )  # fmt: skip
             agent.start()
             self.agents.append(agent)

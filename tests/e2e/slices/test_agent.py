@@ -18,7 +18,9 @@ from support.slice_cloud import (
     root_uuid,
 )
 from virtfleet import errors
+from virtfleet.agent import image_cache
 from virtfleet.agent.manager import ComputeAgent
+from virtfleet.control_plane import ImageServiceSource
 from virtfleet.db import hosts
 from virtfleet.virt.sim.agentconf import conf_overrides
 
@@ -37,7 +39,8 @@ def restart(cloud: SliceCloud, tmp_path: pathlib.Path, lines: list[str]) -> Comp
     """Stop the agent and start a new one with ``lines`` as its slice_spec."""
     cloud.agent.stop()
     conf = agent_conf(cloud.fleet, tmp_path / "agent", libvirt__slice_spec=lines)
-    agent = ComputeAgent(conf, HOST, cloud.driver, cloud.transport)
+    images = image_cache.from_conf(conf, ImageServiceSource(cloud.images))
+    agent = ComputeAgent(conf, HOST, cloud.driver, cloud.transport, images=images)
     agent.start()
     cloud.agent = agent
     return agent

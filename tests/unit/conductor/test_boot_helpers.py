@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import pathlib
 import types
 from typing import Any, cast
 
@@ -16,6 +15,7 @@ from virtfleet.conductor.moves import destination
 from virtfleet.db import migration_records as records
 from virtfleet.db.servers import Server
 from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.image_data import ImageData
 
 NOW = datetime.datetime(2026, 1, 1)
 
@@ -56,28 +56,31 @@ class Image:
     id: str
     status: str = "active"
     disk_format: str | None = "qcow2"
-
-
-class Store:
-    def __init__(self, root: pathlib.Path) -> None:
-        self.root = root
-
-    def path(self, image_id: str) -> pathlib.Path:
-        return self.root / image_id
+    size: int | None = 3
+    checksum: str | None = "md5-of-x"
+    os_hash_algo: str | None = "sha512"
+    os_hash_value: str | None = "sha512-of-x"
 
 
 class Images:
-    def __init__(self, root: pathlib.Path, *images: Image) -> None:
-        self.store = Store(root)
+    def __init__(self, *images: Image) -> None:
         self.records = {i.id: i for i in images}
-        for image in images:
-            if image.status == "active":
-                (root / image.id).write_bytes(b"x")
 
     def get(self, image_id: str) -> Image:
         if image_id not in self.records:
             raise errors.NotFound(f"image {image_id} not found")
         return self.records[image_id]
+
+
+def data(image_id: str, disk_format: str = "raw") -> ImageData:
+    return ImageData(
+        image_id=image_id,
+        size=3,
+        checksum="md5-of-x",
+        os_hash_algo="sha512",
+        os_hash_value="sha512-of-x",
+        disk_format=disk_format,
+    )
 
 
 def test_request_spec_from_snapshots() -> None:
@@ -96,7 +99,7 @@ def test_the_stored_guest_request_wins_over_the_raw_snapshots() -> None:
     stored = GuestRequest(arch="s390x", emulated=True)
     pinned = server(guest_request=stored)
     assert boot.request_spec(pinned).guest == stored
-    files = boot.ImageFiles(image_path="/i")
+    files = boot.ImageFiles(image=data("img"))
     assert boot.instance_spec(pinned, files, {}).guest_request == stored
 
 
@@ -110,24 +113,22 @@ def test_a_live_migration_asks_for_the_guest_the_server_was_booted_with() -> Non
     assert (spec.instance_uuid, spec.ignore_hosts) == ("mig-1", frozenset({"src", "bad"}))
 
 
-def test_image_files_of_a_disk_image(tmp_path: pathlib.Path) -> None:
-    images = Images(tmp_path, Image("img", disk_format="raw"))
-    files = boot.image_files(images, server())
-    assert files == boot.ImageFiles(image_path=str(tmp_path / "img"), image_format="raw")
+def test_image_files_name_the_data_and_its_digests_never_a_server_path() -> None:
+    files = boot.image_files(Images(Image("img", disk_format="raw")), server())
+    assert files == boot.ImageFiles(image=data("img"))
+    assert files.image_format == "raw"
 
 
-def test_image_files_for_direct_kernel_boot(tmp_path: pathlib.Path) -> None:
+def test_image_files_for_direct_kernel_boot() -> None:
     images = Images(
-        tmp_path,
         Image("img", status="queued", disk_format="ami"),
         Image("k", disk_format="aki"),
         Image("r", disk_format="ari"),
     )
     props = {"kernel_id": "k", "ramdisk_id": "r", "os_command_line": "console=ttyS0"}
     files = boot.image_files(images, server(image={"properties": props}))
-    assert files.image_path is None
-    assert files.kernel_path == str(tmp_path / "k")
-    assert files.ramdisk_path == str(tmp_path / "r")
+    assert files.image is None
+    assert (files.kernel, files.ramdisk) == (data("k"), data("r"))
     assert files.cmdline == "console=ttyS0"
 
 
@@ -137,25 +138,26 @@ def test_image_files_for_direct_kernel_boot(tmp_path: pathlib.Path) -> None:
         ((), {}, "image img of the server no longer exists"),
         ((Image("img", status="queued"),), {}, "boot image img has no data"),
         ((Image("img"), Image("k", status="queued")), {"kernel_id": "k"}, "kernel image k has"),
+        ((Image("img"),), {"kernel_id": "gone"}, "kernel image gone no longer exists"),
     ],
 )
 def test_missing_image_data_is_invalid_input(
-    tmp_path: pathlib.Path, records: tuple[Image, ...], props: dict[str, str], message: str
+    records: tuple[Image, ...], props: dict[str, str], message: str
 ) -> None:
-    images = Images(tmp_path, *records)
     with pytest.raises(errors.InvalidInput, match=message):
-        boot.image_files(images, server(image={"properties": props}))
+        boot.image_files(Images(*records), server(image={"properties": props}))
 
 
 def test_instance_spec_carries_everything_the_agent_needs() -> None:
-    files = boot.ImageFiles(image_path="/i", image_format="raw", cmdline="quiet")
+    files = boot.ImageFiles(image=data("img"), cmdline="quiet")
     spec = boot.instance_spec(server(), files, {"rp": {"VCPU": 2}})
     assert (spec.uuid, spec.name, spec.flavor_name) == (server().uuid, "web-1", "m1")
     assert (spec.vcpus, spec.memory_mb, spec.root_gb) == (2, 2048, 10)
     assert spec.extra_specs == {"hw:maxphysaddr_bits": "42"}
     assert spec.image_properties == {"hw_architecture": "x86_64"}
-    assert (spec.image_id, spec.image_path, spec.image_format) == ("img", "/i", "raw")
-    assert (spec.kernel_path, spec.kernel_cmdline) == (None, "quiet")
+    assert (spec.image_id, spec.image_data, spec.image_format) == ("img", data("img"), "raw")
+    assert (spec.kernel_data, spec.kernel_cmdline) == (None, "quiet")
+    assert (spec.image_path, spec.kernel_path) == (None, None)  # no server-local paths
     assert spec.metadata == {"role": "<web>"}
     assert spec.allocations == {"rp": {"VCPU": 2}}
     assert spec.guest_request == server().guest_request

@@ -19,6 +19,7 @@ from virtfleet.objects.host_report import (
     ReportedInventory,
     ReportedProvider,
 )
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc.transport import LocalTransport
@@ -52,7 +53,8 @@ EXPECTED_FINGERPRINTS = {
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.0-8b139f69e8f1a786fa0b68db93b8b8f6",
     "GuestVif": "1.0-c8a2e41afdf165f29a4bafa1e57930eb",
-    "InstanceSpec": "1.2-e8e3ee0a5c108b4fb2155a0d99f207c8",
+    "ImageData": "1.0-94672568e2775501c9f5fdc1bb17fbab",
+    "InstanceSpec": "1.3-b2145886831c886291f0944f9eeea309",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
     "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
 }
@@ -250,3 +252,21 @@ def test_instance_spec_carries_vifs_and_drops_them_for_a_1_1_agent() -> None:
     assert received.vifs[0].physical_network is None and received.vifs[0].segmentation_id == 7
     old = spec.obj_to_primitive(target_version="1.1")["virtfleet_object.data"]
     assert "vifs" not in old and "guest_request" in old
+
+
+def test_instance_spec_carries_image_data_and_drops_it_for_a_1_2_agent() -> None:
+    spec = make_instance()
+    spec.image_data = ImageData(
+        image_id="c3a1", size=4096, checksum="m" * 32, os_hash_algo="sha512",
+        os_hash_value="s" * 128, disk_format="raw",
+    )  # fmt: skip
+    received = InstanceSpec.obj_from_primitive(json.loads(json.dumps(spec.obj_to_primitive())))
+    assert received.image_data == spec.image_data
+    assert (received.kernel_data, received.ramdisk_data) == (None, None)
+    old = spec.obj_to_primitive(target_version="1.2")["virtfleet_object.data"]
+    assert "image_data" not in old and "vifs" in old
+
+
+def test_image_data_refuses_a_negative_size() -> None:
+    with pytest.raises(ValueError):
+        ImageData(image_id="i", size=-1)

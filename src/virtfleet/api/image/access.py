@@ -14,6 +14,7 @@ from virtfleet.image.visibility import Viewer
 
 #: Visibility -> the rule that guards making an image so (Glance's names).
 VISIBILITY_RULES = {"public": "publicize_image", "community": "communitize_image"}
+SERVICE_RULE = "service_api"
 
 
 def viewer(req: Request) -> Viewer:
@@ -26,6 +27,14 @@ def seen(images: ImageService, req: Request, image_id: str) -> Image:
     if not viewer(req).sees(image):
         raise HTTPError(404, f"No image found with ID {image_id}.")
     return image
+
+
+def readable(images: ImageService, req: Request, image_id: str) -> Image:
+    """The image if the caller sees it or is a service (the ``service`` role: agents
+    fetch the data of every project's images); 404 otherwise."""
+    if caller.allowed(req, SERVICE_RULE):
+        return images.get(image_id)
+    return seen(images, req, image_id)
 
 
 def owned(images: ImageService, req: Request, image_id: str) -> Image:

@@ -14,6 +14,7 @@ from virtfleet.api.policy.personas import (
     ANYONE,
     PROJECT_MEMBER_OR_ADMIN,
     PROJECT_READER_OR_ADMIN,
+    SERVICE,
     documented,
 )
 
@@ -58,8 +59,9 @@ RULES = [
     ),
     _rule(
         "download_image",
-        PROJECT_READER_OR_ADMIN,
-        "Download an image's data.",
+        f"{PROJECT_READER_OR_ADMIN} or {SERVICE}",
+        "Download an image's data (a service: the data of any image, as agents fetch it "
+        "to boot a server).",
         "GET",
         f"{IMAGE}/file",
     ),

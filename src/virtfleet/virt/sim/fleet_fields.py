@@ -188,6 +188,14 @@ def _positive_or(default: int) -> Callable[[object, Context], int]:
     return parse
 
 
+def _migration_seconds(value: object, _: Context) -> float:
+    if value is None:
+        return 0.2
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+        raise FieldError(f"expected seconds from 0 to 3600, got {show(value)}")
+    return float(value)
+
+
 def _cpus(value: object, context: Context) -> int:
     if value is not None:
         return _positive(value, maximum=MAX_HOST_CPUS)
@@ -486,6 +494,7 @@ FIELDS: dict[str, tuple[Callable[[object, Context], Any], str]] = {
     "gpus": (_gpus, "PCI GPUs"),
     "slices": (_slices, "slice specs"),
     "config": (_config, "agent config overrides"),
+    "migration_seconds": (_migration_seconds, "seconds a live migration from here takes"),
 }
 
 

@@ -155,7 +155,7 @@ class SimHypervisor:
         # keep every fleet (and its hosts) alive forever.
         self._fleet = weakref.ref(fleet) if fleet is not None else None
         self.devices = NodeDevices(profile)
-        self.migration_duration = 0.2  # seconds a simulated migration takes
+        self.migration_duration = profile.migration_seconds  # a migration's memory copy
         self.migration_convergence = 0.1  # seconds of the last pass once the guest is paused
         self.uuid = capabilities.host_uuid(profile.name)
         self._lock = threading.RLock()

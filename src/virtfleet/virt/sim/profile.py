@@ -98,6 +98,7 @@ class HostProfile:
     cpu_features: tuple[str, ...] = ()
     gpus: tuple[Gpu, ...] = ()
     slices: tuple[SliceSpec, ...] = ()
+    migration_seconds: float = 0.2  # a live migration's memory copy from this host
     # oslo.config overrides by group: plain dicts (callers test isinstance(..., dict)).
     config: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from support.api_apps import Apps, Client
+from virtfleet.api.policy.enforcer import Authorizer, with_authorizer
+from virtfleet.conf import make_conf
 
 PATCH = "application/openstack-images-v2.1-json-patch"
 
@@ -328,3 +330,24 @@ def test_failed_upload_leaves_the_image_queued_without_data(apps: Apps, tmp_path
     assert shown["status"] == "queued" and shown["size"] is None
     assert list((tmp_path / "images").iterdir()) == []
     assert upload(apps.image(), image["id"], b"retry").status == 204
+
+
+def test_a_service_downloads_any_projects_private_image_a_stranger_gets_404(
+    apps: Apps,
+) -> None:
+    conf = make_conf(api__auth_strategy="noauth")
+    app = with_authorizer(apps.image_app, Authorizer(conf))
+
+    def client(roles: str, project: str) -> Client:
+        return Client(app, "/image", {"X-Roles": roles, "X-Project-Id": project})
+
+    owner = client("member", "owner-project")
+    image = create(owner, name="disk", disk_format="raw", container_format="bare",
+                   visibility="private")  # fmt: skip
+    assert upload(owner, image["id"], b"private bits").status == 204
+    path = f"/v2/images/{image['id']}/file"
+    agent = client("service", "service")  # an agent's service user
+    assert (agent.get(path).status, agent.get(path).body) == (200, b"private bits")
+    stranger = client("member", "other-project")
+    assert stranger.get(path).status == 404
+    assert client("service", "service").get("/v2/images/no-such-image/file").status == 404

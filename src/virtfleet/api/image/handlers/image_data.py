@@ -22,8 +22,9 @@ def upload(images: ImageService, req: Request, image_id: str) -> webob.Response:
 
 
 def download(images: ImageService, req: Request, image_id: str) -> webob.Response:
-    """GET /v2/images/{id}/file: the data (204 when there is none), with its MD5."""
-    access.seen(images, req, image_id)
+    """GET /v2/images/{id}/file: the data (204 when there is none), with its MD5. A
+    service (an agent booting a server of any project) reads every image."""
+    access.readable(images, req, image_id)
     image, data = images.download(image_id)
     if data is None:
         return json_response(None, status=204)
