@@ -77,9 +77,12 @@ class ImageRecord(Protocol):
 
 
 class Images(Protocol):
-    """The part of the image service the conductor reads (image records)."""
+    """The part of the image service the conductor reads (records, whether the data
+    is stored)."""
 
     def get(self, image_id: str) -> Any: ...
+
+    def has_data(self, image_id: str) -> bool: ...
 
 
 def _data(images: Images, image_id: str, role: str) -> ImageData:
@@ -89,6 +92,8 @@ def _data(images: Images, image_id: str, role: str) -> ImageData:
         raise errors.InvalidInput(f"{role} image {image_id} no longer exists") from None
     if image.status != "active":
         raise errors.InvalidInput(f"{role} image {image_id} has no data (status {image.status})")
+    if not images.has_data(image_id):  # before any claim: no host could fetch it
+        raise errors.InvalidInput(f"{role} image {image_id}: its data file is missing")
     return ImageData(
         image_id=image.id,
         size=int(image.size or 0),

@@ -230,6 +230,10 @@ class ImageService:
             os_hash_value=stored.os_hash_value,
         )
 
+    def has_data(self, image_id: str) -> bool:
+        """Whether the store holds the image's data."""
+        return self.store.path(image_id).is_file()
+
     def download(self, image_id: str) -> tuple[images.Image, Iterator[bytes] | None]:
         """The image and its data (None when it has no data)."""
         image = images.get(self.db, image_id)

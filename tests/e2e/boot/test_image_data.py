@@ -77,10 +77,13 @@ def test_a_corrupt_image_fails_the_boot_on_every_host_and_leaves_nothing(cloud: 
         assert cache(cloud, host).users() == {}
 
 
-def test_image_data_gone_from_the_store_fails_the_boot_cleanly(cloud: Cloud) -> None:
+def test_a_download_the_image_service_cannot_serve_fails_the_boot_cleanly(cloud: Cloud) -> None:
     image_id = cloud.add_image()
-    cloud.images.store.path(image_id).unlink()
+    stored = cloud.images.store.path(image_id)
+    stored.write_bytes(b"\0" * 100)  # cut short after the conductor's check
     server = cloud.boot(vcpus=1, memory_mb=512, image_id=image_id)
     assert (server.vm_state, server.host) == ("error", None)
+    assert server.fault is not None
+    assert "the download ended after 100 of 4096 bytes" in str(server.fault.get("details"))
     assert cloud.usages("big") == {} and cloud.usages("small") == {}
     assert cached_files(cloud, "big") == [] and cached_files(cloud, "small") == []

@@ -65,11 +65,22 @@ class Image:
 class Images:
     def __init__(self, *images: Image) -> None:
         self.records = {i.id: i for i in images}
+        self.lost: set[str] = set()
 
     def get(self, image_id: str) -> Image:
         if image_id not in self.records:
             raise errors.NotFound(f"image {image_id} not found")
         return self.records[image_id]
+
+    def has_data(self, image_id: str) -> bool:
+        return image_id not in self.lost
+
+
+def test_an_image_whose_data_file_is_gone_is_invalid_input_before_any_claim() -> None:
+    images = Images(Image("img"))
+    images.lost.add("img")
+    with pytest.raises(errors.InvalidInput, match="boot image img: its data file is missing"):
+        boot.image_files(images, server())
 
 
 def data(image_id: str, disk_format: str = "raw") -> ImageData:
