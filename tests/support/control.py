@@ -1,16 +1,19 @@
-"""The pieces of a small cloud without HTTP: real placement on the test's database, the
-real scheduler and conductor on a LocalTransport, an image service with one tiny image,
-and agents on simulated hosts whose drivers need no qemu-img."""
+"""The kind of the cloud family (support/clouds.py) without HTTP: real placement on the
+test's database, the real scheduler and conductor on a LocalTransport, an image service
+with one tiny image, and one agent per simulated host of the recipe's fleet, whose
+drivers need no qemu-img. :func:`control_cloud` starts one; support.harness,
+slice_cloud and vgpu_cloud are its scenarios (recipes and views)."""
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from oslo_config import cfg
 
+from support.clouds import Recipe
 from virtfleet import conf as vconf
 from virtfleet.agent import image_cache
 from virtfleet.agent.manager import ComputeAgent
@@ -30,7 +33,13 @@ from virtfleet.scheduler.manager import Scheduler
 from virtfleet.virt import arch as virt_arch
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.libvirt.driver import LibvirtDriver
-from virtfleet.virt.sim import Fleet
+from virtfleet.virt.sim import Fleet, SimHypervisor, hypervisor_for, load_fleet
+from virtfleet.virt.sim.agentconf import conf_overrides
+
+#: How an agent of a control cloud is configured: ``test`` (:func:`sim_agent_conf`: KVM,
+#: no overcommit limits, nothing reserved) or ``profile`` (from the host's fleet profile,
+#: as ``virtfleet up`` does: slices, CPU mode, its ``config:`` block).
+AgentSetup = Literal["test", "profile"]
 
 
 class FakeImageTool:
@@ -147,3 +156,102 @@ def start_sim_agent(
     agent = ComputeAgent(conf, host, driver, transport, claims, images=cache)
     agent.start()
     return agent, driver
+
+
+def profile_agent_conf(
+    fleet: Fleet, host: str, data_dir: pathlib.Path, /, **overrides: Any
+) -> cfg.ConfigOpts:
+    """An agent's configuration from host ``host``'s fleet profile (no periodic
+    refresh: tests refresh explicitly), plus ``overrides``."""
+    return vconf.make_conf(
+        data_dir=str(data_dir),
+        compute__resource_provider_refresh_interval=0,
+        **{**conf_overrides(fleet.host(host)), **overrides},
+    )
+
+
+@dataclasses.dataclass
+class ControlCloud(ControlServices):
+    """The control services and an agent (with its driver) per simulated host."""
+
+    fleet: Fleet
+    agents: dict[str, ComputeAgent]
+    drivers: dict[str, LibvirtDriver]
+    tmp_path: pathlib.Path
+    setup: AgentSetup = "test"
+    agent_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    local_claims: bool = False
+
+    def hypervisor(self, host: str) -> SimHypervisor:
+        return hypervisor_for(self.fleet, host)
+
+    def agent_conf(self, host: str, **overrides: Any) -> cfg.ConfigOpts:
+        """The configuration the agent of ``host`` starts with (plus ``overrides``)."""
+        data_dir = self.tmp_path / "agents" / host
+        merged = {**self.agent_overrides, **overrides}
+        if self.setup == "profile":
+            return profile_agent_conf(self.fleet, host, data_dir, **merged)
+        return sim_agent_conf(data_dir, host, **merged)
+
+    def start_agent(self, host: str, **overrides: Any) -> ComputeAgent:
+        """Start the agent of ``host`` (a new driver; its mdev claims in the shared
+        database, or with ``local_claims`` in its own data directory as in
+        distributed mode)."""
+        conf = self.agent_conf(host, **overrides)
+        local = self.local_claims
+        claims = MdevClaimStore.local(conf, host) if local else MdevClaimStore(self.db, host)
+        agent, driver = start_sim_agent(
+            self.fleet, host, conf, self.transport, claims, images=self.images
+        )
+        self.agents[host], self.drivers[host] = agent, driver
+        return agent
+
+    def restart_agent(self, host: str, **overrides: Any) -> ComputeAgent:
+        """Stop ``host``'s agent and start a new one (same host and claims) with the
+        cloud's agent configuration plus ``overrides``."""
+        self.agents[host].stop()
+        return self.start_agent(host, **overrides)
+
+    def stop(self) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+        self.conductor.stop()
+        self.transport.close()
+
+
+Cloud = TypeVar("Cloud", bound=ControlCloud)
+
+
+def control_cloud(
+    tmp_path: pathlib.Path,
+    db: Database,
+    recipe: Recipe,
+    view: type[Cloud] = ControlCloud,  # type: ignore[assignment]  # Cloud's own bound
+    *,
+    setup: AgentSetup = "test",
+    local_claims: bool = False,
+    **agent_overrides: Any,
+) -> Cloud:
+    """A cloud without HTTP on ``db``: the control services configured by
+    ``recipe.conf`` and an agent per host of ``recipe.fleet`` (configured by ``setup``
+    plus ``agent_overrides``), seen through ``view``. The caller stops it."""
+    assert recipe.fleet is not None, "a control cloud's hosts are simulated"
+    fleet = load_fleet(recipe.fleet, source=recipe.source)
+    control = start_control(tmp_path, db, **recipe.conf)
+    cloud = view(
+        **vars(control),
+        fleet=fleet,
+        agents={},
+        drivers={},
+        tmp_path=tmp_path,
+        setup=setup,
+        agent_overrides=agent_overrides,
+        local_claims=local_claims,
+    )
+    try:
+        for host in fleet.names:
+            cloud.start_agent(host)
+    except BaseException:
+        cloud.stop()
+        raise
+    return cloud

@@ -3,20 +3,17 @@ conductor, LocalTransport, and one agent per simulated host of a small fleet."""
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import time
 import uuid as uuid_lib
 from collections.abc import Callable
 from typing import Any
 
-from support.control import ControlServices, sim_agent_conf, start_control, start_sim_agent
-from virtfleet.agent.manager import ComputeAgent
+from support.clouds import Recipe
+from support.control import ControlCloud, control_cloud
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import host_uuid
-from virtfleet.virt.libvirt.driver import LibvirtDriver
-from virtfleet.virt.sim import Fleet, SimHypervisor, hypervisor_for, load_fleet
 from virtfleet.virt.types import GuestSpec
 
 # "big" has more RAM, so the RAM weigher tries it first.
@@ -35,15 +32,14 @@ hosts:
 """
 
 
-@dataclasses.dataclass
-class Cloud(ControlServices):
-    fleet: Fleet
-    agents: dict[str, ComputeAgent]
-    drivers: dict[str, LibvirtDriver]
-    tmp_path: pathlib.Path
+#: The harness cloud: "big" and "small", the RAM weigher alone deciding.
+RECIPE = Recipe(
+    fleet=FLEET, source="test-fleet.yaml", conf={"scheduler__weights": {"ram": "1.0", "vcpu": "0"}}
+)
 
-    def hypervisor(self, host: str) -> SimHypervisor:
-        return hypervisor_for(self.fleet, host)
+
+class Cloud(ControlCloud):
+    """A control cloud with helpers to make flavors, images and servers."""
 
     def add_image(self, **properties: str) -> str:
         """A new image with data and ``properties``; returns its id."""
@@ -102,12 +98,6 @@ class Cloud(ControlServices):
     def domains(self, host: str) -> list[str]:
         return self.drivers[host].list_instance_uuids()
 
-    def stop(self) -> None:
-        for agent in self.agents.values():
-            agent.stop()
-        self.conductor.stop()
-        self.transport.close()
-
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -119,13 +109,5 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 def make_cloud(tmp_path: pathlib.Path, db: Database, fleet_text: str = FLEET) -> Cloud:
-    fleet = load_fleet(fleet_text, source="test-fleet.yaml")
-    control = start_control(tmp_path, db, scheduler__weights={"ram": "1.0", "vcpu": "0"})
-    agents: dict[str, ComputeAgent] = {}
-    drivers: dict[str, LibvirtDriver] = {}
-    for name in fleet.names:
-        conf = sim_agent_conf(tmp_path / "agents" / name, name)
-        agents[name], drivers[name] = start_sim_agent(
-            fleet, name, conf, control.transport, images=control.images
-        )
-    return Cloud(**vars(control), fleet=fleet, agents=agents, drivers=drivers, tmp_path=tmp_path)
+    """The harness cloud (:data:`RECIPE`, optionally on another fleet)."""
+    return control_cloud(tmp_path, db, RECIPE.but(fleet=fleet_text), Cloud)

@@ -1,11 +1,9 @@
-"""A small cloud without HTTP whose one host is the sample 8/4/4/1x8 slice server:
-real placement on SQLite, the real scheduler and conductor, LocalTransport, and the
-host's agent configured from its fleet profile (slices included)."""
+"""A control cloud (support/control.py) whose one host is the sample 8/4/4/1x8 slice
+server, its agent configured from its fleet profile (slices included)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import pathlib
 import threading
 import time
@@ -14,7 +12,8 @@ from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
 
-from support.control import ControlServices, start_control, start_sim_agent
+from support.clouds import Recipe
+from support.control import ControlCloud, control_cloud
 from virtfleet import conf as vconf
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.api.app import make_app
@@ -26,8 +25,6 @@ from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.service import NetworkService
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.libvirt.slices import provider_uuid
-from virtfleet.virt.sim import Fleet, load_fleet
-from virtfleet.virt.sim.agentconf import conf_overrides
 
 SLICES_DIR = pathlib.Path(str(resources.files("virtfleet") / "data" / "slices"))
 HOST = "gpu-1"
@@ -79,11 +76,20 @@ hosts:
 """
 
 
-@dataclasses.dataclass
-class SliceCloud(ControlServices):
-    fleet: Fleet
-    agent: ComputeAgent
-    driver: LibvirtDriver
+class SliceCloud(ControlCloud):
+    """The slice host's cloud; ``agent`` and ``driver`` are its one host's."""
+
+    @property
+    def agent(self) -> ComputeAgent:
+        return self.agents[HOST]
+
+    @agent.setter
+    def agent(self, agent: ComputeAgent) -> None:
+        self.agents[HOST] = agent
+
+    @property
+    def driver(self) -> LibvirtDriver:
+        return self.drivers[HOST]
 
     def flavor(self, extra_specs: Mapping[str, str]) -> dict[str, Any]:
         name = f"slice-{len(extra_specs)}-{time.monotonic_ns()}"
@@ -129,11 +135,6 @@ class SliceCloud(ControlServices):
                 used.add(f"slice-{number}")
         return used
 
-    def stop(self) -> None:
-        self.agent.stop()
-        self.conductor.stop()
-        self.transport.close()
-
 
 _SLICE_NUMBERS = ["8", "4-0", "4-1", *(f"1-{i}" for i in range(8))]
 
@@ -142,22 +143,10 @@ def root_uuid() -> str:
     return host_uuid(HOST)
 
 
-def agent_conf(fleet: Fleet, data_dir: pathlib.Path, **overrides: Any) -> Any:
-    return vconf.make_conf(
-        data_dir=str(data_dir),
-        compute__resource_provider_refresh_interval=0,
-        **{**conf_overrides(fleet.host(HOST)), **overrides},
-    )
-
-
 def make_slice_cloud(tmp_path: pathlib.Path, db: Database, text: str | None = None) -> SliceCloud:
-    fleet = load_fleet(text or fleet_text(), source="slice-fleet.yaml")
-    control = start_control(tmp_path, db)
-    agent, driver = start_sim_agent(
-        fleet, HOST, agent_conf(fleet, tmp_path / "agent"), control.transport,
-        images=control.images,
-    )  # fmt: skip
-    return SliceCloud(**vars(control), fleet=fleet, agent=agent, driver=driver)
+    """The slice cloud on :func:`fleet_text` (or ``text``)."""
+    recipe = Recipe(fleet=text or fleet_text(), source="slice-fleet.yaml")
+    return control_cloud(tmp_path, db, recipe, SliceCloud, setup="profile")
 
 
 class _Quiet(wsgiref.simple_server.WSGIRequestHandler):

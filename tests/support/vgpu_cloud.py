@@ -1,15 +1,15 @@
-"""A cloud of two vGPU hosts (as the sample fleet's) and an old one, built on the
-conductor tests' harness; agents share the control plane's database for mdev claims."""
+"""A cloud of two vGPU hosts (as the sample fleet's) and an old one: the harness's
+recipe and view on a vGPU fleet, mdev types enabled on every agent; agents share the
+control plane's database for mdev claims unless they keep them locally."""
 
 from __future__ import annotations
 
 import pathlib
 from typing import Any
 
-from support.control import sim_agent_conf, start_sim_agent
-from support.harness import make_cloud
+from support.control import ControlCloud, control_cloud
+from support.harness import RECIPE, Cloud
 from virtfleet.agent.manager import ComputeAgent
-from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.db.engine import Database
 
 MDEV_TYPE = "nvidia-222"
@@ -72,30 +72,24 @@ hosts:
 
 def make_vgpu_cloud(
     tmp_path: pathlib.Path, db: Database, text: str | None = None, local_claims: bool = False
-) -> Any:
-    """The harness cloud with mdev types enabled on every agent (restarted so); with
-    ``local_claims`` each agent keeps its claims in its own data directory, as agents
-    in distributed mode do."""
-    cloud = make_cloud(tmp_path, db, text or fleet_text())
-    cloud.local_claims = local_claims
-    for name in list(cloud.agents):
-        restart_agent(cloud, name)
-    return cloud
+) -> Cloud:
+    """The harness cloud on :func:`fleet_text` (or ``text``) with mdev types enabled on
+    every agent; with ``local_claims`` each agent keeps its claims in its own data
+    directory, as agents in distributed mode do."""
+    recipe = RECIPE.but(fleet=text or fleet_text(), source="vgpu-fleet.yaml")
+    return control_cloud(
+        tmp_path,
+        db,
+        recipe,
+        Cloud,
+        local_claims=local_claims,
+        devices__enabled_mdev_types=[MDEV_TYPE],
+    )
 
 
 def restart_agent(
-    cloud: Any, name: str, types: tuple[str, ...] = (MDEV_TYPE,), **overrides: Any
+    cloud: ControlCloud, name: str, types: tuple[str, ...] = (MDEV_TYPE,), **overrides: Any
 ) -> ComputeAgent:
     """Stop ``name``'s agent and start a new one (new driver, same host and claims),
     offering the mdev ``types``."""
-    cloud.agents[name].stop()
-    conf = sim_agent_conf(
-        cloud.tmp_path / "agents" / name, name, devices__enabled_mdev_types=list(types), **overrides
-    )
-    local = getattr(cloud, "local_claims", False)
-    store = MdevClaimStore.local(conf, name) if local else MdevClaimStore(cloud.db, name)
-    agent, driver = start_sim_agent(
-        cloud.fleet, name, conf, cloud.transport, store, images=cloud.images
-    )
-    cloud.agents[name], cloud.drivers[name] = agent, driver
-    return agent
+    return cloud.restart_agent(name, devices__enabled_mdev_types=list(types), **overrides)

@@ -8,13 +8,13 @@ import pathlib
 
 import pytest
 
+from support.control import profile_agent_conf
 from support.slice_cloud import (
     HOST,
     SLICE_1,
     SLICE_4,
     SLICES_DIR,
     SliceCloud,
-    agent_conf,
     root_uuid,
 )
 from virtfleet import errors
@@ -38,7 +38,7 @@ def without(lines: list[str], *names: str) -> list[str]:
 def restart(cloud: SliceCloud, tmp_path: pathlib.Path, lines: list[str]) -> ComputeAgent:
     """Stop the agent and start a new one with ``lines`` as its slice_spec."""
     cloud.agent.stop()
-    conf = agent_conf(cloud.fleet, tmp_path / "agent", libvirt__slice_spec=lines)
+    conf = cloud.agent_conf(HOST, libvirt__slice_spec=lines)
     images = image_cache.from_conf(conf, ImageServiceSource(cloud.images))
     agent = ComputeAgent(conf, HOST, cloud.driver, cloud.transport, images=images)
     agent.start()
@@ -63,7 +63,8 @@ def test_a_bad_configuration_stops_the_agent_before_it_reports(
         "template": "<domain><vcpu cpuset='99'>1</vcpu></domain>",
     }
     bad = [*spec_lines(cloud), json.dumps(extra)]
-    conf = agent_conf(cloud.fleet, tmp_path / "other", host="gpu-new", libvirt__slice_spec=bad)
+    other = tmp_path / "other"
+    conf = profile_agent_conf(cloud.fleet, HOST, other, host="gpu-new", libvirt__slice_spec=bad)
     agent = ComputeAgent(conf, "gpu-new", cloud.driver, cloud.transport)
     with pytest.raises(errors.ConfigError) as caught:
         agent.start()
