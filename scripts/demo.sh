@@ -4,4 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Debian cloud image the docs' real-guest examples boot (built once, then cached;
+# VIRTFLEET_CLOUD_IMAGE_ARCHES= skips it).
+arches=${VIRTFLEET_CLOUD_IMAGE_ARCHES-x86_64}
+if [[ -n $arches ]]; then bash scripts/cloud-image.sh $arches; fi
 exec .venv/bin/virtfleet demo "$@"

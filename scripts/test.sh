@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Real guest kernels for the tests that boot real TCG guests (about 7 s per arch).
 bash scripts/guest-images.sh ${VIRTFLEET_TEST_ARCHES:-x86_64 aarch64 ppc64le s390x riscv64 mipsel}
+# The Debian cloud image for the cloud-init tests (about 8 minutes when this script
+# changed, cached otherwise).
+bash scripts/cloud-image.sh ${VIRTFLEET_CLOUD_IMAGE_ARCHES:-x86_64}
 echo "== ruff";  .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests
 echo "== mypy";  .venv/bin/mypy
 # The database tests run on SQLite and on a real PostgreSQL (seconds once installed).
