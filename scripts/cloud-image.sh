@@ -13,8 +13,8 @@
 # `cloud-image.sh --dir` prints the directory for the current key and builds nothing;
 # `cloud-image.sh --sources` prints the apt entries a build would use.
 #
-# The guest: linux-image-cloud-ARCH, initramfs-tools, systemd-networkd (no ifupdown,
-# no netplan: cloud-init renders the network config for networkd), cloud-init with the
+# The guest: the generic kernel, initramfs-tools, systemd-networkd and -resolved (no
+# ifupdown, no netplan: cloud-init renders the network config for networkd), cloud-init with the
 # ConfigDrive, OpenStack and NoCloud datasources only, openssh-server (host keys made
 # at first boot), qemu-guest-agent, sudo; no recommends, no docs. Serial console on
 # ttyS0 (ttyAMA0 on aarch64), login user `debian` (cloud-init's default user; keys only).
@@ -138,8 +138,9 @@ cloud_final_modules:
   - final-message
   - power-state-change
 CFG
-# ds-identify: search for the datasources above, enable cloud-init only where one is
-printf 'policy: search,found=all,maybe=all,notfound=disabled\n' >"\$root/etc/cloud/ds-identify.cfg"
+# ds-identify: search for the datasources above; where it sees none (a device that
+# came up after systemd's generators ran), cloud-init still looks for itself
+printf 'policy: search,found=all,maybe=all,notfound=enabled\n' >"\$root/etc/cloud/ds-identify.cfg"
 # no ifupdown/netplan: networkd brings up what cloud-init renders; wait-online gives
 # up soon on a network without DHCP
 chroot "\$root" systemctl enable systemd-networkd.service
@@ -157,8 +158,9 @@ for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_re
   chroot "\$root" systemctl disable "\$unit" >/dev/null 2>&1 || true
   chroot "\$root" systemctl mask "\$unit" >/dev/null 2>&1 || true
 done
-# a small initramfs of our own (busybox, the virtio/SCSI disk drivers, ext4): the
-# Debian one starts udev and takes half a minute under TCG
+# a small initramfs of our own (busybox, the virtio/SCSI disk drivers, ext4, and the
+# CD-ROM drivers, so that ds-identify sees a config drive when systemd's generators run,
+# before udev): the Debian one starts udev and takes half a minute under TCG
 kver=\$(ls "\$root/lib/modules" | head -1)
 ird=\$root/tmp/initrd
 mkdir -p "\$ird/bin" "\$ird/dev" "\$ird/proc" "\$ird/sys" "\$ird/root" "\$ird/modules"
@@ -168,7 +170,7 @@ chroot "\$root" dpkg --purge busybox-static >/dev/null
 mknod -m 600 "\$ird/dev/console" c 5 1
 n=10
 for mod in \$(chroot "\$root" modprobe --show-depends -S "\$kver" -a virtio_pci virtio_mmio \\
-             virtio_blk virtio_scsi sd_mod ext4 2>/dev/null | awk '\$1 == "insmod" && !seen[\$2]++ {print \$2}'); do
+             virtio_blk virtio_scsi sd_mod ext4 ahci ata_piix sr_mod 2>/dev/null | awk '\$1 == "insmod" && !seen[\$2]++ {print \$2}'); do
   cp "\$root\$mod" "\$ird/modules/\$n-\${mod##*/}"
   n=\$((n + 1))
 done
@@ -178,7 +180,12 @@ cat >"\$ird/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for mod in /modules/*; do insmod "\$mod" 2>/dev/null; done
+for mod in /modules/*; do
+  case \$mod in
+    *-scsi_mod.ko*) insmod "\$mod" scan=sync 2>/dev/null ;;  # disks and CD-ROMs before init
+    *) insmod "\$mod" 2>/dev/null ;;
+  esac
+done
 root=/dev/vda fstype=ext4 flags=rw
 for arg in \$(cat /proc/cmdline); do
   case \$arg in
@@ -256,7 +263,7 @@ build() {  # build ARCH
   # downloaded packages are kept between builds (a new key mostly reuses them)
   mkdir -p "$DEBS/$debarch"
   mmdebstrap --quiet --variant=apt --architectures="$debarch" --skip=essential/unlink \
-    --include="$kernel,initramfs-tools,busybox-static,systemd,systemd-sysv,udev,dbus,cloud-init,openssh-server,qemu-guest-agent,sudo,e2fsprogs,iproute2,ca-certificates" \
+    --include="$kernel,initramfs-tools,busybox-static,systemd,systemd-sysv,systemd-resolved,udev,dbus,cloud-init,openssh-server,qemu-guest-agent,sudo,e2fsprogs,iproute2,ca-certificates" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
