@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from support import keystone
+from support.clouds import Recipe
 
 VENV_BIN = pathlib.Path(sys.executable).parent
 GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
@@ -214,18 +215,64 @@ class Cloud:
         return self.process.returncode
 
 
+def process_cloud(tmp: pathlib.Path, recipe: Recipe, *extra: str) -> Cloud:
+    """`virtfleet up` as a process, the process kind of the cloud family
+    (support/clouds.py): ``recipe.fleet`` as its simulated hosts (None: none),
+    ``recipe.libvirt`` adds the real qemu:///system host (TCG guests), ``recipe.conf``
+    is written to its config file, ``recipe.auth`` ``keystone`` gives it its embedded
+    Keystone (a copy of the session's bootstrapped one, on a free port); ``extra`` are
+    further command-line arguments."""
+    args: list[str] = []
+    if recipe.auth == "keystone":
+        keystone.seed(tmp / "data")
+    config = tmp / "recipe.conf"  # tests may write their own virtfleet.conf beside it
+    config.write_text(
+        (keystone.IDENTITY_CONF if recipe.auth == "keystone" else "")
+        + (REAL_HOST_CONF if recipe.libvirt else "")
+        + ini_lines({"api__auth_strategy": recipe.auth, **recipe.conf})
+    )
+    args += ["--config", str(config)]
+    if recipe.fleet is not None:
+        fleet = tmp / "fleet.yaml"
+        fleet.write_text(recipe.fleet)
+        args += ["--fleet", str(fleet)]
+    if recipe.libvirt:
+        args += ["--libvirt", "qemu:///system"]
+    return _run_up(tmp, [*args, *extra])
+
+
+def ini_lines(conf: Mapping[str, Any]) -> str:
+    """``make_conf``-style overrides (``group__option``, lists as repeated lines) as
+    config file sections."""
+    sections: dict[str, list[str]] = {}
+    for key, value in conf.items():
+        group, _, option = key.rpartition("__")
+        values = value if isinstance(value, list | tuple) else [value]
+        lines = sections.setdefault(group or "DEFAULT", [])
+        lines += [f"{option} = {one}" for one in values]
+    return "".join(
+        f"[{group}]\n" + "".join(f"{line}\n" for line in lines) for group, lines in sections.items()
+    )
+
+
 def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra: str) -> Cloud:
     """`virtfleet up` on ``fleet_text`` (None: no simulated hosts) plus ``extra`` args,
-    with its embedded Keystone (a copy of the session's bootstrapped one, on a free
-    port)."""
-    keystone.seed(tmp / "data")
-    identity_conf = tmp / "identity.conf"
-    identity_conf.write_text(keystone.IDENTITY_CONF)
-    fleet_args: list[str] = ["--config", str(identity_conf)]
-    if fleet_text is not None:
-        fleet = tmp / "fleet.yaml"
-        fleet.write_text(fleet_text)
-        fleet_args += ["--fleet", str(fleet)]
+    with its embedded Keystone."""
+    return process_cloud(tmp, Recipe(fleet=fleet_text, auth="keystone"), *extra)
+
+
+def start_real_cloud(tmp: pathlib.Path, libvirt_options: str = "", *extra: str) -> Cloud:
+    """`virtfleet up` with the real qemu:///system host only (TCG guests);
+    ``libvirt_options`` are further lines of its [libvirt] section."""
+    options = tmp / "libvirt-options.conf"
+    options.write_text("[libvirt]\n" + libvirt_options)
+    recipe = Recipe(libvirt=True, auth="keystone")
+    return process_cloud(tmp, recipe, "--config", str(options), *extra)
+
+
+def _run_up(tmp: pathlib.Path, args: list[str]) -> Cloud:
+    """Run `virtfleet up` with ``args`` on ``tmp``'s data directory and a free port;
+    the cloud once it answers and has written its clouds.yaml."""
     port = free_port()
     log = tmp / "virtfleet.log"
     (tmp / "clouds.yaml").unlink(missing_ok=True)  # written again once this one is up
@@ -235,14 +282,13 @@ def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra:
                 str(VENV_BIN / "virtfleet"),
                 "-v",
                 "up",
-                *fleet_args,
+                *args,
                 "--listen",
                 f"127.0.0.1:{port}",
                 "--data-dir",
                 str(tmp / "data"),
                 "--clouds-yaml",
                 str(tmp / "clouds.yaml"),
-                *extra,
             ],
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
@@ -266,11 +312,3 @@ def start_cloud(tmp: pathlib.Path, fleet_text: str | None = SMALL_FLEET, *extra:
         time.sleep(0.2)
     cloud.stop()
     raise AssertionError(f"virtfleet up did not come up:\n{log.read_text()}")
-
-
-def start_real_cloud(tmp: pathlib.Path, libvirt_options: str = "", *extra: str) -> Cloud:
-    """`virtfleet up` with the real qemu:///system host only (TCG guests);
-    ``libvirt_options`` are further lines of its [libvirt] section."""
-    conf = tmp / "virtfleet.conf"
-    conf.write_text(REAL_HOST_CONF + libvirt_options)
-    return start_cloud(tmp, None, "--libvirt", "qemu:///system", "--config", str(conf), *extra)

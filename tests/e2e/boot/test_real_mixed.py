@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from support.cloud import REAL_HOST_CONF, SMALL_FLEET, Cloud, start_cloud, virsh, wait_for
+from support.cloud import SMALL_FLEET, Cloud, process_cloud, virsh, wait_for
+from support.clouds import Recipe
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -26,9 +27,7 @@ SIM_HOSTS = ("kvm-a", "kvm-b", "arm-a")
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     tmp = tmp_path_factory.mktemp("mixed")
-    conf = tmp / "virtfleet.conf"
-    conf.write_text(REAL_HOST_CONF)
-    running = start_cloud(tmp, SMALL_FLEET, "--libvirt", "qemu:///system", "--config", str(conf))
+    running = process_cloud(tmp, Recipe(fleet=SMALL_FLEET, libvirt=True, auth="keystone"))
     running.openstack(
         "flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "mixed.tiny"
     )
