@@ -132,7 +132,9 @@ def build_agent(
     if not is_simulated(uri):
         event_loop.ensure_running()  # before the connection opens, or no events
     agent_cfg = agent_conf(config_files, overrides)
-    driver = LibvirtDriver(open_connection(uri, fleet), agent_cfg)
+    driver = LibvirtDriver(
+        open_connection(uri, fleet), agent_cfg, reopen=lambda: open_connection(uri, fleet)
+    )
     network = host_network(agent_cfg, simulated=is_simulated(uri))
     images = None
     if image_source is not None:  # agents of one process share an instances path

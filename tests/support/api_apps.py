@@ -95,6 +95,17 @@ class RecordingConductor:
         self.calls.append(("reboot_server", (uuid, hard)))
         servers.update(self.db, uuid, vm_state="active", task_state=None, power_state=1)
 
+    def server_action(self, uuid: str, action: str) -> None:
+        self.calls.append(("server_action", (uuid, action)))
+        ends = {"pause": ("paused", 3), "unpause": ("active", 1), "suspend": ("suspended", 4),
+                "resume": ("active", 1)}  # fmt: skip
+        vm_state, power = ends[action]
+        servers.update(self.db, uuid, vm_state=vm_state, task_state=None, power_state=power)
+
+    def snapshot_server(self, uuid: str, image_id: str) -> None:
+        self.calls.append(("snapshot_server", (uuid, image_id)))
+        servers.update(self.db, uuid, task_state=None)
+
     def get_console_output(self, uuid: str, length: int | None) -> str:
         self.calls.append(("get_console_output", (uuid, length)))
         lines = [f"line {i}" for i in range(10)]

@@ -48,6 +48,9 @@ class FakeImageTool:
     def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
         pathlib.Path(path).write_bytes(b"")
 
+    def convert(self, source: str, source_format: str, target: str) -> None:
+        pathlib.Path(target).write_bytes(pathlib.Path(source).read_bytes())
+
 
 def guest_request_of(flavor: Mapping[str, Any], image: Mapping[str, Any]) -> GuestRequest:
     """The guest request the Compute API would resolve for a flavor snapshot and an

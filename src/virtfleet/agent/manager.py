@@ -117,6 +117,21 @@ class AgentEndpoint(LiveMigrationEndpoint):
     def reboot(self, instance_uuid: str, hard: bool = True) -> None:
         self._agent.driver.reboot(instance_uuid, hard=hard)
 
+    def pause(self, instance_uuid: str) -> None:
+        self._agent.driver.pause(instance_uuid)
+
+    def unpause(self, instance_uuid: str) -> None:
+        self._agent.driver.unpause(instance_uuid)
+
+    def suspend(self, instance_uuid: str) -> None:
+        self._agent.driver.suspend(instance_uuid)
+
+    def resume(self, instance_uuid: str) -> None:
+        self._agent.driver.resume(instance_uuid)
+
+    def snapshot(self, instance_uuid: str, target_path: str) -> None:
+        self._agent.driver.snapshot(instance_uuid, target_path)
+
     def get_power_state(self, instance_uuid: str) -> str:
         return self._agent.driver.get_power_state(instance_uuid)
 

@@ -58,6 +58,11 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "get_console: the agent opens a one-connection relay to a guest's serial or VNC "
         "console and answers a ConsoleEndpoint (address, port, secret) for the proxy",
     ),
+    (
+        "1.4",
+        "pause, unpause, suspend (managed save) and resume of a guest; snapshot (its "
+        "root disk as a standalone qcow2 file)",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -112,6 +117,21 @@ class ComputeClient:
 
     def reboot(self, host: str, instance_uuid: str, hard: bool = True) -> None:
         self._call(host, "reboot", instance_uuid=instance_uuid, hard=hard)
+
+    def pause(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "pause", instance_uuid=instance_uuid)
+
+    def unpause(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "unpause", instance_uuid=instance_uuid)
+
+    def suspend(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "suspend", instance_uuid=instance_uuid)
+
+    def resume(self, host: str, instance_uuid: str) -> None:
+        self._call(host, "resume", instance_uuid=instance_uuid)
+
+    def snapshot(self, host: str, instance_uuid: str, target_path: str) -> None:
+        self._call(host, "snapshot", instance_uuid=instance_uuid, target_path=target_path)
 
     def get_power_state(self, host: str, instance_uuid: str) -> str:
         reply = self._call(host, "get_power_state", instance_uuid=instance_uuid)

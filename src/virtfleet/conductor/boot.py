@@ -5,7 +5,7 @@ carry the server's guest request as the Compute API resolved it."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from virtfleet import errors
@@ -81,6 +81,12 @@ class Images(Protocol):
     is stored)."""
 
     def get(self, image_id: str) -> Any: ...
+    def release(self, image_ids: Iterable[str]) -> tuple[str, ...]: ...
+    def upload(
+        self, image_id: str, chunks: Iterable[bytes], declared_size: int | None = None
+    ) -> Any: ...
+    def delete(self, image_id: str) -> None: ...
+    def staging_path(self, image_id: str) -> str: ...
 
     def has_data(self, image_id: str) -> bool: ...
 

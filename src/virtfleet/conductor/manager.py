@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import datetime
 import logging
+import pathlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol, cast
@@ -32,13 +33,14 @@ from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, Migrat
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
+from virtfleet.image import in_use
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
-from virtfleet.servers import console_tokens, service
+from virtfleet.servers import actions, console_tokens, service
 from virtfleet.servers import states as st
 
 LOG = logging.getLogger(__name__)
@@ -378,17 +380,84 @@ class Conductor:
 
     def build_server(self, uuid: str) -> None:
         """Boot the server (asynchronous)."""
-        self._submit(uuid, self._build, "build")
+        self._submit(uuid, self._build_recorded, "build")
 
     def delete_server(self, uuid: str) -> None:
         """Delete the server (asynchronous)."""
-        self._submit(uuid, self._delete, "delete")
+        self._submit(uuid, self._delete_recorded, "delete")
+
+    def _build_recorded(self, uuid: str) -> None:
+        """:meth:`_build` as the create action's event (its fault when it failed)."""
+        with actions.event(self._db, uuid, actions.CREATE, "compute__do_build_and_run_instance"
+                           ) as step:  # fmt: skip
+            self._build(uuid)
+            self._fail_step_on_error(uuid, step)
+
+    def _delete_recorded(self, uuid: str) -> None:
+        with actions.event(self._db, uuid, actions.DELETE, "compute_terminate_instance") as step:
+            self._delete(uuid)
+            self._fail_step_on_error(uuid, step)
+
+    def _fail_step_on_error(self, uuid: str, step: actions.Step) -> None:
+        """Fail ``step`` with the server's fault when the work left it in ERROR."""
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        step.host = server.host
+        if server.vm_state == st.ERROR:
+            step.fail(str((server.fault or {}).get("message", "the server is in ERROR")))
 
     def stop_server(self, uuid: str) -> None:
         self._submit(uuid, lambda u: self._power(u, "power_off"), "stop")
 
     def start_server(self, uuid: str) -> None:
         self._submit(uuid, lambda u: self._power(u, "power_on"), "start")
+
+    def server_action(self, uuid: str, action: str) -> None:
+        """``pause``, ``unpause``, ``suspend`` or ``resume`` the guest (asynchronous)."""
+        if action not in ("pause", "unpause", "suspend", "resume"):
+            raise ValueError(f"not a server action the conductor runs: {action}")
+        self._submit(uuid, lambda u: self._power(u, action), action)
+
+    def snapshot_server(self, uuid: str, image_id: str) -> None:
+        """Snapshot the guest's root disk into the queued image ``image_id`` (async)."""
+        self._submit(uuid, lambda u: self._snapshot(u, image_id), "snapshot")
+
+    def _snapshot(self, uuid: str, image_id: str) -> None:
+        """The agent writes the disk, flattened, beside the image store; uploaded, it
+        makes the image active. On a failure the image is deleted and the event says
+        why; the server's task ends either way."""
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            self._drop_image(image_id)
+            return
+        event = "compute_snapshot_instance"
+        with actions.event(self._db, uuid, actions.CREATE_IMAGE, event, server.host) as step:
+            if not server.host or self._transition(uuid, "snapshot", resume=True) is None:
+                step.fail("the server changed meanwhile (e.g. a delete was asked for)")
+                self._drop_image(image_id)
+                return
+            staging = pathlib.Path(self._images.staging_path(image_id))
+            try:
+                slow = self.compute.with_timeout(10 * self._conf.rpc_response_timeout)
+                slow.snapshot(server.host, uuid, str(staging))
+                with staging.open("rb") as data:
+                    self._images.upload(image_id, iter(lambda: data.read(1 << 20), b""))
+            except (errors.VirtfleetError, OSError) as exc:
+                LOG.warning("snapshot of %s failed: %s", uuid, exc)
+                step.fail(f"snapshot on {server.host} failed: {exc}")
+                self._drop_image(image_id)
+            finally:
+                staging.unlink(missing_ok=True)
+            self._transition(uuid, "snapshot_done")
+
+    def _drop_image(self, image_id: str) -> None:
+        try:
+            self._images.delete(image_id)
+        except errors.VirtfleetError as exc:
+            LOG.warning("could not delete the failed snapshot image %s: %s", image_id, exc)
 
     def reboot_server(self, uuid: str, hard: bool) -> None:
         action = "reboot_hard" if hard else "reboot_soft"
@@ -641,6 +710,10 @@ class Conductor:
         if inspect(self._db.engine).has_table("console_auth_tokens"):
             console_tokens.delete_for_instance(self._db, uuid)
         servers.delete(self._db, uuid)
+        try:  # the data of deleted images only this server still used
+            self._images.release(in_use.images_of(server))
+        except (errors.VirtfleetError, OSError) as exc:
+            LOG.warning("server %s: releasing the data of its images failed: %s", uuid, exc)
 
     def _release_ports(self, server: servers.Server) -> None:
         """Delete the ports the boot made, unbind the ones the user passed in."""
@@ -659,30 +732,52 @@ class Conductor:
             mdev_claims.release(self._db, migration_uuid)
             LOG.info("server %s: released the mdev claims of migration %s", uuid, migration_uuid)
 
+    #: power action -> (instance action, event name)
+    POWER_EVENTS: dict[str, tuple[str, str]] = {
+        "power_off": (actions.STOP, "compute_stop_instance"),
+        "power_on": (actions.START, "compute_start_instance"),
+        "reboot_hard": (actions.REBOOT, "compute_reboot_instance"),
+        "reboot_soft": (actions.REBOOT, "compute_reboot_instance"),
+        "pause": (actions.PAUSE, "compute_pause_instance"),
+        "unpause": (actions.UNPAUSE, "compute_unpause_instance"),
+        "suspend": (actions.SUSPEND, "compute_suspend_instance"),
+        "resume": (actions.RESUME, "compute_resume_instance"),
+    }
+
     def _power(self, uuid: str, action_name: str) -> None:
         action = st.POWER_ACTIONS[action_name]
         try:
             server = servers.get(self._db, uuid)
         except errors.NotFound:
             return
-        if not server.host:
-            self._transition(uuid, "power_failed")
-            return
-        if self._transition(uuid, action.begin, resume=True) is None:
-            return  # the server changed (e.g. a delete was asked for): not ours to do
-        try:
-            if action_name.startswith("reboot"):
-                self.compute.reboot(server.host, uuid, hard=action_name == "reboot_hard")
-            elif action_name == "power_off":
-                self.compute.power_off(server.host, uuid)
-            else:
-                self.compute.power_on(server.host, uuid)
-        except errors.VirtfleetError as exc:
-            LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
-            fault = servers.fault(f"{action_name} failed: {exc}")
-            self._transition(uuid, "power_failed", fault=fault)
-            return
-        self._transition(uuid, action.done, power_state=int(action.power_state))
+        instance_action, event_name = self.POWER_EVENTS[action_name]
+        with actions.event(self._db, uuid, instance_action, event_name, server.host) as step:
+            if not server.host:
+                step.fail("the server is on no host")
+                self._transition(uuid, "power_failed")
+                return
+            if self._transition(uuid, action.begin, resume=True) is None:
+                step.fail("the server changed meanwhile (e.g. a delete was asked for)")
+                return
+            calls: dict[str, Callable[[str, str], None]] = {
+                "power_off": self.compute.power_off,
+                "power_on": self.compute.power_on,
+                "reboot_hard": lambda h, u: self.compute.reboot(h, u, hard=True),
+                "reboot_soft": lambda h, u: self.compute.reboot(h, u, hard=False),
+                "pause": self.compute.pause,
+                "unpause": self.compute.unpause,
+                "suspend": self.compute.suspend,
+                "resume": self.compute.resume,
+            }
+            try:
+                calls[action_name](server.host, uuid)
+            except errors.VirtfleetError as exc:
+                LOG.warning("%s of %s failed: %s", action_name, uuid, exc)
+                step.fail(f"{action_name} failed on {server.host}: {exc}")
+                fault = servers.fault(f"{action_name} failed: {exc}")
+                self._transition(uuid, "power_failed", fault=fault)
+                return
+            self._transition(uuid, action.done, power_state=int(action.power_state))
 
     def _transition(
         self, uuid: str, transition: str, resume: bool = False, **fields: object

@@ -62,16 +62,18 @@ class HostRecord:
     status: HostStatus
     updated_at: datetime.datetime
     disabled_reason: str | None = None
+    forced_down: bool = False  # the operator says the host is down (os-services 2.11)
 
     @property
     def is_usable(self) -> bool:
         """Up and enabled: the scheduler may place guests here."""
-        return self.state == "up" and self.status == "enabled"
+        return self.state == "up" and self.status == "enabled" and not self.forced_down
 
     def is_down(self, down_after: float, now: datetime.datetime | None = None) -> bool:
         """Marked down, or silent for more than ``down_after`` seconds (0: only the
-        mark counts) — its agent is not to be waited for."""
-        if self.state == "down":
+        mark counts) — its agent is not to be waited for. An operator's forced_down
+        counts as down whatever the agent reports."""
+        if self.state == "down" or self.forced_down:
             return True
         if down_after <= 0:
             return False
@@ -109,6 +111,7 @@ def record_from_row(row: ComputeNode | Row[Any]) -> HostRecord:
         status=as_status(row.status),
         updated_at=_utc(row.updated_at),
         disabled_reason=row.disabled_reason,
+        forced_down=bool(row.forced_down),
     )
 
 
@@ -230,6 +233,18 @@ def set_status(
             update(ComputeNode)
             .where(ComputeNode.host == host)
             .values(status=status, disabled_reason=reason if status == "disabled" else None)
+        )
+        if result.rowcount == 0:
+            raise errors.NotFound(f"compute node host {host!r} does not exist")
+    return get_host_by_name(db, host)
+
+
+def set_forced_down(db: Database, host: str, forced_down: bool) -> HostRecord:
+    """Mark ``host`` down (or lift the mark) whatever its agent reports: the
+    operator knows it is gone (fenced), so its servers may be evacuated."""
+    with db.write() as conn:
+        result = conn.execute(
+            update(ComputeNode).where(ComputeNode.host == host).values(forced_down=forced_down)
         )
         if result.rowcount == 0:
             raise errors.NotFound(f"compute node host {host!r} does not exist")

@@ -44,6 +44,11 @@ class Server:
     launched_at: datetime.datetime | None = None
     deleted_at: datetime.datetime | None = None
     owner: str | None = None  # the control server driving the current task
+    description: str | None = None
+    locked: bool = False
+    locked_by: str | None = None  # "admin" or "owner" (who may unlock)
+    locked_reason: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 # Fields :func:`update` may change (``metadata`` maps onto the ``metadata_`` column).
@@ -61,6 +66,13 @@ UPDATABLE = frozenset(
         "flavor",
         "image",
         "owner",
+        "description",
+        "locked",
+        "locked_by",
+        "locked_reason",
+        "tags",
+        "image_ref",
+        "guest_request",
     }
 )
 
@@ -87,6 +99,11 @@ def _record(row: ServerRow) -> Server:
         launched_at=row.launched_at,
         deleted_at=row.deleted_at,
         owner=row.owner,
+        description=row.description,
+        locked=bool(row.locked),
+        locked_by=row.locked_by,
+        locked_reason=row.locked_reason,
+        tags=tuple(row.tags or ()),
     )
 
 
@@ -110,6 +127,8 @@ def create(
     metadata: Mapping[str, str] | None = None,
     server_uuid: str | None = None,
     owner: str | None = None,
+    description: str | None = None,
+    tags: tuple[str, ...] = (),
 ) -> Server:
     """A new server in vm_state building / task_state scheduling, with the guest
     request the Compute API resolved from its flavor and image."""
@@ -130,6 +149,9 @@ def create(
         created_at=now,
         updated_at=now,
         owner=owner,
+        description=description,
+        tags=list(tags),
+        locked=False,
     )
     with db.session() as session:
         session.add(row)
@@ -174,6 +196,10 @@ def update_if(
         row = _row(session, server_uuid)
         check(_record(row))
         for name, value in fields.items():
+            if name == "guest_request" and isinstance(value, GuestRequest):
+                value = value.to_primitive()
+            elif name == "tags":
+                value = list(value)
             setattr(row, "metadata_" if name == "metadata" else name, value)
         row.updated_at = utcnow()
         session.flush()

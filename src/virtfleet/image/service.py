@@ -15,6 +15,7 @@ from typing import Any
 from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
+from virtfleet.image import in_use
 from virtfleet.image.store import ImageStore
 from virtfleet.objects.image_properties import validate_image_properties
 from virtfleet.virt.arch import canonicalize as canonicalize_arch
@@ -192,11 +193,34 @@ class ImageService:
         return images.update(self.db, image_id, properties=validated, **columns)
 
     def delete(self, image_id: str) -> None:
+        """Delete the image; its data stays while a server uses it (see
+        :mod:`virtfleet.image.in_use`) and goes with the last such server."""
         image = images.get(self.db, image_id)
         if image.protected:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
         images.delete(self.db, image_id)
-        self.store.delete(image_id)
+        if not in_use.in_use(self.db, [image_id]):
+            self.store.delete(image_id)
+
+    def staging_path(self, image_id: str) -> str:
+        """Where a snapshot of image ``image_id`` is written before its upload (beside
+        the store, which the agent writing it must see)."""
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        return f"{self.store.path(image_id)}.snapshot"
+
+    def release(self, image_ids: Iterable[str]) -> tuple[str, ...]:
+        """Remove the data of deleted images among ``image_ids`` that no server uses
+        any more (called when a server goes); returns the ids whose data went."""
+        released = []
+        candidates = {i for i in image_ids if self.store.path(i).exists()}
+        still_used = in_use.in_use(self.db, candidates)
+        for image_id in sorted(candidates - still_used):
+            try:
+                images.get(self.db, image_id)
+            except errors.NotFound:
+                self.store.delete(image_id)
+                released.append(image_id)
+        return tuple(released)
 
     # --------------------------------------------------------------------- data
 

@@ -55,6 +55,8 @@ class HostStateFilter:
         def check(host: HostRecord) -> Status:
             if host.state != "up":
                 return Status.reject("are down")
+            if host.forced_down:
+                return Status.reject("are forced down")
             if host.status != "enabled":
                 return Status.reject("are disabled")
             return PASS

@@ -125,10 +125,12 @@ class HostCache:
 
 #: The small columns of every host, read with a plain DB-API cursor: the report time
 #: stays as stored (text on SQLite), compared and never parsed.
-_LIGHT_SQL = "SELECT uuid, updated_at, state, status, disabled_reason FROM compute_nodes"
+_LIGHT_SQL = (
+    "SELECT uuid, updated_at, state, status, disabled_reason, forced_down FROM compute_nodes"
+)
 assert ComputeNode.__tablename__ == "compute_nodes"
 
-Light = dict[str, tuple[Any, ...]]  # uuid -> (uuid, report time, state, status, reason)
+Light = dict[str, tuple[Any, ...]]  # uuid -> (uuid, report time, state, status, reason, forced)
 
 
 def _light(conn: Connection) -> Light:
@@ -170,9 +172,13 @@ def _refresh(
             if record is None:
                 continue
             if row != before.get(uuid):  # same report, new state or status
-                _uuid, _stamp, state, status, reason = row
+                _uuid, _stamp, state, status, reason, forced = row
                 record = dataclasses.replace(
-                    record, state=as_state(state), status=as_status(status), disabled_reason=reason
+                    record,
+                    state=as_state(state),
+                    status=as_status(status),
+                    disabled_reason=reason,
+                    forced_down=bool(forced),
                 )
         hosts[uuid] = record
     return hosts, light

@@ -21,6 +21,9 @@ ACTIVE = "active"
 STOPPED = "stopped"
 PAUSED = "paused"
 SUSPENDED = "suspended"
+RESCUED = "rescued"
+SHELVED = "shelved"
+SHELVED_OFFLOADED = "shelved_offloaded"
 ERROR = "error"
 DELETED = "deleted"
 
@@ -33,6 +36,17 @@ REBOOTING = "rebooting"
 REBOOTING_HARD = "rebooting_hard"
 DELETING = "deleting"
 MIGRATING = "migrating"
+PAUSING = "pausing"
+UNPAUSING = "unpausing"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
+SHELVING = "shelving"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
+REBUILDING = "rebuilding"
+IMAGE_SNAPSHOT = "image_snapshot"
 
 
 class PowerState(enum.IntEnum):
@@ -100,6 +114,10 @@ POWER_ACTIONS: dict[str, PowerAction] = {
     "power_on": PowerAction("start", "start_done", PowerState.RUNNING),
     "reboot_hard": PowerAction("reboot_hard", "reboot_done", PowerState.RUNNING),
     "reboot_soft": PowerAction("reboot_soft", "reboot_done", PowerState.RUNNING),
+    "pause": PowerAction("pause", "pause_done", PowerState.PAUSED),
+    "unpause": PowerAction("unpause", "unpause_done", PowerState.RUNNING),
+    "suspend": PowerAction("suspend", "suspend_done", PowerState.SHUTDOWN),
+    "resume": PowerAction("resume", "resume_done", PowerState.RUNNING),
 }
 
 
@@ -123,15 +141,27 @@ class Transition:
     narrower: tuple[frozenset[str], str] | None = None
 
 
-EVERY_VM_STATE = frozenset({BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR})
+EVERY_VM_STATE = frozenset(
+    {BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, SHELVED, SHELVED_OFFLOADED, ERROR}
+)
+#: Tasks of the in-place actions (their workflows end them, or ``action_failed``).
+DAY2_TASKS: frozenset[str | None] = frozenset(
+    {PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING, UNRESCUING, SHELVING,
+     SHELVING_OFFLOADING, UNSHELVING, REBUILDING, IMAGE_SNAPSHOT}
+)  # fmt: skip
 EVERY_TASK_STATE: frozenset[str | None] = frozenset(
     {None, SCHEDULING, SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD,
      DELETING, MIGRATING}
-)  # fmt: skip
+) | DAY2_TASKS  # fmt: skip
 NO_TASK: frozenset[str | None] = frozenset({None})
 POWER_TASKS: frozenset[str | None] = frozenset(
-    {POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD}
-)
+    {POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD, PAUSING, UNPAUSING, SUSPENDING,
+     RESUMING}
+)  # fmt: skip
+#: Where a snapshot or a rebuild may start (Nova's states for them).
+SNAPSHOT_FROM = frozenset({ACTIVE, STOPPED, PAUSED, SUSPENDED})
+REBUILD_FROM = frozenset({ACTIVE, STOPPED, ERROR})
+SHELVE_FROM = frozenset({ACTIVE, STOPPED, PAUSED, SUSPENDED})
 
 #: Every state change after create, by name. The Compute API begins tasks (first
 #: group); the conductor moves them on and ends them. A delete outranks any task, and
@@ -157,6 +187,37 @@ TRANSITIONS: dict[str, Transition] = {
     "live_migrate": Transition("os-migrateLive", frozenset({ACTIVE, PAUSED}), NO_TASK,
                                task_state=MIGRATING, needs_host=True),
     "delete": Transition("delete", EVERY_VM_STATE, EVERY_TASK_STATE, task_state=DELETING),
+    "pause": Transition("pause", frozenset({ACTIVE}), NO_TASK, task_state=PAUSING,
+                        needs_host=True),
+    "unpause": Transition("unpause", frozenset({PAUSED}), NO_TASK, task_state=UNPAUSING,
+                          needs_host=True),
+    "suspend": Transition("suspend", frozenset({ACTIVE}), NO_TASK, task_state=SUSPENDING,
+                          needs_host=True),
+    "resume": Transition("resume", frozenset({SUSPENDED}), NO_TASK, task_state=RESUMING,
+                         needs_host=True),
+    "rescue": Transition("rescue", frozenset({ACTIVE, STOPPED, ERROR}), NO_TASK,
+                         task_state=RESCUING, needs_host=True),
+    "unrescue": Transition("unrescue", frozenset({RESCUED}), NO_TASK, task_state=UNRESCUING,
+                           needs_host=True),
+    "shelve": Transition("shelve", SHELVE_FROM, NO_TASK, task_state=SHELVING, needs_host=True),
+    "shelve_offload": Transition("shelveOffload", frozenset({SHELVED}), NO_TASK,
+                                 task_state=SHELVING_OFFLOADING),
+    "unshelve": Transition("unshelve", frozenset({SHELVED, SHELVED_OFFLOADED}), NO_TASK,
+                           task_state=UNSHELVING),
+    "rebuild": Transition("rebuild", REBUILD_FROM, NO_TASK, task_state=REBUILDING,
+                          needs_host=True),
+    "snapshot": Transition("createImage", SNAPSHOT_FROM, NO_TASK, task_state=IMAGE_SNAPSHOT,
+                           needs_host=True),
+    # checks only: server update, metadata and tags (Nova's states for them)
+    "metadata": Transition("update metadata",
+                           frozenset({ACTIVE, PAUSED, SUSPENDED, STOPPED, SHELVED,
+                                      SHELVED_OFFLOADED}), NO_TASK, writes=False),
+    "tags": Transition("update tags",
+                       frozenset({ACTIVE, BUILDING, PAUSED, SUSPENDED, STOPPED, SHELVED,
+                                  SHELVED_OFFLOADED}), EVERY_TASK_STATE - {DELETING},
+                       writes=False),
+    "update": Transition("update", EVERY_VM_STATE, EVERY_TASK_STATE - {DELETING},
+                         writes=False),
     # conductor: boot
     "schedule": Transition("build", frozenset({BUILDING}), frozenset({SCHEDULING, SPAWNING}),
                            task_state=SCHEDULING),
@@ -177,6 +238,36 @@ TRANSITIONS: dict[str, Transition] = {
     "reboot_done": Transition("reboot", frozenset({ACTIVE, STOPPED, ERROR}),
                               frozenset({REBOOTING, REBOOTING_HARD}), vm_state=ACTIVE),
     "power_failed": Transition("power action", EVERY_VM_STATE, POWER_TASKS),
+    "pause_done": Transition("pause", frozenset({ACTIVE}), frozenset({PAUSING}),
+                             vm_state=PAUSED),
+    "unpause_done": Transition("unpause", frozenset({PAUSED}), frozenset({UNPAUSING}),
+                               vm_state=ACTIVE),
+    "suspend_done": Transition("suspend", frozenset({ACTIVE}), frozenset({SUSPENDING}),
+                               vm_state=SUSPENDED),
+    "resume_done": Transition("resume", frozenset({SUSPENDED}), frozenset({RESUMING}),
+                              vm_state=ACTIVE),
+    # conductor: the other in-place actions
+    "rescue_done": Transition("rescue", frozenset({ACTIVE, STOPPED, ERROR}),
+                              frozenset({RESCUING}), vm_state=RESCUED),
+    "unrescue_done": Transition("unrescue", frozenset({RESCUED}), frozenset({UNRESCUING}),
+                                vm_state=ACTIVE),
+    "shelve_done": Transition("shelve", SHELVE_FROM, frozenset({SHELVING}), vm_state=SHELVED),
+    "shelve_offload_begin": Transition("shelveOffload", frozenset({SHELVED}),
+                                       frozenset({SHELVING}), task_state=SHELVING_OFFLOADING),
+    "shelve_offload_done": Transition("shelveOffload", frozenset({SHELVED}),
+                                      frozenset({SHELVING_OFFLOADING}),
+                                      vm_state=SHELVED_OFFLOADED),
+    "unshelve_done": Transition("unshelve", frozenset({SHELVED, SHELVED_OFFLOADED}),
+                                frozenset({UNSHELVING}), vm_state=ACTIVE),
+    "rebuild_done": Transition("rebuild", REBUILD_FROM, frozenset({REBUILDING}),
+                               vm_state=ACTIVE),
+    "rebuild_done_stopped": Transition("rebuild", REBUILD_FROM, frozenset({REBUILDING}),
+                                       vm_state=STOPPED),
+    "rebuild_failed": Transition("rebuild", REBUILD_FROM, frozenset({REBUILDING}),
+                                 vm_state=ERROR),
+    "snapshot_done": Transition("createImage", SNAPSHOT_FROM, frozenset({IMAGE_SNAPSHOT})),
+    # a failed in-place action: its task ends, the vm_state stays
+    "action_failed": Transition("action", EVERY_VM_STATE, DAY2_TASKS),
     "guest_stopped": Transition("power event", frozenset({ACTIVE}), NO_TASK,
                                 vm_state=STOPPED),
     "guest_running": Transition("power event", frozenset({STOPPED}), NO_TASK,

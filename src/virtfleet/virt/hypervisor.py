@@ -31,6 +31,9 @@ class Domain(Protocol):
     def reset(self, flags: int = 0, /) -> int: ...
     def suspend(self) -> int: ...
     def resume(self) -> int: ...
+    def managedSave(self, flags: int = 0, /) -> int: ...  # noqa: N802  # libvirt-python's name
+    def hasManagedSaveImage(self, flags: int = 0, /) -> int: ...  # noqa: N802  # libvirt's name
+    def managedSaveRemove(self, flags: int = 0, /) -> int: ...  # noqa: N802  # libvirt's name
     def undefine(self) -> int: ...
     def undefineFlags(self, flags: int = 0, /) -> int: ...  # noqa: N802  # libvirt-python's name
     def state(self, flags: int = 0, /) -> list[int]:
@@ -79,6 +82,8 @@ class Connection(Protocol):
     def getLibVersion(self) -> int: ...  # noqa: N802  # libvirt-python's name
     def getVersion(self) -> int: ...  # noqa: N802  # libvirt-python's name
     def getHostname(self) -> str: ...  # noqa: N802  # libvirt-python's name
+    def isAlive(self) -> int: ...  # noqa: N802  # libvirt-python's name
+    def close(self) -> int: ...
     def defineXML(self, xml: str, /) -> Domain: ...  # noqa: N802  # libvirt-python's name
     def lookupByUUIDString(self, uuid: str, /) -> Domain: ...  # noqa: N802  # libvirt's name
     def listAllDomains(self, flags: int = 0, /) -> Sequence[Domain]: ...  # noqa: N802

@@ -21,7 +21,17 @@ from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.servers import service
 from virtfleet.servers import states as st
 
-VM = ("building", "active", "stopped", "paused", "suspended", "error")
+VM = (
+    "building",
+    "active",
+    "stopped",
+    "paused",
+    "suspended",
+    "rescued",
+    "shelved",
+    "shelved_offloaded",
+    "error",
+)
 TASKS = (
     None,
     "scheduling",
@@ -32,9 +42,42 @@ TASKS = (
     "rebooting_hard",
     "deleting",
     "migrating",
+    "pausing",
+    "unpausing",
+    "suspending",
+    "resuming",
+    "rescuing",
+    "unrescuing",
+    "shelving",
+    "shelving_offloading",
+    "unshelving",
+    "rebuilding",
+    "image_snapshot",
 )
 EVERY = set(itertools.product(VM, TASKS))
-POWER_TASKS = {"powering-off", "powering-on", "rebooting", "rebooting_hard"}
+POWER_TASKS = {
+    "powering-off",
+    "powering-on",
+    "rebooting",
+    "rebooting_hard",
+    "pausing",
+    "unpausing",
+    "suspending",
+    "resuming",
+}
+DAY2_TASKS = {
+    "pausing",
+    "unpausing",
+    "suspending",
+    "resuming",
+    "rescuing",
+    "unrescuing",
+    "shelving",
+    "shelving_offloading",
+    "unshelving",
+    "rebuilding",
+    "image_snapshot",
+}
 
 
 def idle(*vm_states: str) -> set[tuple[str, str | None]]:
@@ -52,6 +95,41 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "reboot_hard": idle("active", "stopped", "error"),
     "reboot_soft": idle("active"),
     "console_output": idle("active", "stopped", "error", "paused", "suspended"),
+    "pause": idle("active"),
+    "unpause": idle("paused"),
+    "suspend": idle("active"),
+    "resume": idle("suspended"),
+    "rescue": idle("active", "stopped", "error"),
+    "unrescue": idle("rescued"),
+    "shelve": idle("active", "stopped", "paused", "suspended"),
+    "shelve_offload": idle("shelved"),
+    "unshelve": idle("shelved", "shelved_offloaded"),
+    "rebuild": idle("active", "stopped", "error"),
+    "snapshot": idle("active", "stopped", "paused", "suspended"),
+    "update": {(vm, task) for vm, task in EVERY if task != "deleting"},
+    "metadata": idle("active", "paused", "suspended", "stopped", "shelved", "shelved_offloaded"),
+    "tags": {
+        (vm, task)
+        for vm, task in EVERY
+        if task != "deleting"
+        and vm
+        in ("active", "building", "paused", "suspended", "stopped", "shelved", "shelved_offloaded")
+    },
+    "pause_done": during({"pausing"}, ("active",)),
+    "unpause_done": during({"unpausing"}, ("paused",)),
+    "suspend_done": during({"suspending"}, ("active",)),
+    "resume_done": during({"resuming"}, ("suspended",)),
+    "rescue_done": during({"rescuing"}, ("active", "stopped", "error")),
+    "unrescue_done": during({"unrescuing"}, ("rescued",)),
+    "shelve_done": during({"shelving"}, ("active", "stopped", "paused", "suspended")),
+    "shelve_offload_begin": during({"shelving"}, ("shelved",)),
+    "shelve_offload_done": during({"shelving_offloading"}, ("shelved",)),
+    "unshelve_done": during({"unshelving"}, ("shelved", "shelved_offloaded")),
+    "rebuild_done": during({"rebuilding"}, ("active", "stopped", "error")),
+    "rebuild_done_stopped": during({"rebuilding"}, ("active", "stopped", "error")),
+    "rebuild_failed": during({"rebuilding"}, ("active", "stopped", "error")),
+    "snapshot_done": during({"image_snapshot"}, ("active", "stopped", "paused", "suspended")),
+    "action_failed": during(DAY2_TASKS),
     "live_migrate": idle("active", "paused"),
     "delete": EVERY,
     "schedule": during({"scheduling", "spawning"}, ("building",)),
@@ -94,11 +172,38 @@ WRITES: dict[str, tuple[str, str | None]] = {
     "migration_progress": ("same", "migrating"),
     "migration_ended": ("same", None),
     "clear_stuck_task": ("same", None),
+    "pause": ("same", "pausing"),
+    "unpause": ("same", "unpausing"),
+    "suspend": ("same", "suspending"),
+    "resume": ("same", "resuming"),
+    "rescue": ("same", "rescuing"),
+    "unrescue": ("same", "unrescuing"),
+    "shelve": ("same", "shelving"),
+    "shelve_offload": ("same", "shelving_offloading"),
+    "unshelve": ("same", "unshelving"),
+    "rebuild": ("same", "rebuilding"),
+    "snapshot": ("same", "image_snapshot"),
+    "pause_done": ("paused", None),
+    "unpause_done": ("active", None),
+    "suspend_done": ("suspended", None),
+    "resume_done": ("active", None),
+    "rescue_done": ("rescued", None),
+    "unrescue_done": ("active", None),
+    "shelve_done": ("shelved", None),
+    "shelve_offload_begin": ("same", "shelving_offloading"),
+    "shelve_offload_done": ("shelved_offloaded", None),
+    "unshelve_done": ("active", None),
+    "rebuild_done": ("active", None),
+    "rebuild_done_stopped": ("stopped", None),
+    "rebuild_failed": ("error", None),
+    "snapshot_done": ("same", None),
+    "action_failed": ("same", None),
 }
 
 
 def test_the_table_has_exactly_these_transitions() -> None:
-    assert set(st.TRANSITIONS) == set(ALLOWED) == set(WRITES) | {"console_output"}
+    checks_only = {"console_output", "update", "metadata", "tags"}
+    assert set(st.TRANSITIONS) == set(ALLOWED) == set(WRITES) | checks_only
 
 
 UUID = "7b0e2c3a-4c1d-4f7e-9a51-0d6b3f1e2a90"

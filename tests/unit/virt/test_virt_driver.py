@@ -34,6 +34,9 @@ class RecordingImages:
             raise OSError("no space left on device")
         Path(path).write_text("overlay")
 
+    def convert(self, source: str, source_format: str, target: str) -> None:
+        Path(target).write_bytes(Path(source).read_bytes())
+
 
 @pytest.fixture
 def conn() -> FakeConnection:

@@ -18,12 +18,17 @@ from virtfleet.api.compute.handlers import (
     extra_specs,
     flavors,
     hypervisors,
+    instance_actions,
     keypairs,
     limits,
     migrations,
     server_actions,
+    server_details,
+    server_images,
     server_migrations,
+    server_state_actions,
     servers,
+    services,
     versions,
 )
 from virtfleet.api.compute.handlers.server_actions import ServerAction
@@ -33,6 +38,8 @@ V = "/v2.1"
 FLAVOR = f"{V}/flavors/{{flavor_id}}"
 SPECS = f"{FLAVOR}/os-extra_specs"
 SERVER = f"{V}/servers/{{server_id}}"
+META = f"{SERVER}/metadata"
+TAGS = f"{SERVER}/tags"
 SERVER_MIGRATION = f"{SERVER}/migrations/{{migration_id}}"
 HYPERVISOR = f"{V}/os-hypervisors/{{hypervisor_id}}"
 API = "os_compute_api"
@@ -47,6 +54,13 @@ SERVER_ACTIONS = (
     ServerAction(
         "os-migrateLive", server_migrations.migrate_live, f"{API}:os-migrate-server:migrate_live"
     ),
+    ServerAction("pause", server_state_actions.pause, f"{API}:os-pause-server:pause"),
+    ServerAction("unpause", server_state_actions.unpause, f"{API}:os-pause-server:unpause"),
+    ServerAction("suspend", server_state_actions.suspend, f"{API}:os-suspend-server:suspend"),
+    ServerAction("resume", server_state_actions.resume, f"{API}:os-suspend-server:resume"),
+    ServerAction("lock", server_state_actions.lock, f"{API}:os-lock-server:lock"),
+    ServerAction("unlock", server_state_actions.unlock, f"{API}:os-lock-server:unlock"),
+    ServerAction("createImage", server_images.create_image, f"{API}:servers:create_image"),
 )
 
 ROUTES = (
@@ -67,7 +81,22 @@ ROUTES = (
     Route("POST", f"{V}/servers", servers.create, f"{API}:servers:create"),
     Route("GET", f"{V}/servers/detail", servers.detail, f"{API}:servers:detail"),
     Route("GET", SERVER, servers.show, f"{API}:servers:show"),
+    Route("PUT", SERVER, server_details.update, f"{API}:servers:update"),
     Route("DELETE", SERVER, servers.delete, f"{API}:servers:delete"),
+    Route("GET", META, server_details.metadata_index, f"{API}:server-metadata:index"),
+    Route("POST", META, server_details.metadata_merge, f"{API}:server-metadata:create"),
+    Route("PUT", META, server_details.metadata_replace, f"{API}:server-metadata:update_all"),
+    Route("GET", f"{META}/{{key}}", server_details.metadata_show, f"{API}:server-metadata:show"),
+    Route("PUT", f"{META}/{{key}}", server_details.metadata_set, f"{API}:server-metadata:update"),
+    Route(
+        "DELETE", f"{META}/{{key}}", server_details.metadata_delete, f"{API}:server-metadata:delete"
+    ),
+    Route("GET", TAGS, server_details.tags_index, f"{API}:os-server-tags:index"),
+    Route("PUT", TAGS, server_details.tags_replace, f"{API}:os-server-tags:update_all"),
+    Route("DELETE", TAGS, server_details.tags_clear, f"{API}:os-server-tags:delete_all"),
+    Route("GET", f"{TAGS}/{{tag}}", server_details.tag_check, f"{API}:os-server-tags:show"),
+    Route("PUT", f"{TAGS}/{{tag}}", server_details.tag_add, f"{API}:os-server-tags:update"),
+    Route("DELETE", f"{TAGS}/{{tag}}", server_details.tag_delete, f"{API}:os-server-tags:delete"),
     Route(
         "POST",
         f"{SERVER}/action",
@@ -93,6 +122,18 @@ ROUTES = (
         consoles.show_token,
         f"{API}:os-console-auth-tokens",
     ),
+    Route(
+        "GET",
+        f"{SERVER}/os-instance-actions",
+        instance_actions.index,
+        f"{API}:os-instance-actions:list",
+    ),
+    Route(
+        "GET",
+        f"{SERVER}/os-instance-actions/{{request_id}}",
+        instance_actions.show,
+        f"{API}:os-instance-actions:show",
+    ),
     Route("GET", f"{SERVER}/os-domain-xml", domain_xml.show, f"{API}:os-domain-xml"),
     Route("GET", f"{V}/os-hypervisors", hypervisors.index, f"{API}:os-hypervisors:list"),
     Route(
@@ -100,6 +141,9 @@ ROUTES = (
     ),
     Route("GET", HYPERVISOR, hypervisors.show, f"{API}:os-hypervisors:show"),
     Route("GET", f"{HYPERVISOR}/uptime", hypervisors.uptime, f"{API}:os-hypervisors:uptime"),
+    Route("GET", f"{HYPERVISOR}/servers", hypervisors.servers_of, f"{API}:os-hypervisors:servers"),
+    Route("GET", f"{V}/os-services", services.index, f"{API}:os-services:list"),
+    Route("PUT", f"{V}/os-services/{{service_id}}", services.update, f"{API}:os-services:update"),
     Route("GET", f"{V}/limits", limits.index, f"{API}:limits"),
     Route(
         "GET",

@@ -78,6 +78,96 @@ RULES = [
     ),
     _rule("servers:create", PROJECT_MEMBER_OR_ADMIN, "Create a server.", ("POST", "/servers")),
     _rule("servers:delete", PROJECT_MEMBER_OR_ADMIN, "Delete a server.", ("DELETE", S)),
+    _rule("servers:update", PROJECT_MEMBER_OR_ADMIN, "Rename or describe a server.", ("PUT", S)),
+    *[
+        _rule(name, check, what, (method, path))
+        for name, check, what, method, path in (
+            (
+                "server-metadata:index",
+                PROJECT_READER_OR_ADMIN,
+                "List a server's metadata.",
+                "GET",
+                f"{S}/metadata",
+            ),
+            (
+                "server-metadata:show",
+                PROJECT_READER_OR_ADMIN,
+                "Show a metadata item.",
+                "GET",
+                f"{S}/metadata/{{key}}",
+            ),
+            (
+                "server-metadata:create",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Add metadata items.",
+                "POST",
+                f"{S}/metadata",
+            ),
+            (
+                "server-metadata:update_all",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Replace the metadata.",
+                "PUT",
+                f"{S}/metadata",
+            ),
+            (
+                "server-metadata:update",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Set a metadata item.",
+                "PUT",
+                f"{S}/metadata/{{key}}",
+            ),
+            (
+                "server-metadata:delete",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Delete a metadata item.",
+                "DELETE",
+                f"{S}/metadata/{{key}}",
+            ),
+            (
+                "os-server-tags:index",
+                PROJECT_READER_OR_ADMIN,
+                "List a server's tags.",
+                "GET",
+                f"{S}/tags",
+            ),
+            (
+                "os-server-tags:show",
+                PROJECT_READER_OR_ADMIN,
+                "Check a server's tag.",
+                "GET",
+                f"{S}/tags/{{tag}}",
+            ),
+            (
+                "os-server-tags:update_all",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Replace the tags.",
+                "PUT",
+                f"{S}/tags",
+            ),
+            (
+                "os-server-tags:update",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Add a tag.",
+                "PUT",
+                f"{S}/tags/{{tag}}",
+            ),
+            (
+                "os-server-tags:delete_all",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Remove every tag.",
+                "DELETE",
+                f"{S}/tags",
+            ),
+            (
+                "os-server-tags:delete",
+                PROJECT_MEMBER_OR_ADMIN,
+                "Remove a tag.",
+                "DELETE",
+                f"{S}/tags/{{tag}}",
+            ),
+        )
+    ],
     _rule(
         "servers:action",
         PROJECT_MEMBER_OR_ADMIN,
@@ -104,6 +194,26 @@ RULES = [
         PROJECT_MEMBER_OR_ADMIN,
         "Read a server's console log.",
         ("POST", f"{S}/action (os-getConsoleOutput)"),
+    ),
+    *[
+        _rule(
+            f"{name}", PROJECT_MEMBER_OR_ADMIN, f"{what} a server.", ("POST", f"{S}/action ({a})")
+        )
+        for name, what, a in (
+            ("os-pause-server:pause", "Pause", "pause"),
+            ("os-pause-server:unpause", "Unpause", "unpause"),
+            ("os-suspend-server:suspend", "Suspend", "suspend"),
+            ("os-suspend-server:resume", "Resume", "resume"),
+            ("os-lock-server:lock", "Lock", "lock"),
+            ("os-lock-server:unlock", "Unlock", "unlock"),
+            ("servers:create_image", "Snapshot", "createImage"),
+        )
+    ],
+    _rule(
+        "os-lock-server:unlock:unlock_override",
+        ADMIN,
+        "Unlock a server an administrator locked.",
+        ("POST", f"{S}/action (unlock)"),
     ),
     _rule(
         "os-remote-consoles",
@@ -138,6 +248,30 @@ RULES = [
     ),
     _rule("os-migrations:index", ADMIN, "List migrations.", ("GET", "/os-migrations")),
     _rule(
+        "os-instance-actions:list",
+        PROJECT_READER_OR_ADMIN,
+        "List a server's actions.",
+        ("GET", f"{S}/os-instance-actions"),
+    ),
+    _rule(
+        "os-instance-actions:show",
+        PROJECT_READER_OR_ADMIN,
+        "Show a server's action.",
+        ("GET", f"{S}/os-instance-actions/{{request_id}}"),
+    ),
+    _rule(
+        "os-instance-actions:events",
+        ADMIN,
+        "See an action's events before microversion 2.51.",
+        ("GET", f"{S}/os-instance-actions/{{request_id}}"),
+    ),
+    _rule(
+        "os-instance-actions:events:details",
+        ADMIN,
+        "See the traceback of an action's events.",
+        ("GET", f"{S}/os-instance-actions/{{request_id}}"),
+    ),
+    _rule(
         "os-domain-xml", ADMIN, "Read a server's libvirt domain XML.", ("GET", f"{S}/os-domain-xml")
     ),
     _rule("os-hypervisors:list", ADMIN, "List hypervisors.", ("GET", "/os-hypervisors")),
@@ -149,6 +283,19 @@ RULES = [
     ),
     _rule("os-hypervisors:show", ADMIN, "Show a hypervisor.", ("GET", H)),
     _rule("os-hypervisors:uptime", ADMIN, "Show a hypervisor's uptime.", ("GET", f"{H}/uptime")),
+    _rule(
+        "os-hypervisors:servers",
+        ADMIN,
+        "List the servers of hypervisors (before 2.53).",
+        ("GET", f"{H}/servers"),
+    ),
+    _rule("os-services:list", ADMIN, "List compute services.", ("GET", "/os-services")),
+    _rule(
+        "os-services:update",
+        ADMIN,
+        "Enable, disable or force down a compute service.",
+        ("PUT", "/os-services/{service_id}"),
+    ),
     _rule("limits", ANYONE, "Show the project's limits.", ("GET", "/limits")),
     _rule(
         "os-availability-zone:list",

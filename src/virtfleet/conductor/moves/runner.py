@@ -14,14 +14,37 @@ from virtfleet.conductor.moves.services import Services
 from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
 from virtfleet.scheduler.manager import Selection
+from virtfleet.servers import actions
 
 LOG = logging.getLogger(__name__)
 
 DataT = TypeVar("DataT")
 
 
+#: migration_type -> (the instance action, the conductor's event), Nova's names.
+MOVE_EVENTS = {
+    records.LIVE_MIGRATION: (actions.LIVE_MIGRATION, "conductor_live_migrate_instance"),
+}
+
+
 def run_move(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None:
-    """Run the whole move; every outcome ends the server's task and the record."""
+    """Run the whole move, recorded as an event of the server's action (``Error``
+    with the migration's reason when it did not complete)."""
+    migration = flow.move.migration
+    action, event = MOVE_EVENTS.get(
+        migration.migration_type,
+        (migration.migration_type, f"conductor_{migration.migration_type}"),
+    )
+    with actions.event(
+        svc.db, migration.instance_uuid, action, event, migration.source_compute
+    ) as step:
+        _run(flow, svc, tracker)
+        ended = records.get(svc.db, migration.id)
+        if ended.status != records.COMPLETED:
+            step.fail(f"migration {ended.status}: {ended.error or 'no reason recorded'}")
+
+
+def _run(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None:
     migration = flow.move.migration
     try:
         tracker.check_cancelled(migration.id)

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from virtfleet.db.base import Base
@@ -76,3 +85,42 @@ class Server(Base):
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None, index=True)
     # the control server (control_servers.name) whose workflow drives the current task
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
+    # day-2: the user's description (2.19), lock (2.9, reason 2.73), tags (2.26)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(16), default=None)  # admin|owner
+    locked_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class InstanceAction(Base):
+    """One action asked of a server (``os-instance-actions``), keyed by its request."""
+
+    __tablename__ = "instance_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    project_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    start_time: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    message: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class InstanceActionEvent(Base):
+    """One step of an action (``compute_pause_instance``...), with its result."""
+
+    __tablename__ = "instance_action_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_actions.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(64))
+    start_time: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    finish_time: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None)
+    result: Mapped[str | None] = mapped_column(String(16), default=None)
+    details: Mapped[str | None] = mapped_column(Text, default=None)
+    host: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -59,6 +59,11 @@ UNSUPPORTED_CODES = frozenset(
 )
 """Codes meaning "this call/flag is not available here": fall back to a plainer call."""
 
+CONNECTION_LOST_CODES = frozenset(
+    {libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INTERNAL_ERROR}
+)
+"""Codes a call answers with once libvirtd went away under the connection."""
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -90,9 +95,14 @@ class LibvirtDriver:
     """Spawns, destroys and powers guests on one hypervisor connection."""
 
     def __init__(
-        self, conn: Connection, conf: cfg.ConfigOpts, images: ImageTool | None = None
+        self,
+        conn: Connection,
+        conf: cfg.ConfigOpts,
+        images: ImageTool | None = None,
+        reopen: Callable[[], Connection] | None = None,
     ) -> None:
         self._conn = conn
+        self._reopen = reopen  # how to connect again after libvirtd restarted
         self._conf = conf
         self._images: ImageTool = images or QemuImg()
         self._host: HostInfo | None = None
@@ -107,6 +117,31 @@ class LibvirtDriver:
     def host_info(self) -> HostInfo:
         """The last discovery, discovering first if needed."""
         return self._host or self.discover()
+
+    def ensure_connected(self) -> bool:
+        """Connect again when the hypervisor connection died (libvirtd restarted):
+        lifecycle events are registered anew. True when it reconnected; raises
+        HypervisorError while the daemon is still away (the caller tries again)."""
+        if self._reopen is None:
+            return False
+        try:
+            alive = bool(self._conn.isAlive()) and self._conn.getLibVersion() > 0
+        except libvirt.libvirtError as exc:
+            LOG.info("hypervisor connection check failed: %s", exc.get_error_message())
+            alive = False
+        if alive:
+            return False
+        LOG.warning("the hypervisor connection is gone (libvirtd restarted?): reconnecting")
+        with contextlib.suppress(libvirt.libvirtError):
+            self._conn.close()
+        self._conn = self._reopen()
+        if self._callbacks:
+            self._conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle_event, None
+            )
+        self._host = None  # discovered again on the new connection
+        LOG.warning("reconnected to the hypervisor")
+        return True
 
     # -- guests ---------------------------------------------------------------------
     def build(self, spec: GuestSpec) -> guest.ResolvedGuest:
@@ -217,6 +252,58 @@ class LibvirtDriver:
                 raise libvirt_failure(what, exc) from exc
             self._call(what, self._stop, domain)
             self._call(what, domain.create)
+
+    def pause(self, instance_uuid: str) -> None:
+        """Pause the guest's vCPUs (its memory stays in QEMU)."""
+        domain = self._lookup(instance_uuid)
+        self._call(f"pause {instance_uuid}", domain.suspend)
+
+    def unpause(self, instance_uuid: str) -> None:
+        """Run a paused guest's vCPUs again."""
+        domain = self._lookup(instance_uuid)
+        self._call(f"unpause {instance_uuid}", domain.resume)
+
+    def suspend(self, instance_uuid: str) -> None:
+        """Save the guest's memory to libvirt's managed save image and stop it (the
+        next start restores it); a guest already saved is fine."""
+        domain = self._lookup(instance_uuid)
+        what = f"suspend {instance_uuid}"
+        if self._call(what, domain.isActive):
+            self._call(what, domain.managedSave, 0)
+        elif not self._call(what, domain.hasManagedSaveImage, 0):
+            raise errors.Conflict(f"{what}: the guest is not running and has no saved state")
+
+    def resume(self, instance_uuid: str) -> None:
+        """Restore a suspended guest from its managed save image (idempotent)."""
+        domain = self._lookup(instance_uuid)
+        what = f"resume {instance_uuid}"
+        if not self._call(what, domain.isActive):
+            self._call(what, domain.create)
+
+    def snapshot(self, instance_uuid: str, target_path: str) -> None:
+        """Write the guest's root disk, flattened with its base, as the qcow2
+        ``target_path``; a running guest's vCPUs are paused meanwhile (so the disk
+        holds what it last wrote) and run again afterwards. Conflict when the guest
+        has no disk (a kernel booted without an image disk)."""
+        domain = self._lookup(instance_uuid)
+        what = f"snapshot {instance_uuid}"
+        instance_dir = self._files(domain)[0] or self._default_dir(instance_uuid)
+        disk = os.path.join(instance_dir, guest.DISK_FILE)
+        if not os.path.isfile(disk):
+            raise errors.Conflict(f"{what}: the guest has no disk to snapshot")
+        state = int(self._call(what, domain.state, 0)[0])
+        pause = state == libvirt.VIR_DOMAIN_RUNNING
+        if pause:
+            self._call(what, domain.suspend)
+        try:
+            self._images.convert(disk, "qcow2", target_path)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(target_path)
+            raise hypervisor_error(what, exc) from exc
+        finally:
+            if pause:
+                self._call(what, domain.resume)
 
     def get_power_state(self, instance_uuid: str) -> str:
         """running, shutoff, paused, crashed or nostate."""
@@ -336,13 +423,16 @@ class LibvirtDriver:
         except libvirt.libvirtError as exc:
             raise libvirt_failure(what, exc) from exc
 
-    def _find(self, instance_uuid: str) -> Domain | None:
-        """The domain, or None when libvirt has no such domain."""
+    def _find(self, instance_uuid: str, retry: bool = True) -> Domain | None:
+        """The domain, or None when libvirt has no such domain (a dead connection is
+        re-opened once first)."""
         try:
             return self._conn.lookupByUUIDString(instance_uuid)
         except libvirt.libvirtError as exc:
             if _code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
+            if retry and _code(exc) in CONNECTION_LOST_CODES and self.ensure_connected():
+                return self._find(instance_uuid, retry=False)
             raise hypervisor_error(f"look up {instance_uuid}", exc) from exc
 
     def _lookup(self, instance_uuid: str) -> Domain:

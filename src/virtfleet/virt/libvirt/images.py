@@ -1,4 +1,5 @@
-"""Instance disks: a qcow2 overlay over the image file, made with ``qemu-img``."""
+"""Instance disks: a qcow2 overlay over the image file, made with ``qemu-img``; a
+snapshot flattens one into a standalone qcow2."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ class ImageTool(Protocol):
 
     def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
         """Create qcow2 ``path`` backed by ``backing``; at least ``size_gb`` GiB large."""
+
+    def convert(self, source: str, source_format: str, target: str) -> None:
+        """Write ``source`` (with its backing chain) as one standalone qcow2 ``target``."""
 
 
 class QemuImg:
@@ -41,3 +45,9 @@ class QemuImg:
             capture_output=True,
             text=True,
         )
+
+    def convert(self, source: str, source_format: str, target: str) -> None:
+        # -U: QEMU holds a lock on a running (or paused) guest's disk; the caller has
+        # paused the guest's vCPUs, so what is read is what the guest last wrote.
+        args = ["convert", "-U", "-f", source_format, "-O", "qcow2", source, target]
+        subprocess.run([self.binary, *args], check=True, capture_output=True, text=True)

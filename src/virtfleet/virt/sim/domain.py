@@ -142,6 +142,21 @@ class SimDomain:
             hv.resume(self._record(), events)
         return 0
 
+    def managedSave(self, flags: int = 0) -> int:  # noqa: N802  # libvirt-python's name
+        hv = self._conn.hypervisor_checked()
+        with hv.locked() as events:
+            hv.managed_save(self._record(), events)
+        return 0
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802  # libvirt's name
+        with self._conn.hypervisor_checked().locked():
+            return 1 if self._record().managed_save else 0
+
+    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802  # libvirt's name
+        with self._conn.hypervisor_checked().locked():
+            self._record().managed_save = False
+        return 0
+
     def undefine(self) -> int:
         hv = self._conn.hypervisor_checked()
         with hv.locked() as events:

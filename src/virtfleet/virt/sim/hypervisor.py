@@ -109,6 +109,7 @@ class DomainRecord:
     job: MigrationJob | None = None
     last_job: MigrationJob | None = None
     pending: DomainDef | None = None  # redefined while running; applies at next start
+    managed_save: bool = False  # a managed save image waits: the next start restores it
 
     @property
     def active(self) -> bool:
@@ -371,6 +372,9 @@ class SimHypervisor:
         if record.pending is not None:
             record.definition, record.pending = record.pending, None
         check_start(record.definition, self.profile, self.devices, self.running_definitions())
+        restored, record.managed_save = record.managed_save, False
+        if restored and not reason:
+            reason = libvirt.VIR_DOMAIN_RUNNING_RESTORED
         record.state = libvirt.VIR_DOMAIN_RUNNING
         record.reason = reason or libvirt.VIR_DOMAIN_RUNNING_BOOTED
         record.domain_id, record.started = next(self._ids), time.monotonic()
@@ -378,6 +382,8 @@ class SimHypervisor:
         detail = (
             libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED
             if migrated
+            else libvirt.VIR_DOMAIN_EVENT_STARTED_RESTORED
+            if restored
             else libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED
         )
         if not migrated:  # QEMU starts paused; libvirt resumes it, then reports the start
@@ -426,6 +432,26 @@ class SimHypervisor:
                 detail,
             )
         )
+
+    def managed_save(self, record: DomainRecord, events: list[Event]) -> None:
+        """``virDomainManagedSave``: save the guest's memory and stop it; the next start
+        restores it. Refused for a transient domain or one that migrates out."""
+        self.require_active(record)
+        if not record.persistent:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_INVALID, "cannot do managed save for transient domain"
+            )
+        if record.job is not None and not record.job.completed:
+            raise libvirt_error(
+                libvirt.VIR_ERR_OPERATION_INVALID, "domain has active job: outgoing migration"
+            )
+        self.stop(
+            record,
+            libvirt.VIR_DOMAIN_SHUTOFF_SAVED,
+            libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED,
+            events,
+        )
+        record.managed_save = True
 
     def resume(self, record: DomainRecord, events: list[Event]) -> None:
         """Run a paused guest again (``virDomainResume``); a no-op when it runs. While

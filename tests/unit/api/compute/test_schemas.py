@@ -19,6 +19,8 @@ FIRST_VERSION = {
     ("PUT", "/v2.1/flavors/{flavor_id}"): "2.55",
     ("POST", "/v2.1/servers/{server_id}/migrations/{migration_id}/action"): "2.22",
     ("POST", "/v2.1/servers/{server_id}/remote-consoles"): "2.6",
+    ("PUT", "/v2.1/servers/{server_id}/tags"): "2.26",
+    ("PUT", "/v2.1/servers/{server_id}/tags/{tag}"): "2.26",
 }
 BODY_METHODS = ("POST", "PUT", "PATCH")
 

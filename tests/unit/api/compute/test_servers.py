@@ -225,7 +225,7 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
         ),
         ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "user_data": "IyE="}, 400, "user_data"),
         (
-            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "description": "d"},
+            {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "description": "d" * 256},
             400,
             "description",
         ),

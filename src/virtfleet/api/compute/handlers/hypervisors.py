@@ -22,14 +22,48 @@ def index(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /os-hypervisors: id, name, state and status of every compute node."""
     access.require_admin(req, "os_compute_api:os-hypervisors:list")
     found = _filtered(deps, req)
-    return json_response({"hypervisors": [_summary(req, h) for h in found]})
+    listed = [_with_servers(deps, req, h, _summary(req, h)) for h in found]
+    return json_response({"hypervisors": listed})
 
 
 def detail(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /os-hypervisors/detail: every compute node with its capacity and usage."""
     access.require_admin(req, "os_compute_api:os-hypervisors:list-detail")
     found = _filtered(deps, req)
-    return json_response({"hypervisors": [_detail(deps, req, h) for h in found]})
+    listed = [_with_servers(deps, req, h, _detail(deps, req, h)) for h in found]
+    return json_response({"hypervisors": listed})
+
+
+def servers_of(deps: ComputeDeps, req: Request, hypervisor_id: str) -> webob.Response:
+    """GET /os-hypervisors/{pattern}/servers (before 2.53): the hypervisors whose name
+    contains ``pattern``, each with its servers (2.53 on: ``?with_servers=true``)."""
+    access.require_admin(req, "os_compute_api:os-hypervisors:servers")
+    if at_least(req, "2.53"):
+        raise HTTPError(
+            404, "From microversion 2.53 on, list servers with ?with_servers=true instead."
+        )
+    found = [h for h in hosts.list_hosts(deps.db) if hypervisor_id in h.hypervisor_hostname]
+    if not found:
+        raise HTTPError(404, f"No hypervisor matching '{hypervisor_id}' could be found.")
+    listed = [_servers_listed(deps, h, _summary(req, h)) for h in found]
+    return json_response({"hypervisors": listed})
+
+
+def _with_servers(
+    deps: ComputeDeps, req: Request, host: HostRecord, body: dict[str, Any]
+) -> dict[str, Any]:
+    """``body`` with the host's servers when 2.53's ``with_servers`` asks for them."""
+    wanted = req.GET.get("with_servers", "false").lower() in ("true", "1", "yes", "on")
+    if not (wanted and at_least(req, "2.53")):
+        return body
+    return _servers_listed(deps, host, body)
+
+
+def _servers_listed(deps: ComputeDeps, host: HostRecord, body: dict[str, Any]) -> dict[str, Any]:
+    listed = [{"uuid": s.uuid, "name": s.name} for s in servers.list_servers(deps.db, host.host)]
+    if listed:  # Nova leaves the key out for a host without servers
+        body["servers"] = listed
+    return body
 
 
 def show(deps: ComputeDeps, req: Request, hypervisor_id: str) -> webob.Response:
@@ -79,7 +113,7 @@ def _summary(req: Request, host: HostRecord) -> dict[str, Any]:
     return {
         "id": host.uuid if at_least(req, "2.53") else host.id,
         "hypervisor_hostname": host.hypervisor_hostname,
-        "state": host.state,
+        "state": "down" if host.forced_down else host.state,
         "status": host.status,
     }
 

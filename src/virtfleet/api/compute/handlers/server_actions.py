@@ -13,10 +13,11 @@ import webob
 
 from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_state_actions import begin
 from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.wsgi import HTTPError, Request, enforce, json_response
-from virtfleet.servers import service
+from virtfleet.servers import actions, service
 
 #: ``handler(deps, req, server_id, argument)``: one server action.
 ActionHandler = Callable[[ComputeDeps, Request, str, Any], webob.Response]
@@ -54,8 +55,7 @@ def dispatcher(actions: Sequence[ServerAction]) -> Callable[..., webob.Response]
 def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-stop``: power the guest off (SHUTOFF)."""
     validate_body(req, argument, schema.STOP)
-    access.visible_server(req, deps.db, server_id)
-    service.request(deps.db, server_id, "stop", owner=deps.owner)
+    begin(deps, req, server_id, "stop", actions.STOP)
     deps.conductor.stop_server(server_id)
     return json_response(None, status=202)
 
@@ -63,8 +63,7 @@ def stop(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webo
 def start(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:
     """``os-start``: power a stopped guest on (ACTIVE)."""
     validate_body(req, argument, schema.START)
-    access.visible_server(req, deps.db, server_id)
-    service.request(deps.db, server_id, "start", owner=deps.owner)
+    begin(deps, req, server_id, "start", actions.START)
     deps.conductor.start_server(server_id)
     return json_response(None, status=202)
 
@@ -74,7 +73,7 @@ def reboot(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
     service.check(access.visible_server(req, deps.db, server_id), "reboot_hard")
     validate_body(req, argument, schema.REBOOT)
     hard = argument["type"].upper() == "HARD"
-    service.request(deps.db, server_id, "reboot_hard" if hard else "reboot_soft", owner=deps.owner)
+    begin(deps, req, server_id, "reboot_hard" if hard else "reboot_soft", actions.REBOOT)
     deps.conductor.reboot_server(server_id, hard=hard)
     return json_response(None, status=202)
 

@@ -19,6 +19,7 @@ import webob
 from virtfleet import errors
 from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_state_actions import record
 from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
@@ -27,7 +28,7 @@ from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.db import hosts
 from virtfleet.db import migration_records as records
 from virtfleet.db.migration_records import Migration
-from virtfleet.servers import service
+from virtfleet.servers import actions, service
 
 MIGRATE_LIVE = "os-migrateLive"
 
@@ -49,6 +50,7 @@ def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
                 400, f"Unable to migrate instance ({server_id}) to current host ({host})."
             )
     service.request(deps.db, server_id, "live_migrate", owner=deps.owner)
+    record(deps, req, server_id, actions.LIVE_MIGRATION)
     try:
         deps.live_migrations.start(server_id, host, block, force)
     except Exception:

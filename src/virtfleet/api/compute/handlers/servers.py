@@ -13,17 +13,21 @@ from virtfleet.api import caller
 from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_state_actions import check_lock, record
 from virtfleet.api.compute.name_filter import name_matcher
 from virtfleet.api.compute.schemas import server as schema
+from virtfleet.api.compute.schemas import server_update as update_schema
 from virtfleet.api.compute.schemas import validate_body
+from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views import links
 from virtfleet.api.compute.views.servers import detail_view, status, summary_view
+from virtfleet.api.validation import validate
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
 from virtfleet.db import flavors, servers
 from virtfleet.db.servers import Server
 from virtfleet.network.records import Caller
 from virtfleet.network.server_ports import nic_requests
-from virtfleet.servers import service
+from virtfleet.servers import actions, service
 
 LOG = logging.getLogger(__name__)
 
@@ -34,11 +38,9 @@ IGNORED_WHEN_TRIVIAL: dict[str, Callable[[Any], bool]] = {
     "security_groups": lambda v: v in (None, []) or v == [{"name": "default"}],
     "user_data": lambda v: not v,
     "config_drive": lambda v: v in (None, "", False),
-    "description": lambda v: v is None,
     "accessIPv4": lambda v: not v,
     "accessIPv6": lambda v: not v,
     "adminPass": lambda v: not v,
-    "tags": lambda v: not v,
     "hostname": lambda v: not v,
     "return_reservation_id": lambda v: v in (None, False),
 }
@@ -96,6 +98,7 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
         found = [s for s in found if status(s) in wanted]
     if "flavor" in params:
         found = [s for s in found if str(s.flavor.get("id")) == params["flavor"]]
+    found = _tag_filtered(found, params)
     if "image" in params:
         found = [s for s in found if s.image_ref == field_checks.ref_id(params["image"])]
     marker = params.get("marker")
@@ -106,6 +109,21 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
         found = found[ids.index(marker) + 1 :]
     if "limit" in params:
         found = found[: field_checks.integer("limit", params["limit"], 0)]
+    return found
+
+
+def _tag_filtered(found: list[Server], params: Any) -> list[Server]:
+    """``tags`` (all of them), ``tags-any``, ``not-tags`` (not all), ``not-tags-any``
+    (none of them): comma-separated lists (2.26)."""
+    for name, keep in (
+        ("tags", lambda have, want: want <= have),
+        ("tags-any", lambda have, want: bool(want & have)),
+        ("not-tags", lambda have, want: not want <= have),
+        ("not-tags-any", lambda have, want: not want & have),
+    ):
+        if name in params:
+            wanted = {t for t in params[name].split(",") if t}
+            found = [s for s in found if keep(set(s.tags), wanted)]
     return found
 
 
@@ -153,6 +171,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         user_id=access.user_id(req),
         metadata=metadata,
         owner=deps.owner,
+        description=_description(req, body.get("description")),
+        tags=_tags(req, body.get("tags")),
     )
     if deps.networks is not None:
         try:
@@ -160,6 +180,9 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         except errors.VirtfleetError:
             servers.delete(deps.db, server.uuid)
             raise
+    actions.begin(
+        deps.db, server.uuid, actions.CREATE, req.request_id, server.user_id, server.project_id
+    )
     try:
         deps.conductor.build_server(server.uuid)
     except errors.VirtfleetError as exc:
@@ -184,10 +207,31 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
 def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """DELETE /servers/{id}: mark the server deleting and hand it to the conductor."""
     server = access.visible_server(req, deps.db, server_id)
+    check_lock(req, server)
     if server.task_state != "deleting":  # a delete asked for again keeps its owner
         service.request(deps.db, server_id, "delete", owner=deps.owner)
+        record(deps, req, server_id, actions.DELETE)
     deps.conductor.delete_server(server_id)
     return json_response(None, status=204)
+
+
+def _description(req: Request, value: Any) -> str | None:
+    """``description`` (2.19): at most 255 characters, or null."""
+    if value is None:
+        return None
+    if not at_least(req, "2.19"):
+        raise HTTPError(400, "description needs microversion 2.19 or later.")
+    return field_checks.string("description", value, allow_empty=True)
+
+
+def _tags(req: Request, value: Any) -> tuple[str, ...]:
+    """``tags`` (2.52): at most 50, each 1 to 60 characters without ',' or '/'."""
+    if not value:
+        return ()
+    if not at_least(req, "2.52"):
+        raise HTTPError(400, "tags at boot need microversion 2.52 or later.")
+    validate(value, update_schema.TAGS_V2_26["properties"]["tags"])
+    return tuple(dict.fromkeys(value))
 
 
 def _metadata(value: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from virtfleet.api.compute.schemas import (
     flavor,
     server,
     server_action,
+    server_update,
+    services,
 )
 
 V = "/v2.1"
@@ -23,6 +25,13 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("POST", f"{V}/servers"): server.CREATE,
     ("POST", f"{SERVER}/action"): server_action.ACTION,
     ("POST", f"{SERVER}/remote-consoles"): console.REMOTE_CONSOLE,
+    ("PUT", SERVER): server_update.UPDATE,
+    ("POST", f"{SERVER}/metadata"): server_update.METADATA,
+    ("PUT", f"{SERVER}/metadata"): server_update.METADATA,
+    ("PUT", f"{SERVER}/metadata/{{key}}"): server_update.META_ITEM,
+    ("PUT", f"{SERVER}/tags"): server_update.TAGS,
+    ("PUT", f"{SERVER}/tags/{{tag}}"): server_update.TAG,
     ("POST", f"{SERVER}/migrations/{{migration_id}}/action"): server_action.FORCE_COMPLETE,
     ("POST", f"{V}/os-scheduler-explain"): explain.EXPLAIN,
+    ("PUT", f"{V}/os-services/{{service_id}}"): services.SERVICE_UPDATE,
 }

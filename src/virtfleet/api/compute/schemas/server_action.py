@@ -125,6 +125,46 @@ FORCE_COMPLETE_V2_22: dict[str, Any] = {
 }
 FORCE_COMPLETE: Versioned = (("2.22", FORCE_COMPLETE_V2_22),)
 
+# pause, unpause, suspend, resume, unlock, unrescue, shelve, shelveOffload: the
+# argument (null in Nova's clients) is not looked at.
+NO_ARGUMENT: Versioned = (("2.1", {}),)
+
+# lock: 2.73 adds an optional locked_reason.
+_LOCK = "Invalid input for lock: expected null or an object."
+LOCK_V2_73: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {"locked_reason": string("locked_reason", 255)},
+    "additionalProperties": False,
+    "x-messages": {"type": _LOCK, "additionalProperties": unknown_message("lock")},
+}
+LOCK: Versioned = (("2.73", LOCK_V2_73), ("2.1", {}))
+
+# createImage: a name and optional metadata (string values).
+_CREATE_IMAGE = "Invalid input for createImage: expected an object with a 'name'."
+CREATE_IMAGE_V2_1: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": string("name", 255),
+        "metadata": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": 255,
+                "x-messages": {"type": "Invalid input for metadata: values must be strings."},
+            },
+            "x-messages": {"type": "Invalid input for metadata: expected an object."},
+        },
+    },
+    "additionalProperties": False,
+    "x-messages": {
+        "type": _CREATE_IMAGE,
+        "required": _CREATE_IMAGE,
+        "additionalProperties": unknown_message("createImage"),
+    },
+}
+CREATE_IMAGE: Versioned = (("2.1", CREATE_IMAGE_V2_1),)
+
 #: Each server action's argument schemas, by the action's body key.
 ACTIONS: dict[str, Versioned] = {
     "os-stop": STOP,
@@ -134,4 +174,11 @@ ACTIONS: dict[str, Versioned] = {
     "os-migrateLive": MIGRATE_LIVE,
     "os-getVNCConsole": console.VNC_CONSOLE,
     "os-getSerialConsole": console.SERIAL_CONSOLE,
+    "pause": NO_ARGUMENT,
+    "unpause": NO_ARGUMENT,
+    "suspend": NO_ARGUMENT,
+    "resume": NO_ARGUMENT,
+    "lock": LOCK,
+    "unlock": NO_ARGUMENT,
+    "createImage": CREATE_IMAGE,
 }

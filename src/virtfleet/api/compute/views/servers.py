@@ -26,6 +26,12 @@ STATUS: dict[tuple[str, str | None], str] = {
     ("stopped", None): "SHUTOFF",
     ("paused", None): "PAUSED",
     ("suspended", None): "SUSPENDED",
+    ("rescued", None): "RESCUE",
+    ("shelved", None): "SHELVED",
+    ("shelved_offloaded", None): "SHELVED_OFFLOADED",
+    ("active", "rebuilding"): "REBUILD",
+    ("stopped", "rebuilding"): "REBUILD",
+    ("error", "rebuilding"): "REBUILD",
     ("error", None): "ERROR",
     ("deleted", None): "DELETED",
     ("soft-delete", None): "SOFT_DELETED",
@@ -151,19 +157,19 @@ def detail_view(
             fault.pop("details", None)
         body["fault"] = fault
     if at_least(req, "2.9"):
-        body["locked"] = False
+        body["locked"] = server.locked
     if at_least(req, "2.16"):
         body["host_status"] = "UP" if server.host else ""
     if at_least(req, "2.19"):
-        body["description"] = None
+        body["description"] = server.description
     if at_least(req, "2.26"):
-        body["tags"] = []
+        body["tags"] = list(server.tags)
     if at_least(req, "2.63"):
         body["trusted_image_certificates"] = None
     if show and at_least(req, "2.71"):
         body["server_groups"] = []
     if at_least(req, "2.73"):
-        body["locked_reason"] = None
+        body["locked_reason"] = server.locked_reason
     if at_least(req, "2.96"):
         body["pinned_availability_zone"] = None
     return body
