@@ -93,7 +93,7 @@ class ScaleOut:
             return [self.base.all_agents().start()]
         return [self.base.agent(host).start() for host in self.host_names]
 
-    def wait_hosts_up(self, client: Client, timeout: float = 60) -> None:
+    def wait_hosts_up(self, client: Client, timeout: float = 120) -> None:
         def all_up() -> bool:
             states = {h["hypervisor_hostname"]: h["state"] for h in client.hypervisors()}
             return all(states.get(host) == "up" for host in self.host_names)

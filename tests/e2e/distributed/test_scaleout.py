@@ -43,7 +43,7 @@ def start_two(scaleout: ScaleOut) -> tuple[list[object], list[Client]]:
     b.start()
     scaleout.agents()
     for client in (client_a, client_b):
-        wait_for("a server's API", lambda c=client: c.hypervisors() is not None, timeout=60)
+        wait_for("a server's API", lambda c=client: c.hypervisors() is not None, timeout=180)
     scaleout.wait_hosts_up(client_a)
     return [a, b], [client_a, client_b]
 
