@@ -86,7 +86,10 @@ def settle(client: Client, ids: list[str], bound: float) -> dict[str, str]:
         return {s["id"]: s["status"] for s in servers if s["id"] in set(ids)}
 
     def settled() -> dict[str, str] | None:
-        now = statuses()
+        try:
+            now = statuses()
+        except OSError:  # one slow answer on a loaded machine: ask again
+            return None
         return now if len(now) == len(ids) and "BUILD" not in now.values() else None
 
     deadline = time.monotonic() + bound
