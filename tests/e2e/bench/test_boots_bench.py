@@ -31,7 +31,7 @@ def test_boots_and_deletes_of_an_embedded_cloud_are_counted_and_timed(
         assert phase.rejected == {}
         assert phase.p50_ms is not None and phase.p99_ms is not None
         assert 0 < phase.p50_ms <= phase.p99_ms <= phase.seconds * 1000 + boots.POLL * 1000
-        assert phase.per_second == round(12 / phase.seconds, 1)
+        assert abs(phase.per_second - 12 / phase.seconds) <= 0.1 + 12 / phase.seconds * 0.01
     assert cloud.client.compute("GET", "/servers")["servers"] == []
     table = boots.table([result])
     assert "| embedded (SQLite) | 3 | 4 | boot → ACTIVE | 12 / 12 | 0 | 0 |" in table
