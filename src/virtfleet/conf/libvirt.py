@@ -22,6 +22,15 @@ OPTS: list[cfg.Opt] = [
         "other architectures always use 'qemu' (TCG).",
     ),
     cfg.StrOpt(
+        "kvm_unusable",
+        default="fallback",
+        choices=["fallback", "refuse"],
+        help="With virt_type = kvm, the agent first starts a tiny paused KVM guest. "
+        "When KVM cannot run it (e.g. nested KVM that QEMU cannot drive): 'fallback' "
+        "runs this host's guests under TCG with a warning; 'refuse' stops the agent "
+        "with the reason.",
+    ),
+    cfg.StrOpt(
         "cpu_mode",
         default=None,
         choices=["host-model", "host-passthrough", "custom", "none"],

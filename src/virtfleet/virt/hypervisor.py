@@ -85,6 +85,7 @@ class Connection(Protocol):
     def isAlive(self) -> int: ...  # noqa: N802  # libvirt-python's name
     def close(self) -> int: ...
     def defineXML(self, xml: str, /) -> Domain: ...  # noqa: N802  # libvirt-python's name
+    def createXML(self, xml: str, flags: int = 0, /) -> Domain: ...  # noqa: N802  # libvirt's
     def lookupByUUIDString(self, uuid: str, /) -> Domain: ...  # noqa: N802  # libvirt's name
     def listAllDomains(self, flags: int = 0, /) -> Sequence[Domain]: ...  # noqa: N802
     def domainEventRegisterAny(  # noqa: N802  # libvirt-python's name

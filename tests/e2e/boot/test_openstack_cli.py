@@ -178,3 +178,19 @@ def test_clouds_yaml_is_password_auth_with_the_catalog_and_nothing_else(cloud: C
         assert exc.code == 401
     else:
         raise AssertionError("an anonymous request was served")
+
+
+def test_the_openstack_cli_prints_no_warnings(cloud: Cloud) -> None:
+    """A newcomer's first commands print their answer and nothing on stderr: no
+    deprecation or version-discovery warnings from the clients or their libraries."""
+    for command in (
+        ("server", "list"),
+        ("flavor", "list"),
+        ("image", "list"),
+        ("hypervisor", "list"),
+        ("resource", "provider", "list"),
+        ("network", "list"),
+        ("token", "issue"),
+    ):
+        result = cloud.openstack(*command)
+        assert result.stderr == "", f"openstack {' '.join(command)}:\n{result.stderr}"

@@ -106,13 +106,35 @@ class LibvirtDriver:
         self._conf = conf
         self._images: ImageTool = images or QemuImg()
         self._host: HostInfo | None = None
+        self._kvm_usable: bool | None = None  # probed at the first discovery
         self._callbacks: list[LifecycleCallback] = []
 
     # -- host ---------------------------------------------------------------------
     def discover(self) -> HostInfo:
         """Re-discover the host (capabilities, versions, traits) and remember it."""
-        self._host = host.discover(self._conn, self._conf)
+        if self._kvm_usable is None:
+            self._kvm_usable = self._check_kvm()
+        self._host = host.discover(self._conn, self._conf, self._kvm_usable)
         return self._host
+
+    def _check_kvm(self) -> bool:
+        """Whether KVM can run guests here; when it cannot, fall back to TCG with a
+        warning, or refuse to start (``[libvirt] kvm_unusable = refuse``)."""
+        problem = host.kvm_problem(self._conn, self._conf)
+        if problem is None:
+            return True
+        if self._conf.libvirt.kvm_unusable == "refuse":
+            raise errors.HypervisorError(
+                f"[libvirt] virt_type = kvm, but KVM cannot run a guest on this host: "
+                f"{problem} (set [libvirt] virt_type = qemu for TCG, or "
+                "kvm_unusable = fallback)"
+            )
+        LOG.warning(
+            "KVM cannot run a guest on this host (%s): its guests run under TCG "
+            "(virt_type qemu). [libvirt] kvm_unusable = refuse stops the agent instead.",
+            problem,
+        )
+        return False
 
     def host_info(self) -> HostInfo:
         """The last discovery, discovering first if needed."""

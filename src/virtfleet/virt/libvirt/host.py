@@ -12,7 +12,7 @@ from oslo_config import cfg
 
 from virtfleet.virt import arch
 from virtfleet.virt.hypervisor import Connection
-from virtfleet.virt.libvirt import config
+from virtfleet.virt.libvirt import config, kvm_probe
 from virtfleet.virt.libvirt.traits import TraitFacts, host_traits
 from virtfleet.virt.types import HostInfo, NumaCell
 
@@ -95,23 +95,44 @@ def disk_gb(conn: Connection, conf: cfg.ConfigOpts) -> int:
     return stat.f_bavail * stat.f_frsize // GiB
 
 
-def discover(conn: Connection, conf: cfg.ConfigOpts) -> HostInfo:
-    """Ask the connection what the host is and can run."""
+def kvm_problem(conn: Connection, conf: cfg.ConfigOpts) -> str | None:
+    """Why KVM, configured (``[libvirt] virt_type = kvm``) and offered for the host's
+    architecture, cannot run a guest here; None when it can or is not in play."""
+    if conf.libvirt.virt_type != "kvm":
+        return None
+    caps = config.Capabilities.parse(conn.getCapabilities())
+    host_cpu = caps.host.cpu if caps.host and caps.host.cpu else config.capabilities.HostCpu()
+    offer = guest_offers(caps).get(arch.canonicalize(host_cpu.arch or ""))
+    if offer is None or "kvm" not in offer.domain_types:
+        return None
+    default_machine = arch.get(offer.arch).machine
+    machine = default_machine if default_machine in offer.machines else None
+    cpu_mode = conf.libvirt.cpu_mode or DEFAULT_CPU_MODE["kvm"]
+    return kvm_probe.kvm_problem(
+        conn, kvm_probe.probe_xml(offer.arch, offer.emulator, machine, cpu_mode)
+    )
+
+
+def discover(conn: Connection, conf: cfg.ConfigOpts, kvm_usable: bool = True) -> HostInfo:
+    """Ask the connection what the host is and can run; ``kvm_usable`` False (see
+    :func:`kvm_problem`) runs every guest under TCG, whatever ``virt_type`` says."""
     caps = config.Capabilities.parse(conn.getCapabilities())
     host_cpu = caps.host.cpu if caps.host and caps.host.cpu else config.capabilities.HostCpu()
     host_arch = arch.canonicalize(host_cpu.arch or "")
-    virt_type: str = conf.libvirt.virt_type
+    virt_type: str = conf.libvirt.virt_type if kvm_usable else "qemu"
     offers = guest_offers(caps)
     native = tuple(sorted(a for a in offers if arch.runs_natively(host_arch, a)))
     emulated = tuple(sorted(a for a in offers if a not in native))
-    kvm_arches = tuple(sorted(a for a, o in offers.items() if "kvm" in o.domain_types))
+    kvm_arches = tuple(
+        sorted(a for a, o in offers.items() if "kvm" in o.domain_types and kvm_usable)
+    )
     domcaps = _probe_domain_capabilities(conn, offers, host_arch, virt_type, kvm_arches)
     host_caps = domcaps.get(host_arch)
     uefi_arches = tuple(
         sorted(a for a, dc in domcaps.items() if dc.os and "efi" in dc.os.firmwares())
     )
     disk_buses, video_models = _device_models(host_arch, host_caps)
-    cpu_mode = conf.libvirt.cpu_mode or DEFAULT_CPU_MODE[virt_type]
+    cpu_mode = (conf.libvirt.cpu_mode if kvm_usable else None) or DEFAULT_CPU_MODE[virt_type]
     info = conn.getInfo()
     hypervisor_type = str(conn.getType())
     libvirt_version = int(conn.getLibVersion())
