@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# guest-images.sh [ARCH...] — real Debian guest kernels and a busybox initramfs for
-# each guest architecture, for tests and demos of real (TCG) guests:
+# guest-images.sh [ARCH...] — real Debian guest kernels and a busybox initramfs (with
+# the kernel's virtio NIC modules) for each guest architecture, for tests and demos of
+# real (TCG) guests:
 #   $VIRTFLEET_IMAGES/vmlinuz-ARCH and $VIRTFLEET_IMAGES/initrd-ARCH.gz
 # (default /var/lib/virtfleet/guest-images). ARCH: x86_64 aarch64 armv7l ppc64le s390x
 # mipsel riscv64 (default: all). Foreign-architecture packages are fetched with a
@@ -18,6 +19,9 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY=${VIRTFLEET_DEBIAN_SECURITY:-$(debian_security_mirror)}
 SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# bumped when the initramfs changes (2: NIC modules, vf.net/vf.ping/vf.meta), so images
+# made by an older script are made again
+INITRD_VERSION=2
 
 # guest arch -> Debian arch, suite, kernel metapackage (riscv64 is a trixie arch)
 declare -A SOURCES=(
@@ -33,7 +37,8 @@ declare -A SOURCES=(
 prepare() {  # prepare ARCH
   local arch=$1 debarch suite meta dir pkg kernel busybox
   read -r debarch suite meta <<<"${SOURCES[$arch]:?unknown guest arch '$arch' (known: ${!SOURCES[*]})}"
-  if [[ -s $OUT/vmlinuz-$arch && -s $OUT/initrd-$arch.gz && "${VIRTFLEET_IMAGES_FORCE:-0}" != 1 ]]; then
+  if [[ -s $OUT/vmlinuz-$arch && -s $OUT/initrd-$arch.gz && "${VIRTFLEET_IMAGES_FORCE:-0}" != 1 &&
+        $(cat "$OUT/initrd-$arch.version" 2>/dev/null) == "$INITRD_VERSION" ]]; then
     echo "guest-images: $arch ready"
     return 0
   fi
@@ -63,12 +68,22 @@ prepare() {  # prepare ARCH
   (cd "$dir/pkgs" && apt-get -qq "${apt_opts[@]}" download "$pkg" busybox-static 2>&1 |
     grep -v 'Download is performed unsandboxed' || true)
   dpkg-deb --fsys-tarfile "$dir"/pkgs/"$pkg"_*.deb | tar -x -C "$dir/root" ./boot
+  # the virtio NIC drivers the kernel has as modules, in load order (for vf.net guests)
+  dpkg-deb --fsys-tarfile "$dir"/pkgs/"$pkg"_*.deb |
+    tar -x -C "$dir/root" --wildcards '*/virtio*.ko*' '*/failover.ko*' '*/net_failover.ko*' 2>/dev/null || true
+  modules=()
+  for name in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+              virtio_mmio failover net_failover virtio_net; do
+    found=$(find "$dir/root" -name "$name.ko*" | head -1)
+    [[ -n $found ]] && modules+=("$found")
+  done
   dpkg-deb -x "$dir"/pkgs/busybox-static_*.deb "$dir/root"
   kernel=$(ls "$dir"/root/boot/vmlinu[xz]-* | head -1)
   busybox=$dir/root/bin/busybox
   [[ -f $busybox ]] || busybox=$dir/root/usr/bin/busybox
   cp "$kernel" "$OUT/vmlinuz-$arch.tmp" && mv "$OUT/vmlinuz-$arch.tmp" "$OUT/vmlinuz-$arch"
-  python3 "$HERE/mkinitramfs.py" "$busybox" "$OUT/initrd-$arch.gz"
+  python3 "$HERE/mkinitramfs.py" "$busybox" "$OUT/initrd-$arch.gz" "${modules[@]}"
+  echo "$INITRD_VERSION" >"$OUT/initrd-$arch.version"
   echo "guest-images: $arch from $pkg"
   rm -rf "$dir/pkgs" "$dir/root"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install libvirt, QEMU with the TCG emulators virtfleet uses, qemu-img and the build
-# dependencies of libvirt-python, on Debian, without systemd. Idempotent.
+# Install libvirt, QEMU with the TCG emulators virtfleet uses, qemu-img, the build
+# dependencies of libvirt-python and what a host's guest networks run on (iproute2,
+# dnsmasq, nftables), on Debian, without systemd. Idempotent.
 #
 # Environment:
 #   VIRTFLEET_SKIP_APT=1   do not touch apt (everything already installed)
@@ -12,6 +13,8 @@ PACKAGES=(
   qemu-utils                                                 # qemu-img (disk overlays)
   qemu-system-x86 qemu-system-arm qemu-system-ppc            # x86_64/i686, aarch64/armv7l, ppc64(le)
   qemu-system-misc qemu-system-mips                          # s390x + riscv64, mips(el)
+  iproute2 dnsmasq-base nftables                             # guest networks: bridges, DHCP, security groups
+  busybox-static                                             # ping/udhcpc in the network tests' namespaces
 )
 
 missing=()

@@ -25,9 +25,15 @@
 # socket outside the state dirs, or tcp://127.0.0.1). libvirtd refuses 127.0.0.1 as
 # qemu.conf migration_host/migration_address, so that is not configured here.
 #
+# With VIRTFLEET_HOSTS_NETNS=1 a host also gets a network namespace of its own,
+# vfhost-NAME (made if missing, deleted by purge): its libvirtd, and so its guests' tap
+# devices, live there, and the host's bridges, dnsmasq and nftables rules go there too
+# (the agent's [network] host_netns). Such hosts still share the filesystem.
+#
 # Environment: VIRTFLEET_HOSTS_DIR (state root), VIRTFLEET_HOSTS_TIMEOUT (seconds to wait
 # for a daemon, default 120), VIRTFLEET_HOSTS_WRAPPER (command prefix for libvirtd, e.g.
-# "setarch i686" for a host that reports arch i686).
+# "setarch i686" for a host that reports arch i686), VIRTFLEET_HOSTS_NETNS (1: a network
+# namespace per host).
 set -euo pipefail
 
 ROOT=${VIRTFLEET_HOSTS_DIR:-/run/virtfleet-hosts}
@@ -88,8 +94,14 @@ start_one() {  # start_one NAME
     for spec in "${MOUNTS[@]}"; do
       binds+="mount --bind '$dir/${spec%%:*}' '${spec#*:}'; "
     done
+    local netns=()
+    if [[ ${VIRTFLEET_HOSTS_NETNS:-0} == 1 ]]; then
+      ip netns list | grep -qw "vfhost-$name" || ip netns add "vfhost-$name"
+      ip -n "vfhost-$name" link set lo up
+      netns=(ip netns exec "vfhost-$name")
+    fi
     # shellcheck disable=SC2086  # the wrapper is a word list on purpose
-    unshare --mount --propagation private -- /bin/sh -ec \
+    "${netns[@]}" unshare --mount --propagation private -- /bin/sh -ec \
       "${binds} exec ${VIRTFLEET_HOSTS_WRAPPER:-} libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$dir/libvirtd.pid'"
   fi
   for ((i = 0; i < TIMEOUT * 10; i++)); do
@@ -148,6 +160,7 @@ purge_one() {  # purge_one NAME
   stop_one "$name"
   kill_orphan_guests "$name"
   rm -rf "${ROOT:?}/$name"
+  if ip netns list 2>/dev/null | grep -qw "vfhost-$name"; then ip netns del "vfhost-$name"; fi
   say "host $name: purged"
 }
 

@@ -33,6 +33,7 @@ from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
+from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc import Transport
 from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt.host import instances_path
@@ -107,6 +108,10 @@ class AgentEndpoint(LiveMigrationEndpoint):
         self._agent.driver.destroy(instance_uuid)
         self._agent.network.unplug(instance_uuid)
         self._agent.images.release(instance_uuid)
+
+    def refresh_ports(self, vifs: list[GuestVif]) -> None:
+        """New rules, peers or subnets for ports plugged here (others are ignored)."""
+        self._agent.network.refresh(vifs)
 
     def power_off(self, instance_uuid: str) -> None:
         self._agent.driver.power_off(instance_uuid)

@@ -161,4 +161,5 @@ def build_report(
         local_gb=info.disk_gb,
         cpu_info=cpu_info(info),
         providers=[root, *_nested(nested, host)],
+        tunnel_address=conf.network.tunnel_address,
     )

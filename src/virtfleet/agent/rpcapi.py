@@ -27,6 +27,7 @@ from virtfleet.objects.rpc_results import (
     MigrationProgress,
     OrphanDomain,
 )
+from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc import Transport
 
 COMPUTE_TOPIC = "compute"
@@ -62,6 +63,13 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "1.4",
         "pause, unpause, suspend (managed save) and resume of a guest; snapshot (its "
         "root disk as a standalone qcow2 file)",
+    ),
+    (
+        "1.5",
+        "refresh_ports (a cast): the conductor sends a host its bound ports again after "
+        "a change of rules, addresses or peers; GuestVif 1.1 carries subnets, resolved "
+        "security-group rules, VXLAN peers and the project; HostReport 1.1 the host's "
+        "tunnel address",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -140,6 +148,10 @@ class ComputeClient:
     def get_domain_xml(self, host: str, instance_uuid: str) -> str:
         reply = self._call(host, "get_domain_xml", instance_uuid=instance_uuid)
         return _expect(reply, str, "get_domain_xml")
+
+    def refresh_ports(self, host: str, vifs: list[GuestVif]) -> None:
+        """A cast: new facts for the ports plugged on ``host``."""
+        self._transport.cast(COMPUTE_TOPIC, host, "refresh_ports", vifs=vifs)
 
     def get_console_output(self, host: str, instance_uuid: str, length: int | None = None) -> str:
         reply = self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)

@@ -92,10 +92,13 @@ def retry_on_conflict(action: Callable[[], T], what: str, attempts: int = MAX_RE
 
 def _cpu_info(report: HostReport) -> dict[str, Any]:
     info = report.cpu_info
-    return {
+    found = {
         name: (dict(value) if isinstance(value, dict) else value)
         for name, value in info.as_dict().items()
     }
+    if report.obj_attr_is_set("tunnel_address") and report.tunnel_address:
+        found[hosts.TUNNEL_ADDRESS] = report.tunnel_address  # the VXLAN peers read it
+    return found
 
 
 class HostReporter:

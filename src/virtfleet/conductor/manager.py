@@ -30,6 +30,7 @@ from virtfleet.conductor import boot, mdev_reaper, orphans, reconcile
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.membership import Membership
 from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
+from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
@@ -100,6 +101,11 @@ class Conductor:
         self._networks = networks  # None: servers have no ports
         self.reporter = HostReporter(db, placement)
         self.compute = ComputeClient(transport, timeout=conf.rpc_response_timeout)
+        self.port_refresher = (
+            PortRefresher(networks, self.compute) if networks is not None else None
+        )
+        if networks is not None and self.port_refresher is not None:
+            networks.service.listeners.append(self.port_refresher.changed)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "conductor")
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._pending_lock = threading.Lock()
@@ -146,6 +152,8 @@ class Conductor:
         self.membership.start()
         self._transport.serve(CONDUCTOR_TOPIC, CONDUCTOR_SERVER, ConductorEndpoint(self))
         self._serving = True
+        if self.port_refresher is not None:
+            self.port_refresher.start()
         down_after = self._conf.compute.host_down_after
         self._watchdog = threading.Thread(
             target=self._watch,
@@ -158,6 +166,8 @@ class Conductor:
     def stop(self) -> None:
         """Stop serving and finish the workflows already running."""
         self._stopping.set()
+        if self.port_refresher is not None:
+            self.port_refresher.stop()
         if self._serving:
             self._transport.stop_serving(CONDUCTOR_TOPIC, CONDUCTOR_SERVER)
             self._serving = False

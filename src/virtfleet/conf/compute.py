@@ -17,6 +17,13 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt("reserved_host_cpus", default=0, min=0, help="VCPUs kept for the host."),
     cfg.IntOpt("reserved_host_memory_mb", default=512, min=0, help="MiB of RAM kept for the host."),
     cfg.IntOpt("reserved_host_disk_mb", default=0, min=0, help="MiB of disk kept for the host."),
+    cfg.StrOpt(
+        "host_config_dir",
+        default=None,
+        help="`virtfleet up`: a directory of per-host configuration files; the agent of "
+        "host NAME also reads NAME.conf there when it exists (e.g. each host's "
+        "[network] tunnel_address).",
+    ),
 ]
 
 COMPUTE_OPTS: list[cfg.Opt] = [

@@ -37,6 +37,28 @@ OPTS: list[cfg.Opt] = [
         "dnsmasq and nftables rules for its guests' ports (simulated hosts only record "
         "them).",
     ),
+    cfg.BoolOpt(
+        "security_groups",
+        default=True,
+        help="Whether a plugging host filters its guests' ports with nftables "
+        "(security groups, anti-spoofing). Off: ports are not filtered.",
+    ),
+    cfg.BoolOpt(
+        "dhcp",
+        default=True,
+        help="Whether a plugging host runs a dnsmasq per network for its guests.",
+    ),
+    cfg.StrOpt(
+        "state_directory",
+        default="/var/lib/virtfleet/network",
+        help="Where a plugging host keeps each network's dnsmasq files.",
+    ),
+    cfg.StrOpt(
+        "host_netns",
+        default=None,
+        help="Network namespace this host's networking lives in (the tests' "
+        "namespaced libvirt hosts, whose libvirtd runs in it). Unset: the agent's own.",
+    ),
 ]
 
 

@@ -258,3 +258,17 @@ def delete_host(db: Database, host: str) -> None:
         if row is None:
             raise errors.NotFound(f"compute node host {host!r} does not exist")
         session.delete(row)
+
+
+#: The key of a host's VXLAN endpoint in its recorded ``cpu_info`` (from its report).
+TUNNEL_ADDRESS = "tunnel_address"
+
+
+def tunnel_addresses(db: Database) -> dict[str, str]:
+    """Host name -> tunnel address, for the hosts that reported one."""
+    found = {}
+    for host in list_hosts(db):
+        address = host.cpu_info.get(TUNNEL_ADDRESS)
+        if isinstance(address, str) and address:
+            found[host.host] = address
+    return found

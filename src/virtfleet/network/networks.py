@@ -269,6 +269,14 @@ def update_subnet(
 def delete_subnet(session: Session, caller: Caller, subnet_id: str) -> None:
     row = visible_subnet(session, caller, subnet_id)
     owned_network(session, caller, row.network_id)
+    network_owned = select(m.Port.id).where(
+        m.Port.network_id == row.network_id, m.Port.device_owner.like("network:%")
+    )
+    session.execute(  # the hosts' DHCP ports give their address on it back
+        delete(m.IPAllocation).where(
+            m.IPAllocation.subnet_id == row.id, m.IPAllocation.port_id.in_(network_owned)
+        )
+    )
     used = session.scalar(
         select(func.count()).select_from(m.IPAllocation).where(m.IPAllocation.subnet_id == row.id)
     )

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from virtfleet.db import hosts
 from virtfleet.db.models import network as m
-from virtfleet.network import errors, networks, ports
+from virtfleet.network import dataplane, errors, networks, ports
 from virtfleet.network.records import Caller, PortRecord
 from virtfleet.network.service import SYSTEM, NetworkService
 from virtfleet.objects.guest_request import GuestNic
@@ -114,21 +115,40 @@ class ServerPorts:
         self.service.transaction(work)
 
     def bind(self, server_uuid: str, host: str) -> list[GuestVif]:
-        """Bind the server's ports to ``host``; the interfaces the agent plugs."""
+        """Bind the server's ports to ``host`` (with the host's DHCP port on each of
+        their networks; the DHCP ports of the hosts they leave go when unused); the
+        interfaces the agent plugs."""
+        tunnels = hosts.tunnel_addresses(self.service.db)
 
         def work(session: Session) -> list[GuestVif]:
-            vifs = []
-            for row in _rows(session, server_uuid):
+            rows = _rows(session, server_uuid)
+            left = [(row.network_id, row.binding_host_id) for row in rows]
+            for row in rows:
                 row.binding_host_id = host
                 row.status = "BUILD"
-                vifs.append(_vif(session, row))
-            return vifs
+                dataplane.ensure_dhcp_port(session, row.network_id, host)
+            session.flush()
+            dataplane.drop_unused_dhcp_ports(session, left)
+            return [dataplane.guest_vif(session, row, tunnels) for row in rows]
 
-        return self.service.transaction(work)
+        vifs = self.service.transaction(work)
+        self.service.changed()
+        return vifs
 
     def vifs(self, server_uuid: str) -> list[GuestVif]:
+        tunnels = hosts.tunnel_addresses(self.service.db)
         with self.service.db.read_session() as session:
-            return [_vif(session, row) for row in _rows(session, server_uuid)]
+            return [dataplane.guest_vif(session, r, tunnels) for r in _rows(session, server_uuid)]
+
+    def bound_hosts(self) -> list[str]:
+        with self.service.db.read_session() as session:
+            return dataplane.bound_hosts(session)
+
+    def host_vifs(self, host: str) -> list[GuestVif]:
+        """Every compute port bound to ``host``, as its agent realises them."""
+        tunnels = hosts.tunnel_addresses(self.service.db)
+        with self.service.db.read_session() as session:
+            return dataplane.host_vifs(session, host, tunnels)
 
     def set_status(self, server_uuid: str, status: str) -> None:
         def work(session: Session) -> None:
@@ -141,14 +161,19 @@ class ServerPorts:
         """Delete the ports the boot made; unbind (and keep) the ports in ``keep``."""
 
         def work(session: Session) -> None:
-            for row in _rows(session, server_uuid):
+            rows = _rows(session, server_uuid)
+            left = [(row.network_id, row.binding_host_id) for row in rows]
+            for row in rows:
                 if row.id in keep:
                     row.device_id = row.device_owner = row.binding_host_id = ""
                     row.status = "DOWN"
                 else:
                     ports.delete_port(session, SYSTEM, row.id)
+            session.flush()
+            dataplane.drop_unused_dhcp_ports(session, left)
 
         self.service.transaction(work)
+        self.service.changed()
 
     def ports(self, server_uuid: str) -> list[PortRecord]:
         return self.service.list_ports(SYSTEM, device_id=server_uuid)
@@ -179,26 +204,3 @@ def _take_over(session: Session, caller: Caller, port_id: str, server_uuid: str)
         raise errors.InUse(f"Port {port_id} is still in use (by {row.device_id}).")
     row.device_id = server_uuid
     row.device_owner = DEVICE_OWNER
-
-
-def _vif(session: Session, row: m.Port) -> GuestVif:
-    network = session.get(m.Network, row.network_id)
-    assert network is not None
-    record = ports.port_record(session, row)
-    subnets = {
-        s.id: s for s in session.scalars(select(m.Subnet).where(m.Subnet.network_id == network.id))
-    }
-    gateways = sorted({subnets[f.subnet_id].gateway_ip or "" for f in record.fixed_ips} - {""})
-    return GuestVif(
-        port_id=row.id,
-        network_id=network.id,
-        mac_address=row.mac_address,
-        mtu=network.mtu,
-        network_type=network.network_type,
-        physical_network=network.physical_network or None,
-        segmentation_id=network.segmentation_id or None,
-        fixed_ips=[f.ip_address for f in record.fixed_ips],
-        gateways=gateways,
-        port_security=row.port_security_enabled,
-        security_group_ids=list(record.security_group_ids),
-    )

@@ -37,6 +37,18 @@ class NetworkService:
     def __init__(self, db: Database, physical_networks: Mapping[str, str]) -> None:
         self.db = db
         self.physical_networks = dict(physical_networks)
+        self.listeners: list[Callable[[], None]] = []
+
+    def changed(self) -> None:
+        """Tell the listeners (the conductor's host refresher) that what hosts realise
+        may have changed: ports, their addresses or groups, rules, subnets."""
+        for listener in self.listeners:
+            listener()
+
+    def _changing(self, work: Callable[[Session], T]) -> T:
+        done = self.transaction(work)
+        self.changed()
+        return done
 
     def transaction(self, work: Callable[[Session], T]) -> T:
         """``work`` in one write transaction, run again after a lost unique-key race."""
@@ -107,7 +119,7 @@ class NetworkService:
     def update_subnet(
         self, caller: Caller, subnet_id: str, body: Mapping[str, Any]
     ) -> SubnetRecord:
-        return self.transaction(
+        return self._changing(
             lambda session: networks.subnet_record(
                 networks.update_subnet(session, caller, subnet_id, body)
             )
@@ -135,19 +147,19 @@ class NetworkService:
             return ports.port_record(session, ports.visible_port(session, caller, port_id))
 
     def create_port(self, caller: Caller, body: Mapping[str, Any]) -> PortRecord:
-        return self.transaction(
+        return self._changing(
             lambda session: ports.port_record(session, ports.create_port(session, caller, body))
         )
 
     def update_port(self, caller: Caller, port_id: str, body: Mapping[str, Any]) -> PortRecord:
-        return self.transaction(
+        return self._changing(
             lambda session: ports.port_record(
                 session, ports.update_port(session, caller, port_id, body)
             )
         )
 
     def delete_port(self, caller: Caller, port_id: str) -> None:
-        self.transaction(lambda session: ports.delete_port(session, caller, port_id))
+        self._changing(lambda session: ports.delete_port(session, caller, port_id))
 
     # ----------------------------------------------------------- security groups
 
@@ -200,7 +212,7 @@ class NetworkService:
             )
 
     def create_rule(self, caller: Caller, body: Mapping[str, Any]) -> RuleRecord:
-        return self.transaction(
+        return self._changing(
             lambda session: security_groups.rule_record(
                 security_groups.create_rule(session, caller, body)
             )
@@ -210,7 +222,7 @@ class NetworkService:
         def work(session: Session) -> None:
             session.delete(security_groups.visible_rule(session, caller, rule_id))
 
-        self.transaction(work)
+        self._changing(work)
 
     def ensure_default_security_group(self, project_id: str) -> str:
         return self.transaction(

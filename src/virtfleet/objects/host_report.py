@@ -8,6 +8,8 @@ slices), each naming its parent, with inventories and the exact set of traits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from oslo_versionedobjects import fields
 
 from virtfleet import errors
@@ -93,10 +95,12 @@ class HostCPUInfo(DefaultedObject):
 
 @register
 class HostReport(DefaultedObject):
-    """A host's facts and provider tree, sent at agent start and on every refresh."""
+    """A host's facts and provider tree, sent at agent start and on every refresh
+    (``tunnel_address``: the host's VXLAN endpoint, None without one)."""
 
     # Version 1.0: initial version
-    VERSION = "1.0"
+    # Version 1.1: tunnel_address
+    VERSION = "1.1"
 
     fields = {
         "host": fields.StringField(),
@@ -108,6 +112,7 @@ class HostReport(DefaultedObject):
         "local_gb": fields.NonNegativeIntegerField(),
         "cpu_info": fields.ObjectField("HostCPUInfo"),
         "providers": fields.ListOfObjectsField("ReportedProvider"),
+        "tunnel_address": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
     }
 
     host: str
@@ -119,6 +124,12 @@ class HostReport(DefaultedObject):
     local_gb: int
     cpu_info: HostCPUInfo
     providers: list[ReportedProvider]
+    tunnel_address: str | None
+
+    def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if tuple(int(part) for part in target_version.split(".")) < (1, 1):
+            primitive.pop("tunnel_address", None)
 
     @property
     def root(self) -> ReportedProvider:

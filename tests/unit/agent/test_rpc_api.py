@@ -34,6 +34,7 @@ from virtfleet.objects.rpc_results import (
     MigrationProgress,
     OrphanDomain,
 )
+from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc.transport import LocalTransport
 
 UUID = "0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44"
@@ -170,6 +171,21 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "get_power_state": ({"instance_uuid": UUID}, "running"),
     "get_domain_xml": ({"instance_uuid": UUID}, "<domain type='kvm'/>"),
     "get_console_output": ({"instance_uuid": UUID, "length": 5}, "login:\n"),
+    "refresh_ports": (
+        {
+            "vifs": [
+                GuestVif(
+                    port_id=UUID,
+                    network_id=OTHER,
+                    mac_address="fa:16:3e:00:00:01",
+                    network_type="vxlan",
+                    segmentation_id=7,
+                    vxlan_peers=["192.0.2.7"],
+                )
+            ]
+        },
+        None,
+    ),
     "list_instance_uuids": ({}, [UUID, OTHER]),
     "get_console": (
         {"instance_uuid": UUID, "kind": "serial"},

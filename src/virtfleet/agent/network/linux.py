@@ -4,6 +4,12 @@ interface), a VXLAN device on the bridge of a project network when the host has 
 tunnel address, a VLAN sub-interface on the bridge of a vlan network. Bridges and
 devices a plug made are removed when the last port on them is unplugged.
 
+After every plug, unplug and refresh the rest of the data plane is made to match the
+ports on the host (:meth:`LinuxBridgeNetwork.apply`): security groups
+(``firewall.py``), each network's dnsmasq (``dhcp.py``), the VXLAN devices' flood
+entries for the peer hosts (``fdb.py``) and the metadata proxies
+(``metadata_proxy.py``).
+
 A kernel without 802.1Q (no ``/proc/net/vlan``: module 8021q not loaded or not
 built) cannot carry vlan networks: plugging a port of one is refused, naming why."""
 
@@ -16,8 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from virtfleet import errors
+from virtfleet.agent.network import fdb, firewall
+from virtfleet.agent.network.dhcp import DhcpServers, NetworkDhcp
+from virtfleet.agent.network.metadata_proxy import MetadataProxies
 from virtfleet.agent.network.naming import BRIDGE_PREFIX
 from virtfleet.agent.network.plugging import interfaces
+from virtfleet.network.metadata_identity import Identity
 from virtfleet.objects.vif import GuestVif
 from virtfleet.virt.types import GuestInterface
 
@@ -54,6 +64,9 @@ class LinuxBridgeNetwork:
     tunnel_address: str | None = None
     netns: str | None = None
     vlan_proc: pathlib.Path = VLAN_PROC
+    dhcp: DhcpServers | None = None
+    metadata: MetadataProxies | None = None
+    filtering: bool = True
     _ports: dict[str, tuple[str, GuestVif, GuestInterface]] = field(default_factory=dict)
     _made: dict[str, list[str]] = field(default_factory=dict)  # bridge -> devices we made
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,18 +90,77 @@ class LinuxBridgeNetwork:
             for vif, nic in zip(vifs, nics, strict=True):
                 self._ensure(vif, nic.bridge)
                 self._ports[vif.port_id] = (instance_uuid, vif, nic)
+            try:
+                self._apply()
+            except errors.VirtfleetError:
+                for vif in vifs:
+                    self._ports.pop(vif.port_id, None)
+                self._release()
+                raise
         return nics
+
+    def refresh(self, vifs: Sequence[GuestVif]) -> None:
+        """New facts for ports plugged here (rules, peers, subnets); others ignored."""
+        with self._lock:
+            for vif in vifs:
+                found = self._ports.get(vif.port_id)
+                if found is not None:
+                    self._ports[vif.port_id] = (found[0], vif, found[2])
+            self._apply()
 
     def unplug(self, instance_uuid: str) -> None:
         with self._lock:
             for port_id, (owner, _, _) in list(self._ports.items()):
                 if owner == instance_uuid:
                     del self._ports[port_id]
-            in_use = {nic.bridge for _, _, nic in self._ports.values()}
-            for bridge in [b for b in self._made if b not in in_use]:
-                for device in reversed(self._made.pop(bridge)):
-                    if self._exists(device):
-                        self._ip("link", "del", "dev", device)
+            try:
+                self._apply()
+            finally:
+                self._release()
+
+    def identity(self, network_id: str, address: str) -> Identity | None:
+        """The guest with ``address`` on ``network_id`` here (the metadata proxy's
+        lookup)."""
+        with self._lock:
+            for owner, vif, _ in self._ports.values():
+                if vif.network_id == network_id and address in vif.fixed_ips:
+                    return Identity(owner, vif.project_id, address)
+        return None
+
+    def apply(self) -> None:
+        with self._lock:
+            self._apply()
+
+    def _apply(self) -> None:
+        """Filtering, DHCP, VXLAN peers and metadata proxies for the ports here."""
+        if self.filtering:
+            ports = [firewall.FilteredPort(nic.tap, vif) for _, vif, nic in self._ports.values()]
+            firewall.apply(ports, self.netns)
+        by_network: dict[str, list[tuple[GuestVif, GuestInterface]]] = {}
+        for _, vif, nic in self._ports.values():
+            by_network.setdefault(vif.network_id, []).append((vif, nic))
+        wanted: dict[str, NetworkDhcp] = {}
+        for network_id, plugged in by_network.items():
+            vif, nic = plugged[0]
+            vxlan = vxlan_name(vif.segmentation_id or 0)
+            if vif.network_type == "vxlan" and self.tunnel_address and self._exists(vxlan):
+                peers = {p for v, _ in plugged for p in v.vxlan_peers} - {self.tunnel_address}
+                fdb.set_flood_peers(vxlan, peers, self.netns)
+            served = NetworkDhcp.of(nic.bridge, [v for v, _ in plugged], self.metadata is not None)
+            if served is not None:
+                wanted[network_id] = served
+        if self.dhcp is not None:
+            self.dhcp.sync(wanted)
+        if self.metadata is not None and self.dhcp is not None:
+            self.metadata.sync({n: self.dhcp.namespace(n) for n in wanted})
+
+    def _release(self) -> None:
+        """Remove the bridges (and their devices) no plugged port uses any more."""
+        in_use = {nic.bridge for _, _, nic in self._ports.values()}
+        for bridge in [b for b in self._made if b not in in_use]:
+            for device in reversed(self._made.pop(bridge)):
+                if self._exists(device):
+                    self._ip("link", "del", "dev", device)
 
     def _ensure(self, vif: GuestVif, bridge: str) -> None:
         if vif.network_type == "vlan":

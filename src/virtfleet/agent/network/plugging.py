@@ -23,6 +23,9 @@ class HostNetwork(Protocol):
 
     def unplug(self, instance_uuid: str) -> None: ...
 
+    def refresh(self, vifs: Sequence[GuestVif]) -> None:
+        """New facts (rules, VXLAN peers, subnets) for ports plugged here."""
+
 
 def interfaces(
     vifs: Sequence[GuestVif], physical_networks: Mapping[str, str]
@@ -66,6 +69,12 @@ class RecordingHostNetwork:
         with self._lock:
             for port_id in [p for p, v in self.ports.items() if v.instance_uuid == instance_uuid]:
                 del self.ports[port_id]
+
+    def refresh(self, vifs: Sequence[GuestVif]) -> None:
+        with self._lock:
+            for vif in vifs:
+                if vif.port_id in self.ports:
+                    self.ports[vif.port_id].vif = vif
 
     @property
     def bridges(self) -> dict[str, set[str]]:

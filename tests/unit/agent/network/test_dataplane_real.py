@@ -1,0 +1,270 @@
+"""The host data plane for real, without QEMU: "guests" are network namespaces whose
+veth peers carry the tap names the agent expects, on a host that is itself a
+namespace the test makes. Security groups filter for real (nftables, br_netfilter
+connection tracking), anti-spoofing drops a guest's forged source, dnsmasq answers
+DHCP with the port's address and options, a metadata request reaches the service with
+a valid signature, and after the last port nothing of it is left."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from virtfleet.agent.network.dhcp import DhcpServers
+from virtfleet.agent.network.linux import LinuxBridgeNetwork, run_ip
+from virtfleet.agent.network.metadata_proxy import MetadataProxies
+from virtfleet.agent.network.naming import tap_name
+from virtfleet.network import metadata_identity
+from virtfleet.objects.vif import GuestRule, GuestSubnet, GuestVif
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "nft", "dnsmasq", "busybox")),
+    reason="needs root, iproute2, nftables, dnsmasq and busybox",
+)
+NET = "cccccccc-3333-4333-8333-333333333333"
+SUBNET = "dddddddd-4444-4444-8444-444444444444"
+GROUP_A = "group-a"
+CIDR = "192.0.2.0/24"
+DHCP_ADDRESS = "192.0.2.2"
+SECRET = "test-secret"
+
+
+def sh(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=check)
+
+
+@dataclass
+class Guest:
+    netns: str
+    port_id: str
+    mac: str
+    address: str
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", self.netns, *command, check=False)
+
+    def pings(self, target: str, source: str | None = None, tries: int = 3) -> bool:
+        """Whether one of ``tries`` single pings (1 s each) is answered (a new bridge
+        port takes a moment to forward)."""
+        extra = ("-I", source) if source else ()
+        for _ in range(tries):
+            ping = self.run("busybox", "ping", "-c", "1", "-W", "1", *extra, target)
+            if ping.returncode == 0:
+                return True
+        return False
+
+
+@pytest.fixture
+def host() -> Iterator[str]:
+    name = f"vfdp-{uuid.uuid4().hex[:8]}"
+    sh("ip", "netns", "add", name)
+    sh("ip", "-n", name, "link", "set", "lo", "up")
+    try:
+        yield name
+    finally:
+        for line in sh("ip", "netns", "list").stdout.splitlines():
+            if line.split()[0].startswith(name):
+                sh("ip", "netns", "del", line.split()[0], check=False)
+
+
+def make_guest(host: str, index: int) -> Guest:
+    port_id = f"{index:08d}-aaaa-4aaa-8aaa-{uuid.uuid4().hex[:12]}"
+    guest = Guest(
+        f"{host}-g{index}", port_id, f"fa:16:3e:00:00:{index:02x}", f"192.0.2.{10 + index}"
+    )
+    sh("ip", "netns", "add", guest.netns)
+    sh(
+        "ip", "-n", host, "link", "add", tap_name(port_id), "type", "veth",
+        "peer", "name", "eth0", "netns", guest.netns,
+    )  # fmt: skip
+    sh("ip", "-n", guest.netns, "link", "set", "eth0", "address", guest.mac, "up")
+    sh("ip", "-n", guest.netns, "link", "set", "lo", "up")
+    return guest
+
+
+def attach(host: str, guest: Guest, bridge: str) -> None:
+    sh("ip", "-n", host, "link", "set", tap_name(guest.port_id), "master", bridge, "up")
+
+
+def give_address(guest: Guest, address: str | None = None) -> None:
+    sh("ip", "-n", guest.netns, "addr", "add", f"{address or guest.address}/24", "dev", "eth0")
+
+
+def rule(direction: str, **extra: object) -> GuestRule:
+    return GuestRule(direction=direction, ethertype="IPv4", **extra)
+
+
+def vif_of(guest: Guest, rules: list[GuestRule], groups: list[str]) -> GuestVif:
+    return GuestVif(
+        port_id=guest.port_id,
+        network_id=NET,
+        mac_address=guest.mac,
+        mtu=1500,
+        network_type="vxlan",
+        segmentation_id=77,
+        fixed_ips=[guest.address],
+        gateways=["192.0.2.1"],
+        security_group_ids=groups,
+        project_id="proj-1",
+        subnets=[
+            GuestSubnet(
+                subnet_id=SUBNET,
+                cidr=CIDR,
+                ip_version=4,
+                gateway_ip="192.0.2.1",
+                dns_nameservers=["192.0.2.53"],
+                host_routes=["198.51.100.0/24,192.0.2.1"],
+                dhcp_address=DHCP_ADDRESS,
+            )
+        ],
+        rules=rules,
+    )
+
+
+def nft_tables(host: str) -> str:
+    return sh("ip", "netns", "exec", host, "nft", "list", "tables").stdout
+
+
+def test_security_groups_and_anti_spoofing_filter_for_real(host: str) -> None:
+    network = LinuxBridgeNetwork({}, netns=host)
+    one, two, three = (make_guest(host, i) for i in (1, 2, 3))
+    members = [f"{one.address}/32", f"{two.address}/32"]
+    group_a = [rule("egress"), rule("ingress", remote_any=False, remote_prefixes=members)]
+    group_b = [rule("egress")]
+    vifs = {
+        one.port_id: vif_of(one, group_a, [GROUP_A]),
+        two.port_id: vif_of(two, group_a, [GROUP_A]),
+        three.port_id: vif_of(three, group_b, ["group-b"]),
+    }
+    for guest in (one, two, three):
+        [nic] = network.plug(f"server-{guest.port_id}", [vifs[guest.port_id]])
+        attach(host, guest, nic.bridge)
+        give_address(guest)
+    assert "table bridge virtfleet" in nft_tables(host)
+
+    assert one.pings(two.address) and two.pings(one.address)  # same group
+    assert not three.pings(one.address)  # ingress only from the group
+    assert not one.pings(three.address, tries=1)  # group b takes no ingress at all
+
+    opened = [*group_a, rule("ingress", protocol="icmp", remote_any=False,
+                             remote_prefixes=[f"{three.address}/32"])]  # fmt: skip
+    network.refresh([vif_of(one, opened, [GROUP_A])])
+    assert three.pings(one.address)  # the reply passes three's ingress as established
+    network.refresh([vif_of(one, group_a, [GROUP_A])])
+    assert not three.pings(one.address)
+
+    give_address(one, "192.0.2.99")  # a second address the port does not have
+    assert not one.pings(two.address, source="192.0.2.99")
+    assert one.pings(two.address, source=one.address)
+    sh("ip", "-n", one.netns, "link", "set", "eth0", "address", "fa:16:3e:00:00:99")
+    assert not one.pings(two.address)  # a MAC not its own
+
+    for guest in (one, two, three):
+        network.unplug(f"server-{guest.port_id}")
+    assert "virtfleet" not in nft_tables(host)
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[dict[str, str]] = []
+
+    def do_GET(self) -> None:
+        Recorder.seen.append({k: v for k, v in self.headers.items()})
+        body = b"meta for " + self.headers["X-Instance-ID"].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def metadata_service() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def dnsmasq_pids(directory: pathlib.Path) -> list[int]:
+    found = []
+    for status in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = status.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text.startswith("dnsmasq") and str(directory) in text:
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.fixture
+def state_dir() -> Iterator[pathlib.Path]:
+    """A directory dnsmasq (which drops to user nobody) can read, unlike tmp_path."""
+    made = pathlib.Path(tempfile.mkdtemp(prefix="vfdp-dhcp-", dir="/tmp"))
+    made.chmod(0o755)
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def test_dhcp_and_metadata_serve_the_port_and_leave_nothing(
+    host: str, state_dir: pathlib.Path, metadata_service: str
+) -> None:
+    tmp_path = state_dir
+    network = LinuxBridgeNetwork({}, netns=host)
+    network.dhcp = DhcpServers(tmp_path, host, f"{host}-dhcp-")
+    network.metadata = MetadataProxies(metadata_service, SECRET, network.identity)
+    guest = make_guest(host, 1)
+    egress = [rule("egress")]
+    [nic] = network.plug("server-1", [vif_of(guest, egress, [GROUP_A])])
+    attach(host, guest, nic.bridge)
+    assert len(dnsmasq_pids(tmp_path)) == 1
+
+    lease = guest.run("busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-t", "10", "-T", "1",
+                      "-s", "/bin/true")  # fmt: skip
+    assert f"lease of {guest.address} obtained" in lease.stderr + lease.stdout, lease
+    hosts = (tmp_path / NET / "hosts").read_text()
+    opts = (tmp_path / NET / "opts").read_text()
+    assert f"{guest.mac},host-192-0-2-11,{guest.address}" in hosts
+    assert "option:router,192.0.2.1" in opts and "option:mtu,1500" in opts
+    assert "169.254.169.254/32,192.0.2.2" in opts and "198.51.100.0/24,192.0.2.1" in opts
+
+    give_address(guest)
+    sh("ip", "-n", guest.netns, "route", "add", "169.254.169.254/32", "via", DHCP_ADDRESS)
+    fetched = guest.run("busybox", "timeout", "10", "busybox", "wget", "-q", "-O", "-",
+                        "http://169.254.169.254/openstack/latest/meta_data.json")  # fmt: skip
+    assert fetched.stdout == "meta for server-1", fetched
+    sent = Recorder.seen[-1]
+    assert metadata_identity.identify(SECRET, sent).address == guest.address
+    assert sent["X-Tenant-ID"] == "proj-1"
+
+    second = make_guest(host, 2)  # a new port: the entry appears, dnsmasq reloads
+    [nic2] = network.plug("server-2", [vif_of(second, egress, [GROUP_A])])
+    attach(host, second, nic2.bridge)
+    assert second.mac in (tmp_path / NET / "hosts").read_text()
+    assert len(dnsmasq_pids(tmp_path)) == 1
+
+    network.unplug("server-1")
+    network.unplug("server-2")
+    assert dnsmasq_pids(tmp_path) == []
+    assert not (tmp_path / NET).exists()
+    assert f"{host}-dhcp-" not in sh("ip", "netns", "list").stdout
+    assert "vfbr-" not in run_ip("-o", "link", "show", netns=host)
+    assert "virtfleet" not in nft_tables(host)
