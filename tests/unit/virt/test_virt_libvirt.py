@@ -121,7 +121,9 @@ def test_spawn_and_destroy_tcg_guest(
         assert live.cpu.maxphysaddr == phys
         assert live.devices is not None
         log = str(tmp_path / "instances" / uid / "console.log")
-        assert [s.source.path for s in live.devices.serials if s.source] == [log]
+        # The serial port is a pty (the interactive console) that QEMU also logs.
+        assert [s.type for s in live.devices.serials] == ["pty"]
+        assert [s.log.file for s in live.devices.serials if s.log] == [log]
         assert [s.target.type for s in live.devices.serials if s.target] == [serial_target]
         assert live.instance is not None and live.instance.uuid == uid
         assert driver.get_console_output(uid) == ""  # idle kernels print nothing
