@@ -25,6 +25,7 @@ GUEST_KEYS = frozenset(
         "hw_maxphysaddr_bits",
         "hw:maxphysaddr_mode",
         "hw:maxphysaddr_bits",
+        "img_config_drive",
     }
 )
 

@@ -190,7 +190,8 @@ class Apps:
         return Client(self.network_app, "/networking", headers)
 
 
-def make_apps(tmp_path: pathlib.Path) -> Apps:
+def make_apps(tmp_path: pathlib.Path, **conf_overrides: Any) -> Apps:
+    """The apps over a fresh database; ``conf_overrides`` as :func:`make_conf` takes them."""
     db = make_db(tmp_path)
     conductor = RecordingConductor(db)
     placement = FakePlacement()
@@ -201,7 +202,7 @@ def make_apps(tmp_path: pathlib.Path) -> Apps:
         placement=placement,  # type: ignore[arg-type]  # a stand-in with provider_usages
         conductor=conductor,
         images=images,
-        conf=make_conf(),
+        conf=make_conf(**conf_overrides),
         networks=ServerPorts(networks),
     )
     return Apps(

@@ -62,6 +62,14 @@ COMPUTE_OPTS: list[cfg.Opt] = [
         "another host with no live migration involving this host in progress. Domains "
         "virtfleet does not own are never touched.",
     ),
+    cfg.BoolOpt(
+        "force_config_drive",
+        default=False,
+        help="Give every new server a config drive (an ISO 9660 CD-ROM labelled config-2 "
+        "with its metadata, user data and network data), as if it had asked for one "
+        "with config_drive=true. A boot whose guest architecture has no CD-ROM bus is "
+        "then refused (400).",
+    ),
 ]
 
 

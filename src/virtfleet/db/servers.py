@@ -49,6 +49,21 @@ class Server:
     locked_by: str | None = None  # "admin" or "owner" (who may unlock)
     locked_reason: str | None = None
     tags: tuple[str, ...] = ()
+    key_name: str | None = None  # the key pair named at boot
+    key_data: str | None = None  # its public key, as it was then
+    user_data: str | None = None  # base64, as the boot gave it
+    hostname: str | None = None  # the guest's hostname
+
+
+@dataclass(frozen=True)
+class GuestAccess:
+    """What a boot gives the guest to get in: the key pair (name and public key),
+    the user data (base64) and the hostname."""
+
+    key_name: str | None = None
+    key_data: str | None = None
+    user_data: str | None = None
+    hostname: str | None = None
 
 
 # Fields :func:`update` may change (``metadata`` maps onto the ``metadata_`` column).
@@ -104,6 +119,10 @@ def _record(row: ServerRow) -> Server:
         locked_by=row.locked_by,
         locked_reason=row.locked_reason,
         tags=tuple(row.tags or ()),
+        key_name=row.key_name,
+        key_data=row.key_data,
+        user_data=row.user_data,
+        hostname=row.hostname,
     )
 
 
@@ -129,10 +148,13 @@ def create(
     owner: str | None = None,
     description: str | None = None,
     tags: tuple[str, ...] = (),
+    access: GuestAccess | None = None,
 ) -> Server:
     """A new server in vm_state building / task_state scheduling, with the guest
-    request the Compute API resolved from its flavor and image."""
+    request the Compute API resolved from its flavor and image, and ``access`` (key,
+    user data, hostname)."""
     now = utcnow()
+    access = access or GuestAccess()
     row = ServerRow(
         uuid=server_uuid or str(uuidlib.uuid4()),
         name=name,
@@ -152,6 +174,10 @@ def create(
         description=description,
         tags=list(tags),
         locked=False,
+        key_name=access.key_name,
+        key_data=access.key_data,
+        user_data=access.user_data,
+        hostname=access.hostname,
     )
     with db.session() as session:
         session.add(row)

@@ -98,7 +98,9 @@ class GuestRequest(_Frozen):
     ``slice_request`` holds the custom resource classes the flavor asks for (slices are
     nested providers of custom classes) with their total amounts; ``vgpus`` the VGPU
     units (mediated devices). ``nics`` are the interfaces the boot asked for, in
-    order; ``config_drive`` is room for the guest-access work.
+    order; ``config_drive`` says the guest gets a config drive (asked for at boot, or
+    forced by ``[compute] force_config_drive`` or the image's
+    ``img_config_drive=mandatory``), decided once by the Compute API.
     """
 
     # Version 1.0: initial version
@@ -137,6 +139,11 @@ class GuestRequest(_Frozen):
         """This request asking for ``nics``."""
         values = {name: getattr(self, name) for name in self.fields if self.obj_attr_is_set(name)}
         return GuestRequest(**{**values, "nics": nics})
+
+    def with_config_drive(self, config_drive: bool) -> GuestRequest:
+        """This request with (or without) a config drive."""
+        values = {name: getattr(self, name) for name in self.fields if self.obj_attr_is_set(name)}
+        return GuestRequest(**{**values, "config_drive": config_drive})
 
     @property
     def maxphysaddr(self) -> MaxPhysAddr | None:

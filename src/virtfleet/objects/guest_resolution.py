@@ -66,6 +66,39 @@ def resolve_guest_request(pair: BootPair, canonicalize_arch: Callable[[str], str
     )
 
 
+CONFIG_DRIVE_PROPERTY = "img_config_drive"
+
+
+def resolve_config_drive(
+    guest: GuestRequest,
+    pair: BootPair,
+    requested: bool,
+    forced: bool,
+    has_cdrom_bus: Callable[[str], bool],
+) -> GuestRequest:
+    """``guest`` with its config drive decided: asked for (``requested``), forced
+    (``[compute] force_config_drive``) or required by the image
+    (``img_config_drive=mandatory``). A guest architecture without a CD-ROM bus
+    (``has_cdrom_bus``) cannot have one: InvalidInput naming why it was wanted. An
+    unset arch is the host's own, which has one."""
+    mandatory = _known_value(pair, CONFIG_DRIVE_PROPERTY) == "mandatory"
+    if not (requested or forced or mandatory):
+        return guest
+    if guest.arch is not None and not has_cdrom_bus(guest.arch):
+        why = (
+            "config_drive was asked for"
+            if requested
+            else "[compute] force_config_drive is set"
+            if forced
+            else f"image {pair.image_id} sets {CONFIG_DRIVE_PROPERTY}=mandatory"
+        )
+        raise errors.InvalidInput(
+            f"A config drive is a CD-ROM, but guest architecture {guest.arch} "
+            f"({_where(pair)}) has no CD-ROM bus; {why}."
+        )
+    return guest.with_config_drive(True)
+
+
 def _where(pair: BootPair) -> str:
     return f"flavor {pair.flavor_name} with image {pair.image_id}"
 
@@ -133,5 +166,6 @@ __all__ = [
     "EMULATION_ARCH_PROPERTY",
     "NATIVE_ARCH_PROPERTY",
     "BootPair",
+    "resolve_config_drive",
     "resolve_guest_request",
 ]

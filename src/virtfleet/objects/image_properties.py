@@ -20,6 +20,7 @@ from virtfleet.objects import extra_specs
 
 FIRMWARE_TYPES = ("bios", "uefi")
 DISK_BUSES = ("virtio", "scsi", "ide", "sata", "usb", "fdc", "xen", "lxc", "uml")
+CONFIG_DRIVE_POLICIES = ("optional", "mandatory")
 CDROM_BUSES = ("scsi", "ide", "sata", "usb", "virtio")
 VIDEO_MODELS = ("vga", "cirrus", "vmvga", "xen", "qxl", "virtio", "gop", "none", "bochs", "ramfb")
 VIF_MODELS = (
@@ -103,6 +104,12 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
     ),
     ImageProperty("hw_disk_bus", Kind.VALUE, _choice(DISK_BUSES), "Bus of the root disk."),
     ImageProperty("hw_cdrom_bus", Kind.VALUE, _choice(CDROM_BUSES), "Bus of CD-ROM drives."),
+    ImageProperty(
+        "img_config_drive",
+        Kind.VALUE,
+        _choice(CONFIG_DRIVE_POLICIES),
+        "Whether servers of the image must have a config drive: optional or mandatory.",
+    ),
     ImageProperty("hw_video_model", Kind.VALUE, _choice(VIDEO_MODELS), "Guest video device."),
     ImageProperty("hw_vif_model", Kind.VALUE, _choice(VIF_MODELS), "Guest network card model."),
     ImageProperty(

@@ -33,7 +33,7 @@ class ArchInfo:
     console_target: str = "serial"  # <console><target type=...>
     kernel_console: str = "ttyS0"  # console= for direct kernel boot
     disk_buses: tuple[str, ...] = ("virtio",)  # first one is the default
-    cdrom_bus: str = "scsi"
+    cdrom_bus: str | None = "scsi"  # None: no CD-ROM bus (no config drive)
     video_models: tuple[str, ...] = ("none",)  # "none" first: headless by default
     input_bus: str | None = None  # bus of the tablet when a video device exists
     timers: tuple[tuple[str, str, str], ...] = ()  # (name, attribute, value)
@@ -206,6 +206,7 @@ _TABLE: tuple[ArchInfo, ...] = (
         cpu_supported=False,
         tcg_cpu_mode=None,
         disk_buses=("virtio",),
+        cdrom_bus=None,
         wordsize=32,
         machine_types=("virt", "spike", "sifive_u", "sifive_e", "opentitan"),
     ),

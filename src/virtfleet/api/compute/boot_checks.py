@@ -15,7 +15,11 @@ from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
 from virtfleet.objects.guest_request import GuestRequest
-from virtfleet.objects.guest_resolution import BootPair, resolve_guest_request
+from virtfleet.objects.guest_resolution import (
+    BootPair,
+    resolve_config_drive,
+    resolve_guest_request,
+)
 from virtfleet.scheduler.prefilters import request_constraints
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec, flavor_constraints
 from virtfleet.virt import arch as virt_arch
@@ -92,24 +96,40 @@ def check_request(
     request_constraints(spec, conf)
 
 
-def guest_request(flavor: Flavor, image: Image) -> GuestRequest:
-    """The pair's guest request, resolved once here and stored with the server."""
-    pair = BootPair(
+def _pair(flavor: Flavor, image: Image) -> BootPair:
+    return BootPair(
         flavor_name=flavor.name,
         memory_mb=flavor.memory_mb,
         extra_specs=dict(flavor.extra_specs),
         image_id=image.id,
         image_properties=dict(image.properties),
     )
-    return resolve_guest_request(pair, virt_arch.canonicalize)
 
 
-def check_boot(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> GuestRequest:
-    """Run every check of :data:`CHECKS`, resolve the guest request, then
-    :func:`check_request`; the guest request the boot carries."""
+def guest_request(flavor: Flavor, image: Image) -> GuestRequest:
+    """The pair's guest request, resolved once here and stored with the server."""
+    return resolve_guest_request(_pair(flavor, image), virt_arch.canonicalize)
+
+
+def has_cdrom_bus(arch_name: str) -> bool:
+    """Whether guests of ``arch_name`` can have a CD-ROM (and so a config drive)."""
+    return virt_arch.get(arch_name).cdrom_bus is not None
+
+
+def check_boot(
+    flavor: Flavor,
+    image: Image,
+    conf: cfg.ConfigOpts | None = None,
+    config_drive: bool = False,
+) -> GuestRequest:
+    """Run every check of :data:`CHECKS`, resolve the guest request (with its config
+    drive: ``config_drive`` asked for, or forced), then :func:`check_request`; the
+    guest request the boot carries."""
     for check in CHECKS:
         check(flavor, image)
     guest = guest_request(flavor, image)
+    forced = bool(conf is not None and conf.compute.force_config_drive)
+    guest = resolve_config_drive(guest, _pair(flavor, image), config_drive, forced, has_cdrom_bus)
     check_request(flavor, image, guest, conf)
     return guest
 

@@ -42,6 +42,7 @@ META = f"{SERVER}/metadata"
 TAGS = f"{SERVER}/tags"
 SERVER_MIGRATION = f"{SERVER}/migrations/{{migration_id}}"
 HYPERVISOR = f"{V}/os-hypervisors/{{hypervisor_id}}"
+KEYPAIR = f"{V}/os-keypairs/{{keypair_name}}"
 API = "os_compute_api"
 
 SERVER_ACTIONS = (
@@ -158,6 +159,9 @@ ROUTES = (
         f"{API}:os-availability-zone:detail",
     ),
     Route("GET", f"{V}/os-keypairs", keypairs.index, f"{API}:os-keypairs:index"),
+    Route("POST", f"{V}/os-keypairs", keypairs.create, f"{API}:os-keypairs:create"),
+    Route("GET", KEYPAIR, keypairs.show, f"{API}:os-keypairs:show"),
+    Route("DELETE", KEYPAIR, keypairs.delete, f"{API}:os-keypairs:delete"),
     Route("GET", f"{V}/extensions", extensions.index, f"{API}:extensions"),
     Route("GET", f"{V}/os-aggregates", aggregates.index, f"{API}:os-aggregates:index"),
     Route("POST", f"{V}/os-scheduler-explain", explain.explain, f"{API}:os-scheduler-explain"),

@@ -13,10 +13,12 @@ from virtfleet.api.wsgi import Microversion, Request, VersionPolicy
 
 VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.1", "base: flavors, extra specs, servers, actions, hypervisors, limits, AZs"),
+    ("2.2", "keypairs: type (ssh, x509); create answers 201, delete 204"),
     ("2.3", "server: OS-EXT-SRV-ATTR reservation_id, launch_index, hostname, kernel_id..."),
     ("2.6", "POST /servers/{id}/remote-consoles; os-getVNCConsole/os-getSerialConsole gone"),
     ("2.8", "remote consoles: protocol mks, type webmks (valid input, not served)"),
     ("2.9", "server: locked"),
+    ("2.10", "keypairs: user_id (an admin acts on another user's key pairs)"),
     ("2.11", "os-services: forced_down (and PUT /os-services/force-down)"),
     ("2.16", "server: host_status"),
     ("2.19", "server: description (create, update, rebuild)"),
@@ -29,6 +31,7 @@ VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.28", "hypervisor: cpu_info is an object, not a JSON string"),
     ("2.30", "os-migrateLive: force"),
     ("2.31", "os-console-auth-tokens: tokens of every console type"),
+    ("2.35", "keypairs: paging (limit, marker) of the list"),
     ("2.36", "limits: network quotas (security groups, floating IPs) no longer shown"),
     ("2.37", "server create: networks 'auto' / 'none' (accepted, ignored)"),
     ("2.39", "limits: maxImageMeta no longer shown"),
@@ -52,6 +55,8 @@ VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.80", "migrations: user_id, project_id (and os-migrations filters)"),
     ("2.84", "os-instance-actions: an event's details (why a step failed)"),
     ("2.88", "hypervisor: usage fields and cpu_info removed, uptime in show"),
+    ("2.90", "server: hostname at create"),
+    ("2.92", "keypairs: public_key required (no generated keys); names may hold '@' and '.'"),
     ("2.96", "server: pinned_availability_zone"),
 )
 

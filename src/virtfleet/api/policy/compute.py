@@ -26,6 +26,9 @@ M = f"{S}/migrations/{{migration_id}}"
 H = "/os-hypervisors/{hypervisor_id}"
 F = "/flavors/{flavor_id}"
 X = f"{F}/os-extra_specs"
+K = "/os-keypairs/{keypair_name}"
+#: Nova's: the key pair's own user (its ``user_id`` in the target), or an admin.
+KEYPAIR_OWNER = f"({ADMIN}) or user_id:%(user_id)s"
 
 RULES = [
     _rule("versions:index", ANYONE, "List API versions.", ("GET", "/")),
@@ -309,7 +312,15 @@ RULES = [
         "List availability zones with their hosts.",
         ("GET", "/os-availability-zone/detail"),
     ),
-    _rule("os-keypairs:index", PROJECT_READER_OR_ADMIN, "List keypairs.", ("GET", "/os-keypairs")),
+    _rule("os-keypairs:index", KEYPAIR_OWNER, "List a user's key pairs.", ("GET", "/os-keypairs")),
+    _rule(
+        "os-keypairs:create",
+        KEYPAIR_OWNER,
+        "Create or import a key pair.",
+        ("POST", "/os-keypairs"),
+    ),
+    _rule("os-keypairs:show", KEYPAIR_OWNER, "Show a key pair.", ("GET", K)),
+    _rule("os-keypairs:delete", KEYPAIR_OWNER, "Delete a key pair.", ("DELETE", K)),
     _rule("extensions", ANYONE, "List API extensions.", ("GET", "/extensions")),
     _rule("os-aggregates:index", ADMIN, "List host aggregates.", ("GET", "/os-aggregates")),
     _rule(

@@ -18,6 +18,7 @@ def metadata() -> MetaData:
         control_servers,
         hosts,
         image,
+        keypairs,
         mdev_claims,
         migrations,
         network,

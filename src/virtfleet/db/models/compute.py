@@ -85,6 +85,12 @@ class Server(Base):
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=None, index=True)
     # the control server (control_servers.name) whose workflow drives the current task
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
+    # guest access (issue 16): the key pair named at boot (name and public key as they
+    # were then), the user data (base64 as given), the guest's hostname
+    key_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    key_data: Mapped[str | None] = mapped_column(Text, default=None)
+    user_data: Mapped[str | None] = mapped_column(Text, default=None)
+    hostname: Mapped[str | None] = mapped_column(String(255), default=None)
     # day-2: the user's description (2.19), lock (2.9, reason 2.73), tags (2.26)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -59,7 +59,7 @@ class ResolvedGuest:
     firmware: str | None  # "efi", or None for the machine's default (BIOS / bare)
     disk_bus: str
     vif_model: str
-    cdrom_bus: str
+    cdrom_bus: str | None  # None: the arch has no CD-ROM bus
     video_model: str | None
     input_bus: str | None
     console_target: str
@@ -178,7 +178,7 @@ def _firmware(spec: GuestSpec, host: HostInfo, guest_arch: str) -> str | None:
     return None
 
 
-def _cdrom_bus(row: arch.ArchInfo, machine: str) -> str:
+def _cdrom_bus(row: arch.ArchInfo, machine: str) -> str | None:
     """SATA on q35, IDE on the i440fx 'pc' machines, else the arch's table value."""
     if row.name in X86_ARCHES and "q35" not in machine:
         return "ide"

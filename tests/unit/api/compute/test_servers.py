@@ -223,7 +223,7 @@ def test_list_and_detail_with_filters(world: Apps) -> None:
             400,
             "Invalid fixed IP address (1.2.3)",
         ),
-        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "user_data": "IyE="}, 400, "user_data"),
+        ({"name": "vm", "flavorRef": "f1", "imageRef": IMG, "user_data": "#!"}, 400, "base64"),
         (
             {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "description": "d" * 256},
             400,

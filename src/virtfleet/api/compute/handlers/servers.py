@@ -11,6 +11,7 @@ import webob
 from virtfleet import errors
 from virtfleet.api import caller
 from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute.boot_access import boot_access
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import check_lock, record
@@ -36,12 +37,8 @@ MAX_METADATA_ITEMS = 128
 # Fields virtfleet does not implement, accepted only when they ask for nothing.
 IGNORED_WHEN_TRIVIAL: dict[str, Callable[[Any], bool]] = {
     "security_groups": lambda v: v in (None, []) or v == [{"name": "default"}],
-    "user_data": lambda v: not v,
-    "config_drive": lambda v: v in (None, "", False),
     "accessIPv4": lambda v: not v,
     "accessIPv6": lambda v: not v,
-    "adminPass": lambda v: not v,
-    "hostname": lambda v: not v,
     "return_reservation_id": lambda v: v in (None, False),
 }
 
@@ -156,7 +153,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     except errors.NotFound:
         raise HTTPError(400, f"Flavor {flavor_ref} could not be found (flavorRef).") from None
     image = access.visible_image(req, deps.db, image_id)
-    guest = check_boot(flavor, image, deps.conf)
+    entry = boot_access(deps.db, req, body)
+    guest = check_boot(flavor, image, deps.conf, config_drive=entry.config_drive)
     caller = Caller(access.project_id(req), access.is_admin(req))
     if deps.networks is not None:
         guest = guest.with_nics(nic_requests(deps.networks.service, caller, body.get("networks")))
@@ -173,6 +171,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         owner=deps.owner,
         description=_description(req, body.get("description")),
         tags=_tags(req, body.get("tags")),
+        access=entry.access,
     )
     if deps.networks is not None:
         try:
@@ -199,6 +198,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         "links": server_links,
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}],
+        "adminPass": entry.admin_pass,
     }
     headers = {"Location": server_links[0]["href"]}
     return json_response({"server": created}, status=202, headers=headers)
@@ -275,12 +275,6 @@ def _check_unsupported(body: dict[str, Any], networking: bool) -> None:
             400,
             f"Invalid input for field/attribute availability_zone: zone {zone!r} does not "
             "exist; the only zone is 'nova'.",
-        )
-    if body.get("key_name"):
-        raise HTTPError(
-            400,
-            f"Invalid key_name provided: key pair {body['key_name']!r} "
-            "does not exist (virtfleet has no key pairs).",
         )
 
 

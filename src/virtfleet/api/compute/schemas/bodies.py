@@ -7,6 +7,7 @@ from virtfleet.api.compute.schemas import (
     console,
     explain,
     flavor,
+    keypair,
     server,
     server_action,
     server_update,
@@ -34,4 +35,5 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("POST", f"{SERVER}/migrations/{{migration_id}}/action"): server_action.FORCE_COMPLETE,
     ("POST", f"{V}/os-scheduler-explain"): explain.EXPLAIN,
     ("PUT", f"{V}/os-services/{{service_id}}"): services.SERVICE_UPDATE,
+    ("POST", f"{V}/os-keypairs"): keypair.CREATE,
 }

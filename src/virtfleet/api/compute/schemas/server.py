@@ -38,6 +38,16 @@ METADATA: dict[str, Any] = {
     "x-messages": {"type": invalid("metadata", "Expected an object of strings.")},
 }
 
+#: A boolean, a boolean string, or '' (no config drive), as the clients send it.
+CONFIG_DRIVE: dict[str, Any] = {
+    "type": ["boolean", "string"],
+    "pattern": r"(?i)^(true|false|1|0|yes|no|)\Z",
+    "x-messages": {
+        "type": invalid("config_drive", "Expected a boolean."),
+        "pattern": invalid("config_drive", "Expected a boolean."),
+    },
+}
+
 CREATE_V2_1 = wrapped(
     "server",
     {
@@ -53,19 +63,25 @@ CREATE_V2_1 = wrapped(
             "min_count": integer("min_count", 1),
             "max_count": integer("max_count", 1),
             "return_reservation_id": _ANY,
-            "key_name": _ANY,
+            "key_name": string("key_name"),
             "security_groups": _ANY,
             "availability_zone": _ANY,
-            "user_data": _ANY,
-            "config_drive": _ANY,
+            "user_data": {
+                "type": "string",
+                "x-messages": {"type": invalid("user_data", "Expected a base64 string.")},
+            },
+            "config_drive": CONFIG_DRIVE,
             "description": _ANY,
             "OS-DCF:diskConfig": _ANY,
             "block_device_mapping_v2": _ANY,
             "accessIPv4": _ANY,
             "accessIPv6": _ANY,
-            "adminPass": _ANY,
+            "adminPass": string("adminPass"),
             "tags": _ANY,
-            "hostname": _ANY,
+            "hostname": {
+                "type": "string",
+                "x-messages": {"type": invalid("hostname", "Expected a string.")},
+            },
         },
         "x-messages": {"additionalProperties": unknown_message("server")},
     },

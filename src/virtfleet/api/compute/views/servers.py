@@ -115,8 +115,8 @@ def detail_view(
         "accessIPv6": "",
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": "nova",
-        "config_drive": "",
-        "key_name": None,
+        "config_drive": "True" if server.guest_request.config_drive else "",
+        "key_name": server.key_name,
         "OS-SRV-USG:launched_at": timestamps.timestamp(server.launched_at),
         "OS-SRV-USG:terminated_at": timestamps.timestamp(server.deleted_at),
         "OS-EXT-STS:vm_state": server.vm_state,
@@ -140,7 +140,7 @@ def detail_view(
                 {
                     "OS-EXT-SRV-ATTR:reservation_id": f"r-{server.uuid[:8]}",
                     "OS-EXT-SRV-ATTR:launch_index": 0,
-                    "OS-EXT-SRV-ATTR:hostname": server.name,
+                    "OS-EXT-SRV-ATTR:hostname": server.hostname or server.name,
                     "OS-EXT-SRV-ATTR:kernel_id": server.image.get("properties", {}).get(
                         "kernel_id", ""
                     ),
@@ -148,7 +148,7 @@ def detail_view(
                         "ramdisk_id", ""
                     ),
                     "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                    "OS-EXT-SRV-ATTR:user_data": None,
+                    "OS-EXT-SRV-ATTR:user_data": server.user_data,
                 }
             )
     if server_status in ("ERROR", "DELETED") and server.fault:
