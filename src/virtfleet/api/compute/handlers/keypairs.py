@@ -16,11 +16,11 @@ import webob
 from virtfleet import errors
 from virtfleet.api import caller
 from virtfleet.api.compute import access, field_checks
-from virtfleet.api.compute.views.timestamps import timestamp
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import keypair as schema
 from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
+from virtfleet.api.compute.views.timestamps import timestamp
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
 from virtfleet.db import keypairs
 from virtfleet.db.keypairs import KeyPair
