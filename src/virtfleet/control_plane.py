@@ -28,6 +28,7 @@ from virtfleet.api.app import make_app, protect_app
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.console.proxy import ConsoleProxy
 from virtfleet.api.listener import HttpListener
+from virtfleet.api.metadata import MetadataApp
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.identity import authtoken, catalog
@@ -91,6 +92,10 @@ class ControlPlane:
             networks=ServerPorts(self.networks),
             consoles=self.console_proxy,
         )
+        # the metadata service ([metadata] listen): the proxies' signature is the proof
+        self.metadata_app = MetadataApp(
+            self.db, ServerPorts(self.networks), lambda: str(conf.metadata.shared_secret or "")
+        )
         self.apis = make_app(deps, self.networks)  # the APIs by prefix
         self.app = protect_app(self.apis, conf)  # authenticated, authorized
 
@@ -106,6 +111,17 @@ class ControlPlane:
             self.console_proxy.stop()
         self.conductor.stop()
         self.db.dispose()
+
+
+def start_metadata_listener(control: ControlPlane) -> HttpListener | None:
+    """The metadata service's listener on ``[metadata] listen``, started; None when the
+    option is unset."""
+    listen = control.conf.metadata.listen
+    if not listen:
+        return None
+    listener = HttpListener(control.metadata_app, control.conf.api, listen=listen)
+    listener.start()
+    return listener
 
 
 def agent_conf(base_files: Sequence[str], overrides: dict[str, Any]) -> cfg.ConfigOpts:
@@ -177,6 +193,7 @@ class EmbeddedCloud:
     agents: list[ComputeAgent] = field(default_factory=list)
     keystone: EmbeddedKeystone | None = None
     _http: HttpListener | None = None
+    _metadata_http: HttpListener | None = None
 
     @property
     def endpoint(self) -> str:
@@ -205,6 +222,7 @@ class EmbeddedCloud:
         self.control.conductor.start_recovery()  # every host's agent now answers
         self._http = HttpListener(self.control.app, self.conf.api)
         self._http.start()
+        self._metadata_http = start_metadata_listener(self.control)
         if self.keystone is not None:
             self._register_catalog(self.keystone)
 
@@ -251,6 +269,8 @@ class EmbeddedCloud:
         return base if index == 0 else f"{base}-{index}"
 
     def stop(self) -> None:
+        if self._metadata_http is not None:
+            self._metadata_http.stop()
         if self._http is not None:
             self._http.stop()
         for agent in self.agents:

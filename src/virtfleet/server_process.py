@@ -17,7 +17,7 @@ from virtfleet import errors
 from virtfleet.api.auth import is_noauth
 from virtfleet.api.listener import HttpListener
 from virtfleet.broker import check_transport_url, open_transport
-from virtfleet.control_plane import ControlPlane
+from virtfleet.control_plane import ControlPlane, start_metadata_listener
 
 LOG = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class ServerProcess:
         self.config_files = tuple(config_files)
         self.control: ControlPlane | None = None
         self._http: HttpListener | None = None
+        self._metadata_http: HttpListener | None = None
 
     @property
     def endpoint(self) -> str:
@@ -64,12 +65,16 @@ class ServerProcess:
             self.control.start()
             self._http = HttpListener(self.control.app, self.conf.api)
             self._http.start()
+            self._metadata_http = start_metadata_listener(self.control)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Stop HTTP, then the workflows and RPC (idempotent)."""
+        if self._metadata_http is not None:
+            self._metadata_http.stop()
+            self._metadata_http = None
         if self._http is not None:
             self._http.stop()
             self._http = None

@@ -35,6 +35,7 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
 from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc import Transport
+from virtfleet.virt import config_drive
 from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt.host import instances_path
 from virtfleet.virt.libvirt.slices import SliceHost
@@ -55,6 +56,11 @@ class AgentEndpoint(LiveMigrationEndpoint):
 
     def spawn(self, instance: InstanceSpec) -> None:
         spec = self._agent.with_image_files(to_guest_spec(self._agent.conf, instance), instance)
+        if instance.config_drive:  # the ISO is in the instance directory before the guest
+            assert spec.instance_dir is not None
+            drive = config_drive.path_in(spec.instance_dir)
+            config_drive.write(drive, config_drive.decode_files(instance.config_drive))
+            spec = dataclasses.replace(spec, config_drive_path=drive)
         network = self._agent.network
         try:
             if instance.vifs:  # ports plugged before the guest starts, unplugged if not

@@ -45,10 +45,14 @@ class _GatedServer(wsgi.Server):
 class HttpListener:
     """The HTTP listener of the three APIs, served on a daemon thread."""
 
-    def __init__(self, app: Any, api_conf: cfg.ConfigOpts.GroupAttr) -> None:
+    def __init__(
+        self, app: Any, api_conf: cfg.ConfigOpts.GroupAttr, listen: str | None = None
+    ) -> None:
+        """``listen`` (``HOST:PORT``) instead of ``[api] listen``, for another service
+        with the same limits (the metadata service)."""
         threads = api_conf.workers_threads
         self._server = _GatedServer(
-            parse_listen(api_conf.listen),
+            parse_listen(listen or api_conf.listen),
             app,
             numthreads=threads,
             max=threads,

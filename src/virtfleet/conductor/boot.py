@@ -4,6 +4,7 @@ carry the server's guest request as the Compute API resolved it."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -135,9 +136,13 @@ def image_files(images: Images, server: Server) -> ImageFiles:
 
 
 def instance_spec(
-    server: Server, files: ImageFiles, allocations: Mapping[str, Mapping[str, int]]
+    server: Server,
+    files: ImageFiles,
+    allocations: Mapping[str, Mapping[str, int]],
+    config_drive: Mapping[str, bytes] | None = None,
 ) -> InstanceSpec:
-    """The agent's spawn payload for ``server``."""
+    """The agent's spawn payload for ``server`` (with the files of its config drive,
+    when it has one)."""
     flavor = flavor_spec(server)
     return InstanceSpec(
         uuid=server.uuid,
@@ -157,4 +162,8 @@ def instance_spec(
         metadata={str(k): str(v) for k, v in server.metadata.items()},
         allocations={rp: dict(res) for rp, res in allocations.items()},
         guest_request=server.guest_request,
+        config_drive={
+            path: base64.b64encode(content).decode()
+            for path, content in (config_drive or {}).items()
+        },
     )

@@ -43,6 +43,8 @@ from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.servers import actions, console_tokens, service
 from virtfleet.servers import states as st
+from virtfleet.servers.instance_data import config_drive_files
+from virtfleet.servers.instance_facts import instance_facts
 
 LOG = logging.getLogger(__name__)
 
@@ -630,7 +632,12 @@ class Conductor:
             if self._transition(uuid, "spawn", host=host, node=node.hypervisor_hostname) is None:
                 self._scheduler.unclaim(uuid)  # deleted meanwhile: the delete does the rest
                 return None
-            spec = boot.instance_spec(server, files, selection.allocation_request)
+            drive = (
+                config_drive_files(instance_facts(server, self._networks))
+                if server.guest_request.config_drive
+                else None
+            )
+            spec = boot.instance_spec(server, files, selection.allocation_request, drive)
             if self._networks is not None:
                 spec.vifs = self._networks.bind(uuid, host)
             self.compute.spawn(host, spec)

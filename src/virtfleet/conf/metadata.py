@@ -25,6 +25,14 @@ OPTS: list[cfg.Opt] = [
         "(the metadata service, e.g. http://192.0.2.10:8775). Unset: the agent's host "
         "serves no metadata address.",
     ),
+    cfg.StrOpt(
+        "listen",
+        default=None,
+        help="HOST:PORT the control plane's metadata service binds to (what service_url "
+        "points at; e.g. 192.0.2.10:8775). It answers only requests signed by a host's "
+        "metadata proxy, without Keystone tokens: bind it where only the hosts reach it. "
+        "Unset: no metadata service.",
+    ),
 ]
 
 

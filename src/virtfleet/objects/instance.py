@@ -33,7 +33,8 @@ class InstanceSpec(DefaultedObject):
     # Version 1.2: vifs (the guest's bound ports)
     # Version 1.3: image_data, kernel_data, ramdisk_data (fetched over HTTP by the
     #              agent; the *_path fields, server-local paths, are no longer set)
-    VERSION = "1.3"
+    # Version 1.4: config_drive (the config drive's files, base64, by path)
+    VERSION = "1.4"
 
     fields = {
         "uuid": fields.UUIDField(),
@@ -62,6 +63,8 @@ class InstanceSpec(DefaultedObject):
         "image_data": fields.ObjectField("ImageData", nullable=True, default=None),
         "kernel_data": fields.ObjectField("ImageData", nullable=True, default=None),
         "ramdisk_data": fields.ObjectField("ImageData", nullable=True, default=None),
+        # 1.4
+        "config_drive": fields.DictOfStringsField(default={}),
     }
 
     # InstanceSpec version -> the GuestRequest version it carries
@@ -94,6 +97,7 @@ class InstanceSpec(DefaultedObject):
     image_data: ImageData | None
     kernel_data: ImageData | None
     ramdisk_data: ImageData | None
+    config_drive: dict[str, str]
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
@@ -105,3 +109,5 @@ class InstanceSpec(DefaultedObject):
         if target < (1, 3):  # a 1.2 agent reads server paths: it cannot fetch image data
             for name in ("image_data", "kernel_data", "ramdisk_data"):
                 primitive.pop(name, None)
+        if target < (1, 4):  # a 1.3 agent writes no config drive
+            primitive.pop("config_drive", None)

@@ -103,3 +103,4 @@ class GuestSpec:
     mdev_uuids: tuple[str, ...] = ()
     guest: GuestRequest = field(default_factory=GuestRequest)
     interfaces: tuple[GuestInterface, ...] = ()
+    config_drive_path: str | None = None  # the config drive ISO, attached as a CD-ROM

@@ -56,7 +56,7 @@ EXPECTED_FINGERPRINTS = {
     "GuestSubnet": "1.0-9bfe343896282bc1345b11fd9346ef5c",
     "GuestRule": "1.0-0b09f90a00b3c579f7c292ce598bcf24",
     "ImageData": "1.0-94672568e2775501c9f5fdc1bb17fbab",
-    "InstanceSpec": "1.3-b2145886831c886291f0944f9eeea309",
+    "InstanceSpec": "1.4-fb5c59969ed240646e67a691b6ae6146",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
     "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
 }

@@ -354,7 +354,10 @@ def _timer(name: str, key: str, value: str) -> config.Timer:
 def _devices(guest: ResolvedGuest) -> config.Devices:
     return config.Devices(
         emulator=guest.emulator,
-        disks=[_root_disk(guest)] if guest.disk_path else [],
+        disks=[
+            *([_root_disk(guest)] if guest.disk_path else []),
+            *([_config_drive(guest)] if guest.spec.config_drive_path else []),
+        ],
         interfaces=[_interface(nic, guest.vif_model) for nic in guest.spec.interfaces],
         serials=_serials(guest),
         consoles=[_console(guest)],
@@ -386,6 +389,25 @@ def _root_disk(guest: ResolvedGuest) -> config.Disk:
         driver=config.DiskDriver(name="qemu", type="qcow2"),
         source=config.DiskSource(file=guest.disk_path),
         target=config.DiskTarget(dev=f"{DISK_DEV_PREFIX[guest.disk_bus]}a", bus=guest.disk_bus),
+    )
+
+
+def _config_drive(guest: ResolvedGuest) -> config.Disk:
+    """The config drive: a read-only raw CD-ROM on the arch's CD-ROM bus."""
+    bus = guest.cdrom_bus
+    if bus is None:
+        raise errors.InvalidInput(
+            f"guest architecture {guest.arch} has no CD-ROM bus for the config drive"
+        )
+    prefix = DISK_DEV_PREFIX[bus]
+    shares_root_bus = guest.disk_path is not None and DISK_DEV_PREFIX[guest.disk_bus] == prefix
+    return config.Disk(
+        type="file",
+        device="cdrom",
+        driver=config.DiskDriver(name="qemu", type="raw"),
+        source=config.DiskSource(file=guest.spec.config_drive_path),
+        target=config.DiskTarget(dev=f"{prefix}{'b' if shares_root_bus else 'a'}", bus=bus),
+        readonly=True,
     )
 
 

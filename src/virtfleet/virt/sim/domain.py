@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
 import libvirt
+from lxml import etree
 
+from virtfleet.virt import config_drive
 from virtfleet.virt.hypervisor import MigrationParams
 from virtfleet.virt.sim import console
 from virtfleet.virt.sim.errors import libvirt_error
@@ -54,6 +57,17 @@ class SimDomain:
         hv = self._conn.hypervisor_checked()
         with hv.locked():
             return hv.xml_of(self._record(), flags)
+
+    def simConfigDrive(self) -> tuple[str, dict[str, bytes]] | None:  # noqa: N802  # as getSimDiskGB
+        """The config drive this guest was given (its label and files, read from the ISO
+        its CD-ROM names), None without one: what the guest would find on it."""
+        root = etree.fromstring(self.XMLDesc().encode())
+        for disk in root.iterfind("devices/disk[@device='cdrom']"):
+            source = disk.find("source")
+            path = source.get("file") if source is not None else None
+            if path and os.path.basename(path) == config_drive.FILE_NAME:
+                return config_drive.read(path)
+        return None
 
     def create(self) -> int:
         hv = self._conn.hypervisor_checked()
