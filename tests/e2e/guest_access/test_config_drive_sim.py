@@ -1,0 +1,89 @@
+"""A boot with a config drive on a simulated host (no HTTP): the conductor builds the
+files, the agent writes the ISO into the instance directory, the domain gets a
+read-only CD-ROM, the simulated guest sees a config-2 volume with the server's
+metadata, key and user data, and a delete removes it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+from lxml import etree
+
+from support.harness import Cloud, make_cloud
+from virtfleet.db import flavors, servers
+from virtfleet.db.engine import Database
+from virtfleet.db.servers import GuestAccess
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.sim.domain import SimDomain
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA7LiGCTGo+LF1ojcjb9ap5Fimw+tftCBRNubCuYWAL8 t@vf"
+USER_DATA = b"#cloud-config\nwrite_files: [{path: /marker, content: hi}]\n"
+
+
+@pytest.fixture
+def cloud(tmp_path: pathlib.Path, db: Database) -> Iterator[Cloud]:
+    built = make_cloud(tmp_path, db)
+    yield built
+    built.stop()
+
+
+def _server_with_config_drive(cloud: Cloud) -> str:
+    uuid = cloud.create_server()
+    server = servers.get(cloud.db, uuid)
+    servers.delete(cloud.db, uuid)  # replaced by one with guest access
+    flavor = flavors.get(cloud.db, str(server.flavor["id"]))
+    created = servers.create(
+        cloud.db,
+        name="web",
+        flavor=flavor.snapshot(),
+        image_ref=server.image_ref,
+        image=dict(server.image),
+        guest_request=server.guest_request.with_config_drive(True),
+        project_id="project",
+        user_id="user",
+        metadata={"role": "web"},
+        access=GuestAccess(
+            key_name="k",
+            key_data=KEY,
+            user_data=base64.b64encode(USER_DATA).decode(),
+            hostname="web-1",
+        ),
+    )
+    return created.uuid
+
+
+def test_config_drive_reaches_the_simulated_guest(cloud: Cloud) -> None:
+    server = cloud.build(_server_with_config_drive(cloud))
+    assert server.vm_state == "active", server.fault
+    assert server.host is not None
+    connection = open_connection(f"sim://{server.host}", cloud.fleet)
+    domain = connection.lookupByUUIDString(server.uuid)
+    assert isinstance(domain, SimDomain)
+    xml = etree.fromstring(domain.XMLDesc().encode())
+    cdrom = xml.find("devices/disk[@device='cdrom']")
+    assert cdrom is not None and cdrom.find("readonly") is not None
+    assert cdrom.find("target").get("bus") == "sata"  # x86_64 q35
+    iso = pathlib.Path(cdrom.find("source").get("file"))
+    assert iso.name == "disk.config" and iso.is_file()
+    drive = domain.simConfigDrive()
+    assert drive is not None
+    label, files = drive
+    assert label == "config-2"
+    meta = json.loads(files["openstack/latest/meta_data.json"])
+    assert meta["uuid"] == server.uuid and meta["hostname"] == "web-1"
+    assert meta["public_keys"] == {"k": KEY} and meta["meta"] == {"role": "web"}
+    assert files["openstack/latest/user_data"] == USER_DATA
+    assert "ec2/latest/meta-data.json" in files
+    cloud.conductor.delete_server(server.uuid)
+    cloud.conductor.drain(30)
+    assert not iso.exists()
+
+
+def test_no_config_drive_no_cdrom(cloud: Cloud) -> None:
+    server = cloud.boot()
+    xml = etree.fromstring(cloud.conductor.get_domain_xml(server.uuid).encode())
+    assert xml.find("devices/disk[@device='cdrom']") is None
