@@ -32,14 +32,17 @@ from virtfleet.api.metadata import MetadataApp
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.identity import authtoken, catalog
+from virtfleet.identity import limits as identity_limits
 from virtfleet.identity.embedded import EmbeddedKeystone
 from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER, KeystoneLayout
 from virtfleet.identity.session import password_session
-from virtfleet.image.service import ImageService, UploadLimits
+from virtfleet.image.quota import UploadLimits
+from virtfleet.image.service import ImageService
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.network.service import NetworkService
 from virtfleet.placement.service import PlacementService
+from virtfleet.quota.limits import Quotas
 from virtfleet.rpc import Transport, get_transport
 from virtfleet.scheduler.manager import Scheduler
 from virtfleet.virt import event_loop
@@ -61,10 +64,12 @@ class ControlPlane:
         self.db = Database.for_data_dir(self.data_dir, conf.database.connection)
         self.db.upgrade()
         self.placement = PlacementService(self.db, max_candidates=conf.placement.max_candidates)
+        self.quota = Quotas.from_conf(conf, self.db)
         self.images = ImageService(
             self.db,
             self.data_dir / "images",
             limits=UploadLimits(conf.image.image_size_cap, conf.image.project_storage_quota),
+            quotas=self.quota if self.quota.enforced else None,
         )
         self.networks = NetworkService(
             self.db, parse_physical_networks(conf.network.physical_networks)
@@ -91,6 +96,7 @@ class ControlPlane:
             owner=self.conductor.name,
             networks=ServerPorts(self.networks),
             consoles=self.console_proxy,
+            quota=self.quota,
         )
         # the metadata service ([metadata] listen): the proxies' signature is the proof
         self.metadata_app = MetadataApp(
@@ -242,9 +248,9 @@ class EmbeddedCloud:
             layout, identity.listen, identity.region, identity.start_timeout
         )
         self.keystone.start()
-        authtoken.use_keystone(
-            self.conf, self.keystone.auth_url, self.keystone.layout.service_password()
-        )
+        password = self.keystone.layout.service_password()
+        authtoken.use_keystone(self.conf, self.keystone.auth_url, password)
+        identity_limits.use_keystone(self.conf, self.keystone.auth_url, password, identity.region)
 
     def _register_catalog(self, keystone: EmbeddedKeystone) -> None:
         session = password_session(

@@ -45,6 +45,20 @@ class TooLarge(VirtfleetError):
     """A request asks for more than a configured size limit allows."""
 
 
+class OverQuota(VirtfleetError):
+    """A request would take a project past a quota limit (HTTP ``status``: 403 in the
+    Compute API, as Nova; 413 in the Image API, as Glance)."""
+
+    def __init__(self, message: str, resources: tuple[str, ...] = (), status: int = 403) -> None:
+        super().__init__(message)
+        self.resources = resources
+        self.status = status
+
+
+class Unavailable(VirtfleetError):
+    """A service the request needs (Keystone's limits, ...) cannot answer (HTTP 503)."""
+
+
 class Conflict(VirtfleetError):
     """The request conflicts with the current state."""
 

@@ -20,7 +20,7 @@ from support.import_graph import PACKAGE, imported_modules, module_name, modules
 LAYERS: dict[str, int] = {
     **dict.fromkeys(("cli", "api", "bench", "control_plane", "server_process"), 6),
     **dict.fromkeys(("agent_process", "broker"), 6),
-    **dict.fromkeys(("conductor", "scheduler"), 5),
+    **dict.fromkeys(("conductor", "scheduler", "quota"), 5),
     **dict.fromkeys(("placement", "agent", "image", "network", "servers"), 4),
     "virt": 3,
     **dict.fromkeys(("objects", "db", "rpc", "identity"), 2),

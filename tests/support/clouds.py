@@ -45,6 +45,7 @@ from virtfleet.cli.apiclient import Client
 from virtfleet.control_plane import ControlPlane, EmbeddedCloud
 from virtfleet.db import hosts
 from virtfleet.identity import authtoken, catalog
+from virtfleet.identity import limits as identity_limits
 from virtfleet.identity.embedded import EmbeddedKeystone
 from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER
 from virtfleet.identity.session import password_session
@@ -211,8 +212,11 @@ def admin_session(keystone: EmbeddedKeystone) -> Any:
 
 
 def _use_keystone(conf: Any) -> EmbeddedKeystone:
+    """The session's Keystone for tokens and (as `virtfleet up` does) quota limits."""
     keystone = test_keystone.running_keystone()
-    authtoken.use_keystone(conf, keystone.auth_url, keystone.layout.service_password())
+    password = keystone.layout.service_password()
+    authtoken.use_keystone(conf, keystone.auth_url, password)
+    identity_limits.use_keystone(conf, keystone.auth_url, password, test_keystone.REGION)
     return keystone
 
 

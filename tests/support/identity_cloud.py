@@ -101,13 +101,14 @@ def ensure_member(admin: catalog.IdentityAdmin, project: str, user: str) -> None
     session.put(f"{base}/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
 
-def add_members(cloud: IdentityCloud) -> None:
-    """Two projects with a member each, and sessions of the admin and the members."""
+def add_members(cloud: IdentityCloud, members: tuple[tuple[str, str], ...] = MEMBERS) -> None:
+    """Projects with a member each (default: two), and sessions of the admin and the
+    members."""
     assert cloud.keystone is not None, "an identity cloud's recipe has auth='keystone'"
     keystone = cloud.keystone
     admin = catalog.IdentityAdmin(admin_session(keystone), keystone.auth_url)
-    for project, user in MEMBERS:
+    for project, user in members:
         ensure_member(admin, project, user)
     cloud.sessions["admin"] = admin_session(keystone)
-    for project, user in MEMBERS:
+    for project, user in members:
         cloud.sessions[user] = password_session(keystone.auth_url, user, MEMBER_PASSWORD, project)

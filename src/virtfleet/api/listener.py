@@ -6,7 +6,9 @@
 - every request must arrive (head, and a body up to 64 KiB) within ``[api]
   header_timeout`` seconds before a worker takes it (:mod:`~virtfleet.api.request_gate`);
 - each read of a larger body, and an idle keep-alive connection, times out after
-  ``[api] client_socket_timeout`` seconds.
+  ``[api] client_socket_timeout`` seconds, and the whole of such a body must arrive
+  within ``[api] body_timeout`` (plus its size at ``body_min_rate``;
+  :mod:`~virtfleet.api.body_deadline`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from cheroot import wsgi
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.api.body_deadline import SOCKET_ENVIRON_KEY, with_body_deadline
 from virtfleet.api.request_gate import RequestGate
 from virtfleet.conf.api import listen_address
 
@@ -42,6 +45,16 @@ class _GatedServer(wsgi.Server):
         super().process_conn(conn)
 
 
+class _Gateway(wsgi.Gateway_10):
+    """cheroot's WSGI 1.0 gateway, with the connection's socket in the environment
+    (for the body deadline's watchdog)."""
+
+    def get_environ(self) -> Any:
+        env = super().get_environ()  # type: ignore[no-untyped-call]  # cheroot's, untyped
+        env[SOCKET_ENVIRON_KEY] = self.req.conn.socket
+        return env
+
+
 class HttpListener:
     """The HTTP listener of the three APIs, served on a daemon thread."""
 
@@ -51,6 +64,7 @@ class HttpListener:
         """``listen`` (``HOST:PORT``) instead of ``[api] listen``, for another service
         with the same limits (the metadata service)."""
         threads = api_conf.workers_threads
+        app = with_body_deadline(app, api_conf.body_timeout, api_conf.body_min_rate)
         self._server = _GatedServer(
             parse_listen(listen or api_conf.listen),
             app,
@@ -60,6 +74,7 @@ class HttpListener:
             timeout=api_conf.client_socket_timeout,
             server_name="virtfleet",
         )
+        self._server.gateway = _Gateway
         self._header_timeout = api_conf.header_timeout
         self._thread: threading.Thread | None = None
 

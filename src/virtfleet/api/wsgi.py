@@ -446,6 +446,10 @@ def to_http_error(exc: errors.VirtfleetError) -> HTTPError:
         status = 413
     elif isinstance(exc, errors.Conflict):
         status = 409
+    elif isinstance(exc, errors.OverQuota):
+        status = exc.status
+    elif isinstance(exc, errors.Unavailable):
+        status = 503
     code = getattr(exc, "code", None)
     return HTTPError(status, exc.message, code=code if isinstance(code, str) else None)
 

@@ -26,6 +26,7 @@ from virtfleet.conf import (
     metadata,
     network,
     placement,
+    quota,
     rpc,
     scheduler,
 )
@@ -44,6 +45,7 @@ _GROUPS = (
     metadata,
     network,
     placement,
+    quota,
     rpc,
     scheduler,
 )

@@ -50,6 +50,26 @@ OPTS: list[cfg.Opt] = [
         help="Seconds a read of a larger request body (e.g. image data) may wait for "
         "data, and that an idle kept-alive connection stays open.",
     ),
+    cfg.FloatOpt(
+        "body_timeout",
+        default=30.0,
+        min=0.1,
+        max=86400,
+        help="Seconds a request body larger than 64 KiB may take to arrive in total, "
+        "once a worker starts reading it (a smaller one arrives with the head, within "
+        "header_timeout). Image data uploads get this plus the time the data takes at "
+        "body_min_rate. A body still arriving then is refused with 408 and the "
+        "connection closed, so a client trickling data cannot hold a worker.",
+    ),
+    cfg.IntOpt(
+        "body_min_rate",
+        default=256 * 1024,
+        min=1,
+        max=2**40,
+        help="Bytes per second a long request body (image data) must arrive at on "
+        "average, after the body_timeout allowance: its deadline is body_timeout + "
+        "bytes received / body_min_rate seconds from the start of the read.",
+    ),
     cfg.StrOpt(
         "auth_strategy",
         default="keystone",

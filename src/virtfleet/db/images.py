@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import datetime
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from virtfleet import errors
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.db.models.image import Image as ImageRow
+from virtfleet.db.models.image import ImageMember as MemberRow
+
+#: Checked inside the write transaction that creates or grows a project's images,
+#: with its connection (quota checks that racing writers cannot both pass).
+Admission = Callable[[Connection], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Image:
     updated_at: datetime.datetime
     tags: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    reserved: int | None = None  # bytes an upload in progress holds
 
 
 # Columns callers may set through :func:`create` and :func:`update`.
@@ -58,6 +66,7 @@ COLUMNS = frozenset(
         "owner",
         "tags",
         "properties",
+        "reserved",
     }
 )
 
@@ -82,6 +91,7 @@ def _record(row: ImageRow) -> Image:
         updated_at=row.updated_at,
         tags=tuple(row.tags or ()),
         properties=dict(row.properties or {}),
+        reserved=row.reserved,
     )
 
 
@@ -98,14 +108,19 @@ def _row(session: Session, image_id: str) -> ImageRow:
     return row
 
 
-def create(db: Database, image_id: str | None = None, **fields: Any) -> Image:
-    """A new image record (status queued unless given); Conflict when the id exists."""
+def create(
+    db: Database, image_id: str | None = None, admit: Admission | None = None, **fields: Any
+) -> Image:
+    """A new image record (status queued unless given); Conflict when the id exists.
+    ``admit`` runs first in the same write transaction (a quota check)."""
     _check_columns(fields)
     image_id = image_id or str(uuidlib.uuid4())
     now = utcnow()
     with db.session() as session:
         if session.get(ImageRow, image_id) is not None:
             raise errors.Conflict(f"Image with identifier {image_id} already exists.")
+        if admit is not None:
+            admit(session.connection())
         row = ImageRow(id=image_id, created_at=now, updated_at=now, **fields)
         session.add(row)
         session.flush()
@@ -142,5 +157,36 @@ def update(db: Database, image_id: str, **fields: Any) -> Image:
 
 
 def delete(db: Database, image_id: str) -> None:
+    """Delete the image and its members."""
     with db.session() as session:
-        session.delete(_row(session, image_id))
+        row = _row(session, image_id)
+        session.execute(sql_delete(MemberRow).where(MemberRow.image_id == image_id))
+        session.delete(row)
+
+
+@dataclass(frozen=True)
+class ProjectImages:
+    """What a project's images hold: their number, and their bytes (stored data, or
+    what an upload in progress has reserved, whichever is larger)."""
+
+    count: int
+    bytes: int
+
+
+def project_usage(conn: Connection, owner: str, exclude: str | None = None) -> ProjectImages:
+    """The images ``owner`` owns, read on ``conn`` (``exclude``: one image not counted)."""
+    query = select(ImageRow.id, ImageRow.size, ImageRow.reserved).where(ImageRow.owner == owner)
+    count = used = 0
+    for row in conn.execute(query):
+        count += 1
+        if row.id != exclude:
+            used += max(row.size or 0, row.reserved or 0)
+    return ProjectImages(count, used)
+
+
+def reserve(db: Database, image_id: str, amount: int, admit: Admission) -> None:
+    """Hold ``amount`` bytes for ``image_id``'s upload once ``admit`` (run in the same
+    write transaction, so concurrent uploads take turns) lets it."""
+    with db.write() as conn:
+        admit(conn)
+        conn.execute(update_rows(ImageRow).where(ImageRow.id == image_id).values(reserved=amount))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy import update as sqlalchemy_update
 from sqlalchemy.orm import Session
 
@@ -149,10 +149,12 @@ def create(
     description: str | None = None,
     tags: tuple[str, ...] = (),
     access: GuestAccess | None = None,
+    admit: Callable[[Connection], None] | None = None,
 ) -> Server:
     """A new server in vm_state building / task_state scheduling, with the guest
     request the Compute API resolved from its flavor and image, and ``access`` (key,
-    user data, hostname)."""
+    user data, hostname). ``admit`` runs first in the same write transaction (the
+    quota check: writers take turns, so racing boots each count the others' rows)."""
     now = utcnow()
     access = access or GuestAccess()
     row = ServerRow(
@@ -180,6 +182,8 @@ def create(
         hostname=access.hostname,
     )
     with db.session() as session:
+        if admit is not None:
+            admit(session.connection())
         session.add(row)
         session.flush()
         return _record(row)

@@ -1,9 +1,11 @@
-"""The service user and the service catalog of the embedded Keystone.
+"""The service user, the service catalog and the default limits of the embedded Keystone.
 
 At every start `virtfleet up` makes sure that the ``virtfleet`` service user exists in
 the ``service`` project with the ``service`` role (the APIs' auth_token middleware
-validates tokens with it), and that the catalog lists exactly the services that exist
-(identity, compute, image, network, placement) at the URLs they are served on now.
+validates tokens with it) and the system ``reader`` role (oslo.limit reads the limits
+with it), that the catalog lists exactly the services that exist (identity, compute,
+image, network, placement) at the URLs they are served on now, and that the quota
+resources have registered limits (unlimited until the operator sets them).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ SERVICES: dict[str, tuple[str, str]] = {
     "placement": ("placement", "virtfleet Placement API"),
 }
 INTERFACES = ("public", "internal", "admin")
+#: Registered limits `virtfleet up` makes when missing (-1: unlimited), per service
+#: type; an operator's values (``openstack registered limit set``) are kept.
+DEFAULT_LIMITS: dict[str, dict[str, int]] = {
+    "compute": dict.fromkeys(("servers", "class:VCPU", "class:MEMORY_MB", "class:DISK_GB"), -1),
+    "image": dict.fromkeys(("image_count_total", "image_size_total"), -1),
+}
 
 
 class IdentityAdmin:
@@ -81,7 +89,36 @@ class IdentityAdmin:
         role = self._one("/roles", "roles", "service")
         assert role is not None, "keystone-manage bootstrap creates the service role"
         self._put(f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}")
+        # oslo.limit reads every project's limits and the catalog with a system token.
+        reader = self._one("/roles", "roles", "reader")
+        assert reader is not None, "keystone-manage bootstrap creates the reader role"
+        self._put(f"/system/users/{user['id']}/roles/{reader['id']}")
         return str(user["id"])
+
+    def ensure_registered_limits(
+        self, defaults: Mapping[str, Mapping[str, int]], region: str
+    ) -> None:
+        """Registered limits of ``defaults`` (service type -> resource -> default) that
+        Keystone lacks in ``region``; existing ones are left as they are."""
+        services: list[dict[str, Any]] = self._get("/services")["services"]
+        for service in services:
+            wanted = defaults.get(service["type"], {})
+            if not wanted:
+                continue
+            query = f"/registered_limits?service_id={service['id']}&region_id={region}"
+            have = {r["resource_name"] for r in self._get(query)["registered_limits"]}
+            missing = [
+                {
+                    "service_id": service["id"],
+                    "region_id": region,
+                    "resource_name": name,
+                    "default_limit": limit,
+                }
+                for name, limit in wanted.items()
+                if name not in have
+            ]
+            if missing:
+                self._post("/registered_limits", {"registered_limits": missing})
 
     def ensure_catalog(self, urls: Mapping[str, str], region: str) -> None:
         """Exactly the services of ``urls`` (type -> URL), each with a public, internal
@@ -140,5 +177,6 @@ def register(
     try:
         admin.ensure_service_user(service_password)
         admin.ensure_catalog(urls, region)
+        admin.ensure_registered_limits(DEFAULT_LIMITS, region)
     except ks_exceptions.ClientException as exc:
         raise errors.ConfigError(f"registering the service catalog in keystone: {exc}") from None

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.image import in_use
+from virtfleet.image.quota import ImageQuotas, UploadLimits, UploadReservation
 from virtfleet.image.store import ImageStore
 from virtfleet.objects.image_properties import validate_image_properties
 from virtfleet.virt.arch import canonicalize as canonicalize_arch
@@ -70,58 +70,6 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-@dataclass(frozen=True)
-class UploadLimits:
-    """``[image] image_size_cap`` and ``project_storage_quota`` (0: none), in bytes."""
-
-    size_cap: int = 1 << 40
-    project_quota: int = 0
-
-    def allowance(self, image: images.Image, every_image: Iterable[images.Image]) -> Allowance:
-        """How much data ``image`` may receive now."""
-        if not self.project_quota or image.owner is None:
-            return Allowance(image.id, self.size_cap, None)
-        used = sum(
-            other.size or 0
-            for other in every_image
-            if other.owner == image.owner and other.id != image.id
-        )
-        return Allowance(image.id, self.size_cap, (image.owner, used, self.project_quota))
-
-
-@dataclass(frozen=True)
-class Allowance:
-    """The bytes one upload may store: the cap, and what is left of the owner's quota."""
-
-    image_id: str
-    size_cap: int
-    quota: tuple[str, int, int] | None  # (project, bytes used, quota)
-
-    def check(self, size: int) -> None:
-        """TooLarge naming the limit when ``size`` bytes would pass one."""
-        if size > self.size_cap:
-            raise errors.TooLarge(
-                f"Image {self.image_id}: {size} bytes of data is more than the image "
-                f"size cap of {self.size_cap} bytes ([image] image_size_cap)."
-            )
-        if self.quota is not None:
-            project, used, quota = self.quota
-            if used + size > quota:
-                raise errors.TooLarge(
-                    f"Image {self.image_id}: storing {size} bytes would bring project "
-                    f"{project}'s image data to {used + size} bytes; its storage quota is "
-                    f"{quota} bytes ([image] project_storage_quota; {used} in use)."
-                )
-
-    def bounded(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """``chunks``, raising TooLarge as soon as they pass a limit."""
-        total = 0
-        for chunk in chunks:
-            total += len(chunk)
-            self.check(total)
-            yield chunk
-
-
 class Forbidden(errors.VirtfleetError):
     """The attribute or operation is not allowed (HTTP 403)."""
 
@@ -135,12 +83,15 @@ class ImageService:
         store: ImageStore | str | pathlib.Path,
         canonicalize: Callable[[str], str] = canonicalize_arch,
         limits: UploadLimits | None = None,
+        quotas: ImageQuotas | None = None,
     ) -> None:
-        """``store`` is an ImageStore or the directory for one (``<data_dir>/images``)."""
+        """``store`` is an ImageStore or the directory for one (``<data_dir>/images``);
+        ``quotas`` the Keystone image limits (None: only ``limits``)."""
         self.db = db
         self.store = store if isinstance(store, ImageStore) else ImageStore(store)
         self.canonicalize = canonicalize
         self.limits = limits or UploadLimits()
+        self.quotas = quotas
 
     # ------------------------------------------------------------------ records
 
@@ -152,8 +103,11 @@ class ImageService:
         columns, properties = self._split(body, creating=True)
         columns.setdefault("visibility", "shared")
         validated = self._validate_properties(properties, image_id)
+        check = None
+        if owner is not None and self.quotas is not None:
+            check = self.quotas.image_create_check(owner)
         return images.create(
-            self.db, image_id=image_id, owner=owner, properties=validated, **columns
+            self.db, image_id=image_id, admit=check, owner=owner, properties=validated, **columns
         )
 
     def get(self, image_id: str) -> images.Image:
@@ -227,22 +181,22 @@ class ImageService:
     def upload(
         self, image_id: str, chunks: Iterable[bytes], declared_size: int | None = None
     ) -> images.Image:
-        """Store the data of a queued image; it becomes active. ``TooLarge`` (before
-        reading anything when ``declared_size`` says so) past the size cap or the
-        owner's storage quota."""
+        """Store the data of a queued image; it becomes active. ``TooLarge`` /
+        ``OverQuota`` (before reading anything when ``declared_size`` says so) past the
+        size cap or one of the owner's storage quotas (:mod:`virtfleet.image.quota`)."""
         image = images.get(self.db, image_id)
         if image.status != "queued":
             raise errors.Conflict(
                 f"Image {image_id} is {image.status}; data can only be uploaded to a queued image."
             )
-        allowed = self.limits.allowance(image, images.list_images(self.db))
+        reservation = UploadReservation(self.db, image, self.limits, self.quotas)
         if declared_size is not None:
-            allowed.check(declared_size)
+            reservation.need(declared_size)
         images.update(self.db, image_id, status="saving")
         try:
-            stored = self.store.write(image_id, allowed.bounded(chunks))
+            stored = self.store.write(image_id, reservation.bounded(chunks))
         except BaseException:
-            images.update(self.db, image_id, status="queued")
+            images.update(self.db, image_id, status="queued", reserved=None)
             raise
         return images.update(
             self.db,
@@ -252,6 +206,7 @@ class ImageService:
             checksum=stored.checksum,
             os_hash_algo=stored.os_hash_algo,
             os_hash_value=stored.os_hash_value,
+            reserved=None,
         )
 
     def has_data(self, image_id: str) -> bool:

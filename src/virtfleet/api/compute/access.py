@@ -6,7 +6,7 @@ from __future__ import annotations
 from virtfleet import errors
 from virtfleet.api import caller
 from virtfleet.api.wsgi import HTTPError, Request
-from virtfleet.db import images, servers
+from virtfleet.db import image_members, images, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.images import Image
 from virtfleet.db.servers import Server
@@ -39,7 +39,8 @@ def visible_image(req: Request, db: Database, image_id: str) -> Image:
         image = images.get(db, image_id)
     except errors.NotFound:
         image = None
-    viewer = Viewer(project_id(req), is_admin(req))
+    project = project_id(req)
+    viewer = Viewer(project, is_admin(req), image_members.memberships(db, project))
     if image is None or not viewer.sees(image):
         raise HTTPError(400, f"Image {image_id} could not be found (imageRef).")
     return image

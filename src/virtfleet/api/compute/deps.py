@@ -19,6 +19,7 @@ from virtfleet.image.service import ImageService
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.rpc_results import ConsoleEndpoint
 from virtfleet.placement.service import PlacementService
+from virtfleet.quota.limits import Quotas
 from virtfleet.scheduler.explain import Explanation
 from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.scheduler.weighers import WeigherScore
@@ -115,6 +116,8 @@ class ComputeDeps:
     networks: ServerPorts | None = None
     # The console proxy handing out console URLs; None: consoles are unavailable.
     consoles: ConsoleUrls | None = None
+    # Quotas (Keystone unified limits); None: no quotas.
+    quota: Quotas | None = None
 
     @property
     def live_migrations(self) -> LiveMigrationWorkflows:

@@ -22,6 +22,7 @@ from virtfleet.api.compute.handlers import (
     keypairs,
     limits,
     migrations,
+    quota_sets,
     server_actions,
     server_details,
     server_images,
@@ -43,6 +44,7 @@ TAGS = f"{SERVER}/tags"
 SERVER_MIGRATION = f"{SERVER}/migrations/{{migration_id}}"
 HYPERVISOR = f"{V}/os-hypervisors/{{hypervisor_id}}"
 KEYPAIR = f"{V}/os-keypairs/{{keypair_name}}"
+QUOTA_SET = f"{V}/os-quota-sets/{{project_id}}"
 API = "os_compute_api"
 
 SERVER_ACTIONS = (
@@ -146,6 +148,11 @@ ROUTES = (
     Route("GET", f"{V}/os-services", services.index, f"{API}:os-services:list"),
     Route("PUT", f"{V}/os-services/{{service_id}}", services.update, f"{API}:os-services:update"),
     Route("GET", f"{V}/limits", limits.index, f"{API}:limits"),
+    Route("GET", f"{QUOTA_SET}/detail", quota_sets.detail, f"{API}:os-quota-sets:detail"),
+    Route("GET", f"{QUOTA_SET}/defaults", quota_sets.defaults, f"{API}:os-quota-sets:defaults"),
+    Route("GET", QUOTA_SET, quota_sets.show, f"{API}:os-quota-sets:show"),
+    Route("PUT", QUOTA_SET, quota_sets.update, f"{API}:os-quota-sets:update"),
+    Route("DELETE", QUOTA_SET, quota_sets.delete, f"{API}:os-quota-sets:delete"),
     Route(
         "GET",
         f"{V}/os-availability-zone",

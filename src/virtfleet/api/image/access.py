@@ -8,6 +8,7 @@ from typing import Any
 
 from virtfleet.api import caller
 from virtfleet.api.wsgi import HTTPError, Request
+from virtfleet.db import image_members
 from virtfleet.db.images import Image
 from virtfleet.image.service import ImageService
 from virtfleet.image.visibility import Viewer
@@ -17,14 +18,17 @@ VISIBILITY_RULES = {"public": "publicize_image", "community": "communitize_image
 SERVICE_RULE = "service_api"
 
 
-def viewer(req: Request) -> Viewer:
-    return Viewer(caller.project_id(req), caller.is_admin(req))
+def viewer(images: ImageService, req: Request) -> Viewer:
+    """The caller as the visibility rules see it (with the images shared with it)."""
+    project = caller.project_id(req)
+    shared = image_members.memberships(images.db, project)
+    return Viewer(project, caller.is_admin(req), shared)
 
 
 def seen(images: ImageService, req: Request, image_id: str) -> Image:
     """The image if the caller's project sees it; 404 otherwise (as if missing)."""
     image = images.get(image_id)
-    if not viewer(req).sees(image):
+    if not viewer(images, req).sees(image):
         raise HTTPError(404, f"No image found with ID {image_id}.")
     return image
 
@@ -41,7 +45,7 @@ def owned(images: ImageService, req: Request, image_id: str) -> Image:
     """The image if the caller's project owns it (or is admin): 404 when it does not
     see it, 403 when it sees but does not own it."""
     image = seen(images, req, image_id)
-    if not viewer(req).owns(image):
+    if not viewer(images, req).owns(image):
         raise HTTPError(403, f"You are not permitted to modify image {image_id}.")
     return image
 

@@ -3,11 +3,13 @@ rule names."""
 
 from __future__ import annotations
 
-from virtfleet.api.image.handlers import image_data, images, schema_documents, versions
+from virtfleet.api.image.handlers import image_data, images, members, schema_documents, versions
 from virtfleet.api.wsgi import Route
 
 IMAGE = "/v2/images/{image_id}"
 DATA = f"{IMAGE}/file"
+MEMBERS = f"{IMAGE}/members"
+MEMBER = f"{MEMBERS}/{{member_id}}"
 
 ROUTES = (
     Route("GET", "/", versions.choices, "get_versions"),
@@ -20,6 +22,11 @@ ROUTES = (
     Route("DELETE", IMAGE, images.delete, "delete_image"),
     Route("PUT", DATA, image_data.upload, "upload_image"),
     Route("GET", DATA, image_data.download, "download_image"),
+    Route("POST", MEMBERS, members.create, "add_member"),
+    Route("GET", MEMBERS, members.index, "get_members"),
+    Route("GET", MEMBER, members.show, "get_member"),
+    Route("PUT", MEMBER, members.update, "modify_member"),
+    Route("DELETE", MEMBER, members.delete, "delete_member"),
     Route("GET", "/v2/schemas/image", schema_documents.image, "get_schema"),
     Route("GET", "/v2/schemas/images", schema_documents.image_list, "get_schemas"),
 )

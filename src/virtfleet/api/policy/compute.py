@@ -29,6 +29,7 @@ X = f"{F}/os-extra_specs"
 K = "/os-keypairs/{keypair_name}"
 #: Nova's: the key pair's own user (its ``user_id`` in the target), or an admin.
 KEYPAIR_OWNER = f"({ADMIN}) or user_id:%(user_id)s"
+Q = "/os-quota-sets/{project_id}"
 
 RULES = [
     _rule("versions:index", ANYONE, "List API versions.", ("GET", "/")),
@@ -300,6 +301,27 @@ RULES = [
         ("PUT", "/os-services/{service_id}"),
     ),
     _rule("limits", ANYONE, "Show the project's limits.", ("GET", "/limits")),
+    _rule(
+        "limits:other_project",
+        ADMIN,
+        "Show another project's limits (tenant_id).",
+        ("GET", "/limits?tenant_id"),
+    ),
+    _rule(
+        "os-quota-sets:show",
+        PROJECT_READER_OR_ADMIN,
+        "Show a project's quotas (Keystone unified limits).",
+        ("GET", Q),
+    ),
+    _rule(
+        "os-quota-sets:detail",
+        PROJECT_READER_OR_ADMIN,
+        "Show a project's quotas with usage.",
+        ("GET", f"{Q}/detail"),
+    ),
+    _rule("os-quota-sets:defaults", ANYONE, "Show the default quotas.", ("GET", f"{Q}/defaults")),
+    _rule("os-quota-sets:update", ADMIN, "Update quotas (refused: Keystone's).", ("PUT", Q)),
+    _rule("os-quota-sets:delete", ADMIN, "Delete quotas (refused: Keystone's).", ("DELETE", Q)),
     _rule(
         "os-availability-zone:list",
         ANYONE,

@@ -19,6 +19,7 @@ from virtfleet.api.policy.personas import (
 )
 
 IMAGE = "/v2/images/{image_id}"
+MEMBERS = f"{IMAGE}/members"
 
 
 def _rule(name: str, check: str, description: str, method: str, path: str) -> policy.RuleDefault:
@@ -64,6 +65,37 @@ RULES = [
         "to boot a server).",
         "GET",
         f"{IMAGE}/file",
+    ),
+    _rule(
+        "add_member", PROJECT_MEMBER_OR_ADMIN, "Share an image the project owns.", "POST", MEMBERS
+    ),
+    _rule(
+        "get_members",
+        PROJECT_READER_OR_ADMIN,
+        "List an image's members (the owner: all; a member: itself).",
+        "GET",
+        MEMBERS,
+    ),
+    _rule(
+        "get_member",
+        PROJECT_READER_OR_ADMIN,
+        "Show one member of an image (to the owner or that member).",
+        "GET",
+        f"{MEMBERS}/{{member_id}}",
+    ),
+    _rule(
+        "modify_member",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Accept or reject an image shared with the project.",
+        "PUT",
+        f"{MEMBERS}/{{member_id}}",
+    ),
+    _rule(
+        "delete_member",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Stop sharing an image the project owns with a project.",
+        "DELETE",
+        f"{MEMBERS}/{{member_id}}",
     ),
     _rule("publicize_image", ADMIN, "Make an image public (visibility=public).", "PATCH", IMAGE),
     _rule("communitize_image", PROJECT_MEMBER_OR_ADMIN, "Make an image community.", "PATCH", IMAGE),

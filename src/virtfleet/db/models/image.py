@@ -1,11 +1,11 @@
-"""Image tables: image records (metadata and properties). The bytes live in the image
-data store (``virtfleet.image.store``), one file per image."""
+"""Image tables: image records (metadata and properties) and image members. The bytes
+live in the image data store (``virtfleet.image.store``), one file per image."""
 
 from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from virtfleet.db.base import Base
@@ -31,5 +31,22 @@ class Image(Base):
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     properties: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    # Bytes an upload in progress holds against its owner's quotas (None: no upload).
+    reserved: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class ImageMember(Base):
+    """A project an image is shared with (Glance's image members): ``pending`` until
+    the member accepts (``accepted``) or rejects (``rejected``) it."""
+
+    __tablename__ = "image_members"
+
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,7 +11,7 @@ import pytest
 import webob
 
 from support.api_apps import Apps, Client
-from virtfleet.image.service import UploadLimits
+from virtfleet.image.quota import UploadLimits
 
 PROJECT = {"X-Project-Id": "p1"}
 

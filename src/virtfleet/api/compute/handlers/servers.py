@@ -158,6 +158,9 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     caller = Caller(access.project_id(req), access.is_admin(req))
     if deps.networks is not None:
         guest = guest.with_nics(nic_requests(deps.networks.service, caller, body.get("networks")))
+    quota_check = (
+        deps.quota.boot_check(caller.project_id, flavor.snapshot()) if deps.quota else None
+    )
     server = servers.create(
         deps.db,
         name=name,
@@ -172,6 +175,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         description=_description(req, body.get("description")),
         tags=_tags(req, body.get("tags")),
         access=entry.access,
+        admit=quota_check,
     )
     if deps.networks is not None:
         try:

@@ -8,6 +8,7 @@ from virtfleet.api.compute.schemas import (
     explain,
     flavor,
     keypair,
+    quota_set,
     server,
     server_action,
     server_update,
@@ -36,4 +37,5 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("POST", f"{V}/os-scheduler-explain"): explain.EXPLAIN,
     ("PUT", f"{V}/os-services/{{service_id}}"): services.SERVICE_UPDATE,
     ("POST", f"{V}/os-keypairs"): keypair.CREATE,
+    ("PUT", f"{V}/os-quota-sets/{{project_id}}"): quota_set.UPDATE,
 }

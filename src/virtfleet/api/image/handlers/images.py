@@ -15,7 +15,8 @@ from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.image.service import ImageService
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
-IGNORED_PARAMS = ("sort_key", "sort_dir", "sort", "member_status")
+IGNORED_PARAMS = ("sort_key", "sort_dir", "sort")
+MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
 
 
 def index(images: ImageService, req: Request) -> webob.Response:
@@ -25,10 +26,20 @@ def index(images: ImageService, req: Request) -> webob.Response:
     marker = params.pop("marker", None)
     for ignored in IGNORED_PARAMS:
         params.pop(ignored, None)
+    member_status = params.pop("member_status", "accepted")
+    if member_status not in MEMBER_STATUSES:
+        raise HTTPError(
+            400,
+            f"Invalid member_status {member_status!r}: expected one of "
+            f"{', '.join(MEMBER_STATUSES)}.",
+        )
     limit = _limit(limit_text)
-    who, requested = access.viewer(req), params.get("visibility")
+    who, requested = access.viewer(images, req), params.get("visibility")
     found = images.list(
-        params, limit=limit, marker=marker, visible=lambda i: who.lists(i, requested)
+        params,
+        limit=limit,
+        marker=marker,
+        visible=lambda i: who.lists(i, requested, member_status),
     )
     body: dict[str, Any] = {
         "images": [image_view(i) for i in found],

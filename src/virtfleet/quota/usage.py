@@ -1,0 +1,34 @@
+"""A project's usage, counted on the connection of the transaction that admits more.
+
+Compute usage is counted from the project's servers (not deleted): ``servers`` is
+every one of them, whatever its state (as Nova counts instances); the resource classes
+are their flavors' resources, except for servers that failed to build and hold no host
+(their placement claim was given back). A server that moves (live migration) counts
+once: its flavor, not the two allocations placement holds while it moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Connection, select
+
+from virtfleet.db.models.compute import Server as ServerRow
+from virtfleet.quota.resources import SERVERS, server_resources
+
+
+def compute_usage(conn: Connection, project_id: str, names: Collection[str]) -> dict[str, int]:
+    """Resource name -> what ``project_id``'s servers use, for each of ``names``."""
+    query = select(ServerRow.flavor, ServerRow.vm_state, ServerRow.host).where(
+        ServerRow.project_id == project_id, ServerRow.deleted_at.is_(None)
+    )
+    usage = dict.fromkeys(names, 0)
+    for row in conn.execute(query):
+        if SERVERS in usage:
+            usage[SERVERS] += 1
+        if row.vm_state == "error" and row.host is None:
+            continue
+        for name, amount in server_resources(row.flavor).items():
+            if name in usage:
+                usage[name] += amount
+    return usage
