@@ -7,6 +7,7 @@ os-quota-sets and /limits; image count and image data limits hold too."""
 from __future__ import annotations
 
 import concurrent.futures
+import pathlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 
 from support.identity_cloud import RECIPE, IdentityCloud, add_members
+from support.openstack_cli import CLI
 from support.plugin import StartSimCloud
+from virtfleet.cli import clouds
+from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER
 
 PROJECT, USER = "project-q", "member-q"
 OTHER_PROJECT, OTHER_USER = "project-r", "member-r"
@@ -271,3 +275,34 @@ def test_image_count_and_data_limits_hold_as_in_glance(
     assert cloud.call("GET", f"/image/v2/images/{image_id}", OTHER_USER).body["status"] == "queued"
     fits = cloud.call("PUT", f"/image/v2/images/{image_id}/file", OTHER_USER, raw=b"\0" * 4096)
     assert fits.status == 204, fits.body
+
+
+def test_the_openstack_cli_shows_quotas_and_limits_as_admin(
+    cloud: IdentityCloud, limits: Limits, tmp_path: pathlib.Path
+) -> None:
+    """`openstack quota show --usage` (Compute and Networking), `limits show
+    --absolute --project` and `quota set` (refused) with password auth and the
+    catalog: no endpoint overrides."""
+    assert cloud.keystone is not None
+    limits.set("compute", PROJECT, "servers", 3)
+    clouds_yaml = tmp_path / "clouds.yaml"
+    entry = clouds.password_entry(
+        cloud.keystone.auth_url,
+        ADMIN_USER,
+        cloud.keystone.layout.admin_password(),
+        ADMIN_PROJECT,
+        "RegionOne",
+    )
+    clouds.write_entry(clouds_yaml, entry)
+    cli = CLI(clouds_yaml, [])
+    quota = cli.json("quota", "show", "--usage", PROJECT)
+    rows = {row["Resource"]: row for row in quota} if isinstance(quota, list) else quota
+    assert rows["instances"]["Limit"] == 3, rows
+    assert rows["instances"]["In Use"] == 0, rows
+    assert rows["networks"]["Limit"] == -1, rows
+    absolute = cli.json("limits", "show", "--absolute", "--project", PROJECT)
+    by_name = {row["Name"]: row["Value"] for row in absolute}
+    assert any("Instances" in name and value == 3 for name, value in by_name.items()), by_name
+    refused = cli.run("quota", "set", "--instances", "9", PROJECT, check=False)
+    assert refused.returncode != 0
+    assert "openstack limit create" in refused.stderr

@@ -3,7 +3,14 @@ Neutron's policy rule names."""
 
 from __future__ import annotations
 
-from virtfleet.api.network.handlers import networks, ports, security_groups, subnets, versions
+from virtfleet.api.network.handlers import (
+    networks,
+    ports,
+    quotas,
+    security_groups,
+    subnets,
+    versions,
+)
 from virtfleet.api.wsgi import Route
 
 V2 = "/v2.0"
@@ -12,12 +19,16 @@ SUBNET = f"{V2}/subnets/{{subnet_id}}"
 PORT = f"{V2}/ports/{{port_id}}"
 GROUP = f"{V2}/security-groups/{{group_id}}"
 RULE = f"{V2}/security-group-rules/{{rule_id}}"
+QUOTA = f"{V2}/quotas/{{project_id}}"
 
 ROUTES = (
     Route("GET", "/", versions.choices, "get_versions"),
     Route("GET", V2, versions.index, "get_versions"),
     Route("GET", f"{V2}/extensions", versions.extensions, "get_extensions"),
     Route("GET", f"{V2}/extensions/{{alias}}", versions.extension, "get_extension"),
+    Route("GET", f"{QUOTA}/details", quotas.details, "get_quota"),
+    Route("GET", f"{QUOTA}/default", quotas.default, "get_quota_default"),
+    Route("GET", QUOTA, quotas.show, "get_quota"),
     Route("GET", f"{V2}/networks", networks.index, "get_network"),
     Route("POST", f"{V2}/networks", networks.create, "create_network"),
     Route("GET", NETWORK, networks.show, "get_network"),

@@ -30,6 +30,20 @@ def _rule(name: str, check: str, description: str, method: str, path: str) -> po
 RULES = [
     _rule("get_extensions", ANYONE, "List API extensions.", "GET", f"{V2}/extensions"),
     _rule("get_extension", ANYONE, "Show an API extension.", "GET", f"{V2}/extensions/{{alias}}"),
+    _rule(
+        "get_quota",
+        PROJECT_READER_OR_ADMIN,
+        "Show a project's quotas (unlimited) and usage.",
+        "GET",
+        f"{V2}/quotas/{{project_id}}",
+    ),
+    _rule(
+        "get_quota_default",
+        ANYONE,
+        "Show the default quotas (unlimited).",
+        "GET",
+        f"{V2}/quotas/{{project_id}}/default",
+    ),
     *(
         rule
         for kind, path in RESOURCES.items()

@@ -5,12 +5,15 @@ leaves the image queued and stores nothing."""
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import webob
 
 from support.api_apps import Apps, Client
+from virtfleet import errors
 from virtfleet.image.quota import UploadLimits
 
 PROJECT = {"X-Project-Id": "p1"}
@@ -104,3 +107,62 @@ def test_deleting_an_image_returns_its_quota(limited: Apps) -> None:
     assert c.delete(f"/v2/images/{first}").status == 204
     second = create(c)
     assert upload(c, second, b"y" * 1000).status == 204
+
+
+def test_two_concurrent_uploads_cannot_pass_the_project_quota_together(apps: Apps) -> None:
+    """Each upload fits the quota alone; started together (both past their first
+    chunk before either finishes), exactly one is refused and the stored data stays
+    within the quota. Before reservations, both read the usage at start (0) and passed."""
+    apps.images.limits = UploadLimits(size_cap=10_000, project_quota=1500)
+    c = apps.image()
+    first, second = create(c), create(c)
+    both_started = threading.Barrier(2, timeout=10)
+
+    def chunks() -> Iterator[bytes]:
+        yield b"x" * 500
+        both_started.wait()
+        yield b"x" * 500
+
+    outcomes: dict[str, str] = {}
+
+    def run(image_id: str) -> None:
+        try:
+            apps.images.upload(image_id, chunks())
+            outcomes[image_id] = "stored"
+        except errors.TooLarge as exc:
+            outcomes[image_id] = exc.message
+        except threading.BrokenBarrierError:
+            outcomes[image_id] = "refused before the second chunk"
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    stored = [i for i, o in outcomes.items() if o == "stored"]
+    assert len(stored) == 1, outcomes
+    refused = next(o for i, o in outcomes.items() if i not in stored)
+    assert "project_storage_quota" in refused or "second chunk" in refused, refused
+    total = sum(apps.images.get(i).size or 0 for i in (first, second))
+    assert total == 1000 <= 1500
+    loser = next(i for i in (first, second) if i not in stored)
+    assert apps.images.get(loser).status == "queued"
+    assert apps.images.get(loser).reserved is None  # the reservation ended with it
+
+
+def test_a_reservation_counts_against_the_quota_until_the_upload_ends(apps: Apps) -> None:
+    apps.images.limits = UploadLimits(size_cap=10_000, project_quota=1500)
+    c = apps.image()
+    uploading, other = create(c), create(c)
+    apps.images.upload(uploading, iter([b"x" * 10]))  # stored: 10 bytes
+    seen: list[int | None] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"y" * 1000
+        seen.append(apps.images.get(other).reserved)
+        yield b"y" * 100
+
+    apps.images.upload(other, chunks())
+    assert seen[0] is not None and 1000 <= seen[0] <= 1490  # held while uploading
+    assert apps.images.get(other).reserved is None
+    assert apps.images.get(other).size == 1100
