@@ -245,8 +245,10 @@ class Conductor:
         taken = []
         for server in servers.in_progress(self._db):
             owner = server.owner
-            if owner is None or owner in alive or server.task_state == st.MIGRATING:
+            if owner is None or owner in alive:
                 continue
+            if server.task_state == st.MIGRATING and self.live_migrations.in_progress(server.uuid):
+                continue  # recover_interrupted_migrations finishes or undoes it
             if not servers.take_over(self._db, server.uuid, owner, self.name):
                 continue  # another server took it first
             action = st.stuck_task_recovery(server.vm_state, server.task_state)
@@ -256,6 +258,10 @@ class Conductor:
                 self._submit(server.uuid, self._resume_build, "build taken over")
             elif action == "delete":
                 self._submit(server.uuid, self._delete, "delete taken over")
+            elif action == "recover_migration":
+                # Killed before its migration record existed (or after it ended).
+                if not self.live_migrations.settle_completed(server.uuid):
+                    self._transition(server.uuid, "clear_stuck_task")
             else:
                 self._transition(server.uuid, "clear_stuck_task")
             taken.append(server.uuid)

@@ -130,8 +130,11 @@ class Cloud:
         return held
 
     def instance_dirs(self) -> list[str]:
+        """The guests' directories (not the hosts' image cache, ``_base``)."""
         root = self.data_dir / "instances"
-        return [p.name for p in root.iterdir() if p.is_dir()] if root.exists() else []
+        if not root.exists():
+            return []
+        return [p.name for p in root.iterdir() if p.is_dir() and p.name != "_base"]
 
 
 @pytest.fixture
