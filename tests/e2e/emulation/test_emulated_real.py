@@ -85,9 +85,12 @@ def boot(cloud: Cloud, arch: str, name: str) -> str:
 
 
 def console_file(uuid: str) -> pathlib.Path:
-    """The file libvirt writes the guest's console to (from the live XML)."""
+    """The file the guest's console is logged to (from the live XML): the pty's
+    ``<log file>``, or the source of a file-backed console. (Reading the pty itself
+    would block.)"""
     root = etree.fromstring(virsh("dumpxml", uuid).encode())
-    return pathlib.Path(str(root.xpath("string(devices/console/source/@path)")))
+    logged = str(root.xpath("string(devices/console/log/@file)"))
+    return pathlib.Path(logged or str(root.xpath("string(devices/console/source/@path)")))
 
 
 def assert_booted(cloud: Cloud, arch: str, name: str, uuid: str, boots: int = 1) -> None:
