@@ -16,4 +16,5 @@ bash scripts/install-postgresql.sh
 # The distributed-mode tests run real RabbitMQ (about 2 minutes to install the first time).
 if [[ "${CI:-}" == true ]]; then bash scripts/install-rabbitmq.sh; fi
 echo "== pytest"
-exec .venv/bin/pytest --durations=25 "$@"
+# Independent modules run side by side (tests/conftest.py groups them; -n 1 for one).
+exec .venv/bin/pytest -n "${VIRTFLEET_TEST_WORKERS:-3}" --dist loadgroup --durations=25 "$@"

@@ -3,6 +3,12 @@
 Tests marked ``libvirt`` need a real libvirtd with QEMU at ``qemu:///system``. On a
 developer machine without one they are skipped; under CI (``CI=true``) a missing
 libvirtd is an error, so those tests can never silently vanish.
+
+Under pytest-xdist (``-n N --dist loadgroup``, as scripts/test.sh runs the suite) each
+module runs whole on one worker, so its module-scoped clouds start once; the tests that
+share one machine-wide resource run on one worker, one after another: ``host`` (real
+libvirt, kernel bridges and namespaces). Distributed deployments share the one RabbitMQ
+but not its topics: each has a control_exchange of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +37,20 @@ def libvirt_available() -> bool:
     return result.returncode == 0
 
 
+#: Test modules that change the machine's network (bridges, namespaces, nftables).
+HOST_NETWORK_MODULES = ("test_dataplane_real.py", "test_linux_bridge.py")
+
+
+def worker_group(item: pytest.Item) -> str:
+    """The xdist group of a test: a machine-wide resource it shares, else its module."""
+    if "libvirt" in item.keywords or item.path.name in HOST_NETWORK_MODULES:
+        return "host"
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
     if libvirt_available():
         return
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
