@@ -11,7 +11,6 @@ from typing import Any
 import libvirt
 import pytest
 
-from support.openstack_cli import CLI
 from virtfleet import errors
 from virtfleet.cli.apiclient import APIError
 
@@ -207,7 +206,3 @@ def test_the_cli_sees_no_events_before_2_51_without_admin(day2: Day2Cloud) -> No
     assert event["event"] == "compute__do_build_and_run_instance"
     assert "traceback" not in event and "host" not in event and event["hostId"]
     day2.run("server", "delete", "--wait", "vm-old")
-
-
-def test_cli_is_real(day2: Day2Cloud) -> None:
-    assert isinstance(day2.cli, CLI)
