@@ -15,6 +15,7 @@ PACKAGES=(
   qemu-system-misc qemu-system-mips                          # s390x + riscv64, mips(el)
   iproute2 dnsmasq-base nftables                             # guest networks: bridges, DHCP, security groups
   busybox-static                                             # ping/udhcpc in the network tests' namespaces
+  novnc                                                      # the console proxy's noVNC web client
 )
 
 missing=()

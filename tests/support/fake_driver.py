@@ -45,6 +45,7 @@ class FakeDriver:
         self.states: dict[str, str] = {}
         self.specs: dict[str, GuestSpec] = {}
         self.calls: list[tuple[str, str]] = []
+        self.shutdown_timeouts: list[tuple[str, float]] = []
         self.callbacks: list[Callable[[str, str], None]] = []
         self.discoveries = 0
         self.console = "line1\nline2\nline3\n"
@@ -65,13 +66,17 @@ class FakeDriver:
         if uuid not in self.states:
             raise errors.NotFound(f"no domain with uuid {uuid}")
 
-    def destroy(self, instance_uuid: str, remove_files: bool = True) -> None:
+    def destroy(
+        self, instance_uuid: str, remove_files: bool = True, shutdown_timeout: float = 0
+    ) -> None:
         self.calls.append(("destroy", instance_uuid))
+        self.shutdown_timeouts.append(("destroy", shutdown_timeout))
         self.states.pop(instance_uuid, None)
 
-    def power_off(self, instance_uuid: str) -> None:
+    def power_off(self, instance_uuid: str, shutdown_timeout: float = 0) -> None:
         self._known(instance_uuid)
         self.calls.append(("power_off", instance_uuid))
+        self.shutdown_timeouts.append(("power_off", shutdown_timeout))
         self.states[instance_uuid] = "shutoff"
 
     def power_on(self, instance_uuid: str) -> None:
@@ -79,8 +84,9 @@ class FakeDriver:
         self.calls.append(("power_on", instance_uuid))
         self.states[instance_uuid] = "running"
 
-    def reboot(self, instance_uuid: str, hard: bool = True) -> None:
+    def reboot(self, instance_uuid: str, hard: bool = True, shutdown_timeout: float = 0) -> None:
         self._known(instance_uuid)
+        self.shutdown_timeouts.append(("reboot", shutdown_timeout))
         self.calls.append(("reboot-hard" if hard else "reboot-soft", instance_uuid))
         self.states[instance_uuid] = "running"
 

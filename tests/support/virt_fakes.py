@@ -93,6 +93,11 @@ class FakeDomain:
         self.conn.emit(self, libvirt.VIR_DOMAIN_EVENT_STOPPED)
         return 0
 
+    def shutdown(self) -> int:
+        """A guest of the fakes honours ACPI: it powers off at once."""
+        self.conn.maybe_fail("shutdown")
+        return self.destroy()
+
     def reset(self, flags: int = 0) -> int:
         self.conn.maybe_fail("reset")
         self.resets += 1

@@ -110,8 +110,8 @@ class AgentEndpoint(LiveMigrationEndpoint):
         if self._agent.vgpus is not None:
             self._agent.vgpus.release(data, "destination", succeeded=False)
 
-    def destroy(self, instance_uuid: str) -> None:
-        self._agent.driver.destroy(instance_uuid)
+    def destroy(self, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+        self._agent.driver.destroy(instance_uuid, shutdown_timeout=shutdown_timeout)
         self._agent.network.unplug(instance_uuid)
         self._agent.images.release(instance_uuid)
 
@@ -119,14 +119,14 @@ class AgentEndpoint(LiveMigrationEndpoint):
         """New rules, peers or subnets for ports plugged here (others are ignored)."""
         self._agent.network.refresh(vifs)
 
-    def power_off(self, instance_uuid: str) -> None:
-        self._agent.driver.power_off(instance_uuid)
+    def power_off(self, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+        self._agent.driver.power_off(instance_uuid, shutdown_timeout)
 
     def power_on(self, instance_uuid: str) -> None:
         self._agent.driver.power_on(instance_uuid)
 
-    def reboot(self, instance_uuid: str, hard: bool = True) -> None:
-        self._agent.driver.reboot(instance_uuid, hard=hard)
+    def reboot(self, instance_uuid: str, hard: bool = True, shutdown_timeout: int = 0) -> None:
+        self._agent.driver.reboot(instance_uuid, hard=hard, shutdown_timeout=shutdown_timeout)
 
     def pause(self, instance_uuid: str) -> None:
         self._agent.driver.pause(instance_uuid)

@@ -71,6 +71,11 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "security-group rules, VXLAN peers and the project; HostReport 1.1 the host's "
         "tunnel address",
     ),
+    (
+        "1.6",
+        "destroy, power_off and reboot take shutdown_timeout: the guest is asked to shut "
+        "down (ACPI) and given that many seconds before it is forced (0: at once)",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -114,17 +119,27 @@ class ComputeClient:
     def spawn(self, host: str, instance: InstanceSpec) -> None:
         self._call(host, "spawn", instance=instance)
 
-    def destroy(self, host: str, instance_uuid: str) -> None:
-        self._call(host, "destroy", instance_uuid=instance_uuid)
+    def destroy(self, host: str, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+        self._call(host, "destroy", instance_uuid=instance_uuid, shutdown_timeout=shutdown_timeout)
 
-    def power_off(self, host: str, instance_uuid: str) -> None:
-        self._call(host, "power_off", instance_uuid=instance_uuid)
+    def power_off(self, host: str, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+        self._call(
+            host, "power_off", instance_uuid=instance_uuid, shutdown_timeout=shutdown_timeout
+        )
 
     def power_on(self, host: str, instance_uuid: str) -> None:
         self._call(host, "power_on", instance_uuid=instance_uuid)
 
-    def reboot(self, host: str, instance_uuid: str, hard: bool = True) -> None:
-        self._call(host, "reboot", instance_uuid=instance_uuid, hard=hard)
+    def reboot(
+        self, host: str, instance_uuid: str, hard: bool = True, shutdown_timeout: int = 0
+    ) -> None:
+        self._call(
+            host,
+            "reboot",
+            instance_uuid=instance_uuid,
+            hard=hard,
+            shutdown_timeout=shutdown_timeout,
+        )
 
     def pause(self, host: str, instance_uuid: str) -> None:
         self._call(host, "pause", instance_uuid=instance_uuid)

@@ -26,6 +26,16 @@ def image_properties(server: Server) -> dict[str, str]:
     return {str(k): str(v) for k, v in props.items() if v is not None}
 
 
+def shutdown_timeout(server: Server, default: int) -> int:
+    """Seconds the guest gets to shut down cleanly: the image's ``os_shutdown_timeout``
+    (validated when the image was made; a value that is not a number counts as unset),
+    else ``default`` (``[compute] shutdown_timeout``)."""
+    value = image_properties(server).get("os_shutdown_timeout")
+    if value is not None and value.strip().isdigit():
+        return int(value)
+    return default
+
+
 def flavor_spec(server: Server) -> FlavorSpec:
     """The scheduler's view of the server's flavor snapshot."""
     flavor = server.flavor

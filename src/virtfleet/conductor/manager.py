@@ -716,8 +716,9 @@ class Conductor:
             )  # fmt: skip
             self._release_mdev_claims(uuid)
         elif server.host:
+            timeout = self._shutdown_timeout(server)
             try:
-                self.compute.destroy(server.host, uuid)
+                self._compute_waiting(timeout).destroy(server.host, uuid, timeout)
             except errors.NotFound:
                 pass  # the domain is already gone
             except errors.RPCError as exc:  # host unreachable: delete locally
@@ -782,11 +783,13 @@ class Conductor:
             if self._transition(uuid, action.begin, resume=True) is None:
                 step.fail("the server changed meanwhile (e.g. a delete was asked for)")
                 return
+            timeout = self._shutdown_timeout(server)
+            waiting = self._compute_waiting(timeout)
             calls: dict[str, Callable[[str, str], None]] = {
-                "power_off": self.compute.power_off,
+                "power_off": lambda h, u: waiting.power_off(h, u, timeout),
                 "power_on": self.compute.power_on,
                 "reboot_hard": lambda h, u: self.compute.reboot(h, u, hard=True),
-                "reboot_soft": lambda h, u: self.compute.reboot(h, u, hard=False),
+                "reboot_soft": lambda h, u: waiting.reboot(h, u, False, timeout),
                 "pause": self.compute.pause,
                 "unpause": self.compute.unpause,
                 "suspend": self.compute.suspend,
@@ -801,6 +804,16 @@ class Conductor:
                 self._transition(uuid, "power_failed", fault=fault)
                 return
             self._transition(uuid, action.done, power_state=int(action.power_state))
+
+    def _shutdown_timeout(self, server: servers.Server) -> int:
+        return boot.shutdown_timeout(server, int(self._conf.compute.shutdown_timeout))
+
+    def _compute_waiting(self, shutdown_timeout: int) -> ComputeClient:
+        """The compute client, waiting long enough for a clean shutdown of that many
+        seconds on top of the usual RPC timeout."""
+        if shutdown_timeout <= 0:
+            return self.compute
+        return self.compute.with_timeout(float(self._conf.rpc_response_timeout) + shutdown_timeout)
 
     def _transition(
         self, uuid: str, transition: str, resume: bool = False, **fields: object

@@ -28,6 +28,16 @@ OPTS: list[cfg.Opt] = [
 
 COMPUTE_OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
+        "shutdown_timeout",
+        default=60,
+        min=0,
+        max=86400,
+        help="Seconds a guest is given to shut down after its ACPI power button is "
+        "pressed, on stop, soft reboot and delete, before it is forced off (hard reboot "
+        "is always immediate). The image property os_shutdown_timeout overrides it per "
+        "image. 0 forces guests off at once.",
+    ),
+    cfg.IntOpt(
         "resource_provider_refresh_interval",
         default=60,
         min=0,

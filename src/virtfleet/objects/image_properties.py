@@ -19,6 +19,9 @@ from virtfleet import errors
 from virtfleet.objects import extra_specs
 
 FIRMWARE_TYPES = ("bios", "uefi")
+MAX_SHUTDOWN_TIMEOUT = 86400
+YES = ("yes", "true", "1", "on")
+NO = ("no", "false", "0", "off")
 DISK_BUSES = ("virtio", "scsi", "ide", "sata", "usb", "fdc", "xen", "lxc", "uml")
 CONFIG_DRIVE_POLICIES = ("optional", "mandatory")
 CDROM_BUSES = ("scsi", "ide", "sata", "usb", "virtio")
@@ -61,6 +64,24 @@ def _string(name: str, value: str) -> str:
     if not value.strip():
         raise errors.InvalidInput(f"Invalid image property {name}={value!r}: must not be empty.")
     return value
+
+
+def _seconds(name: str, value: str) -> int:
+    try:
+        return extra_specs.to_int(name, value, 0, MAX_SHUTDOWN_TIMEOUT)
+    except errors.InvalidInput:
+        raise errors.InvalidInput(
+            f"Invalid image property {name}={value!r}: expected a number of seconds from 0 "
+            f"to {MAX_SHUTDOWN_TIMEOUT}."
+        ) from None
+
+
+def _yes_no(name: str, value: str) -> bool:
+    if value.lower() not in YES + NO:
+        raise errors.InvalidInput(
+            f"Invalid image property {name}={value!r}: expected yes or no (true or false)."
+        )
+    return value.lower() in YES
 
 
 def _bits(name: str, value: str) -> int:
@@ -124,6 +145,19 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
     ImageProperty("kernel_id", Kind.IMAGE_ID, _string, "Image holding the kernel to boot."),
     ImageProperty("ramdisk_id", Kind.IMAGE_ID, _string, "Image holding the initial ramdisk."),
     ImageProperty("os_command_line", Kind.VALUE, _string, "Kernel command line (with kernel_id)."),
+    ImageProperty(
+        "os_shutdown_timeout",
+        Kind.VALUE,
+        _seconds,
+        "Seconds the guest gets to shut down cleanly before it is forced off "
+        "(overrides [compute] shutdown_timeout).",
+    ),
+    ImageProperty(
+        "hw_qemu_guest_agent",
+        Kind.VALUE,
+        _yes_no,
+        "yes: the guest runs the QEMU guest agent (its channel is added; password set).",
+    ),
 )
 
 PROPERTIES_BY_NAME: Mapping[str, ImageProperty] = {p.name: p for p in IMAGE_PROPERTIES}

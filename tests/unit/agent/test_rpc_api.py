@@ -159,10 +159,10 @@ def host_report() -> HostReport:
 #: Per call: arguments (after the host) and what the endpoint answers.
 COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "spawn": ({"instance": instance_spec()}, None),
-    "destroy": ({"instance_uuid": UUID}, None),
-    "power_off": ({"instance_uuid": UUID}, None),
+    "destroy": ({"instance_uuid": UUID, "shutdown_timeout": 30}, None),
+    "power_off": ({"instance_uuid": UUID, "shutdown_timeout": 60}, None),
     "power_on": ({"instance_uuid": UUID}, None),
-    "reboot": ({"instance_uuid": UUID, "hard": False}, None),
+    "reboot": ({"instance_uuid": UUID, "hard": False, "shutdown_timeout": 5}, None),
     "pause": ({"instance_uuid": UUID}, None),
     "unpause": ({"instance_uuid": UUID}, None),
     "suspend": ({"instance_uuid": UUID}, None),

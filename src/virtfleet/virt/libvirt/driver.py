@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -30,6 +31,8 @@ from virtfleet.virt.types import GuestSpec, HostInfo
 LOG = logging.getLogger(__name__)
 
 CONSOLE_TAIL_BYTES = 64 * 1024
+SHUTDOWN_RETRY_SECONDS = 10.0  # the ACPI button is pressed again this often
+SHUTDOWN_POLL_SECONDS = 0.25
 
 POWER_STATES: dict[int, str] = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
@@ -234,9 +237,16 @@ class LibvirtDriver:
         except errors.VirtfleetError:
             LOG.exception("cleanup after the failed spawn of %s failed", instance_uuid)
 
-    def destroy(self, instance_uuid: str, remove_files: bool = True) -> None:
+    def destroy(
+        self, instance_uuid: str, remove_files: bool = True, shutdown_timeout: float = 0
+    ) -> None:
         """Stop and undefine the guest and (unless told not to) remove its files;
-        nothing there is fine."""
+        nothing there is fine. With ``shutdown_timeout`` the guest is first asked to
+        shut down (:meth:`clean_shutdown`)."""
+        if shutdown_timeout > 0:
+            domain = self._find(instance_uuid)
+            if domain is not None:
+                self.clean_shutdown(domain, shutdown_timeout)
         if not remove_files:
             self._remove(instance_uuid, None)
             return
@@ -247,10 +257,43 @@ class LibvirtDriver:
                 instance_dir = self._files(domain)[0]
         self._remove(instance_uuid, instance_dir or self._default_dir(instance_uuid))
 
-    def power_off(self, instance_uuid: str) -> None:
-        """Hard power off (idempotent)."""
+    def power_off(self, instance_uuid: str, shutdown_timeout: float = 0) -> None:
+        """Power off (idempotent): ask the guest first when ``shutdown_timeout`` > 0
+        (:meth:`clean_shutdown`), then force it off."""
         domain = self._lookup(instance_uuid)
+        if shutdown_timeout > 0 and self.clean_shutdown(domain, shutdown_timeout):
+            return
         self._call(f"power off {instance_uuid}", self._stop, domain)
+
+    def clean_shutdown(self, domain: Domain, timeout: float) -> bool:
+        """Press the guest's ACPI power button (``virDomainShutdown``; again every
+        :data:`SHUTDOWN_RETRY_SECONDS`) and wait up to ``timeout`` seconds for it to
+        power off. True when it did (or was not running); False when the caller must
+        force it."""
+        uuid = domain.UUIDString()
+        deadline = time.monotonic() + timeout
+        next_press = 0.0
+        while True:
+            try:
+                if not domain.isActive():
+                    LOG.info("instance %s shut down cleanly", uuid)
+                    return True
+                now = time.monotonic()
+                if now >= deadline:
+                    LOG.warning(
+                        "instance %s did not shut down within %ss: forcing it off", uuid, timeout
+                    )
+                    return False
+                if now >= next_press:
+                    domain.shutdown()
+                    next_press = now + SHUTDOWN_RETRY_SECONDS
+            except libvirt.libvirtError as exc:
+                if _code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                    return True
+                if _code(exc) != libvirt.VIR_ERR_OPERATION_INVALID:  # not running: next loop
+                    LOG.warning("instance %s: clean shutdown failed, forcing: %s", uuid, exc)
+                    return False
+            time.sleep(min(SHUTDOWN_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     def power_on(self, instance_uuid: str) -> None:
         """Start a stopped guest (idempotent)."""
@@ -259,12 +302,16 @@ class LibvirtDriver:
         if not self._call(what, domain.isActive):
             self._call(what, domain.create)
 
-    def reboot(self, instance_uuid: str, hard: bool = True) -> None:
-        """Reset a running guest, start a stopped one. Always hard: a soft reboot would
-        depend on the guest honouring ACPI."""
+    def reboot(self, instance_uuid: str, hard: bool = True, shutdown_timeout: float = 0) -> None:
+        """Start a stopped guest; reset a running one. A soft reboot (``hard`` False
+        with ``shutdown_timeout`` > 0) first asks the guest to shut down and starts it
+        again once it did; one that does not within the timeout is reset."""
         domain = self._lookup(instance_uuid)
         what = f"reboot {instance_uuid}"
         if not self._call(what, domain.isActive):
+            self._call(what, domain.create)
+            return
+        if not hard and shutdown_timeout > 0 and self.clean_shutdown(domain, shutdown_timeout):
             self._call(what, domain.create)
             return
         try:

@@ -474,6 +474,8 @@ def count_range(value: object) -> range | None:
         raise FieldError(f"field 'count': {exc}") from None
 
 
+GUEST_ACPI = ("honour", "ignore")
+
 # field name -> (parser, documentation). Order matters: HostProfile(**values).
 FIELDS: dict[str, tuple[Callable[[object, Context], Any], str]] = {
     "name": (_name, "host name"),
@@ -493,6 +495,7 @@ FIELDS: dict[str, tuple[Callable[[object, Context], Any], str]] = {
     "cpu_features": (_cpu_features, "host CPU features"),
     "gpus": (_gpus, "PCI GPUs"),
     "slices": (_slices, "slice specs"),
+    "guest_acpi": (_choice(GUEST_ACPI, "honour"), "guests honour or ignore the ACPI button"),
     "config": (_config, "agent config overrides"),
     "migration_seconds": (_migration_seconds, "seconds a live migration from here takes"),
 }

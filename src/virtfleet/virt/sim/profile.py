@@ -99,6 +99,9 @@ class HostProfile:
     gpus: tuple[Gpu, ...] = ()
     slices: tuple[SliceSpec, ...] = ()
     migration_seconds: float = 0.2  # a live migration's memory copy from this host
+    # How its guests answer an ACPI power button (virDomainShutdown): "honour" (they
+    # power off at once) or "ignore" (they keep running until destroyed).
+    guest_acpi: str = "honour"
     # oslo.config overrides by group: plain dicts (callers test isinstance(..., dict)).
     config: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
