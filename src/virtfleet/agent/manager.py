@@ -153,6 +153,9 @@ class AgentEndpoint(LiveMigrationEndpoint):
         output = self._agent.driver.get_console_output(instance_uuid)
         return tail_lines(output, length)
 
+    def set_admin_password(self, instance_uuid: str, password: str) -> None:
+        self._agent.driver.set_admin_password(instance_uuid, password)
+
     def get_console(self, instance_uuid: str, kind: str) -> ConsoleEndpoint:
         """Open a one-connection relay to console ``kind`` of the running guest
         (Conflict when it is not running, InvalidInput when it has no such console)."""

@@ -76,6 +76,11 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "destroy, power_off and reboot take shutdown_timeout: the guest is asked to shut "
         "down (ACPI) and given that many seconds before it is forced (0: at once)",
     ),
+    (
+        "1.6",
+        "set_admin_password: root's password set in the guest through the QEMU guest "
+        "agent (Conflict without the agent's channel or an answer)",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -171,6 +176,9 @@ class ComputeClient:
     def get_console_output(self, host: str, instance_uuid: str, length: int | None = None) -> str:
         reply = self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
         return _expect(reply, str, "get_console_output")
+
+    def set_admin_password(self, host: str, instance_uuid: str, password: str) -> None:
+        self._call(host, "set_admin_password", instance_uuid=instance_uuid, password=password)
 
     def get_console(self, host: str, instance_uuid: str, kind: str) -> ConsoleEndpoint:
         """A relay to console ``kind`` (serial, vnc) of the guest, for the proxy."""

@@ -485,6 +485,10 @@ class Conductor:
         """The tail (``length`` lines, all when None) of the guest's console log."""
         return self.compute.get_console_output(self._host_of(uuid), uuid, length)
 
+    def set_admin_password(self, uuid: str, password: str) -> None:
+        """Set root's password in the running guest (through its guest agent)."""
+        self.compute.set_admin_password(self._host_of(uuid), uuid, password)
+
     def get_console(self, uuid: str, kind: str) -> ConsoleEndpoint:
         """A one-connection relay to console ``kind`` of the guest, opened by its agent."""
         return self.compute.get_console(self._host_of(uuid), uuid, kind)

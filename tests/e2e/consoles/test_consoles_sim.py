@@ -55,7 +55,9 @@ def cloud(start_sim_cloud: StartSimCloud) -> Cloud:
     view = start_sim_cloud(FLEET, hosts=1)
     client = view.client
     flavor = client.create_flavor("small", 1, 512, 1)["id"]
-    graphical = client.create_image("graphical", b"x" * 512, {"hw_video_model": "virtio"})
+    graphical = client.create_image(
+        "graphical", b"x" * 512, {"hw_video_model": "virtio", "hw_qemu_guest_agent": "yes"}
+    )
     headless = client.create_image("headless", b"x" * 512, {})
     servers = [client.boot(name, flavor, image) for name, image in
                (("vm-1", graphical), ("vm-2", headless))]  # fmt: skip
@@ -232,3 +234,35 @@ def test_openstack_console_url_show(cloud: Cloud) -> None:
         assert b"login" in bytes(ws.recv(timeout=10))  # type: ignore[arg-type]
     novnc = show("--novnc")
     assert novnc["type"] == "novnc" and "vnc_lite.html" in novnc["url"]
+
+
+def test_root_password_through_the_guest_agent(cloud: Cloud) -> None:
+    action = f"/servers/{cloud.server}/action"
+    assert cloud.call("POST", action, {"changePassword": {"adminPass": "n3w-Secret"}}) is None
+    record = cloud.view.hypervisor("sim-1").record(cloud.server)
+    assert record.passwords == {"root": "n3w-Secret"}
+
+
+def test_root_password_without_a_guest_agent_is_a_409(cloud: Cloud) -> None:
+    with pytest.raises(APIError) as refused:
+        cloud.call(
+            "POST", f"/servers/{cloud.headless}/action", {"changePassword": {"adminPass": "x"}}
+        )
+    assert refused.value.status == 409
+    assert "hw_qemu_guest_agent=yes" in refused.value.body
+    assert '"x"' not in refused.value.body  # the password is not echoed
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({}, "adminPass is a required property"),
+        ({"adminPass": 5}, "adminPass must be a string"),
+        ({"adminPass": "a", "extra": 1}, "'extra' unexpected"),
+        ({"adminPass": "a" * 256}, "longer than 255"),
+    ],
+)
+def test_bad_change_password_bodies_are_400s(cloud: Cloud, argument: Any, message: str) -> None:
+    with pytest.raises(APIError) as refused:
+        cloud.call("POST", f"/servers/{cloud.server}/action", {"changePassword": argument})
+    assert refused.value.status == 400 and message in refused.value.body

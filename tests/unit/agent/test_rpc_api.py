@@ -187,6 +187,7 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
         None,
     ),
     "list_instance_uuids": ({}, [UUID, OTHER]),
+    "set_admin_password": ({"instance_uuid": UUID, "password": "s3cret!"}, None),
     "get_console": (
         {"instance_uuid": UUID, "kind": "serial"},
         ConsoleEndpoint(kind="serial", host="192.0.2.5", port=40001, secret="ab" * 16),

@@ -52,6 +52,8 @@ class ConductorAPI(Protocol):
 
     def get_console(self, uuid: str, kind: str) -> ConsoleEndpoint: ...
 
+    def set_admin_password(self, uuid: str, password: str) -> None: ...
+
 
 class ConsoleUrls(Protocol):
     """The console proxy as the Compute API needs it (``api.console.proxy``): the URL

@@ -54,6 +54,7 @@ SERVER_ACTIONS = (
     ServerAction("os-getConsoleOutput", server_actions.console_output, f"{API}:os-console-output"),
     ServerAction("os-getVNCConsole", consoles.vnc_action, f"{API}:os-remote-consoles"),
     ServerAction("os-getSerialConsole", consoles.serial_action, f"{API}:os-remote-consoles"),
+    ServerAction("changePassword", consoles.change_password, f"{API}:os-admin-password"),
     ServerAction(
         "os-migrateLive", server_migrations.migrate_live, f"{API}:os-migrate-server:migrate_live"
     ),

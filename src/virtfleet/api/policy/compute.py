@@ -228,6 +228,12 @@ RULES = [
         ("POST", f"{S}/action (os-getSerialConsole)"),
     ),
     _rule(
+        "os-admin-password",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Set the root password of a server (through its QEMU guest agent).",
+        ("POST", f"{S}/action (changePassword)"),
+    ),
+    _rule(
         "os-console-auth-tokens",
         ADMIN,
         "Show what a console token opens (instance, relay host and port).",

@@ -31,6 +31,17 @@ from virtfleet.virt.types import GuestSpec, HostInfo
 LOG = logging.getLogger(__name__)
 
 CONSOLE_TAIL_BYTES = 64 * 1024
+ADMIN_USER = "root"
+AGENT_UNAVAILABLE_CODES = frozenset(
+    {
+        libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
+        libvirt.VIR_ERR_AGENT_UNSYNCED,
+        libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+        libvirt.VIR_ERR_OPERATION_UNSUPPORTED,
+        libvirt.VIR_ERR_NO_SUPPORT,
+    }
+)
+"""Codes meaning "no guest agent to talk to" (not configured, not running, silent)."""
 SHUTDOWN_RETRY_SECONDS = 10.0  # the ACPI button is pressed again this often
 SHUTDOWN_POLL_SECONDS = 0.25
 
@@ -412,6 +423,31 @@ class LibvirtDriver:
             raise errors.HypervisorError(
                 f"open {kind} console of {instance_uuid}: {exc.strerror or exc}"
             ) from exc
+
+    def set_admin_password(self, instance_uuid: str, password: str) -> None:
+        """Set root's password in the running guest through the QEMU guest agent;
+        Conflict when the guest is not running, has no agent channel (image property
+        ``hw_qemu_guest_agent``) or its agent does not answer. The password is never
+        logged."""
+        domain = self._lookup(instance_uuid)
+        what = f"set the admin password of {instance_uuid}"
+        if not self._call(what, domain.isActive):
+            raise errors.Conflict(f"instance {instance_uuid} is not running")
+        devices = config.Domain.parse(self.get_domain_xml(instance_uuid)).devices
+        channels = devices.channels if devices else []
+        if not any(c.target and c.target.name == guest.AGENT_CHANNEL for c in channels):
+            raise errors.Conflict(
+                f"instance {instance_uuid} has no QEMU guest agent channel: set the image "
+                "property hw_qemu_guest_agent=yes (and run qemu-guest-agent in the guest)"
+            )
+        try:
+            domain.setUserPassword(ADMIN_USER, password, 0)
+        except libvirt.libvirtError as exc:
+            if _code(exc) in AGENT_UNAVAILABLE_CODES:
+                raise errors.Conflict(
+                    f"{what}: the QEMU guest agent did not answer ({exc.get_error_message()})"
+                ) from None
+            raise libvirt_failure(what, exc) from None
 
     def list_instance_uuids(self) -> list[str]:
         """UUIDs of the guests virtfleet manages on this host (by domain name)."""

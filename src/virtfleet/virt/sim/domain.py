@@ -138,6 +138,20 @@ class SimDomain:
             hv.require_active(self._record())
         return console.open_console(kind, self._name)
 
+    def setUserPassword(self, user: str, password: str, flags: int = 0) -> int:  # noqa: N802
+        """The guest agent sets the password when the domain has its channel (the
+        simulated agent always runs); libvirt's error otherwise."""
+        hv = self._conn.hypervisor_checked()
+        with hv.locked():
+            record = self._record()
+            hv.require_active(record)
+            if "org.qemu.guest_agent.0" not in record.definition.xml:
+                raise libvirt_error(
+                    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured"
+                )
+            record.passwords[user] = password
+        return 0
+
     def reset(self, flags: int = 0) -> int:
         hv = self._conn.hypervisor_checked()
         with hv.locked():

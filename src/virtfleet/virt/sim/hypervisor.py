@@ -110,6 +110,8 @@ class DomainRecord:
     last_job: MigrationJob | None = None
     pending: DomainDef | None = None  # redefined while running; applies at next start
     managed_save: bool = False  # a managed save image waits: the next start restores it
+    # user -> password set through the simulated guest agent (tests read it)
+    passwords: dict[str, str] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:

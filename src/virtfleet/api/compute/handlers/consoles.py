@@ -1,6 +1,7 @@
 """Remote consoles: ``POST /servers/{id}/remote-consoles`` (2.6+), the older
 ``os-getVNCConsole`` / ``os-getSerialConsole`` actions (2.1-2.5), and the admin's
-``GET /os-console-auth-tokens/{token}``.
+``GET /os-console-auth-tokens/{token}``; and the root password (``changePassword``),
+which the guest agent sets.
 
 A console URL is made in three steps: the server's agent opens a one-connection
 relay to the guest's console (``ComputeClient.get_console``), a token bound to that
@@ -106,6 +107,23 @@ def _console_url(deps: ComputeDeps, server: Server, protocol: str, console_type:
         deps.consoles.token_ttl,
     )
     return deps.consoles.url(kind, token)
+
+
+def change_password(
+    deps: ComputeDeps, req: Request, server_id: str, argument: Any
+) -> webob.Response:
+    """``changePassword`` ``{"adminPass": "..."}``: root's password, set in the running
+    guest by the QEMU guest agent (409 when the guest has none or it does not answer)."""
+    server = access.visible_server(req, deps.db, server_id)
+    validate_body(req, argument, schema.CHANGE_PASSWORD)
+    if not server.host or server.vm_state != "active":
+        raise HTTPError(
+            409,
+            f"Cannot 'changePassword' instance {server.uuid} while it is in vm_state "
+            f"{server.vm_state}; it must be ACTIVE.",
+        )
+    deps.conductor.set_admin_password(server.uuid, argument["adminPass"])
+    return json_response(None, status=202)
 
 
 def show_token(deps: ComputeDeps, req: Request, console_token: str) -> webob.Response:

@@ -181,4 +181,5 @@ ACTIONS: dict[str, Versioned] = {
     "lock": LOCK,
     "unlock": NO_ARGUMENT,
     "createImage": CREATE_IMAGE,
+    "changePassword": console.CHANGE_PASSWORD,
 }
