@@ -8,6 +8,7 @@ Needs libvirtd at qemu:///system and the guest kernel from scripts/guest-images.
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 import urllib.request
 
@@ -61,3 +62,30 @@ def test_serial_and_vnc_consoles_of_a_real_guest(cloud: Cloud) -> None:
 
     assert "tick" in log().splitlines()[-1]  # the log still grows while consoles are used
     cloud.openstack("server", "delete", "--wait", "con-1")
+
+
+def test_stop_forces_a_guest_that_ignores_acpi_after_the_image_timeout(cloud: Cloud) -> None:
+    """The busybox initramfs guest has no ACPI button driver: it ignores the power
+    button, so stop waits the image's os_shutdown_timeout and then forces it off."""
+    cloud.kernel_image("x86_64", "console=ttyS0 panic=-1", "deaf", {"os_shutdown_timeout": "3"})
+    server = cloud.openstack_json(
+        "server", "create", "--flavor", "console.tiny", "--image", "deaf", "--wait", "deaf-1"
+    )
+    assert server["status"] == "ACTIVE", server
+    assert wait_for(
+        lambda: (
+            "VIRTFLEET-GUEST-READY" in cloud.openstack("console", "log", "show", "deaf-1").stdout
+        ),
+        timeout=120,
+    )
+    started = time.monotonic()
+    cloud.openstack("server", "stop", "deaf-1")
+    assert cloud.wait_status("deaf-1", "SHUTOFF", timeout=60)["status"] == "SHUTOFF"
+    assert time.monotonic() - started >= 3
+    assert wait_for(
+        lambda: (
+            f"{server['id']} did not shut down within 3s: forcing it off" in cloud.log.read_text()
+        ),
+        timeout=10,
+    )
+    cloud.openstack("server", "delete", "--wait", "deaf-1")
