@@ -77,7 +77,7 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "down (ACPI) and given that many seconds before it is forced (0: at once)",
     ),
     (
-        "1.6",
+        "1.7",
         "set_admin_password: root's password set in the guest through the QEMU guest "
         "agent (Conflict without the agent's channel or an answer)",
     ),
