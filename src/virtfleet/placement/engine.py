@@ -1,6 +1,7 @@
 """Allocation candidates: a pure function of a :class:`Snapshot` and a query.
 
-Semantics are OpenStack Placement's (microversion 1.39, without sharing providers):
+Semantics are OpenStack Placement's (microversion 1.39; sharing providers are added
+around this search by :mod:`~virtfleet.placement.sharing`):
 
 * a suffixed group is satisfied by ONE provider having every resource (each amount
   within min_unit/max_unit/step_size and free capacity), all required traits
@@ -552,7 +553,7 @@ def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
     return ids
 
 
-def _rotated(root_ids: list[int], start: float) -> list[int]:
+def rotated(root_ids: list[int], start: float) -> list[int]:
     """``root_ids`` beginning at fraction ``start`` of the list, wrapping around."""
     if not 0.0 < start < 1.0:
         return root_ids
@@ -560,10 +561,10 @@ def _rotated(root_ids: list[int], start: float) -> list[int]:
     return root_ids[k:] + root_ids[:k]
 
 
-_Prepared = tuple[list[_Group], dict[str, int], tuple[int, ...], int]
+Prepared = tuple[list[_Group], dict[str, int], tuple[int, ...], int]
 
 
-def _prepare(snapshot: Snapshot, query: CandidateQuery) -> _Prepared | None:
+def prepare_query(snapshot: Snapshot, query: CandidateQuery) -> Prepared | None:
     """Compiled groups, summed amounts and root masks; None when nothing can match."""
     groups = _with_kinds([_compile(g, snapshot) for g in query.groups], query.same_subtree)
     if any(g.impossible for g in groups):
@@ -578,9 +579,7 @@ def _prepare(snapshot: Snapshot, query: CandidateQuery) -> _Prepared | None:
     return groups, totals, root_any, snapshot.bits.mask_of(query.root_forbidden)
 
 
-def _shape_key(
-    snapshot: Snapshot, query: CandidateQuery, prepared: _Prepared
-) -> tuple[object, ...]:
+def _shape_key(snapshot: Snapshot, query: CandidateQuery, prepared: Prepared) -> tuple[object, ...]:
     groups, _totals, root_any, root_forbidden = prepared
     return (
         id(snapshot.bits),
@@ -592,7 +591,7 @@ def _shape_key(
     )
 
 
-def _searcher(query: CandidateQuery, prepared: _Prepared) -> Search:
+def tree_search(query: CandidateQuery, prepared: Prepared) -> Search:
     """Every candidate of one tree, in search order: nothing if its root fails the
     root traits; the fast path for a tree of one provider; else the backtracking
     search, each assignment followed by its permutations among twins."""
@@ -620,18 +619,18 @@ def _searcher(query: CandidateQuery, prepared: _Prepared) -> Search:
 def _matches(
     snapshot: Snapshot,
     query: CandidateQuery,
-    prepared: _Prepared,
+    prepared: Prepared,
     memo: FirstCandidates | None = None,
     cap: int | None = None,
 ) -> list[TreeEntry]:
     """The entry of each tree with a candidate, in root id order (the first ``cap``)."""
     shapes = memo.memo(_shape_key(snapshot, query, prepared)) if memo else ShapeMemo()
-    search = _searcher(query, prepared)
+    search = tree_search(query, prepared)
     trees = snapshot.trees
     known = shapes.trees
     found: list[TreeEntry] = []
     left = -1 if cap is None else cap  # never reaches 0 without a cap
-    for root_id in _rotated(_candidate_trees(snapshot, prepared[0]), query.start):
+    for root_id in rotated(_candidate_trees(snapshot, prepared[0]), query.start):
         tree = trees[root_id]
         entry = known.get(root_id)
         if entry is None or entry.tree is not tree:
@@ -702,7 +701,7 @@ def find_candidates(
     same shape.
     """
     cap = max_results if query.limit is None else min(query.limit, max_results)
-    prepared = _prepare(snapshot, query)
+    prepared = prepare_query(snapshot, query)
     if prepared is None or cap <= 0:
         return CandidatesResult([])
     entries = _matches(snapshot, query, prepared, memo, cap)
@@ -715,7 +714,7 @@ def find_roots(
 ) -> list[str]:
     """Root uuids of every tree with at least one candidate (no cap): what "which
     hosts could take this" needs, at the cost of one candidate per tree state."""
-    prepared = _prepare(snapshot, query)
+    prepared = prepare_query(snapshot, query)
     if prepared is None:
         return []
     return [entry.tree.uuids[0] for entry in _matches(snapshot, query, prepared, memo)]

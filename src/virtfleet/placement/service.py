@@ -30,6 +30,7 @@ from virtfleet.placement import (
     loader,
     names,
     providers_db,
+    sharing,
 )
 from virtfleet.placement.claims import ClaimWriter
 from virtfleet.placement.dbutil import RESOURCE_CLASSES, TRAITS
@@ -386,7 +387,7 @@ class PlacementService:
 
     def allocation_candidates(self, query: CandidateQuery) -> CandidatesResult:
         self._check_names(query)
-        return engine.find_candidates(
+        return sharing.find_candidates(
             self.refresh(), query, self.max_candidates, self._first_candidates
         )
 
@@ -394,7 +395,7 @@ class PlacementService:
         """Root provider uuids of every tree with a candidate for ``query``, ignoring
         ``limit`` and ``max_candidates`` (for explanations and counts at any scale)."""
         self._check_names(query)
-        return engine.find_roots(self.refresh(), query, self._first_candidates)
+        return sharing.find_roots(self.refresh(), query, self._first_candidates)
 
     def _check_names(self, query: CandidateQuery) -> None:
         """Unknown traits or classes in a query are a 400, as in Placement."""

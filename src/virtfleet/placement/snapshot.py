@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 from virtfleet.placement.types import Provider, ProviderSummary, ResourceUsage
 
+#: A provider with this trait shares its inventory with every provider tree that has
+#: a provider in one of its aggregates (Placement's sharing providers).
+SHARES_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
+
 
 @dataclass(frozen=True, slots=True)
 class Slot:
@@ -146,6 +150,8 @@ class Tree:
     shape: TreeShape
     uuids: tuple[str, ...]  # of the nodes, in tree order
     summaries: Mapping[str, ProviderSummary]  # by uuid, tree order
+    aggregates: frozenset[str] = frozenset()  # of every node
+    sharing: tuple[Node, ...] = ()  # nodes with SHARES_TRAIT (they share via aggregates)
     rendered: dict[str, bytes] = field(default_factory=dict)  # filled on first use
 
     def summaries_json(self) -> bytes:
@@ -230,6 +236,8 @@ def build_tree(rows: Iterable[ProviderRow], bits: TraitBits) -> Tree | None:
         _shape_of(nodes),
         tuple(n.uuid for n in nodes),
         {n.uuid: n.summary for n in nodes},
+        frozenset().union(*(n.aggregates for n in nodes)),
+        tuple(n for n in nodes if SHARES_TRAIT in n.traits),
     )
 
 
@@ -261,9 +269,25 @@ def _shape_of(nodes: list[Node]) -> TreeShape:
 
 
 class Snapshot:
-    """All trees, indexed by root id, by provider uuid and by resource class."""
+    """All trees, indexed by root id, by provider uuid and by resource class.
 
-    __slots__ = ("bits", "change_id", "roots_holding", "tree_of_uuid", "trees", "trees_by_rc")
+    Sharing providers (trait :data:`SHARES_TRAIT`) are indexed too: ``sharing_roots``
+    are the trees holding one, and :meth:`anchored` the sharing providers of other
+    trees that a tree may use (those with an aggregate in common with any of its
+    providers). With no sharing provider that index stays empty and costs nothing.
+    """
+
+    __slots__ = (
+        "_agg_roots",
+        "_anchors",
+        "bits",
+        "change_id",
+        "roots_holding",
+        "sharing_roots",
+        "tree_of_uuid",
+        "trees",
+        "trees_by_rc",
+    )
 
     def __init__(
         self,
@@ -273,6 +297,9 @@ class Snapshot:
         tree_of_uuid: Mapping[str, int] | None = None,
         trees_by_rc: Mapping[str, frozenset[int]] | None = None,
         roots_holding: dict[frozenset[str], list[int]] | None = None,
+        sharing_roots: frozenset[int] | None = None,
+        anchors: Mapping[int, tuple[str, ...]] | None = None,
+        agg_roots: Mapping[str, frozenset[int]] | None = None,
     ) -> None:
         self.trees = trees
         self.bits = bits
@@ -290,6 +317,46 @@ class Snapshot:
         # classes -> sorted root ids of the trees holding all of them (shared by the
         # snapshots that keep the same trees_by_rc)
         self.roots_holding = {} if roots_holding is None else roots_holding
+        if sharing_roots is None:
+            sharing_roots = frozenset(t.root_id for t in trees.values() if t.sharing)
+        self.sharing_roots = sharing_roots
+        self._anchors = anchors  # made on first use (only when something shares)
+        self._agg_roots = agg_roots
+
+    def anchored(self, root_id: int) -> tuple[str, ...]:
+        """Uuids of the sharing providers of other trees that tree ``root_id`` may
+        use: each has an aggregate in common with some provider of the tree."""
+        if not self.sharing_roots:
+            return ()
+        return self.anchors().get(root_id, ())
+
+    def anchors(self) -> Mapping[int, tuple[str, ...]]:
+        """{root id: uuids of the sharing providers it may use} (see :meth:`anchored`)."""
+        found = self._anchors
+        if found is None:
+            by_root: dict[int, list[str]] = {}
+            agg_roots = self.agg_roots()
+            for root_id in sorted(self.sharing_roots):
+                for node in self.trees[root_id].sharing:
+                    reached: set[int] = set()
+                    for aggregate in node.aggregates:
+                        reached.update(agg_roots.get(aggregate, ()))
+                    reached.discard(root_id)
+                    for anchor in reached:
+                        by_root.setdefault(anchor, []).append(node.uuid)
+            found = self._anchors = {root: tuple(uuids) for root, uuids in by_root.items()}
+        return found
+
+    def agg_roots(self) -> Mapping[str, frozenset[int]]:
+        """{aggregate: root ids of the trees with a provider in it}, made on first use."""
+        found = self._agg_roots
+        if found is None:
+            index: dict[str, set[int]] = {}
+            for tree in self.trees.values():
+                for aggregate in tree.aggregates:
+                    index.setdefault(aggregate, set()).add(tree.root_id)
+            found = self._agg_roots = {a: frozenset(ids) for a, ids in index.items()}
+        return found
 
     def roots_with(self, classes: frozenset[str]) -> list[int]:
         """Root ids, sorted, of the trees with inventory of every class in ``classes``
@@ -331,6 +398,12 @@ class Snapshot:
             and new is not None
             and old.resource_classes == new.resource_classes
             and old.by_uuid.keys() == new.by_uuid.keys()
+            and old.aggregates == new.aggregates
+            and (
+                old.sharing is new.sharing  # both () for a tree that shares nothing
+                or [(n.uuid, n.aggregates) for n in old.sharing]
+                == [(n.uuid, n.aggregates) for n in new.sharing]
+            )
             for old, new in ((old_trees[r], reloaded[r]) for r in reloaded)
         )
         if same_shape:  # the usual claim: only usages or generations changed
@@ -341,6 +414,9 @@ class Snapshot:
                 self.tree_of_uuid,
                 self.trees_by_rc,
                 self.roots_holding,
+                self.sharing_roots,
+                self._anchors,
+                self._agg_roots,
             )
         tree_of_uuid = dict(self.tree_of_uuid)
         removed_from: dict[str, set[int]] = {}
@@ -369,4 +445,37 @@ class Snapshot:
                 trees_by_rc[rc] = frozenset(ids)
             else:
                 trees_by_rc.pop(rc, None)
-        return Snapshot(trees, self.bits, change_id, tree_of_uuid, trees_by_rc)
+        sharing_roots = (self.sharing_roots - reloaded.keys()) | {
+            root_id for root_id, new in reloaded.items() if new is not None and new.sharing
+        }
+        return Snapshot(
+            trees,
+            self.bits,
+            change_id,
+            tree_of_uuid,
+            trees_by_rc,
+            sharing_roots=frozenset(sharing_roots),
+            agg_roots=self._patched_agg_roots(old_trees, reloaded),
+        )
+
+    def _patched_agg_roots(
+        self, old_trees: Mapping[int, Tree | None], reloaded: Mapping[int, Tree | None]
+    ) -> Mapping[str, frozenset[int]] | None:
+        """The aggregate index with ``reloaded`` in place of ``old_trees`` (None while
+        it was never made: it is made when first needed)."""
+        if self._agg_roots is None:
+            return None
+        index = dict(self._agg_roots)
+        touched: dict[str, set[int]] = {}
+        for root_id, old in old_trees.items():
+            for aggregate in old.aggregates if old is not None else ():
+                touched.setdefault(aggregate, set(index.get(aggregate, ()))).discard(root_id)
+        for root_id, new in reloaded.items():
+            for aggregate in new.aggregates if new is not None else ():
+                touched.setdefault(aggregate, set(index.get(aggregate, ()))).add(root_id)
+        for aggregate, ids in touched.items():
+            if ids:
+                index[aggregate] = frozenset(ids)
+            else:
+                index.pop(aggregate, None)
+        return index
