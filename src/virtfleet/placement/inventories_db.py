@@ -3,7 +3,7 @@ aggregates. Every change bumps the generation and logs the tree as changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -21,7 +21,14 @@ from virtfleet.placement.dbutil import (
     record_changes,
     resource_class_exists,
 )
-from virtfleet.placement.exceptions import INVENTORY_INUSE, Conflict, InvalidInput, NotFound
+from virtfleet.placement.exceptions import (
+    INVENTORY_INUSE,
+    RESOURCE_PROVIDER_NOT_FOUND,
+    ConcurrentUpdate,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
 from virtfleet.placement.providers_db import normalize_uuid
 from virtfleet.placement.types import Inventory
 
@@ -76,6 +83,12 @@ def _usage_by_rc(conn: Connection, provider_id: int) -> dict[str, int]:
 
 
 def _replace(conn: Connection, row: Any, inventories: Mapping[str, Inventory]) -> int:
+    """The provider's whole inventory becomes ``inventories``.
+
+    As in Placement, a class in use may not be removed (409 ``placement.inventory.inuse``),
+    but its capacity may drop below what is allocated: the allocations stay, and nothing
+    more fits until usage falls below the new capacity.
+    """
     for rc, inv in inventories.items():
         if not resource_class_exists(conn, rc):
             raise InvalidInput(
@@ -83,19 +96,10 @@ def _replace(conn: Connection, row: Any, inventories: Mapping[str, Inventory]) -
             )
         validate_inventory(row.uuid, rc, inv)
     for rc, used in _usage_by_rc(conn, row.id).items():
-        if used <= 0:
-            continue
-        new = inventories.get(rc)
-        if new is None:
+        if used > 0 and rc not in inventories:
             raise Conflict(
                 f"Inventory for {rc} on resource provider {row.uuid} in use: "
                 f"{used} allocated, cannot remove it.",
-                INVENTORY_INUSE,
-            )
-        if new.capacity < used:
-            raise Conflict(
-                f"Inventory for {rc} on resource provider {row.uuid} in use: "
-                f"{used} allocated, the new capacity would be {new.capacity}.",
                 INVENTORY_INUSE,
             )
     conn.execute(delete(INVENTORIES).where(INVENTORIES.c.provider_id == row.id))
@@ -110,6 +114,39 @@ def _replace(conn: Connection, row: Any, inventories: Mapping[str, Inventory]) -
     new_generation = bump_generation(conn, row.id, row.generation)
     record_changes(conn, [row.root_id])
     return new_generation
+
+
+def reshape(
+    conn: Connection,
+    inventories: Mapping[str, tuple[int, Mapping[str, Inventory]]],
+    move_allocations: Callable[[Connection], None],
+) -> None:
+    """``POST /reshaper``: each provider's inventory becomes the given one and the
+    allocations are moved by ``move_allocations``, all in this transaction.
+
+    Every provider's generation must match first (a 409 otherwise). The classes a
+    provider loses are kept until the allocations have moved (they may not be removed
+    while in use, and allocations need inventory to land on), then removed.
+    """
+    for uuid, (generation, _wanted) in inventories.items():
+        try:
+            row = provider_row(conn, uuid)
+        except NotFound:
+            raise InvalidInput(
+                f"Resource provider {uuid} in inventories not found",
+                RESOURCE_PROVIDER_NOT_FOUND,
+            ) from None
+        if row.generation != generation:
+            raise ConcurrentUpdate(
+                f"resource provider generation conflict for provider {uuid}: "
+                f"actual: {row.generation}, given: {generation}"
+            )
+    for uuid, (_generation, wanted) in inventories.items():
+        row = provider_row(conn, uuid)
+        _replace(conn, row, {**_read_inventories(conn, row.id), **wanted})
+    move_allocations(conn)
+    for uuid, (_generation, wanted) in inventories.items():
+        _replace(conn, provider_row(conn, uuid), wanted)
 
 
 def set_inventories(

@@ -363,6 +363,20 @@ class PlacementService:
         self._claims.replace(requests)
         self._after_write(refresh=False)
 
+    def reshape(
+        self,
+        inventories: Mapping[str, tuple[int, Mapping[str, Inventory]]],
+        allocations: Mapping[str, ConsumerRequest],
+    ) -> None:
+        """``POST /reshaper``: replace the inventories of the providers in
+        ``inventories`` ({uuid: (generation, {class: inventory})}) and the allocations
+        of the consumers in ``allocations``, in one transaction (all or nothing)."""
+        self._write(
+            lambda c: inventories_db.reshape(
+                c, inventories, lambda conn: allocations_db.replace_consumers(conn, allocations)
+            )
+        )
+
     def delete_allocations(self, consumer_uuid: str) -> None:
         self._write(lambda c: allocations_db.delete_consumer(c, consumer_uuid))
 

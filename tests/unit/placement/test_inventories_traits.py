@@ -13,6 +13,7 @@ from virtfleet.placement.service import PlacementService
 from virtfleet.placement.types import Inventory
 
 CONSUMER = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+CONSUMER2 = "cccccccc-cccc-4ccc-8ccc-cccccccccccd"
 
 
 def test_inventory_defaults_and_capacity() -> None:
@@ -84,9 +85,12 @@ def test_inventory_in_use(svc: PlacementService) -> None:
     with pytest.raises(exc.Conflict) as removed:
         svc.set_inventories(rp.uuid, generation, {"MEMORY_MB": Inventory(1024)})
     assert removed.value.code == exc.INVENTORY_INUSE
-    with pytest.raises(exc.Conflict) as shrunk:
-        svc.set_inventory(rp.uuid, generation, "VCPU", Inventory(8, reserved=3))
-    assert shrunk.value.code == exc.INVENTORY_INUSE
+    # As in Placement, capacity may drop below usage: the allocations stay and
+    # nothing more fits until usage falls below the new capacity.
+    generation = svc.set_inventory(rp.uuid, generation, "VCPU", Inventory(8, reserved=3))
+    assert svc.provider_usages(rp.uuid)[1]["VCPU"] == 6
+    with pytest.raises(exc.Conflict):
+        svc.replace_allocations(CONSUMER2, {rp.uuid: {"VCPU": 1}}, "p", "u", None)
     with pytest.raises(exc.Conflict):
         svc.delete_inventory(rp.uuid, generation, "VCPU")
     with pytest.raises(exc.Conflict):

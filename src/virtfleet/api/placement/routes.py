@@ -12,6 +12,7 @@ from virtfleet.api.placement.handlers import (
     allocation,
     allocation_candidate,
     inventory,
+    reshaper,
     resource_class,
     resource_provider,
     root,
@@ -151,6 +152,7 @@ ROUTES = (
     Route("PUT", "/traits/{name}", trait.create_trait, "placement:traits:update"),
     Route("DELETE", "/traits/{name}", trait.delete_trait, "placement:traits:delete"),
     Route("POST", "/allocations", allocation.replace_many, "placement:allocations:manage"),
+    Route("POST", "/reshaper", reshaper.reshape, "placement:reshaper:reshape"),
     Route(
         "GET",
         "/allocations/{consumer_uuid}",

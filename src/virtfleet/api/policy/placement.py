@@ -141,6 +141,12 @@ _OPERATIONS = (
         "List allocation candidates.",
     ),
     ("placement:usages", "GET", "/usages", "Show a project's usages."),
+    (
+        "placement:reshaper:reshape",
+        "POST",
+        "/reshaper",
+        "Move inventories and allocations between providers at once.",
+    ),
 )
 
 RULES = [

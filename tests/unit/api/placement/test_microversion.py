@@ -45,7 +45,6 @@ def _gated_versions() -> dict[str, list[str]]:
 NOT_GATED_HERE = {
     "1.0": "the baseline",
     "1.22": "`!TRAIT` is parsed by placement.query.parse_required, given the version",
-    "1.30": "POST /reshaper is not implemented (see the final report)",
     "1.32": "`!AGG` is parsed by placement.query.parse_member_of, given the version",
 }
 

@@ -29,6 +29,7 @@ EXPECTED = {
     "/traits": {"GET"},
     "/traits/{name}": {"GET", "PUT", "DELETE"},
     "/allocations": {"POST"},
+    "/reshaper": {"POST"},
     "/allocations/{consumer_uuid}": {"GET", "PUT", "DELETE"},
     "/allocation_candidates": {"GET"},
 }

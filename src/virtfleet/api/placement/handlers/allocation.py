@@ -72,7 +72,7 @@ def _wanted(req: Request, allocations: Any) -> dict[str, dict[str, int]]:
     return {rp: dict(item["resources"]) for rp, item in allocations.items()}
 
 
-def _request(
+def consumer_request(
     svc: PlacementService, req: Request, consumer_uuid: str, data: Mapping[str, Any]
 ) -> ConsumerRequest:
     """What the body asks for one consumer; before 1.28 generations are not checked
@@ -93,7 +93,7 @@ def _request(
 def replace_consumer(svc: PlacementService, req: Request, consumer_uuid: str) -> webob.Response:
     """PUT /allocations/{consumer_uuid}: replace all of the consumer's allocations."""
     data = inputs.body(req, _pick(req, _PUT_SCHEMAS))
-    wanted = _request(svc, req, consumer_uuid, data)
+    wanted = consumer_request(svc, req, consumer_uuid, data)
     svc.replace_allocations(
         consumer_uuid,
         wanted.allocations,
@@ -109,7 +109,9 @@ def replace_many(svc: PlacementService, req: Request) -> webob.Response:
     """POST /allocations (1.13): several consumers at once, all or nothing."""
     require(req, "1.13")
     data = inputs.body(req, _pick(req, _POST_SCHEMAS))
-    requests = {consumer: _request(svc, req, consumer, item) for consumer, item in data.items()}
+    requests = {
+        consumer: consumer_request(svc, req, consumer, item) for consumer, item in data.items()
+    }
     svc.replace_many(requests)
     return responses.no_content()
 

@@ -25,7 +25,7 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 
-def _inventory(req: Request, uuid: str, rc: str, fields: Mapping[str, Any]) -> Inventory:
+def make_inventory(req: Request, uuid: str, rc: str, fields: Mapping[str, Any]) -> Inventory:
     """An Inventory from request fields; reserved must stay below total (or equal
     it from 1.26)."""
     values = {**DEFAULTS, **{k: v for k, v in fields.items() if k in views.INVENTORY_FIELDS}}
@@ -68,7 +68,9 @@ def list_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Re
 def replace_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
     """PUT .../inventories: the provider's whole inventory becomes the body's."""
     data = inputs.body(req, schema.PUT_ALL)
-    wanted = {rc: _inventory(req, uuid, rc, fields) for rc, fields in data["inventories"].items()}
+    wanted = {
+        rc: make_inventory(req, uuid, rc, fields) for rc, fields in data["inventories"].items()
+    }
     generation = svc.set_inventories(uuid, data["resource_provider_generation"], wanted)
     return responses.respond(req, _all(generation, wanted))
 
@@ -80,7 +82,7 @@ def create_inventory(svc: PlacementService, req: Request, uuid: str) -> webob.Re
     _, inventories = svc.get_inventories(uuid)
     if rc in inventories:
         raise HTTPError(409, f"Resource provider {uuid} already has an inventory of {rc}; use PUT.")
-    wanted = _inventory(req, uuid, rc, data)
+    wanted = make_inventory(req, uuid, rc, data)
     generation = svc.set_inventory(uuid, data["resource_provider_generation"], rc, wanted)
     location = responses.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
     return responses.respond(req, _one(generation, wanted), status=201, location=location)
@@ -104,7 +106,7 @@ def update_inventory(
     """PUT .../inventories/{rc}: replace one resource class (400 when the provider
     has no inventory of it; POST adds one)."""
     data = inputs.body(req, schema.PUT_ONE)
-    wanted = _inventory(req, uuid, resource_class, data)
+    wanted = make_inventory(req, uuid, resource_class, data)
     _, inventories = svc.get_inventories(uuid)
     if resource_class not in inventories:
         raise HTTPError(
