@@ -18,3 +18,10 @@ def unavailable(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"{reason} (CI=true: scripts/test.sh installs everything real tests need)")
     pytest.skip(reason)
+
+
+def time_bound(seconds: float) -> float:
+    """A test's time bound (a guard against hangs, not a speed claim): ``seconds``
+    times ``VIRTFLEET_TEST_TIME_FACTOR`` (default 1), which scripts/test.sh raises while
+    several test workers share the machine's cores."""
+    return seconds * float(os.environ.get("VIRTFLEET_TEST_TIME_FACTOR", "1"))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tests.e2e.robustness.checks import FUZZ
 from tests.e2e.robustness.strategies import VALUES
 
+from support.ci import time_bound
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.virt.libvirt.slices import parse_specs
@@ -25,7 +26,7 @@ from virtfleet.virt.libvirt.slices.render import render, sample_context
 from virtfleet.virt.sim.fleet import load_fleet
 from virtfleet.virt.sim.fleet_fields import FIELDS
 
-TIME_BOUND = 1.0
+TIME_BOUND = time_bound(1.0)
 BIG = st.sampled_from([2**31, 10**11, 10**30, 8193, 100_000, -1, 0, 1.5, "1e11", "0-99999"])
 
 

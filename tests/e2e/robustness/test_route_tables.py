@@ -32,6 +32,7 @@ from tests.e2e.robustness.routes import RouteRow, route_rows
 from tests.e2e.robustness.state import fingerprint, settle
 from tests.e2e.robustness.strategies import QUERY_VALUES, VALUES
 
+from support.ci import time_bound
 from support.fuzz_cloud import FuzzCloud
 from virtfleet.api.compute import routes as compute_routes
 from virtfleet.api.image import routes as image_routes
@@ -39,7 +40,7 @@ from virtfleet.api.network import routes as network_routes
 from virtfleet.api.placement import routes as placement_routes
 
 #: Generous for a loaded CI machine: unloaded, every fuzzed request takes < 50 ms.
-TIME_BOUND = 3.0
+TIME_BOUND = time_bound(3.0)
 #: 5xx answers the imitated API gives on purpose: Nova answers 501 for a hypervisor
 #: whose driver does not report its uptime (os-hypervisors/{id}/uptime).
 DOCUMENTED_5XX = {("GET", "/compute/v2.1/os-hypervisors/{hypervisor_id}/uptime"): 501}
