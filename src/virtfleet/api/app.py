@@ -1,6 +1,7 @@
-"""The one WSGI application: `/compute`, `/image`, `/networking` and `/placement` on one
-listener (:func:`make_app`), behind the authentication of :mod:`virtfleet.api.auth` and
-with the policy's authorizer (:func:`protect_app`)."""
+"""The one WSGI application: `/compute`, `/image`, `/networking`, `/placement` and the
+`/dashboard` on one listener (:func:`make_app`), behind the authentication of
+:mod:`virtfleet.api.auth` (the dashboard's session cookie in front of it) and with the
+policy's authorizer (:func:`protect_app`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from virtfleet.api import auth, versions
 from virtfleet.api.auth import WSGIApp
 from virtfleet.api.compute import make_compute_app
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.dashboard import make_dashboard_app
+from virtfleet.api.dashboard.deps import DashboardDeps
+from virtfleet.api.dashboard.session import SessionGate
 from virtfleet.api.image import make_image_app
 from virtfleet.api.network import make_network_app
 from virtfleet.api.placement import make_app as make_placement_app
@@ -21,11 +25,13 @@ from virtfleet.network.service import NetworkService
 def make_app(deps: ComputeDeps, networks: NetworkService) -> PrefixDispatcher:
     """Mount the APIs of one control plane (its services in ``deps`` and
     ``networks``) under their devstack-style prefixes."""
+    compute = make_compute_app(deps)
     apps: dict[str, WSGIApp] = {
-        "compute": make_compute_app(deps),
+        "compute": compute,
         "image": make_image_app(deps),
         "networking": make_network_app(networks),
         "placement": make_placement_app(deps.placement),
+        "dashboard": make_dashboard_app(DashboardDeps(deps.db, deps.conf, compute)),
     }
     if deps.conf is None or auth.is_noauth(deps.conf):
         # Without Keystone the openstack CLI still builds an Identity client first:
@@ -38,4 +44,4 @@ def protect_app(apis: PrefixDispatcher, conf: cfg.ConfigOpts) -> WSGIApp:
     """``apis`` behind authentication ([api] auth_strategy) with the policy's
     authorizer in every request's environment."""
     authorized = with_authorizer(apis, Authorizer(conf))
-    return auth.protect(authorized, conf)
+    return SessionGate(auth.protect(authorized, conf), noauth=auth.is_noauth(conf))

@@ -24,6 +24,17 @@ LOG = logging.getLogger(__name__)
 
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
+#: The dashboard's login page, logging out, its script and style (its other pages take
+#: the token from the session cookie: :mod:`virtfleet.api.dashboard.session`).
+DASHBOARD_PUBLIC_PATHS = frozenset(
+    {
+        "/dashboard/login",
+        "/dashboard/logout",
+        "/dashboard/static/dashboard.js",
+        "/dashboard/static/dashboard.css",
+    }
+)
+
 #: Paths answered without a token: the root and each API's version documents.
 PUBLIC_PATHS = frozenset(
     {
@@ -44,6 +55,7 @@ PUBLIC_PATHS = frozenset(
         "/placement",
         "/placement/",
     }
+    | DASHBOARD_PUBLIC_PATHS
 )
 
 #: Request headers that only auth_token may set; a public path never sees a caller's.
