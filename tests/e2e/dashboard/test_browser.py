@@ -6,7 +6,6 @@ shows its progress bar moving and completes."""
 
 from __future__ import annotations
 
-import pathlib
 import time
 from collections.abc import Iterator
 from typing import Any
