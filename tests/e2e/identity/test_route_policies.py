@@ -12,6 +12,7 @@ import pytest
 from support.identity_cloud import IdentityCloud
 from virtfleet.api import auth, versions
 from virtfleet.api.compute import routes as compute_routes
+from virtfleet.api.dashboard import routes as dashboard_routes
 from virtfleet.api.image import routes as image_routes
 from virtfleet.api.network import routes as network_routes
 from virtfleet.api.placement import routes as placement_routes
@@ -29,6 +30,7 @@ def api_routes() -> list[tuple[str, Route]]:
         ("/image", image_routes.ROUTES),
         ("/networking", network_routes.ROUTES),
         ("/placement", placement_routes.ROUTES),
+        ("/dashboard", dashboard_routes.ROUTES),
         ("", [compiled.route for compiled in versions.make_root_app().routes]),
         ("/identity", [c.route for c in versions.make_identity_stub_app().routes]),
     ]
@@ -54,9 +56,18 @@ def test_every_server_action_has_a_registered_rule(action: Any) -> None:
     assert action.policy in RULES, f"server action {action.name}: no rule {action.policy!r}"
 
 
+#: The dashboard's login form, logging in and out, its script and style: open by design.
+DASHBOARD_SESSION = "virtfleet:dashboard:session"
+
+
+def is_dashboard_page(prefix: str, route: Route) -> bool:
+    """A page a browser opens (without a session it is sent to the login page)."""
+    return prefix == "/dashboard" and route.method == "GET" and not route.path.startswith("/api/")
+
+
 def test_only_version_documents_are_open_to_anyone() -> None:
     open_rules = {name for name, rule in RULES.items() if rule.check_str == personas.ANYONE}
-    served = [r for _, r in ROUTES if r.policy in open_rules]
+    served = [r for _, r in ROUTES if r.policy in open_rules - {DASHBOARD_SESSION}]
     assert all(r.method == "GET" for r in served)
     public = {f"{p}{r.path}" for p, r in SERVED if r.policy in open_rules}
     # Collections readable by any authenticated user (flavors, limits, ...) are not
@@ -76,7 +87,11 @@ def test_anonymous_gets_401_except_version_documents(
 ) -> None:
     path = sample_path(prefix, route)
     reply = cloud.call(route.method, path, body=body_for(route.method))
-    if path in auth.PUBLIC_PATHS or path.rstrip("/") in auth.PUBLIC_PATHS:
+    if route.policy == DASHBOARD_SESSION:
+        assert reply.status != 401
+    elif is_dashboard_page(prefix, route):  # redirected (and followed) to the login form
+        assert reply.status == 200 and 'name="password"' in str(reply.body), reply.body
+    elif path in auth.PUBLIC_PATHS or path.rstrip("/") in auth.PUBLIC_PATHS:
         assert reply.status != 401
     else:
         assert reply.status == 401, (path, reply.body)
@@ -103,6 +118,8 @@ def test_admin_routes_include_the_operator_views() -> None:
         "os_compute_api:os-migrations:index",
         "placement:allocations:delete",
         "placement:resource_providers:inventories:update",
+        "virtfleet:dashboard:fleet",
+        "virtfleet:dashboard:live_migrate",
     } <= names
 
 
