@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import virtfleet
 from support.guest import guest_request
 from support.virt_fakes import FakeConnection
 from virtfleet import errors
@@ -310,6 +311,26 @@ def test_common_parts() -> None:
     assert console.log == config.CharLog(file=meta.console_log, append=True)
     (serial,) = domain.devices.serials
     assert (serial.type, serial.log) == ("pty", console.log)
+
+
+def test_smbios_system_says_openstack_nova_with_the_instance_uuid() -> None:
+    """cloud-init's OpenStack datasource (and ds-identify) needs Nova's product name,
+    and reads the instance id from the serial, as on Nova's guests."""
+    domain = build(spec())
+    assert domain.sysinfo is not None and domain.sysinfo.type == "smbios"
+    assert domain.sysinfo.system is not None
+    entries = {e.name: e.value for e in domain.sysinfo.system.entries}
+    assert entries == {
+        "manufacturer": "OpenStack Foundation",
+        "product": "OpenStack Nova",
+        "version": virtfleet.__version__,
+        "serial": UUID,
+        "uuid": UUID,
+        "family": "Virtual Machine",
+    }
+    assert domain.os is not None and domain.os.smbios == config.os.Smbios(mode="sysinfo")
+    xml = domain.to_xml()
+    assert '<entry name="product">OpenStack Nova</entry>' in xml, xml
 
 
 def test_graphics_vnc_with_video_and_agent_channel_on_request() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from oslo_config import cfg
 
-from virtfleet import errors
+from virtfleet import __version__, errors
 from virtfleet.objects.guest_request import MaxPhysAddr
 from virtfleet.virt import arch
 from virtfleet.virt.libvirt import config, device_properties
@@ -28,7 +28,12 @@ IMAGE_FORMATS = ("qcow2", "raw")
 X86_ARCHES = ("x86_64", "i686")
 DISK_DEV_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd"}
 RNG_MODELS = ("virtio",)
-SMBIOS_MANUFACTURER = "virtfleet"
+#: The SMBIOS system a guest sees, as Nova writes it: cloud-init's OpenStack datasource
+#: (and ds-identify) runs only where the product is "OpenStack Nova" (or "OpenStack
+#: Compute"), and reads the instance uuid from the serial.
+SMBIOS_MANUFACTURER = "OpenStack Foundation"
+SMBIOS_PRODUCT = "OpenStack Nova"
+SMBIOS_FAMILY = "Virtual Machine"
 
 
 def domain_name(instance_uuid: str) -> str:
@@ -300,10 +305,11 @@ def _metadata(guest: ResolvedGuest) -> config.InstanceMetadata:
 def _sysinfo(guest: ResolvedGuest) -> config.Sysinfo:
     entries = {
         "manufacturer": SMBIOS_MANUFACTURER,
-        "product": SMBIOS_MANUFACTURER,
+        "product": SMBIOS_PRODUCT,
+        "version": __version__,
         "serial": guest.spec.instance_uuid,
         "uuid": guest.spec.instance_uuid,
-        "family": "Virtual Machine",
+        "family": SMBIOS_FAMILY,
     }
     return config.Sysinfo(
         type="smbios",
