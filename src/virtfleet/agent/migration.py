@@ -18,6 +18,7 @@ plug in through :class:`MigrationHooks` (``agent.migration_hooks``, default none
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import shutil
@@ -31,6 +32,7 @@ from virtfleet import errors
 from virtfleet.agent.network.plugging import HostNetwork
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import GuestWhereabouts, MigrationProgress
+from virtfleet.virt import config_drive
 from virtfleet.virt.driver import ComputeDriver
 from virtfleet.virt.libvirt import migration as policy
 from virtfleet.virt.libvirt.guest import CONSOLE_LOG
@@ -99,6 +101,15 @@ class MigratingAgent(Protocol):
     def network(self) -> HostNetwork: ...
 
 
+def _read_config_drive(instance_dir: str) -> str | None:
+    """The guest's config drive ISO in ``instance_dir``, base64; None without one."""
+    try:
+        with open(config_drive.path_in(instance_dir), "rb") as iso:
+            return base64.b64encode(iso.read()).decode("ascii")
+    except FileNotFoundError:
+        return None
+
+
 class LiveMigrationEndpoint:
     """Live-migration RPC methods of the agent (mixed into ``AgentEndpoint``); the
     conductor calls them through :class:`~virtfleet.agent.rpcapi.ComputeClient`."""
@@ -160,8 +171,9 @@ class LiveMigrationEndpoint:
         return os.path.join(instances_path(self._agent.conf), name)
 
     def check_can_live_migrate_source(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
-        """Can the guest leave? Adds the source's versions and the guest's mdevs and
-        refuses what the version gates forbid, naming the side that is too old."""
+        """Can the guest leave? Adds the source's versions, the guest's mdevs and (when
+        the hosts share no storage) its config drive, and refuses what the version
+        gates forbid, naming the side that is too old."""
         uuid = data.instance_uuid
         if self._driver.get_power_state(uuid) != "running":
             raise errors.Conflict(f"instance {uuid} is not running on {self._agent.host}")
@@ -172,6 +184,8 @@ class LiveMigrationEndpoint:
         if data.block_migration and data.instance_dir:
             xml = self._driver.get_domain_xml(uuid)
             data.local_disks = policy.local_disks(xml, data.instance_dir)
+        if not data.is_shared_instance_path and data.instance_dir:
+            data.config_drive = _read_config_drive(data.instance_dir)
         if data.has_mdevs:
             refusal = policy.mdev_version_refusal(
                 "source", data.src_libvirt_version, data.src_qemu_version
@@ -187,7 +201,8 @@ class LiveMigrationEndpoint:
     # -- destination -----------------------------------------------------------------
     def pre_live_migration(self, data: LibvirtLiveMigrateData) -> LibvirtLiveMigrateData:
         """Prepare to receive: without shared storage the guest's directory here, its
-        console log and empty disks for libvirt to copy into (marked as prepared by
+        console log, its config drive (the source's copy) and empty disks for libvirt
+        to copy into (marked as prepared by
         this migration); then the destination's device claims (mdev hook)."""
         if not data.is_shared_instance_path:
             target = data.dest_instance_dir or data.instance_dir
@@ -201,6 +216,9 @@ class LiveMigrationEndpoint:
                 with open(os.path.join(target, CONSOLE_LOG), "ab"):
                     pass
                 policy.mark_prepared(target, data.migration_uuid)
+                if data.config_drive:  # the same ISO the guest has on the source
+                    with open(config_drive.path_in(target), "wb") as iso:
+                        iso.write(base64.b64decode(data.config_drive))
                 if data.block_migration:
                     data.full_disk_copy = policy.create_target_disks(data, target)
         data.target_mdevs = dict(self._hooks.claim_destination(data))

@@ -30,7 +30,8 @@ class LibvirtLiveMigrateData(DefaultedObject):
     # Version 1.1: source_mdev_types, target_mdevs, dst_supports_mdev_live_migration
     # Version 1.2: dest_instance_dir, local_disks, full_disk_copy (block migration)
     # Version 1.3: vifs (the guest's ports, plugged on the destination before it arrives)
-    VERSION = "1.3"
+    # Version 1.4: config_drive (the guest's config drive ISO, copied when nothing is shared)
+    VERSION = "1.4"
 
     fields = {
         "migration_uuid": fields.UUIDField(),
@@ -64,6 +65,9 @@ class LibvirtLiveMigrateData(DefaultedObject):
         "full_disk_copy": fields.BooleanField(default=False),
         # 1.3: the guest's ports (filled by the conductor before pre_live_migration)
         "vifs": fields.ListOfObjectsField("GuestVif", default=[]),
+        # 1.4: the config drive ISO, base64 (filled by the source when the hosts share
+        # no storage: libvirt copies no read-only disk, so the destination writes it)
+        "config_drive": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
     }
 
     # LibvirtLiveMigrateData version -> the GuestVif version its vifs carry
@@ -90,6 +94,7 @@ class LibvirtLiveMigrateData(DefaultedObject):
     local_disks: list[dict[str, str | None]]
     full_disk_copy: bool
     vifs: list[GuestVif]
+    config_drive: str | None
 
     @property
     def has_mdevs(self) -> bool:
@@ -98,6 +103,12 @@ class LibvirtLiveMigrateData(DefaultedObject):
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         target = tuple(int(part) for part in target_version.split("."))
+        if target < (1, 4) and self.obj_attr_is_set("config_drive") and self.config_drive:
+            raise ovo_exc.ObjectActionError(
+                action="obj_make_compatible",
+                reason=f"LibvirtLiveMigrateData {target_version} cannot carry a config "
+                "drive: the peer is too old to write it on the destination",
+            )
         if target < (1, 3) and self.obj_attr_is_set("vifs") and self.vifs:
             raise ovo_exc.ObjectActionError(
                 action="obj_make_compatible",
@@ -105,6 +116,8 @@ class LibvirtLiveMigrateData(DefaultedObject):
                 "the peer is too old to plug a guest's network on the destination",
             )
         super().obj_make_compatible(primitive, target_version)
+        if target < (1, 4):
+            primitive.pop("config_drive", None)
         if target < (1, 3):
             primitive.pop("vifs", None)
         if target < (1, 2):  # a 1.1 peer keeps the guest's path and copies increments

@@ -1,7 +1,9 @@
 """A boot with a config drive on a simulated host (no HTTP): the conductor builds the
 files, the agent writes the ISO into the instance directory, the domain gets a
 read-only CD-ROM, the simulated guest sees a config-2 volume with the server's
-metadata, key and user data, and a delete removes it."""
+metadata, key and user data, and a delete removes it. A live migration between hosts
+that share no storage takes the very same ISO along (libvirt copies no read-only
+disk); with a shared instance path it stays where it is."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import pytest
 from lxml import etree
 
 from support.harness import Cloud, make_cloud
+from support.migrate_helpers import migrate
+from support.vgpu_cloud import restart_agent
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.servers import GuestAccess
@@ -87,3 +91,59 @@ def test_no_config_drive_no_cdrom(cloud: Cloud) -> None:
     server = cloud.boot()
     xml = etree.fromstring(cloud.conductor.get_domain_xml(server.uuid).encode())
     assert xml.find("devices/disk[@device='cdrom']") is None
+
+
+def _guest_drive(cloud: Cloud, host: str, uuid: str) -> tuple[pathlib.Path, dict[str, bytes]]:
+    """The ISO file of the guest's CD-ROM on ``host`` and the files its guest sees."""
+    domain = open_connection(f"sim://{host}", cloud.fleet).lookupByUUIDString(uuid)
+    assert isinstance(domain, SimDomain)
+    source = etree.fromstring(domain.XMLDesc().encode()).find(
+        "devices/disk[@device='cdrom']/source"
+    )
+    assert source is not None
+    drive = domain.simConfigDrive()
+    assert drive is not None and drive[0] == "config-2"
+    return pathlib.Path(str(source.get("file"))), drive[1]
+
+
+def _other_host(cloud: Cloud, host: str) -> str:
+    (other,) = set(cloud.drivers) - {host}
+    return other
+
+
+def test_live_migration_without_shared_storage_carries_the_config_drive(cloud: Cloud) -> None:
+    server = cloud.build(_server_with_config_drive(cloud))
+    assert server.host is not None
+    source_iso, before = _guest_drive(cloud, server.host, server.uuid)
+    iso_bytes = source_iso.read_bytes()
+    dest = _other_host(cloud, server.host)
+    done = migrate(cloud, server.uuid, dest)
+    assert (done.status, done.error) == ("completed", None)
+    dest_iso, after = _guest_drive(cloud, dest, server.uuid)
+    assert dest_iso != source_iso and str(dest_iso).startswith(
+        str(cloud.tmp_path / "agents" / dest)
+    )
+    assert dest_iso.read_bytes() == iso_bytes  # the very ISO, not a rebuilt one
+    assert after == before
+    assert not source_iso.exists()  # the source's directory went with the move
+    cloud.conductor.delete_server(server.uuid)
+    cloud.conductor.drain(30)
+    assert not dest_iso.exists()
+
+
+def test_live_migration_with_a_shared_instance_path_leaves_the_config_drive(
+    cloud: Cloud, tmp_path: pathlib.Path
+) -> None:
+    shared = tmp_path / "shared-instances"
+    for name in list(cloud.agents):
+        restart_agent(cloud, name, types=(), libvirt__instances_path=str(shared))
+    server = cloud.build(_server_with_config_drive(cloud))
+    assert server.host is not None
+    iso, before = _guest_drive(cloud, server.host, server.uuid)
+    written = iso.stat().st_mtime_ns
+    dest = _other_host(cloud, server.host)
+    done = migrate(cloud, server.uuid, dest)
+    assert (done.status, done.error) == ("completed", None)
+    dest_iso, after = _guest_drive(cloud, dest, server.uuid)
+    assert dest_iso == iso and after == before
+    assert iso.stat().st_mtime_ns == written  # not written again

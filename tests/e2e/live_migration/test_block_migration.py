@@ -120,6 +120,24 @@ def test_local_disks_are_the_file_disks_inside_the_instance_directory() -> None:
     ]
 
 
+def test_local_disks_leave_out_read_only_disks_such_as_the_config_drive() -> None:
+    """libvirt copies no read-only disk: the config drive travels in the migrate data
+    instead, so no empty disk may be made for it on the destination."""
+    inside = XML.replace(
+        "<source file='/images/config.iso'/>",
+        f"<source file='/a/inst/{UUID}/disk.config'/><readonly/>",
+    )
+    seen: list[str] = []
+
+    def info(path: str) -> dict[str, Any]:
+        seen.append(path)
+        return {"format": "qcow2", "virtual-size": 1 << 30}
+
+    disks = migration.local_disks(inside, f"/a/inst/{UUID}", info)
+    assert seen == [f"/a/inst/{UUID}/disk"]
+    assert [d["path"] for d in disks] == [f"/a/inst/{UUID}/disk"]
+
+
 def qemu_img_info(path: pathlib.Path) -> dict[str, Any]:
     return migration.qemu_img_info(str(path))
 

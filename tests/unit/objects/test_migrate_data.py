@@ -17,8 +17,8 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.rpc.transport import LocalTransport
 
 # Bump VERSION (history line + obj_make_compatible) and then this hash together.
-EXPECTED_FINGERPRINT = "1.3-8b24f53e938c34f47c8d04a2f244eb06"
-VERSIONS = ("1.0", "1.1", "1.2")
+EXPECTED_FINGERPRINT = "1.4-7877a45e50a526df2580445488440578"
+VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DISK = {
     "path": "/srv/instances/disk",
     "format": "qcow2",
@@ -211,3 +211,13 @@ def test_vifs_travel_to_the_destination_and_a_1_2_peer_cannot_take_them() -> Non
     assert back.vifs[0].mac_address == "fa:16:3e:00:00:02"
     with pytest.raises(ovo_exc.ObjectActionError, match="cannot carry ports"):
         data.obj_to_primitive("1.2")
+
+
+def test_the_config_drive_travels_at_1_4_and_a_1_3_peer_cannot_take_it() -> None:
+    data = make()
+    assert "config_drive" not in data.obj_to_primitive("1.3")["virtfleet_object.data"]
+    data.config_drive = "Q0QwMDE="
+    back = LibvirtLiveMigrateData.obj_from_primitive(wire(data.obj_to_primitive()))
+    assert back.config_drive == "Q0QwMDE="
+    with pytest.raises(ovo_exc.ObjectActionError, match="cannot carry a config drive"):
+        data.obj_to_primitive("1.3")

@@ -231,13 +231,17 @@ def qemu_img_info(path: str) -> QemuImgInfo:
 def local_disks(
     domain_xml: str, instance_dir: str, info: Callable[[str], QemuImgInfo] = qemu_img_info
 ) -> list[dict[str, str | None]]:
-    """The guest's file disks inside its instance directory (what a block migration
-    must recreate on the destination): path, format, virtual size, backing file."""
+    """The guest's writable file disks inside its instance directory (what a block
+    migration must recreate on the destination): path, format, virtual size, backing
+    file. Read-only ones (the config drive) are left out: libvirt does not copy them."""
     disks: list[dict[str, str | None]] = []
     for source in etree.fromstring(domain_xml.encode()).iterfind(DISK_SOURCES):
         path = source.get("file")
         if not path or not _inside(path, instance_dir):
             continue  # images elsewhere (shared image cache, ISOs) are not copied
+        disk = source.getparent()
+        if disk is not None and disk.find("readonly") is not None:
+            continue  # libvirt copies no read-only disk (the config drive goes apart)
         found = info(path)
         disks.append(
             {
