@@ -54,9 +54,16 @@ def image_files(arch: str = "x86_64") -> ImageFiles:
     return files
 
 
-def upload(cloud: Cloud, files: ImageFiles, name: str, extra_cmdline: str = "") -> str:
+def upload(
+    cloud: Cloud,
+    files: ImageFiles,
+    name: str,
+    extra_cmdline: str = "",
+    properties: dict[str, str] | None = None,
+) -> str:
     """Upload ``files`` as aki/ari images and a qcow2 image ``name`` booting them
-    (kernel_id, ramdisk_id, os_command_line); the qcow2 image's id."""
+    (kernel_id, ramdisk_id, os_command_line, and ``properties``); the qcow2 image's
+    id."""
     ids = {}
     for kind, path in (("aki", files.vmlinuz), ("ari", files.initrd)):
         formats = ["--disk-format", kind, "--container-format", kind]
@@ -64,11 +71,12 @@ def upload(cloud: Cloud, files: ImageFiles, name: str, extra_cmdline: str = "") 
                                      f"{name}-{kind}")  # fmt: skip
         ids[kind] = image["id"]
     cmdline = f"{files.cmdline} {extra_cmdline}".strip()
+    more = [arg for k, v in (properties or {}).items() for arg in ("--property", f"{k}={v}")]
     image = cloud.openstack_json(
         "image", "create", "--disk-format", "qcow2", "--container-format", "bare",
         "--file", str(files.qcow2), "--property", f"kernel_id={ids['aki']}",
         "--property", f"ramdisk_id={ids['ari']}", "--property", f"os_command_line={cmdline}",
-        name,
+        *more, name,
     )  # fmt: skip
     return str(image["id"])
 

@@ -1,12 +1,21 @@
 """The Debian 12 cloud image (scripts/cloud-image.sh) boots under TCG on the real
-libvirt host through ``virtfleet up``, on a flat network whose bridge the test made
-(with the host's address on it), and the real cloud-init inside applies a cloud-config:
-the SSH key, a hostname and a marker file; the test logs in over SSH with the key and
-reads both back.
+libvirt host through ``virtfleet up`` and the real cloud-init inside takes everything
+from virtfleet's own delivery paths, on one boot:
 
-Until virtfleet has keypairs, user data and a config drive (issue 16, items 1-2) the
-cloud-config comes from a NoCloud seed that the test serves over HTTP on its bridge,
-named on the kernel command line with the guest's static network.
+- the **config drive** (``--config-drive True``: the domain's read-only CD-ROM, an ISO
+  labelled config-2): cloud-init's ConfigDrive datasource applies the key pair
+  (``--key-name``), the user data (``--user-data``: a cloud-config writing a marker
+  file) and the hostname (``--hostname``, 2.90), and its ``network_data.json`` makes
+  the guest ask the host's dnsmasq for its address;
+- the **metadata service**: from inside the guest, over SSH, 169.254.169.254 answers
+  through the host's metadata proxy (DHCP route through the DHCP port) and virtfleet's
+  metadata service with this instance's data; the SMBIOS system is Nova's, which
+  cloud-init's OpenStack datasource needs;
+- **graceful stop**: ``openstack server stop`` shuts the guest down cleanly (the
+  kernel's power-down in its console log) within the image's os_shutdown_timeout.
+
+The guest is on a flat network whose bridge the test made (with the host's address on
+it), so the test reaches it over SSH with the key; another key is refused.
 
 Needs libvirtd at qemu:///system, root (the bridge) and the image of
 scripts/cloud-image.sh x86_64.
@@ -14,17 +23,18 @@ scripts/cloud-image.sh x86_64.
 
 from __future__ import annotations
 
-import base64
-import http.server
+import json
 import pathlib
-import threading
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import yaml
+from lxml import etree
 
-from support.cloud import Cloud, start_real_cloud, virsh
+from support.cloud import Cloud, free_port, start_real_cloud, virsh
 from support.cloud_image import host_bridge, image_files, make_key, ssh, upload, wait_for_ssh
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
@@ -33,61 +43,47 @@ pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 # test may route at the same time).
 HOST_ADDRESS = "203.0.113.241"
 GUEST_ADDRESS = "203.0.113.242"
-PREFIX = 28
+SUBNET = "203.0.113.240/28"
+POOL = "start=203.0.113.242,end=203.0.113.254"  # the host's .241 is never handed out
 PHYSNET = "cinet"
 MAC = "fa:16:3e:0c:1e:42"
 #: Boot to SSH login under TCG: 104 s after ACTIVE at load ~4 on the 2-core machine,
 #: over 5 minutes at load ~11.
 BOOT_TIMEOUT = 900
-
-
-class _Seed(http.server.BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
-
-    def do_GET(self) -> None:
-        body = self.files.get(self.path.lstrip("/"))
-        self.send_response(200 if body is not None else 404)
-        self.end_headers()
-        self.wfile.write(body or b"")
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-@pytest.fixture
-def seed_server(bridge: str) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """A NoCloud seed over HTTP on the bridge's address: its URL and its files."""
-    files: dict[str, bytes] = {}
-    handler = type("Seed", (_Seed,), {"files": files})
-    server = http.server.ThreadingHTTPServer((HOST_ADDRESS, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST_ADDRESS}:{server.server_address[1]}/", files
-    finally:
-        server.shutdown()
-        server.server_close()
+#: What the guest gets to power off after the ACPI button (systemd under TCG).
+SHUTDOWN_TIMEOUT = 180
+METADATA_READ = (
+    "python3 -c 'import sys, urllib.request; "
+    'print(urllib.request.urlopen("http://169.254.169.254" + sys.argv[1], timeout=20)'
+    ".read().decode())' "
+)
 
 
 @pytest.fixture
 def bridge() -> Iterator[str]:
-    with host_bridge(f"{HOST_ADDRESS}/{PREFIX}") as name:
+    with host_bridge(f"{HOST_ADDRESS}/28") as name:
         yield name
 
 
 @pytest.fixture
 def cloud(tmp_path: pathlib.Path, bridge: str) -> Iterator[Cloud]:
     """``virtfleet up`` on the real host whose physical network ``cinet`` is the test's
-    bridge, with a flat network and a DHCP-less subnet on it."""
-    net_conf = tmp_path / "network.conf"
-    net_conf.write_text(f"[network]\nphysical_networks = {PHYSNET}:{bridge}\n")
-    cloud = start_real_cloud(tmp_path, "", "--config", str(net_conf))
+    bridge, with its metadata service on a free local port (the host's proxy forwards
+    there), a flat network and a DHCP subnet on it."""
+    port = free_port()
+    extra_conf = tmp_path / "access.conf"
+    extra_conf.write_text(
+        f"[network]\nphysical_networks = {PHYSNET}:{bridge}\n"
+        f"[metadata]\nlisten = 127.0.0.1:{port}\nservice_url = http://127.0.0.1:{port}\n"
+        f"shared_secret = {uuid.uuid4().hex}\n"
+    )
+    cloud = start_real_cloud(tmp_path, "", "--config", str(extra_conf))
     try:
         cloud.openstack("network", "create", "--provider-network-type", "flat",
                         "--provider-physical-network", PHYSNET, "ci-net")  # fmt: skip
         cloud.openstack(
-            "subnet", "create", "--network", "ci-net", "--no-dhcp", "--gateway", "none",
-            "--subnet-range", f"203.0.113.240/{PREFIX}", "ci-v4",
+            "subnet", "create", "--network", "ci-net", "--gateway", "none",
+            "--allocation-pool", POOL, "--subnet-range", SUBNET, "ci-v4",
         )  # fmt: skip
         cloud.openstack("flavor", "create", "--vcpus", "2", "--ram", "1024", "--disk", "3",
                         "ci.debian")  # fmt: skip
@@ -96,52 +92,93 @@ def cloud(tmp_path: pathlib.Path, bridge: str) -> Iterator[Cloud]:
         cloud.stop()
 
 
-def _network_config(mac: str) -> str:
-    """The guest's static address as cloud-init network config (version 2: the NIC
-    matched by its MAC and named eth0), base64 for the kernel command line's
-    ``network-config=``."""
-    nic = {"match": {"macaddress": mac}, "set-name": "eth0"}
-    config = {
-        "version": 2,
-        "ethernets": {"eth0": {**nic, "addresses": [f"{GUEST_ADDRESS}/{PREFIX}"]}},
-    }
-    return base64.b64encode(yaml.safe_dump(config).encode()).decode()
+def _config_drive_iso(server_id: str) -> pathlib.Path:
+    """The domain's read-only CD-ROM on the q35 SATA bus, labelled config-2: its file."""
+    domain = etree.fromstring(virsh("dumpxml", server_id).encode())
+    cdrom = domain.find("devices/disk[@device='cdrom']")
+    assert cdrom is not None and cdrom.find("readonly") is not None
+    target, source = cdrom.find("target"), cdrom.find("source")
+    assert target is not None and target.get("bus") == "sata"
+    assert source is not None
+    iso = pathlib.Path(str(source.get("file")))
+    blkid = subprocess.run(
+        ["blkid", "-p", "-o", "export", str(iso)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert "LABEL=config-2" in blkid and "TYPE=iso9660" in blkid, blkid
+    return iso
 
 
-@pytest.mark.timeout(BOOT_TIMEOUT + 300)
-def test_debian_guest_applies_cloud_config_and_takes_the_key(
-    cloud: Cloud, seed_server: tuple[str, dict[str, bytes]], tmp_path: pathlib.Path
+def _check_metadata_service(key: pathlib.Path, server_id: str, hostname: str) -> None:
+    """From inside the guest: the OpenStack and EC2 trees of this instance through
+    169.254.169.254, and Nova's SMBIOS system."""
+    meta = json.loads(ssh(key, GUEST_ADDRESS, METADATA_READ + "/openstack/latest/meta_data.json"))
+    assert (meta["uuid"], meta["hostname"]) == (server_id, hostname), meta
+    ec2_key = ssh(key, GUEST_ADDRESS, METADATA_READ + "/latest/meta-data/public-keys/0/openssh-key")
+    assert ec2_key.strip() == key.with_suffix(".pub").read_text().strip()
+    # the guest cannot claim another identity: the proxy drops its identity headers
+    forged = ssh(
+        key,
+        GUEST_ADDRESS,
+        "python3 -c 'import urllib.request as u; print(u.urlopen(u.Request("
+        '"http://169.254.169.254/openstack/latest/meta_data.json", '
+        'headers={"X-Instance-ID": "forged"}), timeout=20).read().decode())\'',
+    )
+    assert json.loads(forged)["uuid"] == server_id
+    assert ssh(key, GUEST_ADDRESS, "cat /sys/class/dmi/id/product_name").strip() == "OpenStack Nova"
+    serial = ssh(key, GUEST_ADDRESS, "sudo cat /sys/class/dmi/id/product_serial").strip()
+    assert serial == server_id
+
+
+def _check_clean_stop(cloud: Cloud, server_id: str) -> float:
+    """`server stop` presses the ACPI button and the guest powers itself off (systemd's
+    shutdown, the kernel's power-down) before the timeout; the seconds it took."""
+    started = time.monotonic()
+    cloud.openstack("server", "stop", "debian-1")
+    shown = cloud.wait_status("debian-1", "SHUTOFF", timeout=SHUTDOWN_TIMEOUT + 60)
+    seconds = time.monotonic() - started
+    assert shown["status"] == "SHUTOFF", shown
+    console = cloud.openstack("console", "log", "show", "debian-1").stdout
+    assert "reboot: Power down" in console, console[-3000:]
+    assert f"{server_id} shut down cleanly" in cloud.log.read_text()
+    assert f"{server_id} did not shut down within" not in cloud.log.read_text()
+    return seconds
+
+
+@pytest.mark.timeout(BOOT_TIMEOUT + SHUTDOWN_TIMEOUT + 300)
+def test_debian_guest_takes_config_drive_metadata_service_and_stops_cleanly(
+    cloud: Cloud, tmp_path: pathlib.Path
 ) -> None:
-    url, files = seed_server
     key = make_key(tmp_path)
     marker = f"virtfleet-marker-{uuid.uuid4().hex[:12]}"
     hostname = f"ci-{uuid.uuid4().hex[:8]}"
-    files["meta-data"] = yaml.safe_dump({"instance-id": f"iid-{hostname}"}).encode()
-    files["vendor-data"] = b""
-    files["user-data"] = (
-        b"#cloud-config\n"
+    user_data = tmp_path / "user-data"
+    user_data.write_text(
+        "#cloud-config\n"
         + yaml.safe_dump(
-            {
-                "hostname": hostname,
-                "ssh_authorized_keys": [key.with_suffix(".pub").read_text().strip()],
-                "write_files": [
-                    {"path": "/var/lib/virtfleet-test/marker", "content": marker + "\n"}
-                ],
-            }
-        ).encode()
+            {"write_files": [{"path": "/var/lib/virtfleet-test/marker", "content": marker}]}
+        )
     )
+    cloud.openstack("keypair", "create", "--public-key", str(key.with_suffix(".pub")), "ci-key")
     cloud.openstack(
         "port", "create", "--network", "ci-net", "--mac-address", MAC,
         "--fixed-ip", f"subnet=ci-v4,ip-address={GUEST_ADDRESS}", "ci-port",
     )  # fmt: skip
+    cloud.openstack(
+        "security", "group", "rule", "create", "--ingress", "--protocol", "tcp",
+        "--dst-port", "22", "--remote-ip", f"{HOST_ADDRESS}/32", "default",
+    )  # fmt: skip
     upload(cloud, image_files("x86_64"), "debian-12",
-           f"ds=nocloud-net;s={url} network-config={_network_config(MAC)}")  # fmt: skip
+           properties={"os_shutdown_timeout": str(SHUTDOWN_TIMEOUT)})  # fmt: skip
 
     server = cloud.openstack_json(
-        "server", "create", "--flavor", "ci.debian", "--image", "debian-12",
-        "--port", "ci-port", "--wait", "debian-1",
+        "--os-compute-api-version", "2.90", "server", "create", "--flavor", "ci.debian",
+        "--image", "debian-12", "--port", "ci-port", "--key-name", "ci-key",
+        "--user-data", str(user_data), "--config-drive", "True", "--hostname", hostname,
+        "--wait", "debian-1",
     )  # fmt: skip
     assert server["status"] == "ACTIVE", server
+    server_id = server["id"]
+    iso = _config_drive_iso(server_id)
     try:
         try:
             seconds = wait_for_ssh(key, GUEST_ADDRESS, BOOT_TIMEOUT)
@@ -151,17 +188,24 @@ def test_debian_guest_applies_cloud_config_and_takes_the_key(
         print(f"debian guest: SSH login {seconds:.0f} s after ACTIVE")
         assert ssh(key, GUEST_ADDRESS, "cat /var/lib/virtfleet-test/marker").strip() == marker
         assert ssh(key, GUEST_ADDRESS, "hostname").strip() == hostname
-        # cloud-init ran to its end without errors in any stage
         status = ssh(key, GUEST_ADDRESS, "cloud-init status --wait --long", timeout=BOOT_TIMEOUT)
         assert "status: done" in status, status
-        # the datasource was the seed this test served, and only with the key it gave
-        assert "NoCloud" in ssh(key, GUEST_ADDRESS, "cat /run/cloud-init/status.json")
+        # the datasource was virtfleet's config drive (the CD-ROM), nothing else
+        found = json.loads(ssh(key, GUEST_ADDRESS, "cat /run/cloud-init/status.json"))
+        datasource = found["v1"]["datasource"]
+        assert datasource.startswith("DataSourceConfigDrive") and "/dev/sr0" in datasource
+        # the address came from the host's dnsmasq, as network_data.json asked
+        addresses = ssh(key, GUEST_ADDRESS, "ip -4 -o addr show scope global")
+        assert f"{GUEST_ADDRESS}/28" in addresses and "dynamic" in addresses, addresses
+        _check_metadata_service(key, server_id, hostname)
         (tmp_path / "other").mkdir()
         other = make_key(tmp_path / "other")
         with pytest.raises(OSError, match="Permission denied"):
             ssh(other, GUEST_ADDRESS, "true")
         console = cloud.openstack("console", "log", "show", "debian-1").stdout
         assert "Cloud-init v. 22.4" in console and "finished at" in console, console[-3000:]
+        print(f"debian guest: clean stop in {_check_clean_stop(cloud, server_id):.0f} s")
     finally:
         cloud.openstack("server", "delete", "--wait", "debian-1")
-    assert server["id"] not in virsh("list", "--all", "--uuid").split()
+    assert server_id not in virsh("list", "--all", "--uuid").split()
+    assert not iso.exists()
