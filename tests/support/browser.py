@@ -9,9 +9,10 @@ import pathlib
 import shutil
 from collections.abc import Iterator
 
-import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from support.ci import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -30,10 +31,10 @@ FLAGS = (
 
 
 def require_browser() -> None:
-    """Fail (not skip: CI installs it) when Chromium or its driver is missing."""
+    """Skip (fail under CI, which installs them) when Chromium or its driver is missing."""
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
     if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run scripts/install-browser.sh")
+        unavailable(f"{', '.join(missing)} missing: run scripts/install-browser.sh")
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from support.browser import chromium
+from support.ci import time_bound
 from support.clouds import admin_session
 from support.dashboard_cloud import MOVERS, SLICE_HOST, dashboard_cloud
 from support.fleet_cloud import FleetCloud
@@ -92,6 +93,7 @@ def load_seconds(browser: WebDriver) -> float:
 
 
 def wait_for(condition: Any, timeout: float, what: str) -> Any:
+    timeout = time_bound(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
@@ -167,7 +169,7 @@ def test_a_live_migration_from_the_page_shows_progress_and_completes(
         return float(bars[0].get_attribute("data-pct") or 0) if bars else None
 
     seen = [wait_for(lambda: progress() is not None and progress(), 10, "the bar appears")]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + time_bound(30)
     while time.monotonic() < deadline and progress() is not None:
         if (value := progress()) is not None and value != seen[-1]:
             seen.append(value)
