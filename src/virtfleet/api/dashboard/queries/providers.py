@@ -65,7 +65,7 @@ class ProviderTree:
                 "resource_class": s.resource_class,
                 "depth": s.depth,
                 "state": s.state,
-                "detail": s.detail,
+                "detail": s.detail.replace(f" {self.host}_", " ") if self.host else s.detail,
             }
             for s in slice_statuses(views, names)
         ]
