@@ -21,6 +21,8 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.agent.image_download import source_from_conf
 from virtfleet.agent.manager import ComputeAgent
+from virtfleet.api.listener import HttpListener
+from virtfleet.api.metrics import unauthenticated_listener
 from virtfleet.broker import check_transport_url, open_transport
 from virtfleet.control_plane import build_agent
 from virtfleet.rpc import Transport
@@ -98,6 +100,12 @@ class AgentProcess:
         self.target = self.targets[0]
         self.agents: list[ComputeAgent] = []
         self._transport: Transport | None = None
+        self._metrics_http: HttpListener | None = None
+
+    @property
+    def metrics_endpoint(self) -> str | None:
+        """Where ``[metrics] listen`` serves this process's ``/metrics`` (None: unset)."""
+        return self._metrics_http.endpoint if self._metrics_http is not None else None
 
     @property
     def agent(self) -> ComputeAgent | None:
@@ -112,6 +120,7 @@ class AgentProcess:
         self._transport = open_transport(self.conf.transport_url, self.conf)
         shared = len(self.targets) > 1  # one image cache per host under one instances path
         try:
+            self._metrics_http = unauthenticated_listener(self.conf)
             for target in self.targets:
                 agent = build_agent(
                     target.name,
@@ -146,6 +155,9 @@ class AgentProcess:
 
     def stop(self) -> None:
         """Stop serving and reporting, and leave the broker (idempotent)."""
+        if self._metrics_http is not None:
+            self._metrics_http.stop()
+            self._metrics_http = None
         for agent in self.agents:
             agent.stop()
         self.agents = []

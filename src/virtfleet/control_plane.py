@@ -24,11 +24,12 @@ from virtfleet.agent.image_cache import ImageSource
 from virtfleet.agent.manager import ComputeAgent
 from virtfleet.agent.mdev.claims import MdevClaimStore
 from virtfleet.agent.network.host import host_network
-from virtfleet.api.app import make_app, protect_app
+from virtfleet.api.app import make_app, metrics_sources, protect_app
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.console.proxy import ConsoleProxy
 from virtfleet.api.listener import HttpListener
 from virtfleet.api.metadata import MetadataApp
+from virtfleet.api.metrics import unauthenticated_listener
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db.engine import Database
 from virtfleet.identity import authtoken, catalog
@@ -103,6 +104,7 @@ class ControlPlane:
             self.db, ServerPorts(self.networks), lambda: str(conf.metadata.shared_secret or "")
         )
         self.apis = make_app(deps, self.networks)  # the APIs by prefix
+        self.metrics_sources = metrics_sources(deps)
         self.app = protect_app(self.apis, conf)  # authenticated, authorized
 
     def start(self, recover: bool = True) -> None:
@@ -117,6 +119,11 @@ class ControlPlane:
             self.console_proxy.stop()
         self.conductor.stop()
         self.db.dispose()
+
+
+def start_metrics_listener(control: ControlPlane) -> HttpListener | None:
+    """``/metrics`` without tokens on ``[metrics] listen``, started; None when unset."""
+    return unauthenticated_listener(control.conf, control.metrics_sources)
 
 
 def start_metadata_listener(control: ControlPlane) -> HttpListener | None:
@@ -200,11 +207,17 @@ class EmbeddedCloud:
     keystone: EmbeddedKeystone | None = None
     _http: HttpListener | None = None
     _metadata_http: HttpListener | None = None
+    _metrics_http: HttpListener | None = None
 
     @property
     def endpoint(self) -> str:
         assert self._http is not None
         return self._http.endpoint
+
+    @property
+    def metrics_endpoint(self) -> str | None:
+        """Where ``[metrics] listen`` serves ``/metrics`` without tokens (None: unset)."""
+        return self._metrics_http.endpoint if self._metrics_http is not None else None
 
     def start(self) -> None:
         if self.conf.api.auth_strategy == "keystone" and self.conf.identity.embedded:
@@ -229,6 +242,7 @@ class EmbeddedCloud:
         self._http = HttpListener(self.control.app, self.conf.api)
         self._http.start()
         self._metadata_http = start_metadata_listener(self.control)
+        self._metrics_http = start_metrics_listener(self.control)
         if self.keystone is not None:
             self._register_catalog(self.keystone)
 
@@ -275,6 +289,8 @@ class EmbeddedCloud:
         return base if index == 0 else f"{base}-{index}"
 
     def stop(self) -> None:
+        if self._metrics_http is not None:
+            self._metrics_http.stop()
         if self._metadata_http is not None:
             self._metadata_http.stop()
         if self._http is not None:

@@ -17,7 +17,7 @@ from virtfleet import errors
 from virtfleet.api.auth import is_noauth
 from virtfleet.api.listener import HttpListener
 from virtfleet.broker import check_transport_url, open_transport
-from virtfleet.control_plane import ControlPlane, start_metadata_listener
+from virtfleet.control_plane import ControlPlane, start_metadata_listener, start_metrics_listener
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class ServerProcess:
         self.control: ControlPlane | None = None
         self._http: HttpListener | None = None
         self._metadata_http: HttpListener | None = None
+        self._metrics_http: HttpListener | None = None
 
     @property
     def endpoint(self) -> str:
@@ -66,12 +67,16 @@ class ServerProcess:
             self._http = HttpListener(self.control.app, self.conf.api)
             self._http.start()
             self._metadata_http = start_metadata_listener(self.control)
+            self._metrics_http = start_metrics_listener(self.control)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Stop HTTP, then the workflows and RPC (idempotent)."""
+        if self._metrics_http is not None:
+            self._metrics_http.stop()
+            self._metrics_http = None
         if self._metadata_http is not None:
             self._metadata_http.stop()
             self._metadata_http = None

@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(("placement", "agent", "image", "network", "servers"), 4),
     "virt": 3,
     **dict.fromkeys(("objects", "db", "rpc", "identity"), 2),
-    **dict.fromkeys(("errors", "conf", "data", "__main__"), 1),
+    **dict.fromkeys(("errors", "conf", "data", "observability", "__main__"), 1),
 }
 
 MODULES = modules()

@@ -28,6 +28,7 @@ from virtfleet.objects.rpc_results import (
     OrphanDomain,
 )
 from virtfleet.objects.vif import GuestVif
+from virtfleet.observability import metrics
 from virtfleet.rpc import Transport
 
 COMPUTE_TOPIC = "compute"
@@ -87,6 +88,35 @@ VERSION = HISTORY[-1][0]
 T = TypeVar("T")
 
 
+def _timed_call(
+    transport: Transport,
+    topic: str,
+    server: str,
+    method: str,
+    timeout: float | None,
+    kwargs: dict[str, object],
+) -> object:
+    """``transport.call``, observed in ``virtfleet_rpc_call_duration_seconds``."""
+    timer = metrics.Timer()
+    outcome = "ok"
+    try:
+        reply: object = transport.call(topic, server, method, timeout, None, **kwargs)
+    except Exception as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        metrics.RPC_CALLS.labels(topic, method, outcome).observe(timer.elapsed())
+    return reply
+
+
+def _counted_cast(
+    transport: Transport, topic: str, server: str, method: str, **kwargs: object
+) -> None:
+    """``transport.cast``, counted in ``virtfleet_rpc_casts_total``."""
+    metrics.RPC_CASTS.labels(topic, method).inc()
+    transport.cast(topic, server, method, **kwargs)
+
+
 def _expect(reply: object, kind: type[T], method: str) -> T:
     """``reply`` if it is a ``kind``; an RPCError naming the call otherwise."""
     if not isinstance(reply, kind):
@@ -115,10 +145,7 @@ class ComputeClient:
         return ComputeClient(self._transport, timeout)
 
     def _call(self, host: str, method: str, **kwargs: object) -> object:
-        reply: object = self._transport.call(
-            COMPUTE_TOPIC, host, method, self._timeout, None, **kwargs
-        )
-        return reply
+        return _timed_call(self._transport, COMPUTE_TOPIC, host, method, self._timeout, kwargs)
 
     # -- guest lifecycle ---------------------------------------------------------------
     def spawn(self, host: str, instance: InstanceSpec) -> None:
@@ -171,7 +198,7 @@ class ComputeClient:
 
     def refresh_ports(self, host: str, vifs: list[GuestVif]) -> None:
         """A cast: new facts for the ports plugged on ``host``."""
-        self._transport.cast(COMPUTE_TOPIC, host, "refresh_ports", vifs=vifs)
+        _counted_cast(self._transport, COMPUTE_TOPIC, host, "refresh_ports", vifs=vifs)
 
     def get_console_output(self, host: str, instance_uuid: str, length: int | None = None) -> str:
         reply = self._call(host, "get_console_output", instance_uuid=instance_uuid, length=length)
@@ -274,10 +301,9 @@ class ConductorClient:
         self._timeout = timeout
 
     def _call(self, method: str, **kwargs: object) -> object:
-        reply: object = self._transport.call(
-            CONDUCTOR_TOPIC, CONDUCTOR_SERVER, method, self._timeout, None, **kwargs
+        return _timed_call(
+            self._transport, CONDUCTOR_TOPIC, CONDUCTOR_SERVER, method, self._timeout, kwargs
         )
-        return reply
 
     def report_host(self, report: HostReport) -> HostReportReceipt:
         reply = self._call("report_host", report=report)
@@ -295,7 +321,8 @@ class ConductorClient:
 
     def instance_power_state_changed(self, host: str, instance_uuid: str, state: str) -> None:
         """A cast: the conductor updates the server's power state when it gets to it."""
-        self._transport.cast(
+        _counted_cast(
+            self._transport,
             CONDUCTOR_TOPIC,
             CONDUCTOR_SERVER,
             "instance_power_state_changed",
@@ -307,7 +334,8 @@ class ConductorClient:
     def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
         """A cast: ``host`` has these guests; the conductor marks the servers recorded
         there whose guest it lacks."""
-        self._transport.cast(
+        _counted_cast(
+            self._transport,
             CONDUCTOR_TOPIC,
             CONDUCTOR_SERVER,
             "guests_on_host",

@@ -65,7 +65,7 @@ class Request(webob.Request):  # type: ignore[misc]
 
     @property
     def request_id(self) -> str:
-        rid = self.environ.setdefault("virtfleet.request_id", f"req-{uuid.uuid4()}")
+        rid = self.environ.setdefault(REQUEST_ID_ENVIRON_KEY, f"req-{uuid.uuid4()}")
         return str(rid)
 
 
@@ -267,6 +267,10 @@ def bind(routes: Iterable[Route], *deps: Any) -> list[Route]:
 
 
 POLICY_ENVIRON_KEY = "virtfleet.policy"
+#: The matched route's template with its API's prefix (``/compute/servers/{server_id}``).
+ROUTE_ENVIRON_KEY = "virtfleet.route"
+#: The request's id (``req-<uuid>``); set by the observing middleware, else made here.
+REQUEST_ID_ENVIRON_KEY = "virtfleet.request_id"
 #: Where the application keeps its authorizer (see :func:`enforce`).
 AUTHORIZER_ENVIRON_KEY = "virtfleet.authorizer"
 
@@ -373,6 +377,7 @@ class Router:
         _check_utf8(req)
         path = req.path_info or "/"
         route, params = self.match(req.method, path)
+        req.environ[ROUTE_ENVIRON_KEY] = req.script_name + route.path
         enforce(req, route.policy)
         if route.path not in self.streaming:
             _bound_body(req)

@@ -21,6 +21,7 @@ from virtfleet import errors
 from virtfleet.agent_process import AgentProcess, fleet_targets, resolve_target
 from virtfleet.broker import redact
 from virtfleet.cli.config import warn_unknown_options
+from virtfleet.cli.log_options import log_format_option
 from virtfleet.server_process import ServerProcess
 from virtfleet.virt.sim.fleet import Fleet, load_fleet
 
@@ -81,6 +82,7 @@ def run_server(config_files: Sequence[str], listen: str | None, data_dir: str | 
 
 
 @click.command()
+@log_format_option
 @config_option
 @click.option(
     "--fleet",

@@ -14,6 +14,7 @@ import click  # noqa: E402 (after the warning filter on purpose)
 
 from virtfleet import __version__  # noqa: E402
 from virtfleet.cli import bench, config, daemons, demo, explain, servers, slices, up  # noqa: E402
+from virtfleet.observability import logs  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +23,7 @@ from virtfleet.cli import bench, config, daemons, demo, explain, servers, slices
 def cli(verbose: int) -> None:
     """virtfleet: places and runs virtual machines on libvirt/QEMU fleets."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level)  # text; `up`, `server` and `agent` take --log-format
 
 
 cli.add_command(up.up)

@@ -8,10 +8,12 @@ import click
 
 from virtfleet.cli import daemons
 from virtfleet.cli.apiclient import APIError
+from virtfleet.cli.log_options import log_format_option
 from virtfleet.cli.target import endpoint_option, find_server, resolve_client
 
 
 @click.group(invoke_without_command=True)
+@log_format_option
 @daemons.config_option
 @click.option("--listen", metavar="HOST:PORT", help="HTTP listener (default [api] listen).")
 @click.option(

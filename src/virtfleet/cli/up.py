@@ -17,6 +17,7 @@ from virtfleet.api.auth import is_noauth
 from virtfleet.cli import clouds
 from virtfleet.cli.apiclient import Client
 from virtfleet.cli.config import warn_unknown_options
+from virtfleet.cli.log_options import log_format_option
 from virtfleet.control_plane import EmbeddedCloud
 from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER
 from virtfleet.identity.session import password_session
@@ -158,6 +159,7 @@ def wait_for_signal() -> None:
 
 
 @click.command()
+@log_format_option
 @fleet_option
 def up(
     fleet_file: pathlib.Path | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import datetime
 import logging
 import pathlib
@@ -370,7 +371,8 @@ class Conductor:
 
         with self._pending_lock:
             self._busy[uuid] += 1
-        future = self._pool.submit(run)
+        # the workflow runs under the request id (and any other context) of its caller
+        future = self._pool.submit(contextvars.copy_context().run, run)
         with self._pending_lock:
             self._pending.add(future)
         future.add_done_callback(lambda done: self._forget(done, uuid))

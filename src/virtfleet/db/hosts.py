@@ -272,3 +272,10 @@ def tunnel_addresses(db: Database) -> dict[str, str]:
         if isinstance(address, str) and address:
             found[host.host] = address
     return found
+
+
+def heartbeats(db: Database) -> list[tuple[str, datetime.datetime]]:
+    """Every host's name and the time of its last report (UTC), in one light query."""
+    with db.read() as conn:
+        rows = conn.execute(select(ComputeNode.host, ComputeNode.updated_at)).all()
+    return [(row.host, _utc(row.updated_at)) for row in rows]

@@ -12,6 +12,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.base import Serializer
+from virtfleet.observability import request_id
 from virtfleet.rpc.transport import error_from_primitive, error_to_primitive
 
 
@@ -53,6 +54,12 @@ class _RPCClient(Protocol):
 Reply = dict[str, object]  # {"ok": result} or {"error": error primitive}
 
 
+def _context() -> dict[str, object]:
+    """The oslo.messaging context a call or cast carries: the bound request id."""
+    current = request_id.current()
+    return {"request_id": current} if current else {}
+
+
 class _Endpoint:
     """Wraps an endpoint so its exceptions cross the wire as virtfleet errors."""
 
@@ -65,10 +72,15 @@ class _Endpoint:
             raise AttributeError(name)
 
         def wrapped(ctxt: dict[str, object], **kwargs: object) -> Reply:
-            try:
-                return {"ok": func(**kwargs)}
-            except Exception as exc:
-                return {"error": error_to_primitive(exc)}
+            # the caller's request id (oslo.messaging's context) for this side's log lines
+            given = ctxt.get("request_id") if isinstance(ctxt, dict) else None
+            with request_id.bound(
+                given if isinstance(given, str) and request_id.is_valid(given) else None
+            ):
+                try:
+                    return {"ok": func(**kwargs)}
+                except Exception as exc:
+                    return {"error": error_to_primitive(exc)}
 
         return wrapped
 
@@ -136,7 +148,7 @@ class OsloTransport:
         **kwargs: object,
     ) -> object:
         try:
-            reply = self._client(topic, server, timeout).call({}, method, **kwargs)
+            reply = self._client(topic, server, timeout).call(_context(), method, **kwargs)
         except messaging.MessagingTimeout:
             raise errors.RPCError(f"{topic}.{server} did not answer {method} in time") from None
         except messaging.MessagingException as exc:
@@ -150,7 +162,7 @@ class OsloTransport:
         return result
 
     def cast(self, topic: str, server: str, method: str, **kwargs: object) -> None:
-        self._client(topic, server).cast({}, method, **kwargs)
+        self._client(topic, server).cast(_context(), method, **kwargs)
 
     def close(self) -> None:
         for topic, server in list(self._servers):

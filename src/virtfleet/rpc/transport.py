@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -143,7 +144,7 @@ class LocalTransport:
             except Exception:
                 LOG.exception("RPC cast %s.%s.%s failed", topic, server, method)
 
-        self._pool.submit(run)
+        self._pool.submit(contextvars.copy_context().run, run)  # with the request id
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

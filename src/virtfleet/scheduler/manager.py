@@ -22,6 +22,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import HostRecord
+from virtfleet.observability import metrics
 from virtfleet.placement.types import (
     CandidateQuery,
     CandidatesResult,
@@ -153,12 +154,15 @@ class Scheduler:
             )
         limit: int | None = None if unlimited else self._conf.scheduler.max_placement_results
         native = self._native_only(spec, constraints) if limit is not None else None
+        timer = metrics.Timer()
         attempt = self._windowed(spec, constraints, limit)
         if native is not None:
             # A limited window may hold only emulating hosts while a native one has
             # room elsewhere: the native hosts' own window goes first, so native wins.
             natives = self._windowed(spec, native, limit)
             attempt = _natives_first(natives, attempt)
+        outcome = "found" if attempt.ranked else "no_valid_host"
+        metrics.SCHEDULER_DECISIONS.labels(outcome).observe(timer.elapsed())
         return attempt
 
     def _windowed(self, spec: RequestSpec, constraints: Constraints, limit: int | None) -> Attempt:
@@ -209,6 +213,7 @@ class Scheduler:
                 query = to_candidate_query(narrowed, limit, start)
                 result = self._placement.allocation_candidates(query)
         options = candidate_lib.by_host(result, expected_custom)
+        metrics.SCHEDULER_CANDIDATES.observe(len(options))
         hosts = self.hosts.snapshot(wanted=options)
         verdict = self._verdicts.for_request(spec)
         passed: list[weigher_lib.HostCandidate] = []
@@ -261,6 +266,7 @@ class Scheduler:
         e.g. on a reschedule; returns the selection as claimed. Raises Conflict when
         every allocation on that host lost a race."""
         lost: errors.Conflict | None = None
+        timer = metrics.Timer()
         for allocation in (selection.allocation_request, *selection.alternates):
             try:
                 self._write_allocation(spec, allocation)
@@ -268,7 +274,9 @@ class Scheduler:
                 LOG.debug("claim of %s on %s lost: %s", spec.instance_uuid, selection.host, exc)
                 lost = exc
                 continue
+            metrics.SCHEDULER_CLAIMS.labels("claimed").observe(timer.elapsed())
             return dataclasses.replace(selection, allocation_request=allocation, alternates=())
+        metrics.SCHEDULER_CLAIMS.labels("lost").observe(timer.elapsed())
         assert lost is not None
         raise lost
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid as uuidlib
 from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from virtfleet import errors
 from virtfleet.db import instance_actions
 from virtfleet.db.engine import Database
+from virtfleet.observability import metrics, request_id
 
 LOG = logging.getLogger(__name__)
 
@@ -73,28 +73,55 @@ def event(
     breaks the workflow."""
     step = Step()
     event_id: int | None = None
+    action_request: str | None = None
     try:
         found = instance_actions.latest(db, instance_uuid, action)
-        action_id = (
-            found.id
-            if found is not None
-            else instance_actions.start(db, instance_uuid, action, f"req-{uuidlib.uuid4()}").id
-        )
-        event_id = instance_actions.event_start(db, action_id, name, host)
+        if found is None:
+            found = instance_actions.start(
+                db, instance_uuid, action, request_id.current() or request_id.new()
+            )
+        action_request = found.request_id
+        event_id = instance_actions.event_start(db, found.id, name, host)
     except (
         errors.VirtfleetError,
         SQLAlchemyError,
     ) as exc:  # the database hiccuped: the work still runs
         LOG.warning("cannot record %s of %s: %s", name, instance_uuid, exc)
-    try:
-        yield step
-    except BaseException as exc:
-        _finish(db, event_id, instance_actions.ERROR, _message(exc), step.host)
-        raise
-    if step.failure is not None:
-        _finish(db, event_id, instance_actions.ERROR, step.failure, step.host)
+    timer = metrics.Timer()
+    # The work runs under the request id of the action (the API request that asked for
+    # it), unless it already runs under one (e.g. handed over with the request).
+    with request_id.bound(None if request_id.current() else action_request):
+        try:
+            yield step
+        except BaseException as exc:
+            _finish(db, event_id, instance_actions.ERROR, _message(exc), step.host)
+            _completed(action, instance_uuid, _message(exc), step.host, timer)
+            raise
+        _finish(
+            db,
+            event_id,
+            instance_actions.ERROR if step.failure is not None else instance_actions.SUCCESS,
+            step.failure,
+            step.host,
+        )
+        _completed(action, instance_uuid, step.failure, step.host, timer)
+
+
+def _completed(
+    action: str, instance_uuid: str, failure: str | None, host: str | None, timer: metrics.Timer
+) -> None:
+    """Count the completed action and say so in one line with its duration."""
+    seconds = timer.elapsed()
+    outcome = "error" if failure is not None else "success"
+    metrics.SERVER_ACTIONS.labels(action, outcome).inc()
+    metrics.SERVER_ACTION_DURATION.labels(action, outcome).observe(seconds)
+    where = f" on {host}" if host else ""
+    if failure is None:
+        LOG.info("%s of server %s%s succeeded in %.3fs", action, instance_uuid, where, seconds)
     else:
-        _finish(db, event_id, instance_actions.SUCCESS, None, step.host)
+        LOG.info(
+            "%s of server %s%s failed in %.3fs: %s", action, instance_uuid, where, seconds, failure
+        )
 
 
 def _message(exc: BaseException) -> str:

@@ -1,16 +1,23 @@
 """Live migration on a simulated fleet through the Compute API: success, a failure
 injected in each libvirt phase, abort, refused destinations (next host, and the final
-error naming each), API validation and the migration views per microversion."""
+error naming each), API validation and the migration views per microversion; and what
+a scrape of /metrics and the action log lines show after a boot storm, a failed boot,
+deletes and a migration."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from webob import Request
 
-from support.migration_cloud import MigrationCloud
+from support.migration_cloud import HOSTS, MigrationCloud
 from virtfleet.agent.rpcapi import COMPUTE_TOPIC
+from virtfleet.observability import logs, request_id
 from virtfleet.virt.sim import MIGRATION_PHASES
 
 
@@ -205,3 +212,127 @@ def test_views_follow_the_microversion(cloud: MigrationCloud, server: str) -> No
     assert none_running.body == {"migrations": []}
     paged = cloud.versioned("GET", "/compute/v2.1/os-migrations?limit=0")
     assert paged.body == {"migrations": []}
+
+
+def _scrape(cloud: MigrationCloud) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of ``/metrics`` (as the admin), by name and labels."""
+    reply = Request.blank("/metrics").get_response(cloud.control.app)
+    assert reply.status_int == 200, reply.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+    }
+
+
+def _delta(
+    before: dict[tuple[str, frozenset[tuple[str, str]]], float],
+    after: dict[tuple[str, frozenset[tuple[str, str]]], float],
+    name: str,
+    **labels: str,
+) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_metrics_and_logs_of_a_boot_storm_a_failure_deletes_and_a_migration(
+    cloud: MigrationCloud, image: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scrape after 6 boots at once, 1 boot no host can take, a live migration and
+    7 deletes counts exactly those; each finished action has one INFO line with its
+    duration and the id of the request that asked for it."""
+    caplog.handler.addFilter(logs.RequestIdFilter())
+    caplog.set_level(logging.INFO, logger="virtfleet.servers.actions")
+    assert cloud.flavor("metrics-huge", ram=10**7).status == 200
+    before = _scrape(cloud)
+    request_ids = [request_id.new() for _ in range(6)]
+    created = []
+    for n, rid in enumerate(request_ids):  # the storm: every create before any is done
+        req = Request.blank("/compute/v2.1/servers", method="POST")
+        req.headers["X-OpenStack-Request-ID"] = rid
+        req.json = {"server": {"name": f"storm-{n}", "flavorRef": "m1", "imageRef": image}}
+        reply = req.get_response(cloud.control.app)
+        assert reply.status_int == 202, reply.text
+        assert reply.headers["x-openstack-request-id"] == rid
+        created.append(reply.json["server"]["id"])
+    failed = cloud.create_server("storm-too-big", "metrics-huge", image)
+    assert failed.status == 202
+    uuids = [*created, failed.body["server"]["id"]]
+    for uuid in created:
+        assert cloud.wait_idle(uuid)["status"] == "ACTIVE"
+    assert cloud.wait_idle(uuids[-1])["status"] == "ERROR"
+    cloud.control.conductor.drain(30)
+    booted = _scrape(cloud)
+    moved = created[0]
+    assert cloud.migrate(moved, "c").status == 202
+    assert cloud.wait_idle(moved)["OS-EXT-SRV-ATTR:host"] == "c"
+    for uuid in uuids:
+        cloud.delete_server(uuid)
+    cloud.control.conductor.drain(30)
+    after = _scrape(cloud)
+
+    actions = "virtfleet_server_actions_total"
+    assert _delta(before, after, actions, action="create", outcome="success") == 6
+    assert _delta(before, after, actions, action="create", outcome="error") == 1
+    assert _delta(before, after, actions, action="delete", outcome="success") == 7
+    assert _delta(before, after, actions, action="delete", outcome="error") == 0
+    assert _delta(before, after, actions, action="live-migration", outcome="success") == 1
+    assert _delta(before, after, actions, action="live-migration", outcome="error") == 0
+    durations = "virtfleet_server_action_duration_seconds_count"
+    assert _delta(before, after, durations, action="create", outcome="success") == 6
+    api = "virtfleet_api_request_duration_seconds_count"
+    assert (
+        _delta(before, after, api, method="POST", route="/compute/v2.1/servers", status="202") == 7
+    )
+    one_server = "/compute/v2.1/servers/{server_id}"
+    assert _delta(before, after, api, method="DELETE", route=one_server, status="204") == 7
+    rpc = "virtfleet_rpc_call_duration_seconds_count"
+    assert _delta(before, after, rpc, topic="compute", method="spawn", outcome="ok") == 6
+    assert _delta(before, after, rpc, topic="compute", method="destroy", outcome="ok") >= 6
+    assert _delta(before, after, rpc, topic="compute", method="live_migrate", outcome="ok") == 1
+    decisions = "virtfleet_scheduler_decision_duration_seconds_count"
+    assert _delta(before, after, decisions, outcome="found") >= 7  # 6 boots, 1 destination
+    assert _delta(before, after, decisions, outcome="no_valid_host") >= 1
+    claims = "virtfleet_scheduler_claim_duration_seconds_count"
+    assert _delta(before, after, claims, outcome="claimed") >= 7
+    assert _delta(before, after, "virtfleet_scheduler_candidates_count") >= 7
+
+    # placement's gauges: the 6 guests' VCPUs while they ran, none after the deletes
+    usage = "virtfleet_placement_usage"
+    for host in HOSTS:
+        assert (usage, frozenset({"provider": host, "resource_class": "VCPU"}.items())) in after
+    vcpus = [
+        _delta(before, snap, usage, provider=host, resource_class="VCPU")
+        for snap in (booted, after)
+        for host in HOSTS
+    ]
+    assert sum(vcpus[:3]) == 6 and sum(vcpus[3:]) == 0
+    capacity = after[
+        (
+            "virtfleet_placement_capacity",
+            frozenset({"provider": "a", "resource_class": "MEMORY_MB"}.items()),
+        )
+    ]
+    assert capacity > 0
+    ages = {
+        h: after[("virtfleet_agent_heartbeat_age_seconds", frozenset({"host": h}.items()))]
+        for h in HOSTS
+    }
+    assert all(0 <= age < 600 for age in ages.values()), ages
+
+    # one INFO line per finished action, with its duration, under the asking request
+    lines = [r for r in caplog.records if r.name == "virtfleet.servers.actions"]
+    for uuid, rid in zip(created, request_ids, strict=True):
+        (create,) = [r for r in lines if r.getMessage().startswith(f"create of server {uuid} ")]
+        assert re.search(r" succeeded in \d+\.\d{3}s$", create.getMessage())
+        assert getattr(create, "request_id", None) == rid
+    (too_big,) = [r for r in lines if r.getMessage().startswith(f"create of server {uuids[-1]} ")]
+    assert " failed in " in too_big.getMessage() and "No valid host" in too_big.getMessage()
+    migrated = [
+        r.getMessage()
+        for r in lines
+        if r.getMessage().startswith(f"live-migration of server {moved}")
+    ]
+    assert len(migrated) == 1 and " succeeded in " in migrated[0]
+    deleted = [r for r in lines if r.getMessage().startswith("delete of server ")]
+    assert {u for u in uuids if any(u in r.getMessage() for r in deleted)} == set(uuids)

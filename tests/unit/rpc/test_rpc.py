@@ -11,6 +11,7 @@ from oslo_versionedobjects import fields
 
 from virtfleet import errors
 from virtfleet.objects import base
+from virtfleet.observability import request_id
 from virtfleet.rpc import Transport, get_transport
 
 
@@ -40,6 +41,13 @@ class Endpoint:
 
     def note(self, text: str) -> None:
         self.casts.append(text)
+        self.cast_done.set()
+
+    def whose_request(self) -> str:
+        return request_id.current() or "none"
+
+    def note_request(self) -> None:
+        self.casts.append(request_id.current() or "none")
         self.cast_done.set()
 
 
@@ -134,3 +142,18 @@ def test_oslo_reply_that_is_neither_ok_nor_error_is_rpc_error(
             transport.call("compute", "host-1", "add", a=1, b=2)
     finally:
         transport.close()
+
+
+def test_the_callers_request_id_reaches_the_endpoint(transport: Transport) -> None:
+    """Calls and casts carry the bound request id (oslo.messaging: in its context),
+    so the other side's log lines show the request they work for."""
+    endpoint = Endpoint()
+    transport.serve("compute", "host-1", endpoint)
+    assert transport.call("compute", "host-1", "whose_request") == "none"
+    mine = request_id.new()
+    with request_id.bound(mine):
+        assert transport.call("compute", "host-1", "whose_request") == mine
+        transport.cast("compute", "host-1", "note_request")
+    assert endpoint.cast_done.wait(10)
+    assert endpoint.casts == [mine]
+    assert request_id.current() is None

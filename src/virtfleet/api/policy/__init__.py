@@ -14,7 +14,7 @@ import itertools
 
 from oslo_policy import policy
 
-from virtfleet.api.policy import compute, dashboard, image, network, personas, placement
+from virtfleet.api.policy import compute, dashboard, image, metrics, network, personas, placement
 
 
 def list_rules() -> list[policy.RuleDefault]:
@@ -27,5 +27,6 @@ def list_rules() -> list[policy.RuleDefault]:
             network.RULES,
             placement.RULES,
             dashboard.RULES,
+            metrics.RULES,
         )
     )

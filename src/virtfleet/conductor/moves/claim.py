@@ -23,6 +23,7 @@ from virtfleet import errors
 from virtfleet.conductor.moves.services import MigrationPlacement, MigrationScheduler
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
+from virtfleet.observability import metrics
 from virtfleet.placement.types import ConsumerRequest
 from virtfleet.scheduler.manager import Selection
 
@@ -41,6 +42,7 @@ def claim(
     same host) and the migration what the instance held; returns the selection as
     claimed. Conflict when every allocation on that host lost a race."""
     lost: errors.Conflict | None = None
+    timer = metrics.Timer()
     for allocation in (selection.allocation_request, *selection.alternates):
         try:
             _swap(placement, server, migration, allocation)
@@ -48,7 +50,9 @@ def claim(
             LOG.debug("claim of %s on %s lost: %s", migration.uuid, selection.host, exc)
             lost = exc
             continue
+        metrics.SCHEDULER_CLAIMS.labels("claimed").observe(timer.elapsed())
         return dataclasses.replace(selection, allocation_request=allocation, alternates=())
+    metrics.SCHEDULER_CLAIMS.labels("lost").observe(timer.elapsed())
     assert lost is not None
     raise lost
 

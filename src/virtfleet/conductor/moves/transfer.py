@@ -5,6 +5,7 @@ aborted on a cancel or after ``[libvirt] live_migration_timeout``."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import logging
 import time
 
@@ -28,7 +29,9 @@ def live_transfer(
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1, "live-migrate") as pool:
         agents = svc.agents.with_timeout(timeout + svc.conf.rpc_response_timeout)
-        future = pool.submit(agents.live_migrate, data.source_host, data)
+        # the call carries the migration's request id (its context) to the source agent
+        context = contextvars.copy_context()
+        future = pool.submit(context.run, agents.live_migrate, data.source_host, data)
         aborted = False
         while True:
             try:

@@ -1,0 +1,73 @@
+"""The outermost middleware of an API listener: every request gets its request id and
+is counted.
+
+- The request id is the client's ``X-OpenStack-Request-ID`` when it has OpenStack's
+  form ``req-<uuid>``, else a new one (a malformed one is ignored, as OpenStack
+  services ignore it); it is bound for the request's log lines, kept in the WSGI
+  environment for the handlers (instance actions record it) and returned as
+  ``x-openstack-request-id`` on every answer, a 401 from ``auth_token`` included.
+- Each request is observed in ``virtfleet_api_request_duration_seconds`` by method,
+  route template (``/compute/servers/{server_id}``; ``unmatched`` when no route took
+  it, e.g. a 401 before routing or a 404) and status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from virtfleet.api.auth import WSGIApp
+from virtfleet.api.wsgi import (
+    REQUEST_ID_ENVIRON_KEY,
+    ROUTE_ENVIRON_KEY,
+    StartResponse,
+    WSGIEnviron,
+)
+from virtfleet.observability import metrics, request_id
+
+LOG = logging.getLogger(__name__)
+
+HEADER = "x-openstack-request-id"
+UNMATCHED = "unmatched"
+#: Methods counted by name; any other is counted as OTHER (a label per made-up method
+#: would let clients grow the metrics without bound).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def request_id_of(environ: WSGIEnviron) -> str:
+    """The client's ``X-OpenStack-Request-ID`` if well formed, else a new id."""
+    given = environ.get("HTTP_X_OPENSTACK_REQUEST_ID")
+    if request_id.is_valid(given):
+        return str(given)
+    if given:
+        LOG.debug("ignoring a malformed X-OpenStack-Request-ID %r", given[:80])
+    return request_id.new()
+
+
+def observed(app: WSGIApp) -> WSGIApp:
+    """``app`` with request ids and request metrics (see the module's docstring)."""
+
+    def observe(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        rid = request_id_of(environ)
+        environ[REQUEST_ID_ENVIRON_KEY] = rid
+        timer = metrics.Timer()
+        status: list[str] = []
+
+        def start(status_line: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status.append(status_line.split(" ", 1)[0])
+            if not any(name.lower() == HEADER for name, _ in headers):
+                headers = [*headers, (HEADER, rid)]
+            return start_response(status_line, headers, *exc)
+
+        with request_id.bound(rid):
+            try:
+                return app(environ, start)
+            finally:
+                route = str(environ.get(ROUTE_ENVIRON_KEY) or UNMATCHED)
+                method = str(environ.get("REQUEST_METHOD", ""))
+                metrics.API_REQUESTS.labels(
+                    method if method in METHODS else "OTHER", route, status[0] if status else "500"
+                ).observe(timer.elapsed())
+
+    return observe
