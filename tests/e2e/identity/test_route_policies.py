@@ -14,6 +14,7 @@ from virtfleet.api import auth, versions
 from virtfleet.api.compute import routes as compute_routes
 from virtfleet.api.dashboard import routes as dashboard_routes
 from virtfleet.api.image import routes as image_routes
+from virtfleet.api.metrics import routes as metrics_routes
 from virtfleet.api.network import routes as network_routes
 from virtfleet.api.placement import routes as placement_routes
 from virtfleet.api.policy import list_rules, personas
@@ -31,6 +32,7 @@ def api_routes() -> list[tuple[str, Route]]:
         ("/networking", network_routes.ROUTES),
         ("/placement", placement_routes.ROUTES),
         ("/dashboard", dashboard_routes.ROUTES),
+        ("/metrics", metrics_routes.ROUTES),
         ("", [compiled.route for compiled in versions.make_root_app().routes]),
         ("/identity", [c.route for c in versions.make_identity_stub_app().routes]),
     ]
