@@ -10,10 +10,10 @@ from virtfleet.rpc import get_transport
 
 
 class _Agent:
-    def power_off(self, instance_uuid: str) -> None:
+    def power_off(self, instance_uuid: str, **options: object) -> None:
         pass
 
-    def destroy(self, instance_uuid: str) -> None:
+    def destroy(self, instance_uuid: str, **options: object) -> None:
         raise errors.NotFound(f"no guest {instance_uuid}")
 
     def refresh_ports(self, vifs: list[GuestVif]) -> None:
