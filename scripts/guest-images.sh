@@ -19,9 +19,10 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY=${VIRTFLEET_DEBIAN_SECURITY:-$(debian_security_mirror)}
 SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-# bumped when the initramfs changes (2: NIC modules, vf.net/vf.ping/vf.meta), so images
-# made by an older script are made again
-INITRD_VERSION=2
+# bumped when the initramfs changes (2: NIC modules, vf.net/vf.ping/vf.meta; 3: DHCP on
+# every NIC, modules loaded after their dependencies), so images made by an older script
+# are made again
+INITRD_VERSION=3
 
 # guest arch -> Debian arch, suite, kernel metapackage (riscv64 is a trixie arch)
 declare -A SOURCES=(
@@ -72,7 +73,7 @@ prepare() {  # prepare ARCH
   dpkg-deb --fsys-tarfile "$dir"/pkgs/"$pkg"_*.deb |
     tar -x -C "$dir/root" --wildcards '*/virtio*.ko*' '*/failover.ko*' '*/net_failover.ko*' 2>/dev/null || true
   modules=()
-  for name in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+  for name in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
               virtio_mmio failover net_failover virtio_net; do
     found=$(find "$dir/root" -name "$name.ko*" | head -1)
     [[ -n $found ]] && modules+=("$found")

@@ -26,9 +26,10 @@
 # qemu.conf migration_host/migration_address, so that is not configured here.
 #
 # With VIRTFLEET_HOSTS_NETNS=1 a host also gets a network namespace of its own,
-# vfhost-NAME (made if missing, deleted by purge): its libvirtd, and so its guests' tap
-# devices, live there, and the host's bridges, dnsmasq and nftables rules go there too
-# (the agent's [network] host_netns). Such hosts still share the filesystem.
+# vfhost-NAME (made if missing): its libvirtd, and so its guests' tap devices, live
+# there, and the host's bridges, dnsmasq and nftables rules go there too (the agent's
+# [network] host_netns). Such hosts still share the filesystem. purge deletes the
+# namespace and the agent's DHCP namespaces vfhost-NAME-* (stopping what runs in them).
 #
 # Environment: VIRTFLEET_HOSTS_DIR (state root), VIRTFLEET_HOSTS_TIMEOUT (seconds to wait
 # for a daemon, default 120), VIRTFLEET_HOSTS_WRAPPER (command prefix for libvirtd, e.g.
@@ -50,6 +51,8 @@ check_name() {
 
 uri() { echo "qemu+unix:///system?socket=$ROOT/$1/sock/libvirt-sock"; }
 answers() { virsh -c "$(uri "$1")" version >/dev/null 2>&1; }
+# exactly that name (grep -w would also match vfhost-NAME-dhcp-...)
+has_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$1"; }
 recorded_pid() { [[ -s $ROOT/$1/libvirtd.pid ]] && tr -dc '0-9' <"$ROOT/$1/libvirtd.pid" || true; }
 
 ours() {  # ours NAME PID: PID is the libvirtd started for NAME (by its pid file argument)
@@ -96,7 +99,7 @@ start_one() {  # start_one NAME
     done
     local netns=()
     if [[ ${VIRTFLEET_HOSTS_NETNS:-0} == 1 ]]; then
-      ip netns list | grep -qw "vfhost-$name" || ip netns add "vfhost-$name"
+      has_netns "vfhost-$name" || ip netns add "vfhost-$name"
       ip -n "vfhost-$name" link set lo up
       netns=(ip netns exec "vfhost-$name")
     fi
@@ -154,13 +157,19 @@ stop_one() {  # stop_one NAME
 }
 
 purge_one() {  # purge_one NAME
-  local name=$1
-  [[ -d $ROOT/$name ]] || { say "host $name: nothing to purge"; return 0; }
-  destroy_domains "$name"
-  stop_one "$name"
-  kill_orphan_guests "$name"
-  rm -rf "${ROOT:?}/$name"
-  if ip netns list 2>/dev/null | grep -qw "vfhost-$name"; then ip netns del "vfhost-$name"; fi
+  local name=$1 ns pid
+  if [[ -d $ROOT/$name ]]; then
+    destroy_domains "$name"
+    stop_one "$name"
+    kill_orphan_guests "$name"
+    rm -rf "${ROOT:?}/$name"
+  fi
+  if has_netns "vfhost-$name"; then ip netns del "vfhost-$name"; fi
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^vfhost-$name-" || true); do
+    # the host agent's DHCP namespaces, and the dnsmasq it left running in them
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+    ip netns del "$ns"
+  done
   say "host $name: purged"
 }
 

@@ -4,14 +4,17 @@
 Usage: mkinitramfs.py BUSYBOX OUTPUT.gz [MODULE.ko[.xz] ...]
 
 The guest's /init mounts proc, sys and devtmpfs, loads the given kernel modules in
-order (the NIC drivers the kernel has as modules; missing ones are built in), prints
+order, each after those its modinfo ``depends=`` names (the NIC drivers the kernel has
+as modules; missing ones are built in), prints
 ``VIRTFLEET-GUEST-READY`` with the architecture, kernel and uptime, then idles.
 Kernel command line switches:
 ``vf.tick`` prints ``tick N`` every second (continuity across migrations),
 ``vf.poweroff`` powers off at once,
-``vf.net`` asks DHCP on eth0 and prints ``VF-DHCP ip=... mask=... router=... mtu=...``
-(or ``VF-DHCP none``); then ``vf.ping=A,B`` pings each address once a second
-forever, printing ``VF-PING A ok`` or ``VF-PING A fail``, and ``vf.meta`` fetches
+``vf.net`` asks DHCP on every ``eth*`` NIC at once and prints
+``VF-DHCP dev=ethN ip=... mask=... router=... mtu=...`` for each lease
+(``VF-DHCP dev=ethN none`` for a NIC without one, ``VF-DHCP none`` without NICs);
+then ``vf.ping=A,B`` pings each address once a second forever, printing
+``VF-PING A ok`` or ``VF-PING A fail``, and ``vf.meta`` fetches
 ``http://169.254.169.254/virtfleet-probe`` once, printing ``VF-META`` and the answer.
 Output is deterministic (fixed mtimes and inodes). Standard library only, so it runs
 before any virtualenv exists.
@@ -23,6 +26,7 @@ import gzip
 import io
 import lzma
 import pathlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -36,8 +40,14 @@ echo "VIRTFLEET-GUEST-READY arch=$(uname -m) kernel=$(uname -r) uptime=$(cut -d'
 if grep -q vf.poweroff /proc/cmdline; then poweroff -f; fi
 if grep -q vf.net /proc/cmdline; then
   ip link set lo up
-  ip link set eth0 up 2>/dev/null
-  if udhcpc -i eth0 -q -n -t 10 -T 2 -O mtu -O staticroutes -s /bin/vf-dhcp >/dev/null 2>&1; then :; else echo "VF-DHCP none"; fi
+  nics=$(ls /sys/class/net | grep '^eth' | sort)
+  [ -n "$nics" ] || echo "VF-DHCP none"
+  for nic in $nics; do  # in parallel: each waits up to 20 s for its lease
+    ip link set "$nic" up
+    ( udhcpc -i "$nic" -q -n -t 10 -T 2 -O mtu -O staticroutes -s /bin/vf-dhcp >/dev/null 2>&1 ||
+      echo "VF-DHCP dev=$nic none" ) &
+  done
+  wait
   if grep -q vf.meta /proc/cmdline; then
     echo "VF-META $(timeout 10 wget -q -O - http://169.254.169.254/virtfleet-probe 2>&1 | head -c 300)"
   fi
@@ -58,7 +68,8 @@ fi
 while true; do sleep 3600; done
 """
 
-# udhcpc's script: configure eth0 from the lease and report it on the console
+# udhcpc's script: configure the NIC from the lease and report it on the console (udhcpc's
+# own output is discarded)
 DHCP_SCRIPT = """#!/bin/busybox sh
 case "$1" in
   bound|renew)
@@ -68,7 +79,7 @@ case "$1" in
     for r in $router; do ip route add default via "$r" dev "$interface" 2>/dev/null; done
     set -- $staticroutes
     while [ $# -ge 2 ]; do ip route add "$1" via "$2" dev "$interface" 2>/dev/null; shift 2; done
-    echo "VF-DHCP ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns routes=$staticroutes"
+    echo "VF-DHCP dev=$interface ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns routes=$staticroutes" >/dev/console
     ;;
 esac
 """
@@ -86,8 +97,41 @@ def _entry(out: io.BytesIO, ino: int, name: str, mode: int, data: bytes = b"",
     out.write(b"\0" * (-len(data) % 4))
 
 
+def depends(data: bytes) -> list[str]:
+    """The modules a kernel module needs first (its modinfo ``depends=``)."""
+    found = re.search(rb"(?:^|\0)depends=([^\0]*)", data)
+    if found is None or not found.group(1):
+        return []
+    return [name.decode().replace("-", "_") for name in found.group(1).split(b",")]
+
+
+def load_order(modules: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """``modules`` (name, contents) ordered so each comes after the modules it
+    depends on (dependencies not given are taken to be built in); otherwise in the
+    order given."""
+    by_name = {name.removesuffix(".ko").replace("-", "_"): (name, data) for name, data in modules}
+    ordered: list[tuple[str, bytes]] = []
+    placed: set[str] = set()
+
+    def place(key: str, path: tuple[str, ...]) -> None:
+        if key in placed or key not in by_name:
+            return
+        if key in path:
+            raise ValueError(f"kernel modules depend on each other in a cycle: {path}")
+        for needed in depends(by_name[key][1]):
+            place(needed, (*path, key))
+        placed.add(key)
+        ordered.append(by_name[key])
+
+    for key in by_name:
+        place(key, ())
+    return ordered
+
+
 def build(busybox: bytes, modules: Sequence[tuple[str, bytes]] = ()) -> bytes:
-    """The initramfs; ``modules`` (name, contents) load in the order given."""
+    """The initramfs; ``modules`` (name, contents) load in the order given, moved
+    after the ones they depend on."""
+    modules = load_order(modules)
     out = io.BytesIO()
     entries: list[tuple[str, int, bytes, tuple[int, int]]] = [
         ("bin", DIR, b"", (0, 0)),
@@ -122,7 +166,10 @@ def main() -> int:
         if path.suffix == ".xz":  # busybox insmod reads plain modules
             data = lzma.decompress(data)
         modules.append((path.name.split(".ko")[0] + ".ko", data))
-    pathlib.Path(sys.argv[2]).write_bytes(build(busybox, modules))
+    output = pathlib.Path(sys.argv[2])
+    partial = output.with_name(output.name + ".partial")  # guests may be reading it
+    partial.write_bytes(build(busybox, modules))
+    partial.replace(output)
     return 0
 
 

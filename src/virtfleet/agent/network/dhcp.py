@@ -299,12 +299,18 @@ class DhcpServers:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and _alive(pid):
                 time.sleep(0.02)
+        # the veth before the namespace: deleting the namespace destroys the pair too,
+        # but in the background, so a veth seen a moment later may be gone when deleted
+        veth = veth_name(network_id)
+        if _exists(self.netns, veth):
+            try:
+                self._ip("link", "del", "dev", veth)
+            except errors.HypervisorError:
+                if _exists(self.netns, veth):
+                    raise
         namespace = self.namespace(network_id)
         if namespace in run(["ip", "netns", "list"]).split():
             run(["ip", "netns", "del", namespace])
-        veth = veth_name(network_id)
-        if _exists(self.netns, veth):
-            self._ip("link", "del", "dev", veth)
         shutil.rmtree(self._files(network_id), ignore_errors=True)
 
 
