@@ -58,6 +58,7 @@ class Stack:
             libvirt__virt_type="qemu",
             libvirt__connection_uri=URI,
             compute__resource_provider_refresh_interval=0,
+            compute__shutdown_timeout=0,  # the busybox guest ignores ACPI: force at once
             reserved_host_memory_mb=0,
             scheduler__host_cache_seconds=0,
         )
