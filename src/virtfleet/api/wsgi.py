@@ -198,6 +198,10 @@ class VersionPolicy:
     minimum: Microversion
     maximum: Microversion
     legacy_header: str | None = None  # e.g. X-OpenStack-Nova-API-Version
+    #: The service's own wording of a malformed and of an unacceptable version, as
+    #: ``str.format`` templates over ``requested``, ``minimum`` and ``maximum``.
+    malformed_message: str | None = None
+    unacceptable_message: str | None = None
 
     def negotiate(self, headers: Mapping[str, str]) -> Microversion:
         """The requested version ('latest' = max, absent = min); 406 when out of range,
@@ -216,20 +220,25 @@ class VersionPolicy:
         try:
             version = Microversion.parse(requested)
         except ValueError:
-            raise HTTPError(
-                400,
+            message = (
                 f"Invalid microversion {requested!r} for {self.service_type}: expected "
-                f"MAJOR.MINOR between {self.minimum} and {self.maximum}, or 'latest'.",
-                code="invalid_microversion",
-            ) from None
-        if not self.minimum <= version <= self.maximum:
-            raise HTTPError(
-                406,
-                f"Unacceptable version header: {self.service_type} {version} is not "
-                f"supported; this service supports {self.minimum} to {self.maximum}.",
-                code="unacceptable_microversion",
+                f"MAJOR.MINOR between {self.minimum} and {self.maximum}, or 'latest'."
             )
+            if self.malformed_message is not None:
+                message = self._worded(self.malformed_message, requested)
+            raise HTTPError(400, message, code="invalid_microversion") from None
+        if not self.minimum <= version <= self.maximum:
+            message = (
+                f"Unacceptable version header: {self.service_type} {version} is not "
+                f"supported; this service supports {self.minimum} to {self.maximum}."
+            )
+            if self.unacceptable_message is not None:
+                message = self._worded(self.unacceptable_message, requested)
+            raise HTTPError(406, message, code="unacceptable_microversion")
         return version
+
+    def _worded(self, template: str, requested: str) -> str:
+        return template.format(requested=requested, minimum=self.minimum, maximum=self.maximum)
 
     def response_headers(self, version: Microversion) -> dict[str, str]:
         headers = {

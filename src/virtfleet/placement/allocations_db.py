@@ -21,6 +21,7 @@ from virtfleet.placement.dbutil import (
     PROVIDERS,
     provider_row,
     record_changes,
+    resource_class_exists,
 )
 from virtfleet.placement.exceptions import (
     ConcurrentUpdate,
@@ -219,15 +220,21 @@ def _write_consumer(
         for rc, amount in resources.items():
             inv = inventories.get(rc)
             if inv is None:
-                raise InvalidInput(
-                    f"Unable to allocate inventory for consumer {consumer}: Inventory for "
-                    f"'{rc}' on resource provider '{provider.uuid}' invalid."
+                if not resource_class_exists(conn, rc):  # a 400, as in Placement
+                    raise InvalidInput(
+                        f"Unable to allocate inventory for consumer {consumer}: No such "
+                        f"resource class {rc}."
+                    )
+                raise Conflict(  # an existing class the provider has none of: 409
+                    f"Unable to allocate inventory: Inventory for '{rc}' on resource "
+                    f"provider '{provider.uuid}' invalid."
                 )
             if not (inv.min_unit <= amount <= inv.max_unit and amount % inv.step_size == 0):
-                raise InvalidInput(
-                    f"Unable to allocate inventory: Allocation of {amount} {rc} on resource "
-                    f"provider '{provider.uuid}' violates min_unit ({inv.min_unit}), "
-                    f"max_unit ({inv.max_unit}) or step_size ({inv.step_size})."
+                raise Conflict(
+                    f"Unable to allocate inventory: Unable to create allocation for '{rc}' on "
+                    f"resource provider '{provider.uuid}'. The requested amount ({amount}) "
+                    f"would violate inventory constraints: min_unit ({inv.min_unit}), "
+                    f"max_unit ({inv.max_unit}), step_size ({inv.step_size})."
                 )
             used.append((provider.id, rc))
             new_rows.append(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy import Connection, delete, exists, insert, select, update
 
 from virtfleet.placement import names
 from virtfleet.placement.dbutil import (
+    ALLOCATIONS,
     INVENTORIES,
     PROVIDER_TRAITS,
+    PROVIDERS,
     RESOURCE_CLASSES,
     TRAITS,
     custom_resource_classes,
     custom_traits,
+    record_changes,
 )
 from virtfleet.placement.exceptions import Conflict, InvalidInput, NotFound
 
@@ -106,3 +109,36 @@ def delete_resource_class(conn: Connection, name: str) -> None:
     if conn.execute(select(exists().where(INVENTORIES.c.resource_class == name))).scalar():
         raise Conflict(f"Unable to delete resource class {name}. Class is in use in inventory.")
     conn.execute(delete(RESOURCE_CLASSES).where(RESOURCE_CLASSES.c.name == name))
+
+
+def rename_resource_class(conn: Connection, name: str, new_name: str) -> None:
+    """``PUT /resource_classes/{name}`` before 1.7: a custom class takes a new custom
+    name, and the inventories and allocations of it follow (the trees that hold it
+    are logged as changed)."""
+    if names.is_standard_resource_class(name):
+        raise InvalidInput(f"Cannot update standard resource class {name}")
+    get_resource_class(conn, name)
+    _check_custom(new_name)
+    if new_name == name:
+        return
+    if (
+        names.is_standard_resource_class(new_name)
+        or conn.execute(
+            select(RESOURCE_CLASSES.c.name).where(RESOURCE_CLASSES.c.name == new_name)
+        ).first()
+    ):
+        raise Conflict(f"Resource class already exists: {new_name}")
+    roots = conn.execute(
+        select(PROVIDERS.c.root_id)
+        .join(INVENTORIES, INVENTORIES.c.provider_id == PROVIDERS.c.id)
+        .where(INVENTORIES.c.resource_class == name)
+        .distinct()
+    ).scalars()
+    touched = list(roots)
+    conn.execute(insert(RESOURCE_CLASSES).values(name=new_name))
+    for table in (INVENTORIES, ALLOCATIONS):
+        conn.execute(
+            update(table).where(table.c.resource_class == name).values(resource_class=new_name)
+        )
+    conn.execute(delete(RESOURCE_CLASSES).where(RESOURCE_CLASSES.c.name == name))
+    record_changes(conn, touched)

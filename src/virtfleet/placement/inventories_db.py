@@ -158,7 +158,7 @@ def set_inventories(
 
 
 def set_inventory(
-    conn: Connection, uuid: str, generation: int, rc: str, inventory: Inventory
+    conn: Connection, uuid: str, generation: int | None, rc: str, inventory: Inventory
 ) -> int:
     row = provider_row(conn, uuid)
     check_generation(row, generation)

@@ -6,7 +6,8 @@ Parameters and their microversions (Placement's):
     resources<N>/required<N>/member_of<N> + group_policy(1.25),
     in_tree[<N>](1.31), !aggregate(1.32), string suffixes(1.33),
     root_required(1.35), same_subtree + resourceless groups(1.36),
-    required=in:A,B and repeated required(1.39)
+    repeated member_of(1.24), required=in:A,B and repeated required(1.39; before,
+    the last one counts)
 
 Every error is an :class:`~virtfleet.placement.exceptions.InvalidInput` that names the
 parameter and the bad value. Whether trait and class names exist is checked by the
@@ -216,13 +217,15 @@ def _parse_groups(
         if param == "resources":
             group.resources = parse_resources(_single(params, key) or "", key)
         elif param == "required":
-            if len(values) > 1 and version < (1, 39):
-                _single(params, key)
+            if version < (1, 39):  # repeated before 1.39: the last one counts, as upstream
+                values = values[-1:]
             for value in values:
                 required, forbidden = parse_required(value, key, version)
                 group.required.extend(required)
                 group.forbidden |= forbidden
         elif param == "member_of":
+            if len(values) > 1 and version < (1, 24):
+                raise _bad(f"Multiple {key} parameters are not supported before microversion 1.24")
             for value in values:
                 any_of, forbidden = parse_member_of(value, key, version)
                 if any_of is not None:

@@ -262,7 +262,9 @@ class PlacementService:
             lambda c: inventories_db.set_inventories(c, uuid, generation, inventories)
         )
 
-    def set_inventory(self, uuid: str, generation: int, rc: str, inventory: Inventory) -> int:
+    def set_inventory(
+        self, uuid: str, generation: int | None, rc: str, inventory: Inventory
+    ) -> int:
         return self._write(
             lambda c: inventories_db.set_inventory(c, uuid, generation, rc, inventory)
         )
@@ -327,6 +329,11 @@ class PlacementService:
     def ensure_resource_class(self, name: str) -> bool:
         """Create CUSTOM_ class ``name``; True if it was new."""
         return self._write(lambda c: catalog_db.ensure_resource_class(c, name))
+
+    def rename_resource_class(self, name: str, new_name: str) -> None:
+        """Rename custom class ``name`` (pre-1.7 ``PUT``); its inventories and
+        allocations follow."""
+        self._write(lambda c: catalog_db.rename_resource_class(c, name, new_name))
 
     def delete_resource_class(self, name: str) -> None:
         self._write(lambda c: catalog_db.delete_resource_class(c, name))

@@ -81,9 +81,15 @@ def test_capacity_counts_reserved_and_ratio(svc: PlacementService) -> None:
 @pytest.mark.parametrize("amount", [1, 5, 9, 3])
 def test_unit_constraints(svc: PlacementService, amount: int) -> None:
     rp = add_provider(svc, "cn", {"VCPU": Inventory(16, min_unit=2, max_unit=8, step_size=2)})
-    with pytest.raises(errors.InvalidInput, match="min_unit"):
+    with pytest.raises(errors.Conflict, match="min_unit"):  # a 409, as upstream
         svc.replace_allocations(C1, {rp.uuid: {"VCPU": amount}}, "p", "u", None)
     svc.replace_allocations(C1, {rp.uuid: {"VCPU": 8}}, "p", "u", None)
+
+
+def test_a_class_the_provider_lacks_is_a_conflict(svc: PlacementService) -> None:
+    rp = add_provider(svc, "cn", {"VCPU": 8})
+    with pytest.raises(errors.Conflict, match="MEMORY_MB"):
+        svc.replace_allocations(C1, {rp.uuid: {"MEMORY_MB": 1}}, "p", "u", None)
 
 
 def test_bad_allocation_requests(svc: PlacementService) -> None:
@@ -91,7 +97,7 @@ def test_bad_allocation_requests(svc: PlacementService) -> None:
     missing = str(uuid.uuid4())
     cases: list[tuple[dict[str, dict[str, int]], str]] = [
         ({missing: {"VCPU": 1}}, missing),
-        ({rp.uuid: {"MEMORY_MB": 1}}, "MEMORY_MB"),
+        ({rp.uuid: {"CUSTOM_NOPE": 1}}, "CUSTOM_NOPE"),
         ({rp.uuid: {"VCPU": 0}}, "VCPU"),
         ({rp.uuid: {}}, rp.uuid),
     ]

@@ -82,7 +82,7 @@ def test_same_subtree_and_resourceless_groups() -> None:
         ((1, 39), {"resources": "VCPU:1", "root_required": ["A", "B"]}, "only once"),
         ((1, 39), {"resources": "VCPU:1", "root_required": "in:A,B"}, "in:"),
         ((1, 38), {"resources": "VCPU:1", "required": "in:A,B"}, "1.39"),
-        ((1, 38), {"resources": "VCPU:1", "required": ["A", "B"]}, "only once"),
+        ((1, 23), {"resources": "VCPU:1", "member_of": [AGG, AGG]}, "1.24"),
         ((1, 35), {"resources": "VCPU:1", "required_F": "A"}, "orphaned"),
         ((1, 32), {"resources_X": "VCPU:1"}, "resources_X"),
         ((1, 30), {"resources": "VCPU:1", "in_tree": AGG}, "in_tree"),

@@ -17,9 +17,10 @@ Schema = Mapping[str, Any]
 
 def body(req: Request, schema: Schema) -> Any:
     """The JSON body, validated against ``schema`` (400 naming the problem)."""
-    if req.content_type and req.content_type != "application/json":
+    if req.content_type != "application/json":  # a missing type too, as upstream
         raise HTTPError(
-            415, f"The media type {req.content_type} is not supported, use application/json."
+            415,
+            f"The media type {req.content_type or None} is not supported, use application/json.",
         )
     data = req.json_body_or_400()
     _validate(data, schema, "JSON does not validate")

@@ -60,6 +60,9 @@ POLICY = VersionPolicy(
     service_type="placement",
     minimum=Microversion.parse(VERSIONS[0]),
     maximum=Microversion.parse(VERSIONS[-1]),
+    # Placement's wording (clients such as osc-placement match on it).
+    malformed_message="Invalid microversion: invalid version string: {requested}",
+    unacceptable_message="Invalid microversion: Unacceptable version header: {requested}",
 )
 
 _KNOWN = frozenset(VERSIONS)

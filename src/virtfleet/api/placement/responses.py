@@ -11,7 +11,7 @@ from typing import Any
 import webob
 
 from virtfleet.api.placement.microversion import since
-from virtfleet.api.wsgi import Request, json_response
+from virtfleet.api.wsgi import HTTPError, Request, json_response
 
 
 def app_url(req: Request, path: str) -> str:
@@ -23,6 +23,8 @@ def respond(
     req: Request, payload: Any, status: int = 200, location: str | None = None
 ) -> webob.Response:
     """A JSON response; from 1.15 those with a body carry cache headers."""
+    if payload is not None:
+        _check_accept(req)
     headers: dict[str, str] = {}
     if location is not None:
         headers["Location"] = location
@@ -40,6 +42,7 @@ WRITE_PIECE = 256 * 1024
 def respond_encoded(req: Request, parts: list[bytes]) -> webob.Response:
     """A 200 whose JSON body is already encoded, in ``parts`` (large answers are
     sent as built, in pieces of at most :data:`WRITE_PIECE` bytes)."""
+    _check_accept(req)
     resp = webob.Response(status=200)
     resp.content_type = "application/json"
     resp.charset = None
@@ -75,6 +78,13 @@ def _pieces(parts: list[bytes]) -> Iterator[bytes]:
         view = memoryview(part)
         for start in range(0, len(part), WRITE_PIECE):
             yield bytes(view[start : start + WRITE_PIECE])
+
+
+def _check_accept(req: Request) -> None:
+    """A GET whose ``Accept`` rules out JSON is a 406, as upstream (reads only: a
+    write is never answered 406 after it was made)."""
+    if req.method == "GET" and not req.accept.acceptable_offers(["application/json"]):
+        raise HTTPError(406, "Only application/json is provided")
 
 
 def _cache_headers(req: Request) -> dict[str, str]:

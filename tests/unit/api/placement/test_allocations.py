@@ -111,10 +111,16 @@ def test_put_1_38_consumer_type(client: Client, one_compute: Topology) -> None:
     assert client.put(ALLOC, untyped, version="1.38").status == 400
 
 
-def test_put_class_without_inventory_is_400(client: Client, one_compute: Topology) -> None:
+def test_put_class_without_inventory_is_409(client: Client, one_compute: Topology) -> None:
+    """As the reference: 409 when the provider has no inventory of an existing class,
+    400 when the class does not exist at all."""
     reply = client.put(ALLOC, put_1_38({CN1: {"DISK_GB": 1}}, None))
-    assert reply.status == 400
+    assert reply.status == 409
     assert "DISK_GB" in reply.error["detail"]
+    unknown = client.put(ALLOC, put_1_38({CN1: {"CUSTOM_NOPE": 1}}, None))
+    assert unknown.status == 400
+    assert "CUSTOM_NOPE" in unknown.error["detail"]
+    assert client.get(ALLOC).json["allocations"] == {}
 
 
 def test_put_over_capacity_is_409(client: Client, one_compute: Topology) -> None:
@@ -123,9 +129,10 @@ def test_put_over_capacity_is_409(client: Client, one_compute: Topology) -> None
     assert "MEMORY_MB" in reply.error["detail"]
 
 
-def test_put_beyond_max_unit_is_400(client: Client, one_compute: Topology) -> None:
+def test_put_beyond_max_unit_is_409(client: Client, one_compute: Topology) -> None:
     reply = client.put(ALLOC, put_1_38({CN1: {"VCPU": 9}}, None))  # max_unit 8
-    assert reply.status == 400
+    assert reply.status == 409
+    assert "constraints" in reply.error["detail"]
     assert "VCPU" in reply.error["detail"]
 
 
@@ -174,7 +181,7 @@ def test_post_many_all_or_nothing(client: Client, two_computes: Topology) -> Non
         CONSUMER: put_1_38({CN1: {"VCPU": 1}}, None),
         CONSUMER2: put_1_38({CN2: {"VCPU": 99}}, None),  # beyond max_unit
     }
-    assert client.post("/allocations", body).status == 400
+    assert client.post("/allocations", body).status == 409
     assert client.get(ALLOC).json == {"allocations": {}}
 
 
@@ -241,3 +248,19 @@ def test_writes_before_1_28_ignore_the_consumer_generation(
     body["allocations"] = {CN1: {"resources": {"VCPU": 3}}}
     assert client.put(ALLOC, body, version="1.27").status == 204
     assert client.get(ALLOC).json["allocations"][CN1]["resources"] == {"VCPU": 3}
+
+
+def test_put_takes_mappings_from_1_34(client: Client, one_compute: Topology) -> None:
+    """``mappings`` (as candidates give them) are accepted back from 1.34; as in the
+    reference they are not stored (GET /allocations never shows them)."""
+    body = put_1_38({CN1: {"VCPU": 1}}, None)
+    body["mappings"] = {"": [CN1]}
+    assert client.put(ALLOC, body, version="1.33").status == 400
+    body_1_34 = {k: v for k, v in body.items() if k != "consumer_type"}
+    assert client.put(ALLOC, body_1_34, version="1.34").status == 204
+    shown = client.get(ALLOC).json
+    assert "mappings" not in shown
+    assert shown["allocations"][CN1]["resources"] == {"VCPU": 1}
+    body["consumer_generation"] = shown["consumer_generation"]
+    body["mappings"] = {"_X": ["not-a-uuid"]}
+    assert client.put(ALLOC, body).status == 400

@@ -20,7 +20,8 @@ INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
 
 # Body schema of PUT /allocations/{consumer_uuid}, newest first.
 _PUT_SCHEMAS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("1.38", schema.PUT_V1_38),
+    ("1.38", schema.PUT_V1_38_MAPPED),
+    ("1.34", schema.PUT_V1_34),
     ("1.28", schema.PUT_V1_28),
     ("1.12", schema.PUT_V1_12),
     ("1.8", schema.PUT_V1_8),

@@ -8,7 +8,7 @@ from typing import Any
 import webob
 
 from virtfleet.api.placement import inputs, responses, views
-from virtfleet.api.placement.microversion import require, since
+from virtfleet.api.placement.microversion import since
 from virtfleet.api.placement.schemas import inventory as schema
 from virtfleet.api.placement.schemas.common import MAX_INT
 from virtfleet.api.wsgi import HTTPError, Request
@@ -83,7 +83,8 @@ def create_inventory(svc: PlacementService, req: Request, uuid: str) -> webob.Re
     if rc in inventories:
         raise HTTPError(409, f"Resource provider {uuid} already has an inventory of {rc}; use PUT.")
     wanted = make_inventory(req, uuid, rc, data)
-    generation = svc.set_inventory(uuid, data["resource_provider_generation"], rc, wanted)
+    current = data.get("resource_provider_generation")
+    generation = svc.set_inventory(uuid, current, rc, wanted)
     location = responses.app_url(req, f"/resource_providers/{uuid}/inventories/{rc}")
     return responses.respond(req, _one(generation, wanted), status=201, location=location)
 
@@ -134,8 +135,10 @@ def delete_inventory(
 
 
 def delete_inventories(svc: PlacementService, req: Request, uuid: str) -> webob.Response:
-    """DELETE .../inventories (1.5): remove every inventory; 409 while any is in use."""
-    require(req, "1.5")
+    """DELETE .../inventories (1.5): remove every inventory; 409 while any is in use
+    (405 before 1.5, as upstream)."""
+    if not since(req, "1.5"):
+        raise HTTPError(405, "DELETE of all inventories needs placement microversion 1.5.")
     generation, _ = svc.get_inventories(uuid)
     svc.delete_inventories(uuid, generation)
     return responses.no_content()

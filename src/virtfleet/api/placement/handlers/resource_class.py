@@ -41,17 +41,14 @@ def show_class(svc: PlacementService, req: Request, name: str) -> webob.Response
 
 
 def put_class(svc: PlacementService, req: Request, name: str) -> webob.Response:
-    """PUT /resource_classes/{name}: before 1.7 a rename, which virtfleet refuses;
-    from 1.7 create-or-verify without a body (201 created, 204 existed)."""
+    """PUT /resource_classes/{name}: before 1.7 a rename of a custom class (200 with
+    the new one; its inventories and allocations follow); from 1.7 create-or-verify
+    without a body (201 created, 204 existed)."""
     require(req, "1.2")
     if not since(req, "1.7"):
-        inputs.body(req, schema.NAMED)
-        svc.get_resource_class(name)
-        raise HTTPError(
-            400,
-            f"Cannot rename resource class {name}: renaming classes is not supported, "
-            "create the new name and move inventories to it.",
-        )
+        new_name = inputs.body(req, schema.NAMED)["name"]
+        svc.rename_resource_class(name, new_name)
+        return responses.respond(req, views.resource_class(req, new_name))
     if not _CUSTOM.match(name):
         raise HTTPError(
             400, f"The resource class {name} is invalid: must match ^CUSTOM_[A-Z0-9_]+$."

@@ -108,6 +108,12 @@ MAPPINGS: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+# 1.34: the candidates' ``mappings`` may be sent back (accepted, not stored).
+PUT_V1_34 = copy.deepcopy(PUT_V1_28)
+PUT_V1_34["properties"]["mappings"] = MAPPINGS
+PUT_V1_38_MAPPED = copy.deepcopy(PUT_V1_38)
+PUT_V1_38_MAPPED["properties"]["mappings"] = MAPPINGS
+
 # POST /allocations: consumer uuid -> a PUT body (empty allocations delete).
 POST_V1_13 = _many(DELETABLE_V1_12)
 POST_V1_28 = _many(PUT_V1_28)

@@ -25,10 +25,10 @@ PUT_ONE: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-# POST .../inventories
+# POST .../inventories: the generation is optional (checked when given), as upstream.
 POST_ONE = copy.deepcopy(PUT_ONE)
 POST_ONE["properties"]["resource_class"] = RESOURCE_CLASS_NAME
-POST_ONE["required"].append("resource_class")
+POST_ONE["required"] = ["total", "resource_class"]
 
 # PUT .../inventories
 PUT_ALL: dict[str, Any] = {
