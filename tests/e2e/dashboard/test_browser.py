@@ -2,7 +2,8 @@
 Keystone: log in through the login page (the token kept in an HttpOnly, SameSite=Strict
 cookie), the fleet overview loads in under 2 s, the slice host's page shows the slice
 a guest took and the slices it blocks, a live migration started from the servers page
-shows its progress bar moving and completes."""
+shows its progress bar moving and completes; a host disabled and enabled again and a
+server deleted from the pages."""
 
 from __future__ import annotations
 
@@ -73,13 +74,11 @@ def servers(cloud: FleetCloud, api: Client) -> dict[str, dict[str, Any]]:
     return booted
 
 
-def log_in(browser: WebDriver, cloud: FleetCloud) -> None:
-    assert cloud.keystone is not None
-    browser.get(f"{cloud.endpoint}/dashboard/")
-    assert "/dashboard/login" in browser.current_url  # no session yet
-    browser.find_element(By.NAME, "username").send_keys("admin")
-    browser.find_element(By.NAME, "password").send_keys(cloud.keystone.layout.admin_password())
-    browser.find_element(By.NAME, "project").send_keys("admin")
+def log_in(browser: WebDriver, password: str) -> None:
+    for field, value in (("username", "admin"), ("password", password), ("project", "admin")):
+        box = browser.find_element(By.NAME, field)
+        box.clear()
+        box.send_keys(value)
     browser.find_element(By.ID, "login").click()
 
 
@@ -106,8 +105,15 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
 def test_login_keeps_the_token_in_an_http_only_strict_cookie(
     cloud: FleetCloud, browser: WebDriver, servers: dict[str, dict[str, Any]]
 ) -> None:
-    log_in(browser, cloud)
-    assert browser.current_url.rstrip("/").endswith("/dashboard")
+    assert cloud.keystone is not None
+    browser.get(f"{cloud.endpoint}/dashboard/hosts/{SLICE_HOST}")
+    assert "/dashboard/login?next=" in browser.current_url  # no session yet
+    log_in(browser, "not-the-password")
+    refused = browser.find_element(By.ID, "login-error").text
+    assert refused == "Keystone refused these credentials (username, password or project)."
+    assert browser.get_cookie("virtfleet_dashboard") is None
+    log_in(browser, cloud.keystone.layout.admin_password())
+    assert browser.current_url.endswith(f"/dashboard/hosts/{SLICE_HOST}")  # where it was going
     cookie = browser.get_cookie("virtfleet_dashboard")
     assert cookie is not None
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
@@ -165,8 +171,13 @@ def test_a_live_migration_from_the_page_shows_progress_and_completes(
     assert browser.find_element(By.ID, "notice").text == "Live migration started."
 
     def progress() -> float | None:
-        bars = browser.find_elements(By.CSS_SELECTOR, "#migrations .fill")
-        return float(bars[0].get_attribute("data-pct") or 0) if bars else None
+        """The first bar's percentage, read in one script call (the page's poller may
+        replace or drop the row at any moment)."""
+        found = browser.execute_script(
+            "const bar = document.querySelector('#migrations .fill');"
+            "return bar ? Number(bar.dataset.pct) : null;"
+        )
+        return None if found is None else float(found)
 
     seen = [wait_for(lambda: progress() is not None and progress(), 10, "the bar appears")]
     deadline = time.monotonic() + time_bound(30)
@@ -175,8 +186,7 @@ def test_a_live_migration_from_the_page_shows_progress_and_completes(
             seen.append(value)
         time.sleep(0.2)
     assert len(seen) >= 3 and seen == sorted(seen), f"the bar did not move forward: {seen}"
-    width = browser.find_elements(By.CSS_SELECTOR, "#migrations .fill")
-    assert not width  # the finished migration left the page
+    assert progress() is None  # the finished migration left the page
     assert wait_for(
         lambda: browser.find_element(By.ID, "migrations-empty").is_displayed(), 5, "emptied"
     )
@@ -187,3 +197,31 @@ def test_a_live_migration_from_the_page_shows_progress_and_completes(
     )
     assert moved["OS-EXT-SRV-ATTR:host"] == target
     assert moved["status"] == "ACTIVE"
+
+
+def test_disable_a_host_and_delete_a_server_from_the_pages(
+    cloud: FleetCloud, api: Client, browser: WebDriver, servers: dict[str, dict[str, Any]]
+) -> None:
+    browser.get(f"{cloud.endpoint}/dashboard/hosts/{SLICE_HOST}")
+    browser.find_element(By.NAME, "reason").send_keys("<b>GPU swap</b>")
+    browser.find_element(By.ID, "disable-host").click()
+    assert browser.find_element(By.ID, "notice").text == "Host disabled."
+    assert browser.find_element(By.ID, "host-state").text == "disabled (<b>GPU swap</b>)"
+    services = api.compute("GET", f"/os-services?host={SLICE_HOST}")["services"]
+    assert services[0]["status"] == "disabled"
+    browser.find_element(By.ID, "enable-host").click()
+    assert browser.find_element(By.ID, "host-state").text == "up"
+
+    doomed = servers["in-slice"]["id"]
+    browser.get(f"{cloud.endpoint}/dashboard/servers?name=in-slice")
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-server="{doomed}"]')
+    row.find_element(By.CLASS_NAME, "delete").click()
+    browser.switch_to.alert.accept()  # "Delete this server?"
+    assert browser.find_element(By.ID, "notice").text == "Delete requested."
+
+    def slices_free() -> bool:
+        browser.get(f"{cloud.endpoint}/dashboard/hosts/{SLICE_HOST}")
+        items = browser.find_elements(By.CSS_SELECTOR, "#slice-tree li")
+        return bool(items) and all(li.get_attribute("data-state") == "free" for li in items)
+
+    assert wait_for(slices_free, 30, "the deleted guest's slice is free again")
