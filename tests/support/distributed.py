@@ -176,10 +176,17 @@ class Deployment:
     def server(self) -> Daemon:
         return self._daemon(["server", "--config", str(self.config)], "server")
 
-    def agent(self, host: str) -> Daemon:
+    def agent(self, host: str, metrics_port: int | None = None) -> Daemon:
+        """``host``'s agent; with ``metrics_port`` it serves ``/metrics`` there
+        (``[metrics] listen``) and logs JSON lines (``--log-format json``)."""
         conf = self.root / f"{host}.conf"  # the agent's own data dir (instances, claims)
-        conf.write_text(f"[DEFAULT]\ndata_dir = {self.root / host}\n")
+        text = f"[DEFAULT]\ndata_dir = {self.root / host}\n"
+        if metrics_port is not None:
+            text += f"[metrics]\nlisten = 127.0.0.1:{metrics_port}\n"
+        conf.write_text(text)
         args = ["agent", "--config", str(self.config), "--config", str(conf)]
+        if metrics_port is not None:
+            args += ["--log-format", "json"]
         daemon = self._daemon([*args, "--fleet", str(self.fleet), "--host", host], host)
         daemon.prefix = hidden(self.server_dir)
         return daemon

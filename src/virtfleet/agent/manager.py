@@ -34,6 +34,7 @@ from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
 from virtfleet.objects.vif import GuestVif
+from virtfleet.observability import metrics
 from virtfleet.rpc import Transport
 from virtfleet.virt import config_drive
 from virtfleet.virt.driver import ComputeDriver
@@ -55,6 +56,12 @@ class AgentEndpoint(LiveMigrationEndpoint):
         self._agent = agent
 
     def spawn(self, instance: InstanceSpec) -> None:
+        timer = metrics.Timer()
+        self._spawn_guest(instance)
+        LOG.info("host %s: guest %s spawned in %.3fs", self._agent.host, instance.uuid,
+                 timer.elapsed())  # fmt: skip
+
+    def _spawn_guest(self, instance: InstanceSpec) -> None:
         spec = self._agent.with_image_files(to_guest_spec(self._agent.conf, instance), instance)
         if instance.config_drive:  # the ISO is in the instance directory before the guest
             assert spec.instance_dir is not None
@@ -111,9 +118,12 @@ class AgentEndpoint(LiveMigrationEndpoint):
             self._agent.vgpus.release(data, "destination", succeeded=False)
 
     def destroy(self, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+        timer = metrics.Timer()
         self._agent.driver.destroy(instance_uuid, shutdown_timeout=shutdown_timeout)
         self._agent.network.unplug(instance_uuid)
         self._agent.images.release(instance_uuid)
+        LOG.info("host %s: guest %s destroyed in %.3fs", self._agent.host, instance_uuid,
+                 timer.elapsed())  # fmt: skip
 
     def refresh_ports(self, vifs: list[GuestVif]) -> None:
         """New rules, peers or subnets for ports plugged here (others are ignored)."""

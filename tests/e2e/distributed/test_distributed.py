@@ -5,10 +5,15 @@ and fetch image data over HTTP."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
+import uuid
+from typing import Any
+
 import pytest
 
-from support.distributed import Deployment, wait_for
-from virtfleet.cli.apiclient import APIError, Client
+from support.distributed import Daemon, Deployment, free_port, wait_for
+from virtfleet.cli.apiclient import COMPUTE_VERSION, APIError, Client
 
 pytestmark = pytest.mark.slow
 
@@ -46,9 +51,21 @@ def gone(client: Client, server_id: str) -> bool:
     return False
 
 
+def agent_log(daemon: Daemon) -> list[dict[str, Any]]:
+    """The JSON log lines of an agent started with ``--log-format json``."""
+    return [json.loads(line) for line in daemon.output().splitlines() if line.startswith("{")]
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return str(reply.read().decode())
+
+
 def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
-    # Agents first: they keep retrying their first report until a server answers.
-    agents = {host: deployment.agent(host).start() for host in HOSTS}
+    # Agents first: they keep retrying their first report until a server answers. Each
+    # serves its own /metrics ([metrics] listen) and logs JSON lines.
+    ports = {host: free_port() for host in HOSTS}
+    agents = {host: deployment.agent(host, ports[host]).start() for host in HOSTS}
     server = deployment.server().start()
     client = Client(deployment.endpoint, timeout=10)
     wait_for("the server's HTTP API", lambda: client.hypervisors() is not None, timeout=120)
@@ -56,11 +73,35 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
 
     flavor = client.create_flavor("m1.tiny", 1, 512, 1)["id"]
     image = client.create_image("disk", b"\0" * 1024, {"hw_architecture": "x86_64"})
-    server_id = client.boot("vm-1", flavor, image)
+    rid = f"req-{uuid.uuid4()}"  # the client's own request id, kept by the server
+    body = {"server": {"name": "vm-1", "flavorRef": flavor, "imageRef": image, "networks": "none"}}
+    headers = {"OpenStack-API-Version": COMPUTE_VERSION, "X-OpenStack-Request-ID": rid}
+    server_id = client.request("POST", "/compute/v2.1/servers", body, headers)["server"]["id"]
     booted = client.wait_server(server_id, timeout=30)
     assert booted["status"] == "ACTIVE", booted.get("fault")
     host = booted["OS-EXT-SRV-ATTR:host"]
     assert host in HOSTS
+
+    # The request's id is in the server's log lines (the API's action, the conductor's
+    # completed create) and in the agent's, which got it in the RPC message's context.
+    # (the line and the count come just after the server turned ACTIVE: wait for them)
+    done = f"[{rid}] create of server {server_id} on {host} succeeded in "
+    wait_for("the create's log line", lambda: done in server.output(), timeout=10)
+    spawned = [e for e in agent_log(agents[host]) if e["request_id"] == rid]
+    assert any(e["message"].startswith(f"host {host}: guest {server_id} spawned in ")
+               for e in spawned), agents[host].output()[-3000:]  # fmt: skip
+    # Each process exposes its own metrics: the server its API, scheduling and RPC
+    # client side, the agent its own.
+    own = scrape(f"{deployment.endpoint}/metrics")
+    assert 'virtfleet_server_actions_total{action="create",outcome="success"} 1.0' in own
+    assert f'virtfleet_placement_usage{{provider="{host}",resource_class="VCPU"}} 1' in own
+    assert (
+        'virtfleet_rpc_call_duration_seconds_count{method="spawn",outcome="ok",topic="compute"} 1.0'
+        in own
+    )
+    agent_metrics = scrape(f"http://127.0.0.1:{ports[host]}/metrics")
+    assert 'method="report_host",outcome="ok",topic="conductor"' in agent_metrics
+    assert "virtfleet_server_actions_total{" not in agent_metrics
     assert used_resources(client) == {host: {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}
     # The agent (whose view of the server's data directory is an empty tmpfs) fetched
     # the image over HTTP into its own cache.
