@@ -8,7 +8,8 @@ Bodies follow Placement's format::
                  "code": "placement.undefined_code", "request_id": "req-..."}]}
 
 ``code`` is present from microversion 1.23. A 406 for an unacceptable microversion
-also carries ``min_version`` and ``max_version`` (osc-placement negotiates with them).
+also carries ``min_version`` and ``max_version`` (osc-placement negotiates with them);
+a 406 for an ``Accept`` header without JSON does not.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def render_error(req: Request, error: HTTPError) -> webob.Response:
     }
     if at_least(_version_of(req), "1.23"):
         entry["code"] = code_of(error)
-    if error.status == 406:
+    if error.code == "unacceptable_microversion":  # not a 406 for an Accept header
         entry["min_version"] = str(POLICY.minimum)
         entry["max_version"] = str(POLICY.maximum)
     return json_response({"errors": [entry]}, status=error.status)
