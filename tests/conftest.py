@@ -5,10 +5,12 @@ developer machine without one they are skipped; under CI (``CI=true``) a missing
 libvirtd is an error, so those tests can never silently vanish.
 
 Under pytest-xdist (``-n N --dist loadgroup``, as scripts/test.sh runs the suite) each
-module runs whole on one worker, so its module-scoped clouds start once; the tests that
-share one machine-wide resource run on one worker, one after another: ``host`` (real
-libvirt, kernel bridges and namespaces). Distributed deployments share the one RabbitMQ
-but not its topics: each has a control_exchange of its own.
+module runs whole on one worker, so its module-scoped clouds start once. The tests on
+the machine's own libvirtd (``libvirt``) run on one worker, one after another (``host``
+group): clouds on one libvirtd would take each other's guests for orphans. A module
+marked ``libvirt_hosts`` starts libvirt hosts of its own (scripts/libvirt-hosts.sh) and
+runs beside them. Kernel networking tests work in namespaces of their own; distributed
+deployments share the one RabbitMQ but not its topics (a control_exchange each).
 """
 
 from __future__ import annotations
@@ -37,13 +39,9 @@ def libvirt_available() -> bool:
     return result.returncode == 0
 
 
-#: Test modules that change the machine's network (bridges, namespaces, nftables).
-HOST_NETWORK_MODULES = ("test_dataplane_real.py", "test_linux_bridge.py")
-
-
 def worker_group(item: pytest.Item) -> str:
-    """The xdist group of a test: a machine-wide resource it shares, else its module."""
-    if "libvirt" in item.keywords or item.path.name in HOST_NETWORK_MODULES:
+    """The xdist group of a test: ``host`` for the machine's libvirtd, else its module."""
+    if "libvirt" in item.keywords and "libvirt_hosts" not in item.keywords:
         return "host"
     return item.nodeid.split("::", 1)[0]
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from support.cloud import Cloud, StartCloud
 
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+pytestmark = [pytest.mark.libvirt, pytest.mark.libvirt_hosts, pytest.mark.slow]
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[3] / "scripts" / "libvirt-hosts.sh"
 HOSTS = ("vf-lm-a", "vf-lm-b")

@@ -86,7 +86,11 @@ def recorder(conn: Any) -> queue.Queue[Event]:
 @pytest.fixture(
     params=[
         pytest.param("sim", id="sim"),
-        pytest.param("libvirt", id="libvirt", marks=[pytest.mark.libvirt, pytest.mark.slow]),
+        pytest.param(
+            "libvirt",
+            id="libvirt",
+            marks=[pytest.mark.libvirt, pytest.mark.libvirt_hosts, pytest.mark.slow],
+        ),
     ]
 )
 def pair(request: pytest.FixtureRequest, contract_fleet: Fleet) -> Iterator[Pair]:
