@@ -13,6 +13,7 @@ from virtfleet import errors
 from virtfleet.db.servers import Server
 from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.scheduler.hints import SchedulerHints
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
 
 #: Image disk formats the driver can put under a qcow2 overlay as they are.
@@ -50,7 +51,10 @@ def flavor_spec(server: Server) -> FlavorSpec:
 
 
 def request_spec(server: Server, ignore_hosts: frozenset[str] = frozenset()) -> RequestSpec:
-    """What to ask the scheduler for ``server`` (hosts in ``ignore_hosts`` excluded)."""
+    """What to ask the scheduler for ``server`` (hosts in ``ignore_hosts`` excluded),
+    with the boot's scheduler hints and availability zone, which every move keeps,
+    and the host its zone forced (``zone:host``; a move names its own)."""
+    zone, _, host = (server.availability_zone or "").partition(":")
     return RequestSpec(
         instance_uuid=server.uuid,
         project_id=server.project_id,
@@ -59,6 +63,9 @@ def request_spec(server: Server, ignore_hosts: frozenset[str] = frozenset()) -> 
         image_properties=image_properties(server),
         guest=server.guest_request,
         ignore_hosts=ignore_hosts,
+        hints=SchedulerHints.from_primitive(server.scheduler_hints, member=server.uuid),
+        availability_zone=zone or None,
+        requested_host=host or None,
     )
 
 

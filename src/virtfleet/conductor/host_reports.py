@@ -3,7 +3,8 @@
 :meth:`HostReporter.report_host` upserts the compute node, then makes placement match
 the report: providers created (root uuid = the compute node uuid, stable per host
 name) or renamed/re-parented, inventories written only when they changed, traits set
-to exactly the reported set, and providers the report no longer has removed — unless
+to the reported set plus the ones an operator set (the agent owns only the traits it
+reported last: ``db/reported_traits.py``), and providers the report no longer has removed — unless
 they (or their descendants) still have allocations, which is reported back as a
 warning and logged. Every write that loses a generation race is re-read and retried.
 """
@@ -22,7 +23,7 @@ from virtfleet.conductor.provider_tree import (
     plan_tree,
     stale_providers,
 )
-from virtfleet.db import hosts
+from virtfleet.db import hosts, reported_traits
 from virtfleet.db.engine import Database
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.rpc_results import HostReportReceipt
@@ -174,12 +175,19 @@ class HostReporter:
             if trait.startswith("CUSTOM_"):
                 placement.ensure_trait(trait)
 
+        last = reported_traits.last_reported(self._db, planned.uuid)
+
         def sync() -> None:
             generation, current = placement.get_provider_traits(planned.uuid)
-            if set(current) != set(planned.traits):
-                placement.set_provider_traits(planned.uuid, generation, sorted(planned.traits))
+            # Before a first recorded report every trait counts as the agent's.
+            operators = set(current) - (set(current) if last is None else last)
+            wanted = operators | set(planned.traits)
+            if set(current) != wanted:
+                placement.set_provider_traits(planned.uuid, generation, sorted(wanted))
 
         retry_on_conflict(sync, f"setting traits of {planned.name}")
+        if last != planned.traits:
+            reported_traits.record(self._db, planned.uuid, planned.traits)
 
     def _remove_stale(self, root_uuid: str, reported: set[str]) -> list[str]:
         placement = self._placement

@@ -33,6 +33,7 @@ from virtfleet.conductor.membership import Membership
 from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
 from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
+from virtfleet.db import server_groups as group_db
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.image import in_use
@@ -40,6 +41,7 @@ from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt, OrphanDomain
 from virtfleet.rpc import Transport
+from virtfleet.scheduler import server_groups
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.servers import actions, console_tokens, service
@@ -644,6 +646,11 @@ class Conductor:
             if self._transition(uuid, "spawn", host=host, node=node.hypervisor_hostname) is None:
                 self._scheduler.unclaim(uuid)  # deleted meanwhile: the delete does the rest
                 return None
+            conflict = server_groups.violation(self._db, uuid, host)
+            if conflict is not None:  # a racing member of its group got there first
+                LOG.info("server %s not spawned on %s: %s", uuid, host, conflict)
+                self._scheduler.unclaim(uuid)
+                return conflict
             drive = (
                 config_drive_files(instance_facts(server, self._networks))
                 if server.guest_request.config_drive
@@ -697,6 +704,7 @@ class Conductor:
         interrupted: bool = False,
     ) -> None:
         self._scheduler.unclaim(uuid)
+        group_db.remove_member(self._db, uuid)  # a failed boot leaves no membership
         with contextlib.suppress(errors.NotFound):
             self._release_ports(servers.get(self._db, uuid))
         message = (
@@ -740,6 +748,7 @@ class Conductor:
         if inspect(self._db.engine).has_table("console_auth_tokens"):
             console_tokens.delete_for_instance(self._db, uuid)
         servers.delete(self._db, uuid)
+        group_db.remove_member(self._db, uuid)
         try:  # the data of deleted images only this server still used
             self._images.release(in_use.images_of(server))
         except (errors.VirtfleetError, OSError) as exc:

@@ -13,6 +13,31 @@ OPTS: list[cfg.Opt] = [
         help="Turn image properties (hw_architecture, hw_emulation_architecture, "
         "hw_disk_bus, ...) into required traits on the compute node.",
     ),
+    cfg.BoolOpt(
+        "query_placement_for_availability_zone",
+        default=True,
+        help="Ask placement for hosts in the aggregates of the boot's availability zone "
+        "(member_of), as Nova does; off, a boot's zone is not honoured.",
+    ),
+    cfg.BoolOpt(
+        "limit_tenants_to_placement_aggregate",
+        default=False,
+        help="Send a project's servers only to hosts of the aggregates whose "
+        "filter_tenant_id metadata (or filter_tenant_id<suffix>) names it; a project "
+        "no aggregate names goes anywhere (see the next option).",
+    ),
+    cfg.BoolOpt(
+        "placement_aggregate_required_for_tenants",
+        default=False,
+        help="With limit_tenants_to_placement_aggregate: a project no aggregate names "
+        "gets no host at all.",
+    ),
+    cfg.BoolOpt(
+        "enable_isolated_aggregate_filtering",
+        default=False,
+        help="Keep requests out of aggregates whose metadata says trait:<T>=required "
+        "unless the flavor or the image requires T.",
+    ),
     cfg.IntOpt(
         "max_placement_results",
         default=50,

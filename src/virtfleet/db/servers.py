@@ -5,6 +5,7 @@ their states with :func:`update` and :func:`set_fault`; deleting is a soft delet
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
@@ -53,6 +54,8 @@ class Server:
     key_data: str | None = None  # its public key, as it was then
     user_data: str | None = None  # base64, as the boot gave it
     hostname: str | None = None  # the guest's hostname
+    scheduler_hints: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    availability_zone: str | None = None  # the zone the boot asked for
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ def _record(row: ServerRow) -> Server:
         key_data=row.key_data,
         user_data=row.user_data,
         hostname=row.hostname,
+        scheduler_hints=dict(row.scheduler_hints or {}),
+        availability_zone=row.availability_zone,
     )
 
 
@@ -150,11 +155,16 @@ def create(
     tags: tuple[str, ...] = (),
     access: GuestAccess | None = None,
     admit: Callable[[Connection], None] | None = None,
+    scheduler_hints: Mapping[str, Any] | None = None,
+    availability_zone: str | None = None,
+    then: Callable[[Connection, str], None] | None = None,
 ) -> Server:
     """A new server in vm_state building / task_state scheduling, with the guest
     request the Compute API resolved from its flavor and image, and ``access`` (key,
     user data, hostname). ``admit`` runs first in the same write transaction (the
-    quota check: writers take turns, so racing boots each count the others' rows)."""
+    quota check: writers take turns, so racing boots each count the others' rows);
+    ``then`` runs last in it with the new uuid (e.g. joining a server group), so a
+    refusal there leaves no server."""
     now = utcnow()
     access = access or GuestAccess()
     row = ServerRow(
@@ -180,12 +190,16 @@ def create(
         key_data=access.key_data,
         user_data=access.user_data,
         hostname=access.hostname,
+        scheduler_hints=dict(scheduler_hints) if scheduler_hints else None,
+        availability_zone=availability_zone,
     )
     with db.session() as session:
         if admit is not None:
             admit(session.connection())
         session.add(row)
         session.flush()
+        if then is not None:
+            then(session.connection(), row.uuid)
         return _record(row)
 
 

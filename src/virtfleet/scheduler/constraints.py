@@ -38,6 +38,20 @@ class Group:
 
 
 @dataclasses.dataclass(frozen=True)
+class AggregateRule:
+    """A prefilter's aggregate constraint on the host (its root provider): a member
+    of one of ``member_of`` (when given) and of none of ``forbidden``. ``admitted``
+    are the host names it lets through (for explanations); ``reason`` reads after
+    "N of M hosts", e.g. ``are not in availability zone az1``."""
+
+    name: str
+    reason: str
+    admitted: frozenset[str]
+    member_of: frozenset[str] = frozenset()
+    forbidden: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
 class Constraints:
     """All request groups plus the root-provider traits and the group options."""
 
@@ -47,6 +61,7 @@ class Constraints:
     group_policy: str | None = None
     same_subtree: tuple[frozenset[str], ...] = ()
     in_tree: str | None = None  # only the tree of this provider (a requested host)
+    aggregates: tuple[AggregateRule, ...] = ()
 
     def group(self, suffix: str) -> Group | None:
         return next((g for g in self.groups if g.suffix == suffix), None)
@@ -54,6 +69,10 @@ class Constraints:
     def require_on_root(self, *traits: str) -> Constraints:
         """A copy that also requires ``traits`` on the host's root provider."""
         return dataclasses.replace(self, root_required=self.root_required | frozenset(traits))
+
+    def with_aggregate_rule(self, rule: AggregateRule) -> Constraints:
+        """A copy that also applies ``rule``."""
+        return dataclasses.replace(self, aggregates=(*self.aggregates, rule))
 
     def resource_totals(self) -> dict[str, int]:
         """Amount per resource class summed over all groups (for messages)."""
@@ -92,6 +111,9 @@ def to_candidate_query(
     beginning at fraction ``start`` of the fitting trees (see ``CandidateQuery.start``)."""
     from virtfleet.placement.types import CandidateQuery, RequestGroup
 
+    # Aggregates go on the unsuffixed group, where the root's aggregates span its tree.
+    member_of = tuple(r.member_of for r in constraints.aggregates if r.member_of)
+    forbidden = frozenset().union(*(r.forbidden for r in constraints.aggregates))
     groups = [
         RequestGroup(
             suffix=g.suffix,
@@ -99,6 +121,8 @@ def to_candidate_query(
             required=g.required,
             forbidden=g.forbidden,
             in_tree=constraints.in_tree,
+            member_of=member_of if g.suffix == UNNAMED else (),
+            forbidden_aggregates=forbidden if g.suffix == UNNAMED else frozenset(),
         )
         for g in constraints.groups
         if g.resources

@@ -48,7 +48,7 @@ class PlacementReader(Protocol):
 class Exclusion:
     """One constraint and the hosts it excludes on its own."""
 
-    kind: str  # "resource" | "required_trait" | "forbidden_trait" | "filter"
+    kind: str  # "resource" | "required_trait" | "forbidden_trait" | "aggregate" | "filter"
     constraint: str  # MEMORY_MB, COMPUTE_ARCH_AARCH64, "A or B", filter name
     summary: str  # "2 of 9 hosts lack capacity (MEMORY_MB)"
     excluded: int
@@ -154,6 +154,10 @@ def explain(
             lacking.setdefault(rc, set()).update(hosts.keys() - fits)
     for rc, excluded in lacking.items():
         add("resource", rc, excluded, f"{len(excluded)} of {total} hosts lack capacity ({rc})")
+
+    for rule in constraints.aggregates:
+        outside = {u for u, h in hosts.items() if h.host not in rule.admitted}
+        add("aggregate", rule.name, outside, f"{len(outside)} of {total} hosts {rule.reason}")
 
     # Filters only see hosts placement would offer, as in a real scheduling pass.
     offered = [h for u, h in hosts.items() if not any(u in e for e in excluded_sets)]

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from virtfleet.db.hosts import HostRecord
 from virtfleet.scheduler import guest
+from virtfleet.scheduler import hints as hint_lib
 from virtfleet.scheduler.resource_request import RequestSpec
 
 
@@ -149,6 +150,83 @@ class MaxPhysAddrFilter:
         return check
 
 
+class ServerGroupAntiAffinityFilter:
+    """Hard anti-affinity: the host holds fewer than ``max_server_per_host`` (1
+    unless the group's rules say more) of the group's other members."""
+
+    name = "server_group_anti_affinity"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        affinity = spec.affinity
+        if affinity is None or affinity.policy != hint_lib.ANTI_AFFINITY:
+            return None
+        limit = affinity.max_per_host
+        full = Status.reject(
+            f"already hold {limit} member{'s' if limit != 1 else ''} of {affinity.describe}"
+        )
+
+        def check(host: HostRecord) -> Status:
+            return full if affinity.members_on(host.host) >= limit else PASS
+
+        return check
+
+
+class ServerGroupAffinityFilter:
+    """Hard affinity: once a member of the group has a host, the others go there."""
+
+    name = "server_group_affinity"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        affinity = spec.affinity
+        if affinity is None or affinity.policy != hint_lib.AFFINITY or not affinity.member_hosts:
+            return None
+        holders = {host for host, _ in affinity.member_hosts}
+        elsewhere = Status.reject(
+            f"are not the host of the members of {affinity.describe} ({', '.join(sorted(holders))})"
+        )
+
+        def check(host: HostRecord) -> Status:
+            return PASS if host.host in holders else elsewhere
+
+        return check
+
+
+class SameHostFilter:
+    """``same_host``: the host of one of the named servers."""
+
+    name = "same_host"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        affinity = spec.affinity
+        if affinity is None or affinity.same_hosts is None:
+            return None
+        wanted = affinity.same_hosts
+        rejection = Status.reject("do not hold a server named by the same_host hint")
+
+        def check(host: HostRecord) -> Status:
+            return PASS if host.host in wanted else rejection
+
+        return check
+
+
+class DifferentHostFilter:
+    """``different_host``: not the host of any of the named servers."""
+
+    name = "different_host"
+
+    def prepare(self, spec: RequestSpec) -> HostCheck | None:
+        affinity = spec.affinity
+        if affinity is None or not affinity.different_hosts:
+            return None
+        avoided = affinity.different_hosts
+        rejection = Status.reject("hold a server named by the different_host hint")
+
+        def check(host: HostRecord) -> Status:
+            return rejection if host.host in avoided else PASS
+
+        return check
+
+
 #: Every filter by name, cheapest first.
 FILTERS: dict[str, Filter] = {
     f.name: f
@@ -158,6 +236,10 @@ FILTERS: dict[str, Filter] = {
         RequestedHostFilter(),
         ArchFilter(),
         MaxPhysAddrFilter(),
+        ServerGroupAntiAffinityFilter(),
+        ServerGroupAffinityFilter(),
+        SameHostFilter(),
+        DifferentHostFilter(),
     )
 }
 
@@ -194,6 +276,7 @@ def request_signature(spec: RequestSpec) -> Hashable:
         spec.guest,
         spec.ignore_hosts,
         spec.requested_host,
+        spec.affinity,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Protocol
 from oslo_config import cfg
 
 from virtfleet import errors
+from virtfleet.db import aggregates as aggregate_db
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import HostRecord
 from virtfleet.observability import metrics
@@ -32,6 +33,7 @@ from virtfleet.placement.types import (
 from virtfleet.scheduler import candidates as candidate_lib
 from virtfleet.scheduler import explain as explain_lib
 from virtfleet.scheduler import filters as filter_lib
+from virtfleet.scheduler import server_groups
 from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler import weighers as weigher_lib
 from virtfleet.scheduler.candidates import Allocations
@@ -138,6 +140,7 @@ class Scheduler:
 
     def __init__(self, conf: cfg.ConfigOpts, db: Database, placement: Placement) -> None:
         self._conf = conf
+        self._db = db
         self._placement = placement
         self._multipliers = weigher_lib.multipliers(conf)
         self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
@@ -147,7 +150,8 @@ class Scheduler:
     def attempt(self, spec: RequestSpec, unlimited: bool = False) -> Attempt:
         """Ask placement (for at most ``[scheduler] max_placement_results`` candidates
         unless ``unlimited``), filter and weigh; never raises NoValidHost."""
-        constraints = request_constraints(spec, self._conf)
+        spec = server_groups.resolve(self._db, spec)
+        constraints = request_constraints(spec, self._conf, aggregate_db.list_all(self._db))
         if spec.requested_host is not None:
             constraints = dataclasses.replace(
                 constraints, in_tree=self._requested_host_uuid(spec.requested_host)
@@ -254,6 +258,7 @@ class Scheduler:
     ) -> list[tuple[Selection, list[weigher_lib.WeigherScore]]]:
         """:meth:`select_destinations` with each host's weight taken apart by weigher
         (normalised across every host that fits), to explain why the first won."""
+        spec = server_groups.resolve(self._db, spec)
         attempt = self.attempt(spec)
         if not attempt.ranked:
             raise self._no_valid_host(spec, attempt)
@@ -336,6 +341,7 @@ class Scheduler:
         return self._explain(spec, self.attempt(spec, unlimited=True))
 
     def _explain(self, spec: RequestSpec, attempt: Attempt) -> explain_lib.Explanation:
+        spec = server_groups.resolve(self._db, spec)
         return explain_lib.explain(
             attempt.constraints,
             filter_lib.prepare_checks(spec),

@@ -27,6 +27,7 @@ from virtfleet import errors
 from virtfleet.objects import extra_specs as extra_spec_table
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.scheduler.constraints import UNNAMED, Constraints, Group
+from virtfleet.scheduler.hints import Affinity, SchedulerHints
 
 _RESOURCES = re.compile(r"resources(?P<suffix>[A-Za-z0-9_-]*):(?P<name>[^:]+)")
 _TRAIT = re.compile(r"trait(?P<suffix>[A-Za-z0-9_-]*):(?P<name>[^:]+)")
@@ -54,7 +55,9 @@ class RequestSpec:
 
     ``guest`` carries the guest facts (arch, machine type, maxphysaddr, ...) as the
     Compute API resolved them; ``image_properties`` are read only for the device
-    traits (disk, CD-ROM, video and NIC models)."""
+    traits (disk, CD-ROM, video and NIC models). ``hints`` are the boot's scheduler
+    hints (kept for every move), resolved by the scheduler into ``affinity`` for one
+    pass; ``availability_zone`` is the zone the boot asked for."""
 
     instance_uuid: str
     project_id: str
@@ -65,6 +68,9 @@ class RequestSpec:
     ignore_hosts: frozenset[str] = frozenset()
     requested_host: str | None = None
     num_instances: int = 1
+    hints: SchedulerHints = dataclasses.field(default_factory=SchedulerHints)
+    affinity: Affinity | None = None
+    availability_zone: str | None = None
 
     def image_property(self, name: str) -> str | None:
         """An image property as a string, or None when unset or empty."""

@@ -19,6 +19,7 @@ from virtfleet import errors
 from virtfleet.db.hosts import HostRecord
 from virtfleet.placement.types import ResourceUsage
 from virtfleet.scheduler import guest
+from virtfleet.scheduler import hints as hint_lib
 from virtfleet.scheduler.resource_request import RequestSpec
 
 
@@ -85,6 +86,26 @@ class FreeCapacityWeigher:
         return free
 
 
+@dataclasses.dataclass(frozen=True)
+class ServerGroupSoftWeigher:
+    """Soft (anti-)affinity: a host scores by how many of the group's other members
+    it holds (more for soft-affinity, fewer for soft-anti-affinity). Its default
+    multiplier outweighs the capacity weighers together, so the group's policy wins
+    whenever a host allows it, and the native-arch weigher outweighs it."""
+
+    name: str
+    policy: str
+    sign: float
+    default_multiplier: float = 5.0
+
+    def prepare(self, spec: RequestSpec) -> Score | None:
+        affinity = spec.affinity
+        if affinity is None or affinity.policy != self.policy or not affinity.member_hosts:
+            return None
+        sign = self.sign
+        return lambda c: sign * affinity.members_on(c.host.host)
+
+
 #: Every weigher by name.
 WEIGHERS: dict[str, Weigher] = {
     w.name: w
@@ -92,6 +113,8 @@ WEIGHERS: dict[str, Weigher] = {
         NativeArchWeigher(),
         FreeCapacityWeigher("ram", "MEMORY_MB"),
         FreeCapacityWeigher("vcpu", "VCPU"),
+        ServerGroupSoftWeigher("soft_affinity", hint_lib.SOFT_AFFINITY, 1.0),
+        ServerGroupSoftWeigher("soft_anti_affinity", hint_lib.SOFT_ANTI_AFFINITY, -1.0),
     )
 }
 

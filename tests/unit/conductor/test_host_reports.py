@@ -123,6 +123,35 @@ def test_changed_report_updates_inventory_and_removes_stale_traits(
     assert placement.get_inventories(root)[1]["VCPU"].total == 32
 
 
+def test_operator_traits_survive_reports_and_the_agent_owns_only_its_own(
+    placement: PlacementService, reporter: HostReporter
+) -> None:
+    reporter.report_host(make_report(traits={"HW_ARCH_X86_64", "COMPUTE_ARCH_AARCH64"}))
+    root = hosts.host_uuid("kvm-1")
+    placement.ensure_trait("CUSTOM_RACK_7")
+    generation, _ = placement.get_provider_traits(root)
+    placement.set_provider_traits(  # the operator adds one and removes a reported one
+        root, generation, ["HW_ARCH_X86_64", "CUSTOM_RACK_7", "COMPUTE_STATUS_DISABLED"]
+    )
+    reporter.report_host(make_report(traits={"HW_ARCH_X86_64", "COMPUTE_ARCH_AARCH64"}))
+    assert placement.get_provider_traits(root)[1] == {
+        "HW_ARCH_X86_64",
+        "COMPUTE_ARCH_AARCH64",  # reported again: the agent's
+        "CUSTOM_RACK_7",
+        "COMPUTE_STATUS_DISABLED",
+    }
+    # A trait the agent stops reporting goes; the operator's stay.
+    reporter.report_host(make_report(traits={"HW_ARCH_X86_64"}))
+    assert placement.get_provider_traits(root)[1] == {
+        "HW_ARCH_X86_64",
+        "CUSTOM_RACK_7",
+        "COMPUTE_STATUS_DISABLED",
+    }
+    generation = placement.get_provider(root).generation
+    reporter.report_host(make_report(traits={"HW_ARCH_X86_64"}))
+    assert placement.get_provider(root).generation == generation  # nothing written
+
+
 def test_unknown_standard_trait_is_refused(reporter: HostReporter) -> None:
     with pytest.raises(errors.InvalidInput, match="COMPUTE_NOT_A_TRAIT"):
         reporter.report_host(make_report(traits={"COMPUTE_NOT_A_TRAIT"}))

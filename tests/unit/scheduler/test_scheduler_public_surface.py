@@ -27,15 +27,31 @@ def test_all_is_the_documented_surface_and_resolves() -> None:
 
 
 def test_registries_name_their_stages() -> None:
-    assert list(scheduler.PREFILTERS) == ["image_metadata", "maxphysaddr"]
+    assert list(scheduler.PREFILTERS) == [
+        "image_metadata",
+        "maxphysaddr",
+        "availability_zone",
+        "tenant_aggregates",
+        "isolated_aggregates",
+    ]
     assert list(scheduler.FILTERS) == [
         "host_state",
         "ignore_hosts",
         "requested_host",
         "arch",
         "maxphysaddr",
+        "server_group_anti_affinity",
+        "server_group_affinity",
+        "same_host",
+        "different_host",
     ]
-    assert set(scheduler.WEIGHERS) == {"native_arch", "ram", "vcpu"}
+    assert set(scheduler.WEIGHERS) == {
+        "native_arch",
+        "ram",
+        "vcpu",
+        "soft_affinity",
+        "soft_anti_affinity",
+    }
     for registry in (scheduler.PREFILTERS, scheduler.FILTERS, scheduler.WEIGHERS):
         for name, stage in registry.items():
             assert stage.name == name

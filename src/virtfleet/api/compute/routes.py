@@ -25,6 +25,7 @@ from virtfleet.api.compute.handlers import (
     quota_sets,
     server_actions,
     server_details,
+    server_groups,
     server_images,
     server_migrations,
     server_state_actions,
@@ -45,6 +46,8 @@ SERVER_MIGRATION = f"{SERVER}/migrations/{{migration_id}}"
 HYPERVISOR = f"{V}/os-hypervisors/{{hypervisor_id}}"
 KEYPAIR = f"{V}/os-keypairs/{{keypair_name}}"
 QUOTA_SET = f"{V}/os-quota-sets/{{project_id}}"
+GROUP = f"{V}/os-server-groups/{{group_id}}"
+AGGREGATE = f"{V}/os-aggregates/{{aggregate_id}}"
 API = "os_compute_api"
 
 SERVER_ACTIONS = (
@@ -163,7 +166,7 @@ ROUTES = (
     Route(
         "GET",
         f"{V}/os-availability-zone/detail",
-        availability_zones.index,
+        availability_zones.detail,
         f"{API}:os-availability-zone:detail",
     ),
     Route("GET", f"{V}/os-keypairs", keypairs.index, f"{API}:os-keypairs:index"),
@@ -172,5 +175,14 @@ ROUTES = (
     Route("DELETE", KEYPAIR, keypairs.delete, f"{API}:os-keypairs:delete"),
     Route("GET", f"{V}/extensions", extensions.index, f"{API}:extensions"),
     Route("GET", f"{V}/os-aggregates", aggregates.index, f"{API}:os-aggregates:index"),
+    Route("POST", f"{V}/os-aggregates", aggregates.create, f"{API}:os-aggregates:create"),
+    Route("GET", AGGREGATE, aggregates.show, f"{API}:os-aggregates:show"),
+    Route("PUT", AGGREGATE, aggregates.update, f"{API}:os-aggregates:update"),
+    Route("DELETE", AGGREGATE, aggregates.delete, f"{API}:os-aggregates:delete"),
+    Route("POST", f"{AGGREGATE}/action", aggregates.action, f"{API}:os-aggregates:action"),
+    Route("GET", f"{V}/os-server-groups", server_groups.index, f"{API}:os-server-groups:index"),
+    Route("POST", f"{V}/os-server-groups", server_groups.create, f"{API}:os-server-groups:create"),
+    Route("GET", GROUP, server_groups.show, f"{API}:os-server-groups:show"),
+    Route("DELETE", GROUP, server_groups.delete, f"{API}:os-server-groups:delete"),
     Route("POST", f"{V}/os-scheduler-explain", explain.explain, f"{API}:os-scheduler-explain"),
 )

@@ -30,6 +30,8 @@ K = "/os-keypairs/{keypair_name}"
 #: Nova's: the key pair's own user (its ``user_id`` in the target), or an admin.
 KEYPAIR_OWNER = f"({ADMIN}) or user_id:%(user_id)s"
 Q = "/os-quota-sets/{project_id}"
+G = "/os-server-groups/{group_id}"
+A = "/os-aggregates/{aggregate_id}"
 
 RULES = [
     _rule("versions:index", ANYONE, "List API versions.", ("GET", "/")),
@@ -351,6 +353,38 @@ RULES = [
     _rule("os-keypairs:delete", KEYPAIR_OWNER, "Delete a key pair.", ("DELETE", K)),
     _rule("extensions", ANYONE, "List API extensions.", ("GET", "/extensions")),
     _rule("os-aggregates:index", ADMIN, "List host aggregates.", ("GET", "/os-aggregates")),
+    _rule("os-aggregates:create", ADMIN, "Create a host aggregate.", ("POST", "/os-aggregates")),
+    _rule("os-aggregates:show", ADMIN, "Show a host aggregate.", ("GET", A)),
+    _rule("os-aggregates:update", ADMIN, "Rename an aggregate or change its zone.", ("PUT", A)),
+    _rule("os-aggregates:delete", ADMIN, "Delete a host aggregate.", ("DELETE", A)),
+    _rule(
+        "os-aggregates:action",
+        ADMIN,
+        "Add or remove a host, or set metadata, of an aggregate.",
+        ("POST", f"{A}/action (add_host, remove_host, set_metadata)"),
+    ),
+    _rule(
+        "os-server-groups:index",
+        PROJECT_READER_OR_ADMIN,
+        "List the project's server groups.",
+        ("GET", "/os-server-groups"),
+    ),
+    _rule(
+        "os-server-groups:index:all_projects",
+        ADMIN,
+        "List every project's server groups.",
+        ("GET", "/os-server-groups?all_projects=True"),
+    ),
+    _rule(
+        "os-server-groups:create",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Create a server group.",
+        ("POST", "/os-server-groups"),
+    ),
+    _rule("os-server-groups:show", PROJECT_READER_OR_ADMIN, "Show a server group.", ("GET", G)),
+    _rule(
+        "os-server-groups:delete", PROJECT_MEMBER_OR_ADMIN, "Delete a server group.", ("DELETE", G)
+    ),
     _rule(
         "os-scheduler-explain",
         ADMIN,

@@ -23,6 +23,7 @@ def metadata() -> MetaData:
         migrations,
         network,
         placement,
+        scheduling,
     )
 
     return Base.metadata

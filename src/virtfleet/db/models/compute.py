@@ -97,6 +97,10 @@ class Server(Base):
     locked_by: Mapped[str | None] = mapped_column(String(16), default=None)  # admin|owner
     locked_reason: Mapped[str | None] = mapped_column(Text, default=None)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the boot's scheduler hints (group, same_host, different_host) and requested
+    # availability zone: every later move is scheduled with them too
+    scheduler_hints: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    availability_zone: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class InstanceAction(Base):

@@ -75,7 +75,7 @@ def test_limits(apps: Apps) -> None:
 def test_zones_keypairs_extensions(apps: Apps) -> None:
     c = apps.compute()
     zones = c.get("/v2.1/os-availability-zone/detail").json["availabilityZoneInfo"]
-    assert zones == [{"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}]
+    assert zones == [{"zoneName": "nova", "zoneState": {"available": False}, "hosts": {}}]
     assert c.get("/v2.1/os-availability-zone").status == 200
     assert c.get("/v2.1/os-keypairs").json == {"keypairs": []}
     assert c.get("/v2.1/extensions").json == {"extensions": []}

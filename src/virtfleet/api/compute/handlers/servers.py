@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import webob
+from sqlalchemy import Connection
 
 from virtfleet import errors
 from virtfleet.api import caller
@@ -24,10 +25,15 @@ from virtfleet.api.compute.views import links
 from virtfleet.api.compute.views.servers import detail_view, status, summary_view
 from virtfleet.api.validation import validate
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
-from virtfleet.db import flavors, servers
+from virtfleet.db import aggregates as aggregate_db
+from virtfleet.db import flavors, server_groups, servers
+from virtfleet.db import hosts as host_db
 from virtfleet.db.servers import Server
 from virtfleet.network.records import Caller
 from virtfleet.network.server_ports import nic_requests
+from virtfleet.scheduler import hints as hint_lib
+from virtfleet.scheduler.aggregates import DEFAULT_ZONE, zone_of
+from virtfleet.scheduler.hints import SchedulerHints
 from virtfleet.servers import actions, service
 
 LOG = logging.getLogger(__name__)
@@ -155,6 +161,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
     image = access.visible_image(req, deps.db, image_id)
     entry = boot_access(deps.db, req, body)
     guest = check_boot(flavor, image, deps.conf, config_drive=entry.config_drive)
+    hints = _scheduler_hints(deps, req, raw)
     caller = Caller(access.project_id(req), access.is_admin(req))
     if deps.networks is not None:
         guest = guest.with_nics(nic_requests(deps.networks.service, caller, body.get("networks")))
@@ -176,12 +183,16 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         tags=_tags(req, body.get("tags")),
         access=entry.access,
         admit=quota_check,
+        scheduler_hints=hints.to_primitive(),
+        availability_zone=_zone(deps, req, body.get("availability_zone")),
+        then=_join(hints.group),
     )
     if deps.networks is not None:
         try:
             deps.networks.allocate(caller, server.uuid, guest.nics)
         except errors.VirtfleetError:
             servers.delete(deps.db, server.uuid)
+            server_groups.remove_member(deps.db, server.uuid)
             raise
     actions.begin(
         deps.db, server.uuid, actions.CREATE, req.request_id, server.user_id, server.project_id
@@ -217,6 +228,80 @@ def delete(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
         record(deps, req, server_id, actions.DELETE)
     deps.conductor.delete_server(server_id)
     return json_response(None, status=204)
+
+
+#: Where a boot body may carry its scheduler hints (beside ``server``).
+HINT_KEYS = ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints")
+
+
+def _scheduler_hints(deps: ComputeDeps, req: Request, raw: dict[str, Any]) -> SchedulerHints:
+    """The boot's hints: 400 for an unknown hint, a bad value, or a group the caller
+    cannot see."""
+    given = [raw[key] for key in HINT_KEYS if key in raw]
+    if len(given) > 1:
+        raise HTTPError(400, f"Give scheduler hints once, as {HINT_KEYS[0]}.")
+    try:
+        hints = hint_lib.parse(given[0] if given else None)
+    except errors.InvalidInput as exc:
+        raise HTTPError(400, exc.message) from None
+    if hints.group is not None:
+        try:
+            group = server_groups.get(deps.db, hints.group)
+        except errors.NotFound:
+            group = None
+        if group is None or (
+            group.project_id != access.project_id(req) and not access.is_admin(req)
+        ):
+            raise HTTPError(
+                400, f"Invalid scheduler hint group: server group {hints.group} could not be found."
+            )
+    return hints
+
+
+def _zone(deps: ComputeDeps, req: Request, value: Any) -> str | None:
+    """``availability_zone``: ``zone``, ``zone:host`` or ``:host`` (a forced host,
+    for administrators) as stored with the server; 400 for a zone or host that does
+    not exist, or a host outside the zone."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise HTTPError(400, f"Invalid input for field/attribute availability_zone. "
+                        f"Value: {value!r}. Expected a string.")  # fmt: skip
+    zone, _, host = value.partition(":")
+    host = host.partition(":")[0]  # zone:host:node names the node of the host
+    aggregates = aggregate_db.list_all(deps.db)
+    known = {a.availability_zone for a in aggregates if a.availability_zone} | {DEFAULT_ZONE}
+    if zone and zone not in known:
+        raise HTTPError(
+            400,
+            f"Invalid input for field/attribute availability_zone: zone {zone!r} does not "
+            f"exist; zones: {', '.join(sorted(known))}.",
+        )
+    if not host:
+        return zone or None
+    if not access.is_admin(req):
+        raise HTTPError(
+            403, f"Forcing host {host} (availability_zone {value!r}) is for administrators."
+        )
+    try:
+        host_db.get_host_by_name(deps.db, host)
+    except errors.NotFound:
+        raise HTTPError(
+            400, f"Compute host {host} could not be found (availability_zone)."
+        ) from None
+    if zone and zone_of(host, aggregates) != zone:
+        raise HTTPError(
+            400,
+            f"Compute host {host} is in availability zone {zone_of(host, aggregates)}, not {zone}.",
+        )
+    return f"{zone}:{host}"
+
+
+def _join(group: str | None) -> Callable[[Connection, str], None] | None:
+    """The create's last step: the new server joins ``group`` (none without one)."""
+    if group is None:
+        return None
+    return lambda conn, uuid: server_groups.add_member(conn, group, uuid)
 
 
 def _description(req: Request, value: Any) -> str | None:
@@ -273,13 +358,6 @@ def _check_unsupported(body: dict[str, Any], networking: bool) -> None:
                 f"{name}={value!r} is not supported: virtfleet would have to ignore it.",
             )
     _check_block_devices(body.get("block_device_mapping_v2"), body.get("imageRef"))
-    zone = body.get("availability_zone")
-    if zone not in (None, "", "nova"):
-        raise HTTPError(
-            400,
-            f"Invalid input for field/attribute availability_zone: zone {zone!r} does not "
-            "exist; the only zone is 'nova'.",
-        )
 
 
 def _is_local_image_boot(mapping: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from virtfleet.api.compute.schemas import (
     Versioned,
+    aggregate,
     console,
     explain,
     flavor,
@@ -11,6 +12,7 @@ from virtfleet.api.compute.schemas import (
     quota_set,
     server,
     server_action,
+    server_group,
     server_update,
     services,
 )
@@ -38,4 +40,8 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("PUT", f"{V}/os-services/{{service_id}}"): services.SERVICE_UPDATE,
     ("POST", f"{V}/os-keypairs"): keypair.CREATE,
     ("PUT", f"{V}/os-quota-sets/{{project_id}}"): quota_set.UPDATE,
+    ("POST", f"{V}/os-server-groups"): server_group.CREATE,
+    ("POST", f"{V}/os-aggregates"): aggregate.CREATE,
+    ("PUT", f"{V}/os-aggregates/{{aggregate_id}}"): aggregate.UPDATE,
+    ("POST", f"{V}/os-aggregates/{{aggregate_id}}/action"): aggregate.ACTION,
 }

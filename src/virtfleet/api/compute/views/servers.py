@@ -10,6 +10,7 @@ from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views import links, timestamps
 from virtfleet.api.wsgi import Request
 from virtfleet.db.servers import Server
+from virtfleet.scheduler.aggregates import DEFAULT_ZONE
 from virtfleet.virt.libvirt.guest import domain_name
 
 # (vm_state, task_state) -> API status; task_state None is the default for a vm_state.
@@ -114,7 +115,7 @@ def detail_view(
         "accessIPv4": "",
         "accessIPv6": "",
         "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": "nova",
+        "OS-EXT-AZ:availability_zone": _zone(server),
         "config_drive": "True" if server.guest_request.config_drive else "",
         "key_name": server.key_name,
         "OS-SRV-USG:launched_at": timestamps.timestamp(server.launched_at),
@@ -167,9 +168,17 @@ def detail_view(
     if at_least(req, "2.63"):
         body["trusted_image_certificates"] = None
     if show and at_least(req, "2.71"):
-        body["server_groups"] = []
+        group = server.scheduler_hints.get("group")
+        body["server_groups"] = [group] if group else []
     if at_least(req, "2.73"):
         body["locked_reason"] = server.locked_reason
     if at_least(req, "2.96"):
-        body["pinned_availability_zone"] = None
+        body["pinned_availability_zone"] = (server.availability_zone or "").partition(":")[
+            0
+        ] or None
     return body
+
+
+def _zone(server: Server) -> str:
+    """The zone the boot asked for, else the default zone."""
+    return (server.availability_zone or "").partition(":")[0] or DEFAULT_ZONE
