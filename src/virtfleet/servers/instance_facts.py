@@ -32,6 +32,8 @@ def instance_facts(server: Server, ports: ServerPorts | None) -> InstanceFacts:
         user_data=base64.b64decode(server.user_data) if server.user_data else None,
         ports=port_facts(server.uuid, ports) if ports is not None else (),
         random_seed=base64.b64encode(os.urandom(RANDOM_SEED_BYTES)).decode(),
+        # the zone the boot asked for ("zone:host" forces a host), else the default
+        availability_zone=(server.availability_zone or "").partition(":")[0] or "nova",
     )
 
 
