@@ -51,6 +51,11 @@ class FakeImageTool:
     def convert(self, source: str, source_format: str, target: str) -> None:
         pathlib.Path(target).write_bytes(pathlib.Path(source).read_bytes())
 
+    def copy_disk(
+        self, source: str, target: str, backing: str, backing_format: str, size_gb: int
+    ) -> None:
+        pathlib.Path(target).write_bytes(pathlib.Path(source).read_bytes())
+
 
 def guest_request_of(flavor: Mapping[str, Any], image: Mapping[str, Any]) -> GuestRequest:
     """The guest request the Compute API would resolve for a flavor snapshot and an

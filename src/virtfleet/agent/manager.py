@@ -19,6 +19,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.agent import console_relay, image_cache, image_download, orphans
 from virtfleet.agent import report as host_report
+from virtfleet.agent.cold_migration import ColdMigrationEndpoint
 from virtfleet.agent.guest_spec import to_guest_spec
 from virtfleet.agent.image_cache import ImageCache
 from virtfleet.agent.mdev import config as mdev_config
@@ -45,9 +46,10 @@ from virtfleet.virt.types import GuestSpec
 LOG = logging.getLogger(__name__)
 
 
-class AgentEndpoint(LiveMigrationEndpoint):
+class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
     """What the agent serves on ``compute.<host>``: only these public methods (and the
-    live-migration ones of :class:`LiveMigrationEndpoint`), each the counterpart of
+    live-migration ones of :class:`LiveMigrationEndpoint`, the cold-migration ones of
+    :class:`ColdMigrationEndpoint`), each the counterpart of
     :class:`~virtfleet.agent.rpcapi.ComputeClient`'s (without its ``host``)."""
 
     _agent: ComputeAgent
@@ -57,12 +59,16 @@ class AgentEndpoint(LiveMigrationEndpoint):
 
     def spawn(self, instance: InstanceSpec) -> None:
         timer = metrics.Timer()
-        self._spawn_guest(instance)
+        self._spawn_moved(instance, None)
         LOG.info("host %s: guest %s spawned in %.3fs", self._agent.host, instance.uuid,
                  timer.elapsed())  # fmt: skip
 
-    def _spawn_guest(self, instance: InstanceSpec) -> None:
+    def _spawn_moved(self, instance: InstanceSpec, disk_source: str | None) -> None:
+        """Spawn ``instance``; its root disk a copy of ``disk_source`` when given (a
+        cold migration's, resize's or revert's), else a new one over the image."""
         spec = self._agent.with_image_files(to_guest_spec(self._agent.conf, instance), instance)
+        if disk_source is not None:
+            spec = dataclasses.replace(spec, disk_source=disk_source)
         if instance.config_drive:  # the ISO is in the instance directory before the guest
             assert spec.instance_dir is not None
             drive = config_drive.path_in(spec.instance_dir)

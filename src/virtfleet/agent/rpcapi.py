@@ -82,6 +82,13 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "set_admin_password: root's password set in the guest through the QEMU guest "
         "agent (Conflict without the agent's channel or an answer)",
     ),
+    (
+        "1.8",
+        "cold migration and resize: prep_resize (destination check), "
+        "migrate_disk_and_power_off (source: stopped, undefined, files kept), "
+        "finish_resize (spawn from the kept root disk, on the destination or, for a "
+        "revert, the source), confirm_resize (the kept files removed), resize_kept_dir",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -282,6 +289,26 @@ class ComputeClient:
 
     def post_live_migration_at_source(self, host: str, data: LibvirtLiveMigrateData) -> None:
         self._call(host, "post_live_migration_at_source", data=data)
+
+    # -- cold migration and resize -------------------------------------------------------
+    def prep_resize(self, host: str, instance: InstanceSpec, same_host: bool = False) -> None:
+        self._call(host, "prep_resize", instance=instance, same_host=same_host)
+
+    def migrate_disk_and_power_off(self, host: str, instance_uuid: str) -> str:
+        reply = self._call(host, "migrate_disk_and_power_off", instance_uuid=instance_uuid)
+        return _expect(reply, str, "migrate_disk_and_power_off")
+
+    def finish_resize(
+        self, host: str, instance: InstanceSpec, kept: str, power_on: bool = True
+    ) -> None:
+        self._call(host, "finish_resize", instance=instance, kept=kept, power_on=power_on)
+
+    def confirm_resize(self, host: str, kept: str) -> None:
+        self._call(host, "confirm_resize", kept=kept)
+
+    def resize_kept_dir(self, host: str, instance_uuid: str) -> str:
+        reply = self._call(host, "resize_kept_dir", instance_uuid=instance_uuid)
+        return _expect(reply, str, "resize_kept_dir")
 
     # -- live migration: recovery --------------------------------------------------------
     def live_migration_whereabouts(self, host: str, instance_uuid: str) -> GuestWhereabouts:

@@ -30,7 +30,12 @@ from virtfleet.agent.rpcapi import CONDUCTOR_SERVER, CONDUCTOR_TOPIC, ComputeCli
 from virtfleet.conductor import boot, mdev_reaper, orphans, reconcile
 from virtfleet.conductor.host_reports import HostReporter, PlacementForReports
 from virtfleet.conductor.membership import Membership
-from virtfleet.conductor.moves import LiveMigrations, MigrationPlacement, MigrationScheduler
+from virtfleet.conductor.moves import (
+    ColdMoves,
+    LiveMigrations,
+    MigrationPlacement,
+    MigrationScheduler,
+)
 from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db import server_groups as group_db
@@ -140,6 +145,17 @@ class Conductor:
             self._submit,
             owner=self.name,
             alive=self.membership.alive,
+            networks=networks,
+        )
+        self.cold_moves = ColdMoves(  # migrate, resize, confirmResize, revertResize
+            conf,
+            db,
+            cast(MigrationPlacement, placement),
+            cast(MigrationScheduler, scheduler),
+            transport,
+            self._submit,
+            images,
+            owner=self.name,
             networks=networks,
         )
 
@@ -352,6 +368,7 @@ class Conductor:
                 self.recover_stuck_servers()
                 self.recover_interrupted_migrations()
                 self.reap_mdev_claims()
+                self.cold_moves.auto_confirm()
             except Exception:
                 LOG.exception("checking for silent hosts and stuck servers failed")
             if self._stopping.wait(interval):
@@ -743,6 +760,7 @@ class Conductor:
                 fault = servers.fault(f"Delete failed on {server.host}: {exc}")
                 self._transition(uuid, "delete_failed", fault=fault)
                 return
+        self.cold_moves.forget_server(uuid)  # a move waiting for confirm: its source
         self._scheduler.unclaim(uuid)
         self._release_ports(server)
         if inspect(self._db.engine).has_table("console_auth_tokens"):

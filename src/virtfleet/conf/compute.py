@@ -27,6 +27,19 @@ OPTS: list[cfg.Opt] = [
 ]
 
 COMPUTE_OPTS: list[cfg.Opt] = [
+    cfg.BoolOpt(
+        "allow_resize_to_same_host",
+        default=False,
+        help="Let a resize pick the server's own host (both flavors are held there until "
+        "the resize is confirmed or reverted). A cold migration never stays on its host.",
+    ),
+    cfg.IntOpt(
+        "resize_confirm_window",
+        default=0,
+        min=0,
+        help="Seconds after which the control plane confirms a cold migration or resize "
+        "left in VERIFY_RESIZE (checked by its watchdog). 0 never confirms on its own.",
+    ),
     cfg.IntOpt(
         "shutdown_timeout",
         default=60,

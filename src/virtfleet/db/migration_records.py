@@ -1,5 +1,8 @@
-"""Migration records: created by the conductor when a live migration starts, moved
-through :data:`STATUSES` as it runs, listed by the Compute API (``os-migrations``).
+"""Migration records: created by the conductor when a move starts, moved through
+:data:`STATUSES` as it runs, listed by the Compute API (``os-migrations``). A live
+migration ends ``completed``; a cold migration or resize lands ``finished`` (the
+server in VERIFY_RESIZE, the source still held) and ends ``confirmed`` or
+``reverted``.
 
 (Not ``db/migrations.py``: that name is the alembic scripts' directory.)
 """
@@ -21,9 +24,17 @@ from virtfleet.db.models.migrations import Migration as MigrationRow
 
 QUEUED, PREPARING, RUNNING = "queued", "preparing", "running"
 COMPLETED, FAILED, CANCELLED, ERROR = "completed", "failed", "cancelled", "error"
-STATUSES = (QUEUED, PREPARING, RUNNING, COMPLETED, FAILED, CANCELLED, ERROR)
-IN_PROGRESS = frozenset({QUEUED, PREPARING, RUNNING})
+FINISHED, CONFIRMING, CONFIRMED = "finished", "confirming", "confirmed"
+REVERTING, REVERTED = "reverting", "reverted"
+STATUSES = (
+    QUEUED, PREPARING, RUNNING, COMPLETED, FAILED, CANCELLED, ERROR,
+    FINISHED, CONFIRMING, CONFIRMED, REVERTING, REVERTED,
+)  # fmt: skip
+#: Not over yet: both hosts may hold the guest's resources or files.
+IN_PROGRESS = frozenset({QUEUED, PREPARING, RUNNING, FINISHED, CONFIRMING, REVERTING})
 LIVE_MIGRATION = "live-migration"
+MIGRATION = "migration"  # a cold migration (Nova's migration_type)
+RESIZE = "resize"
 
 UPDATABLE = frozenset(
     {
@@ -39,6 +50,7 @@ UPDATABLE = frozenset(
         "disk_processed",
         "disk_remaining",
         "error",
+        "flavors",
     }
 )
 
@@ -67,6 +79,7 @@ class Migration:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     owner: str | None = None  # the control server driving it
+    flavors: dict[str, Any] | None = None  # cold migration, resize: old and new flavors
 
     @property
     def in_progress(self) -> bool:
@@ -94,13 +107,16 @@ def create(
     dest_compute: str | None = None,
     migration_uuid: str | None = None,
     owner: str | None = None,
+    migration_type: str = LIVE_MIGRATION,
+    flavors: dict[str, Any] | None = None,
 ) -> Migration:
-    """A new live migration record in status ``queued``."""
+    """A new migration record (default: a live migration) in status ``queued``."""
     now = utcnow()
     row = MigrationRow(
         uuid=migration_uuid or str(uuidlib.uuid4()),
         instance_uuid=instance_uuid,
-        migration_type=LIVE_MIGRATION,
+        migration_type=migration_type,
+        flavors=flavors,
         source_compute=source_compute,
         source_node=source_node,
         dest_compute=dest_compute,

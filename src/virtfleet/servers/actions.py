@@ -38,6 +38,10 @@ UNSHELVE = "unshelve"
 REBUILD = "rebuild"
 CREATE_IMAGE = "createImage"
 LIVE_MIGRATION = "live-migration"
+MIGRATE = "migrate"
+RESIZE = "resize"
+CONFIRM_RESIZE = "confirmResize"
+REVERT_RESIZE = "revertResize"
 
 
 def begin(

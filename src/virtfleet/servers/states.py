@@ -24,6 +24,7 @@ SUSPENDED = "suspended"
 RESCUED = "rescued"
 SHELVED = "shelved"
 SHELVED_OFFLOADED = "shelved_offloaded"
+RESIZED = "resized"  # moved (cold migration or resize), waiting for confirm or revert
 ERROR = "error"
 DELETED = "deleted"
 
@@ -47,6 +48,10 @@ SHELVING_OFFLOADING = "shelving_offloading"
 UNSHELVING = "unshelving"
 REBUILDING = "rebuilding"
 IMAGE_SNAPSHOT = "image_snapshot"
+RESIZE_PREP = "resize_prep"  # a cold migration or resize chooses and readies its host
+RESIZE_MIGRATING = "resize_migrating"  # the guest is stopped and its disk moves
+RESIZE_REVERTING = "resize_reverting"
+RESIZE_CONFIRMING = "resize_confirming"
 
 
 class PowerState(enum.IntEnum):
@@ -142,16 +147,23 @@ class Transition:
 
 
 EVERY_VM_STATE = frozenset(
-    {BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, SHELVED, SHELVED_OFFLOADED, ERROR}
-)
+    {BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, SHELVED, SHELVED_OFFLOADED, ERROR,
+     RESIZED}
+)  # fmt: skip
 #: Tasks of the in-place actions (their workflows end them, or ``action_failed``).
 DAY2_TASKS: frozenset[str | None] = frozenset(
     {PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING, UNRESCUING, SHELVING,
      SHELVING_OFFLOADING, UNSHELVING, REBUILDING, IMAGE_SNAPSHOT}
 )  # fmt: skip
+#: Tasks of a cold migration or resize before it lands (its workflow ends them).
+COLD_MOVE_TASKS: frozenset[str | None] = frozenset({RESIZE_PREP, RESIZE_MIGRATING})
+#: Tasks of a move's workflow: ``migration_ended`` ends them where the guest stayed.
+MOVE_TASKS: frozenset[str | None] = frozenset({MIGRATING}) | COLD_MOVE_TASKS
+#: Where a cold migration or resize may start (Nova's states for them).
+RESIZE_FROM = frozenset({ACTIVE, STOPPED})
 EVERY_TASK_STATE: frozenset[str | None] = frozenset(
     {None, SCHEDULING, SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING, REBOOTING_HARD,
-     DELETING, MIGRATING}
+     DELETING, MIGRATING, RESIZE_PREP, RESIZE_MIGRATING, RESIZE_REVERTING, RESIZE_CONFIRMING}
 ) | DAY2_TASKS  # fmt: skip
 NO_TASK: frozenset[str | None] = frozenset({None})
 POWER_TASKS: frozenset[str | None] = frozenset(
@@ -186,6 +198,14 @@ TRANSITIONS: dict[str, Transition] = {
                                  NO_TASK, needs_host=True, writes=False),
     "live_migrate": Transition("os-migrateLive", frozenset({ACTIVE, PAUSED}), NO_TASK,
                                task_state=MIGRATING, needs_host=True),
+    "migrate": Transition("migrate", RESIZE_FROM, NO_TASK, task_state=RESIZE_PREP,
+                          needs_host=True),
+    "resize": Transition("resize", RESIZE_FROM, NO_TASK, task_state=RESIZE_PREP,
+                         needs_host=True),
+    "confirm_resize": Transition("confirmResize", frozenset({RESIZED}), NO_TASK,
+                                 task_state=RESIZE_CONFIRMING, needs_host=True),
+    "revert_resize": Transition("revertResize", frozenset({RESIZED}), NO_TASK,
+                                task_state=RESIZE_REVERTING, needs_host=True),
     "delete": Transition("delete", EVERY_VM_STATE, EVERY_TASK_STATE, task_state=DELETING),
     "pause": Transition("pause", frozenset({ACTIVE}), NO_TASK, task_state=PAUSING,
                         needs_host=True),
@@ -278,7 +298,19 @@ TRANSITIONS: dict[str, Transition] = {
     # conductor: live migration (progress keeps the task fresh for stuck recovery)
     "migration_progress": Transition("os-migrateLive", EVERY_VM_STATE,
                                      frozenset({MIGRATING}), task_state=MIGRATING),
-    "migration_ended": Transition("os-migrateLive", EVERY_VM_STATE, frozenset({MIGRATING})),
+    "migration_ended": Transition("os-migrateLive", EVERY_VM_STATE, MOVE_TASKS),
+    # conductor: cold migration and resize (the vm_state after confirm or revert is
+    # written with the transition: active or stopped, as the guest's power was)
+    "resize_migrating": Transition("migrate", RESIZE_FROM, frozenset({RESIZE_PREP}),
+                                   task_state=RESIZE_MIGRATING),
+    "resize_finished": Transition("migrate", RESIZE_FROM, COLD_MOVE_TASKS, vm_state=RESIZED),
+    "resize_confirmed": Transition("confirmResize", frozenset({RESIZED}),
+                                   frozenset({RESIZE_CONFIRMING})),
+    "resize_reverted": Transition("revertResize", frozenset({RESIZED}),
+                                  frozenset({RESIZE_REVERTING})),
+    "resize_step_failed": Transition("resize", frozenset({RESIZED}),
+                                     frozenset({RESIZE_REVERTING, RESIZE_CONFIRMING}),
+                                     vm_state=ERROR),
     # conductor: recovery of a task whose workflow died
     "clear_stuck_task": Transition("recovery", EVERY_VM_STATE, EVERY_TASK_STATE - NO_TASK),
 }  # fmt: skip

@@ -104,3 +104,5 @@ class GuestSpec:
     guest: GuestRequest = field(default_factory=GuestRequest)
     interfaces: tuple[GuestInterface, ...] = ()
     config_drive_path: str | None = None  # the config drive ISO, attached as a CD-ROM
+    # a moved guest's root disk (cold migration, resize, revert): copied, not made anew
+    disk_source: str | None = None

@@ -169,6 +169,14 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "resume": ({"instance_uuid": UUID}, None),
     "snapshot": ({"instance_uuid": UUID, "target_path": "/var/lib/images/x.snapshot"}, None),
     "get_power_state": ({"instance_uuid": UUID}, "running"),
+    "prep_resize": ({"instance": instance_spec(), "same_host": True}, None),
+    "migrate_disk_and_power_off": ({"instance_uuid": UUID}, f"/var/lib/i/{UUID}_resize"),
+    "finish_resize": (
+        {"instance": instance_spec(), "kept": f"/var/lib/i/{UUID}_resize", "power_on": False},
+        None,
+    ),
+    "confirm_resize": ({"kept": f"/var/lib/i/{UUID}_resize"}, None),
+    "resize_kept_dir": ({"instance_uuid": UUID}, f"/var/lib/i/{UUID}_resize"),
     "get_domain_xml": ({"instance_uuid": UUID}, "<domain type='kvm'/>"),
     "get_console_output": ({"instance_uuid": UUID, "length": 5}, "login:\n"),
     "refresh_ports": (

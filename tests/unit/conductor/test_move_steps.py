@@ -209,7 +209,12 @@ def test_choose_stops_when_the_move_was_aborted() -> None:
 def moving() -> tuple[servers.Server, records.Migration]:
     server = types.SimpleNamespace(uuid=SERVER, project_id="p", user_id="u")
     migration = types.SimpleNamespace(
-        id=7, uuid=MIGRATION, instance_uuid=SERVER, project_id="p", user_id="u"
+        id=7,
+        uuid=MIGRATION,
+        instance_uuid=SERVER,
+        project_id="p",
+        user_id="u",
+        migration_type=records.LIVE_MIGRATION,
     )
     return cast(servers.Server, server), cast(records.Migration, migration)
 

@@ -26,6 +26,8 @@ import pytest
         (
             "virtfleet.conductor.moves",
             {
+                "ColdMigrationFlow",
+                "ColdMoves",
                 "LiveMigrationFlow",
                 "LiveMigrations",
                 "MigrationPlacement",

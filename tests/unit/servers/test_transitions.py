@@ -31,6 +31,7 @@ VM = (
     "shelved",
     "shelved_offloaded",
     "error",
+    "resized",
 )
 TASKS = (
     None,
@@ -53,6 +54,10 @@ TASKS = (
     "unshelving",
     "rebuilding",
     "image_snapshot",
+    "resize_prep",
+    "resize_migrating",
+    "resize_reverting",
+    "resize_confirming",
 )
 EVERY = set(itertools.product(VM, TASKS))
 POWER_TASKS = {
@@ -145,7 +150,16 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "guest_running": idle("stopped"),
     "guest_gone": idle("active", "stopped"),
     "migration_progress": during({"migrating"}),
-    "migration_ended": during({"migrating"}),
+    "migration_ended": during({"migrating", "resize_prep", "resize_migrating"}),
+    "migrate": idle("active", "stopped"),
+    "resize": idle("active", "stopped"),
+    "confirm_resize": idle("resized"),
+    "revert_resize": idle("resized"),
+    "resize_migrating": during({"resize_prep"}, ("active", "stopped")),
+    "resize_finished": during({"resize_prep", "resize_migrating"}, ("active", "stopped")),
+    "resize_confirmed": during({"resize_confirming"}, ("resized",)),
+    "resize_reverted": during({"resize_reverting"}, ("resized",)),
+    "resize_step_failed": during({"resize_reverting", "resize_confirming"}, ("resized",)),
     "clear_stuck_task": {(vm, task) for vm, task in EVERY if task is not None},
 }
 
@@ -171,6 +185,15 @@ WRITES: dict[str, tuple[str, str | None]] = {
     "guest_gone": ("error", None),
     "migration_progress": ("same", "migrating"),
     "migration_ended": ("same", None),
+    "migrate": ("same", "resize_prep"),
+    "resize": ("same", "resize_prep"),
+    "confirm_resize": ("same", "resize_confirming"),
+    "revert_resize": ("same", "resize_reverting"),
+    "resize_migrating": ("same", "resize_migrating"),
+    "resize_finished": ("resized", None),
+    "resize_confirmed": ("same", None),
+    "resize_reverted": ("same", None),
+    "resize_step_failed": ("error", None),
     "clear_stuck_task": ("same", None),
     "pause": ("same", "pausing"),
     "unpause": ("same", "unpausing"),

@@ -37,6 +37,11 @@ class RecordingImages:
     def convert(self, source: str, source_format: str, target: str) -> None:
         Path(target).write_bytes(Path(source).read_bytes())
 
+    def copy_disk(
+        self, source: str, target: str, backing: str, backing_format: str, size_gb: int
+    ) -> None:
+        Path(target).write_bytes(Path(source).read_bytes())
+
 
 @pytest.fixture
 def conn() -> FakeConnection:

@@ -81,6 +81,17 @@ def check_request(
     resources, known same_subtree suffixes and, with ``conf``, every enabled
     prefilter (architectures and image properties that no host trait can match are
     refused)."""
+    check_flavor_request(flavor, dict(image.properties), guest, conf)
+
+
+def check_flavor_request(
+    flavor: Flavor,
+    image_properties: Mapping[str, object],
+    guest: GuestRequest,
+    conf: cfg.ConfigOpts | None,
+) -> None:
+    """:func:`check_request` over the image's properties (a resize: the server's
+    image as it was at boot)."""
     flavor_spec = scheduler_flavor(flavor)
     if conf is None:
         flavor_constraints(flavor_spec)
@@ -90,7 +101,7 @@ def check_request(
         project_id="",
         user_id="",
         flavor=flavor_spec,
-        image_properties=dict(image.properties),
+        image_properties=dict(image_properties),
         guest=guest,
     )
     request_constraints(spec, conf)

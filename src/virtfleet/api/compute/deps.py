@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 
@@ -17,6 +17,7 @@ from virtfleet.db.engine import Database
 from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
 from virtfleet.network.server_ports import ServerPorts
+from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.rpc_results import ConsoleEndpoint
 from virtfleet.placement.service import PlacementService
 from virtfleet.quota.limits import Quotas
@@ -79,6 +80,25 @@ class _HasLiveMigrations(Protocol):
     live_migrations: LiveMigrationWorkflows
 
 
+class ColdMoveWorkflows(Protocol):
+    """The conductor's cold migrations and resizes (``Conductor.cold_moves``)."""
+
+    def start(
+        self,
+        instance_uuid: str,
+        host: str | None,
+        new_flavor: dict[str, Any] | None = None,
+        new_guest_request: GuestRequest | None = None,
+    ) -> Migration: ...
+    def waiting(self, instance_uuid: str) -> Migration: ...
+    def confirm(self, instance_uuid: str) -> None: ...
+    def revert(self, instance_uuid: str) -> None: ...
+
+
+class _HasColdMoves(Protocol):
+    cold_moves: ColdMoveWorkflows
+
+
 class Selected(Protocol):
     """A chosen host as the scheduler returns it."""
 
@@ -125,3 +145,8 @@ class ComputeDeps:
     def live_migrations(self) -> LiveMigrationWorkflows:
         """The conductor's live-migration workflows."""
         return cast(_HasLiveMigrations, self.conductor).live_migrations
+
+    @property
+    def cold_moves(self) -> ColdMoveWorkflows:
+        """The conductor's cold migrations and resizes."""
+        return cast(_HasColdMoves, self.conductor).cold_moves

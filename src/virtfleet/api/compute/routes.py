@@ -28,6 +28,7 @@ from virtfleet.api.compute.handlers import (
     server_groups,
     server_images,
     server_migrations,
+    server_resize,
     server_state_actions,
     servers,
     services,
@@ -68,6 +69,10 @@ SERVER_ACTIONS = (
     ServerAction("lock", server_state_actions.lock, f"{API}:os-lock-server:lock"),
     ServerAction("unlock", server_state_actions.unlock, f"{API}:os-lock-server:unlock"),
     ServerAction("createImage", server_images.create_image, f"{API}:servers:create_image"),
+    ServerAction("migrate", server_resize.migrate, f"{API}:os-migrate-server:migrate"),
+    ServerAction("resize", server_resize.resize, f"{API}:servers:resize"),
+    ServerAction("confirmResize", server_resize.confirm_resize, f"{API}:servers:confirm_resize"),
+    ServerAction("revertResize", server_resize.revert_resize, f"{API}:servers:revert_resize"),
 )
 
 ROUTES = (

@@ -44,6 +44,7 @@ VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.52", "server create: tags"),
     ("2.53", "hypervisor and os-services: UUID ids"),
     ("2.55", "flavor: description (create, update, shown)"),
+    ("2.56", "migrate (cold): an optional host"),
     ("2.57", "limits: personality limits no longer shown"),
     ("2.58", "os-instance-actions: updated_at, limit, marker, changes-since"),
     ("2.59", "migrations: uuid; os-migrations paging (limit, marker)"),

@@ -248,6 +248,30 @@ RULES = [
         ("POST", f"{S}/action (os-migrateLive)"),
     ),
     _rule(
+        "os-migrate-server:migrate",
+        ADMIN,
+        "Cold-migrate a server (to a host of the scheduler's choice, or the one given).",
+        ("POST", f"{S}/action (migrate)"),
+    ),
+    _rule(
+        "servers:resize",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Resize a server to another flavor.",
+        ("POST", f"{S}/action (resize)"),
+    ),
+    _rule(
+        "servers:confirm_resize",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Confirm a server's cold migration or resize.",
+        ("POST", f"{S}/action (confirmResize)"),
+    ),
+    _rule(
+        "servers:revert_resize",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Revert a server's cold migration or resize.",
+        ("POST", f"{S}/action (revertResize)"),
+    ),
+    _rule(
         "servers:migrations:index", ADMIN, "List a server's migrations.", ("GET", f"{S}/migrations")
     ),
     _rule("servers:migrations:show", ADMIN, "Show a server's migration.", ("GET", M)),

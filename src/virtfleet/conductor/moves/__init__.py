@@ -16,20 +16,26 @@ Steps, one concern each (every kind of move composes them):
 ``flow`` draws the shape of a move (:class:`MoveFlow`, the hooks a kind of move
 supplies) and runs it (:func:`run_move`); ``live_flow`` is live migration's
 :class:`MoveFlow`, ``live_migration`` its API side (start, abort, force complete);
+``cold_flow`` is cold migration's and resize's, ``resizes`` their API side (start,
+confirm, revert, auto-confirm);
 ``recovery`` finishes or rolls back moves whose workflow died; ``policy`` holds the
 pure decisions; ``tracking`` which moves this process drives or was asked to stop.
 """
 
 from __future__ import annotations
 
+from virtfleet.conductor.moves.cold_flow import ColdMigrationFlow
 from virtfleet.conductor.moves.flow import MoveFlow
 from virtfleet.conductor.moves.live_flow import LiveMigrationFlow
 from virtfleet.conductor.moves.live_migration import LiveMigrations
 from virtfleet.conductor.moves.move import Move
+from virtfleet.conductor.moves.resizes import ColdMoves
 from virtfleet.conductor.moves.runner import run_move
 from virtfleet.conductor.moves.services import MigrationPlacement, MigrationScheduler, Services
 
 __all__ = [
+    "ColdMigrationFlow",
+    "ColdMoves",
     "LiveMigrationFlow",
     "LiveMigrations",
     "MigrationPlacement",

@@ -2,7 +2,8 @@
 
 - :func:`complete`: the guest runs on the destination: the destination's part, the
   migration's (source) allocation dropped, the record ``completed``, the server on
-  the destination, then the source's clean-up;
+  the destination, then the source's clean-up; a move that awaits confirm (cold
+  migration, resize) keeps the source held and ends ``finished`` in VERIFY_RESIZE;
 - :func:`roll_back`: undo on the destination, then :func:`end` with the failure;
 - :func:`end`: the instance's source allocation given back (the migration's
   released), the status and reason recorded, the server's task ended (the guest
@@ -35,6 +36,10 @@ def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_
     record there, then let both agents clean up."""
     move = flow.move
     flow.finish_at_destination(data)
+    if flow.awaits_confirm:  # VERIFY_RESIZE: both hosts stay held until confirm or revert
+        records.update(svc.db, move.migration.id, status=records.FINISHED)
+        settle(svc.db, move.server.uuid, "resize_finished", **flow.arrived(dest, dest_node))
+        return
     claim.confirm(svc.scheduler, move.migration)
     current = records.get(svc.db, move.migration.id)
     records.update(
@@ -45,7 +50,7 @@ def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_
         memory_remaining=0,
         disk_remaining=0,
     )
-    settle(svc.db, move.server.uuid, **flow.arrived(dest, dest_node))
+    settle(svc.db, move.server.uuid, "migration_ended", **flow.arrived(dest, dest_node))
     flow.finish_at_source(data)
 
 
@@ -74,18 +79,21 @@ def end(
     records.update(svc.db, migration.id, status=status, error=message)
     tracker.forget_cancel(migration.id)
     try:
-        settle(svc.db, migration.instance_uuid)
+        settle(svc.db, migration.instance_uuid, "migration_ended")
     except errors.NotFound:
         return
     LOG.info("migration %s ended %s: %s", migration.id, status, message)
 
 
-def settle(db: Database, instance_uuid: str, **where: Any) -> None:
-    """End the server's migrating task (transition ``migration_ended``) and record
-    ``where`` the guest now runs; when the task is no longer ``migrating`` (e.g. a
-    delete was asked for meanwhile) only ``where`` is written."""
+def settle(
+    db: Database, instance_uuid: str, transition: str = "migration_ended", **where: Any
+) -> None:
+    """End the server's move task (``transition``: ``migration_ended``, or
+    ``resize_finished`` for a move that awaits confirm) and record ``where`` the guest
+    now runs; when the task is no longer the move's (e.g. a delete was asked for
+    meanwhile) only ``where`` is written."""
     try:
-        service.request(db, instance_uuid, "migration_ended", **where)
+        service.request(db, instance_uuid, transition, **where)
     except service.InvalidServerState as exc:
         LOG.info("server %s: %s", instance_uuid, exc)
         if where:

@@ -36,6 +36,12 @@ class MoveFlow(Protocol[DataT]):
     @property
     def move(self) -> Move: ...
 
+    @property
+    def awaits_confirm(self) -> bool:
+        """Whether the move lands in VERIFY_RESIZE, the source still held until a
+        confirm or revert (cold migration, resize), instead of completing."""
+        ...
+
     def spec_for(self, refused: frozenset[str]) -> RequestSpec:
         """What to ask the scheduler for, without the ``refused`` hosts."""
         ...

@@ -47,6 +47,10 @@ class LiveMigrationFlow:
     def move(self) -> Move:
         return self._move
 
+    @property
+    def awaits_confirm(self) -> bool:
+        return False
+
     def spec_for(self, refused: frozenset[str]) -> RequestSpec:
         move = self._move
         return destination.held_by_migration(

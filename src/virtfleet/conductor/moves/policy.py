@@ -25,17 +25,28 @@ def failure_status(exc: BaseException, abort_requested: bool) -> str:
     return records.FAILED
 
 
+#: migration_type -> how messages name the move.
+MOVE_NAMES = {
+    records.LIVE_MIGRATION: "Live migration",
+    records.MIGRATION: "Cold migration",
+    records.RESIZE: "Resize",
+}
+
+
 def refusal_message(
-    instance_uuid: str, refusals: list[tuple[str, str]], no_more_hosts: str | None
+    instance_uuid: str,
+    refusals: list[tuple[str, str]],
+    no_more_hosts: str | None,
+    what: str = "Live migration",
 ) -> str:
     """Why no destination took the guest: each refused host with its reason, then why
     no further host was tried."""
     if not refusals:
-        return f"Live migration of {instance_uuid}: {no_more_hosts or 'no valid host found'}"
+        return f"{what} of {instance_uuid}: {no_more_hosts or 'no valid host found'}"
     lines = "; ".join(f"{host}: {reason}" for host, reason in refusals)
     tail = f"; no further host: {no_more_hosts}" if no_more_hosts else ""
     noun = "host" if len(refusals) == 1 else "hosts"
-    return f"Live migration of {instance_uuid}: {len(refusals)} {noun} refused — {lines}{tail}"
+    return f"{what} of {instance_uuid}: {len(refusals)} {noun} refused — {lines}{tail}"
 
 
 def should_abort_for_time(elapsed: float, timeout: float) -> bool:

@@ -8,8 +8,9 @@ from virtfleet.conductor.moves import policy
 class Refusals:
     """Refused hosts with their reasons, for one move."""
 
-    def __init__(self, instance_uuid: str) -> None:
+    def __init__(self, instance_uuid: str, what: str = "Live migration") -> None:
         self._instance_uuid = instance_uuid
+        self._what = what  # how the message names the move
         self._entries: list[tuple[str, str]] = []
 
     def add(self, host: str, reason: str) -> None:
@@ -26,4 +27,4 @@ class Refusals:
 
     def message(self, no_more_hosts: str | None) -> str:
         """Every refusal, then why no further host was tried."""
-        return policy.refusal_message(self._instance_uuid, self._entries, no_more_hosts)
+        return policy.refusal_message(self._instance_uuid, self._entries, no_more_hosts, self._what)

@@ -8,7 +8,7 @@ import logging
 from typing import TypeVar
 
 from virtfleet import errors
-from virtfleet.conductor.moves import claim, destination
+from virtfleet.conductor.moves import claim, destination, policy
 from virtfleet.conductor.moves.flow import MoveFlow
 from virtfleet.conductor.moves.refusals import Refusals
 from virtfleet.conductor.moves.services import Services
@@ -25,7 +25,8 @@ def choose_destination(
 ) -> tuple[Selection, DataT]:
     """The first candidate that passes the move's checks and takes the claim."""
     move = flow.move
-    refusals = Refusals(move.server.uuid)
+    what = policy.MOVE_NAMES.get(move.migration.migration_type, "Move")
+    refusals = Refusals(move.server.uuid, what)
     limit = destination.max_attempts(svc.conf.scheduler.max_attempts, move.requested_host)
     for selection in destination.candidates(svc.scheduler, flow.spec_for, refusals, limit):
         tracker.check_cancelled(move.migration_id)

@@ -24,6 +24,8 @@ DataT = TypeVar("DataT")
 #: migration_type -> (the instance action, the conductor's event), Nova's names.
 MOVE_EVENTS = {
     records.LIVE_MIGRATION: (actions.LIVE_MIGRATION, "conductor_live_migrate_instance"),
+    records.MIGRATION: (actions.MIGRATE, "conductor_migrate_server"),
+    records.RESIZE: (actions.RESIZE, "conductor_migrate_server"),
 }
 
 
@@ -40,7 +42,7 @@ def run_move(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None
     ) as step:
         _run(flow, svc, tracker)
         ended = records.get(svc.db, migration.id)
-        if ended.status != records.COMPLETED:
+        if ended.status not in (records.COMPLETED, records.FINISHED):
             step.fail(f"migration {ended.status}: {ended.error or 'no reason recorded'}")
 
 

@@ -1,10 +1,12 @@
-"""The migrations table: one row per live migration of a server (``os-migrations``)."""
+"""The migrations table: one row per move of a server (live migration, cold migration,
+resize; ``os-migrations``)."""
 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from virtfleet.db.base import Base
@@ -38,3 +40,6 @@ class Migration(Base):
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime)
     # the control server (control_servers.name) whose workflow drives the migration
     owner: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
+    # a cold migration or resize: the flavors and guest requests before and after
+    # (``{"old": {"flavor", "guest_request"}, "new": {...}}``), what a revert restores
+    flavors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)

@@ -82,6 +82,15 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+#: What a cold migration or resize renames the source's instance directory to.
+RESIZE_SUFFIX = "_resize"
+
+
+def kept_dir(instance_dir: str) -> str:
+    """Where a cold migration keeps the source's files until confirm or revert."""
+    return os.path.normpath(instance_dir) + RESIZE_SUFFIX
+
+
 def hypervisor_error(what: str, exc: BaseException) -> errors.HypervisorError:
     """Wrap a failure as HypervisorError carrying libvirt's message and code."""
     if isinstance(exc, libvirt.libvirtError):
@@ -215,9 +224,7 @@ class LibvirtDriver:
         try:
             os.makedirs(instance_dir, exist_ok=True)
             if spec.image_path and disk_path:
-                self._images.create_overlay(
-                    disk_path, spec.image_path, spec.image_format, spec.root_gb
-                )
+                self._make_disk(spec, disk_path)
             with open(spec.console_log_path or os.path.join(instance_dir, guest.CONSOLE_LOG), "ab"):
                 pass
             domain = self._conn.defineXML(make_xml(disk_path))
@@ -561,12 +568,46 @@ class LibvirtDriver:
         spec = resolved.spec
         os.makedirs(resolved.instance_dir, exist_ok=True)
         if spec.image_path and resolved.disk_path:
-            self._images.create_overlay(
-                resolved.disk_path, spec.image_path, spec.image_format, spec.root_gb
-            )
+            self._make_disk(spec, resolved.disk_path)
         os.makedirs(os.path.dirname(resolved.console_log_path), exist_ok=True)
         with open(resolved.console_log_path, "ab"):
             pass
+
+    def _make_disk(self, spec: GuestSpec, disk_path: str) -> None:
+        """The root disk: a copy of a moved guest's (``disk_source``), else a new
+        overlay over the image."""
+        assert spec.image_path is not None
+        if spec.disk_source:
+            self._images.copy_disk(
+                spec.disk_source, disk_path, spec.image_path, spec.image_format, spec.root_gb
+            )
+            return
+        self._images.create_overlay(disk_path, spec.image_path, spec.image_format, spec.root_gb)
+
+    # -- cold migration and resize ----------------------------------------------------
+    def migrate_disk_and_power_off(self, instance_uuid: str) -> str:
+        """Stop the guest and undefine it, keeping its files: its instance directory
+        becomes ``<directory>_resize`` (the source side of a cold migration or resize,
+        kept until confirm or revert); returns that directory."""
+        what = f"cold migration of {instance_uuid}"
+        domain = self._lookup(instance_uuid)
+        instance_dir = self._files(domain)[0] or self._default_dir(instance_uuid)
+        self._call(what, self._stop, domain)
+        self._call(what, self._undefine, domain)
+        kept = kept_dir(instance_dir)
+        if os.path.isdir(kept):  # a leftover of an earlier move that was never cleaned
+            shutil.rmtree(kept)
+        if os.path.isdir(instance_dir):
+            os.rename(instance_dir, kept)
+        else:
+            os.makedirs(kept)
+        return kept
+
+    def cleanup_resize(self, kept: str) -> None:
+        """Remove a directory :meth:`migrate_disk_and_power_off` kept (only such a one)."""
+        if not os.path.basename(os.path.normpath(kept)).endswith(RESIZE_SUFFIX):
+            raise errors.InvalidInput(f"{kept} is not a directory a cold migration kept")
+        shutil.rmtree(kept, ignore_errors=True)
 
     @staticmethod
     def _stop(domain: Domain) -> None:

@@ -4,6 +4,7 @@ snapshot flattens one into a standalone qcow2."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from typing import Protocol
 
@@ -18,6 +19,13 @@ class ImageTool(Protocol):
 
     def convert(self, source: str, source_format: str, target: str) -> None:
         """Write ``source`` (with its backing chain) as one standalone qcow2 ``target``."""
+
+    def copy_disk(
+        self, source: str, target: str, backing: str, backing_format: str, size_gb: int
+    ) -> None:
+        """Copy the qcow2 overlay ``source`` to ``target`` over ``backing`` (this host's
+        copy of the same image), at least ``size_gb`` GiB large (a cold migration's or
+        resize's root disk)."""
 
 
 class QemuImg:
@@ -51,3 +59,14 @@ class QemuImg:
         # paused the guest's vCPUs, so what is read is what the guest last wrote.
         args = ["convert", "-U", "-f", source_format, "-O", "qcow2", source, target]
         subprocess.run([self.binary, *args], check=True, capture_output=True, text=True)
+
+    def copy_disk(
+        self, source: str, target: str, backing: str, backing_format: str, size_gb: int
+    ) -> None:
+        shutil.copyfile(source, target)
+        # -u: the same image under another path, only the name in the header changes
+        rebase = ["rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backing_format, target]
+        subprocess.run([self.binary, *rebase], check=True, capture_output=True, text=True)
+        if self.virtual_size(target, "qcow2") < size_gb * GiB:
+            args = ["resize", "-f", "qcow2", target, str(size_gb * GiB)]
+            subprocess.run([self.binary, *args], check=True, capture_output=True, text=True)

@@ -300,6 +300,11 @@ class PatternedImages:
     def convert(self, source: str, source_format: str, target: str) -> None:
         Path(target).write_bytes(Path(source).read_bytes())
 
+    def copy_disk(
+        self, source: str, target: str, backing: str, backing_format: str, size_gb: int
+    ) -> None:
+        Path(target).write_bytes(Path(source).read_bytes())
+
 
 def endpoint(driver: Any, conf: Any, host: str) -> LiveMigrationEndpoint:
     """The agent's live-migration RPC methods over ``driver`` (no mdev hooks)."""

@@ -165,6 +165,52 @@ CREATE_IMAGE_V2_1: dict[str, Any] = {
 }
 CREATE_IMAGE: Versioned = (("2.1", CREATE_IMAGE_V2_1),)
 
+# migrate: null (2.1), or an object with an optional host (2.56).
+_MIGRATE_COLD = "Invalid input for migrate: expected null or an object with a 'host'."
+MIGRATE_V2_56: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {"host": nullable(string("host", 255))},
+    "additionalProperties": False,
+    "x-messages": {"type": _MIGRATE_COLD, "additionalProperties": unknown_message("migrate")},
+}
+MIGRATE_V2_1: dict[str, Any] = {
+    "type": ["object", "null"],
+    "x-messages": {"type": _MIGRATE_COLD},
+}
+MIGRATE: Versioned = (("2.56", MIGRATE_V2_56), ("2.1", MIGRATE_V2_1))
+
+# resize: the new flavor (OS-DCF:diskConfig accepted as Nova's clients send it).
+_RESIZE = "Invalid input for resize: expected an object with a 'flavorRef'."
+RESIZE_V2_1: dict[str, Any] = {
+    "type": "object",
+    "required": ["flavorRef"],
+    "properties": {
+        "flavorRef": {
+            "type": ["string", "integer"],
+            "minLength": 1,
+            "x-messages": {
+                "type": "Invalid input for field/attribute flavorRef: expected a string.",
+                "minLength": "Invalid input for field/attribute flavorRef: empty.",
+            },
+        },
+        "OS-DCF:diskConfig": {
+            "type": "string",
+            "enum": ["AUTO", "MANUAL"],
+            "x-messages": {
+                "type": "Invalid input for OS-DCF:diskConfig: AUTO or MANUAL.",
+                "enum": "Invalid input for OS-DCF:diskConfig: AUTO or MANUAL.",
+            },
+        },
+    },
+    "additionalProperties": False,
+    "x-messages": {
+        "type": _RESIZE,
+        "required": _RESIZE,
+        "additionalProperties": unknown_message("resize"),
+    },
+}
+RESIZE: Versioned = (("2.1", RESIZE_V2_1),)
+
 #: Each server action's argument schemas, by the action's body key.
 ACTIONS: dict[str, Versioned] = {
     "os-stop": STOP,
@@ -182,4 +228,8 @@ ACTIONS: dict[str, Versioned] = {
     "unlock": NO_ARGUMENT,
     "createImage": CREATE_IMAGE,
     "changePassword": console.CHANGE_PASSWORD,
+    "migrate": MIGRATE,
+    "resize": RESIZE,
+    "confirmResize": NO_ARGUMENT,
+    "revertResize": NO_ARGUMENT,
 }
