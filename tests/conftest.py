@@ -5,12 +5,14 @@ developer machine without one they are skipped; under CI (``CI=true``) a missing
 libvirtd is an error, so those tests can never silently vanish.
 
 Under pytest-xdist (``-n N --dist loadgroup``, as scripts/test.sh runs the suite) each
-module runs whole on one worker, so its module-scoped clouds start once. The tests on
-the machine's own libvirtd (``libvirt``) run on one worker, one after another (``host``
-group): clouds on one libvirtd would take each other's guests for orphans. A module
-marked ``libvirt_hosts`` starts libvirt hosts of its own (scripts/libvirt-hosts.sh) and
-runs beside them. Kernel networking tests work in namespaces of their own; distributed
-deployments share the one RabbitMQ but not its topics (a control_exchange each).
+module runs whole on one worker, so its module-scoped clouds start once. The modules on
+the machine's own libvirtd (``libvirt``) are dealt in turn into ``HOST_GROUPS`` groups,
+each run on one worker: no more real guest modules than that share the cores at once.
+Clouds on one libvirtd keep apart (an agent reaps only domains under its own instances
+path). A module marked ``libvirt_hosts`` starts libvirt hosts of its own
+(scripts/libvirt-hosts.sh); kernel networking tests work in namespaces of their own;
+distributed deployments share the one RabbitMQ but not its topics (a control_exchange
+each).
 """
 
 from __future__ import annotations
@@ -39,17 +41,30 @@ def libvirt_available() -> bool:
     return result.returncode == 0
 
 
-def worker_group(item: pytest.Item) -> str:
-    """The xdist group of a test: ``host`` for the machine's libvirtd, else its module."""
-    if "libvirt" in item.keywords and "libvirt_hosts" not in item.keywords:
-        return "host"
-    return item.nodeid.split("::", 1)[0]
+#: Groups the modules with real guests on the machine's libvirtd are dealt into.
+HOST_GROUPS = 2
+
+
+def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """The xdist group of each test module: a ``host-N`` group for a module with tests
+    on the machine's libvirtd (dealt in collection order), else the module itself."""
+    groups: dict[str, str] = {}
+    dealt = 0
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        on_host = "libvirt" in item.keywords and "libvirt_hosts" not in item.keywords
+        if on_host and not groups.get(module, "").startswith("host-"):
+            groups[module] = f"host-{dealt % HOST_GROUPS}"
+            dealt += 1
+        groups.setdefault(module, module)
+    return groups
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in the same hook
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = worker_groups(items)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid.split("::", 1)[0]]))
     if libvirt_available():
         return
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
