@@ -93,13 +93,17 @@ def retry_on_conflict(action: Callable[[], T], what: str, attempts: int = MAX_RE
 
 def _cpu_info(report: HostReport) -> dict[str, Any]:
     info = report.cpu_info
-    found = {
+    return {
         name: (dict(value) if isinstance(value, dict) else value)
         for name, value in info.as_dict().items()
     }
+
+
+def _tunnel_address(report: HostReport) -> str | None:
+    """The host's VXLAN endpoint (a report older than 1.1 has none)."""
     if report.obj_attr_is_set("tunnel_address") and report.tunnel_address:
-        found[hosts.TUNNEL_ADDRESS] = report.tunnel_address  # the VXLAN peers read it
-    return found
+        return str(report.tunnel_address)
+    return None
 
 
 class HostReporter:
@@ -113,7 +117,9 @@ class HostReporter:
         """Record ``report`` and make placement match it (see the module docstring)."""
         root_uuid = hosts.host_uuid(report.host)
         planned = plan_tree(report, root_uuid)  # validates before anything is written
-        record = hosts.upsert_host(self._db, report, _cpu_info(report))
+        record = hosts.upsert_host(
+            self._db, report, _cpu_info(report), tunnel_address=_tunnel_address(report)
+        )
         if record.uuid != root_uuid:  # a row from before uuids were derived from names
             planned = plan_tree(report, record.uuid)
         warnings: list[str] = []

@@ -63,6 +63,7 @@ class HostRecord:
     updated_at: datetime.datetime
     disabled_reason: str | None = None
     forced_down: bool = False  # the operator says the host is down (os-services 2.11)
+    tunnel_address: str | None = None  # its VXLAN endpoint, as its agent reported it
 
     @property
     def is_usable(self) -> bool:
@@ -112,6 +113,7 @@ def record_from_row(row: ComputeNode | Row[Any]) -> HostRecord:
         updated_at=_utc(row.updated_at),
         disabled_reason=row.disabled_reason,
         forced_down=bool(row.forced_down),
+        tunnel_address=row.tunnel_address,
     )
 
 
@@ -129,12 +131,16 @@ def _cpu_info_of(report: object) -> dict[str, Any]:
 
 
 def upsert_host(
-    db: Database, report: ReportedHost, cpu_info: Mapping[str, Any] | None = None
+    db: Database,
+    report: ReportedHost,
+    cpu_info: Mapping[str, Any] | None = None,
+    tunnel_address: str | None = None,
 ) -> HostRecord:
     """Create or refresh ``report.host``'s row and mark it up; returns the record.
 
     ``cpu_info`` defaults to the report's own ``cpu_info`` (a mapping, or an object
-    with ``as_dict()`` such as a HostReport's)."""
+    with ``as_dict()`` such as a HostReport's); ``tunnel_address`` is the host's VXLAN
+    endpoint (None: it has none)."""
     if cpu_info is None:
         cpu_info = _cpu_info_of(report)
     values: dict[str, Any] = {
@@ -145,6 +151,7 @@ def upsert_host(
         "memory_mb": int(report.memory_mb),
         "local_gb": int(report.local_gb),
         "cpu_info": dict(cpu_info or {}),
+        "tunnel_address": tunnel_address,
         "state": "up",
         "updated_at": _now(),
     }
@@ -260,18 +267,22 @@ def delete_host(db: Database, host: str) -> None:
         session.delete(row)
 
 
-#: The key of a host's VXLAN endpoint in its recorded ``cpu_info`` (from its report).
-TUNNEL_ADDRESS = "tunnel_address"
-
-
 def tunnel_addresses(db: Database) -> dict[str, str]:
     """Host name -> tunnel address, for the hosts that reported one."""
-    found = {}
-    for host in list_hosts(db):
-        address = host.cpu_info.get(TUNNEL_ADDRESS)
-        if isinstance(address, str) and address:
-            found[host.host] = address
-    return found
+    query = select(ComputeNode.host, ComputeNode.tunnel_address).where(
+        ComputeNode.tunnel_address.is_not(None)
+    )
+    with db.read_session() as session:
+        return {host: address for host, address in session.execute(query) if address}
+
+
+def set_tunnel_address(db: Database, host: str, address: str | None) -> None:
+    """Record ``host``'s tunnel address (as its report would)."""
+    with db.session() as session:
+        row = session.scalars(select(ComputeNode).where(ComputeNode.host == host)).first()
+        if row is None:
+            raise errors.NotFound(f"compute node host {host!r} does not exist")
+        row.tunnel_address = address
 
 
 def heartbeats(db: Database) -> list[tuple[str, datetime.datetime]]:

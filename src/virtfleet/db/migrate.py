@@ -23,6 +23,11 @@ def upgrade(engine: sqlalchemy.Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def downgrade(engine: sqlalchemy.Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (tests of a migration's way back)."""
+    command.downgrade(alembic_config(engine), revision)
+
+
 def head_revision() -> str:
     """The newest migration's revision id."""
     from alembic.script import ScriptDirectory

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from support.emulation_cloud import EmulationCloud, wait_until
 from virtfleet.db import hosts
-from virtfleet.db.models.hosts import ComputeNode
 from virtfleet.network.records import Caller
 from virtfleet.objects.vif import GuestVif
 
@@ -22,9 +19,8 @@ TUNNELS = {"x86-emu": "198.51.100.1", "x86-plain": "198.51.100.2", "arm": "198.5
 
 def set_tunnels(cloud: EmulationCloud) -> None:
     """The hosts' tunnel addresses, as real agents report them."""
-    with cloud.control.db.session() as session:
-        for row in session.scalars(select(ComputeNode)).all():
-            row.cpu_info = {**row.cpu_info, hosts.TUNNEL_ADDRESS: TUNNELS[row.host]}
+    for host, address in TUNNELS.items():
+        hosts.set_tunnel_address(cloud.control.db, host, address)
 
 
 def recorded(cloud: EmulationCloud, host: str, port_id: str) -> GuestVif:

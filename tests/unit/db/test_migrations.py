@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from virtfleet.db import hosts, migrate
 from virtfleet.db.engine import Database
 from virtfleet.db.models import metadata
 
@@ -33,3 +35,26 @@ def test_upgrade_is_idempotent(tmp_path: pathlib.Path) -> None:
         "compute_nodes",
         "alembic_version",
     } <= tables
+
+
+def test_0008_moves_the_tunnel_address_out_of_cpu_info_and_back(tmp_path: pathlib.Path) -> None:
+    db = Database.for_data_dir(tmp_path)
+    migrate.upgrade(db.engine, "0007")
+    insert = text(
+        "INSERT INTO compute_nodes (uuid, host, hypervisor_type, hypervisor_version, "
+        "hypervisor_hostname, vcpus, memory_mb, local_gb, cpu_info, state, status, "
+        "forced_down, created_at, updated_at) VALUES (:uuid, :host, 'QEMU', 1, :host, 1, 1, "
+        "1, :info, 'up', 'enabled', 0, '2026-01-01', '2026-01-01')"
+    )
+    with db.engine.begin() as conn:
+        old = {"arch": "x86_64", "tunnel_address": "192.0.2.7"}
+        conn.execute(insert, {"uuid": "u1", "host": "h1", "info": json.dumps(old)})
+        conn.execute(insert, {"uuid": "u2", "host": "h2", "info": json.dumps({"arch": "x86_64"})})
+    migrate.upgrade(db.engine, "0008")
+    assert hosts.tunnel_addresses(db) == {"h1": "192.0.2.7"}
+    assert hosts.get_host_by_name(db, "h1").cpu_info == {"arch": "x86_64"}
+    migrate.downgrade(db.engine, "0007")
+    with db.engine.connect() as conn:
+        infos = dict(conn.execute(text("SELECT host, cpu_info FROM compute_nodes")).all())
+    assert json.loads(infos["h1"]) == {"arch": "x86_64", "tunnel_address": "192.0.2.7"}
+    assert json.loads(infos["h2"]) == {"arch": "x86_64"}

@@ -30,6 +30,8 @@ class ComputeNode(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     local_gb: Mapped[int] = mapped_column(Integer)
     cpu_info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the host's VXLAN endpoint ([network] tunnel_address), None without one
+    tunnel_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(8), default="up")
     status: Mapped[str] = mapped_column(String(8), default="enabled")
     disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)

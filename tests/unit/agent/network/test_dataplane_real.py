@@ -7,10 +7,12 @@ a valid signature, and after the last port nothing of it is left."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -220,7 +222,10 @@ def state_dir() -> Iterator[pathlib.Path]:
     made.chmod(0o755)
     try:
         yield made
-    finally:
+    finally:  # a failed test leaves its dnsmasq running: stop those serving from here
+        for pid in dnsmasq_pids(made):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         shutil.rmtree(made, ignore_errors=True)
 
 
