@@ -37,9 +37,9 @@ def test_upgrade_is_idempotent(tmp_path: pathlib.Path) -> None:
     } <= tables
 
 
-def test_0009_moves_the_tunnel_address_out_of_cpu_info_and_back(tmp_path: pathlib.Path) -> None:
+def test_0010_moves_the_tunnel_address_out_of_cpu_info_and_back(tmp_path: pathlib.Path) -> None:
     db = Database.for_data_dir(tmp_path)
-    migrate.upgrade(db.engine, "0008")
+    migrate.upgrade(db.engine, "0009")
     insert = text(
         "INSERT INTO compute_nodes (uuid, host, hypervisor_type, hypervisor_version, "
         "hypervisor_hostname, vcpus, memory_mb, local_gb, cpu_info, state, status, "
@@ -50,10 +50,10 @@ def test_0009_moves_the_tunnel_address_out_of_cpu_info_and_back(tmp_path: pathli
         old = {"arch": "x86_64", "tunnel_address": "192.0.2.7"}
         conn.execute(insert, {"uuid": "u1", "host": "h1", "info": json.dumps(old)})
         conn.execute(insert, {"uuid": "u2", "host": "h2", "info": json.dumps({"arch": "x86_64"})})
-    migrate.upgrade(db.engine, "0009")
+    migrate.upgrade(db.engine, "0010")
     assert hosts.tunnel_addresses(db) == {"h1": "192.0.2.7"}
     assert hosts.get_host_by_name(db, "h1").cpu_info == {"arch": "x86_64"}
-    migrate.downgrade(db.engine, "0008")
+    migrate.downgrade(db.engine, "0009")
     with db.engine.connect() as conn:
         infos = dict(conn.execute(text("SELECT host, cpu_info FROM compute_nodes")).all())
     assert json.loads(infos["h1"]) == {"arch": "x86_64", "tunnel_address": "192.0.2.7"}
