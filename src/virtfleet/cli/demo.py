@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import pathlib
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
+from virtfleet.cli import tour as scenes
 from virtfleet.cli.apiclient import APIError, Client
 from virtfleet.cli.up import admin_client, build_cloud, fleet_option, running, wait_for_signal
 
@@ -66,7 +68,9 @@ def scene_catalogue(client: Client, tour: Tour) -> None:
         click.echo(f"  image {name}: {shown}")
 
 
-def _boot_and_report(client: Client, tour: Tour, name: str, flavor: str, image: str) -> None:
+def _boot_and_report(
+    client: Client, tour: Tour, name: str, flavor: str, image: str
+) -> dict[str, Any]:
     server_id = client.boot(name, tour.flavors[flavor], tour.images[image])
     server = client.wait_server(server_id)
     tour.servers.append({**server, "name": name, "image_name": image})
@@ -77,13 +81,18 @@ def _boot_and_report(client: Client, tour: Tour, name: str, flavor: str, image: 
     else:
         fault = (server.get("fault") or {}).get("message", "no fault recorded")
         click.echo(f"  {name:<10} {server['status']}: {fault}")
+    return server
 
 
 def scene_boot(client: Client, tour: Tour) -> None:
-    click.secho("\n== Booting guests (native beats emulated)", bold=True)
+    click.secho(
+        "\n== Emulated architectures: native beats emulated (hw_emulation_architecture)", bold=True
+    )
     _boot_and_report(client, tour, "web-1", "m1.small", "debian-x86_64")
     _boot_and_report(client, tour, "arm-1", "m1.small", "debian-arm64")
-    _boot_and_report(client, tour, "mainframe-1", "m1.small", "debian-s390x")
+    mainframe = _boot_and_report(client, tour, "mainframe-1", "m1.small", "debian-s390x")
+    if mainframe["status"] == "ACTIVE":
+        click.echo(f"    domain XML: {scenes.emulation_evidence(client, mainframe['id'])}")
 
 
 def scene_address_bits(client: Client, tour: Tour) -> None:
@@ -96,7 +105,9 @@ def scene_address_bits(client: Client, tour: Tour) -> None:
         client.set_extra_specs(tour.flavors[name], specs)
         shown = ", ".join(f"{k}={v}" for k, v in specs.items())
         click.echo(f"  flavor {name}: {shown}")
-    _boot_and_report(client, tour, "bits-48", "m1.bits48", "debian-x86_64")
+    bits48 = _boot_and_report(client, tour, "bits-48", "m1.bits48", "debian-x86_64")
+    if bits48["status"] == "ACTIVE":
+        click.echo(f"    domain XML: {scenes.maxphysaddr_element(client, bits48['id'])}")
     _boot_and_report(client, tour, "passthru", "m1.passthrough", "debian-x86_64")
     # 8 GiB of RAM (plus the PCI hole below 4 GiB) cannot be addressed with 32 bits.
     tour.flavors["m1.8g-bits32"] = client.create_flavor("m1.8g-bits32", 1, 8192, 1)["id"]
@@ -124,18 +135,52 @@ def scene_unplaceable(client: Client, tour: Tour) -> None:
     _boot_and_report(client, tour, "too-big", "m1.huge", "debian-x86_64")
 
 
+def scene_slices(client: Client, tour: Tour) -> None:
+    click.secho("\n== A slice taken, its overlapping parents blocked (placement)", bold=True)
+    specs = {"resources:CUSTOM_SLICE_1": "1", "resources:VCPU": "0"}
+    specs |= {"resources:MEMORY_MB": "0", "resources:DISK_GB": "0"}
+    tour.flavors["gpu.1"] = client.create_flavor("gpu.1", 7, 57344, 0)["id"]
+    client.set_extra_specs(tour.flavors["gpu.1"], specs)
+    click.echo("  flavor gpu.1: resources:CUSTOM_SLICE_1=1 (one eighth of slice-1)")
+    scenes.slice_scene(client, _booter(client, tour), "gpu.1", "debian-x86_64")
+
+
+def scene_vgpu(client: Client, tour: Tour) -> None:
+    click.secho("\n== A vGPU guest live-migrated with its mdev", bold=True)
+    specs = {"resources:VGPU": "1", "trait:CUSTOM_MDEV_NVIDIA_222": "required"}
+    tour.flavors["vgpu.t4-2q"] = client.create_flavor("vgpu.t4-2q", 2, 4096, 10)["id"]
+    client.set_extra_specs(tour.flavors["vgpu.t4-2q"], specs)
+    click.echo("  flavor vgpu.t4-2q: resources:VGPU=1, trait:CUSTOM_MDEV_NVIDIA_222=required")
+    scenes.vgpu_scene(client, _booter(client, tour), "vgpu.t4-2q", "debian-x86_64")
+
+
+def scene_dashboard(client: Client, tour: Tour) -> None:
+    scenes.dashboard_scene(client.endpoint)
+
+
+def _booter(client: Client, tour: Tour) -> scenes.BootFn:
+    def boot(name: str, flavor: str, image: str) -> dict[str, Any]:
+        return _boot_and_report(client, tour, name, flavor, image)
+
+    return boot
+
+
 SCENES: list[Scene] = [
     scene_fleet,
     scene_catalogue,
     scene_boot,
     scene_address_bits,
+    scene_slices,
+    scene_vgpu,
     scene_unplaceable,
+    scene_dashboard,
 ]
 
 
 def run_tour(client: Client, scenes: list[Scene] = SCENES) -> Tour:
     """Run every scene; an API error ends the tour with its message."""
     tour = Tour()
+    started = time.monotonic()
     for scene in scenes:
         try:
             scene(client, tour)
@@ -143,10 +188,13 @@ def run_tour(client: Client, scenes: list[Scene] = SCENES) -> Tour:
             raise click.ClickException(f"the tour failed in {scene.__name__}: {exc}") from None
     click.secho("\n== Summary", bold=True)
     for server in tour.servers:
+        if server.get("id"):  # where it is now (the vGPU guest moved)
+            server.update(client.server(server["id"]))
         click.echo(
             f"  {server['name']:<12} {server['status']:<7} "
             f"{server.get('OS-EXT-SRV-ATTR:host') or '-':<14} {server['image_name']}"
         )
+    click.echo(f"\nThe tour took {time.monotonic() - started:.1f} s.")
     return tour
 
 

@@ -78,8 +78,8 @@ def show(endpoint: str | None, host: str) -> None:
     blocked (an ancestor of a slice in use), and by which guest."""
     client = resolve_client(endpoint)
     try:
-        providers = _host_tree(client, host)
-        names = _guest_names(client, {c for p in providers for c in p.consumers})
+        providers = host_tree(client, host)
+        names = guest_names(client, {c for p in providers for c in p.consumers})
     except APIError as exc:
         raise click.ClickException(f"cannot read the slices of {host}: {exc}") from None
     statuses = slice_statuses(providers, names)
@@ -95,7 +95,7 @@ def _placement(client: Client, path: str) -> Any:
     )
 
 
-def _host_tree(client: Client, host: str) -> list[ProviderView]:
+def host_tree(client: Client, host: str) -> list[ProviderView]:
     roots = _placement(client, f"/resource_providers?name={host}")["resource_providers"]
     if not roots:
         raise click.ClickException(f"no resource provider named {host!r}")
@@ -116,7 +116,7 @@ def _host_tree(client: Client, host: str) -> list[ProviderView]:
     return views
 
 
-def _guest_names(client: Client, consumers: set[str]) -> dict[str, str]:
+def guest_names(client: Client, consumers: set[str]) -> dict[str, str]:
     """Server names of the consumers that are servers (others keep their uuid)."""
     names = {}
     for consumer in sorted(consumers):
