@@ -221,9 +221,11 @@ def test_provider_with_allocations_is_not_removed(
     assert {p.name for p in placement.list_providers(in_tree=root)} == {"s1"}
 
 
-def test_shrinking_below_usage_is_a_warning_not_a_failure(
+def test_shrinking_below_usage_reports_the_host_as_it_is_and_keeps_the_allocations(
     placement: PlacementService, reporter: HostReporter
 ) -> None:
+    """Placement (as its reference) takes an inventory lowered below what is allocated:
+    the report applies whole, the allocation stays, and nothing more fits."""
     reporter.report_host(make_report(vcpus=16))
     root = hosts.host_uuid("kvm-1")
     placement.replace_allocations(
@@ -234,10 +236,18 @@ def test_shrinking_below_usage_is_a_warning_not_a_failure(
         consumer_generation=None,
     )
     outcome = reporter.report_host(make_report(vcpus=4, traits={"CUSTOM_NEW"}))
-    assert len(outcome.warnings) == 1
-    assert "inventories of provider kvm-1 not updated" in outcome.warnings[0]
-    assert placement.get_inventories(root)[1]["VCPU"].total == 16
+    assert outcome.warnings == ()
+    assert placement.get_inventories(root)[1]["VCPU"].total == 4
     assert placement.get_provider_traits(root)[1] == {"CUSTOM_NEW"}
+    assert placement.provider_usages(root)[1]["VCPU"] == 16
+    with pytest.raises(errors.Conflict):
+        placement.replace_allocations(
+            "5c1d0c0e-7a43-4f7e-8d0e-2f1a8d7c9b10",
+            {root: {"VCPU": 1}},
+            project_id="p",
+            user_id="u",
+            consumer_generation=None,
+        )
 
 
 def test_bad_tree_is_refused_before_anything_is_written(
