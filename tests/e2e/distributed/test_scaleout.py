@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.ci import time_bound
 from support.databases import postgresql_database
 from support.distributed import Deployment, wait_for
 from support.scaleout import DEAD_AFTER, HEARTBEAT, ScaleOut
@@ -23,9 +24,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
 #: seconds: the victim is dead after DEAD_AFTER, a survivor notices within a heartbeat
 #: and builds what was left behind its own queue (docs/distributed.md states the
 #: bound; the slack is for a CI machine shared with other work).
-SETTLE_BOUND = DEAD_AFTER + HEARTBEAT + 85
+SETTLE_BOUND = DEAD_AFTER + HEARTBEAT + time_bound(85)
 #: 200 deletes through one server on PostgreSQL (each also releases ports and claims).
-DELETE_BOUND = 90
+DELETE_BOUND = time_bound(90)
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ MIGRATION_SECONDS = 5.0
 MIGRATING_GUESTS = 24
 #: Every migration ends within: the victim found dead, then a recovery per migration
 #: (asking both agents) after its memory copy; slack for a shared CI machine.
-MIGRATION_BOUND = DEAD_AFTER + HEARTBEAT + MIGRATION_SECONDS + 75
+MIGRATION_BOUND = DEAD_AFTER + HEARTBEAT + MIGRATION_SECONDS + time_bound(75)
 FINAL = {"completed", "error", "failed", "cancelled"}
 
 

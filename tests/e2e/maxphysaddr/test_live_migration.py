@@ -15,7 +15,7 @@ CAN_RUN_42 = {"bits46", "bits52", "passthrough"}
 
 
 def migrate(fleet: FleetCloud, uuid: str, host: str | None) -> migration_records.Migration:
-    """Start a live migration and wait until it ends; its record."""
+    """Start a live migration and wait until it and the server's task end; its record."""
     reply = fleet.call(
         "POST",
         f"/compute/v2.1/servers/{uuid}/action",
@@ -26,7 +26,7 @@ def migrate(fleet: FleetCloud, uuid: str, host: str | None) -> migration_records
     deadline = time.monotonic() + 60
     while True:
         (record,) = migration_records.list_migrations(fleet.control.db, instance_uuid=uuid)[:1]
-        if not record.in_progress:
+        if not record.in_progress and show(fleet, uuid)["status"] != "MIGRATING":
             return record
         assert time.monotonic() < deadline, f"migration still {record.status}"
         time.sleep(0.05)

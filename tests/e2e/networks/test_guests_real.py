@@ -42,7 +42,7 @@ from support.netns_hosts import (
     vlan_unsupported,
 )
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+pytestmark = [pytest.mark.libvirt, pytest.mark.libvirt_hosts, pytest.mark.slow]
 
 HOST_NAMES = ("vf-net-a", "vf-net-b")
 AGENT_BASE = "vfnet"  # `virtfleet up` names its libvirt agents vfnet, vfnet-1
