@@ -20,17 +20,21 @@ def test_new_ids_have_openstacks_form_and_differ() -> None:
     assert first != second
 
 
+#: Fixed uuids in test ids: every pytest-xdist worker must collect the same tests.
+FIXED, OTHER = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
 @pytest.mark.parametrize(
     "value",
     [
         "",
         "req-",
         "abc",
-        f"{uuid.uuid4()}",  # no prefix
-        f"req-{uuid.uuid4()}x",
-        f"REQ-{uuid.uuid4()}",
-        f"req-{str(uuid.uuid4()).upper()}",
-        f"req-{uuid.uuid4()}\nreq-{uuid.uuid4()}",  # header smuggling
+        f"{FIXED}",  # no prefix
+        f"req-{FIXED}x",
+        f"REQ-{FIXED}",
+        f"req-{FIXED.upper()}",
+        f"req-{FIXED}\nreq-{OTHER}",  # header smuggling
         None,
         42,
     ],
