@@ -34,7 +34,9 @@ def test_microversion_headers_never_5xx(
     reply = cloud.call("GET", PATHS[service], headers={header: value})
     message = error_message(reply, PATHS[service])
     if reply.status in (400, 406):
-        assert message is not None and service in message, message
+        # Placement words it as its reference: "Invalid microversion: ..."
+        expected = "Invalid microversion" if service == "placement" else service
+        assert message is not None and expected in message, message
 
 
 @pytest.mark.parametrize(
@@ -46,8 +48,8 @@ def test_microversion_headers_never_5xx(
         ("compute", "two", 400, "'two'"),
         ("compute", "2.1.1", 400, "'2.1.1'"),
         ("placement", "1.999", 406, "1.999"),
-        ("placement", "0.9", 406, "1.0"),
-        ("placement", "1.x", 400, "'1.x'"),
+        ("placement", "0.9", 406, "Unacceptable version header: 0.9"),
+        ("placement", "1.x", 400, "invalid version string: 1.x"),
     ],
 )
 def test_bad_microversion_is_named(
