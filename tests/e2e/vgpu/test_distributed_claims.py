@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.e2e.vgpu.test_migration import VGPU_FLAVOR, mdev_of, vgpu_used
 
+from support.ci import time_bound
 from support.migrate_helpers import start_slow_migration
 from support.vgpu_cloud import MDEV_TYPE, make_vgpu_cloud, restart_agent
 from virtfleet.agent.mdev.claims import CLAIMS_FILE
@@ -36,7 +37,9 @@ def claims_of(cloud: Any, host: str) -> set[str]:
 
 
 def test_destination_restart_mid_migration_keeps_its_own_claim(cloud: Any) -> None:
-    server, dest, started = start_slow_migration(cloud, VGPU_FLAVOR, 1.5)
+    # long enough that the migration still runs after the agent's restart, even on
+    # shared cores
+    server, dest, started = start_slow_migration(cloud, VGPU_FLAVOR, time_bound(3.0))
     source = server.host
     (claimed,) = claims_of(cloud, dest)
     assert claims_of(cloud, source) == set()
