@@ -18,7 +18,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.conductor.moves import recovery, runner
 from virtfleet.conductor.moves.live_flow import LiveMigrationFlow
-from virtfleet.conductor.moves.move import Move
+from virtfleet.conductor.moves.move import load as load_move
 from virtfleet.conductor.moves.services import (
     MigrationPlacement,
     MigrationScheduler,
@@ -136,15 +136,9 @@ class LiveMigrations:
         """The whole migration; every outcome ends the server's task and the record."""
         self._tracker.begin(migration_id)
         try:
-            migration = records.get(self._svc.db, migration_id)
-            try:
-                server = servers.get(self._svc.db, migration.instance_uuid)
-            except errors.NotFound:
-                records.update(
-                    self._svc.db, migration_id, status=records.ERROR, error="the server was deleted"
-                )
+            move = load_move(self._svc.db, migration_id, host)
+            if move is None:
                 return
-            move = Move(migration, server, host)
             live = LiveMigrationFlow(self._svc, self._tracker, move, block_migration)
             runner.run_move(live, self._svc, self._tracker)
         finally:

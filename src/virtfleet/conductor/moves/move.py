@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from virtfleet import errors
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
+from virtfleet.db.engine import Database
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,3 +28,15 @@ class Move:
     @property
     def migration_id(self) -> int:
         return self.migration.id
+
+
+def load(db: Database, migration_id: int, requested_host: str | None) -> Move | None:
+    """The move of migration ``migration_id`` as it starts; None (the record ended in
+    error) when its server was deleted meanwhile."""
+    migration = records.get(db, migration_id)
+    try:
+        server = servers.get(db, migration.instance_uuid)
+    except errors.NotFound:
+        records.update(db, migration_id, status=records.ERROR, error="the server was deleted")
+        return None
+    return Move(migration, server, requested_host)

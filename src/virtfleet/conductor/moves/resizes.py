@@ -25,6 +25,7 @@ from virtfleet import errors
 from virtfleet.conductor import boot
 from virtfleet.conductor.moves import claim, cold_flow, runner
 from virtfleet.conductor.moves.move import Move
+from virtfleet.conductor.moves.move import load as load_move
 from virtfleet.conductor.moves.services import (
     MigrationPlacement,
     MigrationScheduler,
@@ -148,17 +149,10 @@ class ColdMoves:
         """The whole move; every outcome ends the server's task and the record."""
         self._tracker.begin(migration_id)
         try:
-            migration = records.get(self._svc.db, migration_id)
-            try:
-                server = servers.get(self._svc.db, migration.instance_uuid)
-            except errors.NotFound:
-                records.update(
-                    self._svc.db, migration_id, status=records.ERROR, error="the server was deleted"
-                )
+            move = load_move(self._svc.db, migration_id, host)
+            if move is None:
                 return
-            flow = cold_flow.ColdMigrationFlow(
-                self._svc, self._tracker, Move(migration, server, host), self._images
-            )
+            flow = cold_flow.ColdMigrationFlow(self._svc, self._tracker, move, self._images)
             runner.run_move(flow, self._svc, self._tracker)
         finally:
             self._tracker.done(migration_id)
