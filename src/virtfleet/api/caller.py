@@ -42,7 +42,15 @@ def authorize(req: Request, rule: str, target: Mapping[str, Any] | None = None) 
 
 
 def is_admin(req: Request) -> bool:
-    return allowed(req, ADMIN_RULE)
+    """Whether the caller passes ``context_is_admin``; asked once per request (a
+    server listing asks for each server it shows)."""
+    known = req.environ.get(_IS_ADMIN_KEY)
+    if known is None:
+        known = req.environ[_IS_ADMIN_KEY] = allowed(req, ADMIN_RULE)
+    return bool(known)
+
+
+_IS_ADMIN_KEY = "virtfleet.caller.is_admin"
 
 
 def project_id(req: Request) -> str:

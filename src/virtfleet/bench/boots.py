@@ -39,6 +39,15 @@ class Phase:
     per_second: float
     p50_ms: float | None
     p99_ms: float | None
+    cpu_seconds: float | None = None  # CPU time of the cloud's processes in the burst
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """The cloud's CPU time per request that ended: what the machine's other load
+        disturbs least (a loaded machine stretches the wall time, not this)."""
+        if self.cpu_seconds is None or not self.done:
+            return None
+        return round(self.cpu_seconds * 1000 / self.done, 1)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,10 @@ class Result:
     cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        for name in ("boots", "deletes"):
+            found[name]["cpu_ms_per_request"] = getattr(self, name).cpu_ms_per_request
+        return found
 
 
 @dataclass
@@ -86,8 +98,10 @@ def run(
     setup: str = "",
     servers: int = 0,
     hosts: int = 0,
+    cpu: Callable[[], float] | None = None,
 ) -> Result:
-    """Boot ``boots`` servers and delete them again; at most ``timeout`` seconds each."""
+    """Boot ``boots`` servers and delete them again; at most ``timeout`` seconds each.
+    ``cpu`` gives the CPU seconds the cloud's processes used so far."""
     clients = [Client(e, timeout=60) for e in endpoints]
     admin = clients[0]
     flavor = admin.create_flavor(f"bench-{time.time_ns()}", 1, 128, 1)["id"]
@@ -110,7 +124,9 @@ def run(
         status = server.get("status")
         return None if status == "BUILD" else ("ok" if status == "ACTIVE" else "failed")
 
-    boot_phase = _burst(admin, booted, range(boots), boot, concurrency, timeout, boot_state)
+    boot_phase = _burst(
+        admin, booted, range(boots), boot, concurrency, timeout, boot_state, cpu=cpu
+    )
 
     deleted = _Burst()
     targets = sorted(booted.sent)
@@ -131,7 +147,7 @@ def run(
 
     delete_phase = _burst(
         admin, deleted, range(len(targets)), delete, concurrency, timeout, delete_state,
-        gone_is_done=True,
+        gone_is_done=True, cpu=cpu,
     )  # fmt: skip
     return Result(
         setup, servers, hosts, concurrency, boot_phase, delete_phase,
@@ -148,10 +164,12 @@ def _burst(
     timeout: float,
     state: Callable[[dict[str, Any]], str | None],
     gone_is_done: bool = False,
+    cpu: Callable[[], float] | None = None,
 ) -> Phase:
     """Send every request from ``concurrency`` threads while one poller notes when each
     accepted one ended (``state`` of its listing: "ok", "failed" or None for not
     yet; with ``gone_is_done`` a server no longer listed is done)."""
+    cpu_before = cpu() if cpu is not None else None
     first = time.monotonic()
     deadline = first + timeout
     sending = threading.Event()
@@ -189,6 +207,7 @@ def _burst(
         list(pool.map(send, items))
     sending.clear()
     poller.join(max(0.0, deadline - time.monotonic()) + POLL * 2)
+    used = None if cpu is None or cpu_before is None else round(cpu() - cpu_before, 1)
     done = {i: t for i, t in burst.ended.items() if i not in burst.failed}
     latencies = [done[i] - burst.sent[i] for i in done]
     seconds = (max(done.values()) - first) if done else time.monotonic() - first
@@ -202,6 +221,7 @@ def _burst(
         per_second=round(len(done) / seconds, 1) if seconds > 0 else 0.0,
         p50_ms=ms(percentile(latencies, 50)) if latencies else None,
         p99_ms=ms(percentile(latencies, 99)) if latencies else None,
+        cpu_seconds=used,
     )
 
 
@@ -209,8 +229,9 @@ def table(results: Sequence[Result]) -> str:
     """The results as a Markdown table, one row per setup and burst."""
     head = (
         "| setup | hosts | concurrency | burst | ok / sent | rejected | failed | seconds "
-        "| per second | p50 ms | p99 ms | load before → after |\n"
-        "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        "| per second | p50 ms | p99 ms | cloud CPU ms each | load before → after |\n"
+        "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| --- |\n"
     )
     rows = []
     for r in results:
@@ -221,7 +242,7 @@ def table(results: Sequence[Result]) -> str:
                 f"| {r.setup} | {r.hosts} | {r.concurrency} | {name} | "
                 f"{phase.done} / {phase.requests} | {rejected} | {phase.failed} | "
                 f"{phase.seconds} | {phase.per_second} | {phase.p50_ms} | {phase.p99_ms} | "
-                f"{load} |"
+                f"{phase.cpu_ms_per_request} | {load} |"
             )
     return head + "\n".join(rows) + "\n"
 

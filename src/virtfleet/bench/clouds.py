@@ -8,6 +8,7 @@ auth_strategy = noauth``): the benchmark measures the control plane, not tokens.
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import signal
 import socket
@@ -57,6 +58,19 @@ class RunningCloud:
     endpoints: list[str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[pathlib.Path] = field(default_factory=list)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the cloud's processes (and their waited-for children, such as
+        ``qemu-img``) have used so far (Linux ``/proc``; 0 for a process gone)."""
+        ticks = 0
+        for proc in self.processes:
+            try:
+                fields = pathlib.Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1]
+            except OSError:
+                continue
+            utime, stime, cutime, cstime = (int(v) for v in fields.split()[11:15])
+            ticks += utime + stime + cutime + cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def tail(self, lines: int = 20) -> str:
         return "\n".join(

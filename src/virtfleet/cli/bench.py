@@ -235,8 +235,9 @@ def boots_command(
             try:
                 with e2e_clouds.running(setup, root / f"setup-{servers}", 300) as cloud:
                     result = e2e_boots.run(
-                        cloud.endpoints, boots, concurrency, timeout, setup.name, servers, hosts
-                    )
+                        cloud.endpoints, boots, concurrency, timeout, setup.name, servers, hosts,
+                        cpu=cloud.cpu_seconds,
+                    )  # fmt: skip
             except (RuntimeError, errors.VirtfleetError) as exc:
                 raise click.ClickException(f"{setup.name}: {exc}") from None
             results.append(result)

@@ -166,15 +166,20 @@ class ImageService:
         """Remove the data of deleted images among ``image_ids`` that no server uses
         any more (called when a server goes); returns the ids whose data went."""
         released = []
-        candidates = {i for i in image_ids if self.store.path(i).exists()}
-        still_used = in_use.in_use(self.db, candidates)
-        for image_id in sorted(candidates - still_used):
-            try:
-                images.get(self.db, image_id)
-            except errors.NotFound:
-                self.store.delete(image_id)
-                released.append(image_id)
+        deleted = {i for i in image_ids if self.store.path(i).exists() and not self._exists(i)}
+        # Only deleted images are looked for among the servers (a scan of them all):
+        # a delete burst of servers booted from a live image reads no server list.
+        for image_id in sorted(deleted - in_use.in_use(self.db, deleted)):
+            self.store.delete(image_id)
+            released.append(image_id)
         return tuple(released)
+
+    def _exists(self, image_id: str) -> bool:
+        try:
+            images.get(self.db, image_id)
+        except errors.NotFound:
+            return False
+        return True
 
     # --------------------------------------------------------------------- data
 

@@ -179,15 +179,47 @@ class ServerPorts:
         return self.service.list_ports(SYSTEM, device_id=server_uuid)
 
     def addresses(self, server_uuid: str) -> list[ServerAddress]:
+        return self.addresses_of([server_uuid])[server_uuid]
+
+    def addresses_of(self, server_uuids: Sequence[str]) -> dict[str, list[ServerAddress]]:
+        """The fixed IPs of each server's ports (in the order the ports were made), read
+        in one transaction with one query per table whatever the number of servers (a
+        server listing reads them all at once)."""
+        found: dict[str, list[ServerAddress]] = {uuid: [] for uuid in server_uuids}
         with self.service.db.read_session() as session:
-            found = []
-            for row in _rows(session, server_uuid):
-                network = session.get(m.Network, row.network_id)
-                name = network.name if network is not None and network.name else row.network_id
-                for fixed in ports.port_record(session, row).fixed_ips:
-                    version = ipaddress.ip_address(fixed.ip_address).version
-                    found.append(ServerAddress(name, fixed.ip_address, version, row.mac_address))
-            return found
+            rows: list[m.Port] = []
+            wanted = list(found)
+            for start in range(0, len(wanted), _IN_BATCH):
+                batch = wanted[start : start + _IN_BATCH]
+                rows.extend(session.scalars(select(m.Port).where(m.Port.device_id.in_(batch))))
+            rows.sort(key=lambda row: (row.created_at, row.id))
+            port_ids = [row.id for row in rows]
+            fixed: dict[str, list[m.IPAllocation]] = {}
+            for start in range(0, len(port_ids), _IN_BATCH):
+                batch = port_ids[start : start + _IN_BATCH]
+                query = select(m.IPAllocation).where(m.IPAllocation.port_id.in_(batch))
+                for allocation in session.scalars(query):
+                    fixed.setdefault(allocation.port_id, []).append(allocation)
+            network_ids = {row.network_id for row in rows}
+            names = {
+                network.id: network.name or network.id
+                for network in session.scalars(
+                    select(m.Network).where(m.Network.id.in_(network_ids))
+                )
+            }
+            for row in rows:
+                name = names.get(row.network_id, row.network_id)
+                allocations = fixed.get(row.id, [])
+                for ip in sorted(allocations, key=lambda a: (a.subnet_id, a.ip_address)):
+                    version = ipaddress.ip_address(ip.ip_address).version
+                    found[str(row.device_id)].append(
+                        ServerAddress(name, ip.ip_address, version, row.mac_address)
+                    )
+        return found
+
+
+#: Ids per ``IN (...)`` list: below SQLite's and PostgreSQL's bound parameter limits.
+_IN_BATCH = 500
 
 
 def _rows(session: Session, server_uuid: str) -> list[m.Port]:

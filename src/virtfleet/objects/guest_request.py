@@ -16,6 +16,8 @@ driver, which decide them from this object and the host.
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
 from typing import Any
 
 from oslo_versionedobjects import fields
@@ -159,10 +161,31 @@ class GuestRequest(_Frozen):
 
     @classmethod
     def from_primitive(cls, primitive: dict[str, Any]) -> GuestRequest:
-        """The object back from :meth:`to_primitive`'s form."""
+        """The object back from :meth:`to_primitive`'s form. Immutable objects are
+        shared: equal primitives (most servers of one flavor and image) give the same
+        object, built once (a server listing reads one per server)."""
+        try:
+            key = json.dumps(primitive, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # not JSON (not from the database): built anew
+            key = ""
+        with _BUILT_LOCK:
+            known = _BUILT.get(key) if key else None
+        if known is not None:
+            return known
         received = cls.obj_from_primitive(primitive)
         assert isinstance(received, GuestRequest)
+        if key:
+            with _BUILT_LOCK:
+                if len(_BUILT) >= _BUILT_KEPT:
+                    _BUILT.clear()
+                _BUILT[key] = received
         return received
+
+
+#: GuestRequests built from primitives, by the primitive's canonical JSON text.
+_BUILT: dict[str, GuestRequest] = {}
+_BUILT_LOCK = threading.Lock()
+_BUILT_KEPT = 4096
 
 
 __all__ = ["GuestNic", "GuestRequest", "MaxPhysAddr"]

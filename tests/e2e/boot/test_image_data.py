@@ -87,3 +87,19 @@ def test_a_download_the_image_service_cannot_serve_fails_the_boot_cleanly(cloud:
     assert "the download ended after 100 of 4096 bytes" in str(server.fault.get("details"))
     assert cloud.usages("big") == {} and cloud.usages("small") == {}
     assert cached_files(cloud, "big") == [] and cached_files(cloud, "small") == []
+
+
+def test_a_deleted_images_data_goes_with_its_last_server_and_a_live_images_never(
+    cloud: Cloud,
+) -> None:
+    live, doomed = cloud.add_image(), cloud.add_image()
+    on_live = cloud.boot(vcpus=1, memory_mb=512, image_id=live)
+    first = cloud.boot(vcpus=1, memory_mb=512, image_id=doomed)
+    second = cloud.boot(vcpus=1, memory_mb=512, image_id=doomed)
+    cloud.images.delete(doomed)  # the record goes; two guests still use the data
+    assert cloud.images.store.path(doomed).is_file()
+    for server, left in ((first, True), (second, False), (on_live, False)):
+        cloud.conductor.delete_server(server.uuid)
+        cloud.conductor.drain(30)
+        assert cloud.images.store.path(doomed).is_file() is left
+    assert cloud.images.store.path(live).is_file()  # no server uses it, but it lives

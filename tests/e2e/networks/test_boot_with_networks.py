@@ -205,6 +205,10 @@ def test_concurrent_boots_get_distinct_addresses_and_leave_nothing(
         assert all(s["status"] == "ACTIVE" for s in servers), [s["status"] for s in servers]
         addresses = [s["addresses"]["crowd"][0]["addr"] for s in servers]
         assert len(set(addresses)) == 40
+        # The listing reads every server's addresses at once: the same as each show.
+        detail = cloud.api.compute("GET", "/servers/detail")["servers"]
+        listed = {s["id"]: s["addresses"] for s in detail}
+        assert [listed[s["id"]] for s in servers] == [s["addresses"] for s in servers]
         cloud.delete_all_servers()
         wait_until(lambda: not all_ports(cloud))
     finally:

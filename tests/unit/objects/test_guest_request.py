@@ -229,6 +229,18 @@ def test_storage_and_the_wire_keep_it_unchanged_and_immutable() -> None:
         back.maxphysaddr_bits = 48
 
 
+def test_equal_stored_requests_are_built_once_and_shared() -> None:
+    guest = resolve(props={"hw_architecture": "x86_64", "hw_machine_type": "q35"})
+    first = GuestRequest.from_primitive(json.loads(json.dumps(guest.to_primitive())))
+    again = GuestRequest.from_primitive(json.loads(json.dumps(guest.to_primitive())))
+    assert again is first and first == guest  # shared: immutable, so safe
+    with pytest.raises(AttributeError, match="immutable"):
+        again.machine_type = "pc"
+    other = resolve(props={"hw_architecture": "x86_64", "hw_machine_type": "pc"})
+    built = GuestRequest.from_primitive(other.to_primitive())
+    assert built is not first and built.machine_type == "pc"
+
+
 def test_equal_requests_hash_alike_and_differ_by_any_field() -> None:
     assert resolve() == resolve() and hash(resolve()) == hash(resolve())
     assert resolve(props={"hw_machine_type": "q35"}) != resolve()

@@ -43,6 +43,18 @@ def test_overlay_is_at_least_image_and_flavor_size(
     assert create == f"create -f qcow2 -b {base} -F raw {tmp_path / 'disk'} {expected_size}"
 
 
+def test_a_base_is_asked_its_size_once_until_the_file_changes(tmp_path: Path) -> None:
+    tool, log = fake_qemu_img(tmp_path, 12345)
+    base = tmp_path / "base.raw"
+    base.write_bytes(b"a")
+    for n in range(3):
+        tool.create_overlay(str(tmp_path / f"disk{n}"), str(base), "raw", 0)
+    assert [c.split()[0] for c in log.read_text().splitlines()] == ["info"] + ["create"] * 3
+    base.write_bytes(b"bb")  # another file under the name: asked again
+    tool.create_overlay(str(tmp_path / "disk3"), str(base), "raw", 0)
+    assert [c.split()[0] for c in log.read_text().splitlines()][-2:] == ["info", "create"]
+
+
 def test_failure_carries_the_tool_error(tmp_path: Path) -> None:
     tool, _ = fake_qemu_img(tmp_path, 1)
     with pytest.raises(subprocess.CalledProcessError) as caught:

@@ -4,11 +4,15 @@ snapshot flattens one into a standalone qcow2."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import threading
 from typing import Protocol
 
 GiB = 1024**3
+#: Base images whose virtual size :class:`QemuImg` remembers (forgotten all at once past it).
+_SIZES_KEPT = 1024
 
 
 class ImageTool(Protocol):
@@ -33,6 +37,11 @@ class QemuImg:
 
     def __init__(self, binary: str = "qemu-img") -> None:
         self.binary = binary
+        # Base images do not change under a name (the host's image cache renames a
+        # verified download into place): their virtual size, keyed by the file's
+        # identity, is asked of qemu-img once rather than at every boot.
+        self._sizes: dict[tuple[str, str, int, int, int, int], int] = {}
+        self._lock = threading.Lock()
 
     def virtual_size(self, path: str, fmt: str) -> int:
         """The image's virtual size in bytes."""
@@ -44,8 +53,26 @@ class QemuImg:
         ).stdout
         return int(json.loads(out)["virtual-size"])
 
+    def base_size(self, path: str, fmt: str) -> int:
+        """:meth:`virtual_size` of a base image, remembered while the file (device,
+        inode, size, modification time) is the same."""
+        try:
+            st = os.stat(path)
+        except OSError:  # qemu-img says what is wrong with it
+            return self.virtual_size(path, fmt)
+        key = (path, fmt, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            known = self._sizes.get(key)
+        if known is None:
+            known = self.virtual_size(path, fmt)
+            with self._lock:
+                if len(self._sizes) >= _SIZES_KEPT:
+                    self._sizes.clear()
+                self._sizes[key] = known
+        return known
+
     def create_overlay(self, path: str, backing: str, backing_format: str, size_gb: int) -> None:
-        size = max(self.virtual_size(backing, backing_format), size_gb * GiB)
+        size = max(self.base_size(backing, backing_format), size_gb * GiB)
         args = ["create", "-f", "qcow2", "-b", backing, "-F", backing_format, path, str(size)]
         subprocess.run(
             [self.binary, *args],

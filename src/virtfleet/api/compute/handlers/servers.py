@@ -59,8 +59,9 @@ def index(deps: ComputeDeps, req: Request) -> webob.Response:
 def detail(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /servers/detail: the caller's servers in full (filters, paging)."""
     found = _filtered(deps, req)
+    addresses = _addresses_of(deps, [s.uuid for s in found])
     body: dict[str, Any] = {
-        "servers": [detail_view(req, s, addresses=_addresses(deps, s)) for s in found]
+        "servers": [detail_view(req, s, addresses=addresses[s.uuid]) for s in found]
     }
     return json_response(_with_next(req, body, found))
 
@@ -403,16 +404,25 @@ def _image_from_block_devices(body: dict[str, Any]) -> str | None:
 
 def _addresses(deps: ComputeDeps, server: Server) -> dict[str, list[dict[str, Any]]]:
     """``addresses``: the fixed IPs of the server's ports, by network name."""
-    found: dict[str, list[dict[str, Any]]] = {}
+    return _addresses_of(deps, [server.uuid])[server.uuid]
+
+
+def _addresses_of(
+    deps: ComputeDeps, server_uuids: list[str]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """:func:`_addresses` of several servers, read at once."""
     if deps.networks is None:
-        return found
-    for address in deps.networks.addresses(server.uuid):
-        found.setdefault(address.network_name, []).append(
-            {
-                "version": address.version,
-                "addr": address.address,
-                "OS-EXT-IPS:type": "fixed",
-                "OS-EXT-IPS-MAC:mac_addr": address.mac_address,
-            }
-        )
-    return found
+        return {uuid: {} for uuid in server_uuids}
+    shown: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for uuid, found in deps.networks.addresses_of(server_uuids).items():
+        by_network = shown.setdefault(uuid, {})
+        for address in found:
+            by_network.setdefault(address.network_name, []).append(
+                {
+                    "version": address.version,
+                    "addr": address.address,
+                    "OS-EXT-IPS:type": "fixed",
+                    "OS-EXT-IPS-MAC:mac_addr": address.mac_address,
+                }
+            )
+    return shown
