@@ -168,7 +168,7 @@ def build_agent(
     driver = LibvirtDriver(
         open_connection(uri, fleet), agent_cfg, reopen=lambda: open_connection(uri, fleet)
     )
-    network = host_network(agent_cfg, simulated=is_simulated(uri))
+    network = host_network(agent_cfg, simulated=is_simulated(uri), host=name)
     images = None
     if image_source is not None:  # agents of one process share an instances path
         images = image_cache.from_conf(

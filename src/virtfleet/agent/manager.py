@@ -235,6 +235,7 @@ class ComputeAgent:
         """Report the host, serve RPC, forward lifecycle events, start refreshing."""
         self._stop.clear()
         self.refresh()
+        self.adopt_ports()
         self._transport.serve(COMPUTE_TOPIC, self.host, AgentEndpoint(self))
         self._serving = True
         self.report_guests()  # now that the conductor can ask back about them
@@ -286,6 +287,28 @@ class ComputeAgent:
         self.reap_orphans()
         self.clean_image_cache()
         return reply
+
+    def adopt_ports(self) -> list[str]:
+        """Take over the networking of the guests already here (a restarted agent):
+        the ports the control plane has bound to this host whose guest is on it are
+        plugged again, their filtering and DHCP rewritten, leftovers removed; returns
+        the adopted port ids. A failure is logged: the agent still starts."""
+        timeout = self.conf.rpc_response_timeout
+        try:
+            vifs = ConductorClient(self._transport, timeout).host_ports(self.host)
+        except errors.VirtfleetError as exc:
+            LOG.warning("host %s: cannot ask for its ports, guests' networking not "
+                        "adopted: %s", self.host, exc)  # fmt: skip
+            return []
+        guests = set(self.driver.list_instance_uuids())
+        try:
+            adopted = self.network.adopt(vifs, guests)
+        except errors.VirtfleetError:
+            LOG.exception("host %s: adopting its guests' networking failed", self.host)
+            return []
+        if adopted:
+            LOG.info("host %s: adopted %d ports of its guests", self.host, len(adopted))
+        return adopted
 
     def with_image_files(self, spec: GuestSpec, instance: InstanceSpec) -> GuestSpec:
         """``spec`` with the local files of the instance's image data, fetched into this

@@ -89,6 +89,12 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "finish_resize (spawn from the kept root disk, on the destination or, for a "
         "revert, the source), confirm_resize (the kept files removed), resize_kept_dir",
     ),
+    (
+        "1.9",
+        "host_ports: a starting agent asks for the compute ports bound to its host "
+        "(GuestVif 1.2 names each port's server) and adopts those of its guests, so "
+        "filtering and DHCP of guests running before a restart carry on",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -357,6 +363,11 @@ class ConductorClient:
             instance_uuid=instance_uuid,
             state=state,
         )
+
+    def host_ports(self, host: str) -> list[GuestVif]:
+        """The compute ports bound to ``host``, as its agent realises them."""
+        reply = self._call("host_ports", host=host)
+        return _expect_list(reply, GuestVif, "host_ports")
 
     def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
         """A cast: ``host`` has these guests; the conductor marks the servers recorded

@@ -45,6 +45,7 @@ from virtfleet.image import in_use
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt, OrphanDomain
+from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc import Transport
 from virtfleet.scheduler import server_groups
 from virtfleet.scheduler.manager import Selection
@@ -87,6 +88,9 @@ class ConductorEndpoint:
 
     def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
         self._conductor.reconcile_guests(host, instance_uuids)
+
+    def host_ports(self, host: str) -> list[GuestVif]:
+        return self._conductor.host_ports(host)
 
 
 class Conductor:
@@ -339,6 +343,10 @@ class Conductor:
         claims for them are stale."""
         ended = mdev_reaper.migration_ended(self._db)
         return [uuid for uuid in migration_uuids if ended(uuid)]
+
+    def host_ports(self, host: str) -> list[GuestVif]:
+        """The compute ports bound to ``host`` (none without a network service)."""
+        return self._networks.host_vifs(host) if self._networks is not None else []
 
     def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[Orphan]:
         """Which of the domains ``host`` holds should not be there (see

@@ -193,6 +193,7 @@ def guest_vif(session: Session, row: m.Port, tunnels: Mapping[str, str]) -> Gues
         subnets=subnets,
         rules=_rules(session, record.security_group_ids) if row.port_security_enabled else [],
         vxlan_peers=[p for p in peers if p != own],
+        instance_uuid=row.device_id,
     )
 
 

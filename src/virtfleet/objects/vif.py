@@ -77,11 +77,13 @@ class GuestVif(DefaultedObject):
     (``network_type`` flat, vlan or vxlan; ``physical_network`` for flat and vlan;
     ``segmentation_id`` the VLAN id or VNI). ``security_group_ids`` empty and
     ``port_security`` False mean no filtering; ``rules`` are the port's groups' rules,
-    ``vxlan_peers`` the tunnel addresses of the other hosts with ports on the network."""
+    ``vxlan_peers`` the tunnel addresses of the other hosts with ports on the network,
+    ``instance_uuid`` the server the port is bound for ('' when not known)."""
 
     # Version 1.0: initial version
     # Version 1.1: project_id, subnets, rules, vxlan_peers (the host's data plane)
-    VERSION = "1.1"
+    # Version 1.2: instance_uuid (the port's server: a restarted agent adopts it)
+    VERSION = "1.2"
 
     fields = {
         "port_id": fields.StringField(),
@@ -99,6 +101,7 @@ class GuestVif(DefaultedObject):
         "subnets": fields.ListOfObjectsField("GuestSubnet", default=[]),
         "rules": fields.ListOfObjectsField("GuestRule", default=[]),
         "vxlan_peers": fields.ListOfStringsField(default=[]),
+        "instance_uuid": fields.StringField(default=""),
     }
 
     obj_relationships = {"subnets": [("1.1", "1.0")], "rules": [("1.1", "1.0")]}
@@ -118,6 +121,7 @@ class GuestVif(DefaultedObject):
     subnets: list[GuestSubnet]
     rules: list[GuestRule]
     vxlan_peers: list[str]
+    instance_uuid: str
 
     def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
@@ -125,3 +129,5 @@ class GuestVif(DefaultedObject):
         if target < (1, 1):  # a 1.0 agent plugs bridges only
             for name in ("project_id", "subnets", "rules", "vxlan_peers"):
                 primitive.pop(name, None)
+        if target < (1, 2):
+            primitive.pop("instance_uuid", None)

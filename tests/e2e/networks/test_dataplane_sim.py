@@ -2,13 +2,15 @@
 record it): each host's DHCP port and its address in every port's subnets, the VXLAN
 peers (the other hosts' tunnel addresses), security-group rules with the default
 group's members resolved, all refreshed live when a rule changes or a server comes or
-goes, and the DHCP ports gone with the last server."""
+goes, and the DHCP ports gone with the last server. A restarted agent adopts the ports
+of its guests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from support.emulation_cloud import EmulationCloud, wait_until
+from virtfleet.agent.network.plugging import RecordingHostNetwork
 from virtfleet.db import hosts
 from virtfleet.network.records import Caller
 from virtfleet.objects.vif import GuestVif
@@ -72,11 +74,9 @@ def test_hosts_get_dhcp_peers_and_live_rules(cloud: EmulationCloud, flavor_id: s
         assert sorted(members[0]) == addresses  # the default group's ingress: its members
 
         group = ports[first].security_group_ids[0]
-        rule = service.create_rule(
-            ADMIN,
-            {"security_group_id": group, "direction": "ingress", "protocol": "tcp",
-             "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "198.51.100.0/24"},
-        )  # fmt: skip
+        ssh = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22,
+               "port_range_max": 22, "remote_ip_prefix": "198.51.100.0/24"}  # fmt: skip
+        rule = service.create_rule(ADMIN, {**ssh, "security_group_id": group})
 
         def has_ssh_rule() -> bool:
             return any(r.port_range_min == 22 for r in vif_of(first).rules)
@@ -84,6 +84,18 @@ def test_hosts_get_dhcp_peers_and_live_rules(cloud: EmulationCloud, flavor_id: s
         wait_until(has_ssh_rule)
         service.delete_rule(ADMIN, rule.id)
         wait_until(lambda: not has_ssh_rule())
+
+        # the host's agent restarts with its memory lost: it adopts its guest's port
+        agent = cloud.agent(placed[first])
+        agent.stop()
+        fresh = RecordingHostNetwork()
+        agent.network = fresh
+        agent.start()
+        adopted = fresh.ports[ports[first].id]
+        assert (adopted.instance_uuid, adopted.vif.instance_uuid) == (first, first)
+        assert adopted.vif.rules == vif_of(first).rules
+        rule = service.create_rule(ADMIN, {**ssh, "security_group_id": group})
+        wait_until(has_ssh_rule)  # and keeps it current
     finally:
         cloud.delete_all_servers()
     wait_until(lambda: not service.list_ports(ADMIN))  # the DHCP ports went with them

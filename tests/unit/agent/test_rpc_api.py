@@ -242,6 +242,20 @@ CONDUCTOR_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     ),
     "live_migrations_ended": ({"migration_uuids": [UUID, OTHER]}, [OTHER]),
     "guests_on_host": ({"host": "kvm-1", "instance_uuids": [UUID, OTHER]}, None),
+    "host_ports": (
+        {"host": "kvm-1"},
+        [
+            GuestVif(
+                port_id=OTHER,
+                network_id=OTHER,
+                mac_address="fa:16:3e:00:00:02",
+                network_type="flat",
+                physical_network="ext",
+                fixed_ips=["192.0.2.20"],
+                instance_uuid=UUID,
+            )
+        ],
+    ),
     "instance_power_state_changed": (
         {"host": "kvm-1", "instance_uuid": UUID, "state": "shutoff"},
         None,

@@ -12,12 +12,19 @@ port. Other hosts' dnsmasq on the same network ignore this host's guests (they k
 only their own). A change of the entries rewrites the files and sends SIGHUP; a change
 of the subnets restarts dnsmasq; a network without ports here loses its dnsmasq,
 namespace and files.
+
+A restarted agent adopts the dnsmasq it finds in its state directory
+(:meth:`DhcpServers.adopt`): one still serving what is wanted (the same command line,
+interface addresses and bridge) is kept and reloaded with fresh files; any other is
+stopped, with its namespace, veth and files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
+import logging
 import os
 import pathlib
 import shutil
@@ -31,6 +38,7 @@ from virtfleet import errors
 from virtfleet.network.metadata_identity import METADATA_ADDRESS
 from virtfleet.objects.vif import GuestSubnet, GuestVif
 
+LOG = logging.getLogger(__name__)
 NAMESPACE_PREFIX = "vfdhcp-"
 VETH_PREFIX = "vfd"
 INSIDE = "dhcp"
@@ -241,6 +249,58 @@ class DhcpServers:
                 self._write(dhcp)
                 self._signal(dhcp.network_id, signal.SIGHUP)
             self.running[network_id] = dhcp
+
+    def adopt(self, wanted: Mapping[str, NetworkDhcp]) -> list[str]:
+        """At the agent's start: keep each dnsmasq of the state directory that serves
+        what ``wanted`` asks of its network (its files rewritten, SIGHUP), stop every
+        other one (namespace, veth and files removed); returns the kept networks.
+        :meth:`sync` then starts the missing ones."""
+        kept = []
+        found = sorted(p.name for p in self.directory.iterdir()) if self.directory.is_dir() else []
+        for network_id in found:
+            if network_id in self.running:
+                continue
+            dhcp = wanted.get(network_id)
+            if dhcp is not None and self._serves(dhcp):
+                self._write(dhcp)
+                self._signal(network_id, signal.SIGHUP)
+                self.running[network_id] = dhcp
+                kept.append(network_id)
+                LOG.info("network %s: its dnsmasq adopted", network_id)
+            else:
+                LOG.info("network %s: stopping a dnsmasq this host no longer wants", network_id)
+                self._remove(network_id)
+        return kept
+
+    def _serves(self, dhcp: NetworkDhcp) -> bool:
+        """Whether the network's running dnsmasq serves ``dhcp`` as a start would."""
+        pid = self._pid(dhcp.network_id)
+        if pid is None or not _alive(pid):
+            return False
+        try:
+            command = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        except OSError:
+            return False
+        if command.rstrip("\0").split("\0") != dhcp.arguments(self._files(dhcp.network_id)):
+            return False
+        namespace, veth = self.namespace(dhcp.network_id), veth_name(dhcp.network_id)
+        try:
+            shown = json.loads(run(["ip", "-j", "addr", "show", "dev", INSIDE], namespace))
+            outside = json.loads(self._ip("-j", "link", "show", "dev", veth))
+        except (errors.HypervisorError, ValueError):
+            return False
+        addresses = {
+            f"{a['local']}/{a['prefixlen']}"
+            for i in shown
+            for a in i["addr_info"]
+            if not a["local"].startswith("fe80:")
+        }
+        inside_mtu = {i.get("mtu") for i in shown}
+        return (
+            addresses == set(dhcp.addresses())
+            and inside_mtu == {dhcp.mtu}
+            and outside[0].get("master") == dhcp.bridge
+        )
 
     def _files(self, network_id: str) -> pathlib.Path:
         return self.directory / network_id

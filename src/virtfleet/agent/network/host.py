@@ -17,8 +17,9 @@ from virtfleet.agent.network.plugging import HostNetwork, RecordingHostNetwork
 from virtfleet.network.physnets import parse_physical_networks
 
 
-def host_network(conf: cfg.ConfigOpts, simulated: bool) -> HostNetwork:
-    """The agent's host networking; ConfigError for a bad ``[network]`` section."""
+def host_network(conf: cfg.ConfigOpts, simulated: bool, host: str = "") -> HostNetwork:
+    """The agent's host networking (``host``: its name, marking the devices it
+    makes); ConfigError for a bad ``[network]`` section."""
     physnets = parse_physical_networks(conf.network.physical_networks)
     tunnel = conf.network.tunnel_address
     if tunnel is not None:
@@ -36,6 +37,7 @@ def host_network(conf: cfg.ConfigOpts, simulated: bool) -> HostNetwork:
         tunnel_address=tunnel,
         netns=netns,
         filtering=conf.network.security_groups,
+        owner=host,
     )
     if conf.network.dhcp:
         prefix = f"{netns}-dhcp-" if netns else NAMESPACE_PREFIX

@@ -10,15 +10,26 @@ ports on the host (:meth:`LinuxBridgeNetwork.apply`): security groups
 entries for the peer hosts (``fdb.py``) and the metadata proxies
 (``metadata_proxy.py``).
 
+A restarted agent adopts what it made before (:meth:`LinuxBridgeNetwork.adopt`): the
+ports the control plane has bound here whose guest is still on the host are plugged
+again in memory (their bridges and devices, found by name, are its own again), each
+network's dnsmasq is kept when it serves what is wanted and restarted otherwise, the
+rules are rewritten for all of them, and the bridges, devices, dnsmasq and DHCP
+namespaces this host made that nothing uses any more are removed. Devices are marked
+as this host's by their alias (``virtfleet:<host>``), so several agents on one machine
+never remove each other's.
+
 A kernel without 802.1Q (no ``/proc/net/vlan``: module 8021q not loaded or not
 built) cannot carry vlan networks: plugging a port of one is refused, naming why."""
 
 from __future__ import annotations
 
+import json
+import logging
 import pathlib
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from virtfleet import errors
@@ -31,7 +42,9 @@ from virtfleet.network.metadata_identity import Identity
 from virtfleet.objects.vif import GuestVif
 from virtfleet.virt.types import GuestInterface
 
+LOG = logging.getLogger(__name__)
 VXLAN_PORT = 4789
+ALIAS_PREFIX = "virtfleet:"
 VLAN_PROC = pathlib.Path("/proc/net/vlan")
 
 #: Runs ``ip`` with the given arguments; returns its output, raises on failure.
@@ -67,6 +80,7 @@ class LinuxBridgeNetwork:
     dhcp: DhcpServers | None = None
     metadata: MetadataProxies | None = None
     filtering: bool = True
+    owner: str = ""  # the host's name, in the alias of the devices made here
     _ports: dict[str, tuple[str, GuestVif, GuestInterface]] = field(default_factory=dict)
     _made: dict[str, list[str]] = field(default_factory=dict)  # bridge -> devices we made
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -131,24 +145,89 @@ class LinuxBridgeNetwork:
         with self._lock:
             self._apply()
 
-    def _apply(self) -> None:
-        """Filtering, DHCP, VXLAN peers and metadata proxies for the ports here."""
-        if self.filtering:
-            ports = [firewall.FilteredPort(nic.tap, vif) for _, vif, nic in self._ports.values()]
-            firewall.apply(ports, self.netns)
+    def adopt(self, vifs: Sequence[GuestVif], guests: Collection[str]) -> list[str]:
+        """At the agent's start: take over the ports of ``vifs`` (those bound here)
+        whose server has a guest (domain) in ``guests``, make filtering, DHCP and peers
+        match them, and remove the bridges, devices and dnsmasq of this host that
+        nothing uses; returns the adopted port ids."""
+        with self._lock:
+            for vif in vifs:
+                if vif.instance_uuid not in guests or vif.port_id in self._ports:
+                    continue
+                try:
+                    [nic] = interfaces([vif], self.physical_networks)
+                    self._ensure(vif, nic.bridge)
+                except errors.VirtfleetError as exc:
+                    LOG.error("port %s of %s not adopted: %s", vif.port_id, vif.instance_uuid, exc)
+                    continue
+                self._ports[vif.port_id] = (vif.instance_uuid, vif, nic)
+                self._own(vif, nic.bridge)
+            self._remove_strays()
+            if self.dhcp is not None:
+                self.dhcp.adopt(self._wanted_dhcp())
+            self._apply()
+            return list(self._ports)
+
+    def _own(self, vif: GuestVif, bridge: str) -> None:
+        """Count an existing bridge (and its VXLAN or VLAN device) of ``vif``'s network
+        as made here, so it goes with the network's last port."""
+        if vif.network_type == "flat" or bridge in self._made or not self._exists(bridge):
+            return
+        made = [bridge]
+        if vif.network_type == "vxlan" and self._exists(vxlan_name(vif.segmentation_id or 0)):
+            made.append(vxlan_name(vif.segmentation_id or 0))
+        if vif.network_type == "vlan":
+            parent = self.physical_networks.get(vif.physical_network or "", "")
+            device = vlan_name(parent, vif.segmentation_id or 0)
+            if parent and self._exists(device):
+                made.append(device)
+        self._made[bridge] = made
+
+    def _remove_strays(self) -> None:
+        """Delete the devices marked as this host's that no adopted port uses."""
+        if not self.owner:
+            return
+        in_use = {device for devices in self._made.values() for device in devices}
+        links = json.loads(self._ip("-j", "-d", "link", "show") or "[]")
+        strays = [
+            link["ifname"]
+            for link in links
+            if link.get("ifalias") == ALIAS_PREFIX + self.owner and link["ifname"] not in in_use
+        ]
+        # a bridge's VXLAN or VLAN device before the bridge
+        for name in sorted(strays, key=lambda n: n.startswith(BRIDGE_PREFIX)):
+            if self._exists(name):
+                LOG.info("removing %s: none of this host's ports uses it", name)
+                self._ip("link", "del", "dev", name)
+
+    def _wanted_dhcp(self) -> dict[str, NetworkDhcp]:
+        """What each network's dnsmasq must serve for the ports here."""
         by_network: dict[str, list[tuple[GuestVif, GuestInterface]]] = {}
         for _, vif, nic in self._ports.values():
             by_network.setdefault(vif.network_id, []).append((vif, nic))
         wanted: dict[str, NetworkDhcp] = {}
         for network_id, plugged in by_network.items():
-            vif, nic = plugged[0]
-            vxlan = vxlan_name(vif.segmentation_id or 0)
-            if vif.network_type == "vxlan" and self.tunnel_address and self._exists(vxlan):
-                peers = {p for v, _ in plugged for p in v.vxlan_peers} - {self.tunnel_address}
-                fdb.set_flood_peers(vxlan, peers, self.netns)
-            served = NetworkDhcp.of(nic.bridge, [v for v, _ in plugged], self.metadata is not None)
+            bridge = plugged[0][1].bridge
+            served = NetworkDhcp.of(bridge, [v for v, _ in plugged], self.metadata is not None)
             if served is not None:
                 wanted[network_id] = served
+        return wanted
+
+    def _apply(self) -> None:
+        """Filtering, DHCP, VXLAN peers and metadata proxies for the ports here."""
+        if self.filtering:
+            ports = [firewall.FilteredPort(nic.tap, vif) for _, vif, nic in self._ports.values()]
+            firewall.apply(ports, self.netns)
+        by_network: dict[str, list[GuestVif]] = {}
+        for _, vif, _ in self._ports.values():
+            by_network.setdefault(vif.network_id, []).append(vif)
+        for plugged in by_network.values():
+            vif = plugged[0]
+            vxlan = vxlan_name(vif.segmentation_id or 0)
+            if vif.network_type == "vxlan" and self.tunnel_address and self._exists(vxlan):
+                peers = {p for v in plugged for p in v.vxlan_peers} - {self.tunnel_address}
+                fdb.set_flood_peers(vxlan, peers, self.netns)
+        wanted = self._wanted_dhcp()
         if self.dhcp is not None:
             self.dhcp.sync(wanted)
         if self.metadata is not None and self.dhcp is not None:
@@ -193,9 +272,15 @@ class LinuxBridgeNetwork:
                 f"({self.vlan_proc} is missing: load module 8021q)"
             )
 
+    def _mark(self, device: str) -> None:
+        """Mark ``device`` as made by this host (its alias), for :meth:`adopt`."""
+        if self.owner:
+            self._ip("link", "set", "dev", device, "alias", ALIAS_PREFIX + self.owner)
+
     def _bridge(self, bridge: str, mtu: int, made: list[str]) -> None:
         self._ip("link", "add", "name", bridge, "type", "bridge")
         made.append(bridge)
+        self._mark(bridge)
         self._ip("link", "set", "dev", bridge, "mtu", str(mtu), "up")
 
     def _flat(self, device: str, made: list[str]) -> None:
@@ -220,6 +305,7 @@ class LinuxBridgeNetwork:
             "local", self.tunnel_address, "dstport", str(VXLAN_PORT),
         )  # fmt: skip
         made.append(name)
+        self._mark(name)
         self._ip("link", "set", "dev", name, "master", bridge, "mtu", str(vif.mtu), "up")
 
     def _vlan(self, bridge: str, vif: GuestVif, made: list[str]) -> None:
@@ -231,6 +317,7 @@ class LinuxBridgeNetwork:
             "id", str(vif.segmentation_id),
         )  # fmt: skip
         made.append(name)
+        self._mark(name)
         self._ip("link", "set", "dev", name, "master", bridge, "up")
 
 

@@ -7,7 +7,7 @@ taps on them and each port's security groups, without touching the machine."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +25,11 @@ class HostNetwork(Protocol):
 
     def refresh(self, vifs: Sequence[GuestVif]) -> None:
         """New facts (rules, VXLAN peers, subnets) for ports plugged here."""
+
+    def adopt(self, vifs: Sequence[GuestVif], guests: Collection[str]) -> list[str]:
+        """At the agent's start: take over the ports bound here (``vifs``) whose
+        server has a guest in ``guests``, as if plugged by this agent, and remove what
+        belongs to none of them; returns the adopted port ids."""
 
 
 def interfaces(
@@ -75,6 +80,14 @@ class RecordingHostNetwork:
             for vif in vifs:
                 if vif.port_id in self.ports:
                     self.ports[vif.port_id].vif = vif
+
+    def adopt(self, vifs: Sequence[GuestVif], guests: Collection[str]) -> list[str]:
+        kept = [v for v in vifs if v.instance_uuid in guests]
+        nics = interfaces(kept, self.physical_networks)
+        with self._lock:
+            for vif, nic in zip(kept, nics, strict=True):
+                self.ports.setdefault(vif.port_id, PluggedPort(vif.instance_uuid, vif, nic))
+            return list(self.ports)
 
     @property
     def bridges(self) -> dict[str, set[str]]:

@@ -106,10 +106,12 @@ def rule(direction: str, **extra: object) -> GuestRule:
     return GuestRule(direction=direction, ethertype="IPv4", **extra)
 
 
-def vif_of(guest: Guest, rules: list[GuestRule], groups: list[str]) -> GuestVif:
+def vif_of(
+    guest: Guest, rules: list[GuestRule], groups: list[str], network_id: str = NET
+) -> GuestVif:
     return GuestVif(
         port_id=guest.port_id,
-        network_id=NET,
+        network_id=network_id,
         mac_address=guest.mac,
         mtu=1500,
         network_type="vxlan",
@@ -130,6 +132,7 @@ def vif_of(guest: Guest, rules: list[GuestRule], groups: list[str]) -> GuestVif:
             )
         ],
         rules=rules,
+        instance_uuid=f"server-{guest.port_id}",
     )
 
 
@@ -273,3 +276,96 @@ def test_dhcp_and_metadata_serve_the_port_and_leave_nothing(
     assert f"{host}-dhcp-" not in sh("ip", "netns", "list").stdout
     assert "vfbr-" not in run_ip("-o", "link", "show", netns=host)
     assert "virtfleet" not in nft_tables(host)
+
+
+def test_a_restarted_agent_adopts_its_guests_and_removes_what_is_left_over(
+    host: str, state_dir: pathlib.Path
+) -> None:
+    """The agent's memory is lost (a new LinuxBridgeNetwork, as after a restart): it
+    adopts the ports of the guests still there, so its next rewrite keeps filtering
+    them; the dnsmasq serving them is kept, the bridge and dnsmasq of a network whose
+    guest went away while it was down are removed."""
+
+    def agent() -> LinuxBridgeNetwork:
+        made = LinuxBridgeNetwork({}, netns=host, owner="host-1")
+        made.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+        return made
+
+    before = agent()
+    one, two, three, gone = (make_guest(host, i) for i in (1, 2, 3, 4))
+    members = [f"{one.address}/32", f"{two.address}/32"]
+    group_a = [rule("egress"), rule("ingress", remote_any=False, remote_prefixes=members)]
+    other_net = "eeeeeeee-5555-4555-8555-555555555555"
+    vifs = [
+        vif_of(one, group_a, [GROUP_A]),
+        vif_of(two, group_a, [GROUP_A]),
+        vif_of(three, [rule("egress")], ["group-b"]),
+        vif_of(gone, [rule("egress")], ["group-b"], network_id=other_net),
+    ]
+    for guest, vif in zip((one, two, three, gone), vifs, strict=True):
+        [nic] = before.plug(vif.instance_uuid, [vif])
+        attach(host, guest, nic.bridge)
+        give_address(guest)
+    assert one.pings(two.address) and not three.pings(one.address)
+    served = {net: dnsmasq_pids(state_dir / net) for net in (NET, other_net)}
+    assert all(len(pids) == 1 for pids in served.values()), served
+    other_bridge = "vfbr-" + other_net[:10]
+    assert other_bridge in run_ip("-o", "link", "show", netns=host)
+
+    # the agent stops; meanwhile the guest on the other network goes away
+    sh("ip", "-n", host, "link", "del", tap_name(gone.port_id))
+    after = agent()
+    running = {v.instance_uuid for v in vifs[:3]}
+    adopted = after.adopt(vifs, running)
+
+    assert sorted(adopted) == sorted(v.port_id for v in vifs[:3])
+    assert dnsmasq_pids(state_dir / NET) == served[NET]  # kept, not restarted
+    assert dnsmasq_pids(state_dir / other_net) == []
+    assert not (state_dir / other_net).exists()
+    assert f"{host}-dhcp-{other_net[:10]}" not in sh("ip", "netns", "list").stdout
+    assert other_bridge not in run_ip("-o", "link", "show", netns=host)
+    assert one.pings(two.address) and not three.pings(one.address)
+
+    # a change rewrites the rules: the adopted guests are still filtered by them
+    opened = [*group_a, rule("ingress", protocol="icmp", remote_any=False,
+                             remote_prefixes=[f"{three.address}/32"])]  # fmt: skip
+    after.refresh([vif_of(one, opened, [GROUP_A])])
+    assert three.pings(one.address)
+    after.refresh([vif_of(one, group_a, [GROUP_A])])
+    assert not three.pings(one.address)
+    assert one.pings(two.address)
+
+    lease = one.run("busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-t", "10", "-T", "1",
+                    "-s", "/bin/true")  # fmt: skip
+    assert f"lease of {one.address} obtained" in lease.stderr + lease.stdout, lease
+
+    for vif in vifs[:3]:  # what it adopted goes with the last port, as if made by it
+        after.unplug(vif.instance_uuid)
+    assert dnsmasq_pids(state_dir) == []
+    assert "vfbr-" not in run_ip("-o", "link", "show", netns=host)
+    assert "virtfleet" not in nft_tables(host)
+    assert f"{host}-dhcp-" not in sh("ip", "netns", "list").stdout
+
+
+def test_adoption_restarts_a_dnsmasq_that_serves_something_else(
+    host: str, state_dir: pathlib.Path
+) -> None:
+    before = LinuxBridgeNetwork({}, netns=host, owner="host-1")
+    before.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+    guest = make_guest(host, 1)
+    vif = vif_of(guest, [rule("egress")], [GROUP_A])
+    before.plug(vif.instance_uuid, [vif])
+    [old] = dnsmasq_pids(state_dir / NET)
+
+    after = LinuxBridgeNetwork({}, netns=host, owner="host-1")
+    after.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+    changed = vif_of(guest, [rule("egress")], [GROUP_A])
+    changed.subnets[0].dhcp_address = "192.0.2.3"  # the host's DHCP port changed meanwhile
+    after.adopt([changed], {vif.instance_uuid})
+    [new] = dnsmasq_pids(state_dir / NET)
+    assert new != old
+    namespace = f"{host}-dhcp-{NET[:10]}"
+    shown = sh("ip", "-n", namespace, "-o", "addr", "show", "dev", "dhcp").stdout
+    assert "192.0.2.3/24" in shown and "192.0.2.2/" not in shown
+    after.unplug(vif.instance_uuid)
+    assert dnsmasq_pids(state_dir) == []
