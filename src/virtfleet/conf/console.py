@@ -35,6 +35,14 @@ OPTS: list[cfg.Opt] = [
         "vnc_lite.html); default http://<proxy_listen>:<port>/vnc_lite.html. The "
         "websocket path with the token is appended as ?path=.",
     ),
+    cfg.ListOpt(
+        "allowed_origins",
+        default=[],
+        help="Host names, besides the one the browser connected to and those of "
+        "serial_base_url and novnc_base_url, that a browser's Origin header may name "
+        "when it opens a console websocket (e.g. a dashboard on another host). "
+        "Clients that send no Origin (not browsers) are not affected.",
+    ),
     cfg.StrOpt(
         "novnc_dir",
         default="/usr/share/novnc",

@@ -31,6 +31,7 @@ hosts:
   - {name: sim-1, arch: x86_64}
 """
 OPENSTACK = pathlib.Path(sys.executable).parent / "openstack"
+DASHBOARD_HOST = "dashboard.example.org"  # [console] allowed_origins
 
 
 class Cloud:
@@ -52,7 +53,7 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud(start_sim_cloud: StartSimCloud) -> Cloud:
-    view = start_sim_cloud(FLEET, hosts=1)
+    view = start_sim_cloud(FLEET, hosts=1, console__allowed_origins=[DASHBOARD_HOST])
     client = view.client
     flavor = client.create_flavor("small", 1, 512, 1)["id"]
     graphical = client.create_image(
@@ -122,6 +123,32 @@ def test_a_forged_token_is_refused(cloud: Cloud) -> None:
     with pytest.raises(InvalidStatus) as missing:
         connect(no_token, open_timeout=10)
     assert missing.value.response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example.net", "https://127.0.0.1.evil.example.net:443", "null", "file://"],
+)
+def test_a_browser_page_of_another_site_is_refused_and_the_token_kept(
+    cloud: Cloud, origin: str
+) -> None:
+    url = cloud.remote("serial", "serial")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, open_timeout=10, origin=origin)  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+    assert b"Origin" in refused.value.response.body
+    with connect(url, open_timeout=10):  # not consumed by the refused attempt
+        pass
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:1", f"https://{DASHBOARD_HOST}"])
+def test_pages_of_the_proxy_host_or_an_allowed_origin_open_consoles(
+    cloud: Cloud, origin: str
+) -> None:
+    url = cloud.remote("vnc", "novnc")
+    ws_url = websocket_url(url)
+    with connect(ws_url, subprotocols=["binary"], open_timeout=10, origin=origin) as ws:  # type: ignore[arg-type, list-item]
+        assert bytes(ws.recv(timeout=10)) == b"RFB 003.008\n"  # type: ignore[arg-type]
 
 
 def test_an_expired_token_is_refused(cloud: Cloud) -> None:

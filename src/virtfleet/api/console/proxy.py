@@ -7,6 +7,12 @@ agent's relay the token is bound to, sends the relay's secret, and copies bytes
 between the websocket (binary messages) and the relay: the guest's serial port, or
 its VNC server speaking RFB (which noVNC talks over the websocket). Other GET
 requests are the noVNC web client's static files (:mod:`.static`).
+
+A browser always names the page that opens a websocket in its ``Origin`` header: a
+handshake whose origin is not this proxy's host (nor a configured public base URL's
+host, nor one of ``[console] allowed_origins``) gets 403, so a page on another site
+cannot open a console with a token it got hold of. Clients that are not browsers
+send no ``Origin`` and are let through on the token alone.
 """
 
 from __future__ import annotations
@@ -108,6 +114,10 @@ class ConsoleProxy:
             return static.respond(connection, request, str(self._conf.novnc_dir))
         if token is None:
             return connection.respond(403, "Console token missing (?token=).\n")
+        refusal = _origin_refusal(request, self._allowed_origins())
+        if refusal is not None:
+            LOG.info("console proxy: refused a connection: %s", refusal)
+            return connection.respond(403, f"{refusal}.\n")
         try:
             granted = console_tokens.consume(self._db, token)
         except console_tokens.TokenRefused as exc:
@@ -116,6 +126,13 @@ class ConsoleProxy:
         with self._lock:
             self._granted[id(connection)] = granted
         return None
+
+    def _allowed_origins(self) -> frozenset[str]:
+        """Origin host names allowed besides the Host header's."""
+        bases = (self._conf.serial_base_url, self._conf.novnc_base_url)
+        named = {urllib.parse.urlsplit(base).hostname for base in bases if base}
+        named.update(str(host).lower() for host in self._conf.allowed_origins)
+        return frozenset(host for host in named if host)
 
     def _session(self, websocket: ServerConnection) -> None:
         with self._lock:
@@ -171,6 +188,21 @@ def _select_subprotocol(
 ) -> Subprotocol | None:
     """``binary`` when the client offers it (noVNC, websockify clients); none else."""
     return next((p for p in offered if p in SUBPROTOCOLS), None)
+
+
+def _origin_refusal(request: Request, allowed: frozenset[str]) -> str | None:
+    """Why the handshake's ``Origin`` is refused, or None (absent, or a host this
+    proxy answers as)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None  # not a browser
+    parts = urllib.parse.urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"Origin header not valid: {origin!r}"
+    own = urllib.parse.urlsplit("//" + request.headers.get("Host", "")).hostname
+    if parts.hostname != own and parts.hostname not in allowed:
+        return f"Origin {origin!r} does not match this console proxy's host"
+    return None
 
 
 def _token_of(path: str) -> str | None:
