@@ -11,6 +11,7 @@ PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirtd, virtlogd, virsh
   libvirt-dev pkg-config gcc                                 # to build libvirt-python
   qemu-utils                                                 # qemu-img (disk overlays)
+  fdisk dosfstools mtools                                    # sfdisk, mkfs.fat, mcopy: the arch-inference tests' disks
   qemu-system-x86 qemu-system-arm qemu-system-ppc            # x86_64/i686, aarch64/armv7l, ppc64(le)
   qemu-system-misc qemu-system-mips                          # s390x + riscv64, mips(el)
   iproute2 dnsmasq-base nftables                             # guest networks: bridges, DHCP, security groups

@@ -6,7 +6,22 @@ from oslo_config import cfg
 
 GROUP = "scheduler"
 
+#: The canonical architecture names (virtfleet.virt.arch.ARCHES; a unit test keeps
+#: them equal).
+ARCH_NAMES = (
+    "x86_64", "i686", "aarch64", "armv7l", "armv6l", "ppc64le", "ppc64", "s390x",
+    "riscv64", "riscv32", "mipsel", "mips", "mips64el", "mips64",
+)  # fmt: skip
+
 OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "image_properties_default_architecture",
+        choices=ARCH_NAMES,
+        help="Guest architecture of an image that names none (no hw_architecture, "
+        "hw_emulation_architecture or architecture, and none inferred from its data at "
+        "upload): its servers go only to hosts that run this arch natively. Unset: "
+        "such a guest takes the architecture of whichever host it lands on.",
+    ),
     cfg.BoolOpt(
         "image_metadata_prefilter",
         default=True,

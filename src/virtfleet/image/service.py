@@ -7,6 +7,7 @@ Known properties (``hw_*``, ``kernel_id`` …) are validated by the table in
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.image import in_use
+from virtfleet.image.arch_inference import infer as infer_architecture
 from virtfleet.image.quota import ImageQuotas, UploadLimits, UploadReservation
 from virtfleet.image.store import ImageStore
 from virtfleet.objects.image_properties import validate_image_properties
@@ -62,6 +64,14 @@ READ_ONLY = frozenset(
         "stores",
     }
 )
+#: The image properties that name the guest architecture; an upload of an image with
+#: none of them infers it from the data (:mod:`virtfleet.image.arch_inference`).
+ARCH_PROPERTIES = ("hw_architecture", "hw_emulation_architecture", "architecture")
+#: Set with ``architecture`` when it was inferred: what it was read from.
+INFERRED_FROM_PROPERTY = "virtfleet_architecture_inferred_from"
+
+LOG = logging.getLogger(__name__)
+
 # Accepted and ignored (the SDK and CLI send them).
 IGNORED = frozenset({"os_hidden"})
 
@@ -207,6 +217,7 @@ class ImageService:
             self.db,
             image_id,
             status="active",
+            properties=self._with_inferred_arch(image),
             size=stored.size,
             checksum=stored.checksum,
             os_hash_algo=stored.os_hash_algo,
@@ -226,6 +237,26 @@ class ImageService:
         return image, self.store.read(image_id)
 
     # ------------------------------------------------------------------ helpers
+
+    def _with_inferred_arch(self, image: images.Image) -> dict[str, str]:
+        """The image's properties, with ``architecture`` (and where it was read) when
+        none names the arch and the just-stored data tells it; a log line either way."""
+        properties = dict(image.properties)
+        if any(properties.get(name) for name in ARCH_PROPERTIES):
+            return properties
+        found = infer_architecture(self.store.path(image.id))
+        if found.arch is None or found.source is None:
+            LOG.info(
+                "Image %s: guest architecture not inferred from its data (%s); boots "
+                "use [scheduler] image_properties_default_architecture",
+                image.id,
+                found.reason,
+            )
+            return properties
+        LOG.info(
+            "Image %s: guest architecture %s inferred from %s", image.id, found.arch, found.source
+        )
+        return {**properties, "architecture": found.arch, INFERRED_FROM_PROPERTY: found.source}
 
     def _split(
         self, body: Mapping[str, Any], creating: bool

@@ -26,6 +26,9 @@ VGPU = "VGPU"
 #: The image properties that name the guest architecture (for messages downstream).
 NATIVE_ARCH_PROPERTY = "hw_architecture"
 EMULATION_ARCH_PROPERTY = "hw_emulation_architecture"
+#: Glance's common property (Nova's legacy name of hw_architecture); the Image API
+#: sets it when it infers the arch from an upload's data.
+GLANCE_ARCH_PROPERTY = "architecture"
 _RESOURCES = re.compile(r"resources[A-Za-z0-9_-]*:(?P<name>[^:]+)")
 
 
@@ -38,6 +41,9 @@ class BootPair:
     extra_specs: Mapping[str, str] = field(default_factory=dict)
     image_id: str = ""
     image_properties: Mapping[str, object] = field(default_factory=dict)
+    #: The native arch of an image that names none (``[scheduler]
+    #: image_properties_default_architecture``; None: the host's own).
+    default_arch: str | None = None
 
     def image_property(self, name: str) -> str | None:
         """An image property as a string, None when unset or empty."""
@@ -46,10 +52,18 @@ class BootPair:
 
 
 def resolve_guest_request(pair: BootPair, canonicalize_arch: Callable[[str], str]) -> GuestRequest:
-    """The guest request of ``pair``; InvalidInput names what is wrong."""
+    """The guest request of ``pair``; InvalidInput names what is wrong.
+
+    The native arch is ``hw_architecture``; for an image that names neither it nor
+    ``hw_emulation_architecture``, Glance's ``architecture`` (given, or inferred from
+    the data at upload), else ``pair.default_arch``, else None (the host's own)."""
     mode, bits = _maxphysaddr(pair)
     native_arch = _arch(pair, NATIVE_ARCH_PROPERTY, canonicalize_arch)
     emulation_arch = _arch(pair, EMULATION_ARCH_PROPERTY, canonicalize_arch)
+    if native_arch is None and emulation_arch is None:
+        native_arch = _arch(pair, GLANCE_ARCH_PROPERTY, canonicalize_arch)
+        if native_arch is None and pair.default_arch is not None:
+            native_arch = canonicalize_arch(pair.default_arch)
     guest_arch = emulation_arch or native_arch
     extra_spec_table.check_maxphysaddr_arch(mode, guest_arch, _where(pair))
     slices, vgpus = _resources(pair.extra_specs)
@@ -164,6 +178,7 @@ def _resources(extra_specs: Mapping[str, str]) -> tuple[dict[str, int], int]:
 
 __all__ = [
     "EMULATION_ARCH_PROPERTY",
+    "GLANCE_ARCH_PROPERTY",
     "NATIVE_ARCH_PROPERTY",
     "BootPair",
     "resolve_config_drive",

@@ -109,6 +109,13 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
         "hw_architecture", Kind.ARCH, _string, "CPU architecture the image's OS runs on."
     ),
     ImageProperty(
+        "architecture",
+        Kind.ARCH,
+        _string,
+        "Glance's common name for hw_architecture (which wins when both are set); set by "
+        "the Image API when it infers the arch from the uploaded data.",
+    ),
+    ImageProperty(
         "hw_emulation_architecture",
         Kind.ARCH,
         _string,

@@ -9,6 +9,7 @@ import json
 import pytest
 from lxml import etree
 
+from support import image_bytes
 from support.emulation_cloud import ARM_ROOM, EmulationCloud, api_error, wait_until
 from support.guest import with_guest_request
 from virtfleet.scheduler.prefilters import request_constraints
@@ -243,3 +244,46 @@ def test_emulated_guest_lifecycle(cloud: EmulationCloud, flavor_id: str) -> None
         hypervisor.profile = original
         cloud.agent("x86-emu").refresh()
     assert "COMPUTE_ARCH_S390X" not in cloud.traits("x86-emu")
+
+
+def test_an_image_naming_no_arch_stays_on_hosts_of_the_arch_its_data_shows(
+    cloud: EmulationCloud, flavor_id: str
+) -> None:
+    """An aarch64 kernel uploaded without any arch property: the Image API infers
+    ``architecture=aarch64`` and boots go only to native aarch64 hosts (the RAM weigher
+    alone would pick x86-plain); with "arm" full there is no host (x86-emu emulates
+    aarch64, but the image did not ask for emulation). An x86_64 one never lands on
+    "arm", which can only emulate it."""
+    api = cloud.api
+    arm_image = api.create_image("inferred-arm", image_bytes.elf("aarch64"), {})
+    shown = api.request("GET", f"/image/v2/images/{arm_image}")
+    assert (shown["architecture"], shown["virtfleet_architecture_inferred_from"]) == (
+        "aarch64",
+        "elf",
+    )
+    servers = [cloud.boot(arm_image, flavor_id, f"inferred-arm-{i}") for i in range(ARM_ROOM)]
+    assert [(s["status"], s["OS-EXT-SRV-ATTR:host"]) for s in servers] == [("ACTIVE", "arm")] * 2
+    assert domain_facts(cloud.domain_xml(servers[0]))["arch"] == "aarch64"
+    full = cloud.boot(arm_image, flavor_id, "inferred-arm-full")
+    assert full["status"] == "ERROR" and "HW_ARCH_AARCH64" in full["fault"]["message"]
+    x86_image = api.create_image("inferred-x86", image_bytes.elf("x86_64"), {})
+    x86 = cloud.boot(x86_image, flavor_id, "inferred-x86")
+    assert x86["status"] == "ACTIVE" and x86["OS-EXT-SRV-ATTR:host"] in ("x86-emu", "x86-plain")
+
+
+def test_unreadable_data_takes_the_configured_default_arch(
+    cloud: EmulationCloud, flavor_id: str
+) -> None:
+    """Data inference cannot read: with [scheduler] image_properties_default_architecture
+    the guest is of that arch and goes to its native hosts only."""
+    image = cloud.image("unreadable")  # zeros: nothing to infer
+    assert "architecture" not in cloud.api.request("GET", f"/image/v2/images/{image}")
+    conf = cloud.control.conf
+    conf.set_override("image_properties_default_architecture", "aarch64", group="scheduler")
+    try:
+        server = cloud.boot(image, flavor_id, "default-arch")
+    finally:
+        conf.clear_override("image_properties_default_architecture", group="scheduler")
+    assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", "arm")
+    unset = cloud.boot(image, flavor_id, "host-arch")  # unset: the host's own, x86-plain wins
+    assert (unset["status"], unset["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", "x86-plain")

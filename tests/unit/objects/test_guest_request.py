@@ -59,6 +59,35 @@ def test_arch_emulation_arch_first(
     assert (guest.arch, guest.emulated, guest.native_arch) == (arch, emulated, native)
 
 
+@pytest.mark.parametrize(
+    ("props", "default", "arch", "native"),
+    [
+        ({"architecture": "aarch64"}, None, "aarch64", "aarch64"),  # Glance's name, inferred
+        ({"architecture": "aarch64"}, "x86_64", "aarch64", "aarch64"),  # beats the default
+        ({"architecture": "aarch64", "hw_architecture": "ppc64le"}, None, "ppc64le", "ppc64le"),
+        ({"architecture": "x86_64", "hw_emulation_architecture": "s390x"}, None, "s390x", None),
+        ({}, "x86_64", "x86_64", "x86_64"),  # [scheduler] image_properties_default_architecture
+        ({}, "arm64", "aarch64", "aarch64"),
+        ({"hw_emulation_architecture": "s390x"}, "x86_64", "s390x", None),
+    ],
+    ids=[
+        "architecture",
+        "architecture-over-default",
+        "hw-architecture-wins",
+        "emulation-ignores-architecture",
+        "default",
+        "default-canonical",
+        "emulation-ignores-default",
+    ],
+)
+def test_an_image_naming_no_hw_arch_uses_architecture_then_the_default(
+    props: dict[str, str], default: str | None, arch: str, native: str | None
+) -> None:
+    pair = BootPair("m1", 2048, image_id="img", image_properties=props, default_arch=default)
+    guest = resolve_guest_request(pair, virt_arch.canonicalize)
+    assert (guest.arch, guest.native_arch) == (arch, native)
+
+
 def test_machine_type_and_firmware_as_the_image_asks() -> None:
     guest = resolve(props={"hw_machine_type": "q35", "hw_firmware_type": "uefi"})
     assert (guest.machine_type, guest.firmware) == ("q35", "uefi")

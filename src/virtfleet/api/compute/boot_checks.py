@@ -107,19 +107,20 @@ def check_flavor_request(
     request_constraints(spec, conf)
 
 
-def _pair(flavor: Flavor, image: Image) -> BootPair:
+def _pair(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> BootPair:
     return BootPair(
         flavor_name=flavor.name,
         memory_mb=flavor.memory_mb,
         extra_specs=dict(flavor.extra_specs),
         image_id=image.id,
         image_properties=dict(image.properties),
+        default_arch=None if conf is None else conf.scheduler.image_properties_default_architecture,
     )
 
 
-def guest_request(flavor: Flavor, image: Image) -> GuestRequest:
+def guest_request(flavor: Flavor, image: Image, conf: cfg.ConfigOpts | None = None) -> GuestRequest:
     """The pair's guest request, resolved once here and stored with the server."""
-    return resolve_guest_request(_pair(flavor, image), virt_arch.canonicalize)
+    return resolve_guest_request(_pair(flavor, image, conf), virt_arch.canonicalize)
 
 
 def has_cdrom_bus(arch_name: str) -> bool:
@@ -138,9 +139,11 @@ def check_boot(
     guest request the boot carries."""
     for check in CHECKS:
         check(flavor, image)
-    guest = guest_request(flavor, image)
+    guest = guest_request(flavor, image, conf)
     forced = bool(conf is not None and conf.compute.force_config_drive)
-    guest = resolve_config_drive(guest, _pair(flavor, image), config_drive, forced, has_cdrom_bus)
+    guest = resolve_config_drive(
+        guest, _pair(flavor, image, conf), config_drive, forced, has_cdrom_bus
+    )
     check_request(flavor, image, guest, conf)
     return guest
 

@@ -160,6 +160,7 @@ def _guest_request(deps: ComputeDeps, server: servers.Server, flavor: Flavor) ->
         extra_specs=dict(flavor.extra_specs),
         image_id=server.image_ref,
         image_properties=image_props,
+        default_arch=server.guest_request.native_arch,  # the arch the boot resolved
     )
     try:
         guest = resolve_guest_request(pair, virt_arch.canonicalize)
