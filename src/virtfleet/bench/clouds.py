@@ -115,6 +115,24 @@ def config_text(
     return "\n".join(lines) + "\n"
 
 
+#: Worker threads of each simulated host's RPC server in the one agent process (the
+#: library's default is 64 per server: with 100 hosts, thousands of threads).
+AGENT_RPC_THREADS = 4
+
+
+def agent_config_text(data_dir: pathlib.Path) -> str:
+    """The agent process's own options: its data directory, a few RPC worker threads
+    per host, and no AMQP heartbeat thread per host's connection (the broker is on
+    this machine; a lost connection is still seen when a call fails)."""
+    return (
+        "[DEFAULT]\n"
+        f"data_dir = {data_dir}\n"
+        f"executor_thread_pool_size = {AGENT_RPC_THREADS}\n"
+        "[oslo_messaging_rabbit]\n"
+        "heartbeat_timeout_threshold = 0\n"
+    )
+
+
 @contextlib.contextmanager
 def scratch_database(admin_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database next to ``admin_url``'s, dropped afterwards."""
@@ -166,7 +184,7 @@ def running(setup: Setup, workdir: pathlib.Path, start_timeout: float) -> Iterat
                 _spawn(cloud, workdir, f"server-{i}", ["server", "--config", str(config),
                        "--listen", f"127.0.0.1:{port}"])  # fmt: skip
             agent_conf = workdir / "agent.conf"
-            agent_conf.write_text(f"[DEFAULT]\ndata_dir = {workdir / 'agents'}\n")
+            agent_conf.write_text(agent_config_text(workdir / "agents"))
             _spawn(cloud, workdir, "agents", ["agent", "--config", str(config), "--config",
                    str(agent_conf), "--fleet", str(fleet), "--all-hosts"])  # fmt: skip
         _wait_ready(cloud, setup.hosts, start_timeout)
