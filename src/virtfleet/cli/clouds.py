@@ -1,7 +1,10 @@
 """The clouds.yaml entry that lets `openstack --os-cloud virtfleet` work at once.
 
 With Keystone (the default) the entry is password auth against it and nothing else:
-the openstack client finds every API in the service catalog. The file holds the
+the openstack client finds every API in the service catalog. No API version is
+pinned: the clients negotiate each service's microversion with the server (a pinned
+``compute_api_version: '2.1'`` broke openstacksdk's flavor creation and OSC's live
+migration, which need later microversions). The file holds the
 password, so it is written readable by its owner only (mode 0600). Only the
 unauthenticated test mode (``[api] auth_strategy = noauth``) writes endpoint overrides.
 """
@@ -44,7 +47,6 @@ def password_entry(
             "project_domain_name": DOMAIN,
         },
         "identity_api_version": 3,
-        "compute_api_version": "2.1",
         "image_api_version": "2",
         "region_name": region,
     }
@@ -63,7 +65,6 @@ def noauth_entry(endpoint: str) -> dict[str, Any]:
         "placement_endpoint_override": f"{endpoint}/placement",
         # Version discovery only: some commands build an Identity client first.
         "identity_endpoint_override": f"{endpoint}/identity",
-        "compute_api_version": "2.1",
         "image_api_version": "2",
         "region_name": "RegionOne",
     }

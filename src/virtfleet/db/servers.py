@@ -91,6 +91,7 @@ UPDATABLE = frozenset(
         "tags",
         "image_ref",
         "guest_request",
+        "hostname",
     }
 )
 

@@ -69,3 +69,12 @@ def test_garbage_file_is_replaced_not_crashed_on(tmp_path: pathlib.Path) -> None
     assert "virtfleet" in yaml.safe_load(path.read_text())["clouds"]
     assert clouds.read_entry(path) == PASSWORD_ENTRY
     assert clouds.read_entry(tmp_path / "missing.yaml") is None
+
+
+def test_no_api_version_is_pinned() -> None:
+    """The clients negotiate each microversion: a pinned compute_api_version of 2.1
+    broke openstacksdk's flavor creation and OSC's live migration."""
+    for entry in (PASSWORD_ENTRY, clouds.noauth_entry("http://127.0.0.1:9999")):
+        assert "compute_api_version" not in entry
+        assert not [key for key in entry if key.endswith("_api_version") and key not in
+                    ("identity_api_version", "image_api_version")]  # fmt: skip

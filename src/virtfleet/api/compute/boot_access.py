@@ -28,6 +28,8 @@ from virtfleet.db.servers import GuestAccess
 MAX_USER_DATA = 65535
 HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 MAX_HOSTNAME = 63
+#: The longest fully qualified hostname (2.94).
+MAX_FQDN = 255
 PASSWORD_LENGTH = 12
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
@@ -101,15 +103,31 @@ def decoded_user_data(access: GuestAccess) -> bytes | None:
 def _hostname(req: Request, value: Any, name: str) -> str:
     if value is None or value == "":
         return sanitize_hostname(name)
+    return checked_hostname(req, value)
+
+
+def checked_hostname(req: Request, value: Any) -> str:
+    """A ``hostname`` given at create or update (2.90): one label of at most 63
+    letters, digits and '-'; from 2.94 a fully qualified name (labels joined by '.',
+    at most 255 characters)."""
     if not at_least(req, "2.90"):
         raise HTTPError(400, "hostname needs microversion 2.90 or later.")
-    if not HOSTNAME.match(value):
+    fqdn = at_least(req, "2.94")
+    text = value if isinstance(value, str) else ""
+    labels = text.split(".") if fqdn else [text]
+    if not (text and len(text) <= MAX_FQDN and all(HOSTNAME.match(label) for label in labels)):
+        expected = (
+            f"a name of at most {MAX_FQDN} characters: labels of 1 to {MAX_HOSTNAME} letters, "
+            "digits and '-' joined by '.'"
+            if fqdn
+            else f"1 to {MAX_HOSTNAME} letters, digits and '-'"
+        )
         raise HTTPError(
             400,
-            f"Invalid input for field/attribute hostname. Value: {value!r}. Expected 1 to "
-            f"{MAX_HOSTNAME} letters, digits and '-', not starting or ending with '-'.",
+            f"Invalid input for field/attribute hostname. Value: {value!r}. Expected "
+            f"{expected}, not starting or ending with '-'.",
         )
-    return str(value)
+    return text
 
 
 def sanitize_hostname(name: str) -> str:

@@ -409,6 +409,18 @@ RULES = [
     _rule(
         "os-server-groups:delete", PROJECT_MEMBER_OR_ADMIN, "Delete a server group.", ("DELETE", G)
     ),
+    documented(
+        "compute:server:topology:index",
+        PROJECT_READER_OR_ADMIN,
+        "Show a server's NUMA topology (2.78; refused: not offered).",
+        ("GET", "/servers/{server_id}/topology"),
+    ),
+    _rule(
+        "os-aggregates:images",
+        ADMIN,
+        "Pre-cache images on an aggregate's hosts (2.81; refused: not offered).",
+        ("POST", "/os-aggregates/{aggregate_id}/images"),
+    ),
     _rule(
         "os-scheduler-explain",
         ADMIN,

@@ -105,3 +105,22 @@ def test_uptime_is_not_implemented_before_2_88(fleet: Apps) -> None:
         f"/v2.1/os-hypervisors/{record.id}/uptime", headers={"X-Roles": "member"}
     )
     assert member.status == 403
+
+
+def test_paging_from_2_33(fleet: Apps) -> None:
+    c = fleet.compute()
+    first = c.get("/v2.1/os-hypervisors?limit=1").json["hypervisors"]
+    assert [h["hypervisor_hostname"] for h in first] == ["kvm-a.example"]
+    rest = c.get(f"/v2.1/os-hypervisors?marker={first[0]['id']}").json["hypervisors"]
+    assert [h["hypervisor_hostname"] for h in rest] == ["kvm-b.example"]
+    assert c.get("/v2.1/os-hypervisors?marker=nope").status == 400
+    mixed = c.get("/v2.1/os-hypervisors?limit=1&hypervisor_hostname_pattern=kvm")
+    assert (
+        mixed.status == 400 and "hypervisor_hostname_pattern" in mixed.json["badRequest"]["message"]
+    )
+    # before 2.33 paging parameters are ignored
+    old = fleet.compute("2.32").get("/v2.1/os-hypervisors?limit=1").json["hypervisors"]
+    assert len(old) == 2
+    # 2.75: with_servers shows an empty list for a host without servers
+    listed = c.get("/v2.1/os-hypervisors?with_servers=true").json["hypervisors"]
+    assert [h.get("servers") == [] for h in listed] == [False, True]

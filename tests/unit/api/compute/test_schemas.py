@@ -17,6 +17,7 @@ from virtfleet.api.wsgi import HTTPError, Microversion
 #: Routes that answer 404/405 below a microversion: their schemas start there.
 FIRST_VERSION = {
     ("PUT", "/v2.1/flavors/{flavor_id}"): "2.55",
+    ("POST", "/v2.1/os-aggregates/{aggregate_id}/images"): "2.81",
     ("POST", "/v2.1/servers/{server_id}/migrations/{migration_id}/action"): "2.22",
     ("POST", "/v2.1/servers/{server_id}/remote-consoles"): "2.6",
     ("PUT", "/v2.1/servers/{server_id}/tags"): "2.26",

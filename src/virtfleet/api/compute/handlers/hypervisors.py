@@ -10,7 +10,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import access
+from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.wsgi import HTTPError, Request, json_response
@@ -56,7 +56,10 @@ def _with_servers(
     wanted = req.GET.get("with_servers", "false").lower() in ("true", "1", "yes", "on")
     if not (wanted and at_least(req, "2.53")):
         return body
-    return _servers_listed(deps, host, body)
+    listed = _servers_listed(deps, host, body)
+    if at_least(req, "2.75"):  # from 2.75 the key is there even when the list is empty
+        listed.setdefault("servers", [])
+    return listed
 
 
 def _servers_listed(deps: ComputeDeps, host: HostRecord, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +94,26 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[HostRecord]:
     pattern = req.GET.get("hypervisor_hostname_pattern")
     if pattern is not None:
         found = [h for h in found if pattern in h.hypervisor_hostname]
+    if at_least(req, "2.33"):
+        found = _page(req, found, paging_allowed=pattern is None)
+    return found
+
+
+def _page(req: Request, found: list[HostRecord], paging_allowed: bool) -> list[HostRecord]:
+    """``marker`` (the last id seen: a uuid from 2.53) and ``limit`` (2.33); paging
+    and ``hypervisor_hostname_pattern`` do not mix (400, as in Nova)."""
+    marker, limit = req.GET.get("marker"), req.GET.get("limit")
+    if (marker is not None or limit is not None) and not paging_allowed:
+        raise HTTPError(
+            400, "Paging over hypervisors is not supported with hypervisor_hostname_pattern."
+        )
+    if marker is not None:
+        ids = [str(h.uuid if at_least(req, "2.53") else h.id) for h in found]
+        if marker not in ids:
+            raise HTTPError(400, f"marker [{marker}] not found")
+        found = found[ids.index(marker) + 1 :]
+    if limit is not None:
+        found = found[: field_checks.integer("limit", limit, 0)]
     return found
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import webob
 
 from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute.boot_access import checked_hostname
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_addresses import addresses
 from virtfleet.api.compute.handlers.server_state_actions import check_lock
 from virtfleet.api.compute.schemas import server_update as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -34,7 +36,8 @@ def _changeable(deps: ComputeDeps, req: Request, server_id: str, transition: str
 
 
 def update(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
-    """PUT /servers/{id}: rename the server or (2.19) change its description."""
+    """PUT /servers/{id}: rename the server, (2.19) change its description, (2.90)
+    its hostname."""
     body = req.json_body_or_400()
     validate_body(req, body, schema.UPDATE)
     changes: dict[str, Any] = body["server"]
@@ -44,8 +47,17 @@ def update(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
         fields["name"] = changes["name"]
     if "description" in changes:
         fields["description"] = changes["description"]
+    if "hostname" in changes:
+        fields["hostname"] = checked_hostname(req, changes["hostname"])
     server = servers.update(deps.db, server_id, **fields)
-    return json_response({"server": detail_view(req, server)})
+    # 2.71 adds the server's groups to the answer, 2.75 makes it the whole show body
+    shown = detail_view(
+        req,
+        server,
+        show=at_least(req, "2.71"),
+        addresses=addresses(deps, server) if at_least(req, "2.75") else None,
+    )
+    return json_response({"server": shown})
 
 
 # ------------------------------------------------------------------ metadata

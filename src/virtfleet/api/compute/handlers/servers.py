@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,10 +12,11 @@ from sqlalchemy import Connection
 
 from virtfleet import errors
 from virtfleet.api import caller
-from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute import access, field_checks, server_query
 from virtfleet.api.compute.boot_access import boot_access
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_addresses import addresses, addresses_of
 from virtfleet.api.compute.handlers.server_state_actions import check_lock, record
 from virtfleet.api.compute.name_filter import name_matcher
 from virtfleet.api.compute.schemas import server as schema
@@ -22,7 +24,7 @@ from virtfleet.api.compute.schemas import server_update as update_schema
 from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views import links
-from virtfleet.api.compute.views.servers import detail_view, status, summary_view
+from virtfleet.api.compute.views.servers import detail_view, status, summary_view, zone
 from virtfleet.api.validation import validate
 from virtfleet.api.wsgi import POLICY_ENVIRON_KEY, HTTPError, Request, json_response
 from virtfleet.db import aggregates as aggregate_db
@@ -59,9 +61,9 @@ def index(deps: ComputeDeps, req: Request) -> webob.Response:
 def detail(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /servers/detail: the caller's servers in full (filters, paging)."""
     found = _filtered(deps, req)
-    addresses = _addresses_of(deps, [s.uuid for s in found])
+    shown = addresses_of(deps, [s.uuid for s in found])
     body: dict[str, Any] = {
-        "servers": [detail_view(req, s, addresses=addresses[s.uuid]) for s in found]
+        "servers": [detail_view(req, s, addresses=shown[s.uuid]) for s in found]
     }
     return json_response(_with_next(req, body, found))
 
@@ -69,7 +71,7 @@ def detail(deps: ComputeDeps, req: Request) -> webob.Response:
 def show(deps: ComputeDeps, req: Request, server_id: str) -> webob.Response:
     """GET /servers/{id}: one server in full."""
     server = access.visible_server(req, deps.db, server_id)
-    shown = detail_view(req, server, show=True, addresses=_addresses(deps, server))
+    shown = detail_view(req, server, show=True, addresses=addresses(deps, server))
     return json_response({"server": shown})
 
 
@@ -85,9 +87,14 @@ def _all_projects(req: Request) -> bool:
 
 
 def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
-    params = req.GET
     admin = access.is_admin(req)
-    found = servers.list_servers(deps.db, host=params.get("host") if admin else None)
+    query = server_query.parse(req, admin)
+    params = query.filters
+    found = servers.list_servers(
+        deps.db, host=params.get("host") if admin else None, read_deleted=query.read_deleted
+    )
+    if query.only_deleted:
+        found = [s for s in found if s.deleted_at is not None]
     if _all_projects(req):
         wanted = params.get("project_id") or params.get("tenant_id")
         if wanted:
@@ -97,23 +104,85 @@ def _filtered(deps: ComputeDeps, req: Request) -> list[Server]:
     if "name" in params:
         matches = name_matcher(params["name"])
         found = [s for s in found if matches(s.name)]
-    if "status" in params:
-        wanted = {v.upper() for v in params.getall("status")}
-        found = [s for s in found if status(s) in wanted]
+    if query.statuses:
+        found = [s for s in found if status(s) in query.statuses]
     if "flavor" in params:
         found = [s for s in found if str(s.flavor.get("id")) == params["flavor"]]
     found = _tag_filtered(found, params)
     if "image" in params:
         found = [s for s in found if s.image_ref == field_checks.ref_id(params["image"])]
-    marker = params.get("marker")
+    if query.since is not None:
+        since = query.since
+        found = [s for s in found if _changed_at(s) >= since]
+    if query.before is not None:
+        before = query.before
+        found = [s for s in found if _changed_at(s) <= before]
+    found = _field_filtered(deps, found, params)
+    marker = req.GET.get("marker")
     if marker is not None:
         ids = [s.uuid for s in found]
         if marker not in ids:
             raise HTTPError(400, f"marker [{marker}] not found")
         found = found[ids.index(marker) + 1 :]
-    if "limit" in params:
-        found = found[: field_checks.integer("limit", params["limit"], 0)]
+    if "limit" in req.GET:
+        found = found[: field_checks.integer("limit", req.GET["limit"], 0)]
     return found
+
+
+def _changed_at(server: Server) -> datetime.datetime:
+    """When the server last changed (its deletion counts)."""
+    return server.deleted_at or server.updated_at or server.created_at
+
+
+#: Filters on one field of the server: exact values, or regular expressions as Nova
+#: reads its non-exact filters.
+EXACT: dict[str, Callable[[Server], Any]] = {
+    "user_id": lambda s: s.user_id,
+    "uuid": lambda s: s.uuid,
+    "vm_state": lambda s: s.vm_state,
+    "task_state": lambda s: s.task_state,
+    "power_state": lambda s: str(s.power_state),
+    "progress": lambda s: "0" if status(s) in ("BUILD", "ACTIVE") else "",
+}
+REGEX: dict[str, Callable[[Server], Any]] = {
+    "key_name": lambda s: s.key_name,
+    "hostname": lambda s: s.hostname or s.name,
+    "node": lambda s: s.node,
+    "availability_zone": zone,
+    "pinned_availability_zone": lambda s: (s.availability_zone or "").partition(":")[0],
+    "description": lambda s: s.description,
+    "reservation_id": lambda s: f"r-{s.uuid[:8]}",
+}
+
+
+def _field_filtered(deps: ComputeDeps, found: list[Server], params: Any) -> list[Server]:
+    for name, field in EXACT.items():
+        if name in params:
+            found = [s for s in found if server_query.as_text(field(s)) == params[name]]
+    for name, field in REGEX.items():
+        if name in params:
+            matches = server_query.regex(name, params[name])
+            found = [s for s in found if matches(server_query.as_text(field(s)))]
+    if "locked" in params:
+        locked = server_query.flag("locked", params["locked"])
+        found = [s for s in found if bool(s.locked) == locked]
+    if "config_drive" in params:
+        drive = server_query.flag("config_drive", params["config_drive"])
+        found = [s for s in found if bool(s.guest_request.config_drive) == drive]
+    for name, version in (("ip", 4), ("ip6", 6)):
+        if name in params:
+            matches = server_query.regex(name, params[name])
+            found = [s for s in found if any(matches(a) for a in _ips(deps, s, version))]
+    return found
+
+
+def _ips(deps: ComputeDeps, server: Server, version: int) -> list[str]:
+    return [
+        a["addr"]
+        for by_network in addresses(deps, server).values()
+        for a in by_network
+        if a["version"] == version
+    ]
 
 
 def _tag_filtered(found: list[Server], params: Any) -> list[Server]:
@@ -400,29 +469,3 @@ def _image_from_block_devices(body: dict[str, Any]) -> str | None:
     if isinstance(mappings, list) and mappings and _is_local_image_boot(mappings[0]):
         return str(mappings[0]["uuid"])
     return None
-
-
-def _addresses(deps: ComputeDeps, server: Server) -> dict[str, list[dict[str, Any]]]:
-    """``addresses``: the fixed IPs of the server's ports, by network name."""
-    return _addresses_of(deps, [server.uuid])[server.uuid]
-
-
-def _addresses_of(
-    deps: ComputeDeps, server_uuids: list[str]
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """:func:`_addresses` of several servers, read at once."""
-    if deps.networks is None:
-        return {uuid: {} for uuid in server_uuids}
-    shown: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for uuid, found in deps.networks.addresses_of(server_uuids).items():
-        by_network = shown.setdefault(uuid, {})
-        for address in found:
-            by_network.setdefault(address.network_name, []).append(
-                {
-                    "version": address.version,
-                    "addr": address.address,
-                    "OS-EXT-IPS:type": "fixed",
-                    "OS-EXT-IPS-MAC:mac_addr": address.mac_address,
-                }
-            )
-    return shown

@@ -100,3 +100,26 @@ ACTION_V2_1 = {
 CREATE: Versioned = (("2.1", _aggregate(("name",))),)
 UPDATE: Versioned = (("2.1", _aggregate(())),)
 ACTION: Versioned = (("2.1", ACTION_V2_1),)
+
+# POST /os-aggregates/{id}/images (2.81): {"cache": [{"id": <image>}, ...]}; checked so
+# that a malformed body is named as such before the feature is refused.
+_CACHE = 'Invalid input: the body must be {"cache": [{"id": <image id>}, ...]}.'
+IMAGES_V2_81: dict[str, Any] = {
+    "type": "object",
+    "required": ["cache"],
+    "properties": {
+        "cache": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        }
+    },
+    "additionalProperties": False,
+    "x-messages": {"type": _CACHE, "required": _CACHE, "additionalProperties": _CACHE},
+}
+IMAGES: Versioned = (("2.81", IMAGES_V2_81),)

@@ -44,4 +44,5 @@ BODIES: dict[tuple[str, str], Versioned] = {
     ("POST", f"{V}/os-aggregates"): aggregate.CREATE,
     ("PUT", f"{V}/os-aggregates/{{aggregate_id}}"): aggregate.UPDATE,
     ("POST", f"{V}/os-aggregates/{{aggregate_id}}/action"): aggregate.ACTION,
+    ("POST", f"{V}/os-aggregates/{{aggregate_id}}/images"): aggregate.IMAGES,
 }

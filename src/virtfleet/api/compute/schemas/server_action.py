@@ -104,7 +104,11 @@ _BLOCK[1]["pattern"] = f"{BOOLEAN_STRING}|^auto\\Z"
 MIGRATE_LIVE_V2_30 = copy.deepcopy(MIGRATE_LIVE_V2_25)
 MIGRATE_LIVE_V2_30["properties"]["force"] = boolean("force")
 
+# 2.68: force is gone again (forced live migration is no longer offered).
+MIGRATE_LIVE_V2_68 = copy.deepcopy(MIGRATE_LIVE_V2_25)
+
 MIGRATE_LIVE: Versioned = (
+    ("2.68", MIGRATE_LIVE_V2_68),
     ("2.30", MIGRATE_LIVE_V2_30),
     ("2.25", MIGRATE_LIVE_V2_25),
     ("2.1", MIGRATE_LIVE_V2_1),

@@ -33,7 +33,12 @@ UPDATE_V2_19 = copy.deepcopy(UPDATE_V2_1)
 UPDATE_V2_19["properties"]["server"]["properties"]["description"] = nullable(
     string("description", 255, allow_empty=True)
 )
-UPDATE: Versioned = (("2.19", UPDATE_V2_19), ("2.1", UPDATE_V2_1))
+UPDATE_V2_90 = copy.deepcopy(UPDATE_V2_19)
+UPDATE_V2_90["properties"]["server"]["properties"]["hostname"] = {
+    "type": "string",
+    "x-messages": {"type": "Invalid input for field/attribute hostname: expected a string."},
+}
+UPDATE: Versioned = (("2.90", UPDATE_V2_90), ("2.19", UPDATE_V2_19), ("2.1", UPDATE_V2_1))
 
 _VALUE = {
     "type": "string",

@@ -122,7 +122,7 @@ def detail_view(
         "accessIPv4": "",
         "accessIPv6": "",
         "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": _zone(server),
+        "OS-EXT-AZ:availability_zone": zone(server),
         "config_drive": "True" if server.guest_request.config_drive else "",
         "key_name": server.key_name,
         "OS-SRV-USG:launched_at": timestamps.timestamp(server.launched_at),
@@ -186,6 +186,6 @@ def detail_view(
     return body
 
 
-def _zone(server: Server) -> str:
+def zone(server: Server) -> str:
     """The zone the boot asked for, else the default zone."""
     return (server.availability_zone or "").partition(":")[0] or DEFAULT_ZONE
