@@ -184,7 +184,14 @@ def test_bad_requests(cloud: MigrationCloud, server: str) -> None:
         "2.29",
     )
     assert force_too_early.status == 400 and "force" in force_too_early.message
-    shared = cloud.migrate(server, "b", force=False)
+    force_too_late = cloud.migrate(server, "b", force=False)  # 2.80: force is gone (2.68)
+    assert force_too_late.status == 400 and "'force' unexpected" in force_too_late.message
+    shared = cloud.versioned(
+        "POST",
+        action,
+        {"os-migrateLive": {"host": "b", "block_migration": "auto", "force": False}},
+        "2.67",
+    )
     assert shared.status == 202
     cloud.wait_idle(server)
     # block migration demanded although the instance directory is shared: refused
