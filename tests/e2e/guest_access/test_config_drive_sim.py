@@ -3,7 +3,9 @@ files, the agent writes the ISO into the instance directory, the domain gets a
 read-only CD-ROM, the simulated guest sees a config-2 volume with the server's
 metadata, key and user data, and a delete removes it. A live migration between hosts
 that share no storage takes the very same ISO along (libvirt copies no read-only
-disk); with a shared instance path it stays where it is."""
+disk); with a shared instance path it stays where it is. A cold migration or resize
+rebuilds it on the destination from the server's data (the destination's domain has
+the CD-ROM), and a revert gives the source its own again."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from support.harness import Cloud, make_cloud
 from support.migrate_helpers import migrate
 from support.vgpu_cloud import restart_agent
 from virtfleet.db import flavors, servers
+from virtfleet.db import migration_records as records
 from virtfleet.db.engine import Database
 from virtfleet.db.servers import GuestAccess
+from virtfleet.servers import service
 from virtfleet.virt.connection import open_connection
 from virtfleet.virt.sim.domain import SimDomain
 
@@ -147,3 +151,100 @@ def test_live_migration_with_a_shared_instance_path_leaves_the_config_drive(
     dest_iso, after = _guest_drive(cloud, dest, server.uuid)
     assert dest_iso == iso and after == before
     assert iso.stat().st_mtime_ns == written  # not written again
+
+
+def _share_instances(cloud: Cloud, tmp_path: pathlib.Path) -> None:
+    """Both hosts' agents on one instances path (a cold move copies the disk through
+    it)."""
+    shared = tmp_path / "shared-instances"
+    for name in list(cloud.agents):
+        restart_agent(cloud, name, types=(), libvirt__instances_path=str(shared))
+
+
+def _domains_with(cloud: Cloud, uuid: str) -> list[str]:
+    return sorted(host for host in cloud.drivers if uuid in cloud.domains(host))
+
+
+def _without_seed(files: dict[str, bytes]) -> dict[str, object]:
+    """The drive's files with each ``meta_data.json`` parsed and its ``random_seed``
+    (new at every build, as Nova's) left out."""
+    kept: dict[str, object] = {}
+    for path, content in files.items():
+        if path.endswith("/meta_data.json"):
+            meta = json.loads(content)
+            meta.pop("random_seed", None)
+            kept[path] = meta
+        else:
+            kept[path] = content
+    return kept
+
+
+def _cold_move(cloud: Cloud, uuid: str, host: str | None, flavor: dict[str, object] | None) -> None:
+    """Migrate (no flavor) or resize ``uuid`` through the conductor's workflow and wait
+    until it waits for confirm or revert."""
+    service.request(cloud.db, uuid, "resize" if flavor else "migrate")
+    migration = cloud.conductor.cold_moves.start(uuid, host, flavor)
+    cloud.conductor.drain(60)
+    done = records.get(cloud.db, migration.id)
+    assert (done.status, done.error) == (records.FINISHED, None)
+    assert servers.get(cloud.db, uuid).vm_state == "resized"
+
+
+def test_cold_migration_rebuilds_the_config_drive_and_revert_restores_it(
+    cloud: Cloud, tmp_path: pathlib.Path
+) -> None:
+    _share_instances(cloud, tmp_path)
+    server = cloud.build(_server_with_config_drive(cloud))
+    assert server.host is not None
+    source = server.host
+    _, before = _guest_drive(cloud, source, server.uuid)
+    dest = _other_host(cloud, source)
+    _cold_move(cloud, server.uuid, dest, None)
+    assert _domains_with(cloud, server.uuid) == [dest]
+    dest_iso, after = _guest_drive(cloud, dest, server.uuid)
+    assert dest_iso.name == "disk.config" and dest_iso.parent.name == server.uuid
+    # the same files, written again from the server's data
+    assert _without_seed(after) == _without_seed(before)
+    kept = tmp_path / "shared-instances" / f"{server.uuid}_resize" / "disk.config"
+    assert kept.is_file()  # the source's own, kept for a revert
+    service.request(cloud.db, server.uuid, "revert_resize")
+    cloud.conductor.cold_moves.revert(server.uuid)
+    cloud.conductor.drain(60)
+    reverted = servers.get(cloud.db, server.uuid)
+    assert (reverted.host, reverted.vm_state) == (source, "active"), reverted.fault
+    assert _domains_with(cloud, server.uuid) == [source]
+    source_iso, back = _guest_drive(cloud, source, server.uuid)
+    assert _without_seed(back) == _without_seed(before) and not kept.parent.exists()
+    cloud.conductor.delete_server(server.uuid)
+    cloud.conductor.drain(30)
+    assert not source_iso.exists()
+
+
+def test_resize_gives_the_destination_a_config_drive_that_confirm_keeps(
+    cloud: Cloud, tmp_path: pathlib.Path
+) -> None:
+    _share_instances(cloud, tmp_path)
+    server = cloud.build(_server_with_config_drive(cloud))
+    assert server.host is not None
+    _, before = _guest_drive(cloud, server.host, server.uuid)
+    bigger = flavors.create(cloud.db, name="bigger", vcpus=2, memory_mb=1024, root_gb=2)
+    _cold_move(cloud, server.uuid, None, dict(bigger.snapshot()))
+    moved = servers.get(cloud.db, server.uuid)
+    assert moved.host is not None and moved.host != server.host
+    iso, after = _guest_drive(cloud, moved.host, server.uuid)
+    ec2 = json.loads(after["ec2/latest/meta-data.json"])
+    assert ec2["instance-type"] == "bigger"  # built for the new flavor
+    openstack = {p: c for p, c in _without_seed(after).items() if p.startswith("openstack/")}
+    assert openstack == {
+        p: c for p, c in _without_seed(before).items() if p.startswith("openstack/")
+    }
+    xml = etree.fromstring(cloud.conductor.get_domain_xml(server.uuid).encode())
+    assert xml.findtext("vcpu") == "2"  # the new flavor's guest, with the CD-ROM
+    assert xml.find("devices/disk[@device='cdrom']/readonly") is not None
+    service.request(cloud.db, server.uuid, "confirm_resize")
+    cloud.conductor.cold_moves.confirm(server.uuid)
+    cloud.conductor.drain(60)
+    confirmed = servers.get(cloud.db, server.uuid)
+    assert (confirmed.host, confirmed.vm_state) == (moved.host, "active"), confirmed.fault
+    assert not (tmp_path / "shared-instances" / f"{server.uuid}_resize").exists()
+    assert _guest_drive(cloud, moved.host, server.uuid) == (iso, after)
