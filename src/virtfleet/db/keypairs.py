@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from virtfleet import errors
@@ -41,14 +42,24 @@ def _not_found(user_id: str, name: str) -> errors.NotFound:
 
 
 def create(
-    db: Database, *, user_id: str, name: str, key_type: str, public_key: str, fingerprint: str
+    db: Database,
+    *,
+    user_id: str,
+    name: str,
+    key_type: str,
+    public_key: str,
+    fingerprint: str,
+    admit: Callable[[Connection], None] | None = None,
 ) -> KeyPair:
-    """A new key pair; Conflict when the user already has one of that name."""
+    """A new key pair; Conflict when the user already has one of that name. ``admit``
+    runs first in the same write transaction (the key pair quota check)."""
     row = KeyPairRow(
         user_id=user_id, name=name, type=key_type, public_key=public_key, fingerprint=fingerprint
     )
     try:
         with db.session() as session:
+            if admit is not None:
+                admit(session.connection())
             session.add(row)
             session.flush()
             return _record(row)

@@ -244,12 +244,13 @@ class UnifiedLimits:
     @staticmethod
     def enforce(
         enforcer: oslo_limit.Enforcer,
-        project_id: str,
+        project_id: str | None,
         deltas: dict[str, int],
         usage: UsageCallback,
     ) -> None:
-        """oslo.limit's verdict on ``deltas`` for ``project_id``, counting the usage
-        with ``usage``: ``ProjectOverLimit`` when they do not fit."""
+        """oslo.limit's verdict on ``deltas`` for ``project_id`` (None: against the
+        registered limits alone), counting the usage with ``usage``:
+        ``ProjectOverLimit`` when they do not fit."""
         token = _USAGE.set(usage)
         try:
             enforcer.enforce(project_id, deltas)

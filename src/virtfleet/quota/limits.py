@@ -9,7 +9,8 @@ compare. A second request waits for the first one's row and counts it.
 
 Compute resources without a limit in Keystone follow ``[quota]
 unified_limits_resource_strategy`` (as Nova); an Image resource without one is not
-limited.
+limited. Key pairs (``server_key_pairs``) are counted per user against the registered
+limit alone (a project's own limit does not apply), as Nova enforces them.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.identity.limits import KEYSTONE_ERRORS, KeystoneView, UnifiedLimits, unavailable
-from virtfleet.quota.resources import REPORTED, boot_deltas
-from virtfleet.quota.usage import compute_usage
+from virtfleet.quota.resources import KEY_PAIRS, REPORTED, boot_deltas
+from virtfleet.quota.usage import compute_usage, key_pair_usage
 
 LOG = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ UNLIMITED = -1
 MIB = 1 << 20
 IMAGE_COUNT = "image_count_total"
 IMAGE_SIZE = "image_size_total"  # MiB, as Glance
-#: Counts usage: (transaction's connection, project, resource names) -> usage.
+#: Counts usage: (transaction's connection, project or user, resource names) -> usage.
 Counter = Callable[[Connection, str, Collection[str]], dict[str, int]]
+#: Nova's 403 for one key pair too many.
+KEY_PAIRS_EXCEEDED = "Quota exceeded, too many key pairs."
 
 
 @dataclass(frozen=True)
@@ -64,20 +67,25 @@ def glance_message(over: limit_exception.ProjectOverLimit) -> str:
 
 
 class Check:
-    """One request's quota check, run inside the write transaction that admits it."""
+    """One request's quota check, run inside the write transaction that admits it:
+    ``project_id``'s limits (None: the registered limits alone) against the usage
+    ``count`` finds for ``scope`` (the project, unless given)."""
 
     def __init__(
         self,
         limits: UnifiedLimits,
         view: KeystoneView,
         service_type: str,
-        project_id: str,
+        project_id: str | None,
         deltas: Mapping[str, int],
         count: Counter,
         message: Callable[[limit_exception.ProjectOverLimit], str],
         status: int,
+        scope: str | None = None,
     ) -> None:
         self.project_id = project_id
+        self.scope = scope if scope is not None else project_id
+        assert self.scope is not None, "usage counted for nobody"
         self.deltas = dict(deltas)
         self._count = count
         self._message = message
@@ -91,9 +99,9 @@ class Check:
     def __call__(self, conn: Connection) -> None:
         """OverQuota naming resource, usage and limit when the deltas do not fit."""
 
-        def usage(project_id: str | None, names: Collection[str]) -> dict[str, int]:
-            assert project_id is not None
-            return self._count(conn, project_id, names)
+        def usage(_limits_of: str | None, names: Collection[str]) -> dict[str, int]:
+            assert self.scope is not None
+            return self._count(conn, self.scope, names)
 
         try:
             UnifiedLimits.enforce(self._enforcer, self.project_id, self.deltas, usage)
@@ -187,6 +195,40 @@ class Quotas:
             n: Usage(max(defined.get(n, 0), 0) if n in limited else UNLIMITED, usage[n])
             for n in names
         }
+
+    def key_pair_check(self, user_id: str) -> Check | None:
+        """The check of one more key pair for ``user_id`` (None: not limited)."""
+        if self.limits is None:
+            return None
+        view = self.limits.view()
+        defined = self.limits.defined_limits("compute", None, view)
+        if not self._compute_limited([KEY_PAIRS], defined):
+            return None
+        return Check(
+            self.limits,
+            view,
+            "compute",
+            None,
+            {KEY_PAIRS: 1},
+            key_pair_usage,
+            lambda _over: KEY_PAIRS_EXCEEDED,
+            403,
+            scope=user_id,
+        )
+
+    def key_pair_report(self, user_id: str | None) -> Usage:
+        """The key pair limit (the registered one) and ``user_id``'s key pairs (none
+        counted for None)."""
+        limit = UNLIMITED
+        if self.limits is not None:
+            defined = self.limits.defined_limits("compute", None)
+            if self._compute_limited([KEY_PAIRS], defined):
+                limit = max(defined.get(KEY_PAIRS, 0), 0)
+        in_use = 0
+        if user_id is not None:
+            with self.db.read() as conn:
+                in_use = key_pair_usage(conn, user_id, [KEY_PAIRS])[KEY_PAIRS]
+        return Usage(limit, in_use)
 
     # -- Image ---------------------------------------------------------------------
 

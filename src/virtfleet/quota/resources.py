@@ -12,6 +12,8 @@ SERVERS = "servers"
 VCPU = "class:VCPU"
 MEMORY_MB = "class:MEMORY_MB"
 DISK_GB = "class:DISK_GB"
+#: Key pairs of one user (Nova's name; only the registered limit applies, as Nova's).
+KEY_PAIRS = "server_key_pairs"
 #: The resources every report lists (others only when a limit names them).
 REPORTED = (SERVERS, VCPU, MEMORY_MB, DISK_GB)
 

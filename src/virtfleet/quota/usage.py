@@ -5,16 +5,19 @@ every one of them, whatever its state (as Nova counts instances); the resource c
 are their flavors' resources, except for servers that failed to build and hold no host
 (their placement claim was given back). A server that moves (live migration) counts
 once: its flavor, not the two allocations placement holds while it moves.
+
+Key pairs are counted per user (``server_key_pairs``), as Nova counts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from virtfleet.db.models.compute import Server as ServerRow
-from virtfleet.quota.resources import SERVERS, server_resources
+from virtfleet.db.models.keypairs import KeyPair as KeyPairRow
+from virtfleet.quota.resources import KEY_PAIRS, SERVERS, server_resources
 
 
 def compute_usage(conn: Connection, project_id: str, names: Collection[str]) -> dict[str, int]:
@@ -31,4 +34,13 @@ def compute_usage(conn: Connection, project_id: str, names: Collection[str]) -> 
         for name, amount in server_resources(row.flavor).items():
             if name in usage:
                 usage[name] += amount
+    return usage
+
+
+def key_pair_usage(conn: Connection, user_id: str, names: Collection[str]) -> dict[str, int]:
+    """Resource name -> what ``user_id`` uses: ``server_key_pairs``, its key pairs."""
+    usage = dict.fromkeys(names, 0)
+    if KEY_PAIRS in usage:
+        query = select(func.count()).select_from(KeyPairRow).where(KeyPairRow.user_id == user_id)
+        usage[KEY_PAIRS] = int(conn.execute(query).scalar_one())
     return usage

@@ -2,7 +2,8 @@
 in Keystone (registered limits and project limits, as `openstack registered limit
 create` / `openstack limit create` make them) hold for concurrent boots, name the
 resource, usage and limit, come back after deletes, and are reported by
-os-quota-sets and /limits; image count and image data limits hold too."""
+os-quota-sets and /limits; image count and image data limits hold too, and key pairs
+are limited per user by the registered ``server_key_pairs`` limit (as Nova)."""
 
 from __future__ import annotations
 
@@ -254,6 +255,48 @@ def test_quota_sets_report_keystone_limits_and_refuse_updates(
     assert cloud.call("DELETE", f"{COMPUTE}/os-quota-sets/{project_id}", "admin").status == 400
 
 
+def make_keypair(cloud: IdentityCloud, who: str, name: str) -> Any:
+    """``openstack keypair create NAME`` (a generated key) as ``who``."""
+    return cloud.call("POST", f"{COMPUTE}/os-keypairs", who, {"keypair": {"name": name}})
+
+
+def test_key_pairs_are_limited_per_user_by_the_registered_limit(
+    cloud: IdentityCloud, limits: Limits
+) -> None:
+    limits.register("compute", "server_key_pairs", 2)
+    limits.set("compute", PROJECT, "server_key_pairs", 10)  # not for key pairs (as Nova)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(lambda i: make_keypair(cloud, USER, f"k{i}"), range(6)))
+        accepted = [r for r in replies if r.status == 200]
+        refused = [r for r in replies if r.status == 403]
+        assert (len(accepted), len(refused)) == (2, 4), [(r.status, r.body) for r in replies]
+        for reply in refused:
+            assert reply.body["forbidden"]["message"] == "Quota exceeded, too many key pairs."
+        listed = cloud.call("GET", f"{COMPUTE}/os-keypairs", USER).body["keypairs"]
+        assert len(listed) == 2
+        # per user: another user of another project has a quota of their own
+        assert make_keypair(cloud, OTHER_USER, "r1").status == 200
+        project_id = limits.project_id(PROJECT)
+        detail = quota_detail(cloud, USER, project_id).body["quota_set"]
+        assert detail["key_pairs"] == {"limit": 2, "in_use": 2, "reserved": 0}
+        absolute = cloud.call("GET", f"{COMPUTE}/limits", USER).body["limits"]["absolute"]
+        assert absolute["maxTotalKeypairs"] == 2
+        # a key pair deleted makes room for one more
+        gone = accepted[0].body["keypair"]["name"]
+        assert cloud.call("DELETE", f"{COMPUTE}/os-keypairs/{gone}", USER).status == 202
+        assert make_keypair(cloud, USER, "again").status == 200
+        assert make_keypair(cloud, USER, "one-too-many").status == 403
+    finally:
+        for who in (USER, OTHER_USER):
+            for pair in cloud.call("GET", f"{COMPUTE}/os-keypairs", who).body["keypairs"]:
+                name = pair["keypair"]["name"]
+                cloud.call("DELETE", f"{COMPUTE}/os-keypairs/{name}", who)
+    limits.clear()  # no registered limit: key pairs are not limited (the strategy)
+    assert make_keypair(cloud, USER, "unlimited").status == 200
+    cloud.call("DELETE", f"{COMPUTE}/os-keypairs/unlimited", USER)
+
+
 def test_image_count_and_data_limits_hold_as_in_glance(
     cloud: IdentityCloud, limits: Limits
 ) -> None:
@@ -285,6 +328,7 @@ def test_the_openstack_cli_shows_quotas_and_limits_as_admin(
     catalog: no endpoint overrides."""
     assert cloud.keystone is not None
     limits.set("compute", PROJECT, "servers", 3)
+    limits.register("compute", "server_key_pairs", 4)
     clouds_yaml = tmp_path / "clouds.yaml"
     entry = clouds.password_entry(
         cloud.keystone.auth_url,
@@ -300,6 +344,7 @@ def test_the_openstack_cli_shows_quotas_and_limits_as_admin(
     assert rows["instances"]["Limit"] == 3, rows
     assert rows["instances"]["In Use"] == 0, rows
     assert rows["networks"]["Limit"] == -1, rows
+    assert rows["key-pairs"]["Limit"] == 4, rows
     absolute = cli.json("limits", "show", "--absolute", "--project", PROJECT)
     by_name = {row["Name"]: row["Value"] for row in absolute}
     # openstacksdk names the absolute limits by its own field names.

@@ -3,7 +3,8 @@
 Key pairs belong to a user. From 2.10 an admin names another user with ``user_id``
 (in the body of a create, the query of the others); the route's rule is checked again
 against that user. Generated keys (no ``public_key``) end with 2.92, where names may
-also hold '@' and '.'.
+also hold '@' and '.'. One more key pair than the user's quota allows
+(``server_key_pairs``, Keystone's registered limit) is refused with Nova's 403.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         key_type=public.type,
         public_key=public.public_key,
         fingerprint=public.fingerprint,
+        admit=deps.quota.key_pair_check(owner) if deps.quota else None,
     )
     created = {**_summary(req, stored), "user_id": stored.user_id}
     if private_key is not None:

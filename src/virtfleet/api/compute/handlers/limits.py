@@ -27,6 +27,10 @@ def _report(deps: ComputeDeps, project: str) -> dict[str, Usage]:
     }
 
 
+def _key_pair_limit(deps: ComputeDeps) -> int:
+    return deps.quota.key_pair_report(None).limit if deps.quota is not None else UNLIMITED
+
+
 def index(deps: ComputeDeps, req: Request) -> webob.Response:
     """GET /limits: absolute limits (Keystone's unified limits of the project, -1 for
     unlimited) with its usage; ``tenant_id`` names another project (admins)."""
@@ -41,7 +45,7 @@ def index(deps: ComputeDeps, req: Request) -> webob.Response:
         "maxTotalInstances": report[SERVERS].limit,
         "maxTotalCores": report[VCPU].limit,
         "maxTotalRAMSize": report[MEMORY_MB].limit,
-        "maxTotalKeypairs": UNLIMITED,
+        "maxTotalKeypairs": _key_pair_limit(deps),
         "maxServerGroups": UNLIMITED,
         "maxServerGroupMembers": UNLIMITED,
         "totalInstancesUsed": report[SERVERS].in_use,

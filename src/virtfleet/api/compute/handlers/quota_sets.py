@@ -1,6 +1,8 @@
 """``/os-quota-sets/{project_id}``: a project's quotas, as Nova reports Keystone
 unified limits (``openstack quota show``). The limits are Keystone's: updating or
 deleting them here is refused, naming the Keystone commands that change them.
+``key_pairs`` is the registered limit of ``server_key_pairs`` (per user, as Nova);
+its usage is the key pairs of ``user_id`` (query), else of the caller.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 import webob
 
 from virtfleet.api import caller
+from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.schemas import quota_set as schema
 from virtfleet.api.compute.schemas import validate_body
@@ -23,6 +26,7 @@ RULE = "os_compute_api:os-quota-sets"
 KEYS = {"instances": SERVERS, "cores": VCPU, "ram": MEMORY_MB}
 METADATA_ITEMS = 128
 UNLIMITED_KEYS = ("key_pairs", "server_groups", "server_group_members")
+KEY_PAIRS = "key_pairs"
 #: Keys dropped by microversion 2.57 (injected files) and 2.36 (network proxies).
 BEFORE_2_57 = ("injected_file_content_bytes", "injected_file_path_bytes", "injected_files")
 BEFORE_2_36 = ("fixed_ips", "floating_ips", "security_group_rules", "security_groups")
@@ -52,11 +56,14 @@ def _quota_set(
     deps: ComputeDeps, req: Request, project_id: str, detail: bool, defaults: bool = False
 ) -> dict[str, Any]:
     report: dict[str, Usage] = {}
+    key_pairs = Usage(UNLIMITED, 0)
     if deps.quota is not None:
         report = deps.quota.compute_report(None if defaults else project_id)
+        user = None if defaults else req.GET.get("user_id") or access.user_id(req)
+        key_pairs = deps.quota.key_pair_report(user)
     body: dict[str, Any] = {"id": project_id}
     for key in _keys(req):
-        usage = _usage(report, key)
+        usage = key_pairs if key == KEY_PAIRS else _usage(report, key)
         if detail:
             body[key] = {"limit": usage.limit, "in_use": usage.in_use, "reserved": 0}
         else:
