@@ -55,9 +55,7 @@ def ensure_dhcp_port(session: Session, network_id: str, host: str) -> m.Port | N
     if found is not None:
         return found
     subnets = session.scalars(
-        select(m.Subnet).where(
-            m.Subnet.network_id == network_id, m.Subnet.enable_dhcp, m.Subnet.ip_version == 4
-        )
+        select(m.Subnet).where(m.Subnet.network_id == network_id, m.Subnet.enable_dhcp)
     ).all()
     if not subnets:
         return None
@@ -160,6 +158,8 @@ def _subnets(session: Session, network_id: str, host: str) -> list[GuestSubnet]:
             host_routes=[f"{r['destination']},{r['nexthop']}" for r in s.host_routes or []],
             enable_dhcp=s.enable_dhcp,
             dhcp_address=dhcp_addresses.get(s.id),
+            ipv6_address_mode=s.ipv6_address_mode,
+            ipv6_ra_mode=s.ipv6_ra_mode,
         )
         for s in rows
     ]

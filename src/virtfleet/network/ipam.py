@@ -73,6 +73,19 @@ def host_range(network: IPNetwork) -> tuple[IPAddress, IPAddress]:
     return first, last
 
 
+#: IPv6 address modes in which a guest makes its own address from the prefix and its
+#: MAC (modified EUI-64), so the port's address is that one, as in Neutron.
+AUTOMATIC_V6_MODES = ("slaac", "dhcpv6-stateless")
+
+
+def eui64(network: IPNetwork, mac: str) -> ipaddress.IPv6Address:
+    """The address a guest with ``mac`` takes by SLAAC in the /64 ``network``."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    interface_id = int.from_bytes(bytes([*octets[:3], 0xFF, 0xFE, *octets[3:]]), "big")
+    return ipaddress.IPv6Address(int(network.network_address) | interface_id)
+
+
 def default_gateway(network: IPNetwork) -> IPAddress:
     return host_range(network)[0]
 

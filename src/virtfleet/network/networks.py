@@ -227,6 +227,7 @@ def create_subnet(session: Session, caller: Caller, body: Mapping[str, Any]) -> 
         ipv6_address_mode=_v6_mode(body, "ipv6_address_mode", version),
         ipv6_ra_mode=_v6_mode(body, "ipv6_ra_mode", version),
     )
+    _check_v6_modes(row.ipv6_address_mode, row.ipv6_ra_mode, cidr)
     session.add(row)
     session.flush()
     return row
@@ -305,6 +306,22 @@ def _flag(body: Mapping[str, Any], key: str, default: bool | None = None) -> boo
 
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+
+
+def _check_v6_modes(address_mode: str | None, ra_mode: str | None, cidr: ipam.IPNetwork) -> None:
+    """As Neutron: both modes set must agree, and addresses the guests make (SLAAC)
+    need a /64."""
+    if address_mode and ra_mode and address_mode != ra_mode:
+        raise errors.InvalidInput(
+            f"Invalid input: ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to "
+            f"'{address_mode}' is not valid. If both attributes are set, they must be the "
+            "same value."
+        )
+    if address_mode in ipam.AUTOMATIC_V6_MODES and cidr.prefixlen != 64:
+        raise errors.InvalidInput(
+            f"Invalid CIDR {cidr} for IPv6 address mode {address_mode}: addresses made from "
+            "the MAC (EUI-64) need a /64 prefix."
+        )
 
 
 def _v6_mode(body: Mapping[str, Any], key: str, version: int) -> str | None:

@@ -140,18 +140,21 @@ def delete_port(session: Session, caller: Caller, port_id: str) -> None:
 
 def allocate(session: Session, port: m.Port, network_id: str, fixed_ips: Any) -> None:
     """Give ``port`` its addresses: those asked for (checked: in a subnet of the
-    network, inside it, free), or the first free one of the network's first IPv4
-    subnet with room and of each IPv6 subnet."""
+    network, inside it, free; on a SLAAC subnet only the EUI-64 one), or, when none are
+    asked for, its EUI-64 address on every SLAAC (slaac, dhcpv6-stateless) subnet and
+    the first free one of the first IPv4 and the first other IPv6 subnet with room."""
     subnets = session.scalars(
         select(m.Subnet).where(m.Subnet.network_id == network_id).order_by(m.Subnet.created_at)
     ).all()
     if fixed_ips is None:
+        for subnet in (s for s in subnets if _automatic(s)):  # as Neutron: every one of them
+            _allocate_exact(session, port, subnet, _eui64(subnet, port))
         for version in (4, 6):
-            for subnet in (s for s in subnets if s.ip_version == version):
+            for subnet in (s for s in subnets if s.ip_version == version and not _automatic(s)):
                 if _allocate_free(session, port, subnet, fail=False):
                     break
             else:
-                if any(s.ip_version == version for s in subnets):
+                if any(s.ip_version == version and not _automatic(s) for s in subnets):
                     raise _exhausted(network_id)
         return
     if not isinstance(fixed_ips, list) or not all(isinstance(f, dict) for f in fixed_ips):
@@ -184,10 +187,26 @@ def _subnet_holding(subnets: Any, address: ipam.IPAddress, network_id: str) -> m
     )
 
 
+def _automatic(subnet: m.Subnet) -> bool:
+    """Whether the subnet's addresses are made by the guests (SLAAC)."""
+    return subnet.ip_version == 6 and subnet.ipv6_address_mode in ipam.AUTOMATIC_V6_MODES
+
+
+def _eui64(subnet: m.Subnet, port: m.Port) -> ipaddress.IPv6Address:
+    return ipam.eui64(ipaddress.ip_network(subnet.cidr), port.mac_address)
+
+
 def _allocate_exact(
     session: Session, port: m.Port, subnet: m.Subnet, address: ipam.IPAddress
 ) -> None:
     network = ipaddress.ip_network(subnet.cidr)
+    if _automatic(subnet) and address != _eui64(subnet, port):
+        raise errors.InvalidInput(
+            f"IPv6 address {address} cannot be directly assigned to a port on subnet "
+            f"{subnet.id} since the subnet is configured for automatic addresses "
+            f"({subnet.ipv6_address_mode}): the port's address there is "
+            f"{_eui64(subnet, port)}."
+        )
     first, last = ipam.host_range(network)
     if address.version != network.version or not first <= address <= last:  # type: ignore[operator]
         raise errors.InvalidIpForSubnet(
@@ -209,6 +228,9 @@ def _allocate_exact(
 
 
 def _allocate_free(session: Session, port: m.Port, subnet: m.Subnet, fail: bool) -> bool:
+    if _automatic(subnet):  # the address the guest will make from the prefix and its MAC
+        _allocate_exact(session, port, subnet, _eui64(subnet, port))
+        return True
     used = set(
         session.scalars(
             select(m.IPAllocation.ip_address).where(m.IPAllocation.subnet_id == subnet.id)

@@ -17,10 +17,12 @@ from virtfleet.objects.defaults import DefaultedObject
 class GuestSubnet(DefaultedObject):
     """A subnet of the port's network, as its DHCP server serves it
     (``host_routes`` as ``DESTINATION,NEXTHOP``; ``dhcp_address`` the address of this
-    host's DHCP port on it, None when DHCP is off or not set up)."""
+    host's DHCP port on it, None when DHCP is off or not set up; the IPv6 modes as the
+    subnet has them)."""
 
     # Version 1.0: initial version
-    VERSION = "1.0"
+    # Version 1.1: ipv6_address_mode, ipv6_ra_mode
+    VERSION = "1.1"
 
     fields = {
         "subnet_id": fields.StringField(),
@@ -31,6 +33,8 @@ class GuestSubnet(DefaultedObject):
         "host_routes": fields.ListOfStringsField(default=[]),
         "enable_dhcp": fields.BooleanField(default=True),
         "dhcp_address": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "ipv6_address_mode": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+        "ipv6_ra_mode": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
     }
 
     subnet_id: str
@@ -41,6 +45,14 @@ class GuestSubnet(DefaultedObject):
     host_routes: list[str]
     enable_dhcp: bool
     dhcp_address: str | None
+    ipv6_address_mode: str | None
+    ipv6_ra_mode: str | None
+
+    def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if tuple(int(part) for part in target_version.split(".")) < (1, 1):
+            primitive.pop("ipv6_address_mode", None)
+            primitive.pop("ipv6_ra_mode", None)
 
 
 @register

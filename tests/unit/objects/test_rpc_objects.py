@@ -53,7 +53,7 @@ EXPECTED_FINGERPRINTS = {
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.1-d0149c8cd29a72e5c4b22cfca9d779f4",
     "GuestVif": "1.2-5aa2da371b521a641f3886eae005518d",
-    "GuestSubnet": "1.0-9bfe343896282bc1345b11fd9346ef5c",
+    "GuestSubnet": "1.1-ba226f9ae3279030dc5c33e7653c2603",
     "GuestRule": "1.0-0b09f90a00b3c579f7c292ce598bcf24",
     "ImageData": "1.0-94672568e2775501c9f5fdc1bb17fbab",
     "InstanceSpec": "1.4-fb5c59969ed240646e67a691b6ae6146",

@@ -13,6 +13,12 @@ only their own). A change of the entries rewrites the files and sends SIGHUP; a 
 of the subnets restarts dnsmasq; a network without ports here loses its dnsmasq,
 namespace and files.
 
+IPv6 subnets are served as their ``ipv6_address_mode``/``ipv6_ra_mode`` say
+(Neutron's attributes): dhcpv6-stateful (or no mode) by DHCPv6 with the ports'
+addresses, slaac by router advertisements only (the ports' addresses are the EUI-64
+ones the guests make), dhcpv6-stateless by both (SLAAC plus DHCPv6 options). Router
+advertisements are sent when a subnet has ``ipv6_ra_mode``, with router lifetime 0.
+
 A restarted agent adopts the dnsmasq it finds in its state directory
 (:meth:`DhcpServers.adopt`): one still serving what is wanted (the same command line,
 interface addresses and bridge) is kept and reloaded with fresh files; any other is
@@ -76,6 +82,8 @@ class DhcpSubnet:
     dns_nameservers: tuple[str, ...]
     host_routes: tuple[str, ...]
     dhcp_address: str
+    ipv6_address_mode: str | None = None
+    ipv6_ra_mode: str | None = None
 
     @classmethod
     def of(cls, subnet: GuestSubnet) -> DhcpSubnet:
@@ -87,7 +95,27 @@ class DhcpSubnet:
             tuple(subnet.dns_nameservers),
             tuple(subnet.host_routes),
             subnet.dhcp_address or "",
+            subnet.ipv6_address_mode,
+            subnet.ipv6_ra_mode,
         )
+
+    @property
+    def v6_range_mode(self) -> str | None:
+        """The dnsmasq range mode of an IPv6 subnet: ``static`` (DHCPv6 hands out the
+        ports' addresses: dhcpv6-stateful, or no mode), ``ra-stateless`` (SLAAC plus
+        DHCPv6 options), ``ra-only`` (SLAAC); None for a SLAAC subnet whose router
+        advertisements come from elsewhere (no ``ipv6_ra_mode``)."""
+        mode = self.ipv6_address_mode
+        if mode == "dhcpv6-stateless":
+            return "ra-stateless" if self.ipv6_ra_mode else None
+        if mode == "slaac":
+            return "ra-only" if self.ipv6_ra_mode else None
+        return "static"
+
+    @property
+    def automatic(self) -> bool:
+        """Whether guests make their own addresses here (SLAAC)."""
+        return self.ipv6_address_mode in ("slaac", "dhcpv6-stateless")
 
 
 @dataclass(frozen=True)
@@ -138,7 +166,8 @@ class NetworkDhcp:
         lines = []
         for vif in self.ports:
             for address in vif.fixed_ips:
-                if not any(ipaddress.ip_address(address) in _net(s) for s in self.subnets):
+                served = [s for s in self.subnets if ipaddress.ip_address(address) in _net(s)]
+                if not served or served[0].automatic:
                     continue
                 shown = f"[{address}]" if ":" in address else address
                 name = "host-" + address.replace(".", "-").replace(":", "-")
@@ -198,11 +227,15 @@ class NetworkDhcp:
                     f"--dhcp-range=set:{_tag(subnet)},{network.network_address},static,"
                     f"{network.netmask},{LEASE_SECONDS}s"
                 )
-            else:
+            elif subnet.v6_range_mode is not None:
                 args.append(
-                    f"--dhcp-range=set:{_tag(subnet)},{network.network_address},static,"
-                    f"{network.prefixlen},{LEASE_SECONDS}s"
+                    f"--dhcp-range=set:{_tag(subnet)},{network.network_address},"
+                    f"{subnet.v6_range_mode},{network.prefixlen},{LEASE_SECONDS}s"
                 )
+        if any(s.ip_version == 6 and s.ipv6_ra_mode for s in self.subnets):
+            # router advertisements (SLAAC prefix, M/O flags) with a router lifetime of
+            # 0: the DHCP namespace is no router, so guests take no default route from it
+            args += ["--enable-ra", f"--ra-param={INSIDE},mtu:{self.mtu},60,0"]
         return args
 
 
@@ -327,7 +360,7 @@ class DhcpServers:
             self._ip("link", "set", "dev", veth, "master", dhcp.bridge, "up")
             run(["ip", "link", "set", "dev", "lo", "up"], namespace)
             run(["ip", "link", "set", "dev", INSIDE, "up"], namespace)
-            run(["ip", "addr", "flush", "dev", INSIDE], namespace)
+            run(["ip", "addr", "flush", "dev", INSIDE, "scope", "global"], namespace)  # keep fe80::
             for address in dhcp.addresses():
                 run(["ip", "addr", "add", address, "dev", INSIDE, "nodad"], namespace)
             run(dhcp.arguments(self._files(dhcp.network_id)), namespace)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import ipaddress
 import os
 import pathlib
 import shutil
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -368,4 +370,95 @@ def test_adoption_restarts_a_dnsmasq_that_serves_something_else(
     shown = sh("ip", "-n", namespace, "-o", "addr", "show", "dev", "dhcp").stdout
     assert "192.0.2.3/24" in shown and "192.0.2.2/" not in shown
     after.unplug(vif.instance_uuid)
+    assert dnsmasq_pids(state_dir) == []
+
+
+def eui64(prefix: str, mac: str) -> str:
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    interface_id = int.from_bytes(bytes([*octets[:3], 0xFF, 0xFE, *octets[3:]]), "big")
+    network = int(ipaddress.ip_network(prefix).network_address)
+    return str(ipaddress.ip_address(network | interface_id))
+
+
+@pytest.mark.parametrize("mode", ["slaac", "dhcpv6-stateless"])
+def test_ipv6_guests_make_their_port_address_from_the_router_advertisement(
+    host: str, state_dir: pathlib.Path, mode: str
+) -> None:
+    """A slaac / dhcpv6-stateless subnet (ipv6_ra_mode set): the host's dnsmasq sends
+    router advertisements for the prefix, the guest's kernel makes its address by
+    SLAAC, and that is the port's address (EUI-64 of its MAC), which the anti-spoofing
+    lets through: it reaches the DHCP port's address."""
+    prefix = "2001:db8:7::/64"
+    network = LinuxBridgeNetwork({}, netns=host)
+    network.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+    guest = make_guest(host, 1)
+    address, dhcp_address = eui64(prefix, guest.mac), "2001:db8:7::2"
+    subnet = GuestSubnet(
+        subnet_id=SUBNET, cidr=prefix, ip_version=6, gateway_ip="2001:db8:7::1",
+        dhcp_address=dhcp_address, ipv6_address_mode=mode, ipv6_ra_mode=mode,
+    )  # fmt: skip
+    vif = GuestVif(
+        port_id=guest.port_id, network_id=NET, mac_address=guest.mac, mtu=1450,
+        network_type="vxlan", segmentation_id=77, fixed_ips=[address],
+        security_group_ids=[GROUP_A], subnets=[subnet], instance_uuid="server-1",
+        rules=[GuestRule(direction="egress", ethertype="IPv6"),
+               GuestRule(direction="ingress", ethertype="IPv6")],
+    )  # fmt: skip
+    [nic] = network.plug("server-1", [vif])
+    attach(host, guest, nic.bridge)
+    args = (state_dir / NET / "pid").exists() and dnsmasq_pids(state_dir / NET)
+    assert args, "no dnsmasq"
+    range_mode = "ra-only" if mode == "slaac" else "ra-stateless"
+    command = pathlib.Path(f"/proc/{args[0]}/cmdline").read_bytes().decode().split("\0")
+    assert f"--dhcp-range=set:subnet-{SUBNET[:8]},2001:db8:7::,{range_mode},64,86400s" in command
+    assert "--enable-ra" in command and "--ra-param=dhcp,mtu:1450,60,0" in command
+    assert (state_dir / NET / "hosts").read_text() == ""  # nothing for DHCPv6 to hand out
+
+    sh("ip", "-n", guest.netns, "link", "set", "eth0", "down")  # a fresh router solicitation
+    sh("ip", "-n", guest.netns, "link", "set", "eth0", "up")
+    shown = ""
+    for _ in range(40):  # bounded: 20 s
+        shown = sh("ip", "-n", guest.netns, "-6", "addr", "show", "dev", "eth0").stdout
+        if f"{address}/64" in shown and "tentative" not in shown:
+            break
+        time.sleep(0.5)
+    assert f"inet6 {address}/64 scope global" in shown, shown
+    routes = sh("ip", "-n", guest.netns, "-6", "route", "show").stdout
+    assert "default" not in routes, routes  # router lifetime 0: the namespace is no router
+    assert guest.pings(dhcp_address)
+    network.unplug("server-1")
+    assert dnsmasq_pids(state_dir) == []
+
+
+def test_ipv6_stateful_subnet_is_served_by_dhcpv6_with_the_port_address(
+    host: str, state_dir: pathlib.Path
+) -> None:
+    """dhcpv6-stateful: a static DHCPv6 range with the port's address as a host entry
+    (MAC -> [address]) and advertisements with the managed flag; no DHCPv6 client on
+    this machine, so what dnsmasq is told is what is checked."""
+    network = LinuxBridgeNetwork({}, netns=host)
+    network.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+    guest = make_guest(host, 1)
+    subnet = GuestSubnet(
+        subnet_id=SUBNET, cidr="2001:db8:8::/64", ip_version=6, gateway_ip="2001:db8:8::1",
+        dns_nameservers=["2001:db8:8::53"], dhcp_address="2001:db8:8::2",
+        ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful",
+    )  # fmt: skip
+    vif = GuestVif(
+        port_id=guest.port_id, network_id=NET, mac_address=guest.mac, network_type="vxlan",
+        segmentation_id=77, fixed_ips=["2001:db8:8::20"], subnets=[subnet],
+        port_security=False, instance_uuid="server-1",
+    )  # fmt: skip
+    network.plug("server-1", [vif])
+    [pid] = dnsmasq_pids(state_dir / NET)
+    command = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    assert f"--dhcp-range=set:subnet-{SUBNET[:8]},2001:db8:8::,static,64,86400s" in command
+    assert "--enable-ra" in command
+    hosts = (state_dir / NET / "hosts").read_text()
+    assert hosts == f"{guest.mac},host-2001-db8-8--20,[2001:db8:8::20]\n"
+    assert "option6:dns-server,[2001:db8:8::53]" in (state_dir / NET / "opts").read_text()
+    inside = sh("ip", "-n", f"{host}-dhcp-{NET[:10]}", "-6", "addr", "show", "dev", "dhcp")
+    assert "2001:db8:8::2/64" in inside.stdout
+    network.unplug("server-1")
     assert dnsmasq_pids(state_dir) == []

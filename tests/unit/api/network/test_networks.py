@@ -189,6 +189,17 @@ def test_subnet_pools_and_no_gateway(apps: Apps) -> None:
             "overlapping allocation pools",
         ),
         ("198.51.100.0/24", {"dns_nameservers": ["dns.example"]}, "not an IP address"),
+        (
+            "2001:db8:2::/64",
+            {"ip_version": 6, "ipv6_address_mode": "slaac", "ipv6_ra_mode": "dhcpv6-stateful"},
+            "If both attributes are set, they must be the same value",
+        ),
+        (
+            "2001:db8:2::/80",
+            {"ip_version": 6, "ipv6_address_mode": "slaac"},
+            "need a /64 prefix",
+        ),
+        ("198.51.100.0/24", {"ipv6_address_mode": "slaac"}, "only IPv6 subnets take it"),
     ],
 )
 def test_bad_subnets_are_400(apps: Apps, cidr: str, attrs: dict[str, Any], words: str) -> None:
@@ -229,3 +240,62 @@ def test_malformed_bodies_are_400_not_500(apps: Apps) -> None:
     neutron_error(reply, 400, "InvalidInput")
     unknown = client.get("/v2.0/routers")
     neutron_error(unknown, 404, "HTTPNotFound")
+
+
+def test_slaac_ports_get_the_eui64_address_of_their_mac(apps: Apps) -> None:
+    """As Neutron: on a slaac (or dhcpv6-stateless) subnet a port's address is the one
+    its guest makes from the prefix and its MAC; another fixed address is refused."""
+    client = apps.network()
+    net = make_network(client)
+    v6 = {"ip_version": 6, "ipv6_address_mode": "slaac", "ipv6_ra_mode": "slaac"}
+    subnet = make_subnet(client, net["id"], "2001:db8:3::/64", **v6).json["subnet"]
+    body = {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:12:34:56"}}
+    port = client.post("/v2.0/ports", body)
+    assert port.status == 201, port.body
+    assert port.json["port"]["fixed_ips"] == [
+        {"subnet_id": subnet["id"], "ip_address": "2001:db8:3:0:f816:3eff:fe12:3456"}
+    ]
+    fixed = [{"subnet_id": subnet["id"], "ip_address": "2001:db8:3::10"}]
+    refused = client.post(
+        "/v2.0/ports",
+        {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:12:34:57",
+                  "fixed_ips": fixed}},
+    )  # fmt: skip
+    words = neutron_error(refused, 400, "InvalidInput")
+    assert "2001:db8:3::10 cannot be directly assigned" in words
+    assert "2001:db8:3:0:f816:3eff:fe12:3457" in words
+
+
+def test_a_port_gets_an_address_on_every_slaac_subnet_and_one_stateful_each(apps: Apps) -> None:
+    """Without fixed_ips: the EUI-64 address on each SLAAC subnet (slaac and
+    dhcpv6-stateless alike), plus the first free address of the IPv4 subnet and of the
+    DHCPv6-stateful one; the subnets show the modes they were made with."""
+    client = apps.network()
+    net = make_network(client)
+    v4 = make_subnet(client, net["id"], "192.0.2.0/24").json["subnet"]
+    made = {
+        mode: make_subnet(client, net["id"], cidr, ipv6_address_mode=mode, ipv6_ra_mode=mode).json[
+            "subnet"
+        ]
+        for mode, cidr in (
+            ("slaac", "2001:db8:4::/64"),
+            ("dhcpv6-stateless", "2001:db8:5::/64"),
+            ("dhcpv6-stateful", "2001:db8:6::/64"),
+        )
+    }
+    for mode, subnet in made.items():
+        assert (subnet["ipv6_address_mode"], subnet["ipv6_ra_mode"]) == (mode, mode)
+    body = {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:00:00:01"}}
+    port = client.post("/v2.0/ports", body)
+    assert port.status == 201, port.body
+    got = {f["subnet_id"]: f["ip_address"] for f in port.json["port"]["fixed_ips"]}
+    assert got == {
+        v4["id"]: "192.0.2.2",
+        made["slaac"]["id"]: "2001:db8:4:0:f816:3eff:fe00:1",
+        made["dhcpv6-stateless"]["id"]: "2001:db8:5:0:f816:3eff:fe00:1",
+        made["dhcpv6-stateful"]["id"]: "2001:db8:6::2",
+    }
+    again = client.post(  # the same MAC on another port of the network: refused as ever
+        "/v2.0/ports", {"port": {"network_id": net["id"], "mac_address": "fa:16:3e:00:00:01"}}
+    )
+    assert again.status == 409, again.body
