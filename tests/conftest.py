@@ -13,18 +13,44 @@ path). A module marked ``libvirt_hosts`` starts libvirt hosts of its own
 (scripts/libvirt-hosts.sh); kernel networking tests work in namespaces of their own;
 distributed deployments share the one RabbitMQ but not its topics (a control_exchange
 each).
+
+The suite never reads or writes the user's own OpenStack client configuration: each
+process points ``$OS_CLIENT_CONFIG_FILE`` and ``$XDG_CONFIG_HOME`` at a directory of its
+own (``$HOME`` too: openstacksdk also searches ~/.config/openstack) and drops ``$OS_*``
+settings, so a ``virtfleet`` cloud in the user's clouds.yaml (which `virtfleet up`
+writes) cannot redirect a CLI test to another cloud, nor a test write there.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
 #: Fixtures shared by every directory: databases and clouds (tests/support/plugin.py).
 pytest_plugins = ["support.plugin"]
+
+
+def _own_client_config() -> None:
+    """This process's own (empty) client configuration place; see the docstring. Done
+    at import, before any module reads the search path openstacksdk fixes at its own
+    import; xdist workers inherit it and make their own."""
+    for name in [n for n in os.environ if n.startswith("OS_")]:
+        del os.environ[name]
+    os.environ.setdefault("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))  # caches kept
+    home = tempfile.mkdtemp(prefix="virtfleet-test-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["HOME"] = home
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(home, ".config")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = os.path.join(home, ".config", "openstack", "clouds.yaml")
+
+
+_own_client_config()
 
 
 @functools.cache

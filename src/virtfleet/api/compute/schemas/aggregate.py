@@ -103,7 +103,7 @@ ACTION: Versioned = (("2.1", ACTION_V2_1),)
 
 # POST /os-aggregates/{id}/images (2.81): {"cache": [{"id": <image>}, ...]}; checked so
 # that a malformed body is named as such before the feature is refused.
-_CACHE = 'Invalid input: the body must be {"cache": [{"id": <image id>}, ...]}.'
+_CACHE = 'Invalid input: the body must be {{"cache": [{{"id": <image id>}}, ...]}}.'
 IMAGES_V2_81: dict[str, Any] = {
     "type": "object",
     "required": ["cache"],
