@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from support.identity_cloud import IdentityCloud
+from support.clouds import admin_session
+from support.identity_cloud import MEMBER_PASSWORD, IdentityCloud, ensure_member
+from virtfleet.identity import catalog
+from virtfleet.identity.session import password_session
 
 PROTECTED = [
     ("GET", "/compute/v2.1/servers"),
@@ -59,3 +62,39 @@ def test_the_token_decides_the_project_not_the_headers(cloud: IdentityCloud) -> 
     assert reply.status == 201, reply.body
     project_a = cloud.sessions["member-a"].get_project_id()
     assert reply.body["owner"] == project_a
+
+
+def test_metrics_need_a_token_and_the_metrics_reader_role(cloud: IdentityCloud) -> None:
+    """``/metrics`` against the real Keystone: anonymous 401, a project member 403, a
+    user given the ``metrics_reader`` role (as docs/observability.md says) and the admin
+    200 with the exposition."""
+    assert cloud.keystone is not None
+    admin = catalog.IdentityAdmin(admin_session(cloud.keystone), cloud.keystone.auth_url)
+    ensure_member(admin, "project-a", "scraper")
+    base, session = admin.base, admin.session
+    roles = session.get(f"{base}/roles?name=metrics_reader").json()["roles"]
+    role_id = (
+        roles[0]["id"]
+        if roles
+        else session.post(f"{base}/roles", json={"role": {"name": "metrics_reader"}}).json()[
+            "role"
+        ]["id"]
+    )
+    project_id = session.get(f"{base}/projects?name=project-a").json()["projects"][0]["id"]
+    user_id = session.get(f"{base}/users?name=scraper").json()["users"][0]["id"]
+    session.put(f"{base}/projects/{project_id}/users/{user_id}/roles/{role_id}")
+    cloud.sessions["scraper"] = password_session(
+        cloud.keystone.auth_url, "scraper", MEMBER_PASSWORD, "project-a"
+    )
+
+    anonymous = cloud.call("GET", "/metrics")
+    assert anonymous.status == 401
+    assert anonymous.headers["WWW-Authenticate"] == f'Keystone uri="{cloud.keystone.auth_url}"'
+    member = cloud.call("GET", "/metrics", "member-a")
+    assert member.status == 403, member.body
+    assert "virtfleet:metrics" in str(member.body)
+    for who in ("scraper", "admin"):
+        reply = cloud.call("GET", "/metrics", who)
+        assert reply.status == 200, (who, reply.body)
+        assert reply.headers["Content-Type"].startswith("text/plain")
+        assert "virtfleet_api_request_duration_seconds_count{" in reply.body
