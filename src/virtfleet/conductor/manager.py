@@ -37,6 +37,7 @@ from virtfleet.conductor.moves import (
     MigrationScheduler,
 )
 from virtfleet.conductor.port_refresh import PortRefresher
+from virtfleet.conductor.shelve import Shelving
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db import server_groups as group_db
 from virtfleet.db.engine import Database
@@ -150,6 +151,9 @@ class Conductor:
             owner=self.name,
             alive=self.membership.alive,
             networks=networks,
+        )
+        self.shelving = Shelving(  # shelve, shelveOffload, unshelve
+            conf, db, self.compute, scheduler, images, self._submit, networks
         )
         self.cold_moves = ColdMoves(  # migrate, resize, confirmResize, revertResize
             conf,
@@ -377,6 +381,7 @@ class Conductor:
                 self.recover_interrupted_migrations()
                 self.reap_mdev_claims()
                 self.cold_moves.auto_confirm()
+                self.shelving.offload_due()
             except Exception:
                 LOG.exception("checking for silent hosts and stuck servers failed")
             if self._stopping.wait(interval):
@@ -775,6 +780,7 @@ class Conductor:
             console_tokens.delete_for_instance(self._db, uuid)
         servers.delete(self._db, uuid)
         group_db.remove_member(self._db, uuid)
+        self.shelving.forget(server)  # a shelved server's image goes with it
         try:  # the data of deleted images only this server still used
             self._images.release(in_use.images_of(server))
         except (errors.VirtfleetError, OSError) as exc:

@@ -41,6 +41,14 @@ COMPUTE_OPTS: list[cfg.Opt] = [
         "left in VERIFY_RESIZE (checked by its watchdog). 0 never confirms on its own.",
     ),
     cfg.IntOpt(
+        "shelved_offload_time",
+        default=0,
+        min=-1,
+        help="Seconds a shelved server keeps its host (its domain, disk and placement "
+        "allocation) before the control plane offloads it (checked by its watchdog): 0 "
+        "offloads as part of the shelve, -1 never (only shelveOffload does).",
+    ),
+    cfg.IntOpt(
         "shutdown_timeout",
         default=60,
         min=0,

@@ -56,6 +56,8 @@ class Server:
     hostname: str | None = None  # the guest's hostname
     scheduler_hints: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     availability_zone: str | None = None  # the zone the boot asked for
+    # Nova's system_metadata (shelved_at, shelved_image_id, shelved_host), never shown
+    system_metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ UPDATABLE = frozenset(
         "image_ref",
         "guest_request",
         "hostname",
+        "availability_zone",
+        "system_metadata",
     }
 )
 
@@ -129,6 +133,7 @@ def _record(row: ServerRow) -> Server:
         hostname=row.hostname,
         scheduler_hints=dict(row.scheduler_hints or {}),
         availability_zone=row.availability_zone,
+        system_metadata=dict(row.system_metadata or {}),
     )
 
 

@@ -29,7 +29,7 @@ from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.identity.limits import KEYSTONE_ERRORS, KeystoneView, UnifiedLimits, unavailable
-from virtfleet.quota.resources import KEY_PAIRS, REPORTED, boot_deltas
+from virtfleet.quota.resources import KEY_PAIRS, REPORTED, boot_deltas, server_resources
 from virtfleet.quota.usage import compute_usage, key_pair_usage
 
 LOG = logging.getLogger(__name__)
@@ -161,9 +161,16 @@ class Quotas:
         self, project_id: str, flavor: Mapping[str, Any], count: int = 1
     ) -> Check | None:
         """The check of booting ``count`` servers of ``flavor`` (None: nothing limited)."""
-        if self.limits is None:
+        return self._compute_check(project_id, boot_deltas(flavor, count))
+
+    def unshelve_check(self, project_id: str, flavor: Mapping[str, Any]) -> Check | None:
+        """The check of unshelving an offloaded server of ``flavor``: its resources
+        count again (the server itself never stopped counting)."""
+        return self._compute_check(project_id, server_resources(flavor))
+
+    def _compute_check(self, project_id: str, deltas: Mapping[str, int]) -> Check | None:
+        if self.limits is None or not deltas:
             return None
-        deltas = boot_deltas(flavor, count)
         view = self.limits.view()
         defined = self.limits.defined_limits("compute", project_id, view)
         limited = self._compute_limited(deltas, defined)

@@ -3,7 +3,8 @@
 Compute usage is counted from the project's servers (not deleted): ``servers`` is
 every one of them, whatever its state (as Nova counts instances); the resource classes
 are their flavors' resources, except for servers that failed to build and hold no host
-(their placement claim was given back). A server that moves (live migration) counts
+(their placement claim was given back) and shelved-offloaded servers (they hold no
+host until an unshelve claims one again). A server that moves (live migration) counts
 once: its flavor, not the two allocations placement holds while it moves.
 
 Key pairs are counted per user (``server_key_pairs``), as Nova counts them.
@@ -19,6 +20,9 @@ from virtfleet.db.models.compute import Server as ServerRow
 from virtfleet.db.models.keypairs import KeyPair as KeyPairRow
 from virtfleet.quota.resources import KEY_PAIRS, SERVERS, server_resources
 
+#: vm_states whose servers hold no host and count no resources (their server does).
+NOT_HOLDING = frozenset({"shelved_offloaded"})
+
 
 def compute_usage(conn: Connection, project_id: str, names: Collection[str]) -> dict[str, int]:
     """Resource name -> what ``project_id``'s servers use, for each of ``names``."""
@@ -29,7 +33,7 @@ def compute_usage(conn: Connection, project_id: str, names: Collection[str]) -> 
     for row in conn.execute(query):
         if SERVERS in usage:
             usage[SERVERS] += 1
-        if row.vm_state == "error" and row.host is None:
+        if (row.vm_state == "error" and row.host is None) or row.vm_state in NOT_HOLDING:
             continue
         for name, amount in server_resources(row.flavor).items():
             if name in usage:

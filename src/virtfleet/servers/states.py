@@ -272,8 +272,9 @@ TRANSITIONS: dict[str, Transition] = {
     "unrescue_done": Transition("unrescue", frozenset({RESCUED}), frozenset({UNRESCUING}),
                                 vm_state=ACTIVE),
     "shelve_done": Transition("shelve", SHELVE_FROM, frozenset({SHELVING}), vm_state=SHELVED),
-    "shelve_offload_begin": Transition("shelveOffload", frozenset({SHELVED}),
-                                       frozenset({SHELVING}), task_state=SHELVING_OFFLOADING),
+    # shelved with shelved_offload_time 0: the offload follows at once, in the same task
+    "shelve_offload_begin": Transition("shelveOffload", SHELVE_FROM, frozenset({SHELVING}),
+                                       vm_state=SHELVED, task_state=SHELVING_OFFLOADING),
     "shelve_offload_done": Transition("shelveOffload", frozenset({SHELVED}),
                                       frozenset({SHELVING_OFFLOADING}),
                                       vm_state=SHELVED_OFFLOADED),

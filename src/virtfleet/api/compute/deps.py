@@ -13,6 +13,7 @@ from typing import Any, Protocol, cast
 
 from oslo_config import cfg
 
+from virtfleet.conductor.shelve import Unshelve
 from virtfleet.db.engine import Database
 from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
@@ -99,6 +100,18 @@ class _HasColdMoves(Protocol):
     cold_moves: ColdMoveWorkflows
 
 
+class ShelveWorkflows(Protocol):
+    """The conductor's shelve workflows (``Conductor.shelving``), asynchronous."""
+
+    def shelve(self, uuid: str, image_id: str) -> None: ...
+    def shelve_offload(self, uuid: str) -> None: ...
+    def unshelve(self, uuid: str, where: Unshelve) -> None: ...
+
+
+class _HasShelving(Protocol):
+    shelving: ShelveWorkflows
+
+
 class Selected(Protocol):
     """A chosen host as the scheduler returns it."""
 
@@ -150,3 +163,8 @@ class ComputeDeps:
     def cold_moves(self) -> ColdMoveWorkflows:
         """The conductor's cold migrations and resizes."""
         return cast(_HasColdMoves, self.conductor).cold_moves
+
+    @property
+    def shelving(self) -> ShelveWorkflows:
+        """The conductor's shelve, shelve-offload and unshelve."""
+        return cast(_HasShelving, self.conductor).shelving

@@ -216,6 +216,30 @@ RULES = [
         )
     ],
     _rule(
+        "os-shelve:shelve",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Shelve a server (stop it and keep its disk as an image).",
+        ("POST", f"{S}/action (shelve)"),
+    ),
+    _rule(
+        "os-shelve:shelve_offload",
+        ADMIN,
+        "Offload a shelved server from its host.",
+        ("POST", f"{S}/action (shelveOffload)"),
+    ),
+    _rule(
+        "os-shelve:unshelve",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Unshelve a server.",
+        ("POST", f"{S}/action (unshelve)"),
+    ),
+    _rule(
+        "os-shelve:unshelve_to_host",
+        ADMIN,
+        "Unshelve an offloaded server onto a named host (2.91).",
+        ("POST", f"{S}/action (unshelve)"),
+    ),
+    _rule(
         "os-lock-server:unlock:unlock_override",
         ADMIN,
         "Unlock a server an administrator locked.",

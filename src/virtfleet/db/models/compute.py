@@ -101,6 +101,9 @@ class Server(Base):
     # availability zone: every later move is scheduled with them too
     scheduler_hints: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     availability_zone: Mapped[str | None] = mapped_column(String(255), default=None)
+    # what the control plane keeps about the server, never shown (Nova's
+    # system_metadata): shelved_at, shelved_image_id, shelved_host while shelved
+    system_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
 
 
 class InstanceAction(Base):

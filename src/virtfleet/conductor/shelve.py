@@ -1,0 +1,402 @@
+"""Shelve, shelve-offload and unshelve, as the conductor runs them.
+
+shelve
+    the guest is stopped gracefully (as ``os-stop``: ACPI, ``os_shutdown_timeout`` or
+    ``[compute] shutdown_timeout``, then forced), its root disk snapshotted into the
+    queued ``<name>-shelved`` image the Compute API made (as ``createImage``), and the
+    server is SHELVED, its system metadata naming ``shelved_at``,
+    ``shelved_image_id`` and ``shelved_host``. ``[compute] shelved_offload_time`` 0
+    offloads at once; a failure deletes the image, starts a guest that ran again and
+    ends the task where the server was.
+shelve-offload
+    the domain and its disk leave the host, the placement allocation is given back,
+    the ports are unbound: SHELVED_OFFLOADED, on no host.
+unshelve
+    a SHELVED server is started again where it is; an offloaded one is scheduled
+    with its boot request (arch, maxphysaddr, slices, vGPUs, its group and its zone,
+    or the zone / host the unshelve names), claimed, checked against its group and
+    spawned from the shelve image, trying the next host on a failure; once it runs
+    the shelve image is deleted. A failure on every host leaves it offloaded and
+    holding nothing, with the reasons in the action's event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import pathlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from oslo_config import cfg
+
+from virtfleet import errors
+from virtfleet.agent.rpcapi import ComputeClient
+from virtfleet.conductor import boot
+from virtfleet.db import hosts, servers
+from virtfleet.db.engine import Database
+from virtfleet.db.models.compute import utcnow
+from virtfleet.network.server_ports import ServerPorts
+from virtfleet.scheduler import server_groups
+from virtfleet.scheduler.manager import Selection
+from virtfleet.scheduler.resource_request import RequestSpec
+from virtfleet.servers import actions, service
+from virtfleet.servers import states as st
+from virtfleet.servers.instance_data import config_drive_files
+from virtfleet.servers.instance_facts import instance_facts
+
+LOG = logging.getLogger(__name__)
+
+SHELVED_AT = "shelved_at"
+SHELVED_IMAGE_ID = "shelved_image_id"
+SHELVED_HOST = "shelved_host"
+SHELVE_KEYS = (SHELVED_AT, SHELVED_IMAGE_ID, SHELVED_HOST)
+
+
+class ShelveScheduler(Protocol):
+    """The scheduler as an unshelve uses it (a boot's choice and claim)."""
+
+    def schedule_and_claim(self, spec: RequestSpec) -> Selection: ...
+    def unclaim(self, instance_uuid: str) -> None: ...
+
+
+#: (uuid, work, what): run ``work(uuid)`` in the background under the server's lock.
+Submit = Callable[[str, Callable[[str], None], str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Unshelve:
+    """Where an unshelve may go: ``zone`` (None: the server's own, "" unpinned) and
+    ``host`` (None: the scheduler's choice)."""
+
+    zone: str | None = None
+    host: str | None = None
+    unpin: bool = False
+
+
+class Shelving:
+    """The shelve workflows of one conductor."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: Database,
+        compute: ComputeClient,
+        scheduler: ShelveScheduler,
+        images: boot.Images,
+        submit: Submit,
+        networks: ServerPorts | None = None,
+    ) -> None:
+        self._conf = conf
+        self._db = db
+        self._compute = compute
+        self._scheduler = scheduler
+        self._images = images
+        self._submit = submit
+        self._networks = networks
+
+    # ------------------------------------------------------------------ entry points
+
+    def shelve(self, uuid: str, image_id: str) -> None:
+        self._submit(uuid, lambda u: self._shelve(u, image_id), "shelve")
+
+    def shelve_offload(self, uuid: str) -> None:
+        self._submit(uuid, self._offload_recorded, "shelve offload")
+
+    def unshelve(self, uuid: str, where: Unshelve) -> None:
+        self._submit(uuid, lambda u: self._unshelve(u, where), "unshelve")
+
+    def offload_due(self) -> list[str]:
+        """Offload the servers shelved longer than ``[compute] shelved_offload_time``
+        (the watchdog calls it); their uuids."""
+        wait = int(self._conf.compute.shelved_offload_time)
+        if wait <= 0:
+            return []
+        due = utcnow() - datetime.timedelta(seconds=wait)
+        found = []
+        for server in servers.list_servers(self._db):
+            if server.vm_state != st.SHELVED or server.task_state is not None:
+                continue
+            shelved_at = _parse_time(server.system_metadata.get(SHELVED_AT))
+            if shelved_at is not None and shelved_at <= due:
+                try:
+                    service.request(self._db, server.uuid, "shelve_offload")
+                except (service.InvalidServerState, errors.NotFound):
+                    continue
+                self.shelve_offload(server.uuid)
+                found.append(server.uuid)
+        return found
+
+    def forget(self, server: servers.Server) -> None:
+        """A deleted server's shelve image goes too (as Nova deletes it)."""
+        image_id = server.system_metadata.get(SHELVED_IMAGE_ID)
+        if image_id:
+            self._drop_image(image_id)
+
+    # ------------------------------------------------------------------ shelve
+
+    def _shelve(self, uuid: str, image_id: str) -> None:
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            self._drop_image(image_id)
+            return
+        event = "compute_shelve_instance"
+        with actions.event(self._db, uuid, actions.SHELVE, event, server.host) as step:
+            host = server.host
+            if not host or self._transition(uuid, "shelve", resume=True) is None:
+                step.fail("the server changed meanwhile (e.g. a delete was asked for)")
+                self._drop_image(image_id)
+                return
+            was_running = server.power_state == int(st.PowerState.RUNNING)
+            try:
+                self._stop_and_snapshot(server, host, image_id)
+            except (errors.VirtfleetError, OSError) as exc:
+                LOG.warning("shelve of %s failed: %s", uuid, exc)
+                step.fail(f"shelve on {host} failed: {exc}")
+                self._drop_image(image_id)
+                if was_running:
+                    self._power_on_again(host, uuid)
+                self._transition(uuid, "action_failed")
+                return
+            shelved = {
+                **server.system_metadata,
+                SHELVED_AT: utcnow().isoformat(),
+                SHELVED_IMAGE_ID: image_id,
+                SHELVED_HOST: host,
+            }
+            fields: dict[str, Any] = {
+                "power_state": int(st.PowerState.SHUTDOWN),
+                "system_metadata": shelved,
+            }
+            if int(self._conf.compute.shelved_offload_time) != 0:
+                self._transition(uuid, "shelve_done", **fields)
+                return
+            if self._transition(uuid, "shelve_offload_begin", **fields) is None:
+                return
+            step.host = host
+            self._offload(uuid, step)
+
+    def _stop_and_snapshot(self, server: servers.Server, host: str, image_id: str) -> None:
+        timeout = boot.shutdown_timeout(server, int(self._conf.compute.shutdown_timeout))
+        waiting = self._compute
+        if timeout > 0:
+            waiting = self._compute.with_timeout(float(self._conf.rpc_response_timeout) + timeout)
+        waiting.power_off(host, server.uuid, timeout)
+        staging = pathlib.Path(self._images.staging_path(image_id))
+        try:
+            slow = self._compute.with_timeout(10 * self._conf.rpc_response_timeout)
+            slow.snapshot(host, server.uuid, str(staging))
+            with staging.open("rb") as data:
+                self._images.upload(image_id, iter(lambda: data.read(1 << 20), b""))
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def _power_on_again(self, host: str, uuid: str) -> None:
+        try:
+            self._compute.power_on(host, uuid)
+        except errors.VirtfleetError as exc:
+            LOG.warning("server %s: could not start the guest again on %s: %s", uuid, host, exc)
+
+    # ------------------------------------------------------------------ offload
+
+    def _offload_recorded(self, uuid: str) -> None:
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        event = "compute_shelve_offload_instance"
+        with actions.event(self._db, uuid, actions.SHELVE_OFFLOAD, event, server.host) as step:
+            if self._transition(uuid, "shelve_offload", resume=True) is None:
+                step.fail("the server changed meanwhile (e.g. a delete was asked for)")
+                return
+            self._offload(uuid, step)
+
+    def _offload(self, uuid: str, step: actions.Step) -> None:
+        """Remove the guest from its host and give back what it held (the caller set
+        the task ``shelving_offloading``)."""
+        server = servers.get(self._db, uuid)
+        host = server.host
+        if host and not hosts.host_is_down(self._db, host, self._conf.compute.host_down_after):
+            try:
+                self._compute.destroy(host, uuid)
+            except errors.NotFound:
+                pass
+            except errors.VirtfleetError as exc:
+                LOG.warning("offload of %s: destroy on %s failed: %s", uuid, host, exc)
+                step.fail(f"shelve offload on {host} failed: {exc}")
+                self._transition(uuid, "action_failed")
+                return
+        self._scheduler.unclaim(uuid)
+        if self._networks is not None:
+            self._networks.set_status(uuid, "DOWN")
+        self._transition(
+            uuid,
+            "shelve_offload_done",
+            host=None,
+            node=None,
+            power_state=int(st.PowerState.SHUTDOWN),
+        )
+
+    # ------------------------------------------------------------------ unshelve
+
+    def _unshelve(self, uuid: str, where: Unshelve) -> None:
+        try:
+            server = servers.get(self._db, uuid)
+        except errors.NotFound:
+            return
+        event = "compute_unshelve_instance"
+        with actions.event(self._db, uuid, actions.UNSHELVE, event, server.host) as step:
+            server = self._transition(uuid, "unshelve", resume=True) or server
+            if server.task_state != st.UNSHELVING:
+                step.fail("the server changed meanwhile (e.g. a delete was asked for)")
+                return
+            if server.vm_state == st.SHELVED and server.host:
+                self._start_in_place(server, step)
+                return
+            failure = self._unshelve_offloaded(server, where)
+            step.host = servers.get(self._db, uuid).host
+            if failure is not None:
+                step.fail(failure)
+
+    def _start_in_place(self, server: servers.Server, step: actions.Step) -> None:
+        assert server.host is not None
+        try:
+            self._compute.power_on(server.host, server.uuid)
+        except errors.VirtfleetError as exc:
+            step.fail(f"unshelve on {server.host} failed: {exc}")
+            self._transition(server.uuid, "action_failed")
+            return
+        self._finish(server, power_state=int(st.PowerState.RUNNING))
+
+    def _finish(self, server: servers.Server, **fields: Any) -> None:
+        """The server runs again: its shelve image and system metadata go."""
+        image_id = server.system_metadata.get(SHELVED_IMAGE_ID)
+        kept = {k: v for k, v in server.system_metadata.items() if k not in SHELVE_KEYS}
+        done = self._transition(server.uuid, "unshelve_done", system_metadata=kept, **fields)
+        if done is not None and image_id:
+            self._drop_image(image_id)
+
+    def _unshelve_offloaded(self, server: servers.Server, where: Unshelve) -> str | None:
+        """Schedule, claim and spawn on the first host that takes the guest; None when
+        it runs, else why not (nothing held)."""
+        image_id = server.system_metadata.get(SHELVED_IMAGE_ID) or server.image_ref
+        from_image = dataclasses.replace(server, image_ref=image_id)
+        try:
+            files = boot.image_files(self._images, from_image)
+        except errors.VirtfleetError as exc:
+            return self._stay_offloaded(server, f"cannot unshelve: {exc}")
+        tried: set[str] = set()
+        failures: list[str] = []
+        for _ in range(max(1, int(self._conf.scheduler.max_attempts))):
+            spec = self._spec(server, where, frozenset(tried))
+            try:
+                selection = self._scheduler.schedule_and_claim(spec)
+            except (errors.NoValidHost, errors.InvalidInput) as exc:
+                failures.append(exc.message)
+                break
+            failure = self._spawn_on(from_image, selection, files)
+            if failure is None:
+                self._finish(
+                    servers.get(self._db, server.uuid),
+                    power_state=int(st.PowerState.RUNNING),
+                    **self._zone(where, server),
+                )
+                return None
+            failures.append(f"{selection.host}: {failure}")
+            tried.add(selection.host)
+            if where.host is not None:
+                break
+        return self._stay_offloaded(server, "unshelve failed: " + "; ".join(failures))
+
+    def _spec(self, server: servers.Server, where: Unshelve, tried: frozenset[str]) -> RequestSpec:
+        spec = boot.request_spec(server, tried)
+        zone = spec.availability_zone
+        if where.unpin:
+            zone = None
+        elif where.zone is not None:
+            zone = where.zone
+        host = where.host if where.host is not None else spec.requested_host
+        return dataclasses.replace(spec, availability_zone=zone, requested_host=host)
+
+    @staticmethod
+    def _zone(where: Unshelve, server: servers.Server) -> dict[str, Any]:
+        """The server's zone after an unshelve that named one (2.77) or unpinned it."""
+        if where.unpin:
+            return {"availability_zone": None}
+        if where.zone is not None:
+            return {"availability_zone": where.zone}
+        return {}
+
+    def _spawn_on(
+        self, server: servers.Server, selection: Selection, files: boot.ImageFiles
+    ) -> str | None:
+        """Spawn the offloaded server on the claimed host; None when it runs, else why
+        not (the claim, the ports' binding and anything on the host undone)."""
+        uuid, host = server.uuid, selection.host
+        try:
+            node = hosts.get_host_by_uuid(self._db, selection.compute_node_uuid)
+            servers.update(self._db, uuid, host=host, node=node.hypervisor_hostname)
+            conflict = server_groups.violation(self._db, uuid, host)
+            if conflict is not None:
+                raise errors.Conflict(conflict)
+            drive = (
+                config_drive_files(instance_facts(server, self._networks))
+                if server.guest_request.config_drive
+                else None
+            )
+            spec = boot.instance_spec(server, files, selection.allocation_request, drive)
+            if self._networks is not None:
+                spec.vifs = self._networks.bind(uuid, host)
+            self._compute.spawn(host, spec)
+        except errors.VirtfleetError as exc:
+            LOG.warning("unshelving %s on %s failed: %s", uuid, host, exc)
+            self._undo_spawn(uuid, host)
+            return exc.message
+        if self._networks is not None:
+            self._networks.set_status(uuid, "ACTIVE")
+        return None
+
+    def _undo_spawn(self, uuid: str, host: str) -> None:
+        try:
+            self._compute.destroy(host, uuid)
+        except errors.VirtfleetError as exc:
+            LOG.info("unshelve of %s: nothing to clean on %s (%s)", uuid, host, exc)
+        self._scheduler.unclaim(uuid)
+        if self._networks is not None:
+            self._networks.set_status(uuid, "DOWN")
+        servers.update(self._db, uuid, host=None, node=None)
+
+    def _stay_offloaded(self, server: servers.Server, reason: str) -> str:
+        LOG.warning("server %s: %s", server.uuid, reason)
+        self._transition(server.uuid, "action_failed", host=None, node=None)
+        return reason
+
+    # ------------------------------------------------------------------ helpers
+
+    def _drop_image(self, image_id: str) -> None:
+        try:
+            self._images.delete(image_id)
+        except errors.VirtfleetError as exc:
+            LOG.warning("could not delete the shelve image %s: %s", image_id, exc)
+
+    def _transition(
+        self, uuid: str, transition: str, resume: bool = False, **fields: object
+    ) -> servers.Server | None:
+        try:
+            return service.request(self._db, uuid, transition, resume=resume, **fields)
+        except service.InvalidServerState as exc:
+            LOG.info("server %s: %s not applied: %s", uuid, transition, exc)
+            return None
+        except errors.NotFound:
+            return None
+
+
+def _parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
