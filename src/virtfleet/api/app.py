@@ -47,6 +47,8 @@ def make_app(deps: ComputeDeps, networks: NetworkService) -> PrefixDispatcher:
         # Without Keystone the openstack CLI still builds an Identity client first:
         # clouds.yaml points it at this version document (see cli/clouds.py).
         apps["identity"] = versions.make_identity_stub_app()
+        # ... and `availability zone list` asks Block Storage for its zones (none).
+        apps["volume"] = versions.make_volume_stub_app()
     return PrefixDispatcher(apps, root=versions.make_root_app())
 
 

@@ -85,3 +85,54 @@ def make_identity_stub_app() -> Router:
         ],
         _render_error,
     )
+
+
+# --------------------------------------------------------------------------- volume
+
+VOLUME_VERSION = "v3.0"
+
+
+def volume_version(req: Request) -> dict[str, Any]:
+    """The Block Storage v3 version entry (no volumes behind it: see below)."""
+    return {
+        "id": VOLUME_VERSION,
+        "status": "CURRENT",
+        "version": "3.0",
+        "min_version": "3.0",
+        "updated": "2016-02-08T12:20:21Z",
+        "links": [{"rel": "self", "href": f"{req.host_url}{req.script_name}/v3/"}],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}
+        ],
+    }
+
+
+def make_volume_stub_app() -> Router:
+    """Block Storage version discovery and an empty availability zone list, mounted at
+    ``/volume`` (test mode only).
+
+    With ``auth_type: none`` there is no service catalog, so ``openstack availability
+    zone list`` takes the Block Storage API to be there and asks it for its zones;
+    without an endpoint of its own the SDK would send it to the no-auth endpoint
+    (Placement) and fail. clouds.yaml points ``block_storage_endpoint_override``
+    here, and the answer is the truth: virtfleet has no volumes, so no volume zones.
+    (With Keystone the catalog has no Block Storage entry and the CLI asks nothing.)
+    """
+
+    def index(req: Request) -> webob.Response:
+        return json_response({"versions": [volume_version(req)]}, status=300)
+
+    def show(req: Request) -> webob.Response:
+        return json_response({"version": volume_version(req)})
+
+    def zones(req: Request) -> webob.Response:
+        return json_response({"availabilityZoneInfo": []})
+
+    return Router(
+        [
+            Route("GET", "/", index, "volume:versions:index"),
+            Route("GET", "/v3", show, "volume:versions:show"),
+            Route("GET", "/v3/os-availability-zone", zones, "volume:availability_zones:index"),
+        ],
+        _render_error,
+    )

@@ -65,6 +65,9 @@ def noauth_entry(endpoint: str) -> dict[str, Any]:
         "placement_endpoint_override": f"{endpoint}/placement",
         # Version discovery only: some commands build an Identity client first.
         "identity_endpoint_override": f"{endpoint}/identity",
+        # No catalog: `availability zone list` takes Block Storage to be there; it
+        # finds its (empty) zone list here instead of at the no-auth endpoint.
+        "block_storage_endpoint_override": f"{endpoint}/volume/v3",
         "image_api_version": "2",
         "region_name": "RegionOne",
     }

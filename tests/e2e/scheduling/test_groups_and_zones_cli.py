@@ -199,13 +199,15 @@ def test_operator_traits_survive_the_agents_refresh(cloud: Cloud) -> None:
 
 
 def test_aggregates_and_zones_steer_boots_and_errors_name_the_problem(cloud: Cloud) -> None:
-    made, zones = cloud.session(
+    made, zones, every = cloud.session(
         "aggregate create --zone az1 --property filter_tenant_id=p-gold -f json rack1",
         "availability zone list --compute -f json",
+        "availability zone list -f json",  # compute, network, share and volume zones
     )
     aggregate = made["id"]
     assert made["availability_zone"] == "az1"
     assert {z["Zone Name"] for z in zones} == {"nova", "az1"}
+    assert every == zones  # no volumes here, so no volume zones (and no error)
     added, shown, listed, zones = cloud.session(
         f"aggregate add host -f json {aggregate} sched-b",
         f"aggregate show -f json {aggregate}",

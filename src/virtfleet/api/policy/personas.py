@@ -58,4 +58,11 @@ RULES = [
     policy.RuleDefault("virtfleet:root", ANYONE, "The root document: which APIs are here."),
     policy.RuleDefault("identity:versions:index", ANYONE, "Identity versions (test mode)."),
     policy.RuleDefault("identity:versions:show", ANYONE, "Identity v3 version (test mode)."),
+    policy.RuleDefault("volume:versions:index", ANYONE, "Block Storage versions (test mode)."),
+    policy.RuleDefault("volume:versions:show", ANYONE, "Block Storage v3 version (test mode)."),
+    policy.RuleDefault(
+        "volume:availability_zones:index",
+        ANYONE,
+        "Block Storage availability zones: none, there are no volumes (test mode).",
+    ),
 ]
