@@ -22,6 +22,7 @@ from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
+    DiskOffer,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -94,6 +95,12 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "host_ports: a starting agent asks for the compute ports bound to its host "
         "(GuestVif 1.2 names each port's server) and adopts those of its guests, so "
         "filtering and DHCP of guests running before a restart carry on",
+    ),
+    (
+        "1.10",
+        "offer_resize_disk -> DiskOffer (the source serves the kept root disk once over "
+        "HTTP); finish_resize takes offer (the destination pulls and checks that disk "
+        "when it does not share the source's instances path)",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -304,10 +311,24 @@ class ComputeClient:
         reply = self._call(host, "migrate_disk_and_power_off", instance_uuid=instance_uuid)
         return _expect(reply, str, "migrate_disk_and_power_off")
 
+    def offer_resize_disk(self, host: str, instance_uuid: str, kept: str) -> DiskOffer | None:
+        reply = self._call(host, "offer_resize_disk", instance_uuid=instance_uuid, kept=kept)
+        return None if reply is None else _expect(reply, DiskOffer, "offer_resize_disk")
+
     def finish_resize(
-        self, host: str, instance: InstanceSpec, kept: str, power_on: bool = True
+        self,
+        host: str,
+        instance: InstanceSpec,
+        kept: str,
+        power_on: bool = True,
+        offer: DiskOffer | None = None,
     ) -> None:
-        self._call(host, "finish_resize", instance=instance, kept=kept, power_on=power_on)
+        if offer is None:  # as a 1.8 agent takes it
+            self._call(host, "finish_resize", instance=instance, kept=kept, power_on=power_on)
+            return
+        self._call(
+            host, "finish_resize", instance=instance, kept=kept, power_on=power_on, offer=offer
+        )
 
     def confirm_resize(self, host: str, kept: str) -> None:
         self._call(host, "confirm_resize", kept=kept)

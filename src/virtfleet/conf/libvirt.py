@@ -92,6 +92,27 @@ OPTS: list[cfg.Opt] = [
         min=0.01,
         help="Seconds between two progress reads of a running live migration.",
     ),
+    cfg.HostAddressOpt(
+        "disk_transfer_address",
+        default="127.0.0.1",
+        help="Source side of a cold migration or resize to a host that does not share "
+        "the instances path: the address of this host the destination's agent pulls the "
+        "kept root disk from (one HTTP listener per move, closed once the disk was sent).",
+    ),
+    cfg.PortOpt(
+        "disk_transfer_port",
+        default=0,
+        help="The port of that listener (0: one the kernel picks; set one to open it in "
+        "a firewall; a second move from this host while a disk is on offer then fails and "
+        "is rolled back).",
+    ),
+    cfg.IntOpt(
+        "disk_transfer_timeout",
+        default=600,
+        min=1,
+        help="Seconds the source keeps offering a kept root disk, and the destination's "
+        "limit for reading it without progress.",
+    ),
 ]
 
 

@@ -9,6 +9,8 @@
   state on one host, for the recovery of an interrupted migration.
 * :class:`ConsoleEndpoint` — ``compute.get_console``: where the console proxy reaches
   a guest's console (the agent's one-connection relay) and the secret it sends first.
+* :class:`DiskOffer` — ``compute.offer_resize_disk``: where a cold migration's
+  destination pulls the kept root disk from the source, with what, and its checksum.
 """
 
 from __future__ import annotations
@@ -124,3 +126,25 @@ class ConsoleEndpoint(DefaultedObject):
     host: str
     port: int
     secret: str
+
+
+@register
+class DiskOffer(DefaultedObject):
+    """A file a source agent serves once (a kept root disk): the destination GETs
+    ``url`` with ``token``, and keeps the file only when it has ``size`` bytes with
+    SHA-256 ``sha256``."""
+
+    # Version 1.0: initial version (RPC API 1.10)
+    VERSION = "1.0"
+
+    fields = {
+        "url": fields.StringField(),
+        "token": fields.StringField(),
+        "size": fields.IntegerField(),
+        "sha256": fields.StringField(),
+    }
+
+    url: str
+    token: str
+    size: int
+    sha256: str

@@ -29,6 +29,7 @@ from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
+    DiskOffer,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -174,6 +175,10 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "finish_resize": (
         {"instance": instance_spec(), "kept": f"/var/lib/i/{UUID}_resize", "power_on": False},
         None,
+    ),
+    "offer_resize_disk": (
+        {"instance_uuid": UUID, "kept": f"/var/lib/i/{UUID}_resize"},
+        DiskOffer(url="http://192.0.2.7:40123/disk", token="t", size=4096, sha256="a" * 64),
     ),
     "confirm_resize": ({"kept": f"/var/lib/i/{UUID}_resize"}, None),
     "resize_kept_dir": ({"instance_uuid": UUID}, f"/var/lib/i/{UUID}_resize"),

@@ -6,9 +6,11 @@ or revert (:mod:`~virtfleet.conductor.moves.resizes`).
 
 Checks of a candidate, in order: the scheduler's (the same request as a boot of the
 server's — new — flavor and its guest request: arch traits, maxphysaddr, slices,
-mdevs in placement), the instances path the destination must share with the source
-(the disk is copied through it), and the destination agent's ``prep_resize`` (the
-guest resolves there). Any refusal moves on to the next candidate.
+mdevs in placement), then the destination agent's ``prep_resize`` (the guest
+resolves there). Any refusal moves on to the next candidate. Whether the destination
+shares the instances path with the source decides how the disk travels: through it,
+or pulled by the destination from the source's one-time offer
+(``offer_resize_disk``, see :mod:`virtfleet.agent.disk_transfer`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ColdMove:
     """What one cold move knows of its destination as it goes."""
 
     dest_host: str
+    shared: bool = True  # the destination sees the source's instances path
     kept: str = ""  # the source's kept directory once the guest stopped there
     stopped: bool = False  # the source was asked to stop the guest (it may have)
     bound: bool = False  # the ports were bound to the destination
@@ -111,14 +114,10 @@ class ColdMigrationFlow:
 
     def check(self, selection: Selection) -> ColdMove:
         source, dest = self._move.source, selection.host
-        if dest != source and not storage.shared_instance_path(self._svc, source, dest):
-            raise errors.InvalidInput(
-                f"{dest} does not share the instances path with {source}: a cold "
-                "migration copies the disk through it"
-            )
         spec = self._instance_spec(self._target, selection.allocation_request)
         self._svc.agents.prep_resize(dest, spec, same_host=dest == source)
-        return ColdMove(dest_host=dest)
+        shared = dest == source or storage.shared_instance_path(self._svc, source, dest)
+        return ColdMove(dest_host=dest, shared=shared)
 
     def release(self, data: ColdMove) -> None:
         return None  # prep_resize claims nothing on the host
@@ -141,7 +140,18 @@ class ColdMigrationFlow:
             spec.vifs = self._svc.networks.bind(uuid, data.dest_host)
             data.bound = True
         with actions.event(self._svc.db, uuid, self._action, FINISH_RESIZE_EVENT, data.dest_host):
-            agents.finish_resize(data.dest_host, spec, data.kept, power_on=self._was_running)
+            if data.shared:
+                agents.finish_resize(data.dest_host, spec, data.kept, power_on=self._was_running)
+                return
+            # the destination pulls the kept disk from the source (slower than a call)
+            slow = agents.with_timeout(
+                float(self._svc.conf.libvirt.disk_transfer_timeout)
+                + float(self._svc.conf.rpc_response_timeout)
+            )
+            offer = slow.offer_resize_disk(move.source, uuid, data.kept)
+            slow.finish_resize(
+                data.dest_host, spec, data.kept, power_on=self._was_running, offer=offer
+            )
 
     def _record_kept(self, kept: str) -> None:
         migration = records.get(self._svc.db, self._move.migration_id)
