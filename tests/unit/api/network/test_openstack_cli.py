@@ -127,3 +127,62 @@ def test_server_create_with_nic_network_and_port(apps: Apps, tmp_path: pathlib.P
             check=False,
         )
         assert taken.returncode == 1 and "192.0.2.40 is in use" in taken.stderr
+
+
+def test_ipv6_subnets_in_each_address_mode(apps: Apps, tmp_path: pathlib.Path) -> None:
+    """docs/networking.md's IPv6 flow: SLAAC, DHCPv6-stateless and -stateful subnets
+    made with the CLI's mode options, a port's EUI-64 and pool addresses, and the CLI
+    showing why a bad mode, prefix or fixed address is refused."""
+    with serve(apps, tmp_path) as cli:
+        outputs, stderr = cli.session(
+            "network create green -f json",
+            "subnet create --network green --ip-version 6 --subnet-range 2001:db8:10::/64"
+            " --ipv6-ra-mode slaac --ipv6-address-mode slaac green-slaac -f json",
+            "subnet create --network green --ip-version 6 --subnet-range 2001:db8:11::/64"
+            " --ipv6-ra-mode dhcpv6-stateful --ipv6-address-mode dhcpv6-stateful"
+            " --dns-nameserver 2001:db8:11::53 green-stateful -f json",
+            "port create --network green --mac-address fa:16:3e:00:10:01 q1 -f json",
+            "network create white -f json",
+            "subnet create --network white --ip-version 6 --subnet-range 2001:db8:12::/64"
+            " --ipv6-ra-mode dhcpv6-stateless --ipv6-address-mode dhcpv6-stateless"
+            " white-stateless -f json",
+        )
+        assert len(outputs) == 6, stderr
+        _, slaac, stateful, port, _, stateless = outputs
+        assert (slaac["ipv6_address_mode"], slaac["ipv6_ra_mode"]) == ("slaac", "slaac")
+        assert stateful["ipv6_address_mode"] == "dhcpv6-stateful"
+        assert stateless["ipv6_ra_mode"] == "dhcpv6-stateless"
+        assert {(f["subnet_id"], f["ip_address"]) for f in port["fixed_ips"]} == {
+            (slaac["id"], "2001:db8:10:0:f816:3eff:fe00:1001"),
+            (stateful["id"], "2001:db8:11::2"),
+        }
+
+        def refused(*args: str) -> str:
+            done = cli.run(*args, check=False)
+            assert done.returncode == 1, done.stdout
+            return done.stderr
+
+        mixed = refused(
+            "subnet", "create", "--network", "white", "--ip-version", "6", "--subnet-range",
+            "2001:db8:13::/64", "--ipv6-ra-mode", "dhcpv6-stateful", "--ipv6-address-mode",
+            "slaac", "x",
+        )  # fmt: skip
+        assert "If both attributes are set, they must be the same value" in mixed
+        short = refused(
+            "subnet", "create", "--network", "white", "--ip-version", "6", "--subnet-range",
+            "2001:db8:13::/80", "--ipv6-address-mode", "slaac", "x",
+        )  # fmt: skip
+        assert "need a /64 prefix" in short
+        fixed = refused(
+            "port", "create", "--network", "green", "--fixed-ip",
+            "subnet=green-slaac,ip-address=2001:db8:10::99", "q2",
+        )  # fmt: skip
+        assert "2001:db8:10::99 cannot be directly assigned" in fixed
+        print(mixed, short, fixed, sep="\n")
+
+        _, stderr = cli.session(
+            "port delete q1",
+            "subnet delete green-slaac green-stateful white-stateless",
+            "network delete green white",
+        )
+        assert cli.json("network", "list") == [], stderr
