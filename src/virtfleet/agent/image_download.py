@@ -23,6 +23,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.conf.image_cache import GLANCE
+from virtfleet.observability import request_id
 
 LOG = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class HttpImageSource:
                     timeout=self.timeout,
                     log=False,  # not the data
                     headers={"Accept": "application/octet-stream"},
+                    # the boot's request id, as Nova passes its own to Glance
+                    global_request_id=request_id.current(),
                 )
             except ks_exceptions.ClientException as exc:
                 problems.append(f"{url}: {exc}")

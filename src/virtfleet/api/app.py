@@ -28,7 +28,8 @@ from virtfleet.observability.metrics import TextSource
 
 def metrics_sources(deps: ComputeDeps) -> list[TextSource]:
     """The scrape-time sources of a control plane's fleet state."""
-    return [placement_source(deps.placement), heartbeat_source(deps.db)]
+    down_after = float(deps.conf.compute.host_down_after) if deps.conf is not None else 0.0
+    return [placement_source(deps.placement), heartbeat_source(deps.db, down_after)]
 
 
 def make_app(deps: ComputeDeps, networks: NetworkService) -> PrefixDispatcher:

@@ -9,11 +9,15 @@ is counted.
 - Each request is observed in ``virtfleet_api_request_duration_seconds`` by method,
   route template (``/compute/servers/{server_id}``; ``unmatched`` when no route took
   it, e.g. a 401 before routing or a 404) and status.
+- Each request is one INFO line of logger ``virtfleet.api.access`` under its id, as
+  Nova's API logs its requests: client address, method and path (percent-encoded),
+  status, the answer's length and the time until the answer started.
 """
 
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,12 +31,15 @@ from virtfleet.api.wsgi import (
 from virtfleet.observability import metrics, request_id
 
 LOG = logging.getLogger(__name__)
+ACCESS_LOG = logging.getLogger("virtfleet.api.access")
 
 HEADER = "x-openstack-request-id"
 UNMATCHED = "unmatched"
 #: Methods counted by name; any other is counted as OTHER (a label per made-up method
 #: would let clients grow the metrics without bound).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: The most of a request's path and query an access line shows.
+LOGGED_TARGET_CHARS = 300
 
 
 def request_id_of(environ: WSGIEnviron) -> str:
@@ -45,6 +52,19 @@ def request_id_of(environ: WSGIEnviron) -> str:
     return request_id.new()
 
 
+def _target(environ: WSGIEnviron) -> str:
+    """The request's path and query as sent (percent-encoded: no control characters
+    reach the log), cut at LOGGED_TARGET_CHARS."""
+    path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    # PEP 3333: the path is the request's bytes decoded as latin-1
+    target = urllib.parse.quote(path.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=~{}")
+    raw_query = str(environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
+    query = urllib.parse.quote(raw_query, safe="/:@!$&'()*+,;=~?%")
+    if query:
+        target = f"{target}?{query}"
+    return target if len(target) <= LOGGED_TARGET_CHARS else target[:LOGGED_TARGET_CHARS] + "..."
+
+
 def observed(app: WSGIApp) -> WSGIApp:
     """``app`` with request ids and request metrics (see the module's docstring)."""
 
@@ -53,9 +73,11 @@ def observed(app: WSGIApp) -> WSGIApp:
         environ[REQUEST_ID_ENVIRON_KEY] = rid
         timer = metrics.Timer()
         status: list[str] = []
+        length: list[str] = []
 
         def start(status_line: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             status.append(status_line.split(" ", 1)[0])
+            length[:] = [value for name, value in headers if name.lower() == "content-length"]
             if not any(name.lower() == HEADER for name, _ in headers):
                 headers = [*headers, (HEADER, rid)]
             return start_response(status_line, headers, *exc)
@@ -66,8 +88,13 @@ def observed(app: WSGIApp) -> WSGIApp:
             finally:
                 route = str(environ.get(ROUTE_ENVIRON_KEY) or UNMATCHED)
                 method = str(environ.get("REQUEST_METHOD", ""))
-                metrics.API_REQUESTS.labels(
-                    method if method in METHODS else "OTHER", route, status[0] if status else "500"
-                ).observe(timer.elapsed())
+                method = method if method in METHODS else "OTHER"
+                code, elapsed = status[0] if status else "500", timer.elapsed()
+                metrics.API_REQUESTS.labels(method, route, code).observe(elapsed)
+                ACCESS_LOG.info(
+                    '%s "%s %s" status: %s len: %s time: %.3fs',
+                    environ.get("REMOTE_ADDR") or "-", method, _target(environ), code,
+                    length[0] if length else "-", elapsed,
+                )  # fmt: skip
 
     return observe

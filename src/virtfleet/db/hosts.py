@@ -74,12 +74,18 @@ class HostRecord:
         """Marked down, or silent for more than ``down_after`` seconds (0: only the
         mark counts) — its agent is not to be waited for. An operator's forced_down
         counts as down whatever the agent reports."""
-        if self.state == "down" or self.forced_down:
-            return True
-        if down_after <= 0:
-            return False
-        age = (now or _now()) - self.updated_at
-        return age > datetime.timedelta(seconds=down_after)
+        marked = self.state == "down" or self.forced_down
+        return _is_down(marked, self.updated_at, down_after, now or _now())
+
+
+def _is_down(
+    marked: bool, updated_at: datetime.datetime, down_after: float, now: datetime.datetime
+) -> bool:
+    if marked:
+        return True
+    if down_after <= 0:
+        return False
+    return now - updated_at > datetime.timedelta(seconds=down_after)
 
 
 def _utc(value: datetime.datetime) -> datetime.datetime:
@@ -285,8 +291,27 @@ def set_tunnel_address(db: Database, host: str, address: str | None) -> None:
         row.tunnel_address = address
 
 
-def heartbeats(db: Database) -> list[tuple[str, datetime.datetime]]:
-    """Every host's name and the time of its last report (UTC), in one light query."""
+@dataclasses.dataclass(frozen=True)
+class Heartbeat:
+    """When a host's agent last reported, and whether the host counts as down."""
+
+    host: str
+    updated_at: datetime.datetime
+    marked_down: bool  # marked down by the conductor, or forced down by the operator
+
+    def is_down(self, down_after: float, now: datetime.datetime) -> bool:
+        """The rule of :meth:`HostRecord.is_down`."""
+        return _is_down(self.marked_down, self.updated_at, down_after, now)
+
+
+def heartbeats(db: Database) -> list[Heartbeat]:
+    """Every host's last report (UTC) and down marks, in one light query."""
+    query = select(
+        ComputeNode.host, ComputeNode.updated_at, ComputeNode.state, ComputeNode.forced_down
+    )
     with db.read() as conn:
-        rows = conn.execute(select(ComputeNode.host, ComputeNode.updated_at)).all()
-    return [(row.host, _utc(row.updated_at)) for row in rows]
+        rows = conn.execute(query).all()
+    return [
+        Heartbeat(row.host, _utc(row.updated_at), row.state == "down" or bool(row.forced_down))
+        for row in rows
+    ]

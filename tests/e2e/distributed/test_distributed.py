@@ -6,6 +6,7 @@ and fetch image data over HTTP."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 from typing import Any
@@ -61,6 +62,16 @@ def scrape(url: str) -> str:
         return str(reply.read().decode())
 
 
+def gauge(text: str, name: str) -> dict[str, float]:
+    """``{host: value}`` of a per-host gauge in a scrape."""
+    found = re.findall(rf'^{name}{{host="([^"]+)"}} (\S+)$', text, re.MULTILINE)
+    return {host: float(value) for host, value in found}
+
+
+def up_states(text: str) -> dict[str, float]:
+    return gauge(text, "virtfleet_agent_up")
+
+
 def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
     # Agents first: they keep retrying their first report until a server answers. Each
     # serves its own /metrics ([metrics] listen) and logs JSON lines.
@@ -82,14 +93,21 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
     host = booted["OS-EXT-SRV-ATTR:host"]
     assert host in HOSTS
 
-    # The request's id is in the server's log lines (the API's action, the conductor's
-    # completed create) and in the agent's, which got it in the RPC message's context.
-    # (the line and the count come just after the server turned ACTIVE: wait for them)
+    # One request's id across the processes: the server's API access line and the
+    # conductor's completed create; the agent's lines (the id came in the RPC message's
+    # context over RabbitMQ) of the image fetch and the spawn; and the server's access
+    # line of the agent's image download, which sent the id on as Nova does to Glance.
+    # (the create's line comes just after the server turned ACTIVE: wait for it)
     done = f"[{rid}] create of server {server_id} on {host} succeeded in "
     wait_for("the create's log line", lambda: done in server.output(), timeout=10)
-    spawned = [e for e in agent_log(agents[host]) if e["request_id"] == rid]
-    assert any(e["message"].startswith(f"host {host}: guest {server_id} spawned in ")
-               for e in spawned), agents[host].output()[-3000:]  # fmt: skip
+    server_lines = [line for line in server.output().splitlines() if f"[{rid}]" in line]
+    for access in ('"POST /compute/v2.1/servers" status: 202 ',
+                   f'"GET /image/v2/images/{image}/file" status: 200 '):  # fmt: skip
+        assert any(access in line for line in server_lines), (access, server_lines)
+    traced = [e["message"] for e in agent_log(agents[host]) if e["request_id"] == rid]
+    for start in (f"image {image}: 1024 bytes fetched and verified in ",
+                  f"host {host}: guest {server_id} spawned in "):  # fmt: skip
+        assert any(m.startswith(start) for m in traced), (start, agents[host].output()[-3000:])
     # Each process exposes its own metrics: the server its API, scheduling and RPC
     # client side, the agent its own.
     own = scrape(f"{deployment.endpoint}/metrics")
@@ -99,6 +117,7 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
         'virtfleet_rpc_call_duration_seconds_count{method="spawn",outcome="ok",topic="compute"} 1.0'
         in own
     )
+    assert up_states(own) == dict.fromkeys(HOSTS, 1.0)
     agent_metrics = scrape(f"http://127.0.0.1:{ports[host]}/metrics")
     assert 'method="report_host",outcome="ok",topic="conductor"' in agent_metrics
     assert "virtfleet_server_actions_total{" not in agent_metrics
@@ -112,6 +131,12 @@ def test_boot_agent_down_delete_restarts(deployment: Deployment) -> None:
     assert f"virtfleet agent {host} stopped." in agents[host].output()
     other = next(h for h in HOSTS if h != host)
     wait_states(client, {host: "down", other: "up"}, timeout=20)
+    # The server's /metrics shows it: down, and silent longer than host_down_after (3 s)
+    # while the other agent has reported since.
+    own = scrape(f"{deployment.endpoint}/metrics")
+    assert up_states(own) == {host: 0.0, other: 1.0}
+    ages = gauge(own, "virtfleet_agent_heartbeat_age_seconds")
+    assert ages[host] > 3.0 and ages[host] > ages[other], ages
 
     # Deleting a server on a down host still frees everything it held.
     client.compute("DELETE", f"/servers/{server_id}")

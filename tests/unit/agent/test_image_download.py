@@ -16,6 +16,7 @@ from support.distributed import free_port
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.agent.image_download import HttpImageSource, source_from_conf
+from virtfleet.observability import request_id
 
 DATA = bytes(range(256)) * 512  # 128 KiB: several chunks
 
@@ -35,6 +36,7 @@ class Endpoint:
         self.status = status
         self.truncate = truncate
         self.paths: list[str] = []
+        self.request_ids: list[str | None] = []
         self.server = wsgiref.simple_server.make_server(
             "127.0.0.1", 0, self.app, handler_class=Quiet
         )
@@ -43,6 +45,7 @@ class Endpoint:
 
     def app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         self.paths.append(environ["PATH_INFO"])
+        self.request_ids.append(environ.get("HTTP_X_OPENSTACK_REQUEST_ID"))
         if self.status != 200:
             start_response(f"{self.status} Nope", [("Content-Type", "text/plain")])
             return [f"answer {self.status}".encode()]
@@ -72,6 +75,18 @@ def test_the_data_of_an_image_is_fetched_from_its_file_url(endpoints: list[Endpo
     endpoints.append(Endpoint())
     assert b"".join(source(endpoints[0].url).chunks("img-1")) == DATA
     assert endpoints[0].paths == ["/image/v2/images/img-1/file"]
+
+
+def test_the_download_carries_the_request_id_of_the_work_it_is_for(
+    endpoints: list[Endpoint],
+) -> None:
+    """As Nova sends its request id to Glance: the Image API logs the boot's id."""
+    endpoints.append(Endpoint())
+    rid = request_id.new()
+    with request_id.bound(rid):
+        assert b"".join(source(endpoints[0].url).chunks("img-1")) == DATA
+    assert b"".join(source(endpoints[0].url).chunks("img-1")) == DATA  # no request: none
+    assert endpoints[0].request_ids == [rid, None]
 
 
 def test_an_endpoint_that_does_not_answer_or_fails_makes_it_try_the_next(

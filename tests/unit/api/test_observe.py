@@ -138,3 +138,22 @@ def test_requests_are_counted_by_route_template_method_and_status() -> None:
         )
         is None
     )  # never one series per id
+
+
+def test_each_request_is_one_access_line_under_its_id(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.handler.addFilter(logs.RequestIdFilter())
+    mine = f"req-{uuid.uuid4()}"
+    with caplog.at_level(logging.INFO, logger="virtfleet.api.access"):
+        ok = call("/widgets/things/b?limit=2", **{"X-OpenStack-Request-ID": mine})
+        call("/locked/x%0Ainjected line", method="DELETE")
+        call("/nowhere", method="BREW")
+    lines = [r for r in caplog.records if r.name == "virtfleet.api.access"]
+    assert getattr(lines[0], "request_id", None) == mine
+    assert lines[0].getMessage() == (
+        f'- "GET /widgets/things/b?limit=2" status: 200 len: {ok.content_length} '
+        f"time: {lines[0].args[-1]:.3f}s"  # type: ignore[index]  # the format's arguments
+    )
+    # the path as sent, percent-encoded: one line whatever the client put in it
+    assert '"DELETE /locked/x%0Ainjected%20line" status: 401 len: -' in lines[1].getMessage()
+    assert "\n" not in lines[1].getMessage()
+    assert '"OTHER /nowhere" status: 404 ' in lines[2].getMessage()

@@ -1,6 +1,6 @@
 """Gauges of fleet state, read when a scraper asks: placement usage and capacity per
 provider and resource class from the placement engine's in-memory snapshot, and each
-host's heartbeat age from the hosts table.
+host's heartbeat age and up state from the hosts table.
 
 On 10,000 hosts these are tens of thousands of samples, more than prometheus_client's
 generic rendering does quickly, so they are written in the text format directly. The
@@ -23,6 +23,7 @@ CAPACITY = "virtfleet_placement_capacity"
 USAGE = "virtfleet_placement_usage"
 PROVIDERS = "virtfleet_placement_providers"
 HEARTBEAT_AGE = "virtfleet_agent_heartbeat_age_seconds"
+AGENT_UP = "virtfleet_agent_up"
 
 
 class Snapshots(Protocol):
@@ -83,19 +84,23 @@ def placement_source(placement: Snapshots) -> TextSource:
     return render
 
 
-def heartbeat_source(db: Database) -> TextSource:
+def heartbeat_source(db: Database, down_after: float) -> TextSource:
     """``virtfleet_agent_heartbeat_age_seconds``: seconds since each host's agent last
-    reported to the control plane."""
+    reported to the control plane; ``virtfleet_agent_up``: 1 while the host counts as
+    up, 0 once it is down (silent for ``down_after`` seconds, marked down by a
+    conductor or forced down by the operator: the rule the Compute API's
+    hypervisor and service states follow)."""
 
     def render() -> bytes:
         now = datetime.datetime.now(datetime.UTC)
-        lines = [
-            f'{HEARTBEAT_AGE}{{host="{label_value(host)}"}} '
-            f"{max(0.0, (now - updated_at).total_seconds()):.3f}\n".encode()
-            for host, updated_at in hosts.heartbeats(db)
-        ]
+        ages, ups = [], []
+        for beat in hosts.heartbeats(db):
+            labels = f'{{host="{label_value(beat.host)}"}}'
+            age = max(0.0, (now - beat.updated_at).total_seconds())
+            ages.append(f"{HEARTBEAT_AGE}{labels} {age:.3f}\n".encode())
+            ups.append(f"{AGENT_UP}{labels} {0 if beat.is_down(down_after, now) else 1}\n".encode())
         return family(
-            HEARTBEAT_AGE, "Seconds since the host's agent last reported.", "gauge", lines
-        )
+            HEARTBEAT_AGE, "Seconds since the host's agent last reported.", "gauge", ages
+        ) + family(AGENT_UP, "1 while the host's agent counts as up, else 0.", "gauge", ups)
 
     return render

@@ -1,9 +1,11 @@
 """``/metrics``: its route table and policy rule, the scrape-time placement and
-heartbeat gauges (cheap on 10,000 providers), and the tokenless listener of
+heartbeat (age and up) gauges (cheap on 10,000 providers), and the tokenless listener of
 ``[metrics] listen``."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 import time
 import urllib.request
@@ -11,15 +13,19 @@ import uuid
 
 import pytest
 import webob
+from sqlalchemy import update
 
 from support.route_tables import check_route_table
 from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.api.metrics import make_metrics_app, unauthenticated_listener
 from virtfleet.api.metrics.routes import ROUTES
-from virtfleet.api.metrics.sources import placement_source
+from virtfleet.api.metrics.sources import heartbeat_source, placement_source
 from virtfleet.api.policy.enforcer import Authorizer, with_authorizer
 from virtfleet.api.wsgi import PrefixDispatcher, Request, Router
+from virtfleet.db import hosts
+from virtfleet.db.engine import Database
+from virtfleet.db.models.hosts import ComputeNode
 from virtfleet.observability import metrics
 from virtfleet.placement.service import PlacementService
 from virtfleet.placement.snapshot import ProviderRow, Snapshot, TraitBits, build_tree, make_slot
@@ -103,6 +109,53 @@ def test_placement_gauges_per_provider_and_class(db: object) -> None:
     assert usage['{provider="host \\"1\\"",resource_class="VCPU"}'] == 3.0
     assert usage['{provider="host-1-gpu",resource_class="VGPU"}'] == 1.0
     assert usage['{provider="host \\"1\\"",resource_class="MEMORY_MB"}'] == 0.0
+
+
+@dataclasses.dataclass
+class _Report:
+    host: str
+    hypervisor_hostname: str = "h"
+    hypervisor_type: str = "QEMU"
+    hypervisor_version: int = 8_002_000
+    vcpus: int = 4
+    memory_mb: int = 4096
+    local_gb: int = 10
+
+
+def test_heartbeat_age_and_up_state_per_host(db: Database) -> None:
+    """A host reporting is up with a small age; one silent past ``host_down_after``, one
+    a conductor marked down and one the operator forced down are 0 (as the Compute API
+    shows them down), each with the age of its last report."""
+    for name in ("fresh", "silent", "marked", "forced", 'odd "name"'):
+        hosts.upsert_host(db, _Report(name), {})
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=120)
+    with db.write() as conn:
+        conn.execute(
+            update(ComputeNode).where(ComputeNode.host == "silent").values(updated_at=long_ago)
+        )
+    hosts.mark_down(db, host="marked")
+    hosts.set_forced_down(db, "forced", True)
+
+    text = heartbeat_source(db, 60.0)().decode()
+    assert "# TYPE virtfleet_agent_up gauge" in text
+    assert samples(text, "virtfleet_agent_up") == {
+        '{host="fresh"}': 1.0,
+        '{host="silent"}': 0.0,
+        '{host="marked"}': 0.0,
+        '{host="forced"}': 0.0,
+        '{host="odd \\"name\\""}': 1.0,
+    }
+    ages = samples(text, "virtfleet_agent_heartbeat_age_seconds")
+    assert 119.0 <= ages['{host="silent"}'] < 180.0
+    assert 0.0 <= ages['{host="fresh"}'] < 30.0
+    assert set(ages) == set(samples(text, "virtfleet_agent_up"))
+    # without a down_after only the marks count, as for the Compute API
+    relaxed = samples(heartbeat_source(db, 0.0)().decode(), "virtfleet_agent_up")
+    assert (relaxed['{host="silent"}'], relaxed['{host="marked"}']) == (1.0, 0.0)
+    # the same rule as the hosts' records
+    now = datetime.datetime.now(datetime.UTC)
+    beats = {beat.host: beat.is_down(60.0, now) for beat in hosts.heartbeats(db)}
+    assert beats == {record.host: record.is_down(60.0, now) for record in hosts.list_hosts(db)}
 
 
 class _Snapshots:
