@@ -17,7 +17,7 @@ import time
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.agent import console_relay, image_cache, image_download, orphans
+from virtfleet.agent import console_relay, evacuated, image_cache, image_download, orphans
 from virtfleet.agent import report as host_report
 from virtfleet.agent.cold_migration import ColdMigrationEndpoint
 from virtfleet.agent.guest_spec import to_guest_spec
@@ -280,6 +280,7 @@ class ComputeAgent:
         )
         reply = self._conductor.report_host(report)
         self.last_report = report
+        self.remove_evacuated_guests()  # before anything reports or starts them
         self.sync_power_states()
         if self._serving:  # at start, once serving (the conductor asks back)
             self.report_guests()
@@ -344,6 +345,22 @@ class ComputeAgent:
         guests = sorted(self.driver.list_instance_uuids())
         self._conductor.guests_on_host(self.host, guests)
         return guests
+
+    def remove_evacuated_guests(self) -> list[str]:
+        """Remove the guests evacuated from this host while it was down (see
+        :mod:`virtfleet.agent.evacuated`); returns their migrations' uuids."""
+        conductor = ConductorClient(self._transport, self.conf.rpc_response_timeout)
+        try:
+            return evacuated.remove_evacuated(
+                self.host, conductor, self.driver, self._shares_storage_with, self._forget
+            )
+        except errors.VirtfleetError as exc:  # asked again at the next report
+            LOG.warning("host %s: cannot ask which guests were evacuated: %s", self.host, exc)
+            return []
+
+    def _forget(self, instance_uuid: str) -> None:
+        self.network.unplug(instance_uuid)
+        self.images.release(instance_uuid)
 
     def reap_orphans(self) -> list[str]:
         """Deal with the domains here that should not be (their server was deleted

@@ -23,6 +23,7 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
     DiskOffer,
+    EvacuatedGuest,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -101,6 +102,12 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "offer_resize_disk -> DiskOffer (the source serves the kept root disk once over "
         "HTTP); finish_resize takes offer (the destination pulls and checks that disk "
         "when it does not share the source's instances path)",
+    ),
+    (
+        "1.11",
+        "evacuation: an agent asks evacuated_guests (-> [EvacuatedGuest]) at every "
+        "report, removes those guests instead of starting them, and reports "
+        "evacuated_guests_removed (the evacuations' source allocations are freed)",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -367,6 +374,16 @@ class ConductorClient:
         """Which of ``instance_uuids`` (domains on ``host``) should not be there."""
         reply = self._call("orphan_domains", host=host, instance_uuids=instance_uuids)
         return _expect_list(reply, OrphanDomain, "orphan_domains")
+
+    def evacuated_guests(self, host: str) -> list[EvacuatedGuest]:
+        """The guests evacuated from ``host`` (to remove, never to start)."""
+        reply = self._call("evacuated_guests", host=host)
+        return _expect_list(reply, EvacuatedGuest, "evacuated_guests")
+
+    def evacuated_guests_removed(self, host: str, migration_uuids: list[str]) -> list[str]:
+        """``host`` removed the guests of these evacuations; the ones ended."""
+        reply = self._call("evacuated_guests_removed", host=host, migration_uuids=migration_uuids)
+        return _expect_list(reply, str, "evacuated_guests_removed")
 
     def live_migrations_ended(self, migration_uuids: list[str]) -> list[str]:
         """Which of these migrations are over (their mdev claims may go)."""

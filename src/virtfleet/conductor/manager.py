@@ -36,8 +36,10 @@ from virtfleet.conductor.moves import (
     MigrationPlacement,
     MigrationScheduler,
 )
+from virtfleet.conductor.moves.evacuations import Evacuations
 from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.conductor.shelve import Shelving
+from virtfleet.conductor.rebuild import Rebuilds
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db import server_groups as group_db
 from virtfleet.db.engine import Database
@@ -45,7 +47,12 @@ from virtfleet.db.models.compute import utcnow
 from virtfleet.image import in_use
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
-from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt, OrphanDomain
+from virtfleet.objects.rpc_results import (
+    ConsoleEndpoint,
+    EvacuatedGuest,
+    HostReportReceipt,
+    OrphanDomain,
+)
 from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc import Transport
 from virtfleet.scheduler import server_groups
@@ -86,6 +93,12 @@ class ConductorEndpoint:
 
     def orphan_domains(self, host: str, instance_uuids: list[str]) -> list[OrphanDomain]:
         return [o.as_object() for o in self._conductor.orphan_domains(host, instance_uuids)]
+
+    def evacuated_guests(self, host: str) -> list[EvacuatedGuest]:
+        return self._conductor.evacuations.evacuated_from(host)
+
+    def evacuated_guests_removed(self, host: str, migration_uuids: list[str]) -> list[str]:
+        return self._conductor.evacuations.source_cleaned(host, migration_uuids)
 
     def guests_on_host(self, host: str, instance_uuids: list[str]) -> None:
         self._conductor.reconcile_guests(host, instance_uuids)
@@ -154,6 +167,25 @@ class Conductor:
         )
         self.shelving = Shelving(  # shelve, shelveOffload, unshelve
             conf, db, self.compute, scheduler, images, self._submit, networks
+        )
+        self.evacuations = Evacuations(  # evacuate; the dead source's clean-up
+            conf,
+            db,
+            cast(MigrationPlacement, placement),
+            cast(MigrationScheduler, scheduler),
+            transport,
+            self._submit,
+            images,
+            owner=self.name,
+            networks=networks,
+        )
+        self.rebuilds = Rebuilds(  # rebuild (same host, new image)
+            db,
+            self.compute,
+            cast(MigrationPlacement, placement),
+            images,
+            self._submit,
+            networks=networks,
         )
         self.cold_moves = ColdMoves(  # migrate, resize, confirmResize, revertResize
             conf,
@@ -774,6 +806,7 @@ class Conductor:
                 self._transition(uuid, "delete_failed", fault=fault)
                 return
         self.cold_moves.forget_server(uuid)  # a move waiting for confirm: its source
+        self.evacuations.forget_server(uuid)  # an evacuation's dead source
         self._scheduler.unclaim(uuid)
         self._release_ports(server)
         if inspect(self._db.engine).has_table("console_auth_tokens"):

@@ -26,15 +26,17 @@ QUEUED, PREPARING, RUNNING = "queued", "preparing", "running"
 COMPLETED, FAILED, CANCELLED, ERROR = "completed", "failed", "cancelled", "error"
 FINISHED, CONFIRMING, CONFIRMED = "finished", "confirming", "confirmed"
 REVERTING, REVERTED = "reverting", "reverted"
+DONE = "done"  # an evacuation rebuilt the guest; the dead source is not cleaned yet
 STATUSES = (
     QUEUED, PREPARING, RUNNING, COMPLETED, FAILED, CANCELLED, ERROR,
-    FINISHED, CONFIRMING, CONFIRMED, REVERTING, REVERTED,
+    FINISHED, CONFIRMING, CONFIRMED, REVERTING, REVERTED, DONE,
 )  # fmt: skip
 #: Not over yet: both hosts may hold the guest's resources or files.
-IN_PROGRESS = frozenset({QUEUED, PREPARING, RUNNING, FINISHED, CONFIRMING, REVERTING})
+IN_PROGRESS = frozenset({QUEUED, PREPARING, RUNNING, FINISHED, CONFIRMING, REVERTING, DONE})
 LIVE_MIGRATION = "live-migration"
 MIGRATION = "migration"  # a cold migration (Nova's migration_type)
 RESIZE = "resize"
+EVACUATION = "evacuation"  # rebuilt from its image elsewhere, its host down
 
 UPDATABLE = frozenset(
     {

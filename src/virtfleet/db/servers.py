@@ -96,6 +96,9 @@ UPDATABLE = frozenset(
         "hostname",
         "availability_zone",
         "system_metadata",
+        "key_name",
+        "key_data",
+        "user_data",
     }
 )
 

@@ -11,6 +11,8 @@
   a guest's console (the agent's one-connection relay) and the secret it sends first.
 * :class:`DiskOffer` — ``compute.offer_resize_disk``: where a cold migration's
   destination pulls the kept root disk from the source, with what, and its checksum.
+* :class:`EvacuatedGuest` — ``conductor.evacuated_guests``: a guest evacuated from the
+  asking host, which it must remove rather than start.
 """
 
 from __future__ import annotations
@@ -148,3 +150,22 @@ class DiskOffer(DefaultedObject):
     token: str
     size: int
     sha256: str
+
+
+@register
+class EvacuatedGuest(DefaultedObject):
+    """A guest evacuated from the asking host while it was down: its migration, and
+    the host it was rebuilt on (None: not chosen yet)."""
+
+    # Version 1.0: initial version (RPC API 1.11)
+    VERSION = "1.0"
+
+    fields = {
+        "migration_uuid": fields.UUIDField(),
+        "instance_uuid": fields.UUIDField(),
+        "dest_host": fields.StringField(nullable=True, default=None),  # type: ignore[arg-type]  # stubs omit None
+    }
+
+    migration_uuid: str
+    instance_uuid: str
+    dest_host: str | None

@@ -173,6 +173,7 @@ POWER_TASKS: frozenset[str | None] = frozenset(
 #: Where a snapshot or a rebuild may start (Nova's states for them).
 SNAPSHOT_FROM = frozenset({ACTIVE, STOPPED, PAUSED, SUSPENDED})
 REBUILD_FROM = frozenset({ACTIVE, STOPPED, ERROR})
+EVACUATE_FROM = REBUILD_FROM  # Nova's states for an evacuation (its host is down)
 SHELVE_FROM = frozenset({ACTIVE, STOPPED, PAUSED, SUSPENDED})
 
 #: Every state change after create, by name. The Compute API begins tasks (first
@@ -226,6 +227,8 @@ TRANSITIONS: dict[str, Transition] = {
                            task_state=UNSHELVING),
     "rebuild": Transition("rebuild", REBUILD_FROM, NO_TASK, task_state=REBUILDING,
                           needs_host=True),
+    "evacuate": Transition("evacuate", EVACUATE_FROM, NO_TASK, task_state=REBUILDING,
+                           needs_host=True),
     "snapshot": Transition("createImage", SNAPSHOT_FROM, NO_TASK, task_state=IMAGE_SNAPSHOT,
                            needs_host=True),
     # checks only: server update, metadata and tags (Nova's states for them)
@@ -300,6 +303,9 @@ TRANSITIONS: dict[str, Transition] = {
     "migration_progress": Transition("os-migrateLive", EVERY_VM_STATE,
                                      frozenset({MIGRATING}), task_state=MIGRATING),
     "migration_ended": Transition("os-migrateLive", EVERY_VM_STATE, MOVE_TASKS),
+    # conductor: evacuation (the vm_state it lands in is written with it: active, or
+    # stopped as the guest was or as the microversion asked; a failure keeps it)
+    "evacuation_ended": Transition("evacuate", EVACUATE_FROM, frozenset({REBUILDING})),
     # conductor: cold migration and resize (the vm_state after confirm or revert is
     # written with the transition: active or stopped, as the guest's power was)
     "resize_migrating": Transition("migrate", RESIZE_FROM, frozenset({RESIZE_PREP}),

@@ -30,6 +30,7 @@ from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
     DiskOffer,
+    EvacuatedGuest,
     GuestWhereabouts,
     HostReportReceipt,
     MigrationProgress,
@@ -246,6 +247,11 @@ CONDUCTOR_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
         [OrphanDomain(uuid=UUID, reason="elsewhere", recorded_host="kvm-2")],
     ),
     "live_migrations_ended": ({"migration_uuids": [UUID, OTHER]}, [OTHER]),
+    "evacuated_guests": (
+        {"host": "kvm-1"},
+        [EvacuatedGuest(migration_uuid=OTHER, instance_uuid=UUID, dest_host="kvm-2")],
+    ),
+    "evacuated_guests_removed": ({"host": "kvm-1", "migration_uuids": [OTHER]}, [OTHER]),
     "guests_on_host": ({"host": "kvm-1", "instance_uuids": [UUID, OTHER]}, None),
     "host_ports": (
         {"host": "kvm-1"},

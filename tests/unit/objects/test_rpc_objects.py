@@ -50,6 +50,7 @@ EXPECTED_FINGERPRINTS = {
     "HostReportReceipt": "1.0-551ac511aecceda0f003c1bcb0354237",
     "MigrationProgress": "1.0-eb1671b26ede03946ced57b8159ef7b1",
     "OrphanDomain": "1.0-8e3c8914483c39fe22dda6476bf62355",
+    "EvacuatedGuest": "1.0-6ff16b446f8fd5f67cb9a66e61dad269",
     "HostCPUInfo": "1.0-bfffedcea3aab72f40551162c4c60a17",
     "HostReport": "1.1-d0149c8cd29a72e5c4b22cfca9d779f4",
     "GuestVif": "1.2-5aa2da371b521a641f3886eae005518d",

@@ -150,3 +150,19 @@ def _admin_pass(value: Any) -> str:
     if value is None or value == "":
         return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
     return field_checks.string("adminPass", value, allow_empty=False)
+
+
+# The checks a rebuild shares with a boot (same fields, same 400s).
+def checked_key(db: Database, req: Request, name: Any) -> tuple[str | None, str | None]:
+    """The caller's key pair ``name`` (name, public key); (None, None) for None."""
+    return _key(db, req, name)
+
+
+def checked_user_data(value: Any) -> str | None:
+    """The user data as given (base64 text), checked as a boot checks it."""
+    return _user_data(value)
+
+
+def checked_admin_pass(value: Any) -> str:
+    """The admin password given, or a generated one."""
+    return _admin_pass(value)

@@ -7,7 +7,7 @@ server's task state. ``get_console_output`` and ``get_domain_xml`` answer synchr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -112,6 +112,26 @@ class _HasShelving(Protocol):
     shelving: ShelveWorkflows
 
 
+class EvacuationWorkflows(Protocol):
+    """The conductor's evacuations (``Conductor.evacuations``)."""
+
+    def start(self, instance_uuid: str, host: str | None, stop: bool = False) -> Migration: ...
+
+
+class _HasEvacuations(Protocol):
+    evacuations: EvacuationWorkflows
+
+
+class RebuildWorkflows(Protocol):
+    """The conductor's rebuilds (``Conductor.rebuilds``)."""
+
+    def start(self, instance_uuid: str, changes: Mapping[str, Any]) -> None: ...
+
+
+class _HasRebuilds(Protocol):
+    rebuilds: RebuildWorkflows
+
+
 class Selected(Protocol):
     """A chosen host as the scheduler returns it."""
 
@@ -168,3 +188,13 @@ class ComputeDeps:
     def shelving(self) -> ShelveWorkflows:
         """The conductor's shelve, shelve-offload and unshelve."""
         return cast(_HasShelving, self.conductor).shelving
+
+    @property
+    def evacuations(self) -> EvacuationWorkflows:
+        """The conductor's evacuations."""
+        return cast(_HasEvacuations, self.conductor).evacuations
+
+    @property
+    def rebuilds(self) -> RebuildWorkflows:
+        """The conductor's rebuilds."""
+        return cast(_HasRebuilds, self.conductor).rebuilds

@@ -26,9 +26,11 @@ from virtfleet.api.compute.handlers import (
     refused,
     server_actions,
     server_details,
+    server_evacuate,
     server_groups,
     server_images,
     server_migrations,
+    server_rebuild,
     server_resize,
     server_shelve,
     server_state_actions,
@@ -78,6 +80,8 @@ SERVER_ACTIONS = (
     ServerAction("resize", server_resize.resize, f"{API}:servers:resize"),
     ServerAction("confirmResize", server_resize.confirm_resize, f"{API}:servers:confirm_resize"),
     ServerAction("revertResize", server_resize.revert_resize, f"{API}:servers:revert_resize"),
+    ServerAction("evacuate", server_evacuate.evacuate, f"{API}:os-evacuate"),
+    ServerAction("rebuild", server_rebuild.rebuild, f"{API}:servers:rebuild"),
 )
 
 ROUTES = (

@@ -296,6 +296,18 @@ RULES = [
         ("POST", f"{S}/action (revertResize)"),
     ),
     _rule(
+        "os-evacuate",
+        ADMIN,
+        "Evacuate a server from a host that is down (rebuilt from its image elsewhere).",
+        ("POST", f"{S}/action (evacuate)"),
+    ),
+    _rule(
+        "servers:rebuild",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Rebuild a server from a new image on its host.",
+        ("POST", f"{S}/action (rebuild)"),
+    ),
+    _rule(
         "servers:migrations:index", ADMIN, "List a server's migrations.", ("GET", f"{S}/migrations")
     ),
     _rule("servers:migrations:show", ADMIN, "Show a server's migration.", ("GET", M)),

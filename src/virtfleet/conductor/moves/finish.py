@@ -4,6 +4,8 @@
   migration's (source) allocation dropped, the record ``completed``, the server on
   the destination, then the source's clean-up; a move that awaits confirm (cold
   migration, resize) keeps the source held and ends ``finished`` in VERIFY_RESIZE;
+  an evacuation ends ``done`` with the dead source still held by the migration until
+  its agent returns and removes the guest (``evacuations.source_cleaned``);
 - :func:`roll_back`: undo on the destination, then :func:`end` with the failure;
 - :func:`end`: the instance's source allocation given back (the migration's
   released), the status and reason recorded, the server's task ended (the guest
@@ -39,6 +41,10 @@ def complete(flow: MoveFlow[DataT], svc: Services, data: DataT, dest: str, dest_
     if flow.awaits_confirm:  # VERIFY_RESIZE: both hosts stay held until confirm or revert
         records.update(svc.db, move.migration.id, status=records.FINISHED)
         settle(svc.db, move.server.uuid, "resize_finished", **flow.arrived(dest, dest_node))
+        return
+    if move.migration.migration_type == records.EVACUATION:  # the source is down
+        records.update(svc.db, move.migration.id, status=records.DONE)
+        settle(svc.db, move.server.uuid, ending(move.migration), **flow.arrived(dest, dest_node))
         return
     claim.confirm(svc.scheduler, move.migration)
     current = records.get(svc.db, move.migration.id)
@@ -79,10 +85,17 @@ def end(
     records.update(svc.db, migration.id, status=status, error=message)
     tracker.forget_cancel(migration.id)
     try:
-        settle(svc.db, migration.instance_uuid, "migration_ended")
+        settle(svc.db, migration.instance_uuid, ending(migration))
     except errors.NotFound:
         return
     LOG.info("migration %s ended %s: %s", migration.id, status, message)
+
+
+def ending(migration: records.Migration) -> str:
+    """The transition that ends the server's task of ``migration``."""
+    if migration.migration_type == records.EVACUATION:
+        return "evacuation_ended"
+    return "migration_ended"
 
 
 def settle(

@@ -30,6 +30,7 @@ MOVE_NAMES = {
     records.LIVE_MIGRATION: "Live migration",
     records.MIGRATION: "Cold migration",
     records.RESIZE: "Resize",
+    records.EVACUATION: "Evacuation",
 }
 
 

@@ -26,7 +26,11 @@ MOVE_EVENTS = {
     records.LIVE_MIGRATION: (actions.LIVE_MIGRATION, "conductor_live_migrate_instance"),
     records.MIGRATION: (actions.MIGRATE, "conductor_migrate_server"),
     records.RESIZE: (actions.RESIZE, "conductor_migrate_server"),
+    records.EVACUATION: (actions.EVACUATE, "conductor_rebuild_server"),
 }
+#: How a move that worked leaves its record (an evacuation's dead source is cleaned
+#: later, a cold move waits for confirm).
+SUCCEEDED = frozenset({records.COMPLETED, records.FINISHED, records.DONE})
 
 
 def run_move(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None:
@@ -42,7 +46,7 @@ def run_move(flow: MoveFlow[DataT], svc: Services, tracker: MoveTracker) -> None
     ) as step:
         _run(flow, svc, tracker)
         ended = records.get(svc.db, migration.id)
-        if ended.status not in (records.COMPLETED, records.FINISHED):
+        if ended.status not in SUCCEEDED:
             step.fail(f"migration {ended.status}: {ended.error or 'no reason recorded'}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from virtfleet.api.compute.schemas import Versioned, console
+from virtfleet.api.compute.schemas import Versioned, console, server_rebuild
 from virtfleet.api.compute.schemas.fields import (
     BOOLEAN_STRING,
     boolean,
@@ -236,4 +236,6 @@ ACTIONS: dict[str, Versioned] = {
     "resize": RESIZE,
     "confirmResize": NO_ARGUMENT,
     "revertResize": NO_ARGUMENT,
+    "evacuate": server_rebuild.EVACUATE,
+    "rebuild": server_rebuild.REBUILD,
 }
