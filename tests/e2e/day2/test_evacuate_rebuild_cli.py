@@ -1,0 +1,299 @@
+"""Evacuation and rebuild on simulated hosts: through the real ``openstack`` CLI
+(evacuate from a host whose agent stopped and whose service is forced down, the
+dead source cleaned when its agent returns; rebuild with a new image), placement
+usage on source and destination after every step, the guest's domain where it should
+be; through the Compute API for the failure of each step (nothing leaked:
+allocations, domains; the migration's status and reason; the failing step in
+``server event show``) and for the refused requests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import libvirt
+import pytest
+
+from virtfleet.cli.apiclient import APIError
+from virtfleet.conductor.manager import Conductor
+from virtfleet.db import migration_records as records
+
+from .conftest import SMALL, ZERO, Day2Cloud
+from .test_moves_cli import (
+    act,
+    boot_api,
+    delete_api,
+    domains,
+    event_detail,
+    fail_on,
+    migrations,
+    other,
+    settled,
+    show,
+    wait_api,
+)
+
+SERVICE = "nova-compute"
+
+
+@pytest.fixture(scope="module")
+def cloud(day2: Day2Cloud) -> Day2Cloud:
+    client = day2.view.client
+    client.create_image("day2-image-2", b"\1" * 65536, {"hw_architecture": "x86_64"})
+    client.create_image("day2-arm", b"\2" * 65536, {"hw_architecture": "aarch64"})
+    return day2
+
+
+@pytest.fixture
+def conductor(cloud: Day2Cloud) -> Iterator[Conductor]:
+    conductor = cloud.view.control.conductor
+    yield conductor
+    conductor.drain(timeout=30)
+
+
+def image_id(cloud: Day2Cloud, name: str) -> str:
+    found = cloud.view.client.request("GET", f"/image/v2/images?name={name}")["images"]
+    return str(found[0]["id"])
+
+
+@contextlib.contextmanager
+def host_down(cloud: Day2Cloud, host: str) -> Iterator[None]:
+    """``host``'s agent stopped and its compute service forced down (as an operator
+    does once the host is fenced); its agent started again (it reports at once, and
+    removes evacuated guests) and the service up again after."""
+    agent = cloud.view.agent(host)
+    agent.stop()
+    cloud.run("compute", "service", "set", "--down", host, SERVICE)
+    try:
+        yield
+    finally:
+        agent.start()
+        cloud.run("compute", "service", "set", "--up", host, SERVICE)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_evacuate_through_the_cli_then_the_source_returns_clean(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-evac")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    assert cloud.usages() == {source: SMALL, dest: ZERO}
+
+    refused = cloud.run("server", "evacuate", "vm-evac", check=False)
+    assert refused.returncode != 0 and "still in use" in refused.stderr
+    assert show(cloud, uuid)["status"] == "ACTIVE" and migrations(cloud, uuid) == []
+
+    with host_down(cloud, source):
+        cloud.run("server", "evacuate", "--host", dest, "vm-evac")  # 2.96: lands stopped
+        shown = wait_api(cloud, uuid, settled)
+        assert shown["status"] == "SHUTOFF" and shown["OS-EXT-SRV-ATTR:host"] == dest
+        assert cloud.usages() == {source: SMALL, dest: SMALL}  # the source held
+        (migration,) = migrations(cloud, uuid)
+        assert (migration["migration_type"], migration["status"]) == ("evacuation", "done")
+        held = cloud.view.client.request("GET", f"/placement/allocations/{migration['uuid']}")
+        assert len(held["allocations"]) == 1  # the dead source, by the migration's uuid
+        assert domains(cloud, uuid) == {
+            source: libvirt.VIR_DOMAIN_RUNNING,  # the dead host's guest, as it was
+            dest: libvirt.VIR_DOMAIN_SHUTOFF,
+        }
+    # the source's agent is back: the evacuated guest is removed, not started
+    assert domains(cloud, uuid) == {dest: libvirt.VIR_DOMAIN_SHUTOFF}
+    assert cloud.usages() == {source: ZERO, dest: SMALL}
+    assert migrations(cloud, uuid)[0]["status"] == "completed"
+    evacuate = next(e for e in cloud.events("vm-evac") if e["Action"] == "evacuate")
+    detail = cloud.event("vm-evac", evacuate["Request ID"])
+    assert {e["event"]: e["result"] for e in detail["events"]} == {
+        "conductor_rebuild_server": "Success",
+        "compute_rebuild_instance": "Success",
+    }
+    cloud.run("server", "start", "vm-evac")
+    assert wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")["OS-EXT-SRV-ATTR:host"] == dest
+    delete_api(cloud, uuid)
+    assert cloud.usages() == {source: ZERO, dest: ZERO}
+
+
+def test_evacuate_before_2_95_keeps_the_guest_running_by_the_scheduler(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-evac-old")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    with host_down(cloud, source):
+        act(cloud, uuid, {"evacuate": {}}, version="2.94")
+        conductor.drain(timeout=30)
+        shown = wait_api(cloud, uuid, settled)
+        assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == dest
+        assert domains(cloud, uuid)[dest] == libvirt.VIR_DOMAIN_RUNNING
+    assert cloud.usages() == {source: ZERO, dest: SMALL}
+    delete_api(cloud, uuid)
+
+
+def test_a_server_deleted_while_its_source_is_down_leaks_nothing(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-evac-gone")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    with host_down(cloud, source):
+        act(cloud, uuid, {"evacuate": {}}, version="2.94")
+        conductor.drain(timeout=30)
+        assert wait_api(cloud, uuid, settled)["OS-EXT-SRV-ATTR:host"] == dest
+        delete_api(cloud, uuid)
+        assert cloud.usages() == {source: ZERO, dest: ZERO}
+    assert domains(cloud, uuid) == {}
+    assert records.list_migrations(cloud.view.control.db, instance_uuid=uuid)[0].status == (
+        records.COMPLETED
+    )
+
+
+def test_rebuild_through_the_cli_recreates_the_guest_from_the_new_image(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-rebuild")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    before = cloud.usages()
+    new_image = image_id(cloud, "day2-image-2")
+    cloud.run(
+        "server", "rebuild", "--image", "day2-image-2", "--name", "vm-rebuilt",
+        "--property", "role=web", "--wait", "vm-rebuild",
+    )  # fmt: skip
+    shown = show(cloud, uuid)
+    assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == host
+    assert shown["image"]["id"] == new_image and shown["name"] == "vm-rebuilt"
+    assert shown["metadata"] == {"role": "web"}
+    assert cloud.usages() == before
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    (step,) = event_detail(cloud, uuid, "rebuild")["events"]
+    assert (step["event"], step["result"]) == ("compute_rebuild_instance", "Success")
+
+    cloud.run("server", "stop", "vm-rebuilt")
+    wait_api(cloud, uuid, lambda s: s["status"] == "SHUTOFF")
+    act(cloud, uuid, {"rebuild": {"imageRef": image_id(cloud, "day2-image")}})
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    assert shown["status"] == "SHUTOFF" and shown["image"]["id"] == image_id(cloud, "day2-image")
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_SHUTOFF}
+    assert cloud.usages() == before
+    delete_api(cloud, uuid)
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "event"),
+    [
+        ("prep_resize", "error", None),
+        ("spawn", "failed", "compute_rebuild_instance"),
+        ("power_off", "failed", "compute_rebuild_instance"),
+    ],
+)
+def test_each_failing_evacuation_step_rolls_back_with_nothing_leaked(
+    cloud: Day2Cloud,
+    conductor: Conductor,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    status: str,
+    event: str | None,
+) -> None:
+    server = boot_api(cloud, f"vm-evac-{method}")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    fail_on(monkeypatch, cloud, dest, method, f"{method} broke")
+    with host_down(cloud, source):
+        act(cloud, uuid, {"evacuate": {}})  # 2.96: to land stopped (power_off runs)
+        conductor.drain(timeout=30)
+        shown = wait_api(cloud, uuid, settled)
+        assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == source
+        assert cloud.usages() == {source: SMALL, dest: ZERO}
+        assert domains(cloud, uuid) == {source: libvirt.VIR_DOMAIN_RUNNING}
+        (migration,) = migrations(cloud, uuid)
+        assert migration["status"] == status
+        record = records.get(cloud.view.control.db, migration["id"])
+        assert f"{method} broke" in (record.error or "")
+        detail = event_detail(cloud, uuid, "evacuate")
+        failed = {e["event"]: e["details"] for e in detail["events"] if e["result"] == "Error"}
+        assert f"{method} broke" in failed["conductor_rebuild_server"]
+        if event is not None:
+            assert f"{method} broke" in failed[event]
+        monkeypatch.undo()
+    # the source is back: nothing was evacuated, its guest stays
+    assert domains(cloud, uuid) == {source: libvirt.VIR_DOMAIN_RUNNING}
+    assert show(cloud, uuid)["status"] == "ACTIVE"
+    delete_api(cloud, uuid)
+    assert cloud.usages() == {source: ZERO, dest: ZERO}
+
+
+@pytest.mark.parametrize("method", ["destroy", "spawn"])
+def test_a_failed_rebuild_leaks_nothing_and_names_the_reason(
+    cloud: Day2Cloud, conductor: Conductor, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    server = boot_api(cloud, f"vm-rebuild-{method}")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    before = cloud.usages()
+    fail_on(monkeypatch, cloud, host, method, f"{method} broke")
+    act(cloud, uuid, {"rebuild": {"imageRef": image_id(cloud, "day2-image-2")}})
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    detail = event_detail(cloud, uuid, "rebuild")
+    (step,) = detail["events"]
+    assert step["result"] == "Error" and f"{method} broke" in step["details"]
+    assert cloud.usages() == before
+    if method == "destroy":  # the old guest stays as it was
+        assert shown["status"] == "ACTIVE" and shown["image"]["id"] == server["image"]["id"]
+        assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    else:  # the old disk is gone: ERROR with the reason, nothing of the new guest left
+        assert shown["status"] == "ERROR" and f"{method} broke" in shown["fault"]["message"]
+        assert domains(cloud, uuid) == {}
+    monkeypatch.undo()
+    delete_api(cloud, uuid)
+    assert cloud.usages() == {h: ZERO for h in before}
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def refused(cloud: Day2Cloud, uuid: str, body: dict[str, Any], version: str = "2.96") -> APIError:
+    with pytest.raises(APIError) as caught:
+        act(cloud, uuid, body, version=version)
+    return caught.value
+
+
+def test_bad_evacuations_and_rebuilds_are_refused_naming_what_is_wrong(cloud: Day2Cloud) -> None:
+    server = boot_api(cloud, "vm-bad-evac")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    live_cases: list[tuple[dict[str, Any], str, int, str]] = [
+        ({"evacuate": {}}, "2.96", 409, f"Compute service of {source} is still in use"),
+        ({"evacuate": {"host": "nowhere"}}, "2.96", 404, "Compute host nowhere not found"),
+        ({"evacuate": {"host": source}}, "2.96", 400, "can't be the same one"),
+        ({"evacuate": {"hots": "x"}}, "2.96", 400, "hots"),
+        ({"evacuate": {"force": True}}, "2.68", 400, "force"),
+        ({"evacuate": {"host": other(source)}}, "2.1", 400, "onSharedStorage"),
+        ({"evacuate": {"onSharedStorage": True}}, "2.1", 400, "shared storage is not supported"),
+        ({"rebuild": {"imageRef": "nope"}}, "2.96", 400, "Image nope could not be found"),
+        ({"rebuild": {}}, "2.96", 400, "imageRef"),
+        ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "user_data": "x"}}, "2.56",
+         400, "user_data"),
+        ({"rebuild": {"imageRef": image_id(cloud, "day2-arm")}}, "2.96", 400,
+         "lacks the trait(s) HW_ARCH_AARCH64"),
+        ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "key_name": "nokey"}}, "2.96",
+         400, "no key pair named 'nokey'"),
+    ]  # fmt: skip
+    for body, version, status, text in live_cases:
+        error = refused(cloud, uuid, body, version)
+        assert error.status == status, (body, error)
+        assert text in str(error), (body, error)
+    member = {"X-Roles": "member", "X-Project-Id": server.get("tenant_id") or "x"}
+    with pytest.raises(APIError) as forbidden:
+        cloud.view.client.request(
+            "POST", f"/compute/v2.1/servers/{uuid}/action", {"evacuate": {}}, headers=member
+        )
+    assert forbidden.value.status == 403
+    assert migrations(cloud, uuid) == []
+    shown = show(cloud, uuid)
+    assert shown["status"] == "ACTIVE" and shown["image"]["id"] == server["image"]["id"]
+    delete_api(cloud, uuid)
