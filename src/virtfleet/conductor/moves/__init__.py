@@ -17,7 +17,8 @@ Steps, one concern each (every kind of move composes them):
 supplies) and runs it (:func:`run_move`); ``live_flow`` is live migration's
 :class:`MoveFlow`, ``live_migration`` its API side (start, abort, force complete);
 ``cold_flow`` is cold migration's and resize's, ``resizes`` their API side (start,
-confirm, revert, auto-confirm);
+confirm, revert, auto-confirm); ``evacuate_flow`` is evacuation's (rebuilt from the
+image, the source down), ``evacuations`` its start and the dead source's clean-up;
 ``recovery`` finishes or rolls back moves whose workflow died; ``policy`` holds the
 pure decisions; ``tracking`` which moves this process drives or was asked to stop.
 """
