@@ -99,6 +99,14 @@ class ImageCache:
         self._enforce_cap()
         return paths
 
+    def fetch(self, data: Iterable[ImageData | None]) -> None:
+        """Fetch and verify ``data`` into the cache when not there yet, for a spawn that
+        follows (a rebuild fetches its new image before the old guest goes); no user is
+        recorded: the spawn's :meth:`prepare` records its own."""
+        for wanted in data:
+            if wanted is not None:
+                self._ensure(wanted)
+
     def release(self, instance_uuid: str) -> None:
         """``instance_uuid`` no longer uses any image here (destroyed, or never built)."""
         with contextlib.suppress(FileNotFoundError):

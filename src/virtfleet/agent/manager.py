@@ -63,6 +63,15 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
         LOG.info("host %s: guest %s spawned in %.3fs", self._agent.host, instance.uuid,
                  timer.elapsed())  # fmt: skip
 
+    def fetch_images(self, instance: InstanceSpec) -> None:
+        """The instance's image data (image, kernel, ramdisk) fetched into this host's
+        image cache and verified, nothing else touched: ImageDataError (or the Image
+        API's) names what is wrong with it."""
+        timer = metrics.Timer()
+        self._agent.images.fetch((instance.image_data, instance.kernel_data, instance.ramdisk_data))
+        LOG.info("host %s: images of %s fetched in %.3fs", self._agent.host, instance.uuid,
+                 timer.elapsed())  # fmt: skip
+
     def _spawn_moved(self, instance: InstanceSpec, disk_source: str | None) -> None:
         """Spawn ``instance``; its root disk a copy of ``disk_source`` when given (a
         cold migration's, resize's or revert's), else a new one over the image."""

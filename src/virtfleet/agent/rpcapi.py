@@ -107,7 +107,9 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "1.11",
         "evacuation: an agent asks evacuated_guests (-> [EvacuatedGuest]) at every "
         "report, removes those guests instead of starting them, and reports "
-        "evacuated_guests_removed (the evacuations' source allocations are freed)",
+        "evacuated_guests_removed (the evacuations' source allocations are freed); "
+        "fetch_images: an instance's image data fetched and verified into the host's "
+        "image cache (a rebuild, before the old guest is removed)",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -177,6 +179,9 @@ class ComputeClient:
     # -- guest lifecycle ---------------------------------------------------------------
     def spawn(self, host: str, instance: InstanceSpec) -> None:
         self._call(host, "spawn", instance=instance)
+
+    def fetch_images(self, host: str, instance: InstanceSpec) -> None:
+        self._call(host, "fetch_images", instance=instance)
 
     def destroy(self, host: str, instance_uuid: str, shutdown_timeout: int = 0) -> None:
         self._call(host, "destroy", instance_uuid=instance_uuid, shutdown_timeout=shutdown_timeout)

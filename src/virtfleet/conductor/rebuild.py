@@ -3,14 +3,17 @@
 The Compute API has already resolved and checked the new guest request (and that the
 host runs it) and set the task ``rebuilding``; here the guest's domain and disk go,
 the server takes the new image (and key or user data), and the guest is spawned again
-from that image — stopped again when it was stopped, as Nova does. A host that cannot
-remove the old guest leaves the server as it was (the task ends, the event says why);
+from that image — stopped again when it was stopped, as Nova does. The new image's
+data is fetched to the host and verified first (``fetch_images``): a bad image
+(missing or corrupt data) and a host that cannot remove the old guest leave the server
+as it was (the task ends, the event says why);
 a spawn that fails after the old disk is gone leaves it in ERROR with the reason (the
 allocation and ports stay with it: nothing of the failed spawn is left on the host).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +26,7 @@ from virtfleet.db import servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.network.server_ports import ServerPorts
+from virtfleet.objects.instance import InstanceSpec
 from virtfleet.servers import actions, service
 from virtfleet.servers import states as st
 from virtfleet.servers.instance_data import config_drive_files
@@ -85,6 +89,12 @@ class Rebuilds:
                 step.fail("the server is on no host")
                 self._end(instance_uuid, "action_failed")
                 return
+            try:  # a bad image fails here, while the old guest is still whole
+                self._agents.fetch_images(host, self._spec(dataclasses.replace(server, **changes)))
+            except errors.VirtfleetError as exc:
+                step.fail(f"the new image could not be fetched to {host}: {exc}")
+                self._end(instance_uuid, "action_failed")
+                return
             try:
                 self._agents.destroy(host, instance_uuid)
             except errors.NotFound:
@@ -116,7 +126,8 @@ class Rebuilds:
                 fault=None,
             )
 
-    def _spawn(self, server: servers.Server, host: str, stopped: bool) -> None:
+    def _spec(self, server: servers.Server) -> InstanceSpec:
+        """The spawn payload of ``server`` (its ports not bound yet)."""
         held = self._placement.get_consumer_allocations(server.uuid)
         allocations = {rp: dict(a.resources) for rp, a in held.allocations.items()}
         files = boot.image_files(self._images, server)
@@ -125,7 +136,10 @@ class Rebuilds:
             if server.guest_request.config_drive
             else None
         )
-        spec = boot.instance_spec(server, files, allocations, drive)
+        return boot.instance_spec(server, files, allocations, drive)
+
+    def _spawn(self, server: servers.Server, host: str, stopped: bool) -> None:
+        spec = self._spec(server)
         if self._networks is not None:
             spec.vifs = self._networks.bind(server.uuid, host)
         self._agents.spawn(host, spec)

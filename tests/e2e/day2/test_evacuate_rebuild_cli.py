@@ -254,6 +254,30 @@ def test_a_failed_rebuild_leaks_nothing_and_names_the_reason(
     assert cloud.usages() == {h: ZERO for h in before}
 
 
+def test_a_rebuild_with_corrupt_image_data_leaves_the_server_as_it_was(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-rebuild-corrupt")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    before = cloud.usages()
+    bad = cloud.view.client.create_image("day2-corrupt", b"\3" * 65536, {})
+    stored = cloud.view.control.images.store.path(bad)
+    stored.write_bytes(b"\4" * 65536)  # the stored bits no longer match the upload's digests
+    act(cloud, uuid, {"rebuild": {"imageRef": bad}})  # active, sized: the API accepts it
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    assert shown["status"] == "ACTIVE" and shown["image"]["id"] == server["image"]["id"]
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}  # the old guest, whole
+    assert cloud.usages() == before
+    (step,) = event_detail(cloud, uuid, "rebuild")["events"]
+    assert step["result"] == "Error"
+    assert f"new image could not be fetched to {host}" in step["details"]
+    assert "corrupt download" in step["details"]
+    assert bad not in cloud.view.agent(host).images.cached()  # nothing of it kept
+    delete_api(cloud, uuid)
+    assert cloud.usages() == {h: ZERO for h in before}
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

@@ -110,6 +110,25 @@ def test_an_unknown_hash_algorithm_is_refused_not_trusted(tmp_path: pathlib.Path
     assert files(tmp_path) == []
 
 
+def test_a_fetch_ahead_caches_verified_data_and_keeps_the_users_as_they_were(
+    tmp_path: pathlib.Path,
+) -> None:
+    source = Source(a=b"image data a", b=b"image data b")
+    cache = ImageCache(tmp_path, source)
+    cache.prepare(UUID_A, [describe("a", b"image data a")])
+    cache.fetch([describe("b", b"image data b"), None])  # a rebuild's new image, ahead
+    assert (tmp_path / "b").read_bytes() == b"image data b"
+    assert cache.users() == {UUID_A: ["a"]}  # the old guest still holds its image
+    assert cache.prepare(UUID_A, [describe("b", b"image data b")]) == [str(tmp_path / "b")]
+    assert source.downloads == ["a", "b"]  # the spawn after found it cached
+
+    source.data["c"] = b"image data X"
+    with pytest.raises(errors.ImageDataError, match="corrupt download"):
+        cache.fetch([describe("c", b"image data c")])
+    assert files(tmp_path) == ["a", "b"]  # nothing of c, the rest untouched
+    assert cache.users() == {UUID_A: ["b"]}
+
+
 def test_a_download_that_breaks_off_leaves_nothing_and_a_later_one_works(
     tmp_path: pathlib.Path,
 ) -> None:

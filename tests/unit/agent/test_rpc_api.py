@@ -161,6 +161,7 @@ def host_report() -> HostReport:
 #: Per call: arguments (after the host) and what the endpoint answers.
 COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "spawn": ({"instance": instance_spec()}, None),
+    "fetch_images": ({"instance": instance_spec()}, None),
     "destroy": ({"instance_uuid": UUID, "shutdown_timeout": 30}, None),
     "power_off": ({"instance_uuid": UUID, "shutdown_timeout": 60}, None),
     "power_on": ({"instance_uuid": UUID}, None),
