@@ -38,8 +38,8 @@ from virtfleet.conductor.moves import (
 )
 from virtfleet.conductor.moves.evacuations import Evacuations
 from virtfleet.conductor.port_refresh import PortRefresher
-from virtfleet.conductor.shelve import Shelving
 from virtfleet.conductor.rebuild import Rebuilds
+from virtfleet.conductor.shelve import Shelving
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db import server_groups as group_db
 from virtfleet.db.engine import Database

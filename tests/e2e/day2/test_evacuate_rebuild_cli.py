@@ -22,6 +22,7 @@ from virtfleet.db import migration_records as records
 from .conftest import SMALL, ZERO, Day2Cloud
 from .test_moves_cli import (
     act,
+    api,
     boot_api,
     delete_api,
     domains,
@@ -172,10 +173,13 @@ def test_rebuild_through_the_cli_recreates_the_guest_from_the_new_image(
 
     cloud.run("server", "stop", "vm-rebuilt")
     wait_api(cloud, uuid, lambda s: s["status"] == "SHUTOFF")
-    act(cloud, uuid, {"rebuild": {"imageRef": image_id(cloud, "day2-image")}})
+    body = {"rebuild": {"imageRef": image_id(cloud, "day2-image"), "hostname": "web-2"}}
+    answer = api(cloud, "POST", f"/servers/{uuid}/action", body)["server"]
+    assert answer["server_groups"] == [] and "addresses" in answer  # 2.71, 2.75: as a show
     conductor.drain(timeout=30)
     shown = wait_api(cloud, uuid, settled)
     assert shown["status"] == "SHUTOFF" and shown["image"]["id"] == image_id(cloud, "day2-image")
+    assert shown["OS-EXT-SRV-ATTR:hostname"] == "web-2"  # 2.90
     assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_SHUTOFF}
     assert cloud.usages() == before
     delete_api(cloud, uuid)
@@ -302,6 +306,10 @@ def test_bad_evacuations_and_rebuilds_are_refused_naming_what_is_wrong(cloud: Da
         ({"rebuild": {}}, "2.96", 400, "imageRef"),
         ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "user_data": "x"}}, "2.56",
          400, "user_data"),
+        ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "hostname": "web"}}, "2.89",
+         400, "hostname"),
+        ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "hostname": "a_b"}}, "2.96",
+         400, "hostname"),
         ({"rebuild": {"imageRef": image_id(cloud, "day2-arm")}}, "2.96", 400,
          "lacks the trait(s) HW_ARCH_AARCH64"),
         ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "key_name": "nokey"}}, "2.96",

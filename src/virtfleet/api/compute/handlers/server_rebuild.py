@@ -1,7 +1,8 @@
 """Rebuild of a server on its own host from a (new) image.
 
     POST /servers/{id}/action  {"rebuild": {"imageRef": I, "name", "adminPass",
-        "metadata", "description" (2.19), "key_name" (2.54), "user_data" (2.57), ...}}
+        "metadata", "description" (2.19), "key_name" (2.54), "user_data" (2.57),
+        "hostname" (2.90), ...}}
 
 The new image is checked as a boot checks it, through the one guest-request resolver
 (:func:`~virtfleet.api.compute.boot_checks.check_boot`: architecture, emulation,
@@ -24,14 +25,17 @@ from virtfleet import errors
 from virtfleet.api.compute import access, field_checks
 from virtfleet.api.compute.boot_access import (
     checked_admin_pass,
+    checked_hostname,
     checked_key,
     checked_user_data,
 )
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
+from virtfleet.api.compute.handlers.server_addresses import addresses
 from virtfleet.api.compute.handlers.server_state_actions import check_lock, record
 from virtfleet.api.compute.schemas import server_rebuild as schema
 from virtfleet.api.compute.schemas import validate_body
+from virtfleet.api.compute.versions import at_least
 from virtfleet.api.compute.views.servers import detail_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.conductor import boot
@@ -63,7 +67,10 @@ def rebuild(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> w
     if "user_data" in argument:
         changes["user_data"] = checked_user_data(argument["user_data"])
     password = checked_admin_pass(argument.get("adminPass"))
-    service.request(deps.db, server_id, "rebuild", owner=deps.owner, **_record_fields(argument))
+    fields = _record_fields(argument)
+    if "hostname" in argument:
+        fields["hostname"] = checked_hostname(req, argument["hostname"])
+    service.request(deps.db, server_id, "rebuild", owner=deps.owner, **fields)
     record(deps, req, server_id, actions.REBUILD)
     try:
         deps.rebuilds.start(server_id, changes)
@@ -71,7 +78,14 @@ def rebuild(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> w
         with contextlib.suppress(service.InvalidServerState):
             service.request(deps.db, server_id, "action_failed")
         raise
-    shown = detail_view(req, servers.get(deps.db, server_id))
+    server = servers.get(deps.db, server_id)
+    # as an update: 2.71 adds the server's groups, 2.75 makes it the whole show body
+    shown = detail_view(
+        req,
+        server,
+        show=at_least(req, "2.71"),
+        addresses=addresses(deps, server) if at_least(req, "2.75") else None,
+    )
     shown["adminPass"] = password
     return json_response({"server": shown}, status=202)
 

@@ -4,7 +4,8 @@ evacuate: ``host`` and ``adminPass`` always; ``onSharedStorage`` required before
 and gone from it; ``force`` from 2.29 to 2.67. rebuild: ``imageRef`` required, with
 the server's new ``name``, ``adminPass``, ``metadata``, ``OS-DCF:diskConfig``,
 ``accessIPv4``/``accessIPv6``, ``preserve_ephemeral``; ``personality`` before 2.57,
-``description`` from 2.19, ``key_name`` from 2.54, ``user_data`` from 2.57.
+``description`` from 2.19, ``key_name`` from 2.54, ``user_data`` from 2.57,
+``hostname`` from 2.90.
 """
 
 from __future__ import annotations
@@ -111,7 +112,13 @@ REBUILD_V2_57["properties"]["user_data"] = nullable(
         },
     }
 )
+REBUILD_V2_90 = copy.deepcopy(REBUILD_V2_57)
+REBUILD_V2_90["properties"]["hostname"] = {
+    "type": "string",
+    "x-messages": {"type": "Invalid input for field/attribute hostname: expected a string."},
+}
 REBUILD: Versioned = (
+    ("2.90", REBUILD_V2_90),
     ("2.57", REBUILD_V2_57),
     ("2.54", REBUILD_V2_54),
     ("2.19", REBUILD_V2_19),
