@@ -39,6 +39,7 @@ from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER, KeystoneLayout
 from virtfleet.identity.session import password_session
 from virtfleet.image.quota import UploadLimits
 from virtfleet.image.service import ImageService
+from virtfleet.image.web_download import WebDownload
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.network.service import NetworkService
@@ -71,6 +72,9 @@ class ControlPlane:
             self.data_dir / "images",
             limits=UploadLimits(conf.image.image_size_cap, conf.image.project_storage_quota),
             quotas=self.quota if self.quota.enforced else None,
+            web=WebDownload(
+                tuple(conf.image.web_download_allowed_hosts), conf.image.web_download_timeout
+            ),
         )
         self.networks = NetworkService(
             self.db, parse_physical_networks(conf.network.physical_networks)

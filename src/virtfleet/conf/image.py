@@ -1,4 +1,4 @@
-"""[image]: the Image API's data store."""
+"""[image]: the Image API's data store and its interoperable import."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ OPTS: list[cfg.Opt] = [
         help="Most image data, in bytes, the images owned by one project may hold "
         "together (as Glance's user_storage_quota); 0 means no limit. An upload that "
         "would pass it is refused with 413 naming the usage and the limit.",
+    ),
+    cfg.ListOpt(
+        "web_download_allowed_hosts",
+        default=[],
+        help="Host names or addresses the web-download import method may fetch image "
+        "data from (compared with the URL's host as written; http and https only, "
+        "no redirects followed). Empty (the default): web-download is not enabled and "
+        "/v2/info/import lists glance-direct only. A URL to any other host is refused "
+        "with 400, as Glance's import URI filtering does.",
+    ),
+    cfg.IntOpt(
+        "web_download_timeout",
+        default=60,
+        min=1,
+        max=3600,
+        help="Seconds a web-download waits to connect to its URL and, after that, for "
+        "each read of the data; past it the import fails and the image stays queued.",
     ),
 ]
 

@@ -46,6 +46,7 @@ class Image:
     tags: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     reserved: int | None = None  # bytes an upload in progress holds
+    os_hidden: bool = False  # left out of image lists unless asked for
 
 
 # Columns callers may set through :func:`create` and :func:`update`.
@@ -67,6 +68,7 @@ COLUMNS = frozenset(
         "tags",
         "properties",
         "reserved",
+        "os_hidden",
     }
 )
 
@@ -92,6 +94,7 @@ def _record(row: ImageRow) -> Image:
         tags=tuple(row.tags or ()),
         properties=dict(row.properties or {}),
         reserved=row.reserved,
+        os_hidden=bool(row.os_hidden),
     )
 
 

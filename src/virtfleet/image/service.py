@@ -19,6 +19,7 @@ from virtfleet.image import in_use
 from virtfleet.image.arch_inference import infer as infer_architecture
 from virtfleet.image.quota import ImageQuotas, UploadLimits, UploadReservation
 from virtfleet.image.store import ImageStore
+from virtfleet.image.web_download import WebDownload
 from virtfleet.objects.image_properties import validate_image_properties
 from virtfleet.virt.arch import canonicalize as canonicalize_arch
 from virtfleet.virt.arch import check_machine_type
@@ -40,9 +41,10 @@ WRITABLE: Mapping[str, tuple[Callable[[Any], bool], str]] = {
         f"one of {', '.join(CONTAINER_FORMATS)}",
     ),
     "tags": (
-        lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
-        "a list of strings",
+        lambda v: isinstance(v, list) and all(isinstance(t, str) and 0 < len(t) < 256 for t in v),
+        "a list of strings of 1 to 255 characters",
     ),
+    "os_hidden": (lambda v: isinstance(v, bool), "a boolean"),
 }
 READ_ONLY = frozenset(
     {
@@ -72,8 +74,15 @@ INFERRED_FROM_PROPERTY = "virtfleet_architecture_inferred_from"
 
 LOG = logging.getLogger(__name__)
 
-# Accepted and ignored (the SDK and CLI send them).
-IGNORED = frozenset({"os_hidden"})
+# Accepted and ignored.
+IGNORED: frozenset[str] = frozenset()
+#: The interoperable import methods: glance-direct always, web-download when
+#: ``[image] web_download_allowed_hosts`` names a host (``ImageService.import_methods``).
+GLANCE_DIRECT = "glance-direct"
+WEB_DOWNLOAD = "web-download"
+#: Glance's longest tag and most tags on one image (its image_tag_quota default).
+MAX_TAG = 255
+MAX_TAGS = 128
 
 
 def _is_count(value: Any) -> bool:
@@ -94,14 +103,22 @@ class ImageService:
         canonicalize: Callable[[str], str] = canonicalize_arch,
         limits: UploadLimits | None = None,
         quotas: ImageQuotas | None = None,
+        web: WebDownload | None = None,
     ) -> None:
         """``store`` is an ImageStore or the directory for one (``<data_dir>/images``);
-        ``quotas`` the Keystone image limits (None: only ``limits``)."""
+        ``quotas`` the Keystone image limits (None: only ``limits``); ``web`` the URLs
+        web-download may fetch (None: the method is off)."""
         self.db = db
         self.store = store if isinstance(store, ImageStore) else ImageStore(store)
         self.canonicalize = canonicalize
         self.limits = limits or UploadLimits()
         self.quotas = quotas
+        self.web = web or WebDownload()
+
+    @property
+    def import_methods(self) -> tuple[str, ...]:
+        """The import methods enabled here, as ``/v2/info/import`` lists them."""
+        return (GLANCE_DIRECT, WEB_DOWNLOAD) if self.web.enabled else (GLANCE_DIRECT,)
 
     # ------------------------------------------------------------------ records
 
@@ -132,10 +149,13 @@ class ImageService:
     ) -> list[images.Image]:
         """Images matching every filter (base attributes, ``tag``, or properties) that
         ``visible`` lets the caller see, newest first, after ``marker``, at most ``limit``."""
+        wanted = dict(filters or {})
+        if "os_hidden" not in wanted:  # hidden images are listed only when asked for
+            wanted["os_hidden"] = "false"
         result = [
             i
             for i in images.list_images(self.db)
-            if _matches(i, filters or {}) and (visible is None or visible(i))
+            if _matches(i, wanted) and (visible is None or visible(i))
         ]
         if marker is not None:
             ids = [i.id for i in result]
@@ -194,7 +214,12 @@ class ImageService:
     # --------------------------------------------------------------------- data
 
     def upload(
-        self, image_id: str, chunks: Iterable[bytes], declared_size: int | None = None
+        self,
+        image_id: str,
+        chunks: Iterable[bytes],
+        declared_size: int | None = None,
+        final_status: str = "active",
+        busy_status: str = "saving",
     ) -> images.Image:
         """Store the data of a queued image; it becomes active. ``TooLarge`` /
         ``OverQuota`` (before reading anything when ``declared_size`` says so) past the
@@ -207,7 +232,7 @@ class ImageService:
         reservation = UploadReservation(self.db, image, self.limits, self.quotas)
         if declared_size is not None:
             reservation.need(declared_size)
-        images.update(self.db, image_id, status="saving")
+        images.update(self.db, image_id, status=busy_status)
         try:
             stored = self.store.write(image_id, reservation.bounded(chunks))
         except BaseException:
@@ -216,7 +241,7 @@ class ImageService:
         return images.update(
             self.db,
             image_id,
-            status="active",
+            status=final_status,
             properties=self._with_inferred_arch(image),
             size=stored.size,
             checksum=stored.checksum,
@@ -224,6 +249,67 @@ class ImageService:
             os_hash_value=stored.os_hash_value,
             reserved=None,
         )
+
+    def stage(
+        self, image_id: str, chunks: Iterable[bytes], declared_size: int | None = None
+    ) -> images.Image:
+        """glance-direct's first step: the data is stored and checked as an upload's
+        is (caps, quotas, digests); the image stays ``uploading`` until imported."""
+        return self.upload(image_id, chunks, declared_size, final_status="uploading")
+
+    def finish_import(self, image_id: str) -> images.Image:
+        """glance-direct's second step: a staged image becomes active (Conflict, in
+        Glance's words, for an image that is not ``uploading``)."""
+        image = self._importable(image_id)
+        if image.status != "uploading":
+            raise errors.Conflict(
+                "Image needs to be staged before 'glance-direct' method can be used"
+            )
+        return images.update(self.db, image_id, status="active")
+
+    def web_download(self, image_id: str, uri: Any) -> images.Image:
+        """web-download: the data of the allowed ``uri`` stored as an upload's is
+        (caps, quotas, digests); the image is ``importing`` meanwhile and ``queued``
+        again when the fetch fails."""
+        image = self._importable(image_id)
+        if image.status != "queued":
+            raise errors.Conflict(
+                "Image needs to be in 'queued' state to use 'web-download' method"
+            )
+        with self.web.open(self.web.check(uri)) as fetched:
+            return self.upload(image_id, fetched.chunks(), fetched.size, busy_status="importing")
+
+    def _importable(self, image_id: str) -> images.Image:
+        """The image, Conflict (Glance's words) when it cannot take an import."""
+        image = images.get(self.db, image_id)
+        if image.status == "active":
+            raise errors.Conflict("Image with status active cannot be target for import")
+        if not image.container_format or not image.disk_format:
+            missing = "container_format" if not image.container_format else "disk_format"
+            raise errors.Conflict(f"'{missing}' needs to be set before import")
+        return image
+
+    def add_tag(self, image_id: str, tag: str) -> images.Image:
+        """Tag the image (a tag it has already is kept once)."""
+        if not tag or len(tag) > MAX_TAG:
+            raise errors.InvalidInput(f"Invalid tag {tag!r}: 1 to {MAX_TAG} characters.")
+        image = images.get(self.db, image_id)
+        if tag in image.tags:
+            return image
+        if len(image.tags) >= MAX_TAGS:
+            raise errors.TooLarge(
+                f"Image {image_id} has {len(image.tags)} tags; an image may have at most "
+                f"{MAX_TAGS} (as Glance's image_tag_quota). Attempted: "
+                f"{len(image.tags) + 1}, Maximum: {MAX_TAGS}"
+            )
+        return images.update(self.db, image_id, tags=[*image.tags, tag])
+
+    def delete_tag(self, image_id: str, tag: str) -> images.Image:
+        """Remove a tag; NotFound when the image does not have it."""
+        image = images.get(self.db, image_id)
+        if tag not in image.tags:
+            raise errors.NotFound(f"Tag {tag} not found on image {image_id}.")
+        return images.update(self.db, image_id, tags=[t for t in image.tags if t != tag])
 
     def has_data(self, image_id: str) -> bool:
         """Whether the store holds the image's data."""
@@ -298,7 +384,7 @@ class ImageService:
 
 def _matches(image: images.Image, filters: Mapping[str, str]) -> bool:
     """Every filter matches: ``in:a,b`` for any of several values, ``tag`` for a tag,
-    ``os_hidden`` (never hidden here), else a base attribute or a property."""
+    ``os_hidden`` (true: hidden images only), else a base attribute or a property."""
     for key, wanted in filters.items():
         choices = {
             w.lower() for w in (wanted[3:].split(",") if wanted.startswith("in:") else [wanted])
@@ -308,7 +394,12 @@ def _matches(image: images.Image, filters: Mapping[str, str]) -> bool:
                 return False
             continue
         if key == "os_hidden":
-            if "false" not in choices:
+            if not choices <= {"true", "false"}:
+                raise errors.InvalidInput(
+                    f"Invalid value '{wanted}' for 'os_hidden' filter. "
+                    "Valid values are 'true' or 'false'."
+                )
+            if str(image.os_hidden).lower() not in choices:
                 return False
             continue
         actual = getattr(image, key, None) if key in images.COLUMNS or key == "id" else None

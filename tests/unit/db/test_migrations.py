@@ -58,3 +58,21 @@ def test_0010_moves_the_tunnel_address_out_of_cpu_info_and_back(tmp_path: pathli
         infos = dict(conn.execute(text("SELECT host, cpu_info FROM compute_nodes")).all())
     assert json.loads(infos["h1"]) == {"arch": "x86_64", "tunnel_address": "192.0.2.7"}
     assert json.loads(infos["h2"]) == {"arch": "x86_64"}
+
+
+def test_0012_gives_existing_images_os_hidden_false(tmp_path: pathlib.Path) -> None:
+    db = Database.for_data_dir(tmp_path)
+    migrate.upgrade(db.engine, "0011")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO images (id, name, status, visibility, protected, min_disk, tags, "
+                "properties, min_ram, created_at, updated_at) VALUES ('i1', 'old', 'active', "
+                "'shared', 0, 0, '[]', '{}', 0, '2026-01-01', '2026-01-01')"
+            )
+        )
+    migrate.upgrade(db.engine, "0012")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT os_hidden FROM images")).scalar_one() in (0, False)
+    migrate.downgrade(db.engine, "0011")
+    assert "os_hidden" not in {c["name"] for c in inspect(db.engine).get_columns("images")}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 VERSIONS: tuple[tuple[str, str], ...] = (
     ("2.9", "nothing virtfleet serves changes (CURRENT: the version clients pick)"),
-    ("2.8", "nothing virtfleet serves changes"),
-    ("2.7", "image: os_hidden, os_hash_algo and os_hash_value shown"),
-    ("2.6", "nothing virtfleet serves changes"),
+    ("2.8", "/v2/info/stores lists the one store (file)"),
+    ("2.7", "image: os_hidden (hidden images listed only when asked for), os_hash_* shown"),
+    ("2.6", "import: /v2/info/import, stage, glance-direct, web-download (allowed hosts)"),
     ("2.5", "nothing virtfleet serves changes"),
     ("2.4", "nothing virtfleet serves changes"),
     ("2.3", "nothing virtfleet serves changes"),

@@ -22,7 +22,7 @@ def image_view(image: Image) -> dict[str, Any]:
             "status": image.status,
             "visibility": image.visibility,
             "protected": image.protected,
-            "os_hidden": False,
+            "os_hidden": image.os_hidden,
             "checksum": image.checksum,
             "os_hash_algo": image.os_hash_algo,
             "os_hash_value": image.os_hash_value,

@@ -45,8 +45,13 @@ RULES = [
         "POST",
         "/v2/images",
     ),
-    _rule(
-        "modify_image", PROJECT_MEMBER_OR_ADMIN, "Update an image the project owns.", "PATCH", IMAGE
+    documented(
+        "modify_image",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Update an image the project owns (attributes, properties, one tag).",
+        ("PATCH", IMAGE),
+        ("PUT", f"{IMAGE}/tags/{{tag}}"),
+        ("DELETE", f"{IMAGE}/tags/{{tag}}"),
     ),
     _rule(
         "delete_image",
@@ -55,8 +60,12 @@ RULES = [
         "DELETE",
         IMAGE,
     ),
-    _rule(
-        "upload_image", PROJECT_MEMBER_OR_ADMIN, "Upload an image's data.", "PUT", f"{IMAGE}/file"
+    documented(
+        "upload_image",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Upload an image's data, or stage it for a glance-direct import.",
+        ("PUT", f"{IMAGE}/file"),
+        ("PUT", f"{IMAGE}/stage"),
     ),
     _rule(
         "download_image",
@@ -97,6 +106,15 @@ RULES = [
         "DELETE",
         f"{MEMBERS}/{{member_id}}",
     ),
+    _rule(
+        "import_image",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Import data into an image the project owns (glance-direct, web-download).",
+        "POST",
+        f"{IMAGE}/import",
+    ),
+    _rule("get_import_info", ANYONE, "List the enabled import methods.", "GET", "/v2/info/import"),
+    _rule("get_stores_info", ANYONE, "List the image stores.", "GET", "/v2/info/stores"),
     _rule("publicize_image", ADMIN, "Make an image public (visibility=public).", "PATCH", IMAGE),
     _rule("communitize_image", PROJECT_MEMBER_OR_ADMIN, "Make an image community.", "PATCH", IMAGE),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from virtfleet.db.base import Base
@@ -26,6 +26,7 @@ class Image(Base):
     os_hash_value: Mapped[str | None] = mapped_column(String(128), default=None)
     visibility: Mapped[str] = mapped_column(String(20), default="shared")
     protected: Mapped[bool] = mapped_column(default=False)
+    os_hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
     min_disk: Mapped[int] = mapped_column(Integer, default=0)
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
     owner: Mapped[str | None] = mapped_column(String(255), default=None)

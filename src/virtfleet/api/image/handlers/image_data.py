@@ -17,7 +17,7 @@ UPLOAD_CHUNK = 64 * 1024
 def upload(images: ImageService, req: Request, image_id: str) -> webob.Response:
     """PUT /v2/images/{id}/file: store the body as the image's data (image active)."""
     access.owned(images, req, image_id)
-    images.upload(image_id, _body_chunks(req), declared_size=req.content_length)
+    images.upload(image_id, body_chunks(req), declared_size=req.content_length)
     return json_response(None, status=204)
 
 
@@ -36,7 +36,8 @@ def download(images: ImageService, req: Request, image_id: str) -> webob.Respons
     return resp
 
 
-def _body_chunks(req: Request) -> Iterator[bytes]:
+def body_chunks(req: Request) -> Iterator[bytes]:
+    """The request body in chunks (read as the store writes)."""
     stream = req.body_file
     while chunk := stream.read(UPLOAD_CHUNK):
         yield chunk

@@ -65,7 +65,11 @@ def create(images: ImageService, req: Request) -> webob.Response:
     return json_response(
         image_view(image),
         status=201,
-        headers={"Location": f"{req.host_url}{req.script_name}/v2/images/{image.id}"},
+        headers={
+            "Location": f"{req.host_url}{req.script_name}/v2/images/{image.id}",
+            # Glance's header: openstacksdk imports (--import) only with a method listed.
+            "OpenStack-image-import-methods": ",".join(images.import_methods),
+        },
     )
 
 
