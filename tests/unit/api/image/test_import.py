@@ -126,7 +126,13 @@ def test_stage_over_the_size_cap_leaves_the_image_queued(apps: Apps) -> None:
     assert c.get(f"/v2/images/{image_id}").json["status"] == "queued"
 
 
-def test_web_download_fetches_an_allowed_url(web_apps: Apps, source: str) -> None:
+def test_web_download_fetches_an_allowed_url(
+    web_apps: Apps, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy in the environment is not used: the data comes from the allowed host.
+    monkeypatch.setenv("http_proxy", "http://192.0.2.1:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
     c = web_apps.image()
     image_id = create(c, name="fetched")
     reply = do_import(c, image_id, {"name": "web-download", "uri": f"{source}/disk.img"})
