@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
+from virtfleet.api import token_cache
 from virtfleet.api.wsgi import StartResponse, WSGIEnviron
 
 LOG = logging.getLogger(__name__)
@@ -83,13 +84,20 @@ class AuthGate:
 
     def __init__(self, app: WSGIApp, conf: cfg.ConfigOpts) -> None:
         self.app = app
-        self.protected: WSGIApp = auth_token.AuthProtocol(app, {"oslo_config_config": conf})
+        # tokens are cached in virtfleet's bounded cache (api/token_cache.py), handed
+        # over in the environment, unless memcached is configured
+        settings = {"oslo_config_config": conf, "cache": token_cache.ENVIRON_KEY}
+        self.protected: WSGIApp = auth_token.AuthProtocol(app, settings)
+        shared = bool(conf.keystone_authtoken.memcached_servers)
+        self.token_cache = None if shared else token_cache.TokenCache()
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") in PUBLIC_PATHS:
             for key in IDENTITY_HEADERS:
                 environ.pop(key, None)
             return self.app(environ, start_response)
+        if self.token_cache is not None:
+            environ[token_cache.ENVIRON_KEY] = self.token_cache
         return self.protected(environ, start_response)
 
 
