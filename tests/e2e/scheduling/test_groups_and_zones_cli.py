@@ -162,6 +162,73 @@ def test_affinity_keeps_members_together_and_hard_rules_hold_on_the_api(cloud: C
     cloud.delete_all()
 
 
+def live_migrate(cloud: Cloud, uuid: str, host: str, version: str, force: bool) -> Any:
+    body: dict[str, Any] = {"host": host, "block_migration": "auto"}
+    if force:
+        body["force"] = True
+    return cloud.view.client.request(
+        "POST", f"/compute/v2.1/servers/{uuid}/action", {"os-migrateLive": body},
+        headers={"OpenStack-API-Version": f"compute {version}"},
+    )  # fmt: skip
+
+
+def test_forced_moves_keep_the_group_policy_or_are_refused_with_the_reason(cloud: Cloud) -> None:
+    (group,) = cloud.session("server group create --policy anti-affinity -f json spread")
+    hint = f"--hint group={group['id']}"
+    first, second = cloud.boot(*(create(f"spread-{i}", hint) for i in range(2)))
+    taken = second["OS-EXT-SRV-ATTR:host"]
+    (free,) = set(HOSTS) - {first["OS-EXT-SRV-ATTR:host"], taken}
+    before = cloud.usages()
+    # forced (2.30-2.67: the scheduler is bypassed in Nova) onto the other member's host
+    with pytest.raises(APIError) as refused:
+        live_migrate(cloud, first["id"], taken, "2.30", force=True)
+    assert refused.value.status == 400, refused.value
+    wanted = (
+        "Migration pre-check error: server group spread (policy anti-affinity) "
+        f"forbids host {taken}"
+    )
+    assert wanted in str(refused.value), refused.value
+    # the CLI's live migration and cold migration to a named host: the same answer
+    for command in (("--live-migration", "--host", taken), ("--host", taken)):
+        result = cloud.cli.run(*VERSION, "server", "migrate", *command, first["id"], check=False)
+        assert result.returncode != 0 and wanted in result.stderr, result.stderr
+    shown = cloud.server(first["id"])
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
+    assert cloud.usages() == before  # nothing was claimed
+    (events,) = cloud.session(f"server event list -f json {first['id']}")
+    assert [e["Action"] for e in events] == ["create"]  # refused before any action began
+
+    # forced onto a host the policy allows: it moves
+    live_migrate(cloud, first["id"], free, "2.30", force=True)
+    deadline = time.monotonic() + 30
+    while (moved := cloud.server(first["id"]))["OS-EXT-STS:task_state"] is not None:
+        assert time.monotonic() < deadline, moved
+        time.sleep(0.1)
+    assert (moved["status"], moved["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", free)
+    assert cloud.usages() == {h: (SMALL if h in (free, taken) else ZERO) for h in HOSTS}
+    cloud.delete_all()
+
+    # affinity: a member forced away from the others is refused, naming where they are
+    (pack,) = cloud.session("server group create --policy affinity -f json duo")
+    one, two = cloud.boot(*(create(f"duo-{i}", f"--hint group={pack['id']}") for i in range(2)))
+    home = one["OS-EXT-SRV-ATTR:host"]
+    away = next(h for h in HOSTS if h != home)
+    with pytest.raises(APIError) as refused:
+        live_migrate(cloud, two["id"], away, "2.67", force=True)
+    assert refused.value.status == 400
+    assert f"server group duo (policy affinity) keeps its members on {home}, not {away}" in str(
+        refused.value
+    ), refused.value
+    assert cloud.server(two["id"])["OS-EXT-SRV-ATTR:host"] == home
+    cloud.delete_all()
+    documents, stderr = cloud.cli.session(
+        f"server group delete {group['id']}",
+        f"server group delete {pack['id']}",
+        "server group list -f json",
+    )
+    assert {g["Name"] for g in documents[-1]} & {"spread", "duo"} == set(), stderr
+
+
 def test_unknown_scheduler_hints_are_refused_naming_the_hint(cloud: Cloud) -> None:
     result = cloud.cli.run(
         *VERSION, "server", "create", "--flavor", "sched.small", "--image", "sched-image",

@@ -1,6 +1,8 @@
 """Choose the destination: each candidate in turn is checked by the move and claimed
 for the migration; a refused or lost candidate is recorded with its reason and the
-next one tried, until one takes the guest or NoValidHost names every refusal."""
+next one tried, until one takes the guest or NoValidHost names every refusal. A
+candidate that breaks the hard policy of the server's group (its members counted
+where they are now) is refused before any check or claim."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from virtfleet.conductor.moves.flow import MoveFlow
 from virtfleet.conductor.moves.refusals import Refusals
 from virtfleet.conductor.moves.services import Services
 from virtfleet.conductor.moves.tracking import MoveTracker
+from virtfleet.scheduler import server_groups
 from virtfleet.scheduler.manager import Selection
 
 LOG = logging.getLogger(__name__)
@@ -30,6 +33,10 @@ def choose_destination(
     limit = destination.max_attempts(svc.conf.scheduler.max_attempts, move.requested_host)
     for selection in destination.candidates(svc.scheduler, flow.spec_for, refusals, limit):
         tracker.check_cancelled(move.migration_id)
+        conflict = server_groups.violation(svc.db, move.server.uuid, selection.host)
+        if conflict is not None:  # the group's members moved since the scheduler looked
+            refusals.add(selection.host, conflict)
+            continue
         try:
             data = flow.check(selection)
         except errors.VirtfleetError as exc:

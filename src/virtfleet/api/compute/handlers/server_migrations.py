@@ -17,7 +17,7 @@ from typing import Any
 import webob
 
 from virtfleet import errors
-from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute import access, field_checks, group_checks
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import record
 from virtfleet.api.compute.schemas import server_action as schema
@@ -49,6 +49,7 @@ def migrate_live(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
             raise HTTPError(
                 400, f"Unable to migrate instance ({server_id}) to current host ({host})."
             )
+        group_checks.refuse_breaking_group(deps.db, server_id, host)
     service.request(deps.db, server_id, "live_migrate", owner=deps.owner)
     record(deps, req, server_id, actions.LIVE_MIGRATION)
     try:
