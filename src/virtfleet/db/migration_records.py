@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy import update as sqlalchemy_update
 
 from virtfleet import errors
@@ -111,8 +112,11 @@ def create(
     owner: str | None = None,
     migration_type: str = LIVE_MIGRATION,
     flavors: dict[str, Any] | None = None,
+    admit: Callable[[Connection], None] | None = None,
 ) -> Migration:
-    """A new migration record (default: a live migration) in status ``queued``."""
+    """A new migration record (default: a live migration) in status ``queued``;
+    ``admit`` runs first in the same write transaction (a resize's quota check, which
+    counts the project's other resizes) and raises to refuse."""
     now = utcnow()
     row = MigrationRow(
         uuid=migration_uuid or str(uuidlib.uuid4()),
@@ -131,6 +135,8 @@ def create(
         owner=owner,
     )
     with db.session() as session:
+        if admit is not None:
+            admit(session.connection())
         session.add(row)
         session.flush()
         return _record(row)

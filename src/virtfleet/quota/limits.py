@@ -29,7 +29,13 @@ from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.identity.limits import KEYSTONE_ERRORS, KeystoneView, UnifiedLimits, unavailable
-from virtfleet.quota.resources import KEY_PAIRS, REPORTED, boot_deltas, server_resources
+from virtfleet.quota.resources import (
+    KEY_PAIRS,
+    REPORTED,
+    boot_deltas,
+    server_resources,
+    upsize_deltas,
+)
 from virtfleet.quota.usage import compute_usage, key_pair_usage
 
 LOG = logging.getLogger(__name__)
@@ -162,6 +168,13 @@ class Quotas:
     ) -> Check | None:
         """The check of booting ``count`` servers of ``flavor`` (None: nothing limited)."""
         return self._compute_check(project_id, boot_deltas(flavor, count))
+
+    def resize_check(
+        self, project_id: str, old_flavor: Mapping[str, Any], new_flavor: Mapping[str, Any]
+    ) -> Check | None:
+        """The check of resizing one server from ``old_flavor`` to ``new_flavor``: what
+        the new flavor asks for beyond the old one (None: it asks for no more)."""
+        return self._compute_check(project_id, upsize_deltas(old_flavor, new_flavor))
 
     def unshelve_check(self, project_id: str, flavor: Mapping[str, Any]) -> Check | None:
         """The check of unshelving an offloaded server of ``flavor``: its resources

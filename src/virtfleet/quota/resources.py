@@ -52,3 +52,11 @@ def boot_deltas(flavor: Mapping[str, Any], count: int = 1) -> dict[str, int]:
     for name, amount in server_resources(flavor).items():
         deltas[name] = amount * count
     return deltas
+
+
+def upsize_deltas(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, int]:
+    """What a resize from flavor ``old`` to ``new`` adds: each class the new flavor
+    asks more of, by how much (empty when it asks for no more of anything)."""
+    before, after = server_resources(old), server_resources(new)
+    grown = {name: amount - before.get(name, 0) for name, amount in after.items()}
+    return {name: delta for name, delta in grown.items() if delta > 0}

@@ -31,7 +31,12 @@ CACHE_SECONDS = 0.5
 
 @pytest.fixture(scope="module")
 def cloud(start_sim_cloud: StartSimCloud) -> IdentityCloud:
-    recipe = RECIPE.but(conf={"quota__limits_cache_seconds": CACHE_SECONDS})
+    recipe = RECIPE.but(
+        conf={
+            "quota__limits_cache_seconds": CACHE_SECONDS,
+            "compute__allow_resize_to_same_host": True,  # one host: resizes stay on it
+        }
+    )
     running = start_sim_cloud(recipe, view=IdentityCloud)
     add_members(running, ((PROJECT, USER), (OTHER_PROJECT, OTHER_USER)))
     return running
@@ -211,6 +216,68 @@ def test_a_vcpu_limit_names_the_resource_the_usage_and_the_limit(
     assert limits_doc["totalCoresUsed"] == 3
     assert limits_doc["totalInstancesUsed"] == 2
     delete_all(cloud)
+
+
+def server_state(cloud: IdentityCloud, server_id: str) -> tuple[str, str | None]:
+    shown = cloud.call("GET", f"{COMPUTE}/servers/{server_id}", USER).body["server"]
+    return shown["status"], shown["OS-EXT-STS:task_state"]
+
+
+def settle(cloud: IdentityCloud, server_id: str, status: str) -> None:
+    deadline = time.monotonic() + 60
+    while (now := server_state(cloud, server_id)) != (status, None):
+        assert time.monotonic() < deadline, now
+        time.sleep(0.2)
+
+
+def server_action(cloud: IdentityCloud, server_id: str, body: dict[str, Any]) -> Any:
+    return cloud.call("POST", f"{COMPUTE}/servers/{server_id}/action", USER, body)
+
+
+def test_a_resize_counts_what_the_new_flavor_adds_and_gives_it_back_on_revert(
+    cloud: IdentityCloud, limits: Limits, flavors: dict[str, str], image: str
+) -> None:
+    limits.set("compute", PROJECT, "class:VCPU", 2)
+    project_id = limits.project_id(PROJECT)
+
+    def cores() -> Any:
+        return quota_detail(cloud, USER, project_id).body["quota_set"]["cores"]["in_use"]
+
+    small = boot(cloud, flavors["q.one"], image, "grows")
+    other = boot(cloud, flavors["q.one"], image, "neighbour")
+    for reply in (small, other):
+        assert reply.status == 202, reply.body
+        wait_active(cloud, reply.body["server"]["id"])
+    uuid = small.body["server"]["id"]
+    refused = server_action(cloud, uuid, {"resize": {"flavorRef": flavors["q.two"]}})
+    assert refused.status == 403, refused.body
+    assert refused.body["forbidden"]["message"] == (
+        "Quota exceeded for class:VCPU: Requested 1, but already used 2 of 2 class:VCPU"
+    )
+    assert server_state(cloud, uuid) == ("ACTIVE", None)  # nothing began
+    assert cores() == 2
+
+    neighbour = other.body["server"]["id"]
+    assert cloud.call("DELETE", f"{COMPUTE}/servers/{neighbour}", USER).status == 204
+    deadline = time.monotonic() + 60
+    while cloud.call("GET", f"{COMPUTE}/servers/{neighbour}", USER).status != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    resized = server_action(cloud, uuid, {"resize": {"flavorRef": flavors["q.two"]}})
+    assert resized.status == 202, resized.body
+    settle(cloud, uuid, "VERIFY_RESIZE")
+    assert cores() == 2  # the larger flavor counts until a confirm or revert
+    assert boot(cloud, flavors["q.one"], image, "squeezed").status == 403
+    assert server_action(cloud, uuid, {"revertResize": None}).status == 202
+    settle(cloud, uuid, "ACTIVE")
+    assert cores() == 1  # the revert gave the added core back
+    again = boot(cloud, flavors["q.one"], image, "fits-again")
+    assert again.status == 202, again.body
+    wait_active(cloud, again.body["server"]["id"])
+    # a resize down needs no quota; confirmed, the smaller flavor counts
+    cloud.call("DELETE", f"{COMPUTE}/servers/{uuid}", USER)
+    delete_all(cloud)
+    assert cores() == 0
 
 
 def test_a_flavors_custom_resource_class_is_limited_too(

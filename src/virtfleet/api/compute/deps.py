@@ -7,11 +7,12 @@ server's task state. ``get_console_output`` and ``get_domain_xml`` answer synchr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from oslo_config import cfg
+from sqlalchemy import Connection
 
 from virtfleet.conductor.shelve import Unshelve
 from virtfleet.db.engine import Database
@@ -90,6 +91,7 @@ class ColdMoveWorkflows(Protocol):
         host: str | None,
         new_flavor: dict[str, Any] | None = None,
         new_guest_request: GuestRequest | None = None,
+        admit: Callable[[Connection], None] | None = None,
     ) -> Migration: ...
     def waiting(self, instance_uuid: str) -> Migration: ...
     def confirm(self, instance_uuid: str) -> None: ...

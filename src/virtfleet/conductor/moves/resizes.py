@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
+from sqlalchemy import Connection
 
 from virtfleet import errors
 from virtfleet.conductor import boot
@@ -84,9 +85,11 @@ class ColdMoves:
         host: str | None,
         new_flavor: dict[str, Any] | None = None,
         new_guest_request: GuestRequest | None = None,
+        admit: Callable[[Connection], None] | None = None,
     ) -> records.Migration:
         """Record a queued cold migration (no new flavor) or resize and run it in the
-        background. The caller has set the server's task (``migrate``/``resize``)."""
+        background. The caller has set the server's task (``migrate``/``resize``);
+        ``admit`` (a resize's quota check) runs in the write that records the move."""
         db = self._svc.db
         server = servers.get(db, instance_uuid)
         if not server.host:
@@ -107,6 +110,7 @@ class ColdMoves:
             owner=self._owner,
             migration_type=records.RESIZE if resize else records.MIGRATION,
             flavors={"old": old, "new": new},
+            admit=admit,
         )
 
         def work(uuid: str) -> None:

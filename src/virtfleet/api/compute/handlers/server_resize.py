@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import webob
+from sqlalchemy import Connection
 
 from virtfleet import errors
-from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute import access, field_checks, group_checks
 from virtfleet.api.compute.boot_checks import check_flavor_request, has_cdrom_bus
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import begin, check_lock, record
@@ -53,6 +54,7 @@ def migrate(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> w
             raise HTTPError(
                 400, f"Unable to migrate instance ({server_id}) to current host ({host})."
             )
+        group_checks.refuse_breaking_group(deps.db, server_id, host)
     service.request(deps.db, server_id, "migrate", owner=deps.owner)
     record(deps, req, server_id, actions.MIGRATE)
     _start(deps, server_id, host, None, None)
@@ -81,10 +83,26 @@ def resize(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
             f"now {old_disk} GiB) is not supported.",
         )
     guest = _guest_request(deps, server, flavor)
+    admit = _quota_check(deps, server, flavor)
     service.request(deps.db, server_id, "resize", owner=deps.owner)
     record(deps, req, server_id, actions.RESIZE)
-    _start(deps, server_id, None, dict(flavor.snapshot()), guest)
+    _start(deps, server_id, None, dict(flavor.snapshot()), guest, admit)
     return json_response(None, status=202)
+
+
+def _quota_check(
+    deps: ComputeDeps, server: servers.Server, flavor: Flavor
+) -> Callable[[Connection], None] | None:
+    """The project's quota for what the new flavor adds (cores, RAM, any class it asks
+    more of): 403 in Nova's wording now when it does not fit; the check is made again
+    in the write that records the resize, where racing resizes and boots count."""
+    if deps.quota is None:
+        return None
+    check = deps.quota.resize_check(server.project_id, server.flavor, flavor.snapshot())
+    if check is not None:
+        with deps.db.read() as conn:
+            check(conn)
+    return check
 
 
 def confirm_resize(
@@ -133,9 +151,10 @@ def _start(
     host: str | None,
     flavor: dict[str, Any] | None,
     guest: GuestRequest | None,
+    admit: Callable[[Connection], None] | None = None,
 ) -> None:
     try:
-        deps.cold_moves.start(server_id, host, flavor, guest)
+        deps.cold_moves.start(server_id, host, flavor, guest, admit)
     except Exception:
         with contextlib.suppress(service.InvalidServerState):
             service.request(deps.db, server_id, "migration_ended")
