@@ -367,6 +367,11 @@ class ImageService:
                 raise errors.InvalidInput(
                     f"Invalid value for {name!r}: {value!r}; expected {expected}."
                 )
+            if name == "tags" and len(set(value)) > MAX_TAGS:
+                raise errors.TooLarge(
+                    f"An image may have at most {MAX_TAGS} tags (as Glance's image_tag_quota). "
+                    f"Attempted: {len(set(value))}, Maximum: {MAX_TAGS}"
+                )
             columns[name] = value
         return columns, properties
 

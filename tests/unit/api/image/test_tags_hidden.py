@@ -45,6 +45,12 @@ def test_an_image_holds_at_most_128_tags(apps: Apps) -> None:
     assert reply.status == 413, reply.body
     assert "Attempted: 129, Maximum: 128" in reply.json["message"]
     assert c.put(f"/v2/images/{image_id}/tags/t0", None).status == 204  # has it already
+    over = c.post("/v2/images", {"name": "over", "tags": [*tags, "x"]})
+    assert over.status == 413 and "Attempted: 129, Maximum: 128" in over.json["message"]
+    ops = [{"op": "replace", "path": "/tags", "value": [*tags, "x"]}]
+    patched = c.patch(f"/v2/images/{image_id}", ops, content_type=PATCH)
+    assert patched.status == 413, patched.body
+    assert len(c.get(f"/v2/images/{image_id}").json["tags"]) == service.MAX_TAGS
 
 
 def test_tags_of_another_projects_image_are_refused(apps: Apps) -> None:
