@@ -39,6 +39,7 @@ from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER, KeystoneLayout
 from virtfleet.identity.session import password_session
 from virtfleet.image.quota import UploadLimits
 from virtfleet.image.service import ImageService
+from virtfleet.image.store import open_store
 from virtfleet.image.web_download import WebDownload
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.server_ports import ServerPorts
@@ -69,7 +70,7 @@ class ControlPlane:
         self.quota = Quotas.from_conf(conf, self.db)
         self.images = ImageService(
             self.db,
-            self.data_dir / "images",
+            open_store(conf.image.store, self.data_dir, self.db),
             limits=UploadLimits(conf.image.image_size_cap, conf.image.project_storage_quota),
             quotas=self.quota if self.quota.enforced else None,
             web=WebDownload(

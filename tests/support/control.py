@@ -23,8 +23,8 @@ from virtfleet.conductor.manager import Conductor
 from virtfleet.control_plane import ImageServiceSource
 from virtfleet.db import servers
 from virtfleet.db.engine import Database
+from virtfleet.image.file_store import FileStore
 from virtfleet.image.service import ImageService
-from virtfleet.image.store import ImageStore
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.guest_resolution import BootPair, resolve_guest_request
 from virtfleet.placement.service import PlacementService
@@ -122,7 +122,7 @@ def start_control(tmp_path: pathlib.Path, db: Database, **overrides: Any) -> Con
     placement = PlacementService(db)
     scheduler = Scheduler(conf, db, placement)
     transport = LocalTransport()
-    images = ImageService(db, ImageStore(tmp_path))
+    images = ImageService(db, FileStore(tmp_path))
     image = images.create({"name": "tiny", "disk_format": "raw", "container_format": "bare"})
     images.upload(image.id, [b"\0" * 4096])
     conductor = Conductor(conf, db, placement, scheduler, transport, images)

@@ -5,6 +5,7 @@ placement, and each agent's guests asked over RPC."""
 from __future__ import annotations
 
 import contextlib
+import pathlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ MAX_SERVERS = 3
 
 @dataclass
 class ScaleOut:
-    """A deployment of up to ``MAX_SERVERS`` servers sharing ``database`` (and a data_dir
-    for the image store; agents fetch image data from any server's Image API)."""
+    """A deployment of up to ``MAX_SERVERS`` servers sharing ``database`` and nothing on
+    disk: each server has a data directory of its own and keeps image data in the
+    database (``[image] store = database``); agents fetch image data over HTTP from the
+    Image APIs in ``[glance] api_servers``, server ``image_server`` (0-based) first."""
 
     base: Deployment
     database: str
@@ -39,17 +42,22 @@ class ScaleOut:
     #: reaches its destination only there), each with its own instances path, and a
     #: migration's memory copy taking this many seconds.
     migration_seconds: float | None = None
+    image_server: int = 0
 
     def __post_init__(self) -> None:
         self.ports = [free_port() for _ in range(MAX_SERVERS)]
         config = self.base.config
-        image_apis = ",".join(f"http://127.0.0.1:{port}/image" for port in self.ports)
+        first = self.ports[self.image_server]
+        ordered = [first, *(port for port in self.ports if port != first)]
+        image_apis = ",".join(f"http://127.0.0.1:{port}/image" for port in ordered)
         text = config.read_text().replace(
             "[api]\n", f"[database]\nconnection = {self.database}\n[api]\n"
         )
         text = re.sub(r"api_servers = .*\n", f"api_servers = {image_apis}\n", text)
         config.write_text(
-            text + f"[conductor]\nheartbeat_interval = {HEARTBEAT}\ndead_after = {DEAD_AFTER}\n"
+            text
+            + f"[conductor]\nheartbeat_interval = {HEARTBEAT}\ndead_after = {DEAD_AFTER}\n"
+            + "[image]\nstore = database\n"
         )
         if self.migration_seconds is None:
             self.base.fleet.write_text(
@@ -82,11 +90,14 @@ class ScaleOut:
         """A new server on its own port (not started) and a client of it."""
         port = self.ports[self.started]
         self.started += 1
-        daemon = self.base._daemon(
-            ["server", "--config", str(self.base.config), "--listen", f"127.0.0.1:{port}"],
-            f"server-{self.started}",
-        )
+        args = ["server", "--config", str(self.base.config), "--listen", f"127.0.0.1:{port}"]
+        args += ["--data-dir", str(self.data_dir(self.started))]
+        daemon = self.base._daemon(args, f"server-{self.started}")
         return daemon, Client(f"http://127.0.0.1:{port}", timeout=30)
+
+    def data_dir(self, number: int) -> pathlib.Path:
+        """Server ``number``'s (1-based) own data directory (agents never see it)."""
+        return self.base.server_dir / str(number)
 
     def agents(self) -> list[Daemon]:
         if self.migration_seconds is not None:

@@ -9,6 +9,16 @@ GROUP = "image"
 TIB = 1 << 40
 
 OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "store",
+        default="file",
+        choices=["file", "database"],
+        help="Where the servers keep image data. 'file': one file per image under "
+        "<data_dir>/images (several servers must share that directory, e.g. over NFS). "
+        "'database': in chunks of 1 MiB in the [database] every server already uses "
+        "(PostgreSQL in distributed mode), so servers need no shared disk. Data "
+        "already stored is not moved when this changes.",
+    ),
     cfg.IntOpt(
         "image_size_cap",
         default=TIB,

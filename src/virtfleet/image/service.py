@@ -16,7 +16,8 @@ from virtfleet import errors
 from virtfleet.db import images
 from virtfleet.db.engine import Database
 from virtfleet.image import in_use
-from virtfleet.image.arch_inference import infer as infer_architecture
+from virtfleet.image.arch_inference import infer_file as infer_architecture
+from virtfleet.image.file_store import FileStore
 from virtfleet.image.quota import ImageQuotas, UploadLimits, UploadReservation
 from virtfleet.image.store import ImageStore
 from virtfleet.image.web_download import WebDownload
@@ -105,11 +106,12 @@ class ImageService:
         quotas: ImageQuotas | None = None,
         web: WebDownload | None = None,
     ) -> None:
-        """``store`` is an ImageStore or the directory for one (``<data_dir>/images``);
-        ``quotas`` the Keystone image limits (None: only ``limits``); ``web`` the URLs
-        web-download may fetch (None: the method is off)."""
+        """``store`` is an ImageStore (:func:`virtfleet.image.backends.open_store`) or
+        the directory of a ``file`` one; ``quotas`` the Keystone image limits (None:
+        only ``limits``); ``web`` the URLs web-download may fetch (None: the method is
+        off)."""
         self.db = db
-        self.store = store if isinstance(store, ImageStore) else ImageStore(store)
+        self.store = FileStore(store) if isinstance(store, (str, pathlib.Path)) else store
         self.canonicalize = canonicalize
         self.limits = limits or UploadLimits()
         self.quotas = quotas
@@ -187,16 +189,15 @@ class ImageService:
             self.store.delete(image_id)
 
     def staging_path(self, image_id: str) -> str:
-        """Where a snapshot of image ``image_id`` is written before its upload (beside
-        the store, which the agent writing it must see)."""
-        self.store.root.mkdir(parents=True, exist_ok=True)
-        return f"{self.store.path(image_id)}.snapshot"
+        """Where a snapshot of image ``image_id`` is written before its upload (a
+        local file of the store's, which the agent writing it must see)."""
+        return str(self.store.staging_path(image_id))
 
     def release(self, image_ids: Iterable[str]) -> tuple[str, ...]:
         """Remove the data of deleted images among ``image_ids`` that no server uses
         any more (called when a server goes); returns the ids whose data went."""
         released = []
-        deleted = {i for i in image_ids if self.store.path(i).exists() and not self._exists(i)}
+        deleted = {i for i in image_ids if self.store.exists(i) and not self._exists(i)}
         # Only deleted images are looked for among the servers (a scan of them all):
         # a delete burst of servers booted from a live image reads no server list.
         for image_id in sorted(deleted - in_use.in_use(self.db, deleted)):
@@ -313,7 +314,7 @@ class ImageService:
 
     def has_data(self, image_id: str) -> bool:
         """Whether the store holds the image's data."""
-        return self.store.path(image_id).is_file()
+        return self.store.exists(image_id)
 
     def download(self, image_id: str) -> tuple[images.Image, Iterator[bytes] | None]:
         """The image and its data (None when it has no data)."""
@@ -330,7 +331,8 @@ class ImageService:
         properties = dict(image.properties)
         if any(properties.get(name) for name in ARCH_PROPERTIES):
             return properties
-        found = infer_architecture(self.store.path(image.id))
+        with self.store.open(image.id) as (data, size):
+            found = infer_architecture(data, size)
         if found.arch is None or found.source is None:
             LOG.info(
                 "Image %s: guest architecture not inferred from its data (%s); boots "

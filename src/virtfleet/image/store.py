@@ -1,20 +1,32 @@
-"""Image data store: one file per image, ``<images_dir>/<id>`` (by default
-``<data_dir>/images``), written from
-a stream through a temporary file and hashed (md5 and sha512) while written."""
+"""Where image data lives: one small interface, :class:`ImageStore`, with two backends
+chosen by ``[image] store``:
+
+``file``      one file per image under ``<data_dir>/images``
+              (:mod:`virtfleet.image.file_store`); several servers must share that
+              directory.
+``database``  the image's bytes in chunks in the database every server already shares
+              (:mod:`virtfleet.image.database_store`); servers need no shared disk.
+
+Both take the data as a stream and hand it back as one (never whole in memory), and
+both hash it (md5 and sha512) while it is written.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import pathlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
 
 from virtfleet import errors
+from virtfleet.db.engine import Database
 
-CHUNK_SIZE = 64 * 1024
 HASH_ALGO = "sha512"
+#: The ``[image] store`` values.
+BACKENDS = ("file", "database")
 
 
 @dataclass(frozen=True)
@@ -27,50 +39,70 @@ class StoredData:
     os_hash_value: str
 
 
-class ImageStore:
-    """Files of image data in one directory (``<data_dir>/images``)."""
+@dataclass
+class Digests:
+    """The size and digests of data as it passes."""
 
-    def __init__(self, images_dir: str | pathlib.Path) -> None:
-        self.root = pathlib.Path(images_dir)
+    size: int = 0
+    md5: hashlib._Hash = field(default_factory=lambda: hashlib.md5(usedforsecurity=False))
+    sha: hashlib._Hash = field(default_factory=lambda: hashlib.new(HASH_ALGO))
 
-    def path(self, image_id: str) -> pathlib.Path:
-        if not re.fullmatch(r"[A-Za-z0-9-]+", image_id):
-            raise errors.InvalidInput(f"Invalid image id {image_id!r} for the data store.")
-        return self.root / image_id
+    def update(self, chunk: bytes) -> None:
+        self.md5.update(chunk)
+        self.sha.update(chunk)
+        self.size += len(chunk)
+
+    def stored(self) -> StoredData:
+        return StoredData(self.size, self.md5.hexdigest(), HASH_ALGO, self.sha.hexdigest())
+
+
+class ImageStore(Protocol):
+    """The data of images, by image id."""
 
     def write(self, image_id: str, chunks: Iterable[bytes]) -> StoredData:
-        """Store the data of an image (replacing none: the caller checks status)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        target = self.path(image_id)
-        partial = target.with_suffix(".partial")
-        md5 = hashlib.md5(usedforsecurity=False)
-        sha = hashlib.new(HASH_ALGO)
-        size = 0
-        try:
-            with partial.open("wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    md5.update(chunk)
-                    sha.update(chunk)
-                    size += len(chunk)
-            os.replace(partial, target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return StoredData(size, md5.hexdigest(), HASH_ALGO, sha.hexdigest())
+        """Store the data from ``chunks``; on any error (the stream's own included)
+        nothing of it is left."""
+        ...
 
     def read(self, image_id: str) -> Iterator[bytes]:
         """The data in chunks; NotFound when the image has none."""
-        path = self.path(image_id)
-        if not path.exists():
-            raise errors.NotFound(f"Image {image_id} has no data.")
-        return _chunks(path)
+        ...
+
+    def exists(self, image_id: str) -> bool:
+        """Whether the image has (completely written) data."""
+        ...
 
     def delete(self, image_id: str) -> None:
-        self.path(image_id).unlink(missing_ok=True)
+        """Remove the data (finished or not); nothing when there is none."""
+        ...
+
+    def open(self, image_id: str) -> contextlib.AbstractContextManager[tuple[BinaryIO, int]]:
+        """The data as a seekable binary file and its size (to read headers)."""
+        ...
+
+    def staging_path(self, image_id: str) -> pathlib.Path:
+        """A local file where a snapshot of the image is written before its upload
+        (the agent that writes it must see it)."""
+        ...
 
 
-def _chunks(path: pathlib.Path) -> Iterator[bytes]:
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK_SIZE):
-            yield chunk
+def check_id(image_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", image_id):
+        raise errors.InvalidInput(f"Invalid image id {image_id!r} for the data store.")
+    return image_id
+
+
+def open_store(backend: str, data_dir: str | pathlib.Path, db: Database) -> ImageStore:
+    """The ``[image] store`` named ``backend``; ConfigError naming the choices for
+    an unknown one."""
+    from virtfleet.image.database_store import DatabaseStore
+    from virtfleet.image.file_store import FileStore
+
+    data = pathlib.Path(data_dir)
+    if backend == "file":
+        return FileStore(data / "images")
+    if backend == "database":
+        return DatabaseStore(db, data / "image-staging")
+    raise errors.ConfigError(
+        f"[image] store {backend!r} is not an image store; expected one of {', '.join(BACKENDS)}"
+    )

@@ -26,8 +26,8 @@ from virtfleet.conductor.manager import Conductor
 from virtfleet.control_plane import ImageServiceSource
 from virtfleet.db import flavors, servers
 from virtfleet.db.engine import Database
+from virtfleet.image.file_store import FileStore
 from virtfleet.image.service import ImageService
-from virtfleet.image.store import ImageStore
 from virtfleet.placement.service import PlacementService
 from virtfleet.rpc.transport import LocalTransport
 from virtfleet.scheduler.manager import Scheduler
@@ -64,7 +64,7 @@ class Stack:
         )
         self.placement = PlacementService(db)
         self.transport = LocalTransport()
-        self.images = ImageService(db, ImageStore(tmp_path))
+        self.images = ImageService(db, FileStore(tmp_path))
         self.conductor = Conductor(
             conf,
             db,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -181,7 +182,8 @@ FINAL = {"completed", "error", "failed", "cancelled"}
 @pytest.fixture
 def migrating(deployment: Deployment) -> Iterator[ScaleOut]:
     with postgresql_database() as url:
-        yield ScaleOut(deployment, url, migration_seconds=MIGRATION_SECONDS)
+        # the agents fetch image data from the second server first
+        yield ScaleOut(deployment, url, migration_seconds=MIGRATION_SECONDS, image_server=1)
         for daemon in deployment.daemons:
             daemon.kill()
 
@@ -198,6 +200,21 @@ def live_migrations(client: Client, ids: set[str]) -> dict[str, dict[str, object
     return found
 
 
+def image_downloads(client: Client) -> int:
+    """``GET /image/v2/images/{id}/file`` requests a server answered with data."""
+    found = 0
+    with urllib.request.urlopen(f"{client.endpoint}/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if (
+                line.startswith("virtfleet_api_request_duration_seconds_count{")
+                and 'method="GET"' in line
+                and '/file"' in line
+                and 'status="200"' in line
+            ):
+                found += int(float(line.rsplit(" ", 1)[1]))
+    return found
+
+
 def test_kill_one_of_two_servers_with_live_migrations_in_flight(migrating: ScaleOut) -> None:
     (_a, b), (client_a, client_b) = start_two(migrating)
     flavor = client_a.create_flavor("m1.tiny", 1, 128, 1)["id"]
@@ -205,6 +222,12 @@ def test_kill_one_of_two_servers_with_live_migrations_in_flight(migrating: Scale
     ids = [client_a.boot(f"vm-{i}", flavor, image) for i in range(MIGRATING_GUESTS)]
     assert set(settle(client_a, ids, 120).values()) == {"ACTIVE"}
     source = {i: client_a.server(i)["OS-EXT-SRV-ATTR:host"] for i in ids}
+    # No shared disk: the image went in through the first server and out of the second
+    # (each host's agent fetched it from there once), each with a data directory of its
+    # own that holds no image data; the chunks are in PostgreSQL.
+    assert image_downloads(client_b) == len(set(source.values())) >= 2
+    assert image_downloads(client_a) == 0
+    assert not [p for n in (1, 2) for p in migrating.data_dir(n).rglob("*") if "image" in p.name]
 
     # Half the migrations through each server; then the second one dies mid-copy.
     started_by: dict[str, str] = {}

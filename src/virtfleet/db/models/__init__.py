@@ -18,6 +18,7 @@ def metadata() -> MetaData:
         control_servers,
         hosts,
         image,
+        image_data,
         keypairs,
         mdev_claims,
         migrations,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from virtfleet.image.arch_inference import headers
 from virtfleet.image.arch_inference.fat import FatVolume
@@ -61,16 +62,21 @@ def infer(path: pathlib.Path) -> Inference:
     """The guest architecture of the image data at ``path``."""
     try:
         with path.open("rb") as file:
-            head = file.read(headers.HEAD_BYTES)
-            found = _from_header(head)
-            if found is not None:
-                return found
-            file.seek(0)
-            size = path.stat().st_size
-            disk: GuestReader = (
-                Qcow2Reader(file) if head[:4] == QCOW2_MAGIC else RawReader(file, size)
-            )
-            return _from_disk(disk)
+            return infer_file(file, path.stat().st_size)
+    except OSError as exc:
+        return Inference(None, reason=f"cannot read the data: {exc.strerror or exc}")
+
+
+def infer_file(file: BinaryIO, size: int) -> Inference:
+    """The guest architecture of the image data in ``file`` (seekable, ``size`` bytes)."""
+    try:
+        head = file.read(headers.HEAD_BYTES)
+        found = _from_header(head)
+        if found is not None:
+            return found
+        file.seek(0)
+        disk: GuestReader = Qcow2Reader(file) if head[:4] == QCOW2_MAGIC else RawReader(file, size)
+        return _from_disk(disk)
     except UnreadableError as exc:
         return Inference(None, reason=str(exc))
     except OSError as exc:
