@@ -37,9 +37,9 @@ from virtfleet.identity import limits as identity_limits
 from virtfleet.identity.embedded import EmbeddedKeystone
 from virtfleet.identity.layout import ADMIN_PROJECT, ADMIN_USER, KeystoneLayout
 from virtfleet.identity.session import password_session
+from virtfleet.image.backends import open_store
 from virtfleet.image.quota import UploadLimits
 from virtfleet.image.service import ImageService
-from virtfleet.image.store import open_store
 from virtfleet.image.web_download import WebDownload
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.network.server_ports import ServerPorts

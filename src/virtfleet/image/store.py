@@ -7,6 +7,8 @@ chosen by ``[image] store``:
 ``database``  the image's bytes in chunks in the database every server already shares
               (:mod:`virtfleet.image.database_store`); servers need no shared disk.
 
+:func:`virtfleet.image.backends.open_store` opens the one configured.
+
 Both take the data as a stream and hand it back as one (never whole in memory), and
 both hash it (md5 and sha512) while it is written.
 """
@@ -22,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from virtfleet import errors
-from virtfleet.db.engine import Database
 
 HASH_ALGO = "sha512"
 #: The ``[image] store`` values.
@@ -90,19 +91,3 @@ def check_id(image_id: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9-]+", image_id):
         raise errors.InvalidInput(f"Invalid image id {image_id!r} for the data store.")
     return image_id
-
-
-def open_store(backend: str, data_dir: str | pathlib.Path, db: Database) -> ImageStore:
-    """The ``[image] store`` named ``backend``; ConfigError naming the choices for
-    an unknown one."""
-    from virtfleet.image.database_store import DatabaseStore
-    from virtfleet.image.file_store import FileStore
-
-    data = pathlib.Path(data_dir)
-    if backend == "file":
-        return FileStore(data / "images")
-    if backend == "database":
-        return DatabaseStore(db, data / "image-staging")
-    raise errors.ConfigError(
-        f"[image] store {backend!r} is not an image store; expected one of {', '.join(BACKENDS)}"
-    )

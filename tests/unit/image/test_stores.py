@@ -17,11 +17,12 @@ from virtfleet import conf as vconf
 from virtfleet import errors
 from virtfleet.db import image_data, images
 from virtfleet.db.engine import Database
+from virtfleet.image.backends import open_store
 from virtfleet.image.database_store import DatabaseStore
 from virtfleet.image.file_store import FileStore
 from virtfleet.image.quota import UploadLimits
 from virtfleet.image.service import ImageService
-from virtfleet.image.store import ImageStore, open_store
+from virtfleet.image.store import ImageStore
 
 IMAGE = "6c7c0a38-2f4e-4d4f-9a86-0d3c1f3a2b11"
 CHUNK = 1000
