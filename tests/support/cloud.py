@@ -231,15 +231,10 @@ def process_cloud(tmp: pathlib.Path, recipe: Recipe, *extra: str) -> Cloud:
     if recipe.auth == "keystone":
         keystone.seed(tmp / "data")
     config = tmp / "recipe.conf"  # tests may write their own virtfleet.conf beside it
-    # A real host's agent keeps its dnsmasq state in a directory of this cloud's own: at
-    # its start an agent stops every dnsmasq it finds in its state directory that it
-    # does not want, so clouds sharing the default one killed each other's DHCP and
-    # metadata proxies.
-    own = {"network__state_directory": str(tmp / "network-state")} if recipe.libvirt else {}
     config.write_text(
         (keystone.IDENTITY_CONF if recipe.auth == "keystone" else "")
         + (REAL_HOST_CONF if recipe.libvirt else "")
-        + ini_lines({"api__auth_strategy": recipe.auth, **own, **recipe.conf})
+        + ini_lines({"api__auth_strategy": recipe.auth, **recipe.conf})
     )
     args += ["--config", str(config)]
     if recipe.fleet is not None:
