@@ -417,6 +417,21 @@ def _matches(image: images.Image, filters: Mapping[str, str]) -> bool:
     return True
 
 
+def _patch_tag(tags: list[str], op: str, segment: str, operation: Mapping[str, Any]) -> list[str]:
+    """One operation on ``/tags/<x>``. As RFC 6902 reads it (what openstacksdk's diffs
+    send), ``x`` is an index or ``-`` and an add carries the tag as its value; an add
+    without a string value takes ``x`` as the tag's name. Tags stay a set."""
+    if op == "remove":
+        if segment.isdigit() and int(segment) < len(tags):
+            return tags[: int(segment)] + tags[int(segment) + 1 :]
+        if segment not in tags:
+            raise errors.NotFound(f"Tag {segment} not found.")
+        return [t for t in tags if t != segment]
+    value = operation.get("value")
+    tag = value if isinstance(value, str) else segment
+    return tags if tag in tags else [*tags, tag]
+
+
 def _apply(document: dict[str, Any], operation: Mapping[str, Any]) -> None:
     """Apply one JSON-patch operation to the flat image document."""
     if not isinstance(operation, Mapping):
@@ -434,14 +449,7 @@ def _apply(document: dict[str, Any], operation: Mapping[str, Any]) -> None:
     if name in READ_ONLY:
         raise Forbidden(f"Attribute '{name}' is read-only.")
     if name == "tags" and len(segments) == 2:
-        tags = list(document.get("tags") or [])
-        if op == "remove":
-            if segments[1] not in tags:
-                raise errors.NotFound(f"Tag {segments[1]} not found.")
-            tags.remove(segments[1])
-        elif segments[1] not in tags:
-            tags.append(segments[1] if segments[1] != "-" else str(operation.get("value")))
-        document["tags"] = tags
+        document["tags"] = _patch_tag(list(document.get("tags") or []), op, segments[1], operation)
         return
     if len(segments) != 1:
         raise errors.InvalidInput(

@@ -118,6 +118,27 @@ def test_patch_add_replace_remove(apps: Apps) -> None:
     assert "hw_firmware_type" not in removed.json and removed.json["tags"] == []
 
 
+def test_patch_tags_as_rfc_6902_lists(apps: Apps) -> None:
+    """What openstacksdk's diffs send: ``add /tags/<index>`` with the tag as value,
+    ``remove /tags/<index>``; tags stay a set."""
+    c = apps.image()
+    image = create(c, name="listed")
+    added = patch(
+        c,
+        image["id"],
+        [
+            {"op": "add", "path": "/tags/0", "value": "gold"},
+            {"op": "add", "path": "/tags/-", "value": "blue"},
+            {"op": "add", "path": "/tags/2", "value": "gold"},
+        ],
+    )
+    assert added.status == 200 and added.json["tags"] == ["gold", "blue"], added.body
+    removed = patch(c, image["id"], [{"op": "remove", "path": "/tags/0"}])
+    assert removed.json["tags"] == ["blue"]
+    missing = patch(c, image["id"], [{"op": "remove", "path": "/tags/red"}])
+    assert missing.status == 404, missing.body
+
+
 @pytest.mark.parametrize(
     ("ops", "status", "fragment"),
     [
