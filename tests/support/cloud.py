@@ -3,13 +3,16 @@ CLI against it, and helpers for the real libvirt host."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -231,10 +234,11 @@ def process_cloud(tmp: pathlib.Path, recipe: Recipe, *extra: str) -> Cloud:
     if recipe.auth == "keystone":
         keystone.seed(tmp / "data")
     config = tmp / "recipe.conf"  # tests may write their own virtfleet.conf beside it
+    own = {"network__state_directory": network_state_directory()} if recipe.libvirt else {}
     config.write_text(
         (keystone.IDENTITY_CONF if recipe.auth == "keystone" else "")
         + (REAL_HOST_CONF if recipe.libvirt else "")
-        + ini_lines({"api__auth_strategy": recipe.auth, **recipe.conf})
+        + ini_lines({"api__auth_strategy": recipe.auth, **own, **recipe.conf})
     )
     args += ["--config", str(config)]
     if recipe.fleet is not None:
@@ -244,6 +248,20 @@ def process_cloud(tmp: pathlib.Path, recipe: Recipe, *extra: str) -> Cloud:
     if recipe.libvirt:
         args += ["--libvirt", "qemu:///system"]
     return _run_up(tmp, [*args, *extra])
+
+
+def network_state_directory() -> str:
+    """A real host's dnsmasq state directory of this cloud's own. At its start an agent
+    stops every dnsmasq in its state directory that it does not want, so clouds sharing
+    the default one killed each other's DHCP and metadata proxies. dnsmasq runs as
+    ``nobody``: the directory is not under pytest's tmp (mode 0700) but readable by all,
+    and removed when the test process ends."""
+    base = pathlib.Path("/var/tmp/virtfleet-test-network")
+    base.mkdir(mode=0o755, exist_ok=True)
+    own = tempfile.mkdtemp(prefix="cloud-", dir=base)
+    os.chmod(own, 0o755)
+    atexit.register(shutil.rmtree, own, ignore_errors=True)
+    return own
 
 
 def ini_lines(conf: Mapping[str, Any]) -> str:
