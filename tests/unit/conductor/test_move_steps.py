@@ -21,6 +21,7 @@ from virtfleet.conductor.moves.services import MigrationPlacement, Services
 from virtfleet.conductor.moves.tracking import MoveTracker
 from virtfleet.db import migration_records as records
 from virtfleet.db import servers
+from virtfleet.db.engine import Database
 from virtfleet.placement.types import ConsumerAllocations, ConsumerRequest, ProviderAllocation
 from virtfleet.scheduler.manager import Selection
 from virtfleet.scheduler.resource_request import FlavorSpec, RequestSpec
@@ -164,16 +165,20 @@ class FakeFlow:
         self.released.append(data)
 
 
-def services(scheduler: FakeScheduler, placement: FakePlacement | None = None) -> Services:
+def services(
+    scheduler: FakeScheduler, placement: FakePlacement | None = None, db: Any = None
+) -> Services:
+    """Services of the fakes; ``db`` (a real one) where the server-group check reads it
+    (the server is in no group there)."""
     conf = vconf.make_conf(scheduler__max_attempts=3)
     placement = placement or FakePlacement({})
-    return Services(conf, cast(Any, None), placement, scheduler, cast(Any, None))
+    return Services(conf, db, placement, scheduler, cast(Any, None))
 
 
-def test_choose_takes_the_first_candidate_that_passes_and_claims() -> None:
+def test_choose_takes_the_first_candidate_that_passes_and_claims(db: Database) -> None:
     placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-c"}))
     flow = FakeFlow({"b": "destination too old"})
-    svc = services(FakeScheduler(["b", "c", "d"]), placement)
+    svc = services(FakeScheduler(["b", "c", "d"]), placement, db)
     chosen, data = retry.choose_destination(cast(Any, flow), svc, MoveTracker())
     assert (chosen.host, data) == ("d", "data for d")
     assert flow.checked == ["b", "c", "d"]
@@ -181,12 +186,12 @@ def test_choose_takes_the_first_candidate_that_passes_and_claims() -> None:
     assert placement.held == {SERVER: {"rp-d": {"VCPU": 1}}, MIGRATION: {"rp-a": {"VCPU": 1}}}
 
 
-def test_choose_gives_up_with_every_reason() -> None:
+def test_choose_gives_up_with_every_reason(db: Database) -> None:
     placement = FakePlacement({SERVER: {"rp-a": {"VCPU": 1}}}, full=frozenset({"rp-c"}))
     flow = FakeFlow({"b": "destination too old"})
     with pytest.raises(errors.NoValidHost) as raised:
         retry.choose_destination(
-            cast(Any, flow), services(FakeScheduler(["b", "c"]), placement), MoveTracker()
+            cast(Any, flow), services(FakeScheduler(["b", "c"]), placement, db), MoveTracker()
         )
     assert "b: destination too old" in raised.value.message
     assert "c: lost the claim to a concurrent request (over capacity)" in raised.value.message

@@ -458,7 +458,7 @@ def test_console_output(world: Apps) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"shelve": None}, "There is no such action: shelve"),
+        ({"rescue": None}, "There is no such action: rescue"),
         ({"os-migrateLive": {}}, "'host' is a required property"),
         ({"reboot": {"type": "GENTLE"}}, "must be HARD or SOFT"),
         ({"reboot": None}, "must be HARD or SOFT"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from virtfleet.api.compute.schemas import Versioned, console, server_rebuild
+from virtfleet.api.compute.schemas import Versioned, console, server_rebuild, shelve
 from virtfleet.api.compute.schemas.fields import (
     BOOLEAN_STRING,
     boolean,
@@ -238,4 +238,7 @@ ACTIONS: dict[str, Versioned] = {
     "revertResize": NO_ARGUMENT,
     "evacuate": server_rebuild.EVACUATE,
     "rebuild": server_rebuild.REBUILD,
+    "shelve": NO_ARGUMENT,
+    "shelveOffload": NO_ARGUMENT,
+    "unshelve": shelve.UNSHELVE,
 }
