@@ -575,23 +575,32 @@ class Conductor:
         """The hypervisor of ``host`` says the guest is now ``state``.
 
         Events may arrive out of order, so the agent is asked for the state as it is
-        now; the event's state is used only when the agent cannot tell."""
+        now; the event's state is used only when the agent cannot tell. The asking
+        happens outside the server's lock (a host that stopped answering must not hold
+        up a delete), and the answer is applied only if no workflow touched the server
+        meanwhile."""
+        try:
+            asked = servers.get(self._db, instance_uuid)
+        except errors.NotFound:
+            return
+        if asked.host != host:  # stale: the guest lives elsewhere now
+            return
+        try:
+            state = self.compute.get_power_state(host, instance_uuid)
+        except errors.VirtfleetError as exc:
+            LOG.debug("power state of %s on %s unknown (%s); using the event",
+                      instance_uuid, host, exc)  # fmt: skip
         with self._locked(instance_uuid):
             try:
                 server = servers.get(self._db, instance_uuid)
             except errors.NotFound:
                 return
-            if server.host != host:  # stale: the guest lives elsewhere now
-                return
-            try:
-                state = self.compute.get_power_state(host, instance_uuid)
-            except errors.VirtfleetError as exc:
-                LOG.debug(
-                    "power state of %s on %s unknown (%s); using the event",
-                    instance_uuid,
-                    host,
-                    exc,
-                )
+            if (server.host, server.vm_state, server.task_state) != (
+                asked.host,
+                asked.vm_state,
+                asked.task_state,
+            ):
+                return  # a workflow ran meanwhile: the answer may be stale
             self._apply_power_state(server, state)
 
     def _apply_power_state(self, server: servers.Server, state: str) -> None:

@@ -6,6 +6,7 @@ migration involves, and domains virtfleet does not own, are never touched."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid as uuidlib
 
@@ -69,6 +70,32 @@ def test_delete_on_down_host_is_local_and_the_domain_is_reaped_on_return(
 
     assert uuid not in cloud.domains(host)
     assert not exists(directory)
+
+
+def test_an_event_waiting_on_a_silent_host_does_not_hold_up_the_delete(
+    cloud: OrphanCloud, image: str
+) -> None:
+    uuid = boot(cloud, image, "event-1")
+    host = cloud.host_of(uuid)
+    stand_in = cloud.take_down(host)
+    try:  # a power event of the guest, answered by nobody when asked about
+        asking = threading.Thread(
+            target=cloud.control.conductor.instance_power_state_changed,
+            args=(host, uuid, "running"),
+            daemon=True,
+        )
+        asking.start()
+        deadline = time.monotonic() + time_bound(5.0)
+        while "get_power_state" not in stand_in.calls:
+            assert time.monotonic() < deadline, "the conductor never asked the host"
+            time.sleep(0.05)
+        elapsed = timed_delete(cloud, uuid)
+        assert elapsed < time_bound(2.0), f"delete took {elapsed:.1f} s"
+    finally:
+        cloud.bring_back(host, stand_in)
+    asking.join(timeout=time_bound(5.0))
+    assert not asking.is_alive()
+    assert servers.get(cloud.control.db, uuid, read_deleted=True).vm_state == "deleted"
 
 
 def test_log_and_noop_leave_the_domain(
