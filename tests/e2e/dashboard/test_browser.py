@@ -7,6 +7,7 @@ server deleted from the pages."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from support.browser import chromium
 from support.ci import time_bound
@@ -74,12 +77,24 @@ def servers(cloud: FleetCloud, api: Client) -> dict[str, dict[str, Any]]:
     return booted
 
 
+@contextlib.contextmanager
+def navigation(browser: WebDriver) -> Iterator[None]:
+    """Wait, after the block (a form submitted), until the page it left is replaced
+    and the new one loaded: a click can return before a slow answer arrives."""
+    left = browser.find_element(By.TAG_NAME, "html")
+    yield
+    wait = WebDriverWait(browser, time_bound(10))
+    wait.until(expected_conditions.staleness_of(left))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def log_in(browser: WebDriver, password: str) -> None:
     for field, value in (("username", "admin"), ("password", password), ("project", "admin")):
         box = browser.find_element(By.NAME, field)
         box.clear()
         box.send_keys(value)
-    browser.find_element(By.ID, "login").click()
+    with navigation(browser):
+        browser.find_element(By.ID, "login").click()
 
 
 def load_seconds(browser: WebDriver) -> float:
@@ -166,7 +181,8 @@ def test_a_live_migration_from_the_page_shows_progress_and_completes(
     browser.get(f"{cloud.endpoint}/dashboard/servers?name=mover")
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-server="{server["id"]}"]')
     row.find_element(By.NAME, "host").send_keys(target)
-    row.find_element(By.CLASS_NAME, "live-migrate").click()
+    with navigation(browser):
+        row.find_element(By.CLASS_NAME, "live-migrate").click()
     assert "/dashboard/migrations" in browser.current_url
     assert browser.find_element(By.ID, "notice").text == "Live migration started."
 
@@ -204,19 +220,22 @@ def test_disable_a_host_and_delete_a_server_from_the_pages(
 ) -> None:
     browser.get(f"{cloud.endpoint}/dashboard/hosts/{SLICE_HOST}")
     browser.find_element(By.NAME, "reason").send_keys("<b>GPU swap</b>")
-    browser.find_element(By.ID, "disable-host").click()
+    with navigation(browser):
+        browser.find_element(By.ID, "disable-host").click()
     assert browser.find_element(By.ID, "notice").text == "Host disabled."
     assert browser.find_element(By.ID, "host-state").text == "disabled (<b>GPU swap</b>)"
     services = api.compute("GET", f"/os-services?host={SLICE_HOST}")["services"]
     assert services[0]["status"] == "disabled"
-    browser.find_element(By.ID, "enable-host").click()
+    with navigation(browser):
+        browser.find_element(By.ID, "enable-host").click()
     assert browser.find_element(By.ID, "host-state").text == "up"
 
     doomed = servers["in-slice"]["id"]
     browser.get(f"{cloud.endpoint}/dashboard/servers?name=in-slice")
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-server="{doomed}"]')
-    row.find_element(By.CLASS_NAME, "delete").click()
-    browser.switch_to.alert.accept()  # "Delete this server?"
+    with navigation(browser):
+        row.find_element(By.CLASS_NAME, "delete").click()
+        browser.switch_to.alert.accept()  # "Delete this server?"
     assert browser.find_element(By.ID, "notice").text == "Delete requested."
 
     def slices_free() -> bool:
