@@ -20,4 +20,7 @@ echo "== pytest"
 # so the tests' hang guards allow for shared cores (support/ci.py time_bound).
 workers=${VIRTFLEET_TEST_WORKERS:-3}
 if (( workers > 1 )); then export VIRTFLEET_TEST_TIME_FACTOR=${VIRTFLEET_TEST_TIME_FACTOR:-3}; fi
-exec .venv/bin/pytest -n "$workers" --dist loadgroup --durations=25 "$@"
+# --no-loadscope-reorder: keep the long-first order tests/conftest.py gives the groups
+# (xdist would otherwise start the groups with the most tests first, and the long real
+# modules, which have few tests, last).
+exec .venv/bin/pytest -n "$workers" --dist loadgroup --no-loadscope-reorder --durations=25 "$@"

@@ -8,6 +8,7 @@ Under pytest-xdist (``-n N --dist loadgroup``, as scripts/test.sh runs the suite
 module runs whole on one worker, so its module-scoped clouds start once. The modules on
 the machine's own libvirtd (``libvirt``) are dealt in turn into ``HOST_GROUPS`` groups,
 each run on one worker: no more real guest modules than that share the cores at once.
+The long groups run first (``longest_first``), so the run does not end waiting on one.
 Clouds on one libvirtd keep apart (an agent reaps only domains under its own instances
 path). A module marked ``libvirt_hosts`` starts libvirt hosts of its own
 (scripts/libvirt-hosts.sh); kernel networking tests work in namespaces of their own;
@@ -86,11 +87,31 @@ def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
     return groups
 
 
+def longest_first(items: list[pytest.Item], groups: dict[str, str]) -> None:
+    """Put the long groups first, so no worker starts one near the end: the groups on
+    the machine's libvirtd, then modules with libvirt hosts of their own, then the
+    other slow ones (a stable sort: modules keep their order and stay whole)."""
+    rank: dict[str, int] = {}
+    for item in items:
+        group = groups[item.nodeid.split("::", 1)[0]]
+        if group.startswith("host-"):
+            kind = 0
+        elif "libvirt_hosts" in item.keywords:
+            kind = 1
+        elif "slow" in item.keywords:
+            kind = 2
+        else:
+            kind = 3
+        rank[group] = min(rank.get(group, kind), kind)
+    items.sort(key=lambda item: rank[groups[item.nodeid.split("::", 1)[0]]])
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in the same hook
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     groups = worker_groups(items)
     for item in items:
         item.add_marker(pytest.mark.xdist_group(groups[item.nodeid.split("::", 1)[0]]))
+    longest_first(items, groups)
     if libvirt_available():
         return
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
