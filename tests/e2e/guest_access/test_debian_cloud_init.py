@@ -1,6 +1,8 @@
 """The Debian 12 cloud image (scripts/cloud-image.sh) boots under TCG on the real
 libvirt host through ``virtfleet up`` and the real cloud-init inside takes everything
-from virtfleet's own delivery paths, on one boot:
+from virtfleet's own delivery paths. Two guests boot side by side in one cloud (their
+boots overlap, so the module costs little more than one boot); the first, with a
+config drive, shows:
 
 - the **config drive** (``--config-drive True``: the domain's read-only CD-ROM, an ISO
   labelled config-2): cloud-init's ConfigDrive datasource applies the key pair
@@ -14,8 +16,13 @@ from virtfleet's own delivery paths, on one boot:
 - **graceful stop**: ``openstack server stop`` shuts the guest down cleanly (the
   kernel's power-down in its console log) within the image's os_shutdown_timeout.
 
-The guest is on a flat network whose bridge the test made (with the host's address on
-it), so the test reaches it over SSH with the key; another key is refused.
+The second has **no config drive**: cloud-init's OpenStack datasource (picked by
+ds-identify from the SMBIOS product "OpenStack Nova") reads everything from the
+metadata service at 169.254.169.254 (the DHCP route to the host's proxy), and applies
+the key pair, the user data and the hostname just the same.
+
+The guests are on a flat network whose bridge the test made (with the host's address
+on it), so the test reaches them over SSH with the key; another key is refused.
 
 Needs libvirtd at qemu:///system, root (the bridge) and the image of
 scripts/cloud-image.sh x86_64.
@@ -29,11 +36,13 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import yaml
 from lxml import etree
 
+from support.ci import time_bound
 from support.cloud import Cloud, free_port, start_real_cloud, virsh
 from support.cloud_image import host_bridge, image_files, make_key, ssh, upload, wait_for_ssh
 
@@ -42,13 +51,16 @@ pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 # A /28 of TEST-NET-3 on the test's own bridge (more specific than any /24 another
 # test may route at the same time).
 HOST_ADDRESS = "203.0.113.241"
-GUEST_ADDRESS = "203.0.113.242"
+GUEST_ADDRESS = "203.0.113.242"  # the config drive guest
+METADATA_GUEST_ADDRESS = "203.0.113.250"  # the metadata service guest (the DHCP port
+# takes the lowest free address of the pool when the first guest is bound)
 SUBNET = "203.0.113.240/28"
 POOL = "start=203.0.113.242,end=203.0.113.254"  # the host's .241 is never handed out
 PHYSNET = "cinet"
 MAC = "fa:16:3e:0c:1e:42"
-#: Boot to SSH login under TCG: 104 s after ACTIVE at load ~4 on the 2-core machine,
-#: over 5 minutes at load ~11.
+METADATA_MAC = "fa:16:3e:0c:1e:43"
+#: Boot to SSH login under TCG: 104 s after ACTIVE at load ~4 on the 2-core machine
+#: (one guest), over 5 minutes at load ~11.
 BOOT_TIMEOUT = 900
 #: What the guest gets to power off after the ACPI button (systemd under TCG).
 SHUTDOWN_TIMEOUT = 180
@@ -59,17 +71,30 @@ METADATA_READ = (
 )
 
 
-@pytest.fixture
+@dataclass(frozen=True)
+class Guest:
+    """One booted Debian guest: its server, address and what it was given."""
+
+    name: str
+    server_id: str
+    address: str
+    hostname: str
+    marker: str
+    key: pathlib.Path
+
+
+@pytest.fixture(scope="module")
 def bridge() -> Iterator[str]:
     with host_bridge(f"{HOST_ADDRESS}/28") as name:
         yield name
 
 
-@pytest.fixture
-def cloud(tmp_path: pathlib.Path, bridge: str) -> Iterator[Cloud]:
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, bridge: str) -> Iterator[Cloud]:
     """``virtfleet up`` on the real host whose physical network ``cinet`` is the test's
     bridge, with its metadata service on a free local port (the host's proxy forwards
     there), a flat network and a DHCP subnet on it."""
+    tmp_path = tmp_path_factory.mktemp("debian-cloud")
     port = free_port()
     extra_conf = tmp_path / "access.conf"
     extra_conf.write_text(
@@ -92,6 +117,112 @@ def cloud(tmp_path: pathlib.Path, bridge: str) -> Iterator[Cloud]:
         cloud.stop()
 
 
+def _user_data(directory: pathlib.Path, marker: str) -> pathlib.Path:
+    """A cloud-config writing ``marker`` into /var/lib/virtfleet-test/marker, and a
+    setting that needs no package: cloud-init manages /etc/hosts (from its template,
+    with the instance's hostname)."""
+    path = directory / f"user-data-{marker}"
+    path.write_text(
+        "#cloud-config\n"
+        + yaml.safe_dump(
+            {
+                "write_files": [{"path": "/var/lib/virtfleet-test/marker", "content": marker}],
+                "manage_etc_hosts": True,
+            }
+        )
+    )
+    return path
+
+
+def _create(cloud: Cloud, directory: pathlib.Path, key: pathlib.Path, name: str, address: str,
+            mac: str, config_drive: bool) -> Guest:  # fmt: skip
+    """Ask for a guest on its own port (fixed MAC and address) with the key pair, user
+    data and a hostname, with or without a config drive; no waiting."""
+    marker = f"virtfleet-marker-{uuid.uuid4().hex[:12]}"
+    hostname = f"ci-{uuid.uuid4().hex[:8]}"
+    cloud.openstack(
+        "port", "create", "--network", "ci-net", "--mac-address", mac,
+        "--fixed-ip", f"subnet=ci-v4,ip-address={address}", f"{name}-port",
+    )  # fmt: skip
+    drive = ["--config-drive", "True"] if config_drive else []
+    server = cloud.openstack_json(
+        "--os-compute-api-version", "2.90", "server", "create", "--flavor", "ci.debian",
+        "--image", "debian-12", "--port", f"{name}-port", "--key-name", "ci-key",
+        "--user-data", str(_user_data(directory, marker)), *drive, "--hostname", hostname,
+        name,
+    )  # fmt: skip
+    return Guest(name, str(server["id"]), address, hostname, marker, key)
+
+
+@pytest.fixture(scope="module")
+def guests(cloud: Cloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Guest]]:
+    """Both guests asked for at once, ACTIVE: ``drive`` (config drive) and
+    ``metadata`` (none: the metadata service); deleted afterwards (and gone)."""
+    directory = tmp_path_factory.mktemp("debian-guests")
+    key = make_key(directory)
+    cloud.openstack("keypair", "create", "--public-key", str(key.with_suffix(".pub")), "ci-key")
+    cloud.openstack(
+        "security", "group", "rule", "create", "--ingress", "--protocol", "tcp",
+        "--dst-port", "22", "--remote-ip", f"{HOST_ADDRESS}/32", "default",
+    )  # fmt: skip
+    upload(cloud, image_files("x86_64"), "debian-12",
+           properties={"os_shutdown_timeout": str(SHUTDOWN_TIMEOUT)})  # fmt: skip
+    made: dict[str, Guest] = {}
+    try:
+        made["drive"] = _create(cloud, directory, key, "debian-1", GUEST_ADDRESS, MAC, True)
+        made["metadata"] = _create(
+            cloud, directory, key, "debian-2", METADATA_GUEST_ADDRESS, METADATA_MAC, False
+        )
+        for guest in made.values():
+            shown = cloud.wait_status(guest.name, "ACTIVE", timeout=time_bound(300))
+            assert shown["status"] == "ACTIVE", shown
+        yield made
+    finally:
+        for guest in made.values():  # at once: the guests' ACPI shutdowns overlap
+            cloud.openstack("server", "delete", guest.name, check=False)
+        deadline = time.monotonic() + time_bound(SHUTDOWN_TIMEOUT + 120)
+        while made and time.monotonic() < deadline:
+            listed = cloud.openstack("server", "list", "-f", "value", "-c", "ID").stdout
+            if not {g.server_id for g in made.values()} & set(listed.split()):
+                break
+            time.sleep(2)
+    listed = virsh("list", "--all", "--uuid").split()
+    assert not {g.server_id for g in made.values()} & set(listed)
+
+
+def _login(cloud: Cloud, guest: Guest) -> float:
+    """Wait for the SSH login with the key (the console's end in the failure); the
+    seconds it took from now."""
+    try:
+        return wait_for_ssh(guest.key, guest.address, time_bound(BOOT_TIMEOUT))
+    except AssertionError as error:
+        console = cloud.openstack("console", "log", "show", guest.name).stdout
+        raise AssertionError(f"{error}\nconsole (end):\n{console[-6000:]}") from None
+
+
+def _check_applied(guest: Guest) -> dict[str, str]:
+    """The key worked (the login), cloud-init is done, the marker and the hostname are
+    there; its status.json's v1 section."""
+    status = ssh(guest.key, guest.address, "cloud-init status --wait --long",
+                 timeout=time_bound(BOOT_TIMEOUT))  # fmt: skip
+    assert "status: done" in status, status
+    assert ssh(guest.key, guest.address, "cat /var/lib/virtfleet-test/marker").strip() == (
+        guest.marker
+    )
+    assert ssh(guest.key, guest.address, "hostname").strip() == guest.hostname
+    hosts = ssh(guest.key, guest.address, "cat /etc/hosts")
+    assert "'manage_etc_hosts' as True" in hosts, hosts  # cloud-init's template header
+    assert any(line.startswith("127.0.1.1") and guest.hostname in line.split()
+               for line in hosts.splitlines()), hosts  # fmt: skip
+    found: dict[str, str] = json.loads(
+        ssh(guest.key, guest.address, "cat /run/cloud-init/status.json")
+    )["v1"]
+    # the address came from the host's dnsmasq, as network_data.json asked
+    addresses = ssh(guest.key, guest.address, "ip -4 -o addr show scope global")
+    assert f"{guest.address}/28" in addresses and "dynamic" in addresses, addresses
+    return found
+
+
 def _config_drive_iso(server_id: str) -> pathlib.Path:
     """The domain's read-only CD-ROM on the q35 SATA bus, labelled config-2: its file."""
     domain = etree.fromstring(virsh("dumpxml", server_id).encode())
@@ -108,24 +239,25 @@ def _config_drive_iso(server_id: str) -> pathlib.Path:
     return iso
 
 
-def _check_metadata_service(key: pathlib.Path, server_id: str, hostname: str) -> None:
+def _check_metadata_service(guest: Guest) -> None:
     """From inside the guest: the OpenStack and EC2 trees of this instance through
     169.254.169.254, and Nova's SMBIOS system."""
-    meta = json.loads(ssh(key, GUEST_ADDRESS, METADATA_READ + "/openstack/latest/meta_data.json"))
-    assert (meta["uuid"], meta["hostname"]) == (server_id, hostname), meta
-    ec2_key = ssh(key, GUEST_ADDRESS, METADATA_READ + "/latest/meta-data/public-keys/0/openssh-key")
+    key, address, server_id = guest.key, guest.address, guest.server_id
+    meta = json.loads(ssh(key, address, METADATA_READ + "/openstack/latest/meta_data.json"))
+    assert (meta["uuid"], meta["hostname"]) == (server_id, guest.hostname), meta
+    ec2_key = ssh(key, address, METADATA_READ + "/latest/meta-data/public-keys/0/openssh-key")
     assert ec2_key.strip() == key.with_suffix(".pub").read_text().strip()
     # the guest cannot claim another identity: the proxy drops its identity headers
     forged = ssh(
         key,
-        GUEST_ADDRESS,
+        address,
         "python3 -c 'import urllib.request as u; print(u.urlopen(u.Request("
         '"http://169.254.169.254/openstack/latest/meta_data.json", '
         'headers={"X-Instance-ID": "forged"}), timeout=20).read().decode())\'',
     )
     assert json.loads(forged)["uuid"] == server_id
-    assert ssh(key, GUEST_ADDRESS, "cat /sys/class/dmi/id/product_name").strip() == "OpenStack Nova"
-    serial = ssh(key, GUEST_ADDRESS, "sudo cat /sys/class/dmi/id/product_serial").strip()
+    assert ssh(key, address, "cat /sys/class/dmi/id/product_name").strip() == "OpenStack Nova"
+    serial = ssh(key, address, "sudo cat /sys/class/dmi/id/product_serial").strip()
     assert serial == server_id
 
 
@@ -144,68 +276,50 @@ def _check_clean_stop(cloud: Cloud, server_id: str) -> float:
     return seconds
 
 
+@pytest.mark.timeout(BOOT_TIMEOUT * 2 + 600)
+def test_debian_guest_without_config_drive_takes_the_metadata_service(
+    cloud: Cloud, guests: dict[str, Guest]
+) -> None:
+    guest = guests["metadata"]
+    domain = etree.fromstring(virsh("dumpxml", guest.server_id).encode())
+    assert domain.find("devices/disk[@device='cdrom']") is None  # nothing but the network
+    print(f"debian guest (metadata service): SSH login {_login(cloud, guest):.0f} s after ACTIVE")
+    found = _check_applied(guest)  # the key, the user data's marker, the hostname
+    # cloud-init's OpenStack datasource took them from 169.254.169.254, not a config drive
+    assert found["datasource"].startswith("DataSourceOpenStack"), found
+    assert "ConfigDrive" not in found["datasource"], found
+    identified = ssh(guest.key, guest.address, "sudo cat /run/cloud-init/ds-identify.log")
+    assert "Found single datasource: OpenStack" in identified, identified
+    subplatform = ssh(guest.key, guest.address, "sudo cloud-init query v1.subplatform")
+    assert subplatform.strip() == "metadata (http://169.254.169.254)", subplatform
+    log = ssh(guest.key, guest.address, "sudo cat /var/log/cloud-init.log")
+    assert "Using metadata source: 'http://169.254.169.254'" in log
+    print(f"debian guest (metadata service): {found['datasource']}, {subplatform.strip()}")
+    console = cloud.openstack("console", "log", "show", guest.name).stdout
+    assert "Cloud-init v. 22.4" in console and "finished at" in console, console[-3000:]
+    # done with it: its ACPI shutdown overlaps the other guest's test
+    cloud.openstack("server", "delete", guest.name)
+
+
 @pytest.mark.timeout(BOOT_TIMEOUT + SHUTDOWN_TIMEOUT + 300)
 def test_debian_guest_takes_config_drive_metadata_service_and_stops_cleanly(
-    cloud: Cloud, tmp_path: pathlib.Path
+    cloud: Cloud, guests: dict[str, Guest], tmp_path: pathlib.Path
 ) -> None:
-    key = make_key(tmp_path)
-    marker = f"virtfleet-marker-{uuid.uuid4().hex[:12]}"
-    hostname = f"ci-{uuid.uuid4().hex[:8]}"
-    user_data = tmp_path / "user-data"
-    user_data.write_text(
-        "#cloud-config\n"
-        + yaml.safe_dump(
-            {"write_files": [{"path": "/var/lib/virtfleet-test/marker", "content": marker}]}
-        )
-    )
-    cloud.openstack("keypair", "create", "--public-key", str(key.with_suffix(".pub")), "ci-key")
-    cloud.openstack(
-        "port", "create", "--network", "ci-net", "--mac-address", MAC,
-        "--fixed-ip", f"subnet=ci-v4,ip-address={GUEST_ADDRESS}", "ci-port",
-    )  # fmt: skip
-    cloud.openstack(
-        "security", "group", "rule", "create", "--ingress", "--protocol", "tcp",
-        "--dst-port", "22", "--remote-ip", f"{HOST_ADDRESS}/32", "default",
-    )  # fmt: skip
-    upload(cloud, image_files("x86_64"), "debian-12",
-           properties={"os_shutdown_timeout": str(SHUTDOWN_TIMEOUT)})  # fmt: skip
-
-    server = cloud.openstack_json(
-        "--os-compute-api-version", "2.90", "server", "create", "--flavor", "ci.debian",
-        "--image", "debian-12", "--port", "ci-port", "--key-name", "ci-key",
-        "--user-data", str(user_data), "--config-drive", "True", "--hostname", hostname,
-        "--wait", "debian-1",
-    )  # fmt: skip
-    assert server["status"] == "ACTIVE", server
-    server_id = server["id"]
-    iso = _config_drive_iso(server_id)
-    try:
-        try:
-            seconds = wait_for_ssh(key, GUEST_ADDRESS, BOOT_TIMEOUT)
-        except AssertionError as error:
-            console = cloud.openstack("console", "log", "show", "debian-1").stdout
-            raise AssertionError(f"{error}\nconsole (end):\n{console[-6000:]}") from None
-        print(f"debian guest: SSH login {seconds:.0f} s after ACTIVE")
-        assert ssh(key, GUEST_ADDRESS, "cat /var/lib/virtfleet-test/marker").strip() == marker
-        assert ssh(key, GUEST_ADDRESS, "hostname").strip() == hostname
-        status = ssh(key, GUEST_ADDRESS, "cloud-init status --wait --long", timeout=BOOT_TIMEOUT)
-        assert "status: done" in status, status
-        # the datasource was virtfleet's config drive (the CD-ROM), nothing else
-        found = json.loads(ssh(key, GUEST_ADDRESS, "cat /run/cloud-init/status.json"))
-        datasource = found["v1"]["datasource"]
-        assert datasource.startswith("DataSourceConfigDrive") and "/dev/sr0" in datasource
-        # the address came from the host's dnsmasq, as network_data.json asked
-        addresses = ssh(key, GUEST_ADDRESS, "ip -4 -o addr show scope global")
-        assert f"{GUEST_ADDRESS}/28" in addresses and "dynamic" in addresses, addresses
-        _check_metadata_service(key, server_id, hostname)
-        (tmp_path / "other").mkdir()
-        other = make_key(tmp_path / "other")
-        with pytest.raises(OSError, match="Permission denied"):
-            ssh(other, GUEST_ADDRESS, "true")
-        console = cloud.openstack("console", "log", "show", "debian-1").stdout
-        assert "Cloud-init v. 22.4" in console and "finished at" in console, console[-3000:]
-        print(f"debian guest: clean stop in {_check_clean_stop(cloud, server_id):.0f} s")
-    finally:
-        cloud.openstack("server", "delete", "--wait", "debian-1")
-    assert server_id not in virsh("list", "--all", "--uuid").split()
+    guest = guests["drive"]
+    iso = _config_drive_iso(guest.server_id)
+    print(f"debian guest (config drive): SSH login {_login(cloud, guest):.0f} s more")
+    found = _check_applied(guest)
+    # the datasource was virtfleet's config drive (the CD-ROM), nothing else
+    assert found["datasource"].startswith("DataSourceConfigDrive"), found
+    assert "/dev/sr0" in found["datasource"], found
+    _check_metadata_service(guest)
+    (tmp_path / "other").mkdir()
+    other = make_key(tmp_path / "other")
+    with pytest.raises(OSError, match="Permission denied"):
+        ssh(other, guest.address, "true")
+    console = cloud.openstack("console", "log", "show", guest.name).stdout
+    assert "Cloud-init v. 22.4" in console and "finished at" in console, console[-3000:]
+    seconds = _check_clean_stop(cloud, guest.server_id)
+    print(f"debian guest (config drive): clean stop in {seconds:.0f} s")
+    cloud.openstack("server", "delete", "--wait", guest.name)
     assert not iso.exists()
