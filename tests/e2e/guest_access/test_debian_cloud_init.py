@@ -182,7 +182,9 @@ def guests(cloud: Cloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             cloud.openstack("server", "delete", guest.name, check=False)
         deadline = time.monotonic() + time_bound(SHUTDOWN_TIMEOUT + 120)
         while made and time.monotonic() < deadline:
-            listed = cloud.openstack("server", "list", "-f", "value", "-c", "ID").stdout
+            listed = cloud.openstack(
+                "server", "list", "-f", "value", "-c", "ID", check=False
+            ).stdout
             if not {g.server_id for g in made.values()} & set(listed.split()):
                 break
             time.sleep(2)
