@@ -19,7 +19,9 @@ config drive, shows:
 The second has **no config drive**: cloud-init's OpenStack datasource (picked by
 ds-identify from the SMBIOS product "OpenStack Nova") reads everything from the
 metadata service at 169.254.169.254 (the DHCP route to the host's proxy), and applies
-the key pair, the user data and the hostname just the same.
+the key pair, the user data and the hostname just the same. Its root password is then
+set through the QEMU guest agent (``server set --password``) and root logs in with it
+at the getty on the serial console (``console url show --serial``).
 
 The guests are on a flat network whose bridge the test made (with the host's address
 on it), so the test reaches them over SSH with the key; another key is refused.
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 from lxml import etree
+from websockets.sync.client import ClientConnection, connect
 
 from support.ci import time_bound
 from support.cloud import Cloud, free_port, start_real_cloud, virsh
@@ -166,7 +169,8 @@ def guests(cloud: Cloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         "--dst-port", "22", "--remote-ip", f"{HOST_ADDRESS}/32", "default",
     )  # fmt: skip
     upload(cloud, image_files("x86_64"), "debian-12",
-           properties={"os_shutdown_timeout": str(SHUTDOWN_TIMEOUT)})  # fmt: skip
+           properties={"os_shutdown_timeout": str(SHUTDOWN_TIMEOUT),
+                       "hw_qemu_guest_agent": "yes"})  # fmt: skip
     made: dict[str, Guest] = {}
     try:
         made["drive"] = _create(cloud, directory, key, "debian-1", GUEST_ADDRESS, MAC, True)
@@ -263,6 +267,38 @@ def _check_metadata_service(guest: Guest) -> None:
     assert serial == server_id
 
 
+def _read_until(ws: ClientConnection, wanted: bytes, seconds: float) -> bytes:
+    """The serial console's output until ``wanted`` shows (bounded by ``seconds``)."""
+    seen = b""
+    deadline = time.monotonic() + time_bound(seconds)
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {wanted!r} on the serial console: {seen[-2000:]!r}"
+        try:
+            seen += bytes(ws.recv(timeout=left))  # type: ignore[arg-type]  # binary frames
+        except TimeoutError:
+            continue
+    return seen
+
+
+def _root_login_on_the_serial_console(cloud: Cloud, guest: Guest) -> None:
+    """`server set --password` sets root's password through the QEMU guest agent, and
+    root logs in with it at the getty on the serial console (`console url show
+    --serial`, through the console proxy), where a command's output comes back."""
+    password = f"Vf-{uuid.uuid4().hex[:16]}"
+    cloud.openstack("server", "set", "--password", password, guest.name)
+    serial = cloud.openstack_json("console", "url", "show", "--serial", guest.name)
+    with connect(serial["url"], open_timeout=10) as ws:
+        ws.send(b"\r")
+        _read_until(ws, b"login:", 60)
+        ws.send(b"root\r")
+        _read_until(ws, b"Password:", 30)
+        ws.send(password.encode() + b"\r")
+        _read_until(ws, f"root@{guest.hostname}".encode(), 60)
+        ws.send(b"echo vf-$((6*7)) && exit\r")
+        _read_until(ws, b"vf-42", 30)
+
+
 def _check_clean_stop(cloud: Cloud, server_id: str) -> float:
     """`server stop` presses the ACPI button and the guest powers itself off (systemd's
     shutdown, the kernel's power-down) before the timeout; the seconds it took."""
@@ -297,6 +333,7 @@ def test_debian_guest_without_config_drive_takes_the_metadata_service(
     log = ssh(guest.key, guest.address, "sudo cat /var/log/cloud-init.log")
     assert "Using metadata source: 'http://169.254.169.254'" in log
     print(f"debian guest (metadata service): {found['datasource']}, {subplatform.strip()}")
+    _root_login_on_the_serial_console(cloud, guest)
     console = cloud.openstack("console", "log", "show", guest.name).stdout
     assert "Cloud-init v. 22.4" in console and "finished at" in console, console[-3000:]
     # done with it: its ACPI shutdown overlaps the other guest's test
