@@ -102,6 +102,14 @@ class RecordingConductor:
         vm_state, power = ends[action]
         servers.update(self.db, uuid, vm_state=vm_state, task_state=None, power_state=power)
 
+    def rescue_server(self, uuid: str, image_id: str) -> None:
+        self.calls.append(("rescue_server", (uuid, image_id)))
+        servers.update(self.db, uuid, vm_state="rescued", task_state=None, power_state=1)
+
+    def unrescue_server(self, uuid: str) -> None:
+        self.calls.append(("unrescue_server", (uuid,)))
+        servers.update(self.db, uuid, vm_state="active", task_state=None, power_state=1)
+
     def snapshot_server(self, uuid: str, image_id: str) -> None:
         self.calls.append(("snapshot_server", (uuid, image_id)))
         servers.update(self.db, uuid, task_state=None)

@@ -31,6 +31,7 @@ from virtfleet.agent.report import NestedProviderInfo
 from virtfleet.agent.rpcapi import COMPUTE_TOPIC, ComputeClient, ConductorClient
 from virtfleet.network.physnets import parse_physical_networks
 from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
@@ -167,6 +168,34 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
 
     def snapshot(self, instance_uuid: str, target_path: str) -> None:
         self._agent.driver.snapshot(instance_uuid, target_path)
+
+    def rescue(self, instance: InstanceSpec, rescue_image: ImageData) -> None:
+        """Boot the guest from ``rescue_image`` (fetched and verified into the image
+        cache, recorded as used by the guest beside its own images), its own root disk
+        second. On a failure the guest is as it was and uses its own images only."""
+        agent = self._agent
+        own = (instance.image_data, instance.kernel_data, instance.ramdisk_data)
+        paths = agent.images.prepare(instance.uuid, (*own, rescue_image))
+        spec = to_guest_spec(agent.conf, instance)
+        if paths[0] is not None and instance.image_data is not None:
+            spec = dataclasses.replace(
+                spec, image_path=paths[0], image_format=instance.image_data.disk_format
+            )
+        rescue_path = paths[3]
+        assert rescue_path is not None
+        try:
+            agent.driver.rescue(spec, rescue_path, rescue_image.disk_format)
+        except Exception:
+            agent.images.prepare(instance.uuid, own)
+            raise
+
+    def unrescue(self, instance: InstanceSpec) -> None:
+        """The guest as it was before :meth:`rescue`, running; the rescue image is no
+        longer recorded as used by it."""
+        self._agent.driver.unrescue(instance.uuid)
+        self._agent.images.prepare(
+            instance.uuid, (instance.image_data, instance.kernel_data, instance.ramdisk_data)
+        )
 
     def get_power_state(self, instance_uuid: str) -> str:
         return self._agent.driver.get_power_state(instance_uuid)

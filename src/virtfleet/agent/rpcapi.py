@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from virtfleet import errors
 from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
@@ -110,6 +111,12 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "evacuated_guests_removed (the evacuations' source allocations are freed); "
         "fetch_images: an instance's image data fetched and verified into the host's "
         "image cache (a rebuild, before the old guest is removed)",
+    ),
+    (
+        "1.12",
+        "rescue (the guest booted from an overlay over the rescue image, its ImageData, "
+        "as the first disk, its own root disk second; its definition kept) and unrescue "
+        "(that definition restored, the rescue disk removed)",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -216,6 +223,12 @@ class ComputeClient:
 
     def resume(self, host: str, instance_uuid: str) -> None:
         self._call(host, "resume", instance_uuid=instance_uuid)
+
+    def rescue(self, host: str, instance: InstanceSpec, rescue_image: ImageData) -> None:
+        self._call(host, "rescue", instance=instance, rescue_image=rescue_image)
+
+    def unrescue(self, host: str, instance: InstanceSpec) -> None:
+        self._call(host, "unrescue", instance=instance)
 
     def snapshot(self, host: str, instance_uuid: str, target_path: str) -> None:
         self._call(host, "snapshot", instance_uuid=instance_uuid, target_path=target_path)

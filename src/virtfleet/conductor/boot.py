@@ -109,6 +109,12 @@ class Images(Protocol):
     def has_data(self, image_id: str) -> bool: ...
 
 
+def image_data(images: Images, image_id: str, role: str) -> ImageData:
+    """The data of image ``image_id`` as an agent fetches it; InvalidInput naming the
+    image (as the ``role`` image) when it is gone or has no data."""
+    return _data(images, image_id, role)
+
+
 def _data(images: Images, image_id: str, role: str) -> ImageData:
     try:
         image: ImageRecord = images.get(image_id)

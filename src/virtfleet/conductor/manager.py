@@ -39,6 +39,7 @@ from virtfleet.conductor.moves import (
 from virtfleet.conductor.moves.evacuations import Evacuations
 from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.conductor.rebuild import Rebuilds
+from virtfleet.conductor.rescue import Rescues
 from virtfleet.conductor.shelve import Shelving
 from virtfleet.db import control_servers, hosts, mdev_claims, servers
 from virtfleet.db import server_groups as group_db
@@ -186,6 +187,13 @@ class Conductor:
             images,
             self._submit,
             networks=networks,
+        )
+        self.rescues = Rescues(  # rescue, unrescue (same host, same allocation)
+            db,
+            self.compute.with_timeout(3 * float(conf.rpc_response_timeout)),
+            cast(MigrationPlacement, placement),
+            images,
+            self._submit,
         )
         self.cold_moves = ColdMoves(  # migrate, resize, confirmResize, revertResize
             conf,
@@ -503,6 +511,14 @@ class Conductor:
         if action not in ("pause", "unpause", "suspend", "resume"):
             raise ValueError(f"not a server action the conductor runs: {action}")
         self._submit(uuid, lambda u: self._power(u, action), action)
+
+    def rescue_server(self, uuid: str, image_id: str) -> None:
+        """Boot the guest from image ``image_id``, its own disk second (asynchronous)."""
+        self.rescues.rescue(uuid, image_id)
+
+    def unrescue_server(self, uuid: str) -> None:
+        """Boot the rescued guest from its own disk again (asynchronous)."""
+        self.rescues.unrescue(uuid)
 
     def snapshot_server(self, uuid: str, image_id: str) -> None:
         """Snapshot the guest's root disk into the queued image ``image_id`` (async)."""

@@ -84,6 +84,14 @@ OPTS: list[cfg.Opt] = [
         "it exists for tests that do not test identity, and the server logs a warning "
         "when it starts with it.",
     ),
+    cfg.BoolOpt(
+        "enable_instance_password",
+        default=True,
+        help="Whether a rescue answers the rescue's admin password (given, or generated "
+        'when not given) as {"adminPass": ...}, as Nova\'s option of this name does; '
+        "false: the answer is {}. virtfleet does not inject the password into the "
+        "rescue guest (as Nova with [libvirt] inject_password false, its default).",
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ from virtfleet.agent.rpcapi import (
 from virtfleet.conductor.manager import ConductorEndpoint
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.host_report import HostCPUInfo, HostReport, ReportedProvider
+from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.objects.rpc_results import (
@@ -170,6 +171,14 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "unpause": ({"instance_uuid": UUID}, None),
     "suspend": ({"instance_uuid": UUID}, None),
     "resume": ({"instance_uuid": UUID}, None),
+    "rescue": (
+        {
+            "instance": instance_spec(),
+            "rescue_image": ImageData(image_id=OTHER, size=4096, disk_format="qcow2"),
+        },
+        None,
+    ),
+    "unrescue": ({"instance": instance_spec()}, None),
     "snapshot": ({"instance_uuid": UUID, "target_path": "/var/lib/images/x.snapshot"}, None),
     "get_power_state": ({"instance_uuid": UUID}, "running"),
     "prep_resize": ({"instance": instance_spec(), "same_host": True}, None),

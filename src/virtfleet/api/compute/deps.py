@@ -45,6 +45,14 @@ class ConductorAPI(Protocol):
         """``pause``, ``unpause``, ``suspend`` or ``resume`` (asynchronous)."""
         ...
 
+    def rescue_server(self, uuid: str, image_id: str) -> None:
+        """Boot the guest from image ``image_id``, its own disk second (asynchronous)."""
+        ...
+
+    def unrescue_server(self, uuid: str) -> None:
+        """Boot the rescued guest from its own disk again (asynchronous)."""
+        ...
+
     def snapshot_server(self, uuid: str, image_id: str) -> None:
         """Upload the guest's root disk as image ``image_id`` (asynchronous)."""
         ...

@@ -31,6 +31,7 @@ from virtfleet.api.compute.handlers import (
     server_images,
     server_migrations,
     server_rebuild,
+    server_rescue,
     server_resize,
     server_shelve,
     server_state_actions,
@@ -82,6 +83,8 @@ SERVER_ACTIONS = (
     ServerAction("revertResize", server_resize.revert_resize, f"{API}:servers:revert_resize"),
     ServerAction("evacuate", server_evacuate.evacuate, f"{API}:os-evacuate"),
     ServerAction("rebuild", server_rebuild.rebuild, f"{API}:servers:rebuild"),
+    ServerAction("rescue", server_rescue.rescue, f"{API}:os-rescue"),
+    ServerAction("unrescue", server_rescue.unrescue, f"{API}:os-unrescue"),
 )
 
 ROUTES = (

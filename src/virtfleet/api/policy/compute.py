@@ -240,6 +240,18 @@ RULES = [
         ("POST", f"{S}/action (unshelve)"),
     ),
     _rule(
+        "os-rescue",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Rescue a server (boot it from a rescue image, its own disk second).",
+        ("POST", f"{S}/action (rescue)"),
+    ),
+    _rule(
+        "os-unrescue",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Unrescue a server (boot it from its own disk again).",
+        ("POST", f"{S}/action (unrescue)"),
+    ),
+    _rule(
         "os-lock-server:unlock:unlock_override",
         ADMIN,
         "Unlock a server an administrator locked.",

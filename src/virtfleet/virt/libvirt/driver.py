@@ -24,7 +24,7 @@ from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
 from virtfleet.virt.driver import LifecycleCallback
 from virtfleet.virt.hypervisor import Connection, Domain
-from virtfleet.virt.libvirt import config, console, guest, host, migration, settle
+from virtfleet.virt.libvirt import config, console, guest, host, migration, rescue, settle
 from virtfleet.virt.libvirt.images import ImageTool, QemuImg
 from virtfleet.virt.types import GuestSpec, HostInfo
 
@@ -392,6 +392,91 @@ class LibvirtDriver:
             if pause:
                 self._call(what, domain.resume)
 
+    # -- rescue -----------------------------------------------------------------------
+    def rescue(self, spec: GuestSpec, rescue_image_path: str, rescue_image_format: str) -> None:
+        """Boot the guest from a new overlay over the rescue image (its first disk, on
+        the bus its guest request gives its root disk, as at boot) with its own root
+        disk second; its definition before is kept for :meth:`unrescue`. A stopped
+        guest is started. On any failure the guest is defined and powered as it was
+        and the rescue disk is gone."""
+        uuid = spec.instance_uuid
+        what = f"rescue of instance {uuid}"
+        if rescue_image_format not in guest.IMAGE_FORMATS:
+            raise errors.InvalidInput(
+                f"{what}: rescue image format {rescue_image_format!r} is not one of: "
+                f"{', '.join(guest.IMAGE_FORMATS)}"
+            )
+        domain = self._lookup(uuid)
+        bus = self.build(spec).disk_bus
+        instance_dir, console_log = self._files(domain)
+        instance_dir = instance_dir or self._default_dir(uuid)
+        saved = os.path.join(instance_dir, rescue.UNRESCUE_XML)
+        if os.path.exists(saved):
+            raise errors.Conflict(f"{what}: the guest is already rescued")
+        original = self._call(what, domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
+        was_running = bool(self._call(what, domain.isActive))
+        disk = os.path.join(instance_dir, rescue.RESCUE_DISK)
+        try:
+            xml = rescue.rescue_xml(original, disk, bus, guest.DISK_DEV_PREFIX[bus])
+            _write_file(saved, original)
+            self._images.create_overlay(disk, rescue_image_path, rescue_image_format, 0)
+            self._stop(domain)
+            rescued = self._conn.defineXML(xml)
+            rescued.create()
+            self._wait_settled(rescued, console_log)
+        except Exception as exc:  # the guest as it was, then report why
+            LOG.warning("%s failed, restoring the guest: %s", what, exc)
+            self._restore(uuid, original, was_running)
+            for leftover in (disk, saved):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
+            if isinstance(exc, errors.VirtfleetError):
+                raise
+            raise hypervisor_error(what, exc) from exc
+        LOG.info("instance %s rescued from %s", uuid, rescue_image_path)
+
+    def unrescue(self, instance_uuid: str) -> None:
+        """Define the guest as it was before :meth:`rescue` (the kept definition,
+        unchanged), start it and remove the rescue disk. Conflict when the guest is
+        not rescued; on a failure the rescued guest is started again."""
+        what = f"unrescue of instance {instance_uuid}"
+        domain = self._lookup(instance_uuid)
+        instance_dir = self._files(domain)[0] or self._default_dir(instance_uuid)
+        saved = os.path.join(instance_dir, rescue.UNRESCUE_XML)
+        try:
+            with open(saved, encoding="utf-8") as handle:
+                original = handle.read()
+        except FileNotFoundError:
+            raise errors.Conflict(f"{what}: the guest is not rescued") from None
+        rescue_definition = self._call(what, domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
+        try:
+            self._stop(domain)
+            restored = self._conn.defineXML(original)
+            restored.create()
+        except (libvirt.libvirtError, errors.VirtfleetError) as exc:
+            LOG.warning("%s failed, starting the rescued guest again: %s", what, exc)
+            self._restore(instance_uuid, rescue_definition, True)
+            if isinstance(exc, errors.VirtfleetError):
+                raise
+            raise libvirt_failure(what, exc) from exc
+        for done in (os.path.join(instance_dir, rescue.RESCUE_DISK), saved):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(done)
+        LOG.info("instance %s unrescued", instance_uuid)
+
+    def _restore(self, instance_uuid: str, xml: str, start: bool) -> None:
+        """Best effort: define ``xml`` again (the domain stopped first) and start it
+        when ``start``; a failure is logged (the caller reports the first error)."""
+        try:
+            domain = self._find(instance_uuid)
+            if domain is not None:
+                self._stop(domain)
+            domain = self._conn.defineXML(xml)
+            if start and not domain.isActive():
+                domain.create()
+        except (libvirt.libvirtError, errors.VirtfleetError):
+            LOG.exception("could not restore instance %s as it was", instance_uuid)
+
     def get_power_state(self, instance_uuid: str) -> str:
         """running, shutoff, paused, crashed or nostate."""
         state = self._call(f"get state of {instance_uuid}", self._lookup(instance_uuid).state)
@@ -645,3 +730,12 @@ class LibvirtDriver:
             if _code(exc) not in UNSUPPORTED_CODES:
                 raise
             domain.undefine()
+
+
+def _write_file(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole (a temporary file renamed into place)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.part"
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(partial, path)

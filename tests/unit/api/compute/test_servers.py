@@ -458,7 +458,7 @@ def test_console_output(world: Apps) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"rescue": None}, "There is no such action: rescue"),
+        ({"trigger_crash_dump": None}, "There is no such action: trigger_crash_dump"),
         ({"os-migrateLive": {}}, "'host' is a required property"),
         ({"reboot": {"type": "GENTLE"}}, "must be HARD or SOFT"),
         ({"reboot": None}, "must be HARD or SOFT"),

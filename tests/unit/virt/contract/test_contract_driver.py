@@ -14,7 +14,7 @@ import pytest
 
 from support.guest import with_guest
 from virtfleet import errors
-from virtfleet.virt.libvirt import config, guest
+from virtfleet.virt.libvirt import config, guest, rescue
 from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.types import GuestSpec
 
@@ -307,3 +307,69 @@ def test_events_of_other_domains_are_not_reported(
     finally:
         if not no_domain(connection, spec.instance_uuid):
             connection.lookupByUUIDString(spec.instance_uuid).destroy()
+
+
+# -- rescue -----------------------------------------------------------------------------
+def test_rescue_boots_the_rescue_disk_first_and_unrescue_restores_the_guest(
+    driver: LibvirtDriver, connection: Any, tmp_path: Path
+) -> None:
+    """A rescued guest runs with the rescue disk first (booted first) and its own disk
+    second; unrescue defines it exactly as before, running, the rescue files gone. A
+    second rescue is refused, as is an unrescue of a guest not rescued."""
+    own_image, rescue_image = tmp_path / "own.raw", tmp_path / "rescue.raw"
+    own_image.write_bytes(b"\0" * 65536)
+    rescue_image.write_bytes(b"\1" * 65536)
+    spec = spec_for("x86_64", tmp_path, image_path=str(own_image), image_format="raw")
+    uid = spec.instance_uuid
+    driver.spawn(spec)
+    instance_dir = tmp_path / "instances" / uid
+    try:
+        domain = connection.lookupByUUIDString(uid)
+        before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        with pytest.raises(errors.Conflict, match="not rescued"):
+            driver.unrescue(uid)
+        driver.rescue(spec, str(rescue_image), "raw")
+        assert driver.get_power_state(uid) == "running"
+        assert rescue.disk_sources(driver.get_domain_xml(uid)) == [
+            ("vda", str(instance_dir / rescue.RESCUE_DISK)),
+            ("vdb", str(instance_dir / guest.DISK_FILE)),
+        ]
+        assert (instance_dir / rescue.UNRESCUE_XML).read_text() == before
+        with pytest.raises(errors.Conflict, match="already rescued"):
+            driver.rescue(spec, str(rescue_image), "raw")
+        driver.unrescue(uid)
+        assert driver.get_power_state(uid) == "running"
+        assert connection.lookupByUUIDString(uid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+        assert not (instance_dir / rescue.RESCUE_DISK).exists()
+        assert not (instance_dir / rescue.UNRESCUE_XML).exists()
+        driver.power_off(uid)  # a stopped guest is started by its rescue
+        driver.rescue(spec, str(rescue_image), "raw")
+        assert driver.get_power_state(uid) == "running"
+    finally:
+        driver.destroy(uid)
+    assert no_domain(connection, uid)
+    assert not instance_dir.exists()  # the rescue disk went with the guest
+
+
+def test_a_failed_rescue_leaves_the_guest_as_it_was(
+    driver: LibvirtDriver, connection: Any, tmp_path: Path
+) -> None:
+    own_image = tmp_path / "own.raw"
+    own_image.write_bytes(b"\0" * 65536)
+    spec = spec_for("x86_64", tmp_path, image_path=str(own_image), image_format="raw")
+    uid = spec.instance_uuid
+    driver.spawn(spec)
+    instance_dir = tmp_path / "instances" / uid
+    try:
+        before = connection.lookupByUUIDString(uid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        with pytest.raises(errors.HypervisorError, match="rescue of instance"):
+            driver.rescue(spec, str(tmp_path / "no-such-image.raw"), "raw")
+        with pytest.raises(errors.InvalidInput, match="rescue image format 'vmdk'"):
+            driver.rescue(spec, str(own_image), "vmdk")
+        assert driver.get_power_state(uid) == "running"
+        assert connection.lookupByUUIDString(uid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+        assert sorted(p.name for p in instance_dir.iterdir()) == sorted(
+            [guest.DISK_FILE, guest.CONSOLE_LOG]
+        )
+    finally:
+        driver.destroy(uid)

@@ -129,7 +129,7 @@ FORCE_COMPLETE_V2_22: dict[str, Any] = {
 }
 FORCE_COMPLETE: Versioned = (("2.22", FORCE_COMPLETE_V2_22),)
 
-# pause, unpause, suspend, resume, unlock, unrescue, shelve, shelveOffload: the
+# pause, unpause, suspend, resume, unlock, shelve, shelveOffload: the
 # argument (null in Nova's clients) is not looked at.
 NO_ARGUMENT: Versioned = (("2.1", {}),)
 
@@ -215,6 +215,28 @@ RESIZE_V2_1: dict[str, Any] = {
 }
 RESIZE: Versioned = (("2.1", RESIZE_V2_1),)
 
+# rescue: null, or an object with an optional adminPass and rescue_image_ref.
+_RESCUE = "Invalid input for rescue: expected null or an object."
+RESCUE_V2_1: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {
+        "adminPass": string("adminPass", 255),
+        "rescue_image_ref": string("rescue_image_ref", 255),
+    },
+    "additionalProperties": False,
+    "x-messages": {"type": _RESCUE, "additionalProperties": unknown_message("rescue")},
+}
+RESCUE: Versioned = (("2.1", RESCUE_V2_1),)
+
+# unrescue: null (as Nova's clients send it) or an empty object.
+_UNRESCUE = "Invalid input for unrescue: expected null."
+UNRESCUE_V2_1: dict[str, Any] = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "x-messages": {"type": _UNRESCUE, "additionalProperties": unknown_message("unrescue")},
+}
+UNRESCUE: Versioned = (("2.1", UNRESCUE_V2_1),)
+
 #: Each server action's argument schemas, by the action's body key.
 ACTIONS: dict[str, Versioned] = {
     "os-stop": STOP,
@@ -241,4 +263,6 @@ ACTIONS: dict[str, Versioned] = {
     "shelve": NO_ARGUMENT,
     "shelveOffload": NO_ARGUMENT,
     "unshelve": shelve.UNSHELVE,
+    "rescue": RESCUE,
+    "unrescue": UNRESCUE,
 }

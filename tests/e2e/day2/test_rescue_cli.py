@@ -1,0 +1,233 @@
+"""Rescue and unrescue on simulated hosts: through the real ``openstack`` CLI (the
+guest's domain booted from the rescue disk first with its own disk second, its own
+definition back after unrescue, the placement usage unchanged throughout, a delete
+while rescued leaving nothing), and through the Compute API for each failure on the
+way (the server back where it was, the reason in ``server event show``, no rescue
+disk or kept definition left on the host)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import libvirt
+import pytest
+
+from virtfleet import errors
+from virtfleet.cli.apiclient import APIError
+from virtfleet.conductor.manager import Conductor
+from virtfleet.virt.libvirt import rescue
+from virtfleet.virt.sim.errors import libvirt_error
+
+from .conftest import SMALL, ZERO, Day2Cloud
+from .test_moves_cli import act, boot_api, delete_api, domains, event_detail, other, wait_api
+
+
+@pytest.fixture(scope="module")
+def cloud(day2: Day2Cloud) -> Day2Cloud:
+    day2.view.client.create_image("day2-rescue", b"\5" * 65536, {"hw_architecture": "x86_64"})
+    return day2
+
+
+@pytest.fixture
+def conductor(cloud: Day2Cloud) -> Iterator[Conductor]:
+    conductor = cloud.view.control.conductor
+    yield conductor
+    conductor.drain(timeout=30)
+
+
+def image_id(cloud: Day2Cloud, name: str) -> str:
+    found = cloud.view.client.request("GET", f"/image/v2/images?name={name}")["images"]
+    return str(found[0]["id"])
+
+
+def domain(cloud: Day2Cloud, host: str, uuid: str) -> Any:
+    return cloud.view.agent(host).driver.connection.lookupByUUIDString(uuid)
+
+
+def definition(cloud: Day2Cloud, host: str, uuid: str) -> str:
+    return str(domain(cloud, host, uuid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+
+def instance_dir(cloud: Day2Cloud, host: str, uuid: str) -> str:
+    return cloud.view.agent(host).driver.instance_dir(uuid)
+
+
+def rescue_files(cloud: Day2Cloud, host: str, uuid: str) -> list[str]:
+    where = instance_dir(cloud, host, uuid)
+    return [n for n in (rescue.RESCUE_DISK, rescue.UNRESCUE_XML) if os.path.exists(f"{where}/{n}")]
+
+
+def test_rescue_and_unrescue_through_the_cli(cloud: Day2Cloud) -> None:
+    server = boot_api(cloud, "vm-rescue")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    expected = {host: SMALL, other(host): ZERO}
+    before = definition(cloud, host, uuid)
+    [(root_dev, root_disk)] = rescue.disk_sources(before)
+    assert root_dev == "vda"
+
+    cloud.run("server", "rescue", "vm-rescue")
+    shown = cloud.wait("vm-rescue", lambda s: s["status"] == "RESCUE")
+    assert shown["OS-EXT-STS:vm_state"] == "rescued" and shown["OS-EXT-STS:power_state"] == 1
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    live = cloud.view.agent(host).driver.get_domain_xml(uuid)
+    where = instance_dir(cloud, host, uuid)
+    assert rescue.disk_sources(live) == [
+        ("vda", f"{where}/{rescue.RESCUE_DISK}"),
+        ("vdb", root_disk),
+    ]
+    assert '<boot order="1"/>' in live.replace("'", '"')
+    assert cloud.usages() == expected  # the allocation does not change
+    assert image_id(cloud, "day2-image") in cloud.view.agent(host).images.users()[uuid]
+
+    cloud.run("server", "unrescue", "vm-rescue")
+    shown = cloud.wait("vm-rescue", lambda s: s["status"] == "ACTIVE")
+    assert definition(cloud, host, uuid) == before  # exactly as it was
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    assert rescue_files(cloud, host, uuid) == []
+    assert cloud.usages() == expected
+
+    listed = cloud.events("vm-rescue")
+    assert [e["Action"] for e in listed] == ["unrescue", "rescue", "create"]
+    for entry, step in zip(
+        listed[:2], ("compute_unrescue_instance", "compute_rescue_instance"), strict=True
+    ):
+        shown = cloud.event("vm-rescue", entry["Request ID"])
+        assert [(e["event"], e["result"], e["host"]) for e in shown["events"]] == [
+            (step, "Success", host)
+        ]
+    cloud.run("server", "delete", "--wait", "vm-rescue")
+    assert cloud.usages() == {host: ZERO, other(host): ZERO}
+
+
+def test_a_stopped_server_rescued_with_another_image_then_deleted_leaves_nothing(
+    cloud: Day2Cloud,
+) -> None:
+    server = boot_api(cloud, "vm-rescue-img")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    cloud.run("server", "stop", "vm-rescue-img")
+    cloud.wait("vm-rescue-img", lambda s: s["status"] == "SHUTOFF")
+    cloud.run(
+        "server", "rescue", "--image", "day2-rescue", "--password", "r3scue-me", "vm-rescue-img"
+    )
+    cloud.wait("vm-rescue-img", lambda s: s["status"] == "RESCUE")
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}  # a rescue boots it
+    where = instance_dir(cloud, host, uuid)
+    assert sorted(rescue_files(cloud, host, uuid)) == sorted(
+        [rescue.RESCUE_DISK, rescue.UNRESCUE_XML]
+    )
+    assert image_id(cloud, "day2-rescue") in cloud.view.agent(host).images.users()[uuid]
+    result = cloud.run("server", "rescue", "vm-rescue-img", check=False)
+    assert result.returncode != 0 and "vm_state rescued" in result.stderr
+
+    cloud.run("server", "delete", "--wait", "vm-rescue-img")
+    assert domains(cloud, uuid) == {}
+    assert not os.path.exists(where)  # the rescue disk and kept definition went with it
+    assert uuid not in cloud.view.agent(host).images.users()
+    assert cloud.usages() == {host: ZERO, other(host): ZERO}
+
+
+def test_refused_requests_name_what_is_wrong(cloud: Day2Cloud) -> None:
+    server = boot_api(cloud, "vm-rescue-refused")
+    uuid = server["id"]
+    result = cloud.run("server", "unrescue", "vm-rescue-refused", check=False)
+    assert result.returncode != 0
+    assert f"Cannot 'unrescue' instance {uuid} while it is in vm_state active" in result.stderr
+    missing = "33333333-3333-3333-3333-333333333333"
+    with pytest.raises(APIError) as caught:
+        act(cloud, uuid, {"rescue": {"rescue_image_ref": missing}})
+    assert caught.value.status == 400
+    assert f"Rescue image {missing} could not be found (rescue_image_ref)." in str(caught.value)
+    cloud.run("server", "pause", "vm-rescue-refused")
+    cloud.wait("vm-rescue-refused", lambda s: s["status"] == "PAUSED")
+    result = cloud.run("server", "rescue", "vm-rescue-refused", check=False)
+    assert result.returncode != 0 and "vm_state paused" in result.stderr
+    assert [e["Action"] for e in cloud.events("vm-rescue-refused")] == ["pause", "create"]
+    delete_api(cloud, uuid)
+
+
+def settled(shown: dict[str, Any]) -> bool:
+    return shown["OS-EXT-STS:task_state"] is None
+
+
+def test_a_rescue_failing_on_the_host_restores_the_guest(
+    cloud: Day2Cloud, conductor: Conductor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = boot_api(cloud, "vm-rescue-fail")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    before = definition(cloud, host, uuid)
+    connection = cloud.view.agent(host).driver.connection
+    real_define = connection.defineXML
+
+    def refuse_rescue_xml(xml: str) -> Any:
+        if rescue.RESCUE_DISK in xml:
+            raise errors.HypervisorError("internal error: no rescue for you", 1)
+        return real_define(xml)
+
+    monkeypatch.setattr(connection, "defineXML", refuse_rescue_xml)
+    act(cloud, uuid, {"rescue": None})
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    monkeypatch.undo()
+    assert shown["status"] == "ACTIVE"  # where it was, running again
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    assert definition(cloud, host, uuid) == before
+    assert rescue_files(cloud, host, uuid) == []
+    assert cloud.usages()[host] == SMALL
+    assert image_id(cloud, "day2-image") in cloud.view.agent(host).images.users()[uuid]
+    (step,) = event_detail(cloud, uuid, "rescue")["events"]
+    assert step["event"] == "compute_rescue_instance" and step["result"] == "Error"
+    assert f"Rescue of {uuid} on {host} failed" in step["details"]
+    assert "no rescue for you" in step["details"]
+    delete_api(cloud, uuid)
+
+
+def test_a_rescue_image_without_data_fails_before_the_host_is_touched(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    server = boot_api(cloud, "vm-rescue-nodata")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    gone = cloud.view.client.create_image("day2-rescue-gone", b"\6" * 65536, {})
+    cloud.view.control.images.store.path(gone).unlink()  # the data file lost after upload
+    act(cloud, uuid, {"rescue": {"rescue_image_ref": gone}})  # active: the API accepts it
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    assert shown["status"] == "ACTIVE"
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    assert rescue_files(cloud, host, uuid) == []
+    (step,) = event_detail(cloud, uuid, "rescue")["events"]
+    assert step["result"] == "Error" and "its data file is missing" in step["details"]
+    delete_api(cloud, uuid)
+
+
+def test_an_unrescue_failing_on_the_host_keeps_the_rescue(
+    cloud: Day2Cloud, conductor: Conductor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = boot_api(cloud, "vm-unrescue-fail")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    act(cloud, uuid, {"rescue": None})
+    wait_api(cloud, uuid, lambda s: s["status"] == "RESCUE")
+    rescued = definition(cloud, host, uuid)
+    connection = cloud.view.agent(host).driver.connection
+    real_define = connection.defineXML
+
+    def refuse_original(xml: str) -> Any:
+        if rescue.RESCUE_DISK not in xml:
+            raise libvirt_error(libvirt.VIR_ERR_INTERNAL_ERROR, "cannot define the original")
+        return real_define(xml)
+
+    monkeypatch.setattr(connection, "defineXML", refuse_original)
+    act(cloud, uuid, {"unrescue": None})
+    conductor.drain(timeout=30)
+    shown = wait_api(cloud, uuid, settled)
+    monkeypatch.undo()
+    assert shown["status"] == "RESCUE"
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}  # the rescue, running
+    assert definition(cloud, host, uuid) == rescued
+    (step,) = event_detail(cloud, uuid, "unrescue")["events"]
+    assert step["result"] == "Error" and "cannot define the original" in step["details"]
+    act(cloud, uuid, {"unrescue": None})  # the host works again: the unrescue goes through
+    wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    assert rescue_files(cloud, host, uuid) == []
+    delete_api(cloud, uuid)

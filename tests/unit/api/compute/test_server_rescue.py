@@ -1,0 +1,225 @@
+"""rescue / unrescue through the Compute API: the body, the states, the image, the
+lock, the password answer and the policy rules (the conductor is a recording one)."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import pytest
+
+from support.api_apps import Apps, make_apps
+from virtfleet.api.compute import routes
+from virtfleet.api.compute.schemas import server_action
+from virtfleet.api.policy.enforcer import Authorizer
+from virtfleet.api.wsgi import Request
+from virtfleet.conf import make_conf
+from virtfleet.db import servers
+
+from .conftest import world as make_world  # the fixture, for a custom conf
+from .test_servers import EMPTY, IMG, action, boot
+
+MEMBER = {"X-Roles": "member,reader", "X-Project-Id": "p1"}
+
+
+def server_in(world: Apps, vm_state: str, headers: dict[str, str] | None = None) -> str:
+    c = world.compute()
+    reply = c.post(
+        "/v2.1/servers",
+        {"server": {"name": "vm", "flavorRef": "f1", "imageRef": IMG, "networks": "none"}},
+        headers=headers or {},
+    )
+    assert reply.status == 202, reply.body
+    server_id = str(reply.json["server"]["id"])
+    servers.update(world.db, server_id, vm_state=vm_state)
+    return server_id
+
+
+def status_of(world: Apps, server_id: str) -> str:
+    return str(world.compute().get(f"/v2.1/servers/{server_id}").json["server"]["status"])
+
+
+def test_rescue_answers_a_generated_password_and_unrescue_202(world: Apps) -> None:
+    c = world.compute()
+    server_id = boot(c)["id"]
+    seen: list[Any] = []
+    recorded = world.conductor.rescue_server
+    world.conductor.rescue_server = lambda uuid, image: (  # type: ignore[method-assign]
+        seen.append((servers.get(world.db, uuid).task_state, image)),
+        recorded(uuid, image),
+    )
+    reply = action(c, server_id, {"rescue": None})
+    assert reply.status == 200
+    password = reply.json["adminPass"]
+    assert isinstance(password, str) and len(password) >= 12
+    assert seen == [("rescuing", IMG)]  # the task set first; the server's own image
+    assert status_of(world, server_id) == "RESCUE"
+    assert action(c, server_id, {"unrescue": None}).status == 202
+    assert status_of(world, server_id) == "ACTIVE"
+    assert world.conductor.calls[-2:] == [
+        ("rescue_server", (server_id, IMG)),
+        ("unrescue_server", (server_id,)),
+    ]
+    events = c.get(f"/v2.1/servers/{server_id}/os-instance-actions").json["instanceActions"]
+    assert [e["action"] for e in events][:2] == ["unrescue", "rescue"]
+
+
+def test_rescue_with_a_password_and_an_image(world: Apps) -> None:
+    c = world.compute()
+    server_id = boot(c)["id"]
+    body = {"rescue": {"adminPass": "s3cret-rescue", "rescue_image_ref": f"http://x/{IMG}"}}
+    reply = action(c, server_id, body)
+    assert reply.status == 200 and reply.json == {"adminPass": "s3cret-rescue"}
+    assert world.conductor.calls[-1] == ("rescue_server", (server_id, IMG))
+
+
+def test_no_password_in_the_answer_when_instance_passwords_are_off(
+    tmp_path: pathlib.Path,
+) -> None:
+    world = make_world.__wrapped__(make_apps(tmp_path, api__enable_instance_password=False))  # type: ignore[attr-defined]
+    server_id = boot(world.compute())["id"]
+    reply = action(world.compute(), server_id, {"rescue": {"adminPass": "x"}})
+    assert reply.status == 200 and reply.json == {}
+
+
+@pytest.mark.parametrize("vm_state", ["active", "stopped", "error"])
+def test_rescue_from_each_allowed_state(world: Apps, vm_state: str) -> None:
+    server_id = server_in(world, vm_state)
+    assert action(world.compute(), server_id, {"rescue": {}}).status == 200
+    assert status_of(world, server_id) == "RESCUE"
+
+
+@pytest.mark.parametrize("vm_state", ["paused", "suspended", "rescued", "shelved", "resized"])
+def test_rescue_from_other_states_is_409_naming_the_state(world: Apps, vm_state: str) -> None:
+    server_id = server_in(world, vm_state)
+    reply = action(world.compute(), server_id, {"rescue": None})
+    assert reply.status == 409
+    assert (
+        f"Cannot 'rescue' instance {server_id} while it is in vm_state {vm_state}"
+        in (reply.json["conflictingRequest"]["message"])
+    )
+    assert ("rescue_server", (server_id, IMG)) not in world.conductor.calls
+
+
+@pytest.mark.parametrize("vm_state", ["active", "stopped", "paused", "error"])
+def test_unrescue_only_from_rescue(world: Apps, vm_state: str) -> None:
+    server_id = server_in(world, vm_state)
+    reply = action(world.compute(), server_id, {"unrescue": None})
+    assert reply.status == 409
+    assert (
+        f"Cannot 'unrescue' instance {server_id} while it is in vm_state {vm_state}"
+        in (reply.json["conflictingRequest"]["message"])
+    )
+
+
+def test_a_busy_server_is_409(world: Apps) -> None:
+    server_id = server_in(world, "active")
+    servers.update(world.db, server_id, task_state="powering-off")
+    reply = action(world.compute(), server_id, {"rescue": None})
+    assert reply.status == 409 and "task_state powering-off" in reply.body.decode()
+
+
+@pytest.mark.parametrize(
+    ("argument", "fragment"),
+    [
+        ({"adminPass": 5}, "adminPass"),
+        ({"adminPass": ""}, "adminPass"),
+        ({"rescue_image_ref": None}, "rescue_image_ref"),
+        ({"image": IMG}, "additional properties are not allowed ('image' unexpected)"),
+        ("now", "Invalid input for rescue: expected null or an object."),
+        (["x"], "Invalid input for rescue: expected null or an object."),
+    ],
+)
+def test_bad_rescue_bodies_are_400(world: Apps, argument: Any, fragment: str) -> None:
+    server_id = boot(world.compute())["id"]
+    reply = action(world.compute(), server_id, {"rescue": argument})
+    assert reply.status == 400, reply.body
+    assert fragment in reply.json["badRequest"]["message"]
+    assert status_of(world, server_id) == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("argument", "fragment"),
+    [
+        ({"force": True}, "Invalid input for unrescue: additional properties"),
+        ("yes", "Invalid input for unrescue: expected null."),
+    ],
+)
+def test_bad_unrescue_bodies_are_400(world: Apps, argument: Any, fragment: str) -> None:
+    server_id = server_in(world, "rescued")
+    reply = action(world.compute(), server_id, {"unrescue": argument})
+    assert reply.status == 400 and fragment in reply.json["badRequest"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("image", "fragment"),
+    [
+        (
+            "33333333-3333-3333-3333-333333333333",
+            "Rescue image 33333333-3333-3333-3333-333333333333 could not be found "
+            "(rescue_image_ref).",
+        ),
+        (EMPTY, f"Rescue image {EMPTY} has no data (status queued) (rescue_image_ref)."),
+    ],
+)
+def test_an_unusable_rescue_image_is_400(world: Apps, image: str, fragment: str) -> None:
+    server_id = boot(world.compute())["id"]
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": image}})
+    assert reply.status == 400 and reply.json["badRequest"]["message"] == fragment
+    server = servers.get(world.db, server_id)
+    assert (server.vm_state, server.task_state) == ("active", None)
+    assert not [call for call in world.conductor.calls if call[0] == "rescue_server"]
+
+
+def test_the_servers_own_image_gone_is_400_naming_it(world: Apps) -> None:
+    server_id = boot(world.compute())["id"]
+    assert world.image().delete(f"/v2/images/{IMG}").status == 204
+    reply = action(world.compute(), server_id, {"rescue": None})
+    assert reply.status == 400
+    assert reply.json["badRequest"]["message"] == (
+        f"Rescue image {IMG} could not be found (the server's own image, used without "
+        "rescue_image_ref)."
+    )
+
+
+def test_a_locked_server_refuses_its_owner_not_an_admin(world: Apps) -> None:
+    server_id = server_in(world, "active", MEMBER)
+    c = world.compute()
+    assert c.post(f"/v2.1/servers/{server_id}/action", {"lock": None}).status == 202  # admin
+    refused = c.post(f"/v2.1/servers/{server_id}/action", {"rescue": None}, headers=MEMBER)
+    assert refused.status == 409 and f"Instance {server_id} is locked" in refused.body.decode()
+    assert action(c, server_id, {"rescue": None}).status == 200  # the admin may
+    refused = c.post(f"/v2.1/servers/{server_id}/action", {"unrescue": None}, headers=MEMBER)
+    assert refused.status == 409 and "is locked" in refused.body.decode()
+
+
+def test_each_action_is_under_its_own_rule() -> None:
+    rules = {action.name: action.policy for action in routes.SERVER_ACTIONS}
+    assert rules["rescue"] == "os_compute_api:os-rescue"
+    assert rules["unrescue"] == "os_compute_api:os-unrescue"
+    assert {"rescue", "unrescue"} <= set(server_action.ACTIONS)
+
+
+@pytest.mark.parametrize("rule", ["os_compute_api:os-rescue", "os_compute_api:os-unrescue"])
+def test_the_rules_default_to_the_owner_or_an_admin(tmp_path: pathlib.Path, rule: str) -> None:
+    check = Authorizer(make_conf(api__auth_strategy="noauth"))  # type: ignore[arg-type]
+    owned = {"project_id": "p1"}
+
+    def asking(roles: str, project: str = "p1") -> Request:
+        return Request.blank("/", headers={"X-Roles": roles, "X-Project-Id": project})
+
+    assert check.allowed(asking("member,reader"), rule, owned)
+    assert check.allowed(asking("admin,member,reader", "p9"), rule, owned)
+    assert not check.allowed(asking("reader"), rule, owned)
+    assert not check.allowed(asking("member,reader", "p2"), rule, owned)
+
+
+def test_a_policy_file_can_make_rescue_admin_only(tmp_path: pathlib.Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('"os_compute_api:os-rescue": "role:admin"\n')
+    check = Authorizer(  # type: ignore[arg-type]
+        make_conf(api__auth_strategy="noauth", oslo_policy__policy_file=str(policy))
+    )
+    member = Request.blank("/", headers={"X-Roles": "member", "X-Project-Id": "p1"})
+    assert not check.allowed(member, "os_compute_api:os-rescue", {"project_id": "p1"})
+    assert check.allowed(member, "os_compute_api:os-unrescue", {"project_id": "p1"})

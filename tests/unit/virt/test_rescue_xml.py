@@ -1,0 +1,63 @@
+"""The rescue definition made from a guest's own: the rescue disk first (booted
+first), the other disks on its prefix one letter on, everything else unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from virtfleet import errors
+from virtfleet.virt.libvirt import rescue
+
+ORIGINAL = """<domain type='qemu'>
+  <name>vf-x</name>
+  <os><type arch='x86_64' machine='q35'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/i/x/disk'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <source file='/i/x/disk.config'/>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+    </disk>
+    <interface type='bridge'><mac address='fa:16:3e:00:00:01'/></interface>
+  </devices>
+</domain>"""
+
+
+def test_the_rescue_disk_goes_first_and_boots_first() -> None:
+    made = rescue.rescue_xml(ORIGINAL, "/i/x/disk.rescue", "virtio", "vd")
+    assert rescue.disk_sources(made) == [
+        ("vda", "/i/x/disk.rescue"),
+        ("vdb", "/i/x/disk"),
+        ("sda", "/i/x/disk.config"),  # another prefix: unchanged
+    ]
+    root = etree.fromstring(made.encode())
+    assert root.find("os/boot") is None
+    first = root.find("devices/disk")
+    assert first is not None and first.find("boot").get("order") == "1"  # type: ignore[union-attr]
+    assert root.find("devices/disk/address") is None  # placed again in this order
+    assert root.find("devices/interface/mac").get("address") == "fa:16:3e:00:00:01"  # type: ignore[union-attr]
+
+
+def test_a_config_drive_on_the_root_disks_prefix_moves_too() -> None:
+    original = ORIGINAL.replace("dev='sda' bus='sata'", "dev='vdb' bus='virtio'")
+    made = rescue.rescue_xml(original, "/r", "virtio", "vd")
+    assert [dev for dev, _ in rescue.disk_sources(made)] == ["vda", "vdb", "vdc"]
+
+
+def test_a_kernel_boot_keeps_its_kernel_and_no_boot_order() -> None:
+    original = ORIGINAL.replace("<boot dev='hd'/>", "<kernel>/k</kernel>")
+    root = etree.fromstring(rescue.rescue_xml(original, "/r", "virtio", "vd").encode())
+    assert root.findtext("os/kernel") == "/k"
+    assert root.find("devices/disk/boot") is None
+
+
+def test_a_disk_that_cannot_move_aside_is_refused() -> None:
+    with pytest.raises(errors.InvalidInput, match="cannot move disk vdz aside"):
+        rescue.rescue_xml(ORIGINAL.replace("'vda'", "'vdz'"), "/r", "virtio", "vd")
