@@ -55,6 +55,9 @@ class FakeDriver:
         self.discoveries += 1
         return self.info
 
+    def ensure_connected(self) -> bool:
+        return False  # never loses its connection
+
     def spawn(self, spec: GuestSpec) -> None:
         self.calls.append(("spawn", spec.instance_uuid))
         if self.fail_spawn is not None:

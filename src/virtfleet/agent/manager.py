@@ -304,7 +304,10 @@ class ComputeAgent:
         """Discover the host and report it, then tell the conductor the power state of
         every guest here and which guests there are (so changes missed while the
         agent was away are seen: a stopped guest's server turns SHUTOFF, a gone one's
-        ERROR); returns the conductor's reply to the report."""
+        ERROR); returns the conductor's reply to the report. A hypervisor connection
+        that died (libvirtd stopped or restarted) is opened again first; while the
+        daemon is away this raises HypervisorError and nothing is reported."""
+        self.driver.ensure_connected()
         info = self.driver.discover()
         if self.slices is None:  # a bad [libvirt] slice_spec stops the agent here
             self.slices = SliceHost.load(self.conf, self.host, self.driver)
@@ -490,7 +493,8 @@ class ComputeAgent:
         while not self._stop.wait(interval):
             try:
                 self.refresh()
-            except errors.RPCError as exc:  # e.g. the server restarting: say it briefly
+            except (errors.RPCError, errors.HypervisorError) as exc:
+                # e.g. the server or libvirtd restarting: say it briefly
                 LOG.warning("host %s: periodic report failed: %s", self.host, exc)
             except Exception:  # keep refreshing; the next round may work
                 if self._stop.is_set():

@@ -7,6 +7,7 @@ import pathlib
 import threading
 from typing import Any
 
+import libvirt
 import pytest
 
 from support.fake_driver import FakeDriver
@@ -19,6 +20,11 @@ from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.rpc_results import HostReportReceipt
 from virtfleet.rpc.transport import LocalTransport
+from virtfleet.virt.connection import open_connection
+from virtfleet.virt.libvirt.driver import LibvirtDriver
+from virtfleet.virt.sim import default_fleet
+from virtfleet.virt.sim.agentconf import conf_overrides
+from virtfleet.virt.sim.errors import libvirt_error
 
 UUID = "0f6f8d3e-2b8c-4d3a-9e55-6a8e7c1b2d44"
 
@@ -256,3 +262,41 @@ def test_the_guests_are_listed_to_the_conductor_once_serving_and_at_every_refres
         assert wait_until(lambda: conductor.guest_lists[-1:] == [("kvm-1", ["b"])])
     finally:
         agent.stop()
+
+
+def test_a_report_connects_again_once_libvirtd_is_back(
+    tmp_path: pathlib.Path, transport: LocalTransport, conductor: RecordingConductor
+) -> None:
+    """libvirtd stopped (the agent's connection closed): each report tries to connect
+    again and fails with a HypervisorError, reporting nothing; once the daemon answers
+    again the next report opens a new connection and reports (found on two real hosts:
+    the agent never reconnected at its reports, so an evacuated guest stayed on its
+    returned host)."""
+    fleet = default_fleet()
+    conf = vconf.make_conf(data_dir=str(tmp_path), **conf_overrides(fleet.host("kvm-1")))
+    daemon_up = False
+    opened: list[libvirt.virConnect] = []
+
+    def reopen() -> libvirt.virConnect:
+        if not daemon_up:
+            raise libvirt_error(libvirt.VIR_ERR_SYSTEM_ERROR, "Failed to connect socket",
+                                libvirt.VIR_FROM_RPC)  # fmt: skip
+        opened.append(open_connection("sim://kvm-1", fleet))
+        return opened[-1]
+
+    driver = LibvirtDriver(open_connection("sim://kvm-1", fleet), conf, reopen=reopen)
+    agent = ComputeAgent(conf, "kvm-1", driver, transport)
+    agent.refresh()
+    assert len(conductor.reports) == 1
+    driver.connection.close()  # the daemon went away
+    with pytest.raises(errors.HypervisorError, match="cannot connect to the hypervisor again"):
+        agent.refresh()
+    with pytest.raises(errors.HypervisorError):  # still away at the next report
+        agent.refresh()
+    assert len(conductor.reports) == 1 and opened == []
+    daemon_up = True
+    agent.refresh()
+    assert len(conductor.reports) == 2
+    assert len(opened) == 1 and driver.connection is opened[0]
+    agent.refresh()  # the new connection is kept
+    assert len(opened) == 1 and len(conductor.reports) == 3

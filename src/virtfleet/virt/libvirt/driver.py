@@ -179,7 +179,10 @@ class LibvirtDriver:
         LOG.warning("the hypervisor connection is gone (libvirtd restarted?): reconnecting")
         with contextlib.suppress(libvirt.libvirtError):
             self._conn.close()
-        self._conn = self._reopen()
+        try:
+            self._conn = self._reopen()
+        except libvirt.libvirtError as exc:
+            raise hypervisor_error("cannot connect to the hypervisor again", exc) from exc
         if self._callbacks:
             self._conn.domainEventRegisterAny(
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle_event, None
