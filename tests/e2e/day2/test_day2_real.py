@@ -1,7 +1,8 @@
 """Day-2 operations between two real libvirt hosts (scripts/libvirt-hosts.sh) of one
 `virtfleet up`, each agent with an instances path of its own (no shared storage),
 through the openstack CLI: pause/unpause and suspend/resume keep the guest's console
-counter running; a snapshot of a real guest is a qcow2 image that boots again; cold
+counter running; a snapshot of a real guest is a qcow2 image that boots again (and is
+rescued from its own image and unrescued: the rescue disk first, its definition back); cold
 migrations reverted and confirmed, and a resize of the running guest confirmed, the
 disk pulled by the destination from the source, placement usage checked per step.
 
@@ -30,6 +31,7 @@ import pytest
 
 from support.ci import time_bound, unavailable
 from support.cloud import GUEST_IMAGES
+from virtfleet.virt.libvirt import rescue
 
 if TYPE_CHECKING:
     from support.cloud import Cloud, StartCloud
@@ -269,11 +271,59 @@ def test_pause_suspend_and_snapshot_of_a_running_guest(
 
     booted = boot(cloud, "d2-from-snap", "d2-snap")
     assert booted["id"] != uuid
+    rescue_and_unrescue(cloud, uri_of[booted["OS-EXT-SRV-ATTR:host"]], booted)
     cloud.openstack("server", "delete", "--wait", "d2-from-snap")
     cloud.openstack("image", "delete", "d2-snap")
     for uri in uri_of.values():
         assert booted["id"] not in virsh(uri, "list", "--all", "--uuid")
     assert_held(cloud, {host: SMALL, other: NONE})
+
+
+def booted_again(
+    cloud: Cloud, uri: str, name: str, uuid: str, old_id: str, seconds: float = 120
+) -> str:
+    """Wait until the guest runs as a new QEMU process (its domain id changed) whose
+    latest boot on the console ticks from 1 to 2 or more; its domain id."""
+    deadline = time.monotonic() + time_bound(seconds)
+    while True:
+        domid = virsh(uri, "domid", uuid)
+        latest = cloud.openstack("console", "log", "show", name).stdout.split("Linux version")
+        counted = [int(n) for n in TICK.findall(latest[-1])]
+        if domid != old_id and len(latest) > 1 and counted[:2] == [1, 2]:
+            return domid
+        assert time.monotonic() < deadline, f"{name}: no new boot ticking ({domid}): {counted}"
+        time.sleep(2)
+
+
+def rescue_and_unrescue(cloud: Cloud, uri: str, server: dict[str, Any]) -> None:
+    """A real TCG guest rescued from its own image: its live domain boots the rescue
+    disk first with its own disk second, the placement usage unchanged; unrescued, its
+    definition is the one before (byte for byte) and it boots and runs again."""
+    name, uuid, host = server["name"], server["id"], server["OS-EXT-SRV-ATTR:host"]
+    usage = held(cloud, host)
+    before = virsh(uri, "dumpxml", "--inactive", uuid)
+    [(_, own_disk)] = rescue.disk_sources(before)
+    domid = virsh(uri, "domid", uuid)
+    started = time.monotonic()
+    cloud.openstack("server", "rescue", name)
+    shown = wait_settled(cloud, name, "RESCUE")
+    assert shown["OS-EXT-STS:vm_state"] == "rescued", shown
+    assert virsh(uri, "domstate", uuid) == "running"
+    rescue_disk = str(pathlib.Path(own_disk).with_name(rescue.RESCUE_DISK))
+    live = rescue.disk_sources(virsh(uri, "dumpxml", uuid))
+    assert live == [("vda", rescue_disk), ("vdb", own_disk)], live
+    domid = booted_again(cloud, uri, name, uuid, domid)  # the rescue boot runs
+    assert held(cloud, host) == usage
+    cloud.openstack("server", "unrescue", name)
+    wait_settled(cloud, name, "ACTIVE")
+    assert virsh(uri, "dumpxml", "--inactive", uuid) == before
+    assert virsh(uri, "domstate", uuid) == "running"
+    assert not pathlib.Path(rescue_disk).exists()
+    booted_again(cloud, uri, name, uuid, domid)  # from its own disk again, running
+    assert held(cloud, host) == usage
+    events = cloud.openstack_json(*CLI, "server", "event", "list", name)
+    assert [e["Action"] for e in events][:2] == ["unrescue", "rescue"]
+    print(f"rescue + unrescue of a real TCG guest: {time.monotonic() - started:.1f} s")
 
 
 PATTERN = "0x5a"

@@ -80,6 +80,7 @@ def test_rescue_and_unrescue_through_the_cli(cloud: Day2Cloud) -> None:
     assert '<boot order="1"/>' in live.replace("'", '"')
     assert cloud.usages() == expected  # the allocation does not change
     assert image_id(cloud, "day2-image") in cloud.view.agent(host).images.users()[uuid]
+    assert cloud.run("console", "log", "show", "vm-rescue").returncode == 0  # the rescue's
 
     cloud.run("server", "unrescue", "vm-rescue")
     shown = cloud.wait("vm-rescue", lambda s: s["status"] == "ACTIVE")

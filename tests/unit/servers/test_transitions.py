@@ -99,7 +99,7 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "start": idle("stopped"),
     "reboot_hard": idle("active", "stopped", "error"),
     "reboot_soft": idle("active"),
-    "console_output": idle("active", "stopped", "error", "paused", "suspended"),
+    "console_output": idle("active", "stopped", "error", "paused", "suspended", "rescued"),
     "pause": idle("active"),
     "unpause": idle("paused"),
     "suspend": idle("active"),
