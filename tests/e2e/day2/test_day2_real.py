@@ -4,14 +4,16 @@ through the openstack CLI: pause/unpause and suspend/resume keep the guest's con
 counter running; a snapshot of a real guest is a qcow2 image that boots again (and is
 rescued from its own image and unrescued: the rescue disk first, its definition back); cold
 migrations reverted and confirmed, and a resize of the running guest confirmed, the
-disk pulled by the destination from the source, placement usage checked per step.
+disk pulled by the destination from the source, placement usage checked per step;
+last, an evacuation from a host that was stopped (its libvirtd ended, its guest's QEMU
+killed: the host as an operator finds it dead) and the stale guest removed when it is
+back.
 
 The guest is the project's x86_64 test kernel + initramfs (``vf.tick`` prints ``tick
 N`` every second) over a small raw root disk with a marker in it, so a snapshot and a
 moved disk can be checked byte for byte. One cloud and one guest for the module (the
-tests run in order on it); four TCG boots in all: the guest, one from its snapshot, its
-start on the destination, its resize. The last test slot is kept for moves that stop a
-host (evacuation).
+tests run in order on it); six TCG boots in all: the guest, one from its snapshot, its
+start on the destination, its resize, and the evacuation's guest and its rebuild.
 
 Needs root, libvirtd + QEMU and the x86_64 guest kernel of scripts/guest-images.sh.
 """
@@ -423,4 +425,107 @@ def test_cold_moves_between_hosts_without_shared_storage(
     assert_held(cloud, {source: NONE, dest: NONE})
 
 
-# Keep this slot last: tests that stop a host (evacuation) go below.
+# Keep this test last: it stops a host (restored in its finally, whatever happened).
+
+
+def qemu_pids(uuid: str) -> list[int]:
+    """The QEMU processes running the guest ``uuid`` (``-uuid`` on their command line)."""
+    pids = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended meanwhile
+        if comm.startswith("qemu-system") and uuid.encode() in args:
+            pids.append(int(proc.name))
+    return pids
+
+
+def provider_uuid(cloud: Cloud, host: str) -> str:
+    (provider,) = cloud.openstack_json("resource", "provider", "list", "--name", host)
+    return str(provider["uuid"])
+
+
+def wait_gone(uri: str, uuid: str, directory: pathlib.Path, seconds: float) -> float:
+    """Wait until ``uri`` has no domain ``uuid`` and ``directory`` is gone; how long."""
+    started = time.monotonic()
+    deadline = started + time_bound(seconds)
+    while uuid in virsh(uri, "list", "--all", "--uuid") or directory.exists():
+        assert time.monotonic() < deadline, (virsh(uri, "list", "--all"), directory.exists())
+        time.sleep(2)
+    return time.monotonic() - started
+
+
+def test_evacuation_from_a_stopped_host_and_its_return(
+    cloud: Cloud,
+    uris: dict[str, str],
+    agents: tuple[str, str],
+    instances: dict[int, pathlib.Path],
+) -> None:
+    """A guest's host stops (its libvirtd ended, the guest's QEMU killed) and its
+    service is forced down; `server evacuate` (before 2.95, so it stays ACTIVE) rebuilds
+    the guest from its image on the other host, where it boots and ticks; the source
+    holds the flavor for the migration (`done`) until its libvirtd is back, when its
+    agent removes the stale domain and instance directory, frees that allocation and
+    the migration is `completed`."""
+    started = time.monotonic()
+    shown = boot(cloud, "d2-evac")
+    uuid, source = shown["id"], shown["OS-EXT-SRV-ATTR:host"]
+    index = agents.index(source)
+    dest = agents[1 - index]
+    source_host, source_uri, dest_uri = HOSTS[index], uris[HOSTS[index]], uris[HOSTS[1 - index]]
+    assert virsh(source_uri, "domstate", uuid) == "running"
+    assert_held(cloud, {source: SMALL, dest: NONE})
+    print(f"evacuation guest booted: {time.monotonic() - started:.1f} s")
+    try:
+        # the host as an operator finds it dead: no libvirtd, no guest process
+        hosts_script("stop", source_host)
+        pids = qemu_pids(uuid)
+        assert pids, "the guest's QEMU is not running on the source"
+        for pid in pids:
+            subprocess.run(["kill", "-KILL", str(pid)], check=True)
+        refused = cloud.openstack(*CLI, "server", "evacuate", "d2-evac", check=False)
+        assert refused.returncode != 0 and "still in use" in refused.stderr, refused
+        cloud.openstack(*CLI, "compute", "service", "set", "--down", source, "nova-compute")
+        services = cloud.openstack_json(*CLI, "compute", "service", "list", "--host", source)
+        assert [s["State"] for s in services] == ["down"], services
+
+        moving = time.monotonic()
+        # not --wait: python-openstackclient's evacuate waits for 'ACTIVE' in statuses it
+        # lowercases first (osc_lib wait_for_status), so it never sees the end
+        cloud.openstack("--os-compute-api-version", "2.94", "server", "evacuate", "d2-evac")
+        evacuated = wait_settled(cloud, "d2-evac", "ACTIVE")
+        assert evacuated["OS-EXT-SRV-ATTR:host"] == dest, evacuated
+        assert virsh(dest_uri, "domstate", uuid) == "running"
+        wait_ticks(cloud, "d2-evac", 1)
+        print(f"evacuated, ticking on {dest}: {time.monotonic() - moving:.1f} s")
+        console = cloud.openstack("console", "log", "show", "d2-evac").stdout
+        assert console.count("Linux version") == 1, console  # the rebuild's own boot
+        (row,) = cloud.allocations(uuid)  # the server holds the destination only
+        assert row["resource_provider"] == provider_uuid(cloud, dest), row
+        assert_held(cloud, {source: SMALL, dest: SMALL})  # the source's by the migration
+        (migration,) = cloud.openstack_json(*CLI, "server", "migration", "list",
+                                            "--server", "d2-evac")  # fmt: skip
+        assert (migration["Type"], migration["Status"]) == ("evacuation", "done"), migration
+        events = cloud.openstack_json(*CLI, "server", "event", "list", "d2-evac")
+        assert "evacuate" in [e["Action"] for e in events], events
+        assert (instances[index] / uuid).is_dir()  # the stale copy, until the host returns
+
+        hosts_script("start", source_host)  # its agent reconnects at its next report
+        cleaned = wait_gone(source_uri, uuid, instances[index] / uuid, 150)
+        print(f"{source} back: stale guest removed after {cleaned:.1f} s")
+    finally:  # whatever failed: the host and its service back for what follows
+        hosts_script("start", source_host)
+        cloud.openstack(*CLI, "compute", "service", "set", "--up", source, "nova-compute")
+    assert_held(cloud, {source: NONE, dest: SMALL})
+    (migration,) = cloud.openstack_json(*CLI, "server", "migration", "list", "--server", "d2-evac")
+    assert migration["Status"] == "completed", migration
+    assert virsh(dest_uri, "domstate", uuid) == "running"
+    cloud.openstack("server", "delete", "--wait", "d2-evac")
+    for uri in uris.values():
+        assert uuid not in virsh(uri, "list", "--all", "--uuid")
+    assert_held(cloud, {source: NONE, dest: NONE})
+    print(f"evacuation test: {time.monotonic() - started:.1f} s")
