@@ -69,6 +69,8 @@ READ_ONLY = frozenset(
 )
 #: The image properties that name the guest architecture; an upload of an image with
 #: none of them infers it from the data (:mod:`virtfleet.image.arch_inference`).
+#: Names that are the Image API's own attributes, never properties.
+ATTRIBUTES = frozenset({*WRITABLE, *READ_ONLY})
 ARCH_PROPERTIES = ("hw_architecture", "hw_emulation_architecture", "architecture")
 #: Set with ``architecture`` when it was inferred: what it was read from.
 INFERRED_FROM_PROPERTY = "virtfleet_architecture_inferred_from"

@@ -568,3 +568,39 @@ def test_image_property_no_host_trait_can_match_is_400(world: Apps) -> None:
     assert reply.status == 400, reply.body
     assert "hw_video_model='ramfb'" in reply.json["badRequest"]["message"]
     assert "COMPUTE_GRAPHICS_MODEL_RAMFB" in reply.json["badRequest"]["message"]
+
+
+def test_create_image_queues_a_snapshot_that_inherits_the_image(world: Apps) -> None:
+    c = world.compute("2.45")
+    server_id = boot(c)["id"]
+    body = {"createImage": {"name": "snap", "metadata": {"purpose": "backup"}}}
+    reply = c.post(f"/v2.1/servers/{server_id}/action", body)
+    assert reply.status == 202, reply.body
+    image_id = reply.json["image_id"]
+    assert world.conductor.calls[-1] == ("snapshot_server", (server_id, image_id))
+    image = world.image().get(f"/v2/images/{image_id}").json
+    assert image["name"] == "snap" and image["status"] == "queued"
+    assert image["purpose"] == "backup" and image["hw_architecture"] == "x86_64"
+    assert (image["image_type"], image["instance_uuid"], image["base_image_ref"]) == (
+        "snapshot",
+        server_id,
+        IMG,
+    )
+
+    older = world.compute("2.44").post(f"/v2.1/servers/{server_id}/action", body)
+    assert older.status == 202 and older.body == b""
+    assert "/image/v2/images/" in older.headers["Location"]
+
+
+def test_create_image_with_bad_metadata_is_400_and_leaves_no_image(world: Apps) -> None:
+    c = world.compute()
+    server_id = boot(c)["id"]
+    before = world.image().get("/v2/images").json["images"]
+    body = {"createImage": {"name": "snap", "metadata": {"id": "not-a-uuid"}}}
+    reply = c.post(f"/v2.1/servers/{server_id}/action", body)
+    assert reply.status == 400, reply.body
+    assert reply.json["badRequest"]["message"] == (
+        "Invalid image metadata: id is an image attribute, not a property."
+    )
+    assert world.image().get("/v2/images").json["images"] == before
+    assert not [call for call in world.conductor.calls if call[0] == "snapshot_server"]

@@ -18,6 +18,8 @@ from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
 from virtfleet.api.compute.versions import at_least
 from virtfleet.api.wsgi import HTTPError, Request, json_response
+from virtfleet.db import servers
+from virtfleet.image.service import ATTRIBUTES
 from virtfleet.servers import actions, service
 
 #: Image properties a snapshot does not inherit (they describe the old image's data
@@ -34,6 +36,36 @@ def create_image(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
     server = access.visible_server(req, deps.db, server_id)
     service.check(server, "snapshot")
     check_lock(req, server)
+    image_id = queue_snapshot_image(
+        deps, req, server, argument["name"], dict(argument.get("metadata") or {}), "snapshot",
+        "Invalid image metadata",
+    )  # fmt: skip
+    record(deps, req, server_id, actions.CREATE_IMAGE)
+    deps.conductor.snapshot_server(server_id, image_id)
+    if at_least(req, "2.45"):
+        return json_response({"image_id": image_id}, status=202)
+    location = f"{req.host_url}/image/v2/images/{image_id}"
+    return json_response(None, status=202, headers={"Location": location})
+
+
+def queue_snapshot_image(
+    deps: ComputeDeps,
+    req: Request,
+    server: servers.Server,
+    name: str,
+    metadata: dict[str, Any],
+    task: str,
+    refusal: str,
+) -> str:
+    """Queue the snapshot image ``name`` of ``server`` in the Image API (inheriting its
+    image's properties, then ``metadata``) and begin the server's ``task``; the image's
+    id. Bad metadata is a 400 starting with ``refusal``; a server that cannot take the
+    task gets its image deleted again."""
+    attributes = sorted(ATTRIBUTES & metadata.keys())
+    if attributes:
+        raise HTTPError(
+            400, f"{refusal}: {', '.join(attributes)} is an image attribute, not a property."
+        )
     inherited = {
         key: value
         for key, value in dict(server.image.get("properties") or {}).items()
@@ -41,8 +73,8 @@ def create_image(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
     }
     body: dict[str, Any] = {
         **inherited,
-        **dict(argument.get("metadata") or {}),
-        "name": argument["name"],
+        **metadata,
+        "name": name,
         "disk_format": "qcow2",
         "container_format": "bare",
         "visibility": "private",
@@ -56,15 +88,10 @@ def create_image(deps: ComputeDeps, req: Request, server_id: str, argument: Any)
     try:
         image = deps.images.create(body, owner=server.project_id)
     except errors.InvalidInput as exc:
-        raise HTTPError(400, f"Invalid image metadata: {exc.message}") from None
+        raise HTTPError(400, f"{refusal}: {exc.message}") from None
     try:
-        service.request(deps.db, server_id, "snapshot", owner=deps.owner)
+        service.request(deps.db, server.uuid, task, owner=deps.owner)
     except service.InvalidServerState:
         deps.images.delete(image.id)
         raise
-    record(deps, req, server_id, actions.CREATE_IMAGE)
-    deps.conductor.snapshot_server(server_id, image.id)
-    if at_least(req, "2.45"):
-        return json_response({"image_id": image.id}, status=202)
-    location = f"{req.host_url}/image/v2/images/{image.id}"
-    return json_response(None, status=202, headers={"Location": location})
+    return image.id

@@ -21,7 +21,7 @@ from virtfleet import errors
 from virtfleet.api import caller
 from virtfleet.api.compute import access
 from virtfleet.api.compute.deps import ComputeDeps
-from virtfleet.api.compute.handlers.server_images import NOT_INHERITED
+from virtfleet.api.compute.handlers.server_images import queue_snapshot_image
 from virtfleet.api.compute.handlers.server_state_actions import begin, check_lock, record
 from virtfleet.api.compute.schemas import server_action as action_schema
 from virtfleet.api.compute.schemas import shelve as schema
@@ -45,35 +45,12 @@ def shelve(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
     server = access.visible_server(req, deps.db, server_id)
     check_lock(req, server)
     service.check(server, "shelve")
-    inherited = {
-        key: value
-        for key, value in dict(server.image.get("properties") or {}).items()
-        if key not in NOT_INHERITED and isinstance(value, str)
-    }
-    body: dict[str, Any] = {
-        **inherited,
-        "name": f"{server.name}-shelved",
-        "disk_format": "qcow2",
-        "container_format": "bare",
-        "visibility": "private",
-        "min_disk": int(server.flavor.get("root_gb", 0) or 0),
-        "min_ram": int(server.image.get("min_ram", 0) or 0),
-        "image_type": "snapshot",
-        "instance_uuid": server.uuid,
-        "base_image_ref": server.image_ref,
-        "user_id": access.user_id(req),
-    }
-    try:
-        image = deps.images.create(body, owner=server.project_id)
-    except errors.InvalidInput as exc:
-        raise HTTPError(400, f"Cannot shelve: invalid image metadata: {exc.message}") from None
-    try:
-        service.request(deps.db, server_id, "shelve", owner=deps.owner)
-    except service.InvalidServerState:
-        deps.images.delete(image.id)
-        raise
+    image_id = queue_snapshot_image(
+        deps, req, server, f"{server.name}-shelved", {}, "shelve",
+        "Cannot shelve: invalid image metadata",
+    )  # fmt: skip
     record(deps, req, server_id, actions.SHELVE)
-    deps.shelving.shelve(server_id, image.id)
+    deps.shelving.shelve(server_id, image_id)
     return json_response(None, status=202)
 
 
