@@ -14,6 +14,7 @@ action's event and the server's fault.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from virtfleet import errors
@@ -64,49 +65,54 @@ class Rescues:
 
     def run_rescue(self, instance_uuid: str, image_id: str) -> None:
         """The rescue itself; every outcome ends the server's task."""
-        try:
-            server = servers.get(self._db, instance_uuid)
-        except errors.NotFound:
-            return
-        host = server.host
-        with actions.event(self._db, instance_uuid, actions.RESCUE, RESCUE_EVENT, host) as step:
-            if host is None:
-                step.fail("the server is on no host")
-                self._end(instance_uuid, "action_failed")
-                return
-            try:
-                rescue_image = boot.image_data(self._images, image_id, "rescue")
-                spec = self._spec(server, own_image_required=True)
-                self._agents.rescue(host, spec, rescue_image)
-            except errors.VirtfleetError as exc:
-                message = f"Rescue of {instance_uuid} on {host} failed: {exc}"
-                LOG.warning("%s", message)
-                step.fail(message)
-                self._end(instance_uuid, "action_failed", fault=servers.fault(message))
-                return
-            self._end(instance_uuid, "rescue_done", power_state=int(st.PowerState.RUNNING))
+
+        def on_host(server: servers.Server, host: str) -> None:
+            rescue_image = boot.image_data(self._images, image_id, "rescue")
+            spec = self._spec(server, own_image_required=True)
+            self._agents.rescue(host, spec, rescue_image)
+
+        self._run(instance_uuid, actions.RESCUE, RESCUE_EVENT, "Rescue", on_host, "rescue_done")
 
     def run_unrescue(self, instance_uuid: str) -> None:
         """The unrescue itself; every outcome ends the server's task."""
+
+        def on_host(server: servers.Server, host: str) -> None:
+            self._agents.unrescue(host, self._spec(server, own_image_required=False))
+
+        self._run(
+            instance_uuid, actions.UNRESCUE, UNRESCUE_EVENT, "Unrescue", on_host, "unrescue_done"
+        )
+
+    def _run(
+        self,
+        instance_uuid: str,
+        action: str,
+        event_name: str,
+        what: str,
+        on_host: Callable[[servers.Server, str], None],
+        done: str,
+    ) -> None:
+        """Run ``on_host`` under the action's event: ``done`` (running) when it
+        succeeds, else the task ends with the reason in the event and the fault."""
         try:
             server = servers.get(self._db, instance_uuid)
         except errors.NotFound:
             return
         host = server.host
-        with actions.event(self._db, instance_uuid, actions.UNRESCUE, UNRESCUE_EVENT, host) as step:
+        with actions.event(self._db, instance_uuid, action, event_name, host) as step:
             if host is None:
                 step.fail("the server is on no host")
                 self._end(instance_uuid, "action_failed")
                 return
             try:
-                self._agents.unrescue(host, self._spec(server, own_image_required=False))
+                on_host(server, host)
             except errors.VirtfleetError as exc:
-                message = f"Unrescue of {instance_uuid} on {host} failed: {exc}"
+                message = f"{what} of {instance_uuid} on {host} failed: {exc}"
                 LOG.warning("%s", message)
                 step.fail(message)
                 self._end(instance_uuid, "action_failed", fault=servers.fault(message))
                 return
-            self._end(instance_uuid, "unrescue_done", power_state=int(st.PowerState.RUNNING))
+            self._end(instance_uuid, done, power_state=int(st.PowerState.RUNNING))
 
     def _spec(self, server: servers.Server, own_image_required: bool) -> InstanceSpec:
         """The server's instance as at boot (its guest request decides the rescue
