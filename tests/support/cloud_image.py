@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from support.ci import time_bound
 from support.cloud import Cloud
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "cloud-image.sh"
@@ -101,7 +102,9 @@ def host_bridge(address: str) -> Iterator[str]:
 
 def ssh(key: pathlib.Path, address: str, command: str, timeout: float = 30) -> str:
     """Run ``command`` in the guest at ``address`` as the login user with ``key``
-    (batch mode: a password prompt is a failure); its stdout. Raises on failure."""
+    (batch mode: a password prompt is a failure); its stdout. Raises on failure.
+    ``timeout`` is a hang guard scaled for shared cores (a TCG guest under load takes
+    tens of seconds to start a Python program)."""
     result = subprocess.run(
         [
             "ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
@@ -110,7 +113,7 @@ def ssh(key: pathlib.Path, address: str, command: str, timeout: float = 30) -> s
         ],
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=time_bound(timeout),
         check=False,
     )  # fmt: skip
     if result.returncode != 0:
