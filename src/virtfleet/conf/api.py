@@ -87,10 +87,11 @@ OPTS: list[cfg.Opt] = [
     cfg.BoolOpt(
         "enable_instance_password",
         default=True,
-        help="Whether a rescue answers the rescue's admin password (given, or generated "
-        'when not given) as {"adminPass": ...}, as Nova\'s option of this name does; '
-        "false: the answer is {}. virtfleet does not inject the password into the "
-        "rescue guest (as Nova with [libvirt] inject_password false, its default).",
+        help="Whether the answers of a server create, rebuild, evacuate (before "
+        "microversion 2.14) and rescue carry the admin password (given, or generated when "
+        'not given) as "adminPass", as Nova\'s option of this name does; false: the key is '
+        "left out (a rescue or evacuate answers {}). virtfleet does not inject the password "
+        "into the guest's disk (as Nova with [libvirt] inject_password false, its default).",
     ),
 ]
 

@@ -21,7 +21,18 @@ from virtfleet.virt.libvirt import rescue
 from virtfleet.virt.sim.errors import libvirt_error
 
 from .conftest import SMALL, ZERO, Day2Cloud
-from .test_moves_cli import act, boot_api, delete_api, domains, event_detail, other, wait_api
+from .test_evacuate_rebuild_cli import host_down
+from .test_moves_cli import (
+    act,
+    api,
+    boot_api,
+    delete_api,
+    domains,
+    event_detail,
+    flavor_id,
+    other,
+    wait_api,
+)
 
 
 @pytest.fixture(scope="module")
@@ -231,4 +242,75 @@ def test_an_unrescue_failing_on_the_host_keeps_the_rescue(
     act(cloud, uuid, {"unrescue": None})  # the host works again: the unrescue goes through
     wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
     assert rescue_files(cloud, host, uuid) == []
+    delete_api(cloud, uuid)
+
+
+@pytest.fixture
+def passwords_off(cloud: Day2Cloud) -> Iterator[None]:
+    """``[api] enable_instance_password = false`` on the running cloud."""
+    conf = cloud.view.control.conf
+    conf.set_override("enable_instance_password", False, group="api")
+    yield
+    conf.clear_override("enable_instance_password", group="api")
+
+
+def create_with_password(cloud: Day2Cloud, name: str, image: str, password: str) -> Any:
+    flavor = flavor_id(cloud, "day2.small")
+    server = {"name": name, "flavorRef": flavor, "imageRef": image, "adminPass": password}
+    return api(cloud, "POST", "/servers", {"server": {**server, "networks": "none"}})["server"]
+
+
+def test_instance_passwords_off_hides_adminpass_in_every_answer(
+    cloud: Day2Cloud, passwords_off: None
+) -> None:
+    """Create, rebuild, evacuate (2.1: before 2.14 it answers the password) and
+    rescue answer without ``adminPass``, as Nova with the option false."""
+    image = image_id(cloud, "day2-image")
+    created = create_with_password(cloud, "vm-nopass", image, "given-pass-1")
+    assert "adminPass" not in created and created["id"]
+    uuid = created["id"]
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    rebuilt = api(cloud, "POST", f"/servers/{uuid}/action", {"rebuild": {"imageRef": image}})
+    assert rebuilt["server"]["id"] == uuid and "adminPass" not in rebuilt["server"]
+    wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    rescued = api(cloud, "POST", f"/servers/{uuid}/action", {"rescue": {"adminPass": "r"}})
+    assert rescued == {}
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "RESCUE")
+    act(cloud, uuid, {"unrescue": None})
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    source = shown["OS-EXT-SRV-ATTR:host"]
+    with host_down(cloud, source):
+        evacuated = api(
+            cloud,
+            "POST",
+            f"/servers/{uuid}/action",
+            {"evacuate": {"onSharedStorage": False, "adminPass": "e"}},
+            version="2.1",
+        )
+        assert evacuated == {}
+        shown = wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
+    delete_api(cloud, uuid)
+
+
+def test_instance_passwords_on_shows_the_given_password_in_every_answer(cloud: Day2Cloud) -> None:
+    image = image_id(cloud, "day2-image")
+    created = create_with_password(cloud, "vm-pass", image, "given-pass-2")
+    assert created["adminPass"] == "given-pass-2"
+    uuid = created["id"]
+    wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    rebuild = {"rebuild": {"imageRef": image, "adminPass": "rebuilt-pass"}}
+    rebuilt = api(cloud, "POST", f"/servers/{uuid}/action", rebuild)
+    assert rebuilt["server"]["adminPass"] == "rebuilt-pass"
+    wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    rescued = api(cloud, "POST", f"/servers/{uuid}/action", {"rescue": {"adminPass": "r2"}})
+    assert rescued == {"adminPass": "r2"}
+    wait_api(cloud, uuid, lambda s: s["status"] == "RESCUE")
+    act(cloud, uuid, {"unrescue": None})
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    source = shown["OS-EXT-SRV-ATTR:host"]
+    with host_down(cloud, source):
+        evacuate = {"evacuate": {"onSharedStorage": False, "adminPass": "evac-pass"}}
+        evacuated = api(cloud, "POST", f"/servers/{uuid}/action", evacuate, version="2.1")
+        assert evacuated == {"adminPass": "evac-pass"}
+        wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
     delete_api(cloud, uuid)

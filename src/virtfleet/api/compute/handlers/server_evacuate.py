@@ -22,6 +22,7 @@ import webob
 
 from virtfleet import errors
 from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute.admin_password import with_admin_pass
 from virtfleet.api.compute.boot_access import checked_admin_pass
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import record
@@ -68,7 +69,7 @@ def evacuate(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> 
         raise
     if at_least(req, "2.14"):
         return json_response(None, status=200)
-    return json_response({"adminPass": password}, status=200)
+    return json_response(with_admin_pass(deps.conf, {}, password), status=200)
 
 
 def _source_is_down(deps: ComputeDeps, host: str) -> None:

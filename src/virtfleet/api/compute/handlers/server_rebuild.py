@@ -23,6 +23,7 @@ import webob
 
 from virtfleet import errors
 from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute.admin_password import with_admin_pass
 from virtfleet.api.compute.boot_access import (
     checked_admin_pass,
     checked_hostname,
@@ -86,8 +87,7 @@ def rebuild(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> w
         show=at_least(req, "2.71"),
         addresses=addresses(deps, server) if at_least(req, "2.75") else None,
     )
-    shown["adminPass"] = password
-    return json_response({"server": shown}, status=202)
+    return json_response({"server": with_admin_pass(deps.conf, shown, password)}, status=202)
 
 
 def _record_fields(argument: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import webob
 
 from virtfleet.api.compute import access, field_checks
+from virtfleet.api.compute.admin_password import with_admin_pass
 from virtfleet.api.compute.boot_access import checked_admin_pass
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import begin, check_lock
@@ -43,8 +44,7 @@ def rescue(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
     password = checked_admin_pass(given.get("adminPass"))
     begin(deps, req, server_id, "rescue", actions.RESCUE)
     deps.conductor.rescue_server(server_id, image.id)
-    shown = deps.conf is None or bool(deps.conf.api.enable_instance_password)
-    return json_response({"adminPass": password} if shown else {}, status=200)
+    return json_response(with_admin_pass(deps.conf, {}, password), status=200)
 
 
 def unrescue(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> webob.Response:

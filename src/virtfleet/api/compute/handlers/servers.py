@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from virtfleet import errors
 from virtfleet.api import caller
 from virtfleet.api.compute import access, field_checks, server_query
+from virtfleet.api.compute.admin_password import with_admin_pass
 from virtfleet.api.compute.boot_access import boot_access
 from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
 from virtfleet.api.compute.deps import ComputeDeps
@@ -283,8 +284,8 @@ def create(deps: ComputeDeps, req: Request) -> webob.Response:
         "links": server_links,
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}],
-        "adminPass": entry.admin_pass,
     }
+    with_admin_pass(deps.conf, created, entry.admin_pass)
     headers = {"Location": server_links[0]["href"]}
     return json_response({"server": created}, status=202, headers=headers)
 
