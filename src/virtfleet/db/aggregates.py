@@ -2,7 +2,11 @@
 
 The availability zone of an aggregate is its ``availability_zone`` metadata key, as
 in Nova. Placement mirroring (each host's provider a member of the placement
-aggregate of the same uuid) is :mod:`virtfleet.scheduler.aggregates`' job."""
+aggregate of the same uuid) is :mod:`virtfleet.scheduler.aggregates`' job.
+
+Every write here also bumps the ``aggregates`` row of ``cache_generations`` in the same
+transaction, so a server that cached the aggregates (the scheduler, per decision) sees
+any change committed by any server by reading that one row (:func:`generation`)."""
 
 from __future__ import annotations
 
@@ -19,10 +23,14 @@ from virtfleet import errors
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.db.models.scheduling import Aggregate as AggregateRow
-from virtfleet.db.models.scheduling import AggregateHost
+from virtfleet.db.models.scheduling import AggregateHost, CacheGeneration
 
 AGGREGATES: Table = AggregateRow.__table__  # type: ignore[assignment]  # declarative: a Table
 HOSTS: Table = AggregateHost.__table__  # type: ignore[assignment]  # declarative: a Table
+GENERATIONS: Table = CacheGeneration.__table__  # type: ignore[assignment]  # declarative: a Table
+
+#: The ``cache_generations`` row bumped by every aggregate write.
+GENERATION_NAME = "aggregates"
 
 ZONE_KEY = "availability_zone"
 
@@ -61,6 +69,37 @@ def _record(conn: Connection, row: Any) -> Aggregate:
     )
 
 
+def _bump(conn: Connection) -> None:
+    """Count one more change of the aggregates (inside the write's transaction; writers
+    take turns, so the insert of the first bump races no other)."""
+    done = conn.execute(
+        update(GENERATIONS)
+        .where(GENERATIONS.c.name == GENERATION_NAME)
+        .values(generation=GENERATIONS.c.generation + 1)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(GENERATIONS).values(name=GENERATION_NAME, generation=1))
+
+
+#: The generation, read with a plain DB-API cursor: this runs before every scheduling
+#: decision, and a Core select costs several times the query itself.
+_GENERATION_SQL = "SELECT generation FROM cache_generations WHERE name = 'aggregates'"
+assert CacheGeneration.__tablename__ == "cache_generations"
+assert GENERATION_NAME == "aggregates"
+
+
+def generation(conn: Connection) -> int:
+    """How many aggregate writes were committed (as the transaction sees it); 0 before
+    the first."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open in the transaction
+    try:
+        cursor.execute(_GENERATION_SQL)
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(found[0]) if found else 0
+
+
 def _duplicate(name: str) -> errors.Conflict:
     return errors.Conflict(f"Aggregate {name} already exists.")
 
@@ -77,6 +116,7 @@ def create(db: Database, name: str, metadata: Mapping[str, str]) -> Aggregate:
                     created_at=utcnow(),
                 )
             )
+            _bump(conn)
             row = conn.execute(select(AGGREGATES).where(AGGREGATES.c.name == name)).one()
             return _record(conn, row)
     except IntegrityError:
@@ -93,8 +133,29 @@ def get(db: Database, aggregate_id: int) -> Aggregate:
 
 def list_all(db: Database) -> list[Aggregate]:
     with db.read() as conn:
-        rows = conn.execute(select(AGGREGATES).order_by(AGGREGATES.c.id)).all()
-        return [_record(conn, row) for row in rows]
+        return list_in(conn)
+
+
+def list_in(conn: Connection) -> list[Aggregate]:
+    """Every aggregate with its hosts, by id, in two queries on ``conn``."""
+    rows = conn.execute(select(AGGREGATES).order_by(AGGREGATES.c.id)).all()
+    members: dict[int, list[str]] = {}
+    for aggregate_id, host in conn.execute(
+        select(HOSTS.c.aggregate_id, HOSTS.c.host).order_by(HOSTS.c.host)
+    ):
+        members.setdefault(aggregate_id, []).append(host)
+    return [
+        Aggregate(
+            id=row.id,
+            uuid=row.uuid,
+            name=row.name,
+            metadata=dict(row.metadata or {}),
+            hosts=tuple(members.get(row.id, ())),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
 
 
 def update_fields(
@@ -114,6 +175,7 @@ def update_fields(
             )
             if done.rowcount == 0:
                 raise _not_found(aggregate_id)
+            _bump(conn)
     except IntegrityError:
         raise _duplicate(str(name)) from None
     return get(db, aggregate_id)
@@ -124,6 +186,7 @@ def delete_aggregate(db: Database, aggregate_id: int) -> None:
         done = conn.execute(delete(AGGREGATES).where(AGGREGATES.c.id == aggregate_id))
         if done.rowcount == 0:
             raise _not_found(aggregate_id)
+        _bump(conn)
 
 
 def add_host(db: Database, aggregate_id: int, host: str) -> None:
@@ -131,6 +194,7 @@ def add_host(db: Database, aggregate_id: int, host: str) -> None:
     try:
         with db.write() as conn:
             conn.execute(insert(HOSTS).values(aggregate_id=aggregate_id, host=host))
+            _bump(conn)
     except IntegrityError:
         raise errors.Conflict(
             f"Cannot add host {host} to aggregate {aggregate_id}: it is already a member."
@@ -147,3 +211,4 @@ def remove_host(db: Database, aggregate_id: int, host: str) -> None:
             raise errors.NotFound(
                 f"Cannot remove host {host} from aggregate {aggregate_id}: it is not a member."
             )
+        _bump(conn)

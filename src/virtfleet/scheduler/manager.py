@@ -20,7 +20,6 @@ from typing import Protocol
 from oslo_config import cfg
 
 from virtfleet import errors
-from virtfleet.db import aggregates as aggregate_db
 from virtfleet.db.engine import Database
 from virtfleet.db.hosts import HostRecord
 from virtfleet.observability import metrics
@@ -36,6 +35,7 @@ from virtfleet.scheduler import filters as filter_lib
 from virtfleet.scheduler import server_groups
 from virtfleet.scheduler import slices as slice_lib
 from virtfleet.scheduler import weighers as weigher_lib
+from virtfleet.scheduler.aggregate_cache import AggregateCache
 from virtfleet.scheduler.candidates import Allocations
 from virtfleet.scheduler.constraints import Constraints, to_candidate_query
 from virtfleet.scheduler.host_cache import HostCache
@@ -144,6 +144,7 @@ class Scheduler:
         self._placement = placement
         self._multipliers = weigher_lib.multipliers(conf)
         self.hosts = HostCache(db, conf.scheduler.host_cache_seconds)
+        self.aggregates = AggregateCache(db)
         self._verdicts = filter_lib.Verdicts()
         self._random = random.Random()  # noqa: S311 - spreads load, not a secret
 
@@ -151,7 +152,7 @@ class Scheduler:
         """Ask placement (for at most ``[scheduler] max_placement_results`` candidates
         unless ``unlimited``), filter and weigh; never raises NoValidHost."""
         spec = server_groups.resolve(self._db, spec)
-        constraints = request_constraints(spec, self._conf, aggregate_db.list_all(self._db))
+        constraints = request_constraints(spec, self._conf, self.aggregates.current())
         if spec.requested_host is not None:
             constraints = dataclasses.replace(
                 constraints, in_tree=self._requested_host_uuid(spec.requested_host)

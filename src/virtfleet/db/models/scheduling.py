@@ -1,5 +1,6 @@
 """Scheduling tables: server groups and their members, host aggregates (with their
-metadata and hosts), and the traits each provider's agent last reported."""
+metadata and hosts), the generations that invalidate servers' caches of them, and
+the traits each provider's agent last reported."""
 
 from __future__ import annotations
 
@@ -63,6 +64,17 @@ class AggregateHost(Base):
         Integer, ForeignKey("aggregates.id", ondelete="CASCADE"), primary_key=True
     )
     host: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class CacheGeneration(Base):
+    """A counter bumped in the same write transaction as every change of one kind of
+    rarely changing data (``name``, e.g. ``aggregates``): a server's cache of that data
+    reads the one row to know whether it is still current."""
+
+    __tablename__ = "cache_generations"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ReportedTraits(Base):
