@@ -151,6 +151,17 @@ def test_refused_requests_name_what_is_wrong(cloud: Day2Cloud) -> None:
         act(cloud, uuid, {"rescue": {"rescue_image_ref": missing}})
     assert caught.value.status == 400
     assert f"Rescue image {missing} could not be found (rescue_image_ref)." in str(caught.value)
+    arm = cloud.view.client.create_image(
+        "day2-rescue-arm", b"\7" * 1024, {"hw_architecture": "aarch64"}
+    )
+    result = cloud.run(
+        "server", "rescue", "--image", "day2-rescue-arm", "vm-rescue-refused", check=False
+    )
+    assert result.returncode != 0
+    assert (
+        f"Rescue image {arm} is for architecture aarch64 (hw_architecture=aarch64), but server "
+        f"{uuid}'s guest is x86_64" in result.stderr
+    )
     cloud.run("server", "pause", "vm-rescue-refused")
     cloud.wait("vm-rescue-refused", lambda s: s["status"] == "PAUSED")
     result = cloud.run("server", "rescue", "vm-rescue-refused", check=False)

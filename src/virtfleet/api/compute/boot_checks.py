@@ -14,6 +14,7 @@ from oslo_config import cfg
 from virtfleet import errors
 from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
+from virtfleet.db.servers import Server
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.objects.guest_resolution import (
     BootPair,
@@ -146,6 +147,22 @@ def check_boot(
     )
     check_request(flavor, image, guest, conf)
     return guest
+
+
+def server_flavor(server: Server) -> Flavor:
+    """The server's flavor as it was when it booted (or last resized)."""
+    kept = server.flavor
+    return Flavor(
+        id=str(kept["id"]),
+        name=str(kept["name"]),
+        vcpus=int(kept["vcpus"]),
+        memory_mb=int(kept["memory_mb"]),
+        root_gb=int(kept.get("root_gb") or 0),
+        ephemeral_gb=int(kept.get("ephemeral_gb") or 0),
+        swap=int(kept.get("swap") or 0),
+        description=kept.get("description"),
+        extra_specs=dict(kept.get("extra_specs") or {}),
+    )
 
 
 def image_snapshot(image: Image) -> Mapping[str, object]:

@@ -14,7 +14,7 @@ from virtfleet.api.compute.schemas import server_action
 from virtfleet.api.policy.enforcer import Authorizer
 from virtfleet.api.wsgi import Request
 from virtfleet.conf import make_conf
-from virtfleet.db import servers
+from virtfleet.db import images, servers
 
 from .conftest import world as make_world  # the fixture, for a custom conf
 from .test_servers import EMPTY, IMG, action, boot
@@ -223,3 +223,69 @@ def test_a_policy_file_can_make_rescue_admin_only(tmp_path: pathlib.Path) -> Non
     member = Request.blank("/", headers={"X-Roles": "member", "X-Project-Id": "p1"})
     assert not check.allowed(member, "os_compute_api:os-rescue", {"project_id": "p1"})
     assert check.allowed(member, "os_compute_api:os-unrescue", {"project_id": "p1"})
+
+
+def image_with(world: Apps, image_id: str, properties: dict[str, str]) -> str:
+    """An active image with ``properties`` (as the Image API stores them)."""
+    i = world.image()
+    body = {"id": image_id, "name": f"rescue-{image_id[:4]}", "disk_format": "raw",
+            "container_format": "bare", **properties}  # fmt: skip
+    created = i.post("/v2/images", body)
+    assert created.status == 201, created.body
+    uploaded = i.request(
+        "PUT", f"/v2/images/{image_id}/file", raw=b"r" * 64, content_type="application/octet-stream"
+    )
+    assert uploaded.status == 204, uploaded.body
+    return image_id
+
+
+@pytest.mark.parametrize(
+    ("properties", "named"),
+    [
+        ({"hw_architecture": "aarch64"}, "aarch64 (hw_architecture=aarch64)"),
+        ({"hw_emulation_architecture": "ppc64le"}, "ppc64le (hw_emulation_architecture=ppc64le)"),
+        ({"architecture": "arm64"}, "aarch64 (architecture=aarch64)"),
+    ],
+    ids=["native", "emulated", "glance-arch"],
+)
+def test_a_rescue_image_of_another_architecture_is_400_naming_both(
+    world: Apps, properties: dict[str, str], named: str
+) -> None:
+    server_id = boot(world.compute())["id"]  # an x86_64 guest (its image says so)
+    other = image_with(world, "44444444-4444-4444-4444-444444444444", properties)
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": other}})
+    assert reply.status == 400, reply.body
+    assert reply.json["badRequest"]["message"] == (
+        f"Rescue image {other} is for architecture {named}, but server {server_id}'s guest is "
+        "x86_64: a rescue boots the image in the server's own guest, so it must run on that "
+        "architecture."
+    )
+    server = servers.get(world.db, server_id)
+    assert (server.vm_state, server.task_state) == ("active", None)
+    assert not [call for call in world.conductor.calls if call[0] == "rescue_server"]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{}, {"hw_architecture": "x86_64"}, {"hw_architecture": "i686"}],
+    ids=["no-arch", "same", "i686-on-x86_64"],
+)
+def test_a_rescue_image_the_guest_cpu_runs_is_accepted(
+    world: Apps, properties: dict[str, str]
+) -> None:
+    server_id = boot(world.compute())["id"]
+    usable = image_with(world, "55555555-5555-5555-5555-555555555555", properties)
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": usable}})
+    assert reply.status == 200, reply.body
+    assert world.conductor.calls[-1] == ("rescue_server", (server_id, usable))
+
+
+def test_a_rescue_image_with_a_bad_arch_name_is_400_naming_the_property(world: Apps) -> None:
+    server_id = boot(world.compute())["id"]
+    bad = image_with(world, "66666666-6666-6666-6666-666666666666", {})
+    images.update(world.db, bad, properties={"hw_architecture": "z80"})  # set before checks
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": bad}})
+    assert reply.status == 400
+    message = reply.json["badRequest"]["message"]
+    assert message.startswith(f"Cannot rescue with image {bad}: Invalid image property hw_arch")
+    assert "z80" in message

@@ -30,7 +30,7 @@ from virtfleet.api.compute.boot_access import (
     checked_key,
     checked_user_data,
 )
-from virtfleet.api.compute.boot_checks import check_boot, image_snapshot
+from virtfleet.api.compute.boot_checks import check_boot, image_snapshot, server_flavor
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_addresses import addresses
 from virtfleet.api.compute.handlers.server_state_actions import check_lock, record
@@ -41,7 +41,6 @@ from virtfleet.api.compute.views.servers import detail_view
 from virtfleet.api.wsgi import HTTPError, Request, json_response
 from virtfleet.conductor import boot
 from virtfleet.db import hosts, servers
-from virtfleet.db.flavors import Flavor
 from virtfleet.db.images import Image
 from virtfleet.objects.guest_request import GuestRequest
 from virtfleet.scheduler import rebuild_check
@@ -102,26 +101,10 @@ def _record_fields(argument: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _flavor(server: servers.Server) -> Flavor:
-    """The server's flavor as it was when it booted (or last resized)."""
-    kept = server.flavor
-    return Flavor(
-        id=str(kept["id"]),
-        name=str(kept["name"]),
-        vcpus=int(kept["vcpus"]),
-        memory_mb=int(kept["memory_mb"]),
-        root_gb=int(kept.get("root_gb") or 0),
-        ephemeral_gb=int(kept.get("ephemeral_gb") or 0),
-        swap=int(kept.get("swap") or 0),
-        description=kept.get("description"),
-        extra_specs=dict(kept.get("extra_specs") or {}),
-    )
-
-
 def _guest_request(deps: ComputeDeps, server: servers.Server, image: Image) -> GuestRequest:
     """The guest request of the new image with the server's flavor, resolved as a boot
     resolves it (400 naming what the pair cannot do); NICs and config drive carry over."""
-    flavor = _flavor(server)
+    flavor = server_flavor(server)
     try:
         guest = check_boot(flavor, image, deps.conf, server.guest_request.config_drive)
     except errors.InvalidInput as exc:

@@ -8,7 +8,8 @@ from the rescue image (``rescue_image_ref``, else the server's own image) with i
 root disk attached second, and answers 200 with ``adminPass`` (the one given or a
 generated one; ``{}`` with ``[api] enable_instance_password`` false). An unrescue
 (from RESCUE only) boots it from its own disk again: 202. An image the caller cannot
-see, or one without data, is a 400 before anything changes; the conductor's
+see, one without data, or one whose architecture cannot run as the server's guest
+(:mod:`virtfleet.api.compute.rescue_image`) is a 400 before anything changes; the conductor's
 ``rescues`` (:mod:`virtfleet.conductor.rescue`) do the work on the host.
 """
 
@@ -23,10 +24,15 @@ from virtfleet.api.compute.admin_password import with_admin_pass
 from virtfleet.api.compute.boot_access import checked_admin_pass
 from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import begin, check_lock
+from virtfleet.api.compute.rescue_image import (
+    check_arch,
+    rescue_guest,
+    server_guest_arch,
+    usable_image,
+)
 from virtfleet.api.compute.schemas import server_action as schema
 from virtfleet.api.compute.schemas import validate_body
-from virtfleet.api.wsgi import HTTPError, Request, json_response
-from virtfleet.db.images import Image
+from virtfleet.api.wsgi import Request, json_response
 from virtfleet.servers import actions, service
 
 
@@ -38,9 +44,10 @@ def rescue(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
     check_lock(req, server)
     service.check(server, "rescue")
     if "rescue_image_ref" in given:
-        image = _rescue_image(deps, req, field_checks.ref_id(given["rescue_image_ref"]), True)
+        image = usable_image(deps, req, field_checks.ref_id(given["rescue_image_ref"]), True)
     else:
-        image = _rescue_image(deps, req, server.image_ref, False)
+        image = usable_image(deps, req, server.image_ref, False)
+    check_arch(image, rescue_guest(image, server), server, server_guest_arch(deps, server))
     password = checked_admin_pass(given.get("adminPass"))
     begin(deps, req, server_id, "rescue", actions.RESCUE)
     deps.conductor.rescue_server(server_id, image.id)
@@ -53,17 +60,3 @@ def unrescue(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> 
     begin(deps, req, server_id, "unrescue", actions.UNRESCUE)
     deps.conductor.unrescue_server(server_id)
     return json_response(None, status=202)
-
-
-def _rescue_image(deps: ComputeDeps, req: Request, image_id: str, named: bool) -> Image:
-    """The rescue image (400 naming it when the caller cannot use it or it has no data)."""
-    where = "rescue_image_ref" if named else "the server's own image, used without rescue_image_ref"
-    try:
-        image = access.visible_image(req, deps.db, image_id)
-    except HTTPError:
-        raise HTTPError(400, f"Rescue image {image_id} could not be found ({where}).") from None
-    if image.status != "active":
-        raise HTTPError(
-            400, f"Rescue image {image_id} has no data (status {image.status}) ({where})."
-        )
-    return image
