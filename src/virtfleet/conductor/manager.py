@@ -37,6 +37,7 @@ from virtfleet.conductor.moves import (
     MigrationScheduler,
 )
 from virtfleet.conductor.moves.evacuations import Evacuations
+from virtfleet.conductor.moves.unshelve_flow import UnshelveScheduler
 from virtfleet.conductor.port_refresh import PortRefresher
 from virtfleet.conductor.rebuild import Rebuilds
 from virtfleet.conductor.rescue import Rescues
@@ -167,7 +168,13 @@ class Conductor:
             networks=networks,
         )
         self.shelving = Shelving(  # shelve, shelveOffload, unshelve
-            conf, db, self.compute, scheduler, images, self._submit, networks
+            conf,
+            db,
+            self.compute,
+            cast(UnshelveScheduler, scheduler),
+            images,
+            self._submit,
+            networks,
         )
         self.evacuations = Evacuations(  # evacuate; the dead source's clean-up
             conf,

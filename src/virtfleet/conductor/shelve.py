@@ -15,64 +15,49 @@ unshelve
     a SHELVED server is started again where it is; an offloaded one is scheduled
     with its boot request (arch, maxphysaddr, slices, vGPUs, its group and its zone,
     or the zone / host the unshelve names), claimed, checked against its group and
-    spawned from the shelve image, trying the next host on a failure; once it runs
-    the shelve image is deleted. A failure on every host leaves it offloaded and
+    spawned from the shelve image, trying the next host on a failure — a move on the
+    shared steps (:mod:`virtfleet.conductor.moves.unshelve_flow`); once it runs the
+    shelve image is deleted. A failure on every host leaves it offloaded and
     holding nothing, with the reasons in the action's event.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 import pathlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.agent.rpcapi import ComputeClient
 from virtfleet.conductor import boot
+from virtfleet.conductor.moves.unshelve_flow import (
+    SHELVED_IMAGE_ID,
+    Unshelve,
+    UnshelveFlow,
+    UnshelveScheduler,
+)
 from virtfleet.db import hosts, servers
 from virtfleet.db.engine import Database
 from virtfleet.db.models.compute import utcnow
 from virtfleet.network.server_ports import ServerPorts
-from virtfleet.scheduler import server_groups
-from virtfleet.scheduler.manager import Selection
-from virtfleet.scheduler.resource_request import RequestSpec
 from virtfleet.servers import actions, service
 from virtfleet.servers import states as st
-from virtfleet.servers.instance_data import config_drive_files
-from virtfleet.servers.instance_facts import instance_facts
 
 LOG = logging.getLogger(__name__)
 
 SHELVED_AT = "shelved_at"
-SHELVED_IMAGE_ID = "shelved_image_id"
 SHELVED_HOST = "shelved_host"
 SHELVE_KEYS = (SHELVED_AT, SHELVED_IMAGE_ID, SHELVED_HOST)
 
-
-class ShelveScheduler(Protocol):
-    """The scheduler as an unshelve uses it (a boot's choice and claim)."""
-
-    def schedule_and_claim(self, spec: RequestSpec) -> Selection: ...
-    def unclaim(self, instance_uuid: str) -> None: ...
+__all__ = ["SHELVED_IMAGE_ID", "Shelving", "Unshelve"]
 
 
 #: (uuid, work, what): run ``work(uuid)`` in the background under the server's lock.
 Submit = Callable[[str, Callable[[str], None], str], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Unshelve:
-    """Where an unshelve may go: ``zone`` (None: the server's own, "" unpinned) and
-    ``host`` (None: the scheduler's choice)."""
-
-    zone: str | None = None
-    host: str | None = None
-    unpin: bool = False
 
 
 class Shelving:
@@ -83,7 +68,7 @@ class Shelving:
         conf: cfg.ConfigOpts,
         db: Database,
         compute: ComputeClient,
-        scheduler: ShelveScheduler,
+        scheduler: UnshelveScheduler,
         images: boot.Images,
         submit: Submit,
         networks: ServerPorts | None = None,
@@ -255,10 +240,7 @@ class Shelving:
             if server.vm_state == st.SHELVED and server.host:
                 self._start_in_place(server, step)
                 return
-            failure = self._unshelve_offloaded(server, where)
-            step.host = servers.get(self._db, uuid).host
-            if failure is not None:
-                step.fail(failure)
+            self._unshelve_offloaded(server, where, step)
 
     def _start_in_place(self, server: servers.Server, step: actions.Step) -> None:
         assert server.host is not None
@@ -270,6 +252,34 @@ class Shelving:
             return
         self._finish(server, power_state=int(st.PowerState.RUNNING))
 
+    def _unshelve_offloaded(
+        self, server: servers.Server, where: Unshelve, step: actions.Step
+    ) -> None:
+        """A move onto the first host that takes the guest (:mod:`unshelve_flow`); a
+        failure on every host leaves it offloaded, holding nothing, with the reasons."""
+        flow = UnshelveFlow(
+            self._conf,
+            self._db,
+            self._compute,
+            self._scheduler,
+            self._images,
+            server,
+            where,
+            self._networks,
+        )
+        outcome = flow.run()
+        if isinstance(outcome, str):
+            LOG.warning("server %s: %s", server.uuid, outcome)
+            step.fail(outcome)
+            self._transition(server.uuid, "action_failed", host=None, node=None)
+            return
+        step.host = outcome.host
+        self._finish(
+            servers.get(self._db, server.uuid),
+            power_state=int(st.PowerState.RUNNING),
+            **where.zone_fields(),
+        )
+
     def _finish(self, server: servers.Server, **fields: Any) -> None:
         """The server runs again: its shelve image and system metadata go."""
         image_id = server.system_metadata.get(SHELVED_IMAGE_ID)
@@ -277,101 +287,6 @@ class Shelving:
         done = self._transition(server.uuid, "unshelve_done", system_metadata=kept, **fields)
         if done is not None and image_id:
             self._drop_image(image_id)
-
-    def _unshelve_offloaded(self, server: servers.Server, where: Unshelve) -> str | None:
-        """Schedule, claim and spawn on the first host that takes the guest; None when
-        it runs, else why not (nothing held)."""
-        image_id = server.system_metadata.get(SHELVED_IMAGE_ID) or server.image_ref
-        from_image = dataclasses.replace(server, image_ref=image_id)
-        try:
-            files = boot.image_files(self._images, from_image)
-        except errors.VirtfleetError as exc:
-            return self._stay_offloaded(server, f"cannot unshelve: {exc}")
-        tried: set[str] = set()
-        failures: list[str] = []
-        for _ in range(max(1, int(self._conf.scheduler.max_attempts))):
-            spec = self._spec(server, where, frozenset(tried))
-            try:
-                selection = self._scheduler.schedule_and_claim(spec)
-            except (errors.NoValidHost, errors.InvalidInput) as exc:
-                failures.append(exc.message)
-                break
-            failure = self._spawn_on(from_image, selection, files)
-            if failure is None:
-                self._finish(
-                    servers.get(self._db, server.uuid),
-                    power_state=int(st.PowerState.RUNNING),
-                    **self._zone(where, server),
-                )
-                return None
-            failures.append(f"{selection.host}: {failure}")
-            tried.add(selection.host)
-            if where.host is not None:
-                break
-        return self._stay_offloaded(server, "unshelve failed: " + "; ".join(failures))
-
-    def _spec(self, server: servers.Server, where: Unshelve, tried: frozenset[str]) -> RequestSpec:
-        spec = boot.request_spec(server, tried)
-        zone = spec.availability_zone
-        if where.unpin:
-            zone = None
-        elif where.zone is not None:
-            zone = where.zone
-        host = where.host if where.host is not None else spec.requested_host
-        return dataclasses.replace(spec, availability_zone=zone, requested_host=host)
-
-    @staticmethod
-    def _zone(where: Unshelve, server: servers.Server) -> dict[str, Any]:
-        """The server's zone after an unshelve that named one (2.77) or unpinned it."""
-        if where.unpin:
-            return {"availability_zone": None}
-        if where.zone is not None:
-            return {"availability_zone": where.zone}
-        return {}
-
-    def _spawn_on(
-        self, server: servers.Server, selection: Selection, files: boot.ImageFiles
-    ) -> str | None:
-        """Spawn the offloaded server on the claimed host; None when it runs, else why
-        not (the claim, the ports' binding and anything on the host undone)."""
-        uuid, host = server.uuid, selection.host
-        try:
-            node = hosts.get_host_by_uuid(self._db, selection.compute_node_uuid)
-            servers.update(self._db, uuid, host=host, node=node.hypervisor_hostname)
-            conflict = server_groups.violation(self._db, uuid, host)
-            if conflict is not None:
-                raise errors.Conflict(conflict)
-            drive = (
-                config_drive_files(instance_facts(server, self._networks))
-                if server.guest_request.config_drive
-                else None
-            )
-            spec = boot.instance_spec(server, files, selection.allocation_request, drive)
-            if self._networks is not None:
-                spec.vifs = self._networks.bind(uuid, host)
-            self._compute.spawn(host, spec)
-        except errors.VirtfleetError as exc:
-            LOG.warning("unshelving %s on %s failed: %s", uuid, host, exc)
-            self._undo_spawn(uuid, host)
-            return exc.message
-        if self._networks is not None:
-            self._networks.set_status(uuid, "ACTIVE")
-        return None
-
-    def _undo_spawn(self, uuid: str, host: str) -> None:
-        try:
-            self._compute.destroy(host, uuid)
-        except errors.VirtfleetError as exc:
-            LOG.info("unshelve of %s: nothing to clean on %s (%s)", uuid, host, exc)
-        self._scheduler.unclaim(uuid)
-        if self._networks is not None:
-            self._networks.set_status(uuid, "DOWN")
-        servers.update(self._db, uuid, host=None, node=None)
-
-    def _stay_offloaded(self, server: servers.Server, reason: str) -> str:
-        LOG.warning("server %s: %s", server.uuid, reason)
-        self._transition(server.uuid, "action_failed", host=None, node=None)
-        return reason
 
     # ------------------------------------------------------------------ helpers
 

@@ -205,6 +205,39 @@ def test_a_failed_shelve_and_unshelve_roll_back_with_the_reason(
     assert day2.usages() == NOWHERE
 
 
+def test_unshelve_moves_on_from_a_failing_host_but_not_from_a_named_one(
+    day2: Day2Cloud, conductor: Conductor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uuid = boot(day2, "vm-next")["id"]
+    day2.run("server", "shelve", "vm-next")
+    day2.wait("vm-next", settled("SHELVED_OFFLOADED"))
+
+    def no_spawn(spec: Any) -> None:
+        raise errors.HypervisorError("spawn: internal error: no memory", 1)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(day2.view.agent("day2-a").driver, "spawn", no_spawn)
+        day2.run("server", "unshelve", "--host", "day2-a", "vm-next")  # 2.91: only there
+        conductor.drain(timeout=30)
+        shown = day2.wait("vm-next", settled("SHELVED_OFFLOADED"))
+        assert shown["OS-EXT-SRV-ATTR:host"] is None
+        assert day2.usages() == NOWHERE and domain_state(day2, uuid) == {}
+        failed = day2.events("vm-next")[0]
+        (event,) = day2.event("vm-next", failed["Request ID"])["events"]
+        assert event["result"] == "Error", event
+        assert f"Unshelve of {uuid}: 1 host refused — day2-a: " in event["details"], event
+        assert "no memory" in event["details"], event
+
+        day2.run("server", "unshelve", "vm-next")  # the scheduler's choice: past day2-a
+        conductor.drain(timeout=30)
+        shown = day2.wait("vm-next", settled("ACTIVE"))
+    assert shown["OS-EXT-SRV-ATTR:host"] == "day2-b"
+    assert day2.usages() == {**NOWHERE, "day2-b": SMALL}
+    assert domain_state(day2, uuid) == {"day2-b": libvirt.VIR_DOMAIN_RUNNING}
+    day2.run("server", "delete", "--wait", "vm-next")
+    assert day2.usages() == NOWHERE
+
+
 def test_shelve_input_and_states_are_checked(day2: Day2Cloud) -> None:
     uuid = boot(day2, "vm-shelve-bad")["id"]
     for body, version, status, wanted in (

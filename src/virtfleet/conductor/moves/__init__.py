@@ -19,6 +19,8 @@ supplies) and runs it (:func:`run_move`); ``live_flow`` is live migration's
 ``cold_flow`` is cold migration's and resize's, ``resizes`` their API side (start,
 confirm, revert, auto-confirm); ``evacuate_flow`` is evacuation's (rebuilt from the
 image, the source down), ``evacuations`` its start and the dead source's clean-up;
+``unshelve_flow`` is an offloaded server's unshelve onto any host (the shared
+candidates and next-candidate loop, ``retry.first_taker``; no source, no record);
 ``recovery`` finishes or rolls back moves whose workflow died; ``policy`` holds the
 pure decisions; ``tracking`` which moves this process drives or was asked to stop.
 """

@@ -13,6 +13,10 @@ class Refusals:
         self._what = what  # how the message names the move
         self._entries: list[tuple[str, str]] = []
 
+    @property
+    def instance_uuid(self) -> str:
+        return self._instance_uuid
+
     def add(self, host: str, reason: str) -> None:
         self._entries.append((host, reason))
 
