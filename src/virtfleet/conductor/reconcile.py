@@ -1,10 +1,12 @@
 """Which servers the database puts on a host whose guest the host lacks.
 
 An agent tells the conductor, on start and at every report, the guests its host
-has. A server recorded there that is settled (``active`` or ``stopped``, no task)
-and no live migration involving the host is in progress, but is not among them, is
-a candidate: the conductor asks the agent about it once more (it may have been
-spawned since the list was taken) and marks it ERROR when the domain is gone.
+has. A server recorded there that is settled (``active``, ``stopped`` or ``rescued``,
+no task; a rescued guest is the server's own domain running from the rescue
+definition, so its host lists it as any other) and no live migration involving the
+host is in progress, but is not among them, is a candidate: the conductor asks the
+agent about it once more (it may have been spawned since the list was taken) and
+marks it ERROR when the domain is gone.
 Servers in a task (building, deleting, migrating, a power action) are never
 candidates: their workflow decides.
 """

@@ -89,7 +89,10 @@ def after_power_event(vm_state: str, task_state: str | None, power: PowerState) 
 
     The power state is always recorded. While a task runs, that task decides the
     vm_state; otherwise a guest that stopped or crashed makes an active server
-    stopped (SHUTOFF), and one that runs again makes a stopped server active."""
+    stopped (SHUTOFF), and one that runs again makes a stopped server active. A
+    rescued server stays RESCUE whatever its rescue guest does (as Nova's power sync,
+    which has no rule for it): its domain holds the rescue definition, so SHUTOFF
+    would start the rescue system again; unrescue boots it from its own disk."""
     updates: dict[str, Any] = {"power_state": int(power)}
     if task_state is not None:
         return updates
@@ -297,8 +300,9 @@ TRANSITIONS: dict[str, Transition] = {
                                 vm_state=STOPPED),
     "guest_running": Transition("power event", frozenset({STOPPED}), NO_TASK,
                                 vm_state=ACTIVE),
-    # conductor: the host's agent lists no such guest and its hypervisor has none
-    "guest_gone": Transition("reconcile", frozenset({ACTIVE, STOPPED}), NO_TASK,
+    # conductor: the host's agent lists no such guest and its hypervisor has none (a
+    # rescued guest runs in its own domain, from the rescue definition: the same)
+    "guest_gone": Transition("reconcile", frozenset({ACTIVE, STOPPED, RESCUED}), NO_TASK,
                              vm_state=ERROR),
     # conductor: live migration (progress keeps the task fresh for stuck recovery)
     "migration_progress": Transition("os-migrateLive", EVERY_VM_STATE,

@@ -325,3 +325,48 @@ def test_instance_passwords_on_shows_the_given_password_in_every_answer(cloud: D
         assert evacuated == {"adminPass": "evac-pass"}
         wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
     delete_api(cloud, uuid)
+
+
+def test_the_agents_report_keeps_a_rescued_guest_and_follows_its_power(cloud: Day2Cloud) -> None:
+    """The periodic report (power sync, guest list, orphan reaping) leaves a rescued
+    guest alone; a rescued guest that stops stays RESCUE (power state Shutdown, as
+    Nova's sync leaves it) and unrescue still boots it from its own disk."""
+    server = boot_api(cloud, "vm-rescue-sync")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    cloud.run("server", "rescue", "vm-rescue-sync")
+    cloud.wait("vm-rescue-sync", lambda s: s["status"] == "RESCUE")
+    agent = cloud.view.agent(host)
+    agent.refresh()
+    shown = cloud.server("vm-rescue-sync")
+    assert (shown["status"], shown["OS-EXT-STS:power_state"]) == ("RESCUE", 1)
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}  # not reaped
+    assert rescue.RESCUE_DISK in definition(cloud, host, uuid)  # still the rescue's
+
+    domain(cloud, host, uuid).destroy()  # the rescue system powered itself off
+    agent.refresh()
+    shown = cloud.wait("vm-rescue-sync", lambda s: s["OS-EXT-STS:power_state"] == 4)
+    assert shown["status"] == "RESCUE" and shown["OS-EXT-STS:task_state"] is None
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_SHUTOFF}
+
+    cloud.run("server", "unrescue", "vm-rescue-sync")
+    shown = cloud.wait("vm-rescue-sync", lambda s: s["status"] == "ACTIVE")
+    assert shown["OS-EXT-STS:power_state"] == 1
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    assert rescue_files(cloud, host, uuid) == []
+    delete_api(cloud, uuid)
+
+
+def test_a_rescued_guest_that_vanishes_is_marked_error_by_the_report(cloud: Day2Cloud) -> None:
+    server = boot_api(cloud, "vm-rescue-gone")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    act(cloud, uuid, {"rescue": None})
+    wait_api(cloud, uuid, lambda s: s["status"] == "RESCUE")
+    gone = domain(cloud, host, uuid)
+    gone.destroy()
+    gone.undefine()  # e.g. removed by hand on the host
+    cloud.view.agent(host).refresh()
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "ERROR")
+    assert shown["fault"]["message"] == f"guest domain not found on host {host}"
+    assert shown["OS-EXT-SRV-ATTR:host"] is None
+    assert cloud.usages() == {host: ZERO, other(host): ZERO}  # its allocation freed
+    delete_api(cloud, uuid)

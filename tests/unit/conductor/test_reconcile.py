@@ -86,3 +86,64 @@ def test_a_task_started_before_the_mark_wins(cloud: Cloud) -> None:
     assert after.vm_state in (st.ACTIVE, st.STOPPED)
     assert (after.task_state, after.fault) == (st.DELETING, None)
     assert cloud.placement.get_consumer_allocations(server.uuid).allocations != {}
+
+
+# -- rescued servers: the guest is the server's own domain, from the rescue definition
+
+
+def rescued(cloud: Cloud) -> Server:
+    """A server in RESCUE whose domain runs (as a rescue leaves it)."""
+    server = cloud.boot()
+    servers.update(cloud.db, server.uuid, vm_state=st.RESCUED)
+    return servers.get(cloud.db, server.uuid)
+
+
+def test_a_running_rescued_guest_is_neither_missing_nor_an_orphan_nor_a_mismatch(
+    cloud: Cloud,
+) -> None:
+    server = rescued(cloud)
+    listed = cloud.domains("big")
+    assert server.uuid in listed
+    assert reconcile.missing_guests(cloud.db, "big", listed) == []
+    assert cloud.conductor.reconcile_guests("big", listed) == []
+    assert cloud.conductor.orphan_domains("big", listed) == []
+    cloud.conductor.instance_power_state_changed("big", server.uuid, "running")
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.task_state, after.fault) == (st.RESCUED, None, None)
+    assert after.power_state == int(st.PowerState.RUNNING)
+
+
+def test_a_stopped_rescued_guest_stays_rescue_with_its_power_state(cloud: Cloud) -> None:
+    """Nova's power sync has no rule for RESCUED (SHUTOFF would boot the rescue
+    again on start): the power state is recorded, the vm_state stays."""
+    server = rescued(cloud)
+    cloud.drivers["big"].power_off(server.uuid)
+    cloud.conductor.instance_power_state_changed("big", server.uuid, "shutdown")
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.task_state, after.fault) == (st.RESCUED, None, None)
+    assert after.power_state == int(st.PowerState.SHUTDOWN)
+    assert cloud.conductor.reconcile_guests("big", cloud.domains("big")) == []  # still there
+    assert servers.get(cloud.db, server.uuid).vm_state == st.RESCUED
+
+
+def test_a_vanished_rescued_guest_turns_error_as_an_active_one_does(cloud: Cloud) -> None:
+    server = rescued(cloud)
+    cloud.drivers["big"].destroy(server.uuid)
+    assert cloud.conductor.reconcile_guests("big", cloud.domains("big")) == [server.uuid]
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.task_state, after.host) == (st.ERROR, None, None)
+    assert after.fault is not None
+    assert after.fault["message"] == "guest domain not found on host big"
+    assert "(it was rescued)" in after.fault["details"]
+    assert after.power_state == int(st.PowerState.NOSTATE)
+    assert cloud.placement.get_consumer_allocations(server.uuid).allocations == {}
+
+
+@pytest.mark.parametrize("task", [st.RESCUING, st.UNRESCUING])
+def test_a_rescue_or_unrescue_in_progress_is_never_marked(cloud: Cloud, task: str) -> None:
+    server = rescued(cloud)
+    servers.update(cloud.db, server.uuid, task_state=task)
+    cloud.drivers["big"].destroy(server.uuid)
+    assert cloud.conductor.reconcile_guests("big", []) == []
+    after = servers.get(cloud.db, server.uuid)
+    assert (after.vm_state, after.task_state) == (st.RESCUED, task)

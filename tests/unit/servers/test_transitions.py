@@ -150,7 +150,7 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "power_failed": during(POWER_TASKS),
     "guest_stopped": idle("active"),
     "guest_running": idle("stopped"),
-    "guest_gone": idle("active", "stopped"),
+    "guest_gone": idle("active", "stopped", "rescued"),
     "migration_progress": during({"migrating"}),
     "migration_ended": during({"migrating", "resize_prep", "resize_migrating"}),
     "migrate": idle("active", "stopped"),
