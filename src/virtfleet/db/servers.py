@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import types
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy import update as sqlalchemy_update
 from sqlalchemy.orm import Session
 
@@ -103,7 +104,8 @@ UPDATABLE = frozenset(
 )
 
 
-def _record(row: ServerRow) -> Server:
+def _record(row: Any) -> Server:
+    """The server of a model instance or of a row of :data:`_COLUMNS`."""
     return Server(
         uuid=row.uuid,
         name=row.name,
@@ -138,6 +140,22 @@ def _record(row: ServerRow) -> Server:
         availability_zone=row.availability_zone,
         system_metadata=dict(row.system_metadata or {}),
     )
+
+
+SERVERS: Table = ServerRow.__table__  # type: ignore[assignment]  # declarative: a Table
+
+#: Every column, named as the model's attributes (``metadata`` as ``metadata_``), so
+#: that a Core row reads like a model instance in :func:`_record`. The hot paths (state
+#: transitions, gets, listings) use plain Core statements: building model instances
+#: cost more than the queries.
+_COLUMNS = [c.label("metadata_") if c.name == "metadata" else c for c in SERVERS.c]
+
+
+def _core_row(conn: Connection, server_uuid: str, read_deleted: bool = False) -> Any:
+    row = conn.execute(select(*_COLUMNS).where(SERVERS.c.uuid == server_uuid)).first()
+    if row is None or (row.deleted_at is not None and not read_deleted):
+        raise errors.NotFound(f"Instance {server_uuid} could not be found.")
+    return row
 
 
 def _row(session: Session, server_uuid: str, read_deleted: bool = False) -> ServerRow:
@@ -214,19 +232,19 @@ def create(
 
 def get(db: Database, server_uuid: str, read_deleted: bool = False) -> Server:
     """The server; NotFound when it does not exist (or is deleted)."""
-    with db.read_session() as session:
-        return _record(_row(session, server_uuid, read_deleted))
+    with db.read() as conn:
+        return _record(_core_row(conn, server_uuid, read_deleted))
 
 
 def list_servers(db: Database, host: str | None = None, read_deleted: bool = False) -> list[Server]:
     """Servers, newest first."""
-    with db.read_session() as session:
-        query = select(ServerRow).order_by(ServerRow.created_at.desc(), ServerRow.uuid)
-        if not read_deleted:
-            query = query.where(ServerRow.deleted_at.is_(None))
-        if host is not None:
-            query = query.where(ServerRow.host == host)
-        return [_record(row) for row in session.scalars(query)]
+    query = select(*_COLUMNS).order_by(SERVERS.c.created_at.desc(), SERVERS.c.uuid)
+    if not read_deleted:
+        query = query.where(SERVERS.c.deleted_at.is_(None))
+    if host is not None:
+        query = query.where(SERVERS.c.host == host)
+    with db.read() as conn:
+        return [_record(row) for row in conn.execute(query)]
 
 
 def update(db: Database, server_uuid: str, **fields: Any) -> Server:
@@ -245,18 +263,21 @@ def update_if(
             f"Cannot update server field(s) {', '.join(sorted(unknown))}; "
             f"updatable: {', '.join(sorted(UPDATABLE))}."
         )
-    with db.session() as session:
-        row = _row(session, server_uuid)
+    with db.write() as conn:
+        row = _core_row(conn, server_uuid)
         check(_record(row))
+        values: dict[str, Any] = {}
         for name, value in fields.items():
             if name == "guest_request" and isinstance(value, GuestRequest):
                 value = value.to_primitive()
             elif name == "tags":
                 value = list(value)
-            setattr(row, "metadata_" if name == "metadata" else name, value)
-        row.updated_at = utcnow()
-        session.flush()
-        return _record(row)
+            values[name] = value
+        values["updated_at"] = utcnow()
+        conn.execute(sqlalchemy_update(SERVERS).where(SERVERS.c.uuid == server_uuid).values(values))
+        after = {**row._mapping, **values}
+        after["metadata_"] = after.pop("metadata", after["metadata_"])
+        return _record(types.SimpleNamespace(**after))
 
 
 def set_fault(
@@ -298,13 +319,13 @@ def delete(db: Database, server_uuid: str) -> Server:
 
 def in_progress(db: Database) -> list[Server]:
     """Servers with a task under way (``task_state`` set), oldest change first."""
-    with db.read_session() as session:
-        query = (
-            select(ServerRow)
-            .where(ServerRow.deleted_at.is_(None), ServerRow.task_state.is_not(None))
-            .order_by(ServerRow.updated_at, ServerRow.uuid)
-        )
-        return [_record(row) for row in session.scalars(query)]
+    query = (
+        select(*_COLUMNS)
+        .where(SERVERS.c.deleted_at.is_(None), SERVERS.c.task_state.is_not(None))
+        .order_by(SERVERS.c.updated_at, SERVERS.c.uuid)
+    )
+    with db.read() as conn:
+        return [_record(row) for row in conn.execute(query)]
 
 
 def take_over(db: Database, server_uuid: str, dead_owner: str, new_owner: str) -> bool:
