@@ -1,9 +1,15 @@
 """End-to-end scaffolding: a running `virtfleet up` (subprocess), the real `openstack`
-CLI against it, and helpers for the real libvirt host."""
+CLI against it, and helpers for the real libvirt host.
+
+Tests drive the cloud with the `openstack` CLI, but wait on it over plain HTTP
+(:attr:`Cloud.api`): each CLI run costs about 2 s of CPU (its imports and a Keystone
+login), so a loop polling `server show` or `console log show` kept a core busy that
+the TCG guests under test needed."""
 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import pathlib
@@ -20,10 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from openstack.config import loader
 
 from support import keystone
 from support.ci import time_bound
 from support.clouds import Recipe
+from virtfleet.cli.apiclient import APIError, Client
 
 VENV_BIN = pathlib.Path(sys.executable).parent
 GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
@@ -136,14 +144,45 @@ class Cloud:
         """A Keystone token of the clouds.yaml user, for requests made without the CLI."""
         return self.openstack("token", "issue", "-f", "value", "-c", "id").stdout.strip()
 
+    @functools.cached_property
+    def api(self) -> Client:
+        """virtfleet's HTTP client as the clouds.yaml user (its Keystone session keeps
+        one token), for waiting without a CLI process per look."""
+        region = loader.OpenStackConfig(config_files=[str(self.clouds_yaml)]).get_one(
+            cloud="virtfleet"
+        )
+        if region.config.get("auth_type") in (None, "none"):
+            return Client(self.endpoint)
+        session = region.get_session()
+        return Client(self.endpoint, token=lambda: str(session.get_token()))
+
+    def server(self, name_or_id: str) -> dict[str, Any]:
+        """The server's Compute API representation (latest microversion), by ID or
+        exact name."""
+        try:
+            return self.api.server(name_or_id)
+        except APIError as error:
+            if error.status != 404:
+                raise
+        listed = self.api.compute("GET", "/servers/detail")["servers"]
+        named = [s for s in listed if s["name"] == name_or_id]
+        assert len(named) == 1, f"{len(named)} servers named {name_or_id!r}"
+        return dict(named[0])
+
+    def console_log(self, name_or_id: str) -> str:
+        """What `openstack console log show` prints: the guest's console output."""
+        uuid = self.server(name_or_id)["id"]
+        body = {"os-getConsoleOutput": {"length": None}}
+        return str(self.api.compute("POST", f"/servers/{uuid}/action", body)["output"])
+
     def wait_status(self, server: str, wanted: str, timeout: float = 90) -> dict[str, Any]:
-        """Poll `server show` until the status is ``wanted`` (or time runs out)."""
+        """Poll (over HTTP) until the status is ``wanted`` or time runs out; then
+        `openstack server show`."""
         deadline = time.monotonic() + timeout
-        while True:
-            shown: dict[str, Any] = self.openstack_json("server", "show", server)
-            if shown["status"] == wanted or time.monotonic() > deadline:
-                return shown
+        while self.server(server)["status"] != wanted and time.monotonic() < deadline:
             time.sleep(0.5)
+        shown: dict[str, Any] = self.openstack_json("server", "show", server)
+        return shown
 
     def usage(self, host: str) -> dict[str, int]:
         """Placement usage of ``host``'s root provider, by resource class."""

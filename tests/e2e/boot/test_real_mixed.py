@@ -93,11 +93,11 @@ def test_a_server_lands_on_each_kind_and_the_real_one_runs(
     assert virsh("domstate", real["id"]) == "running"
     assert sim["id"] not in virsh("list", "--all", "--uuid").split()
 
-    def console() -> str:
-        return cloud.openstack("console", "log", "show", "on-real").stdout
-
-    assert wait_for(lambda: "VIRTFLEET-GUEST-READY" in console(), 120), console()
-    assert "Linux version 6." in console() and "riscv" in console().lower()
+    # waited for over HTTP (support/cloud.py), then the CLI's own `console log show`
+    ready = wait_for(lambda: "VIRTFLEET-GUEST-READY" in cloud.console_log("on-real"), 120)
+    console = cloud.openstack("console", "log", "show", "on-real").stdout
+    assert ready, console
+    assert "Linux version 6." in console and "riscv" in console.lower()
 
     # `virtfleet server xml` prints the live XML libvirtd has for the guest
     printed = cloud.virtfleet("server", "xml", "on-real")

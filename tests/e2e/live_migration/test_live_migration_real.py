@@ -101,10 +101,10 @@ def start_slow_migration(cloud: Cloud, source_uri: str, uuid: str, name: str, de
     virsh(source_uri, "migrate-setspeed", uuid, "1")
     cloud.openstack(*CLI_VERSION, "server", "migrate", "--live-migration", "--host", dest, name)
     deadline = time.monotonic() + 60
-    while True:
-        rows = cloud.openstack_json(*CLI_VERSION, "server", "migration", "list", "--server", name)
-        if rows and rows[0]["Status"] == "running":
-            return str(rows[0]["UUID"])
+    while True:  # waited for over HTTP (support/cloud.py)
+        rows = cloud.api.compute("GET", f"/servers/{uuid}/migrations")["migrations"]
+        if rows and rows[0]["status"] == "running":
+            return str(rows[0]["uuid"])
         assert time.monotonic() < deadline, rows
         time.sleep(0.5)
 
@@ -124,7 +124,7 @@ def test_running_guest_moves_without_noticing(cloud: Cloud, uris: dict[str, str]
     assert virsh(uri_of[source], "domstate", uuid) == "running"
 
     def console() -> str:
-        return cloud.openstack("console", "log", "show", "lm-1").stdout
+        return cloud.console_log("lm-1")
 
     deadline = time.monotonic() + 180
     while len(ticks(console())) < 3:
@@ -175,7 +175,7 @@ def boot_ticking(cloud: Cloud, name: str) -> tuple[str, str]:
     assert server["status"] == "ACTIVE", server
     shown = cloud.openstack_json(*CLI_VERSION, "server", "show", name)
     deadline = time.monotonic() + 180
-    while len(ticks(cloud.openstack("console", "log", "show", name).stdout)) < 2:
+    while len(ticks(cloud.console_log(name))) < 2:
         assert time.monotonic() < deadline, "the guest never ticked"
         time.sleep(1)
     return str(server["id"]), str(shown["OS-EXT-SRV-ATTR:host"])
@@ -190,9 +190,9 @@ def assert_still_on_source(
     assert uuid not in virsh(uri_of[dest], "list", "--all", "--uuid")
     assert cloud.usage(source).get("VCPU") == 1
     assert cloud.usage(dest).get("VCPU", 0) == 0
-    before = ticks(cloud.openstack("console", "log", "show", name).stdout)[-1]
+    before = ticks(cloud.console_log(name))[-1]
     deadline = time.monotonic() + 30
-    while ticks(cloud.openstack("console", "log", "show", name).stdout)[-1] <= before:
+    while ticks(cloud.console_log(name))[-1] <= before:
         assert time.monotonic() < deadline, "the guest stopped ticking"
         time.sleep(1)
 
@@ -205,7 +205,7 @@ def test_abort_leaves_the_guest_running_on_the_source(cloud: Cloud, uris: dict[s
     migration = start_slow_migration(cloud, uri_of[source], uuid, "lm-abort", dest)
     cloud.openstack(*CLI_VERSION, "server", "migration", "abort", "lm-abort", migration)
     deadline = time.monotonic() + 60
-    while cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-abort")["status"] != "ACTIVE":
+    while cloud.server("lm-abort")["status"] != "ACTIVE":
         assert time.monotonic() < deadline, "still migrating after the abort"
         time.sleep(0.5)
     rows = cloud.openstack_json(*CLI_VERSION, "server", "migration", "list", "--server", "lm-abort")
@@ -271,12 +271,10 @@ def test_force_complete_pauses_the_guest_and_it_runs_on_at_the_destination(
     assert virsh(uri_of[source], "domstate", "--reason", uuid) == "paused (migrating)"
     virsh(uri_of[source], "migrate-setspeed", uuid, "64")
     deadline = time.monotonic() + 120
-    while True:
-        shown = cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-force")
-        if shown["OS-EXT-STS:task_state"] is None:
-            break
+    while cloud.server("lm-force")["OS-EXT-STS:task_state"] is not None:
         assert time.monotonic() < deadline, "still migrating after force complete"
         time.sleep(0.5)
+    shown = cloud.openstack_json(*CLI_VERSION, "server", "show", "lm-force")
     assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == dest, shown
     assert shown["OS-EXT-STS:power_state"] in (1, "Running"), shown
     done = cloud.openstack_json(*CLI_VERSION, "server", "migration", "list", "--server", "lm-force")
@@ -287,7 +285,7 @@ def test_force_complete_pauses_the_guest_and_it_runs_on_at_the_destination(
     moved = ticks(cloud.openstack("console", "log", "show", "lm-force").stdout)[-1]
     assert moved > before
     deadline = time.monotonic() + 60
-    while ticks(cloud.openstack("console", "log", "show", "lm-force").stdout)[-1] < moved + 3:
+    while ticks(cloud.console_log("lm-force"))[-1] < moved + 3:
         assert time.monotonic() < deadline, "the guest stopped ticking on the destination"
         time.sleep(1)
     text = cloud.openstack("console", "log", "show", "lm-force").stdout

@@ -164,7 +164,9 @@ def test_a_slice_pinned_to_cpu_1_boots_and_runs_its_template(slice_cloud: Cloud)
     def console() -> str:
         return cloud.openstack("console", "log", "show", server["name"]).stdout
 
-    assert wait_for(lambda: "Linux version" in console()), console()
+    # waited for over HTTP (support/cloud.py), then the CLI's own `console log show`
+    assert wait_for(lambda: "Linux version" in cloud.console_log(server["id"])), console()
+    assert "Linux version" in console()
 
     # The one slice is in use: a second guest is refused with a reason.
     refused = cloud.openstack(
