@@ -58,9 +58,12 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
     def __init__(self, agent: ComputeAgent) -> None:
         self._agent = agent
 
-    def spawn(self, instance: InstanceSpec) -> None:
+    def spawn(self, instance: InstanceSpec, disk_in_place: bool = False) -> None:
+        """Spawn ``instance`` over its image; ``disk_in_place`` (1.13): its root disk
+        is already in its instance directory (an evacuation on shared storage) and is
+        used as it is, and kept if the spawn fails."""
         timer = metrics.Timer()
-        self._spawn_moved(instance, None)
+        self._spawn_moved(instance, None, disk_in_place)
         LOG.info("host %s: guest %s spawned in %.3fs", self._agent.host, instance.uuid,
                  timer.elapsed())  # fmt: skip
 
@@ -73,12 +76,17 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
         LOG.info("host %s: images of %s fetched in %.3fs", self._agent.host, instance.uuid,
                  timer.elapsed())  # fmt: skip
 
-    def _spawn_moved(self, instance: InstanceSpec, disk_source: str | None) -> None:
+    def _spawn_moved(
+        self, instance: InstanceSpec, disk_source: str | None, disk_in_place: bool = False
+    ) -> None:
         """Spawn ``instance``; its root disk a copy of ``disk_source`` when given (a
-        cold migration's, resize's or revert's), else a new one over the image."""
+        cold migration's, resize's or revert's), the one in its instance directory
+        with ``disk_in_place``, else a new one over the image."""
         spec = self._agent.with_image_files(to_guest_spec(self._agent.conf, instance), instance)
         if disk_source is not None:
             spec = dataclasses.replace(spec, disk_source=disk_source)
+        if disk_in_place:
+            spec = dataclasses.replace(spec, disk_in_place=True)
         if instance.config_drive:  # the ISO is in the instance directory before the guest
             assert spec.instance_dir is not None
             drive = config_drive.path_in(spec.instance_dir)
@@ -133,9 +141,15 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
         if self._agent.vgpus is not None:
             self._agent.vgpus.release(data, "destination", succeeded=False)
 
-    def destroy(self, instance_uuid: str, shutdown_timeout: int = 0) -> None:
+    def destroy(
+        self, instance_uuid: str, shutdown_timeout: int = 0, keep_files: bool = False
+    ) -> None:
+        """Stop and undefine the guest and remove its files; ``keep_files`` (1.13):
+        they stay (its disk is on shared storage, e.g. a failed evacuation's)."""
         timer = metrics.Timer()
-        self._agent.driver.destroy(instance_uuid, shutdown_timeout=shutdown_timeout)
+        self._agent.driver.destroy(
+            instance_uuid, remove_files=not keep_files, shutdown_timeout=shutdown_timeout
+        )
         self._agent.network.unplug(instance_uuid)
         self._agent.images.release(instance_uuid)
         LOG.info("host %s: guest %s destroyed in %.3fs", self._agent.host, instance_uuid,
@@ -147,6 +161,11 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
 
     def power_off(self, instance_uuid: str, shutdown_timeout: int = 0) -> None:
         self._agent.driver.power_off(instance_uuid, shutdown_timeout)
+
+    def instance_on_disk(self, instance_uuid: str) -> bool:
+        """Whether the guest's disk is on this host's instances path already (shared
+        storage: an evacuation keeps it), as Nova's ``instance_on_disk`` (1.13)."""
+        return self._agent.driver.instance_on_disk(instance_uuid)
 
     def power_on(self, instance_uuid: str) -> None:
         self._agent.driver.power_on(instance_uuid)

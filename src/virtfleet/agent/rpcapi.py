@@ -118,6 +118,14 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "as the first disk, its own root disk second; its definition kept) and unrescue "
         "(that definition restored, the rescue disk removed)",
     ),
+    (
+        "1.13",
+        "evacuation on shared storage: instance_on_disk (-> bool: the guest's disk is in "
+        "this host's instances path and writable there); spawn takes disk_in_place (the "
+        "root disk in the instance directory used as it is, kept on failure); destroy "
+        "takes keep_files (the domain goes, the files stay); both sent only to an agent "
+        "that answered instance_on_disk",
+    ),
 )
 VERSION = HISTORY[-1][0]
 
@@ -184,14 +192,30 @@ class ComputeClient:
         return _timed_call(self._transport, COMPUTE_TOPIC, host, method, self._timeout, kwargs)
 
     # -- guest lifecycle ---------------------------------------------------------------
-    def spawn(self, host: str, instance: InstanceSpec) -> None:
+    def spawn(self, host: str, instance: InstanceSpec, disk_in_place: bool = False) -> None:
+        if disk_in_place:  # 1.13
+            self._call(host, "spawn", instance=instance, disk_in_place=True)
+            return
         self._call(host, "spawn", instance=instance)
 
     def fetch_images(self, host: str, instance: InstanceSpec) -> None:
         self._call(host, "fetch_images", instance=instance)
 
-    def destroy(self, host: str, instance_uuid: str, shutdown_timeout: int = 0) -> None:
-        self._call(host, "destroy", instance_uuid=instance_uuid, shutdown_timeout=shutdown_timeout)
+    def destroy(
+        self, host: str, instance_uuid: str, shutdown_timeout: int = 0, keep_files: bool = False
+    ) -> None:
+        extra: dict[str, object] = {"keep_files": True} if keep_files else {}  # 1.13
+        self._call(
+            host,
+            "destroy",
+            instance_uuid=instance_uuid,
+            shutdown_timeout=shutdown_timeout,
+            **extra,
+        )
+
+    def instance_on_disk(self, host: str, instance_uuid: str) -> bool:
+        reply = self._call(host, "instance_on_disk", instance_uuid=instance_uuid)
+        return _expect(reply, bool, "instance_on_disk")
 
     def power_off(self, host: str, instance_uuid: str, shutdown_timeout: int = 0) -> None:
         self._call(

@@ -106,3 +106,6 @@ class GuestSpec:
     config_drive_path: str | None = None  # the config drive ISO, attached as a CD-ROM
     # a moved guest's root disk (cold migration, resize, revert): copied, not made anew
     disk_source: str | None = None
+    # the root disk is already in the instance directory (an evacuation on shared
+    # storage): used as it is, never made anew, and kept when the spawn fails
+    disk_in_place: bool = False

@@ -9,6 +9,7 @@ allocations, domains; the migration's status and reason; the failing step in
 from __future__ import annotations
 
 import contextlib
+import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from virtfleet.cli.apiclient import APIError
 from virtfleet.conductor.manager import Conductor
 from virtfleet.db import migration_records as records
+from virtfleet.virt.libvirt.host import instances_path
 
 from .conftest import SMALL, ZERO, Day2Cloud
 from .test_moves_cli import (
@@ -114,6 +116,115 @@ def test_evacuate_through_the_cli_then_the_source_returns_clean(
     cloud.run("server", "start", "vm-evac")
     assert wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")["OS-EXT-SRV-ATTR:host"] == dest
     delete_api(cloud, uuid)
+    assert cloud.usages() == {source: ZERO, dest: ZERO}
+
+
+MARK = b"written by the guest before its host died"
+
+
+def disk_of(cloud: Day2Cloud, host: str, uuid: str) -> pathlib.Path:
+    """The guest's root disk in ``host``'s instances path."""
+    return pathlib.Path(instances_path(cloud.view.agent(host).conf)) / uuid / "disk"
+
+
+def disk_in_domain(cloud: Day2Cloud, host: str, uuid: str) -> str:
+    hypervisor = cloud.view.hypervisor(host)
+    with hypervisor.locked():
+        return hypervisor.record(uuid).definition.xml
+
+
+def test_evacuate_on_shared_storage_keeps_the_disk_through_the_cli(
+    cloud: Day2Cloud, conductor: Conductor
+) -> None:
+    """The agents of one process share their instances path: from 2.14 the destination
+    sees the guest's disk there and defines the guest with it as it is (what the guest
+    wrote stays; nothing rebuilt); when the source returns its domain goes, the shared
+    disk stays."""
+    server = boot_api(cloud, "vm-shared")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    disk = disk_of(cloud, source, uuid)
+    assert disk == disk_of(cloud, dest, uuid)  # one path for both hosts
+    with disk.open("ab") as written:
+        written.write(MARK)
+    with host_down(cloud, source):
+        cloud.run("server", "evacuate", "--host", dest, "vm-shared")  # 2.96: lands stopped
+        shown = wait_api(cloud, uuid, settled)
+        assert shown["status"] == "SHUTOFF" and shown["OS-EXT-SRV-ATTR:host"] == dest
+        assert disk.read_bytes().endswith(MARK)  # the guest's own disk, kept
+        assert f'file="{disk}"' in disk_in_domain(cloud, dest, uuid)
+        assert cloud.usages() == {source: SMALL, dest: SMALL}
+        (migration,) = migrations(cloud, uuid)
+        assert (migration["migration_type"], migration["status"]) == ("evacuation", "done")
+    assert domains(cloud, uuid) == {dest: libvirt.VIR_DOMAIN_SHUTOFF}  # the source's gone
+    assert disk.read_bytes().endswith(MARK)  # the source kept the shared files
+    assert cloud.usages() == {source: ZERO, dest: SMALL}
+    assert migrations(cloud, uuid)[0]["status"] == "completed"
+    cloud.run("server", "start", "vm-shared")
+    assert wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")["OS-EXT-SRV-ATTR:host"] == dest
+    delete_api(cloud, uuid)
+    assert cloud.usages() == {source: ZERO, dest: ZERO} and not disk.parent.exists()
+
+
+def test_evacuate_where_the_caller_and_the_destination_disagree_then_rebuild(
+    cloud: Day2Cloud, conductor: Conductor, tmp_path: pathlib.Path
+) -> None:
+    """Before 2.14 the caller's onSharedStorage must match what the destination sees
+    (Nova's "Invalid state of instance files on shared storage"): false where the disk
+    is shared, or true where it is not, fails with the reason, nothing leaked and the
+    disk untouched; from 2.14 a destination that does not share rebuilds from the
+    image, and the returning source then removes its own copy."""
+    server = boot_api(cloud, "vm-disagree")
+    uuid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = other(source)
+    disk = disk_of(cloud, source, uuid)
+    with disk.open("ab") as written:
+        written.write(MARK)
+    # (OSC names a host from 2.29 only: the scheduler's choice is the one other host)
+    old = ("--os-compute-api-version", "2.13", "server", "evacuate")
+    db = cloud.view.control.db
+
+    def failed_with(reason: str) -> None:
+        conductor.drain(timeout=30)
+        shown = wait_api(cloud, uuid, settled)
+        assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == source
+        assert cloud.usages() == {source: SMALL, dest: ZERO}
+        assert domains(cloud, uuid) == {source: libvirt.VIR_DOMAIN_RUNNING}
+        assert disk.read_bytes().endswith(MARK)
+        ended = max(records.list_migrations(db, instance_uuid=uuid), key=lambda m: m.id)
+        assert ended.status == "error" and reason in (ended.error or ""), ended
+        detail = event_detail(cloud, uuid, "evacuate")  # the latest evacuate
+        failed = {e["event"]: e["details"] for e in detail["events"] if e["result"] == "Error"}
+        assert reason in failed["conductor_rebuild_server"], failed
+
+    dest_conf = cloud.view.agent(dest).conf
+    try:
+        with host_down(cloud, source):
+            cloud.cli.run(*old, "vm-disagree")  # onSharedStorage false, but dest sees it
+            failed_with(f"{dest} sees the server's disk on its instances path (onSharedStorage")
+            # dest's agent stops sharing the instances path of the cloud's agents
+            dest_conf.set_override("instances_path", str(tmp_path), "libvirt")
+            cloud.cli.run(*old, "--shared-storage", "vm-disagree")
+            failed_with(f"{dest} does not see the server's disk on its instances path")
+
+            cloud.run("server", "evacuate", "--host", dest, "vm-disagree")  # 2.96: decides
+            shown = wait_api(cloud, uuid, settled)
+            assert shown["status"] == "SHUTOFF" and shown["OS-EXT-SRV-ATTR:host"] == dest
+            rebuilt = disk_of(cloud, dest, uuid)
+            assert rebuilt.parent.parent == tmp_path and rebuilt.is_file()
+            assert not rebuilt.read_bytes().endswith(MARK)  # made anew from the image
+            assert disk.read_bytes().endswith(MARK)  # the dead host's copy untouched
+            assert cloud.usages() == {source: SMALL, dest: SMALL}
+        # the source is back and shares nothing with the destination: its copy goes
+        assert domains(cloud, uuid) == {dest: libvirt.VIR_DOMAIN_SHUTOFF}
+        assert not disk.exists()
+        assert cloud.usages() == {source: ZERO, dest: SMALL}
+        statuses = [m.status for m in records.list_migrations(db, instance_uuid=uuid)]
+        assert sorted(statuses) == ["completed", "error", "error"], statuses
+        delete_api(cloud, uuid)
+        assert not rebuilt.parent.exists()
+    finally:
+        dest_conf.clear_override("instances_path", "libvirt")
     assert cloud.usages() == {source: ZERO, dest: ZERO}
 
 
@@ -301,7 +412,8 @@ def test_bad_evacuations_and_rebuilds_are_refused_naming_what_is_wrong(cloud: Da
         ({"evacuate": {"hots": "x"}}, "2.96", 400, "hots"),
         ({"evacuate": {"force": True}}, "2.68", 400, "force"),
         ({"evacuate": {"host": other(source)}}, "2.1", 400, "onSharedStorage"),
-        ({"evacuate": {"onSharedStorage": True}}, "2.1", 400, "shared storage is not supported"),
+        ({"evacuate": {"onSharedStorage": True, "adminPass": "x"}}, "2.1", 400,
+         "admin password can't be changed on existing disk"),
         ({"rebuild": {"imageRef": "nope"}}, "2.96", 400, "Image nope could not be found"),
         ({"rebuild": {}}, "2.96", 400, "imageRef"),
         ({"rebuild": {"imageRef": image_id(cloud, "day2-image"), "user_data": "x"}}, "2.56",

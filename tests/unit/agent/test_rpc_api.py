@@ -224,6 +224,7 @@ COMPUTE_CALLS: dict[str, tuple[dict[str, Any], Any]] = {
     "create_shared_storage_test_file": ({}, ".vf-shared-test-abc"),
     "check_shared_storage_test_file": ({"name": ".vf-shared-test-abc"}, True),
     "cleanup_shared_storage_test_file": ({"name": ".vf-shared-test-abc"}, None),
+    "instance_on_disk": ({"instance_uuid": UUID}, True),
     "claim_live_migration_mdevs": (
         {"data": migrate_data(), "allocations": {"gpu0": {"VGPU": 1}}},
         migrate_data(),

@@ -21,7 +21,7 @@ def shows_admin_pass(conf: cfg.ConfigOpts | None) -> bool:
 
 
 def with_admin_pass(
-    conf: cfg.ConfigOpts | None, body: dict[str, Any], password: str
+    conf: cfg.ConfigOpts | None, body: dict[str, Any], password: str | None
 ) -> dict[str, Any]:
     """``body`` with ``adminPass`` set to ``password`` when answers show it, else as
     it is."""

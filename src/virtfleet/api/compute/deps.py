@@ -125,7 +125,13 @@ class _HasShelving(Protocol):
 class EvacuationWorkflows(Protocol):
     """The conductor's evacuations (``Conductor.evacuations``)."""
 
-    def start(self, instance_uuid: str, host: str | None, stop: bool = False) -> Migration: ...
+    def start(
+        self,
+        instance_uuid: str,
+        host: str | None,
+        stop: bool = False,
+        on_shared_storage: bool | None = None,
+    ) -> Migration: ...
 
 
 class _HasEvacuations(Protocol):

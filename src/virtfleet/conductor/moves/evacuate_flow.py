@@ -1,13 +1,19 @@
 """Evacuation as a :class:`~virtfleet.conductor.moves.flow.MoveFlow`: the server's
-host is down, so nothing is asked of it; the guest is rebuilt on a destination from
-its image (no shared storage: its disk on the dead host is lost to it).
+host is down, so nothing is asked of it. When the destination sees the guest's disk
+on its instances path (shared storage) the guest is defined there again with that
+disk, as it is; otherwise it is rebuilt from its image (its disk on the dead host is
+lost to it).
 
 Checks of a candidate: the scheduler's (the server's boot request, never the source:
-arch traits, maxphysaddr, slices, mdevs in placement, groups) and the destination
+arch traits, maxphysaddr, slices, mdevs in placement, groups), the destination
 agent's ``prep_resize`` (no domain of the guest there yet, the guest resolves on that
-host). The claim is the shared one (the migration's uuid holds the source). The
-transfer binds the ports to the destination and spawns the guest there from its
-image, powered off again when it is to land stopped. The dead source keeps its
+host) and its ``instance_on_disk``, which must match the caller's
+``onSharedStorage`` (before 2.14; from 2.14 the destination decides:
+:func:`~virtfleet.conductor.moves.storage.evacuation_refusal`). The claim is the
+shared one (the migration's uuid holds the source). The transfer binds the ports to
+the destination and spawns the guest there (from its disk in place, or from its
+image), powered off again when it is to land stopped; a roll back on shared storage
+removes the domain and keeps the disk. The dead source keeps its
 allocation (held by the migration, status ``done``) until its agent returns and
 removes the guest (:mod:`~virtfleet.conductor.moves.evacuations`).
 """
@@ -21,7 +27,7 @@ from typing import Any
 
 from virtfleet import errors
 from virtfleet.conductor import boot
-from virtfleet.conductor.moves import destination
+from virtfleet.conductor.moves import destination, storage
 from virtfleet.conductor.moves.move import Move
 from virtfleet.conductor.moves.services import Services
 from virtfleet.db import migration_records as records
@@ -46,19 +52,29 @@ class Evacuee:
     """What one evacuation knows of its destination as it goes."""
 
     dest_host: str
+    on_disk: bool = False  # the guest's disk is on the destination's (shared) path
     spawned: bool = False  # the destination was asked to spawn the guest (it may have)
     bound: bool = False  # the ports were bound to the destination
 
 
 class EvacuationFlow:
     """One evacuation of ``move.server`` from its (down) host; ``stopped``: the guest
-    lands powered off (it was stopped, or microversion 2.95 asks for it)."""
+    lands powered off (it was stopped, or microversion 2.95 asks for it);
+    ``on_shared_storage``: the caller's word (before 2.14), None: the destination's."""
 
-    def __init__(self, svc: Services, move: Move, images: boot.Images, stopped: bool) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        move: Move,
+        images: boot.Images,
+        stopped: bool,
+        on_shared_storage: bool | None = None,
+    ) -> None:
         self._svc = svc
         self._move = move
         self._images = images
         self._stopped = stopped
+        self._on_shared_storage = on_shared_storage
 
     @property
     def move(self) -> Move:
@@ -78,9 +94,16 @@ class EvacuationFlow:
         return None  # the source is down: nothing to ask it
 
     def check(self, selection: Selection) -> Evacuee:
+        host = selection.host
         spec = self._instance_spec(selection.allocation_request)
-        self._svc.agents.prep_resize(selection.host, spec, same_host=False)
-        return Evacuee(dest_host=selection.host)
+        self._svc.agents.prep_resize(host, spec, same_host=False)
+        on_disk = self._svc.agents.instance_on_disk(host, spec.uuid)
+        refusal = storage.evacuation_refusal(self._on_shared_storage, on_disk, host)
+        if refusal is not None:
+            raise errors.InvalidInput(refusal)
+        how = "its disk on shared storage, kept" if on_disk else "rebuilt from its image"
+        LOG.info("evacuation of %s to %s: %s", spec.uuid, host, how)
+        return Evacuee(dest_host=host, on_disk=on_disk)
 
     def release(self, data: Evacuee) -> None:
         return None  # prep_resize claims nothing on the host
@@ -97,7 +120,7 @@ class EvacuationFlow:
             data.bound = True
         with actions.event(self._svc.db, uuid, actions.EVACUATE, REBUILD_EVENT, data.dest_host):
             data.spawned = True
-            self._svc.agents.spawn(data.dest_host, spec)
+            self._svc.agents.spawn(data.dest_host, spec, disk_in_place=data.on_disk)
             if self._stopped:
                 self._svc.agents.power_off(data.dest_host, uuid)
 
@@ -121,7 +144,8 @@ class EvacuationFlow:
         with actions.event(self._svc.db, uuid, actions.EVACUATE, ROLLBACK_EVENT, data.dest_host):
             if data.spawned:
                 try:
-                    self._svc.agents.destroy(data.dest_host, uuid)
+                    # on shared storage the disk is the guest's own: only the domain goes
+                    self._svc.agents.destroy(data.dest_host, uuid, keep_files=data.on_disk)
                 except errors.NotFound:
                     pass
                 except errors.VirtfleetError as exc:  # reaped as an orphan later

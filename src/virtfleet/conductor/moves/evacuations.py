@@ -65,9 +65,16 @@ class Evacuations:
         self._tracker = MoveTracker()
         records.ensure_table(db)
 
-    def start(self, instance_uuid: str, host: str | None, stop: bool = False) -> records.Migration:
+    def start(
+        self,
+        instance_uuid: str,
+        host: str | None,
+        stop: bool = False,
+        on_shared_storage: bool | None = None,
+    ) -> records.Migration:
         """Record a queued evacuation and run it in the background (to ``host``, else
-        the scheduler's choice; ``stop``: the guest lands stopped). The caller has
+        the scheduler's choice; ``stop``: the guest lands stopped; ``on_shared_storage``:
+        the caller's word before 2.14, None: the destination decides). The caller has
         checked the source is down and set the server's task (``evacuate``)."""
         db = self._svc.db
         server = servers.get(db, instance_uuid)
@@ -87,20 +94,28 @@ class Evacuations:
         )
 
         def work(uuid: str) -> None:
-            self.run(migration.id, host, stopped)
+            self.run(migration.id, host, stopped, on_shared_storage)
 
         self._tracker.begin(migration.id)
         self._submit(instance_uuid, work, "evacuation")
         return migration
 
-    def run(self, migration_id: int, host: str | None, stopped: bool) -> None:
+    def run(
+        self,
+        migration_id: int,
+        host: str | None,
+        stopped: bool,
+        on_shared_storage: bool | None = None,
+    ) -> None:
         """The whole evacuation; every outcome ends the server's task and the record."""
         self._tracker.begin(migration_id)
         try:
             move = load_move(self._svc.db, migration_id, host)
             if move is None:
                 return
-            flow = evacuate_flow.EvacuationFlow(self._svc, move, self._images, stopped)
+            flow = evacuate_flow.EvacuationFlow(
+                self._svc, move, self._images, stopped, on_shared_storage
+            )
             runner.run_move(flow, self._svc, self._tracker)
         finally:
             self._tracker.done(migration_id)

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -202,6 +203,7 @@ class LibvirtDriver:
         uuid = spec.instance_uuid
         if self._find(uuid) is not None:
             raise errors.Conflict(f"instance {uuid} already exists on this host")
+        self._check_disk_in_place(spec, resolved.disk_path)
         domain_xml = guest.build_domain(resolved).to_xml()
         try:
             self._prepare_files(resolved)
@@ -210,7 +212,7 @@ class LibvirtDriver:
             self._wait_settled(domain, resolved.console_log_path)
         except Exception as exc:  # any failure: leave nothing behind, then report it
             LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
-            self._cleanup_after_failure(uuid, resolved.instance_dir)
+            self._cleanup_after_failure(uuid, None if spec.disk_in_place else resolved.instance_dir)
             if isinstance(exc, errors.HypervisorError):
                 raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
@@ -224,6 +226,7 @@ class LibvirtDriver:
             raise errors.Conflict(f"instance {uuid} already exists on this host")
         instance_dir = spec.instance_dir or self._default_dir(uuid)
         disk_path = os.path.join(instance_dir, guest.DISK_FILE) if spec.image_path else None
+        self._check_disk_in_place(spec, disk_path)
         try:
             os.makedirs(instance_dir, exist_ok=True)
             if spec.image_path and disk_path:
@@ -235,7 +238,7 @@ class LibvirtDriver:
             self._wait_settled(domain, spec.console_log_path)
         except Exception as exc:  # any failure: leave nothing behind, then report it
             LOG.warning("spawn of %s failed, cleaning up: %s", uuid, exc)
-            self._cleanup_after_failure(uuid, instance_dir)
+            self._cleanup_after_failure(uuid, None if spec.disk_in_place else instance_dir)
             if isinstance(exc, errors.VirtfleetError):
                 raise
             raise hypervisor_error(f"spawn of instance {uuid} failed", exc) from exc
@@ -251,7 +254,7 @@ class LibvirtDriver:
         """The hypervisor connection (slices read the host's PCI devices through it)."""
         return self._conn
 
-    def _cleanup_after_failure(self, instance_uuid: str, instance_dir: str) -> None:
+    def _cleanup_after_failure(self, instance_uuid: str, instance_dir: str | None) -> None:
         """Best effort: a failing cleanup is logged, the original error wins."""
         try:
             self._remove(instance_uuid, instance_dir)
@@ -649,6 +652,26 @@ class LibvirtDriver:
             return None, None
         return meta.instance_dir, meta.console_log
 
+    def instance_on_disk(self, instance_uuid: str) -> bool:
+        """Whether the guest's files are on this host's instances path already, as on
+        shared storage (Nova's ``instance_on_disk``): its instance directory holds its
+        root disk and a probe file written there is seen in it (the directory is
+        writable here, not a stale read-only copy); the probe is removed."""
+        directory = self._default_dir(instance_uuid)
+        if not os.path.isfile(os.path.join(directory, guest.DISK_FILE)):
+            return False
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".vf-shared-probe-", dir=directory)
+        except OSError as exc:
+            LOG.info("instance %s: %s is not writable here: %s", instance_uuid, directory, exc)
+            return False
+        os.close(handle)
+        try:
+            return os.path.basename(probe) in os.listdir(directory)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+
     def _default_dir(self, instance_uuid: str) -> str:
         return os.path.join(host.instances_path(self._conf), instance_uuid)
 
@@ -661,10 +684,23 @@ class LibvirtDriver:
         with open(resolved.console_log_path, "ab"):
             pass
 
+    @staticmethod
+    def _check_disk_in_place(spec: GuestSpec, disk_path: str | None) -> None:
+        """A spawn with ``disk_in_place`` needs that disk here (InvalidInput, before
+        anything is made, otherwise)."""
+        if spec.disk_in_place and (disk_path is None or not os.path.isfile(disk_path)):
+            raise errors.InvalidInput(
+                f"the root disk {disk_path} of instance {spec.instance_uuid} is not on "
+                "this host's instances path (no shared storage here)"
+            )
+
     def _make_disk(self, spec: GuestSpec, disk_path: str) -> None:
         """The root disk: a copy of a moved guest's (``disk_source``), else a new
         overlay over the image."""
         assert spec.image_path is not None
+        if spec.disk_in_place:  # shared storage: the guest's own disk, as it is
+            self._check_disk_in_place(spec, disk_path)
+            return
         if spec.disk_source:
             self._images.copy_disk(
                 spec.disk_source, disk_path, spec.image_path, spec.image_format, spec.root_gb

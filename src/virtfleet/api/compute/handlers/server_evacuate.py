@@ -6,9 +6,14 @@
 
 Only a server whose host's compute service is down (its agent stopped reporting) or
 forced down (``openstack compute service set --down``) is evacuated; otherwise 409.
-The server is rebuilt from its image on a host the scheduler picks (or ``host``,
-checked the same way: ``force`` is accepted but checks are never skipped); from 2.95
-it lands stopped. Shared-storage evacuation (``onSharedStorage: true``) is refused.
+The server goes to a host the scheduler picks (or ``host``, checked the same way:
+``force`` is accepted but checks are never skipped); from 2.95 it lands stopped. As in
+Nova, before 2.14 the caller says whether its disk is on shared storage
+(``onSharedStorage``; true with ``adminPass`` is a 400: the kept disk keeps its
+password, and the answer's ``adminPass`` is null); from 2.14 the destination decides.
+A destination that sees the disk on its instances path defines the guest again with
+it; one that does not rebuilds it from its image; one that disagrees with the
+caller's ``onSharedStorage`` is refused with the reason (the next host is tried).
 The workflow is the conductor's ``evacuations``
 (:mod:`virtfleet.conductor.moves.evacuations`).
 """
@@ -40,14 +45,11 @@ def evacuate(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> 
     validate_body(req, argument, schema.EVACUATE)
     server = access.visible_server(req, deps.db, server_id)
     service.check(server, "evacuate")
-    if not at_least(req, "2.14") and field_checks.boolean(
-        "onSharedStorage", argument["onSharedStorage"]
-    ):
-        raise HTTPError(
-            400,
-            "Evacuation on shared storage is not supported: virtfleet rebuilds the server "
-            "from its image on the destination (onSharedStorage must be false).",
-        )
+    on_shared_storage: bool | None = None  # from 2.14 the destination decides
+    if not at_least(req, "2.14"):
+        on_shared_storage = field_checks.boolean("onSharedStorage", argument["onSharedStorage"])
+        if on_shared_storage and "adminPass" in argument:
+            raise HTTPError(400, "admin password can't be changed on existing disk")
     host = argument.get("host")
     if host is not None:
         try:
@@ -58,11 +60,14 @@ def evacuate(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> 
             raise HTTPError(400, "The target host can't be the same one.")
     assert server.host is not None  # service.check: needs_host
     _source_is_down(deps, server.host)
-    password = checked_admin_pass(argument.get("adminPass"))
+    # the disk kept on shared storage keeps its password: none is made up for it
+    password = None if on_shared_storage else checked_admin_pass(argument.get("adminPass"))
     service.request(deps.db, server_id, "evacuate", owner=deps.owner)
     record(deps, req, server_id, actions.EVACUATE)
     try:
-        deps.evacuations.start(server_id, host, stop=at_least(req, "2.95"))
+        deps.evacuations.start(
+            server_id, host, stop=at_least(req, "2.95"), on_shared_storage=on_shared_storage
+        )
     except Exception:
         with contextlib.suppress(service.InvalidServerState):
             service.request(deps.db, server_id, "evacuation_ended")
