@@ -75,6 +75,18 @@ def host_down(cloud: Day2Cloud, host: str) -> Iterator[None]:
         cloud.run("compute", "service", "set", "--up", host, SERVICE)
 
 
+@contextlib.contextmanager
+def own_instances_path(cloud: Day2Cloud, host: str, path: pathlib.Path) -> Iterator[None]:
+    """``host``'s agent stops sharing the instances path of the cloud's agents (so an
+    evacuation to it rebuilds from the image); shared again after."""
+    conf = cloud.view.agent(host).conf
+    conf.set_override("instances_path", str(path), "libvirt")
+    try:
+        yield
+    finally:
+        conf.clear_override("instances_path", "libvirt")
+
+
 # ----------------------------------------------------------------------------- CLI
 
 

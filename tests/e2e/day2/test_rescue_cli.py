@@ -8,6 +8,7 @@ disk or kept definition left on the host)."""
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from virtfleet.virt.libvirt import rescue
 from virtfleet.virt.sim.errors import libvirt_error
 
 from .conftest import SMALL, ZERO, Day2Cloud
-from .test_evacuate_rebuild_cli import host_down
+from .test_evacuate_rebuild_cli import host_down, own_instances_path
 from .test_moves_cli import (
     act,
     api,
@@ -272,7 +273,7 @@ def create_with_password(cloud: Day2Cloud, name: str, image: str, password: str)
 
 
 def test_instance_passwords_off_hides_adminpass_in_every_answer(
-    cloud: Day2Cloud, passwords_off: None
+    cloud: Day2Cloud, passwords_off: None, tmp_path: pathlib.Path
 ) -> None:
     """Create, rebuild, evacuate (2.1: before 2.14 it answers the password) and
     rescue answer without ``adminPass``, as Nova with the option false."""
@@ -290,20 +291,24 @@ def test_instance_passwords_off_hides_adminpass_in_every_answer(
     act(cloud, uuid, {"unrescue": None})
     shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
     source = shown["OS-EXT-SRV-ATTR:host"]
-    with host_down(cloud, source):
-        evacuated = api(
-            cloud,
-            "POST",
-            f"/servers/{uuid}/action",
-            {"evacuate": {"onSharedStorage": False, "adminPass": "e"}},
-            version="2.1",
-        )
-        assert evacuated == {}
-        shown = wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
-    delete_api(cloud, uuid)
+    # (a rebuild, so the destination must not see the disk: onSharedStorage false)
+    with own_instances_path(cloud, other(source), tmp_path):
+        with host_down(cloud, source):
+            evacuated = api(
+                cloud,
+                "POST",
+                f"/servers/{uuid}/action",
+                {"evacuate": {"onSharedStorage": False, "adminPass": "e"}},
+                version="2.1",
+            )
+            assert evacuated == {}
+            shown = wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
+        delete_api(cloud, uuid)
 
 
-def test_instance_passwords_on_shows_the_given_password_in_every_answer(cloud: Day2Cloud) -> None:
+def test_instance_passwords_on_shows_the_given_password_in_every_answer(
+    cloud: Day2Cloud, tmp_path: pathlib.Path
+) -> None:
     image = image_id(cloud, "day2-image")
     created = create_with_password(cloud, "vm-pass", image, "given-pass-2")
     assert created["adminPass"] == "given-pass-2"
@@ -319,10 +324,23 @@ def test_instance_passwords_on_shows_the_given_password_in_every_answer(cloud: D
     act(cloud, uuid, {"unrescue": None})
     shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
     source = shown["OS-EXT-SRV-ATTR:host"]
+    # (a rebuild, so the destination must not see the disk: onSharedStorage false)
+    with own_instances_path(cloud, other(source), tmp_path):
+        with host_down(cloud, source):
+            evacuate = {"evacuate": {"onSharedStorage": False, "adminPass": "evac-pass"}}
+            evacuated = api(cloud, "POST", f"/servers/{uuid}/action", evacuate, version="2.1")
+            assert evacuated == {"adminPass": "evac-pass"}
+            wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
+        delete_api(cloud, uuid)
+    # on shared storage the disk keeps its password: none is answered, none may be given
+    boot_shared = create_with_password(cloud, "vm-pass-shared", image, "p")
+    uuid = boot_shared["id"]
+    shown = wait_api(cloud, uuid, lambda s: s["status"] == "ACTIVE")
+    source = shown["OS-EXT-SRV-ATTR:host"]
     with host_down(cloud, source):
-        evacuate = {"evacuate": {"onSharedStorage": False, "adminPass": "evac-pass"}}
-        evacuated = api(cloud, "POST", f"/servers/{uuid}/action", evacuate, version="2.1")
-        assert evacuated == {"adminPass": "evac-pass"}
+        shared = {"evacuate": {"onSharedStorage": True}}
+        evacuated = api(cloud, "POST", f"/servers/{uuid}/action", shared, version="2.1")
+        assert evacuated == {"adminPass": None}
         wait_api(cloud, uuid, lambda s: s["OS-EXT-SRV-ATTR:host"] == other(source))
     delete_api(cloud, uuid)
 
