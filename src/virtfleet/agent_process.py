@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,9 @@ from virtfleet.virt.sim.fleet import Fleet
 LOG = logging.getLogger(__name__)
 
 FIRST_REPORT_RETRY = 2.0  # seconds between attempts while no server answers
+
+#: Hosts of one agent process that start (build, connect, first report) at once.
+START_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class AgentProcess:
         self.targets = [targets] if isinstance(targets, AgentTarget) else list(targets)
         self.target = self.targets[0]
         self.agents: list[ComputeAgent] = []
+        self._agents_lock = threading.Lock()
         self._transport: Transport | None = None
         self._metrics_http: HttpListener | None = None
 
@@ -114,34 +119,69 @@ class AgentProcess:
     def start(self, stopping: threading.Event | None = None) -> bool:
         """Check the broker, connect to the hypervisors, and report the hosts, retrying
         a report until a server answers. Returns False when ``stopping`` was set
-        before the agents came up."""
+        before the agents came up.
+
+        The hosts of one process start :data:`START_THREADS` at a time: one after
+        another, 100 simulated hosts waited for 100 first reports in turn (each a round
+        trip through the broker to a server's database), and one report lost to a
+        server that was not consuming yet held up every host after it."""
         stopping = stopping or threading.Event()
         check_transport_url(self.conf.transport_url)
         self._transport = open_transport(self.conf.transport_url, self.conf)
-        shared = len(self.targets) > 1  # one image cache per host under one instances path
+        halt = threading.Event()  # set when one host failed: the others stop retrying
+        order: dict[int, int] = {}
         try:
             self._metrics_http = unauthenticated_listener(self.conf)
-            for target in self.targets:
-                agent = build_agent(
-                    target.name,
-                    target.uri,
-                    target.overrides,
-                    self.config_files,
-                    target.fleet,
-                    self._transport,
-                    image_source=source_from_conf(self.conf) if shared else None,
-                )
-                self.agents.append(agent)
-                if not self._first_report(agent, target, stopping):
-                    return False
-            return True
+            workers = max(1, min(START_THREADS, len(self.targets)))
+            with ThreadPoolExecutor(workers, thread_name_prefix="agent-start") as pool:
+                futures = [
+                    pool.submit(self._start_one, i, target, stopping, halt, order)
+                    for i, target in enumerate(self.targets)
+                ]
+                try:
+                    started = [future.result() for future in futures]
+                except BaseException:
+                    halt.set()
+                    raise
+            with self._agents_lock:  # in the targets' order, as when started in turn
+                self.agents.sort(key=lambda agent: order[id(agent)])
+            return all(started)
         except BaseException:
             self.stop()
             raise
 
+    def _start_one(
+        self,
+        index: int,
+        target: AgentTarget,
+        stopping: threading.Event,
+        halt: threading.Event,
+        order: dict[int, int],
+    ) -> bool:
+        assert self._transport is not None
+        shared = len(self.targets) > 1  # one image cache per host under one instances path
+        agent = build_agent(
+            target.name,
+            target.uri,
+            target.overrides,
+            self.config_files,
+            target.fleet,
+            self._transport,
+            image_source=source_from_conf(self.conf) if shared else None,
+        )
+        with self._agents_lock:
+            self.agents.append(agent)
+            order[id(agent)] = index
+        return self._first_report(agent, target, stopping, halt)
+
     @staticmethod
-    def _first_report(agent: ComputeAgent, target: AgentTarget, stopping: threading.Event) -> bool:
-        while not stopping.is_set():
+    def _first_report(
+        agent: ComputeAgent,
+        target: AgentTarget,
+        stopping: threading.Event,
+        halt: threading.Event | None = None,
+    ) -> bool:
+        while not stopping.is_set() and not (halt is not None and halt.is_set()):
             try:
                 agent.start()
                 return True

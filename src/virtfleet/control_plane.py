@@ -165,11 +165,12 @@ def build_agent(
     HTTP, ``[glance]``, into ``<instances path>/_base``)."""
     if not is_simulated(uri):
         event_loop.ensure_running()  # before the connection opens, or no events
-    per_host = agent_conf(config_files, overrides).host_config_dir
+    agent_cfg = agent_conf(config_files, overrides)  # parsed again only with a host file
+    per_host = agent_cfg.host_config_dir
     own = pathlib.Path(per_host or "") / f"{name}.conf"
     if per_host and own.is_file():
         config_files = [*config_files, str(own)]
-    agent_cfg = agent_conf(config_files, overrides)
+        agent_cfg = agent_conf(config_files, overrides)
     driver = LibvirtDriver(
         open_connection(uri, fleet), agent_cfg, reopen=lambda: open_connection(uri, fleet)
     )

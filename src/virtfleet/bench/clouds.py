@@ -154,6 +154,7 @@ def scratch_database(admin_url: str) -> Iterator[str]:
 def running(setup: Setup, workdir: pathlib.Path, start_timeout: float) -> Iterator[RunningCloud]:
     """Start the cloud of ``setup`` in ``workdir``; stopped (SIGTERM, then SIGKILL)
     afterwards. RuntimeError with the processes' last lines when it does not come up."""
+    deadline = time.monotonic() + start_timeout
     workdir.mkdir(parents=True, exist_ok=True)
     fleet = workdir / "fleet.yaml"
     fleet.write_text(fleet_text(setup.hosts))
@@ -183,11 +184,15 @@ def running(setup: Setup, workdir: pathlib.Path, start_timeout: float) -> Iterat
             for i, port in enumerate(ports, 1):
                 _spawn(cloud, workdir, f"server-{i}", ["server", "--config", str(config),
                        "--listen", f"127.0.0.1:{port}"])  # fmt: skip
+            # As an operator would: the agents once the servers answer, so that no
+            # host's first report goes to a broker queue no server consumes yet (it
+            # would wait out rpc_response_timeout before its retry).
+            _wait_answering(cloud, deadline)
             agent_conf = workdir / "agent.conf"
             agent_conf.write_text(agent_config_text(workdir / "agents"))
             _spawn(cloud, workdir, "agents", ["agent", "--config", str(config), "--config",
                    str(agent_conf), "--fleet", str(fleet), "--all-hosts"])  # fmt: skip
-        _wait_ready(cloud, setup.hosts, start_timeout)
+        _wait_ready(cloud, setup.hosts, deadline)
         yield cloud
 
 
@@ -205,19 +210,52 @@ def _hosts_up(endpoint: str) -> int:
     return sum(1 for h in found if h.get("state") == "up")
 
 
-def _wait_ready(cloud: RunningCloud, hosts: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+#: Seconds a setup may take to come up: a fixed part (processes, schema) and a part
+#: per simulated host (its agent's start and first report, handled by a server).
+START_SECONDS = 150.0
+START_SECONDS_PER_HOST = 1.5
+
+
+def start_timeout(hosts: int) -> float:
+    """How long :func:`running` waits for a setup of ``hosts`` hosts to come up."""
+    return START_SECONDS + START_SECONDS_PER_HOST * hosts
+
+
+def _check_alive(cloud: RunningCloud) -> None:
+    if any(p.poll() is not None for p in cloud.processes):
+        raise RuntimeError(f"a process of the cloud exited:\n{cloud.tail()}")
+
+
+def _wait_answering(cloud: RunningCloud, deadline: float) -> None:
+    """Until every server answers its API (RuntimeError at ``deadline``)."""
     last: object = None
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in cloud.processes):
-            raise RuntimeError(f"a process of the cloud exited:\n{cloud.tail()}")
+        _check_alive(cloud)
         try:
-            if all(_hosts_up(e) >= hosts for e in cloud.endpoints):
-                return
+            for endpoint in cloud.endpoints:
+                Client(endpoint, timeout=10).hypervisors()
+            return
         except (OSError, APIError) as exc:
             last = exc
         time.sleep(0.5)
-    raise RuntimeError(f"the cloud was not up after {timeout}s ({last}):\n{cloud.tail()}")
+    raise RuntimeError(f"the servers did not answer in time ({last}):\n{cloud.tail()}")
+
+
+def _wait_ready(cloud: RunningCloud, hosts: int, deadline: float) -> None:
+    """Until every server lists every host up (RuntimeError at ``deadline``, saying how
+    many each listed)."""
+    last: object = None
+    while time.monotonic() < deadline:
+        _check_alive(cloud)
+        try:
+            up = [_hosts_up(e) for e in cloud.endpoints]
+            if all(n >= hosts for n in up):
+                return
+            last = f"hosts up per server: {up} of {hosts}"
+        except (OSError, APIError) as exc:
+            last = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"the cloud was not up in time ({last}):\n{cloud.tail()}")
 
 
 def _stop(cloud: RunningCloud) -> None:

@@ -233,7 +233,9 @@ def boots_command(
             setup = e2e_clouds.Setup(servers, hosts, database_url, transport_url)
             click.echo(f"{setup.name}: starting {hosts} simulated hosts ...")
             try:
-                with e2e_clouds.running(setup, root / f"setup-{servers}", 300) as cloud:
+                with e2e_clouds.running(
+                    setup, root / f"setup-{servers}", e2e_clouds.start_timeout(hosts)
+                ) as cloud:
                     result = e2e_boots.run(
                         cloud.endpoints, boots, concurrency, timeout, setup.name, servers, hosts,
                         cpu=cloud.cpu_seconds,

@@ -4,7 +4,9 @@ options the one agent process of a distributed setup runs with."""
 from __future__ import annotations
 
 import pathlib
+import time
 
+import pytest
 from oslo_config import cfg
 
 from virtfleet.bench import boots, clouds
@@ -52,3 +54,18 @@ def test_the_agent_process_runs_few_rpc_threads_per_host(tmp_path: pathlib.Path)
     conf([], default_config_files=[str(path)])
     assert conf.executor_thread_pool_size == clouds.AGENT_RPC_THREADS
     assert conf.oslo_messaging_rabbit.heartbeat_timeout_threshold == 0
+
+
+def test_the_start_bound_grows_with_the_hosts() -> None:
+    assert clouds.start_timeout(0) == clouds.START_SECONDS
+    assert clouds.start_timeout(100) == clouds.START_SECONDS + 100 * clouds.START_SECONDS_PER_HOST
+    assert clouds.start_timeout(1000) > clouds.start_timeout(100) >= 300
+
+
+def test_a_cloud_not_up_says_how_many_hosts_each_server_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cloud = clouds.RunningCloud(["http://127.0.0.1:1", "http://127.0.0.1:2"])
+    monkeypatch.setattr(clouds, "_hosts_up", lambda endpoint: 100 if endpoint.endswith("1") else 37)
+    with pytest.raises(RuntimeError, match=r"hosts up per server: \[100, 37\] of 100"):
+        clouds._wait_ready(cloud, 100, time.monotonic() + 1.2)
