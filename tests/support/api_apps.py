@@ -102,8 +102,10 @@ class RecordingConductor:
         vm_state, power = ends[action]
         servers.update(self.db, uuid, vm_state=vm_state, task_state=None, power_state=power)
 
-    def rescue_server(self, uuid: str, image_id: str) -> None:
-        self.calls.append(("rescue_server", (uuid, image_id)))
+    def rescue_server(self, uuid: str, image_id: str, device: Any = None) -> None:
+        self.calls.append(
+            ("rescue_server", (uuid, image_id, device) if device else (uuid, image_id))
+        )
         servers.update(self.db, uuid, vm_state="rescued", task_state=None, power_state=1)
 
     def unrescue_server(self, uuid: str) -> None:

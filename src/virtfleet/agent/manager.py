@@ -34,6 +34,7 @@ from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.rpc_results import ConsoleEndpoint, HostReportReceipt
 from virtfleet.objects.vif import GuestVif
 from virtfleet.observability import metrics
@@ -188,10 +189,16 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
     def snapshot(self, instance_uuid: str, target_path: str) -> None:
         self._agent.driver.snapshot(instance_uuid, target_path)
 
-    def rescue(self, instance: InstanceSpec, rescue_image: ImageData) -> None:
+    def rescue(
+        self,
+        instance: InstanceSpec,
+        rescue_image: ImageData,
+        rescue_device: RescueDevice | None = None,
+    ) -> None:
         """Boot the guest from ``rescue_image`` (fetched and verified into the image
         cache, recorded as used by the guest beside its own images), its own root disk
-        second. On a failure the guest is as it was and uses its own images only."""
+        second, or attached as ``rescue_device`` beside its own disks. On a failure the
+        guest is as it was and uses its own images only."""
         agent = self._agent
         own = (instance.image_data, instance.kernel_data, instance.ramdisk_data)
         paths = agent.images.prepare(instance.uuid, (*own, rescue_image))
@@ -203,7 +210,7 @@ class AgentEndpoint(LiveMigrationEndpoint, ColdMigrationEndpoint):
         rescue_path = paths[3]
         assert rescue_path is not None
         try:
-            agent.driver.rescue(spec, rescue_path, rescue_image.disk_format)
+            agent.driver.rescue(spec, rescue_path, rescue_image.disk_format, rescue_device)
         except Exception:
             agent.images.prepare(instance.uuid, own)
             raise

@@ -21,6 +21,7 @@ from virtfleet.objects.host_report import HostReport
 from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
     DiskOffer,
@@ -125,6 +126,12 @@ HISTORY: tuple[tuple[str, str], ...] = (
         "root disk in the instance directory used as it is, kept on failure); destroy "
         "takes keep_files (the domain goes, the files stay); both sent only to an agent "
         "that answered instance_on_disk",
+    ),
+    (
+        "1.14",
+        "rescue takes rescue_device (RescueDevice: disk, cdrom or floppy on a bus; sent "
+        "only when set): a stable device rescue attaches the rescue overlay as that "
+        "device, booted first, the guest's own disks unchanged",
     ),
 )
 VERSION = HISTORY[-1][0]
@@ -248,8 +255,23 @@ class ComputeClient:
     def resume(self, host: str, instance_uuid: str) -> None:
         self._call(host, "resume", instance_uuid=instance_uuid)
 
-    def rescue(self, host: str, instance: InstanceSpec, rescue_image: ImageData) -> None:
-        self._call(host, "rescue", instance=instance, rescue_image=rescue_image)
+    def rescue(
+        self,
+        host: str,
+        instance: InstanceSpec,
+        rescue_image: ImageData,
+        rescue_device: RescueDevice | None = None,
+    ) -> None:
+        if rescue_device is None:  # as 1.12 (an agent that predates 1.14 takes it)
+            self._call(host, "rescue", instance=instance, rescue_image=rescue_image)
+            return
+        self._call(
+            host,
+            "rescue",
+            instance=instance,
+            rescue_image=rescue_image,
+            rescue_device=rescue_device,
+        )
 
     def unrescue(self, host: str, instance: InstanceSpec) -> None:
         self._call(host, "unrescue", instance=instance)

@@ -49,6 +49,7 @@ from virtfleet.db.models.compute import utcnow
 from virtfleet.image import in_use
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.host_report import HostReport
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
     EvacuatedGuest,
@@ -519,9 +520,10 @@ class Conductor:
             raise ValueError(f"not a server action the conductor runs: {action}")
         self._submit(uuid, lambda u: self._power(u, action), action)
 
-    def rescue_server(self, uuid: str, image_id: str) -> None:
-        """Boot the guest from image ``image_id``, its own disk second (asynchronous)."""
-        self.rescues.rescue(uuid, image_id)
+    def rescue_server(self, uuid: str, image_id: str, device: RescueDevice | None = None) -> None:
+        """Boot the guest from image ``image_id``: its first disk, its own second, or
+        with ``device`` attached as that device beside its own disks (asynchronous)."""
+        self.rescues.rescue(uuid, image_id, device)
 
     def unrescue_server(self, uuid: str) -> None:
         """Boot the rescued guest from its own disk again (asynchronous)."""

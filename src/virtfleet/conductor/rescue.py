@@ -3,7 +3,9 @@
 The Compute API has checked the state (ACTIVE, SHUTOFF or ERROR for a rescue, RESCUE
 for an unrescue) and the rescue image, and set the task (``rescuing`` /
 ``unrescuing``). A rescue asks the host's agent to boot the guest from a new overlay
-over the rescue image with its own root disk second (``ComputeClient.rescue``); the
+over the rescue image with its own root disk second, or, for a stable device rescue
+(the image's ``hw_rescue_device`` / ``hw_rescue_bus``, resolved by the API), with the
+overlay attached as one more device booted first (``ComputeClient.rescue``); the
 server is then RESCUE, running. An unrescue boots it from its own definition again
 (ACTIVE, running) and the rescue disk goes. The placement allocation, the ports and
 the host do not change. A failure on the host leaves the server as it was (the
@@ -24,6 +26,7 @@ from virtfleet.conductor.moves.services import MigrationPlacement, Submit
 from virtfleet.db import servers
 from virtfleet.db.engine import Database
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.servers import actions, service
 from virtfleet.servers import states as st
 
@@ -51,11 +54,12 @@ class Rescues:
         self._images = images
         self._submit = submit
 
-    def rescue(self, instance_uuid: str, image_id: str) -> None:
-        """Rescue from image ``image_id`` in the background (the task is set)."""
+    def rescue(self, instance_uuid: str, image_id: str, device: RescueDevice | None = None) -> None:
+        """Rescue from image ``image_id`` in the background (the task is set);
+        ``device``: a stable device rescue."""
 
         def job(uuid: str) -> None:
-            self.run_rescue(uuid, image_id)
+            self.run_rescue(uuid, image_id, device)
 
         self._submit(instance_uuid, job, "rescue")
 
@@ -63,13 +67,15 @@ class Rescues:
         """Unrescue in the background (the task is set)."""
         self._submit(instance_uuid, self.run_unrescue, "unrescue")
 
-    def run_rescue(self, instance_uuid: str, image_id: str) -> None:
+    def run_rescue(
+        self, instance_uuid: str, image_id: str, device: RescueDevice | None = None
+    ) -> None:
         """The rescue itself; every outcome ends the server's task."""
 
         def on_host(server: servers.Server, host: str) -> None:
             rescue_image = boot.image_data(self._images, image_id, "rescue")
             spec = self._spec(server, own_image_required=True)
-            self._agents.rescue(host, spec, rescue_image)
+            self._agents.rescue(host, spec, rescue_image, device)
 
         self._run(instance_uuid, actions.RESCUE, RESCUE_EVENT, "Rescue", on_host, "rescue_done")
 

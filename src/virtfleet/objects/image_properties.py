@@ -25,6 +25,8 @@ NO = ("no", "false", "0", "off")
 DISK_BUSES = ("virtio", "scsi", "ide", "sata", "usb", "fdc", "xen", "lxc", "uml")
 CONFIG_DRIVE_POLICIES = ("optional", "mandatory")
 CDROM_BUSES = ("scsi", "ide", "sata", "usb", "virtio")
+RESCUE_DEVICES = ("disk", "cdrom", "floppy")
+RESCUE_BUSES = ("virtio", "ide", "scsi", "usb", "sata", "fdc")
 VIDEO_MODELS = ("vga", "cirrus", "vmvga", "xen", "qxl", "virtio", "gop", "none", "bochs", "ramfb")
 VIF_MODELS = (
     "virtio",
@@ -132,6 +134,21 @@ IMAGE_PROPERTIES: tuple[ImageProperty, ...] = (
     ),
     ImageProperty("hw_disk_bus", Kind.VALUE, _choice(DISK_BUSES), "Bus of the root disk."),
     ImageProperty("hw_cdrom_bus", Kind.VALUE, _choice(CDROM_BUSES), "Bus of CD-ROM drives."),
+    ImageProperty(
+        "hw_rescue_device",
+        Kind.VALUE,
+        _choice(RESCUE_DEVICES),
+        "Stable device rescue (Nova 2.87): a rescue from this image attaches it as one "
+        "more device of this kind (disk, cdrom or floppy), booted first, while the "
+        "server's own disks keep their places.",
+    ),
+    ImageProperty(
+        "hw_rescue_bus",
+        Kind.VALUE,
+        _choice(RESCUE_BUSES),
+        "Stable device rescue: the bus of the rescue device (default: the guest "
+        "architecture's bus for that kind of device; fdc for a floppy).",
+    ),
     ImageProperty(
         "img_config_drive",
         Kind.VALUE,

@@ -14,6 +14,7 @@ from typing import Any
 
 import libvirt
 import pytest
+from lxml import etree
 
 from virtfleet import errors
 from virtfleet.cli.apiclient import APIError
@@ -387,4 +388,48 @@ def test_a_rescued_guest_that_vanishes_is_marked_error_by_the_report(cloud: Day2
     assert shown["fault"]["message"] == f"guest domain not found on host {host}"
     assert shown["OS-EXT-SRV-ATTR:host"] is None
     assert cloud.usages() == {host: ZERO, other(host): ZERO}  # its allocation freed
+    delete_api(cloud, uuid)
+
+
+def test_a_stable_device_rescue_keeps_the_own_disks_in_place(cloud: Day2Cloud) -> None:
+    """An image with hw_rescue_device/hw_rescue_bus (Nova's stable device rescue):
+    the rescue overlay is one more device on that bus, booted first, and the guest's
+    own root disk keeps its name and bus; unrescue restores the definition exactly."""
+    cloud.view.client.create_image(
+        "day2-rescue-cd", b"\10" * 65536, {"hw_rescue_device": "cdrom", "hw_rescue_bus": "sata"}
+    )
+    server = boot_api(cloud, "vm-rescue-stable")
+    uuid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    before = definition(cloud, host, uuid)
+    [(root_dev, root_disk)] = rescue.disk_sources(before)
+    cloud.run("server", "rescue", "--image", "day2-rescue-cd", "vm-rescue-stable")
+    cloud.wait("vm-rescue-stable", lambda s: s["status"] == "RESCUE")
+    live = cloud.view.agent(host).driver.get_domain_xml(uuid)
+    where = instance_dir(cloud, host, uuid)
+    assert rescue.disk_sources(live) == [
+        (root_dev, root_disk),  # in its place
+        ("sda", f"{where}/{rescue.RESCUE_DISK}"),
+    ]
+    found = etree.fromstring(live.encode())
+    added = found.findall("devices/disk")[-1]
+    assert added.get("device") == "cdrom" and added.find("target").get("bus") == "sata"  # type: ignore[union-attr]
+    assert [b.getparent().find("target").get("dev") for b in found.iterfind("devices/*/boot")] == [  # type: ignore[union-attr]
+        "sda"
+    ]
+    assert domains(cloud, uuid) == {host: libvirt.VIR_DOMAIN_RUNNING}
+    cloud.run("server", "unrescue", "vm-rescue-stable")
+    cloud.wait("vm-rescue-stable", lambda s: s["status"] == "ACTIVE")
+    assert definition(cloud, host, uuid) == before
+    assert rescue_files(cloud, host, uuid) == []
+
+    cloud.view.client.create_image("day2-rescue-fd", b"\11" * 1024, {"hw_rescue_device": "floppy"})
+    result = cloud.run(
+        "server", "rescue", "--image", "day2-rescue-fd", "vm-rescue-stable", check=False
+    )
+    assert result.returncode != 0
+    assert (
+        "Invalid image property hw_rescue_device='floppy': guest architecture x86_64 "
+        "(machine q35) has no floppy controller; valid: disk, cdrom." in result.stderr
+    )
+    assert cloud.server("vm-rescue-stable")["status"] == "ACTIVE"
     delete_api(cloud, uuid)

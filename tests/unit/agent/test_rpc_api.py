@@ -28,6 +28,7 @@ from virtfleet.objects.host_report import HostCPUInfo, HostReport, ReportedProvi
 from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.rpc_results import (
     ConsoleEndpoint,
     DiskOffer,
@@ -387,3 +388,21 @@ def test_with_timeout_keeps_the_transport_and_changes_the_wait() -> None:
     finally:
         transport.close()
     assert seen == [5, 900]
+
+
+def test_rescue_sends_a_rescue_device_only_when_set() -> None:
+    """1.14: a stable device rescue carries its RescueDevice; without one the call is
+    1.12's (an agent that predates 1.14 serves it)."""
+    spec = instance_spec()
+    image = ImageData(image_id=OTHER, size=4096, disk_format="qcow2")
+    transport, endpoint = LocalTransport(), Recorder(None)
+    transport.serve(COMPUTE_TOPIC, "kvm-1", endpoint)
+    try:
+        client = ComputeClient(transport)
+        client.rescue("kvm-1", spec, image, RescueDevice(device="floppy", bus="fdc"))
+        client.rescue("kvm-1", spec, image)
+    finally:
+        transport.close()
+    [(_, stable), (_, older)] = endpoint.received
+    assert (stable["rescue_device"].device, stable["rescue_device"].bus) == ("floppy", "fdc")
+    assert set(older) == {"instance", "rescue_image"}

@@ -21,6 +21,7 @@ from virtfleet.objects.host_report import (
 )
 from virtfleet.objects.image_data import ImageData
 from virtfleet.objects.instance import InstanceSpec
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.vif import GuestVif
 from virtfleet.rpc.transport import LocalTransport
 
@@ -60,6 +61,7 @@ EXPECTED_FINGERPRINTS = {
     "InstanceSpec": "1.4-fb5c59969ed240646e67a691b6ae6146",
     "ReportedInventory": "1.0-ed6bd6585012c57e1457f4b9511d7fd3",
     "ReportedProvider": "1.0-0eb78aacdbaf380340ee77d0d47d8cc9",
+    "RescueDevice": "1.0-929ea07ccaa34747c350ebfd16cf9c1e",
 }
 
 
@@ -273,3 +275,13 @@ def test_instance_spec_carries_image_data_and_drops_it_for_a_1_2_agent() -> None
 def test_image_data_refuses_a_negative_size() -> None:
     with pytest.raises(ValueError):
         ImageData(image_id="i", size=-1)
+
+
+def test_a_rescue_device_round_trips_and_refuses_unknown_values() -> None:
+    sent = RescueDevice(device="cdrom", bus="sata")
+    received = RescueDevice.obj_from_primitive(json.loads(json.dumps(sent.obj_to_primitive())))
+    assert (received.device, received.bus) == ("cdrom", "sata")
+    with pytest.raises(ValueError):
+        RescueDevice(device="tape", bus="sata")
+    with pytest.raises(ValueError):
+        RescueDevice(device="disk", bus="pci")

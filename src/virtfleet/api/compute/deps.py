@@ -20,6 +20,7 @@ from virtfleet.db.migration_records import Migration
 from virtfleet.image.service import ImageService
 from virtfleet.network.server_ports import ServerPorts
 from virtfleet.objects.guest_request import GuestRequest
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.objects.rpc_results import ConsoleEndpoint
 from virtfleet.placement.service import PlacementService
 from virtfleet.quota.limits import Quotas
@@ -45,8 +46,9 @@ class ConductorAPI(Protocol):
         """``pause``, ``unpause``, ``suspend`` or ``resume`` (asynchronous)."""
         ...
 
-    def rescue_server(self, uuid: str, image_id: str) -> None:
-        """Boot the guest from image ``image_id``, its own disk second (asynchronous)."""
+    def rescue_server(self, uuid: str, image_id: str, device: RescueDevice | None = None) -> None:
+        """Boot the guest from image ``image_id``: its first disk, its own second, or
+        with ``device`` attached as that device beside its own disks (asynchronous)."""
         ...
 
     def unrescue_server(self, uuid: str) -> None:

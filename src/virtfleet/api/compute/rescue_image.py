@@ -9,6 +9,13 @@ the server's guest architecture (the guest request's, else its host's own). A gu
 CPU runs its own architecture and those it runs natively (an x86_64 guest boots an
 i686 rescue system); any other is a 400 naming both. An image naming no
 architecture is taken as the server's.
+
+An image with ``hw_rescue_device`` or ``hw_rescue_bus`` asks for Nova's stable device
+rescue (:func:`rescue_device`): the device and bus must exist on the server's guest
+(its architecture and machine type, :mod:`virtfleet.virt.rescue_devices`), else a 400
+naming the property, its value and what the guest allows. As in Nova, the properties
+decide it at every microversion (2.87 only adds volume-backed servers, which
+virtfleet does not have).
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from virtfleet.objects.guest_resolution import (
     GLANCE_ARCH_PROPERTY,
     NATIVE_ARCH_PROPERTY,
 )
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.virt import arch as virt_arch
+from virtfleet.virt import rescue_devices
 
 
 def usable_image(deps: ComputeDeps, req: Request, image_id: str, named: bool) -> Image:
@@ -93,3 +102,27 @@ def _arch_property(image: Image, rescue: GuestRequest) -> str:
         if image.properties.get(name):
             return f"{name}={image.properties[name]}"
     return NATIVE_ARCH_PROPERTY
+
+
+def rescue_device(
+    image: Image, server: servers.Server, guest_arch: str | None
+) -> RescueDevice | None:
+    """The stable rescue device the image asks for on this server's guest (None: the
+    older layout, rescue disk first); 400 naming the property when the guest lacks
+    it, 409 when the guest's architecture is not known yet."""
+    if not rescue_devices.wanted(image.properties):
+        return None
+    if guest_arch is None:
+        raise HTTPError(
+            409,
+            f"Cannot rescue {server.uuid} with image {image.id} as a rescue device: the "
+            "server's guest architecture is not known (its host has not reported it).",
+        )
+    try:
+        return rescue_devices.resolve(
+            image.properties, guest_arch, server.guest_request.machine_type
+        )
+    except errors.InvalidInput as exc:
+        raise HTTPError(
+            400, f"Cannot rescue {server.uuid} with image {image.id}: {exc.message}"
+        ) from None

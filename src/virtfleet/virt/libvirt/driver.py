@@ -23,6 +23,7 @@ from oslo_config import cfg
 
 from virtfleet import errors
 from virtfleet.objects.migrate_data import LibvirtLiveMigrateData
+from virtfleet.objects.rescue_device import RescueDevice
 from virtfleet.virt.driver import LifecycleCallback
 from virtfleet.virt.hypervisor import Connection, Domain
 from virtfleet.virt.libvirt import config, console, guest, host, migration, rescue, settle
@@ -399,10 +400,18 @@ class LibvirtDriver:
                 self._call(what, domain.resume)
 
     # -- rescue -----------------------------------------------------------------------
-    def rescue(self, spec: GuestSpec, rescue_image_path: str, rescue_image_format: str) -> None:
+    def rescue(
+        self,
+        spec: GuestSpec,
+        rescue_image_path: str,
+        rescue_image_format: str,
+        device: RescueDevice | None = None,
+    ) -> None:
         """Boot the guest from a new overlay over the rescue image (its first disk, on
         the bus its guest request gives its root disk, as at boot) with its own root
-        disk second; its definition before is kept for :meth:`unrescue`. A stopped
+        disk second, or (``device``: a stable device rescue) attached as that device
+        beside the guest's unchanged disks, booted first; its definition before is
+        kept for :meth:`unrescue`. A stopped
         guest is started. On any failure the guest is defined and powered as it was
         and the rescue disk is gone."""
         uuid = spec.instance_uuid
@@ -423,7 +432,13 @@ class LibvirtDriver:
         was_running = bool(self._call(what, domain.isActive))
         disk = os.path.join(instance_dir, rescue.RESCUE_DISK)
         try:
-            xml = rescue.rescue_xml(original, disk, bus, guest.DISK_DEV_PREFIX[bus])
+            xml = (
+                rescue.rescue_xml(original, disk, bus, guest.DISK_DEV_PREFIX[bus])
+                if device is None
+                else rescue.stable_rescue_xml(
+                    original, disk, device.device, device.bus, guest.DISK_DEV_PREFIX[device.bus]
+                )
+            )
             _write_file(saved, original)
             self._images.create_overlay(disk, rescue_image_path, rescue_image_format, 0)
             self._stop(domain)

@@ -26,7 +26,14 @@ CONSOLE_LOG = "console.log"
 DISK_FILE = "disk"
 IMAGE_FORMATS = ("qcow2", "raw")
 X86_ARCHES = ("x86_64", "i686")
-DISK_DEV_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd"}
+DISK_DEV_PREFIX = {
+    "virtio": "vd",
+    "scsi": "sd",
+    "sata": "sd",
+    "usb": "sd",
+    "ide": "hd",
+    "fdc": "fd",
+}
 RNG_MODELS = ("virtio",)
 #: The SMBIOS system a guest sees, as Nova writes it: cloud-init's OpenStack datasource
 #: (and ds-identify) runs only where the product is "OpenStack Nova" (or "OpenStack

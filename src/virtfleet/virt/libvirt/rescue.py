@@ -74,3 +74,43 @@ def disk_sources(xml: str) -> list[tuple[str, str]]:
         if target is not None and source is not None and source.get("file"):
             found.append((target.get("dev", ""), source.get("file", "")))
     return found
+
+
+def stable_rescue_xml(original: str, rescue_disk: str, device: str, bus: str, prefix: str) -> str:
+    """``original`` with ``rescue_disk`` (qcow2) attached as one more ``device``
+    (``disk``, ``cdrom`` or ``floppy``) on ``bus``, named with the first free letter of
+    ``prefix``, and booted first (Nova's stable device rescue). The guest's own disks
+    keep their names and addresses; only the boot order changes: the ``<os>`` boot
+    devices and the other devices' boot orders go, and a direct kernel boot's kernel,
+    initrd and command line go too (the firmware boots the rescue device)."""
+    root = etree.fromstring(original.encode())
+    devices = root.find("devices")
+    if devices is None:
+        raise errors.InvalidInput("the domain has no devices")
+    for boot in devices.iterfind("*/boot"):
+        parent = boot.getparent()
+        if parent is not None:
+            parent.remove(boot)
+    os_element = root.find("os")
+    if os_element is not None:
+        for name in ("boot", "kernel", "initrd", "cmdline", "dtb"):
+            for found in os_element.findall(name):
+                os_element.remove(found)
+    disks = devices.findall("disk")
+    used = {t.get("dev", "") for d in disks if (t := d.find("target")) is not None}
+    free = [prefix + letter for letter in _LETTERS if prefix + letter not in used]
+    if not free:
+        raise errors.InvalidInput(f"no free {prefix}* device name for the rescue {device}")
+    rescue = etree.Element("disk", type="file", device=device)
+    etree.SubElement(rescue, "driver", name="qemu", type="qcow2")
+    etree.SubElement(rescue, "source", file=rescue_disk)
+    etree.SubElement(rescue, "target", dev=free[0], bus=bus)
+    etree.SubElement(rescue, "boot", order="1")
+    if device == "cdrom":
+        etree.SubElement(rescue, "readonly")
+    if disks:
+        disks[-1].addnext(rescue)
+    else:
+        emulator = devices.find("emulator")
+        devices.insert(0 if emulator is None else devices.index(emulator) + 1, rescue)
+    return etree.tostring(root, encoding="unicode")

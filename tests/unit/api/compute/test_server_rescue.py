@@ -15,6 +15,7 @@ from virtfleet.api.policy.enforcer import Authorizer
 from virtfleet.api.wsgi import Request
 from virtfleet.conf import make_conf
 from virtfleet.db import images, servers
+from virtfleet.objects.guest_request import GuestRequest
 
 from .conftest import world as make_world  # the fixture, for a custom conf
 from .test_servers import EMPTY, IMG, action, boot
@@ -289,3 +290,99 @@ def test_a_rescue_image_with_a_bad_arch_name_is_400_naming_the_property(world: A
     message = reply.json["badRequest"]["message"]
     assert message.startswith(f"Cannot rescue with image {bad}: Invalid image property hw_arch")
     assert "z80" in message
+
+
+# -- stable device rescue: hw_rescue_device / hw_rescue_bus of the rescue image
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ({"hw_rescue_device": "cdrom"}, ("cdrom", "sata")),  # an x86_64 q35 guest's
+        ({"hw_rescue_bus": "usb"}, ("disk", "usb")),
+        ({"hw_rescue_device": "disk", "hw_rescue_bus": "scsi"}, ("disk", "scsi")),
+    ],
+    ids=["cdrom", "bus-only", "disk-scsi"],
+)
+def test_a_stable_rescue_sends_the_device_at_every_microversion(
+    world: Apps, properties: dict[str, str], expected: tuple[str, str]
+) -> None:
+    usable = image_with(world, "77777777-7777-7777-7777-777777777777", properties)
+    for version in ("2.1", "2.87"):
+        server_id = boot(world.compute())["id"]
+        c = world.compute(version)
+        reply = action(c, server_id, {"rescue": {"rescue_image_ref": usable}})
+        assert reply.status == 200, reply.body
+        name, (uuid, image, device) = world.conductor.calls[-1]
+        assert (name, uuid, image) == ("rescue_server", server_id, usable)
+        assert (device.device, device.bus) == expected
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        (
+            {"hw_rescue_device": "floppy"},
+            "Invalid image property hw_rescue_device='floppy': guest architecture x86_64 "
+            "(machine q35) has no floppy controller; valid: disk, cdrom.",
+        ),
+        (
+            {"hw_rescue_bus": "ide"},
+            "Invalid image property hw_rescue_bus='ide' for a rescue disk on guest "
+            "architecture x86_64 (machine q35): valid: virtio, scsi, sata, usb.",
+        ),
+    ],
+    ids=["floppy-on-q35", "ide-on-q35"],
+)
+def test_a_rescue_device_the_guest_lacks_is_400_before_anything_changes(
+    world: Apps, properties: dict[str, str], message: str
+) -> None:
+    server_id = boot(world.compute())["id"]
+    bad = image_with(world, "88888888-8888-8888-8888-888888888888", properties)
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": bad}})
+    assert reply.status == 400
+    assert reply.json["badRequest"]["message"] == (
+        f"Cannot rescue {server_id} with image {bad}: {message}"
+    )
+    server = servers.get(world.db, server_id)
+    assert (server.vm_state, server.task_state) == ("active", None)
+    assert not [call for call in world.conductor.calls if call[0] == "rescue_server"]
+
+
+def test_the_machine_type_decides_ide_and_floppy(world: Apps) -> None:
+    server_id = boot(world.compute())["id"]
+    kept = servers.get(world.db, server_id).guest_request
+    values = {name: getattr(kept, name) for name in kept.fields if kept.obj_attr_is_set(name)}
+    i440fx = GuestRequest(**{**values, "machine_type": "pc-i440fx-7.2"})
+    servers.update(world.db, server_id, guest_request=i440fx)
+    floppy = image_with(
+        world, "99999999-9999-9999-9999-999999999999", {"hw_rescue_device": "floppy"}
+    )
+    reply = action(world.compute(), server_id, {"rescue": {"rescue_image_ref": floppy}})
+    assert reply.status == 200, reply.body
+    device = world.conductor.calls[-1][1][2]
+    assert (device.device, device.bus) == ("floppy", "fdc")
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "allowed"),
+    [
+        ("hw_rescue_device", "tape", "disk, cdrom, floppy"),
+        ("hw_rescue_bus", "pci", "virtio, ide, scsi, usb, sata, fdc"),
+    ],
+)
+def test_bad_rescue_properties_are_refused_when_the_image_is_made_or_changed(
+    world: Apps, prop: str, value: str, allowed: str
+) -> None:
+    i = world.image()
+    created = i.post("/v2/images", {"name": "bad-rescue", prop: value})
+    assert created.status == 400
+    expected = f"Invalid image property {prop}={value!r}: expected one of {allowed}."
+    assert expected in created.body.decode()
+    patched = i.request(
+        "PATCH",
+        "/v2/images/11111111-1111-1111-1111-111111111111",
+        [{"op": "add", "path": f"/{prop}", "value": value}],
+        content_type="application/openstack-images-v2.1-json-patch",
+    )
+    assert patched.status == 400 and expected in patched.body.decode()

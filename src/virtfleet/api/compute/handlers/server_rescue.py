@@ -5,7 +5,9 @@
 
 A rescue (from ACTIVE, SHUTOFF or ERROR, Nova's states) boots the server on its host
 from the rescue image (``rescue_image_ref``, else the server's own image) with its own
-root disk attached second, and answers 200 with ``adminPass`` (the one given or a
+root disk attached second (a stable device rescue, the image's ``hw_rescue_device`` /
+``hw_rescue_bus``: attached as that device beside its own disks, booted first), and
+answers 200 with ``adminPass`` (the one given or a
 generated one; ``{}`` with ``[api] enable_instance_password`` false). An unrescue
 (from RESCUE only) boots it from its own disk again: 202. An image the caller cannot
 see, one without data, or one whose architecture cannot run as the server's guest
@@ -26,6 +28,7 @@ from virtfleet.api.compute.deps import ComputeDeps
 from virtfleet.api.compute.handlers.server_state_actions import begin, check_lock
 from virtfleet.api.compute.rescue_image import (
     check_arch,
+    rescue_device,
     rescue_guest,
     server_guest_arch,
     usable_image,
@@ -47,10 +50,15 @@ def rescue(deps: ComputeDeps, req: Request, server_id: str, argument: Any) -> we
         image = usable_image(deps, req, field_checks.ref_id(given["rescue_image_ref"]), True)
     else:
         image = usable_image(deps, req, server.image_ref, False)
-    check_arch(image, rescue_guest(image, server), server, server_guest_arch(deps, server))
+    guest_arch = server_guest_arch(deps, server)
+    check_arch(image, rescue_guest(image, server), server, guest_arch)
+    device = rescue_device(image, server, guest_arch)
     password = checked_admin_pass(given.get("adminPass"))
     begin(deps, req, server_id, "rescue", actions.RESCUE)
-    deps.conductor.rescue_server(server_id, image.id)
+    if device is None:
+        deps.conductor.rescue_server(server_id, image.id)
+    else:
+        deps.conductor.rescue_server(server_id, image.id, device)
     return json_response(with_admin_pass(deps.conf, {}, password), status=200)
 
 
