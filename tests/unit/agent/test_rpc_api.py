@@ -406,3 +406,25 @@ def test_rescue_sends_a_rescue_device_only_when_set() -> None:
     [(_, stable), (_, older)] = endpoint.received
     assert (stable["rescue_device"].device, stable["rescue_device"].bus) == ("floppy", "fdc")
     assert set(older) == {"instance", "rescue_image"}
+
+
+def test_the_1_13_arguments_go_only_when_asked_for() -> None:
+    """spawn's disk_in_place and destroy's keep_files (1.13) are sent only when true, so
+    a call without them reaches an agent older than 1.13 as before."""
+    transport, endpoint = LocalTransport(), Recorder(None)
+    transport.serve(COMPUTE_TOPIC, "kvm-1", endpoint)
+    client = ComputeClient(transport)
+    try:
+        client.spawn("kvm-1", instance_spec())
+        client.spawn("kvm-1", instance_spec(), disk_in_place=True)
+        client.destroy("kvm-1", UUID)
+        client.destroy("kvm-1", UUID, keep_files=True)
+    finally:
+        transport.close()
+    sent = [(name, sorted(kwargs)) for name, kwargs in endpoint.received]
+    assert sent == [
+        ("spawn", ["instance"]),
+        ("spawn", ["disk_in_place", "instance"]),
+        ("destroy", ["instance_uuid", "shutdown_timeout"]),
+        ("destroy", ["instance_uuid", "keep_files", "shutdown_timeout"]),
+    ]

@@ -13,7 +13,7 @@ import pytest
 
 from virtfleet import conf as vconf
 from virtfleet import errors
-from virtfleet.conductor.moves import claim, destination, retry
+from virtfleet.conductor.moves import claim, destination, retry, storage
 from virtfleet.conductor.moves.move import Move
 from virtfleet.conductor.moves.policy import MigrationCancelled
 from virtfleet.conductor.moves.refusals import Refusals
@@ -291,3 +291,28 @@ def test_tracker_flags() -> None:
     tracker.done(1)
     tracker.check_cancelled(1)
     assert tracker.active() == frozenset() and not tracker.is_active(1)
+
+
+# ----------------------------------------------------------------- evacuation storage
+
+
+@pytest.mark.parametrize(
+    ("caller", "on_disk", "refused"),
+    [
+        (None, True, None),  # from 2.14 the destination decides
+        (None, False, None),
+        (True, True, None),
+        (False, False, None),
+        (True, False, "kvm-b does not see the server's disk on its instances path"),
+        (False, True, "kvm-b sees the server's disk on its instances path"),
+    ],
+)
+def test_an_evacuation_destination_must_agree_with_on_shared_storage(
+    caller: bool | None, on_disk: bool, refused: str | None
+) -> None:
+    reason = storage.evacuation_refusal(caller, on_disk, "kvm-b")
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.startswith(storage.INVALID_SHARED_STORAGE)
+        assert refused in reason
