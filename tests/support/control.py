@@ -56,6 +56,9 @@ class FakeImageTool:
     ) -> None:
         pathlib.Path(target).write_bytes(pathlib.Path(source).read_bytes())
 
+    def rebase(self, target: str, backing: str, backing_format: str) -> None:
+        pass  # no backing file to name
+
 
 def guest_request_of(flavor: Mapping[str, Any], image: Mapping[str, Any]) -> GuestRequest:
     """The guest request the Compute API would resolve for a flavor snapshot and an

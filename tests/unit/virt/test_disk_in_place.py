@@ -8,6 +8,9 @@ that does not see the disk refuses before making anything."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import pathlib
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,10 +94,18 @@ def test_a_spawn_with_the_disk_in_place_keeps_the_guests_disk(
     disk = disk_of(tmp_path, "shared", uid)
     with disk.open("ab") as written:
         written.write(MARK)
-    dest.spawn(dataclasses.replace(spec, disk_in_place=True))  # the source is dead
+    # the source is dead; the destination has its own cached copy of the image
+    own_copy = tmp_path / "dest-cache" / "image.raw"
+    own_copy.parent.mkdir()
+    own_copy.write_bytes(pathlib.Path(str(spec.image_path)).read_bytes())
+    dest.spawn(dataclasses.replace(spec, disk_in_place=True, image_path=str(own_copy)))
     assert dest.get_power_state(uid) == "running"
     assert f'<source file="{disk}"' in dest.get_domain_xml(uid)
     assert disk.read_bytes().endswith(MARK)  # used as it is, not made anew
+    # over the destination's copy now: the source's cache may drop its own
+    info = subprocess.run(["qemu-img", "info", "-U", "--output=json", str(disk)],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert json.loads(info)["backing-filename"] == str(own_copy)
 
     dest.destroy(uid, remove_files=False)  # a rolled back evacuation: the domain only
     assert uid not in dest.list_instance_uuids() and disk.read_bytes().endswith(MARK)

@@ -42,6 +42,9 @@ class RecordingImages:
     ) -> None:
         Path(target).write_bytes(Path(source).read_bytes())
 
+    def rebase(self, target: str, backing: str, backing_format: str) -> None:
+        pass  # no backing file to name
+
 
 @pytest.fixture
 def conn() -> FakeConnection:

@@ -713,8 +713,10 @@ class LibvirtDriver:
         """The root disk: a copy of a moved guest's (``disk_source``), else a new
         overlay over the image."""
         assert spec.image_path is not None
-        if spec.disk_in_place:  # shared storage: the guest's own disk, as it is
+        if spec.disk_in_place:  # shared storage: the guest's own disk, as it is, over
+            # this host's cached image (the source's cache may drop its copy later)
             self._check_disk_in_place(spec, disk_path)
+            self._images.rebase(disk_path, spec.image_path, spec.image_format)
             return
         if spec.disk_source:
             self._images.copy_disk(

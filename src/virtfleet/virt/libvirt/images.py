@@ -31,6 +31,10 @@ class ImageTool(Protocol):
         copy of the same image), at least ``size_gb`` GiB large (a cold migration's or
         resize's root disk)."""
 
+    def rebase(self, target: str, backing: str, backing_format: str) -> None:
+        """Point the qcow2 overlay ``target`` at ``backing``, the same image under
+        another path (this host's copy of it); the data is not touched."""
+
 
 class QemuImg:
     """:class:`ImageTool` with the ``qemu-img`` command."""
@@ -81,6 +85,11 @@ class QemuImg:
             text=True,
         )
 
+    def rebase(self, target: str, backing: str, backing_format: str) -> None:
+        # -u: the same image under another path, only the name in the header changes
+        rebase = ["rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backing_format, target]
+        subprocess.run([self.binary, *rebase], check=True, capture_output=True, text=True)
+
     def convert(self, source: str, source_format: str, target: str) -> None:
         # -U: QEMU holds a lock on a running (or paused) guest's disk; the caller has
         # paused the guest's vCPUs, so what is read is what the guest last wrote.
@@ -91,9 +100,7 @@ class QemuImg:
         self, source: str, target: str, backing: str, backing_format: str, size_gb: int
     ) -> None:
         shutil.copyfile(source, target)
-        # -u: the same image under another path, only the name in the header changes
-        rebase = ["rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backing_format, target]
-        subprocess.run([self.binary, *rebase], check=True, capture_output=True, text=True)
+        self.rebase(target, backing, backing_format)
         if self.virtual_size(target, "qcow2") < size_gb * GiB:
             args = ["resize", "-f", "qcow2", target, str(size_gb * GiB)]
             subprocess.run([self.binary, *args], check=True, capture_output=True, text=True)

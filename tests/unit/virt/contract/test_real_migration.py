@@ -305,6 +305,9 @@ class PatternedImages:
     ) -> None:
         Path(target).write_bytes(Path(source).read_bytes())
 
+    def rebase(self, target: str, backing: str, backing_format: str) -> None:
+        pass  # no backing file to name
+
 
 def endpoint(driver: Any, conf: Any, host: str) -> LiveMigrationEndpoint:
     """The agent's live-migration RPC methods over ``driver`` (no mdev hooks)."""
