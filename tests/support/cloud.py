@@ -31,7 +31,8 @@ from openstack.config import loader
 from support import keystone
 from support.ci import time_bound
 from support.clouds import Recipe
-from virtfleet.cli.apiclient import APIError, Client
+from virtfleet.cli.apiclient import Client
+from virtfleet.cli.target import find_server
 
 VENV_BIN = pathlib.Path(sys.executable).parent
 GUEST_IMAGES = pathlib.Path(os.environ.get("VIRTFLEET_IMAGES", "/var/lib/virtfleet/guest-images"))
@@ -158,16 +159,8 @@ class Cloud:
 
     def server(self, name_or_id: str) -> dict[str, Any]:
         """The server's Compute API representation (latest microversion), by ID or
-        exact name."""
-        try:
-            return self.api.server(name_or_id)
-        except APIError as error:
-            if error.status != 404:
-                raise
-        listed = self.api.compute("GET", "/servers/detail")["servers"]
-        named = [s for s in listed if s["name"] == name_or_id]
-        assert len(named) == 1, f"{len(named)} servers named {name_or_id!r}"
-        return dict(named[0])
+        exact name (as the ``virtfleet`` commands find it)."""
+        return find_server(self.api, name_or_id)
 
     def console_log(self, name_or_id: str) -> str:
         """What `openstack console log show` prints: the guest's console output."""

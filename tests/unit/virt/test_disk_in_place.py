@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -70,6 +69,16 @@ def disk_of(tmp_path: Path, where: str, uid: str) -> Path:
     return tmp_path / where / "instances" / uid / "disk"
 
 
+def spawned_and_written(source: LibvirtDriver, spec: GuestSpec, tmp_path: Path) -> Path:
+    """``spec`` spawned on ``source`` over the shared path, its guest having written
+    :data:`MARK` to its disk; that disk."""
+    source.spawn(spec)
+    disk = disk_of(tmp_path, "shared", spec.instance_uuid)
+    with disk.open("ab") as written:
+        written.write(MARK)
+    return disk
+
+
 def test_instance_on_disk_where_the_instances_path_is_shared(
     hosts: tuple[LibvirtDriver, LibvirtDriver, LibvirtDriver], tmp_path: Path
 ) -> None:
@@ -90,14 +99,11 @@ def test_a_spawn_with_the_disk_in_place_keeps_the_guests_disk(
     source, dest, _ = hosts
     spec = spec_for(tmp_path)
     uid = spec.instance_uuid
-    source.spawn(spec)
-    disk = disk_of(tmp_path, "shared", uid)
-    with disk.open("ab") as written:
-        written.write(MARK)
+    disk = spawned_and_written(source, spec, tmp_path)
     # the source is dead; the destination has its own cached copy of the image
     own_copy = tmp_path / "dest-cache" / "image.raw"
     own_copy.parent.mkdir()
-    own_copy.write_bytes(pathlib.Path(str(spec.image_path)).read_bytes())
+    own_copy.write_bytes(Path(str(spec.image_path)).read_bytes())
     dest.spawn(dataclasses.replace(spec, disk_in_place=True, image_path=str(own_copy)))
     assert dest.get_power_state(uid) == "running"
     assert f'<source file="{disk}"' in dest.get_domain_xml(uid)
@@ -119,10 +125,7 @@ def test_a_failed_spawn_with_the_disk_in_place_keeps_the_disk(
     source, dest, _ = hosts
     spec = spec_for(tmp_path)
     uid = spec.instance_uuid
-    source.spawn(spec)
-    disk = disk_of(tmp_path, "shared", uid)
-    with disk.open("ab") as written:
-        written.write(MARK)
+    disk = spawned_and_written(source, spec, tmp_path)
 
     def refused(xml: str) -> Any:
         raise libvirt.libvirtError("internal error: no memory")
