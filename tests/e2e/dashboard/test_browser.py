@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from support.browser import chromium
@@ -81,11 +81,16 @@ def servers(cloud: FleetCloud, api: Client) -> dict[str, dict[str, Any]]:
 def navigation(browser: WebDriver) -> Iterator[None]:
     """Wait, after the block (a form submitted), until the page it left is replaced
     and the new one loaded: a click can return before a slow answer arrives."""
-    left = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.virtfleetLeft = true")
     yield
-    wait = WebDriverWait(browser, time_bound(10))
-    wait.until(expected_conditions.staleness_of(left))
-    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+    # A mark on the old window object, not a stale element: asking chromedriver about
+    # an element of a page being replaced can fail with an inspector error.
+    wait = WebDriverWait(browser, time_bound(10), ignored_exceptions=(WebDriverException,))
+    wait.until(
+        lambda b: b.execute_script(
+            "return window.virtfleetLeft === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def log_in(browser: WebDriver, password: str) -> None:

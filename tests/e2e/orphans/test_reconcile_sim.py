@@ -143,5 +143,5 @@ def test_servers_building_migrating_or_in_a_migration_are_left_alone(
 
     # Settled now and still without guests: the next report marks them.
     for uuid in (building, migrating, moving):
-        wait_for(lambda u=uuid: vm_state(cloud, u) == st.ERROR, 2 * REFRESH + 2, "ERROR")  # type: ignore[misc]
+        wait_for(lambda u=uuid: marked_error(cloud, u), 2 * REFRESH + 2, "ERROR")  # type: ignore[misc]
     assert books(cloud) == []

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from tests.e2e.vgpu.test_migration import VGPU_FLAVOR, vgpu_used
 
+from support.ci import time_bound
 from support.harness import wait_for
 from support.migrate_helpers import migrate
 from support.transports import HangingTransport
@@ -95,13 +96,14 @@ def recover_until_done(conductor: Conductor, migration_id: int) -> list[str]:
         answers.append(conductor.recover_interrupted_migrations().get(migration_id, "none"))
         return answers[-1] not in (recovery.WAIT, "none")
 
-    assert wait_for(acted, timeout=20), answers
+    assert wait_for(acted, timeout=time_bound(20)), answers
     return answers
 
 
 def test_guest_that_reached_the_destination_is_finished(cloud: Any) -> None:
-    cloud.hypervisor("vgpu-1").migration_duration = 1.0
-    cloud.hypervisor("vgpu-2").migration_duration = 1.0
+    # long enough that the copy still runs when the new conductor first asks, at load
+    cloud.hypervisor("vgpu-1").migration_duration = time_bound(2.0)
+    cloud.hypervisor("vgpu-2").migration_duration = time_bound(2.0)
     server, migration, source, dest = crash_mid_migration(cloud, "live_migration_progress")
     source_dir = cloud.drivers[source].instance_dir(server.uuid)
     new = restart(cloud)
