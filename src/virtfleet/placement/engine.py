@@ -553,12 +553,17 @@ def _candidate_trees(snapshot: Snapshot, groups: list[_Group]) -> list[int]:
     return ids
 
 
-def rotated(root_ids: list[int], start: float) -> list[int]:
-    """``root_ids`` beginning at fraction ``start`` of the list, wrapping around."""
-    if not 0.0 < start < 1.0:
-        return root_ids
-    k = int(len(root_ids) * start)
-    return root_ids[k:] + root_ids[:k]
+ROTATION_CHUNK = 1024
+
+
+def rotated(root_ids: list[int], start: float) -> Iterator[int]:
+    """``root_ids`` beginning at fraction ``start`` of the list, wrapping around;
+    lazily, in slices (a search that stops early copies little of a long list)."""
+    n = len(root_ids)
+    k = int(n * start) if 0.0 < start < 1.0 else 0
+    for begin, end in ((k, n), (0, k)):
+        for at in range(begin, end, ROTATION_CHUNK):
+            yield from root_ids[at : min(at + ROTATION_CHUNK, end)]
 
 
 Prepared = tuple[list[_Group], dict[str, int], tuple[int, ...], int]
@@ -626,12 +631,12 @@ def _matches(
     """The entry of each tree with a candidate, in root id order (the first ``cap``)."""
     shapes = memo.memo(_shape_key(snapshot, query, prepared)) if memo else ShapeMemo()
     search = tree_search(query, prepared)
-    trees = snapshot.trees
+    newer, base = snapshot.trees.newer.get, snapshot.trees.base  # TreeMap, inlined
     known = shapes.trees
     found: list[TreeEntry] = []
     left = -1 if cap is None else cap  # never reaches 0 without a cap
     for root_id in rotated(_candidate_trees(snapshot, prepared[0]), query.start):
-        tree = trees[root_id]
+        tree = newer(root_id) or base[root_id]
         entry = known.get(root_id)
         if entry is None or entry.tree is not tree:
             entry = shapes.entry(tree, search)
