@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.ci import time_bound
 from support.migration_cloud import MigrationCloud
 
 pytestmark = pytest.mark.slow  # the CLI starts in ~2 s per command; --wait polls every 2 s
@@ -40,9 +41,10 @@ def test_migrate_live_with_host_and_wait(cloud: MigrationCloud, server: str) -> 
 
 
 def test_migration_show_and_abort(cloud: MigrationCloud, server: str) -> None:
-    cloud.hypervisor("a").migration_duration = 30.0
+    # far longer than two CLI commands take, even on a loaded machine
+    cloud.hypervisor("a").migration_duration = time_bound(60.0)
     assert cloud.migrate(server, "b").status == 202
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + time_bound(10)
     while True:
         live = cloud.versioned("GET", f"/compute/v2.1/servers/{server}/migrations").body
         if live["migrations"] and live["migrations"][0]["status"] == "running":
@@ -62,10 +64,10 @@ def test_migration_show_and_abort(cloud: MigrationCloud, server: str) -> None:
 
 
 def test_migration_force_complete(cloud: MigrationCloud, server: str) -> None:
-    cloud.hypervisor("a").migration_duration = 60.0  # far longer than the CLI needs
+    cloud.hypervisor("a").migration_duration = time_bound(60.0)  # far longer than the CLI needs
     before = cloud.allocation_hosts(server)
     assert cloud.migrate(server, "b").status == 202
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + time_bound(10)
     while True:
         live = cloud.versioned("GET", f"/compute/v2.1/servers/{server}/migrations").body
         if live["migrations"] and live["migrations"][0]["memory_processed_bytes"] > 0:
