@@ -294,12 +294,14 @@ class TreeMap(Mapping[int, Tree]):
     def __contains__(self, root_id: object) -> bool:
         return root_id in self.base
 
+    def flat(self) -> dict[int, Tree]:
+        """Every tree, newest versions, in one new dict."""
+        return {**self.base, **self.newer}
+
     def replaced(self, trees: Mapping[int, Tree]) -> TreeMap:
         """This map with ``trees`` (root ids it has) in place of their old versions."""
-        newer = {**self.newer, **trees}
-        if len(newer) > self.FOLD_AT:
-            return TreeMap({**self.base, **newer})
-        return TreeMap(self.base, newer)
+        newer = TreeMap(self.base, {**self.newer, **trees})
+        return TreeMap(newer.flat()) if len(newer.newer) > self.FOLD_AT else newer
 
 
 class Snapshot:
@@ -450,7 +452,7 @@ class Snapshot:
                 self._anchors,
                 self._agg_roots,
             )
-        trees = {**self.trees.base, **self.trees.newer}
+        trees = self.trees.flat()
         for root_id, new in reloaded.items():
             if new is None:
                 trees.pop(root_id, None)
