@@ -22,7 +22,9 @@ advertisements are sent when a subnet has ``ipv6_ra_mode``, with router lifetime
 A restarted agent adopts the dnsmasq it finds in its state directory
 (:meth:`DhcpServers.adopt`): one still serving what is wanted (the same command line,
 interface addresses and bridge) is kept and reloaded with fresh files; any other is
-stopped, with its namespace, veth and files.
+stopped, with its namespace, veth and files. The state directory is claimed
+(``claims.py``) while its dnsmasq run, so a second agent given the same directory is
+refused, naming the first, instead of stopping the first one's dnsmasq.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from virtfleet import errors
+from virtfleet.agent.network.claims import Claim, state_directory_claim
 from virtfleet.network.metadata_identity import METADATA_ADDRESS
 from virtfleet.objects.vif import GuestSubnet, GuestVif
 
@@ -257,6 +260,14 @@ class DhcpServers:
     netns: str | None = None
     namespace_prefix: str = NAMESPACE_PREFIX
     running: dict[str, NetworkDhcp] = field(default_factory=dict)
+    _claim: Claim | None = field(default=None, repr=False)
+
+    @property
+    def claim(self) -> Claim:
+        """The claim on the state directory (held while a dnsmasq of it runs)."""
+        if self._claim is None:
+            self._claim = state_directory_claim(self.directory)
+        return self._claim
 
     def namespace(self, network_id: str) -> str:
         """The network namespace of the network's dnsmasq (names are machine-wide)."""
@@ -270,6 +281,8 @@ class DhcpServers:
         the others."""
         for network_id in [n for n in self.running if n not in wanted]:
             self.stop(network_id)
+        if wanted:
+            self.claim.require()
         for network_id, dhcp in wanted.items():
             current = self.running.get(network_id)
             if current == dhcp:
@@ -282,6 +295,8 @@ class DhcpServers:
                 self._write(dhcp)
                 self._signal(dhcp.network_id, signal.SIGHUP)
             self.running[network_id] = dhcp
+        if not self.running:
+            self.claim.release()
 
     def adopt(self, wanted: Mapping[str, NetworkDhcp]) -> list[str]:
         """At the agent's start: keep each dnsmasq of the state directory that serves
@@ -289,7 +304,10 @@ class DhcpServers:
         other one (namespace, veth and files removed); returns the kept networks.
         :meth:`sync` then starts the missing ones."""
         kept = []
-        found = sorted(p.name for p in self.directory.iterdir()) if self.directory.is_dir() else []
+        listed = self.directory.iterdir() if self.directory.is_dir() else iter(())
+        found = sorted(p.name for p in listed if p.is_dir())
+        if found:
+            self.claim.require()  # what is there may be another agent's
         for network_id in found:
             if network_id in self.running:
                 continue
@@ -303,6 +321,8 @@ class DhcpServers:
             else:
                 LOG.info("network %s: stopping a dnsmasq this host no longer wants", network_id)
                 self._remove(network_id)
+        if not self.running:
+            self.claim.release()
         return kept
 
     def _serves(self, dhcp: NetworkDhcp) -> bool:

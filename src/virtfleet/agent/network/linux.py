@@ -17,7 +17,9 @@ network's dnsmasq is kept when it serves what is wanted and restarted otherwise,
 rules are rewritten for all of them, and the bridges, devices, dnsmasq and DHCP
 namespaces this host made that nothing uses any more are removed. Devices are marked
 as this host's by their alias (``virtfleet:<host>``), so several agents on one machine
-never remove each other's.
+never remove each other's. The nftables tables of a network namespace are one agent's
+while it filters ports there (``claims.py``): another agent's filtered port is refused,
+naming the holder, and an agent with nothing to filter leaves them alone.
 
 A kernel without 802.1Q (no ``/proc/net/vlan``: module 8021q not loaded or not
 built) cannot carry vlan networks: plugging a port of one is refused, naming why."""
@@ -33,7 +35,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from virtfleet import errors
-from virtfleet.agent.network import fdb, firewall
+from virtfleet.agent.network import claims, fdb, firewall
 from virtfleet.agent.network.dhcp import DhcpServers, NetworkDhcp
 from virtfleet.agent.network.metadata_proxy import MetadataProxies
 from virtfleet.agent.network.naming import BRIDGE_PREFIX
@@ -84,6 +86,7 @@ class LinuxBridgeNetwork:
     _ports: dict[str, tuple[str, GuestVif, GuestInterface]] = field(default_factory=dict)
     _made: dict[str, list[str]] = field(default_factory=dict)  # bridge -> devices we made
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _rules_claim: claims.Claim | None = None
 
     def _ip(self, *args: str) -> str:
         return run_ip(*args, netns=self.netns)
@@ -217,7 +220,7 @@ class LinuxBridgeNetwork:
         """Filtering, DHCP, VXLAN peers and metadata proxies for the ports here."""
         if self.filtering:
             ports = [firewall.FilteredPort(nic.tap, vif) for _, vif, nic in self._ports.values()]
-            firewall.apply(ports, self.netns)
+            self._filter(ports)
         by_network: dict[str, list[GuestVif]] = {}
         for _, vif, _ in self._ports.values():
             by_network.setdefault(vif.network_id, []).append(vif)
@@ -232,6 +235,28 @@ class LinuxBridgeNetwork:
             self.dhcp.sync(wanted)
         if self.metadata is not None and self.dhcp is not None:
             self.metadata.sync({n: self.dhcp.namespace(n) for n in wanted})
+
+    def _filter(self, ports: list[firewall.FilteredPort]) -> None:
+        """Rewrite the namespace's rules for ``ports``: holding its claim while any
+        port is filtered (refused when another agent holds it); with none, the tables
+        are removed only when no other agent holds them."""
+        if self._rules_claim is None:
+            self._rules_claim = claims.namespace_claim(self.netns)
+        if any(p.vif.port_security for p in ports):
+            self._rules_claim.require()
+            firewall.apply(ports, self.netns)
+        elif self._rules_claim.take():
+            try:
+                firewall.apply(ports, self.netns)
+            finally:
+                self._rules_claim.release()
+
+    def forget(self) -> None:
+        """What the end of the agent's process does to its claims (the tests' restarts
+        in one process): gives them up; the data plane stays as it is."""
+        for claim in (self._rules_claim, self.dhcp.claim if self.dhcp else None):
+            if claim is not None:
+                claim.release()
 
     def _release(self) -> None:
         """Remove the bridges (and their devices) no plugged port uses any more."""

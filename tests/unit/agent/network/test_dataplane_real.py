@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from virtfleet import errors
 from virtfleet.agent.network.dhcp import DhcpServers
 from virtfleet.agent.network.linux import LinuxBridgeNetwork, run_ip
 from virtfleet.agent.network.metadata_proxy import MetadataProxies
@@ -314,7 +315,9 @@ def test_a_restarted_agent_adopts_its_guests_and_removes_what_is_left_over(
     other_bridge = "vfbr-" + other_net[:10]
     assert other_bridge in run_ip("-o", "link", "show", netns=host)
 
-    # the agent stops; meanwhile the guest on the other network goes away
+    # the agent stops (its claims go with its process); meanwhile the guest on the
+    # other network goes away
+    before.forget()
     sh("ip", "-n", host, "link", "del", tap_name(gone.port_id))
     after = agent()
     running = {v.instance_uuid for v in vifs[:3]}
@@ -358,6 +361,7 @@ def test_adoption_restarts_a_dnsmasq_that_serves_something_else(
     vif = vif_of(guest, [rule("egress")], [GROUP_A])
     before.plug(vif.instance_uuid, [vif])
     [old] = dnsmasq_pids(state_dir / NET)
+    before.forget()  # its process ended
 
     after = LinuxBridgeNetwork({}, netns=host, owner="host-1")
     after.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
@@ -462,3 +466,49 @@ def test_ipv6_stateful_subnet_is_served_by_dhcpv6_with_the_port_address(
     assert "2001:db8:8::2/64" in inside.stdout
     network.unplug("server-1")
     assert dnsmasq_pids(state_dir) == []
+
+
+def test_a_second_agent_on_the_namespace_and_state_directory_is_refused(
+    host: str, state_dir: pathlib.Path
+) -> None:
+    """Two agents given one network namespace and one state directory (two clouds on
+    a machine): the second neither removes the first one's rules nor stops its
+    dnsmasq; its own filtered port is refused, naming the first; once the first has
+    nothing left there, the second may plug."""
+
+    def agent() -> LinuxBridgeNetwork:
+        made = LinuxBridgeNetwork({}, netns=host)
+        made.dhcp = DhcpServers(state_dir, host, f"{host}-dhcp-")
+        return made
+
+    first, second = agent(), agent()
+    one, two, three = (make_guest(host, i) for i in (1, 2, 3))
+    members = [f"{one.address}/32", f"{two.address}/32"]
+    group_a = [rule("egress"), rule("ingress", remote_any=False, remote_prefixes=members)]
+    for guest in (one, three):
+        [nic] = first.plug(f"server-{guest.port_id}", [vif_of(guest, group_a, [GROUP_A])])
+        attach(host, guest, nic.bridge)
+        give_address(guest)
+    [served] = dnsmasq_pids(state_dir / NET)
+    assert not three.pings(one.address)  # three's address is no member: filtered
+
+    with pytest.raises(errors.HypervisorError) as refused:
+        second.adopt([], set())  # a start finding the first one's dnsmasq
+    assert f"state directory {state_dir} belongs to another virtfleet agent" in str(refused.value)
+    assert f"pid {os.getpid()}" in str(refused.value)
+    second.apply()  # nothing of its own to filter: the first one's tables stay
+    with pytest.raises(errors.HypervisorError, match="security-group rules of network"):
+        second.plug(f"server-{two.port_id}", [vif_of(two, group_a, [GROUP_A])])
+    assert dnsmasq_pids(state_dir / NET) == [served]
+    assert "table bridge virtfleet" in nft_tables(host)
+    assert not three.pings(one.address)
+
+    for guest in (one, three):
+        first.unplug(f"server-{guest.port_id}")
+    [nic] = second.plug(f"server-{two.port_id}", [vif_of(two, group_a, [GROUP_A])])
+    attach(host, two, nic.bridge)
+    assert len(dnsmasq_pids(state_dir / NET)) == 1
+    assert "table bridge virtfleet" in nft_tables(host)
+    second.unplug(f"server-{two.port_id}")
+    assert dnsmasq_pids(state_dir) == []
+    assert "virtfleet" not in nft_tables(host)
