@@ -60,7 +60,7 @@ class Claim:
         while not self.take():
             if time.monotonic() >= deadline:
                 raise errors.HypervisorError(
-                    f"{self.what} belongs to another virtfleet agent ({self.holder()}, lock "
+                    f"{self.what} are held by another virtfleet agent ({self.holder()}, lock "
                     f"{self.path}): give each agent on a machine its own network namespace "
                     "and [network] state_directory"
                 )

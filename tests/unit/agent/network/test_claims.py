@@ -16,14 +16,14 @@ from virtfleet.agent.network.claims import Claim, namespace_claim, state_directo
 
 
 def test_a_claim_excludes_a_second_one_until_released(tmp_path: pathlib.Path) -> None:
-    first, second = Claim(tmp_path / "x.lock", "thing x"), Claim(tmp_path / "x.lock", "thing x")
+    first, second = Claim(tmp_path / "x.lock", "things x"), Claim(tmp_path / "x.lock", "things x")
     assert first.take() and first.held
     assert first.take()  # kept: taking again is a no-op
     assert not second.take() and not second.held
     with pytest.raises(errors.HypervisorError) as refused:
         second.require(wait=0.2)
     assert str(refused.value) == (
-        f"thing x belongs to another virtfleet agent (pid {os.getpid()}, lock "
+        f"things x are held by another virtfleet agent (pid {os.getpid()}, lock "
         f"{tmp_path / 'x.lock'}): give each agent on a machine its own network namespace "
         "and [network] state_directory"
     )

@@ -494,7 +494,7 @@ def test_a_second_agent_on_the_namespace_and_state_directory_is_refused(
 
     with pytest.raises(errors.HypervisorError) as refused:
         second.adopt([], set())  # a start finding the first one's dnsmasq
-    assert f"state directory {state_dir} belongs to another virtfleet agent" in str(refused.value)
+    assert f"state directory {state_dir} are held by another virtfleet agent" in str(refused.value)
     assert f"pid {os.getpid()}" in str(refused.value)
     second.apply()  # nothing of its own to filter: the first one's tables stay
     with pytest.raises(errors.HypervisorError, match="security-group rules of network"):
