@@ -115,7 +115,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, bridge: str) -> Iterator[Clo
             "subnet", "create", "--network", "ci-net", "--gateway", "none",
             "--allocation-pool", POOL, "--subnet-range", SUBNET, "ci-v4",
         )  # fmt: skip
-        cloud.openstack("flavor", "create", "--vcpus", "2", "--ram", "1024", "--disk", "3",
+        # one vCPU: a second vCPU thread per TCG guest only competes for the cores
+        cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "1024", "--disk", "3",
                         "ci.debian")  # fmt: skip
         yield cloud
     finally:
