@@ -28,6 +28,7 @@ from virtfleet.virt.libvirt.driver import LibvirtDriver
 from virtfleet.virt.sim import Fleet, hypervisor_for
 
 from .conftest import SIM_HOSTS, make_driver, open_real
+from .payloads import idle_kernel
 from .test_contract_driver import no_domain, spec_for
 
 SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "libvirt-hosts.sh"
@@ -184,11 +185,15 @@ def test_aborted_migration_leaves_the_guest_on_the_source(pair: Pair, tmp_path: 
         make_driver(pair.destination, tmp_path),
     )
     params = migration_params(tmp_path)
+    spec = spec_for("x86_64", tmp_path)
     if pair.fleet is None:
-        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = 1  # MiB/s: long enough to abort
+        # 16 MiB of non-zero guest memory at 1 MiB/s: the copy lasts about 16 s, not the
+        # fraction of a second the idle kernel's few pages take, so the abort lands
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = 1
+        ballast = idle_kernel("x86_64", tmp_path, ballast_mib=16)
+        spec = spec_for("x86_64", tmp_path, kernel_path=str(ballast))
     else:
         hypervisor_for(pair.fleet, SIM_HOSTS[0]).migration_duration = 30.0
-    spec = spec_for("x86_64", tmp_path)
     uid = spec.instance_uuid
     source.spawn(spec)
     failures: list[libvirt.libvirtError] = []
