@@ -9,6 +9,7 @@ the TCG guests under test needed."""
 from __future__ import annotations
 
 import atexit
+import configparser
 import functools
 import json
 import os
@@ -115,6 +116,15 @@ class Cloud:
     clouds_yaml: pathlib.Path
     data_dir: pathlib.Path
     log: pathlib.Path
+
+    @property
+    def network_state_directory(self) -> pathlib.Path | None:
+        """The dnsmasq state directory :func:`process_cloud` gave this cloud's real
+        host (``[network] state_directory`` of its recipe.conf); None without one."""
+        recipe = configparser.ConfigParser(strict=False, interpolation=None)
+        recipe.read(self.data_dir.parent / "recipe.conf")
+        found = recipe.get("network", "state_directory", fallback=None)
+        return pathlib.Path(found) if found else None
 
     def openstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the real openstack CLI against this cloud."""

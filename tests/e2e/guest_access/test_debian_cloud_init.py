@@ -83,6 +83,7 @@ class Guest:
     name: str
     server_id: str
     address: str
+    mac: str
     hostname: str
     marker: str
     key: pathlib.Path
@@ -157,7 +158,7 @@ def _create(cloud: Cloud, directory: pathlib.Path, key: pathlib.Path, name: str,
         "--user-data", str(_user_data(directory, marker)), *drive, "--hostname", hostname,
         name,
     )  # fmt: skip
-    return Guest(name, str(server["id"]), address, hostname, marker, key)
+    return Guest(name, str(server["id"]), address, mac, hostname, marker, key)
 
 
 @pytest.fixture(scope="module")
@@ -210,30 +211,23 @@ def _what_the_guest_got_to(cloud: Cloud, guest: Guest) -> str:
     """The domain's state, what the network's dnsmasq logged for the guest's MAC, the
     host's neighbour entry for its address and the end of its console."""
     state = virsh("domstate", "--reason", guest.server_id)
-    mac = MAC if guest.address == GUEST_ADDRESS else METADATA_MAC
-    dhcp = [line for line in _dnsmasq_log(cloud) if mac in line]
+    dhcp = [line for line in _dnsmasq_log(cloud) if guest.mac in line]
     neighbour = subprocess.run(["ip", "neigh", "show", "to", guest.address],
                                capture_output=True, text=True, check=False).stdout  # fmt: skip
     console = cloud.openstack("console", "log", "show", guest.name, check=False).stdout
     return (
         f"domain: {state}\nneighbour: {neighbour.strip() or 'none'}\n"
-        f"dnsmasq for {mac} (last 20):\n"
+        f"dnsmasq for {guest.mac} (last 20):\n"
         + "\n".join(dhcp[-20:])
         + f"\nconsole (end):\n{console[-6000:]}"
     )
 
 
 def _dnsmasq_log(cloud: Cloud) -> list[str]:
-    """The lines of the cloud's dnsmasq logs (its own ``[network] state_directory``,
-    written by support/cloud.py into recipe.conf)."""
-    conf = (cloud.data_dir.parent / "recipe.conf").read_text().splitlines()
-    directories = [line.split("=", 1)[1].strip() for line in conf if "state_directory" in line]
-    return [
-        line
-        for directory in directories
-        for log in sorted(pathlib.Path(directory).glob("*/log"))
-        for line in log.read_text(errors="replace").splitlines()
-    ]
+    """The lines of the cloud's dnsmasq logs (in its own network state directory)."""
+    directory = cloud.network_state_directory
+    logs = sorted(directory.glob("*/log")) if directory else []
+    return [line for log in logs for line in log.read_text(errors="replace").splitlines()]
 
 
 def _check_applied(guest: Guest) -> dict[str, str]:

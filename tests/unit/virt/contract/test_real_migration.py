@@ -185,15 +185,15 @@ def test_aborted_migration_leaves_the_guest_on_the_source(pair: Pair, tmp_path: 
         make_driver(pair.destination, tmp_path),
     )
     params = migration_params(tmp_path)
-    spec = spec_for("x86_64", tmp_path)
+    changes = {}
     if pair.fleet is None:
         # 16 MiB of non-zero guest memory at 1 MiB/s: the copy lasts about 16 s, not the
         # fraction of a second the idle kernel's few pages take, so the abort lands
         params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = 1
-        ballast = idle_kernel("x86_64", tmp_path, ballast_mib=16)
-        spec = spec_for("x86_64", tmp_path, kernel_path=str(ballast))
+        changes["kernel_path"] = str(idle_kernel("x86_64", tmp_path, ballast_mib=16))
     else:
         hypervisor_for(pair.fleet, SIM_HOSTS[0]).migration_duration = 30.0
+    spec = spec_for("x86_64", tmp_path, **changes)
     uid = spec.instance_uuid
     source.spawn(spec)
     failures: list[libvirt.libvirtError] = []
